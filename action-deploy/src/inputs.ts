@@ -1,0 +1,42 @@
+import { amount, boolean, choice, duration, integer, json, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+
+function storePathMap(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('must be a JSON object from host to store path');
+  for (const [host, path] of Object.entries(value)) {
+    if (typeof path !== 'string' || !/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[^/]+$/.test(path)) {
+      throw new Error(`the path of "${host}" is not a store path`);
+    }
+  }
+  return value as Record<string, string>;
+}
+
+export function readDeployInputs(read?: InputReader) {
+  return parseInputs(
+    {
+      inventory: string({ fallback: 'fleet.yaml', example: 'fleet.yaml' }),
+      environment: string({ required: true, example: 'production' }),
+      hosts: list({ required: true, example: 'all' }),
+      'store-paths': json({ example: '${{ needs.build.outputs.store-paths }}', validate: storePathMap }),
+      flake: string({ fallback: '.', example: '.' }),
+      action: choice(['switch', 'boot', 'test', 'dry-activate', 'reboot'], { fallback: 'switch', example: 'switch' }),
+      canary: integer({ fallback: 1, min: 0, example: '1' }),
+      'max-concurrency': amount({ fallback: { percent: 25 }, example: '25%' }),
+      'max-errors': amount({ fallback: { count: 0 }, example: '10%' }),
+      'health-checks': list({ example: 'curl -fsS http://localhost/health' }),
+      'health-check-timeout': duration({ fallback: 60_000, example: '60s' }),
+      rollback: choice(['auto', 'off'], { fallback: 'auto', example: 'auto' }),
+      'confirm-timeout': duration({ fallback: 90_000, example: '90s' }),
+      'ssh-private-key': secret({ example: '${{ secrets.DEPLOY_SSH_KEY }}' }),
+      'ssh-known-hosts': string({ example: 'web1.example.org ssh-ed25519 AAAA…' }),
+      'ssh-user': string({ example: 'root' }),
+      substituters: list({ example: 'https://cache.example.org' }),
+      'trusted-public-keys': list({ example: 'cache.example.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=' }),
+      'github-token': secret({ example: '${{ github.token }}' }),
+      deployment: boolean({ fallback: true, example: 'true' }),
+      'dry-run': boolean({ fallback: false, example: 'true' }),
+    },
+    read,
+  );
+}
+
+export type DeployInputs = ReturnType<typeof readDeployInputs>;

@@ -1,0 +1,29 @@
+import { amount, boolean, choice, duration, json, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+
+export function readWaveInputs(read?: InputReader) {
+  return parseInputs(
+    {
+      inventory: string({ fallback: 'fleet.yaml', example: 'fleet.yaml' }),
+      mode: choice(['status', 'promote', 'advance'], { fallback: 'status', example: 'promote' }),
+      'source-branch': string({ fallback: 'staging', example: 'staging' }),
+      'target-branch': string({ fallback: 'main', example: 'main' }),
+      'status-source': choice(['cache', 'ssh', 'deployments'], { fallback: 'cache', example: 'cache' }),
+      expected: json<Record<string, string>, { example: string }>({ example: '${{ needs.build.outputs.store-paths }}' }),
+      flake: string({ fallback: '.', example: '.' }),
+      cache: string({ pattern: /^(s3|https?|file):\/\/\S+$/, patternProblem: 'must start with s3://, http://, https:// or file://', example: 's3://my-nix-cache?region=eu-west-1' }),
+      'role-to-assume': string({ pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, patternProblem: 'is not an IAM role ARN', example: 'arn:aws:iam::123456789012:role/fleet-status-reader' }),
+      'aws-region': string({ example: 'eu-west-1' }),
+      audience: string({ fallback: 'sts.amazonaws.com', example: 'sts.amazonaws.com' }),
+      soak: duration({ example: '24h' }),
+      quorum: amount({ example: '80%' }),
+      'offline-after': duration({ fallback: 7 * 86_400_000, example: '7d' }),
+      'hold-label': string({ fallback: 'fleet-hold', example: 'fleet-hold' }),
+      'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'merge' }),
+      abort: boolean({ fallback: false, example: 'true' }),
+      token: secret({ required: true, example: '${{ github.token }}' }),
+    },
+    read,
+  );
+}
+
+export type WaveInputs = ReturnType<typeof readWaveInputs>;

@@ -1,0 +1,15 @@
+// Bundles every action-*/src/main.ts into action-*/dist/index.js with ncc.
+// `node scripts/build.mjs OUTDIR` writes OUTDIR/action-*/dist instead (used by the dist check).
+import { execFileSync } from 'node:child_process';
+import { readdirSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const outRoot = process.argv[2] ? resolve(process.argv[2]) : root;
+const ncc = join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
+const entries = readdirSync(root).filter((d) => d.startsWith('action-') && existsSync(join(root, d, 'src', 'main.ts')));
+for (const action of entries.sort()) {
+  const out = join(outRoot, action, 'dist');
+  execFileSync(process.execPath, [ncc, 'build', join(root, action, 'src', 'main.ts'), '-o', out, '--quiet', '--no-source-map-register', '--target', 'es2023'], { stdio: 'inherit', cwd: root });
+  console.log(`built ${action}/dist/index.js`);
+}

@@ -1,0 +1,25 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * One binary cache (or manifest/status store) addressed by keys relative to its root:
+ * `nix-cache-info`, `<hashPart>.narinfo`, `nar/<name>.nar.zst`, `fleet/<env>/<host>.json`.
+ * Implementations retry transient faults themselves (5xx, 429, SlowDown, dropped connections).
+ */
+export interface BinaryCacheStore {
+  /** Where it points, for messages; never carries credentials. */
+  readonly url: string;
+  /** Whether the object exists. A 403 and a 404 both mean "missing". */
+  has(key: string): Promise<boolean>;
+  /** A small object (narinfo, nix-cache-info, manifest), or undefined when missing. */
+  get(key: string): Promise<Buffer | undefined>;
+  /** Writes a small object whole. */
+  put(key: string, body: Buffer | string, contentType: string): Promise<void>;
+  /**
+   * Streams an object of unknown size (a compressed NAR). Large bodies go up in parts; memory
+   * stays bounded. The object is visible only once complete (no half-written object).
+   */
+  putStream(key: string, body: Readable, contentType: string): Promise<{ bytes: number }>;
+  /** Lists keys under a prefix (status reports, manifests). */
+  list(prefix: string): Promise<string[]>;
+  delete(key: string): Promise<void>;
+}

@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, type Dirent } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import type { Readable } from 'node:stream';
+import { errorMessage } from '../../util/errors.js';
+import type { Log } from '../../util/log.js';
+import type { BinaryCacheStore } from '../store.js';
+import { assertValidKey, assertValidPrefix } from './keys.js';
+import { StoreError } from './store-error.js';
+import { ByteCounter, openBody, type StreamBody } from './stream-body.js';
+
+export interface FileStoreOptions {
+  log?: Log;
+}
+
+/** Temp files sit beside their target so the final `rename` stays on one file system. */
+const TEMP_NAME = /^\..+\.tmp-[0-9a-f]{12}$/;
+
+/**
+ * A binary cache in a local directory (`file:///srv/cache`), the layout `nix copy --to file://`
+ * writes. Every write goes to a temp file in the target's directory and is renamed into place,
+ * so a reader sees either nothing or the whole object. No fsync: a crash may lose recent
+ * objects, never expose half of one, and the next push rewrites what is missing.
+ */
+export class FileBinaryCacheStore implements BinaryCacheStore {
+  readonly url: string;
+
+  constructor(
+    readonly directory: string,
+    private readonly options: FileStoreOptions = {},
+  ) {
+    this.url = pathToFileURL(directory).href;
+  }
+
+  async has(key: string): Promise<boolean> {
+    const path = this.pathOf(key);
+    try {
+      return (await stat(path)).isFile();
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw this.failure('check', key, error);
+    }
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    const path = this.pathOf(key);
+    try {
+      return await readFile(path);
+    } catch (error) {
+      if (isMissing(error) || hasCode(error, 'EISDIR')) return undefined;
+      throw this.failure('read', key, error);
+    }
+  }
+
+  async put(key: string, body: Buffer | string, _contentType: string): Promise<void> {
+    const target = this.pathOf(key);
+    const temp = await this.prepare(key, target);
+    try {
+      await writeFile(temp, body, { flag: 'wx' });
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw this.failure('write', key, error);
+    }
+  }
+
+  async putStream(key: string, body: StreamBody | Readable, _contentType: string): Promise<{ bytes: number }> {
+    const target = this.pathOf(key);
+    const temp = await this.prepare(key, target);
+    const counter = new ByteCounter();
+    const source = openBody(body);
+    let sourceError: unknown;
+    source.once('error', (error) => (sourceError = error));
+    try {
+      await pipeline(source, counter, createWriteStream(temp, { flags: 'wx' }));
+      await rename(temp, target);
+      return { bytes: counter.bytes };
+    } catch (error) {
+      await rm(temp, { force: true });
+      if (sourceError !== undefined) {
+        throw new StoreError(`Could not write ${join(this.directory, key)}: the data being written failed: ${errorMessage(sourceError)}`, { url: this.url, key, cause: sourceError });
+      }
+      throw this.failure('write', key, error);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix, this.url);
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
+    const namePrefix = prefix.slice(slash + 1);
+    const keys: string[] = [];
+    await this.walk(dirKey, namePrefix, keys);
+    return keys.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await rm(this.pathOf(key), { force: true });
+    } catch (error) {
+      throw this.failure('delete', key, error);
+    }
+  }
+
+  /** Nothing to release; here so every store opened by openStore can be closed alike. */
+  async close(): Promise<void> {}
+
+  private async walk(dirKey: string, namePrefix: string, into: string[]): Promise<void> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dirKey ? join(this.directory, dirKey) : this.directory, { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw this.failure('list', dirKey || '.', error);
+    }
+    for (const entry of entries) {
+      if (!entry.name.startsWith(namePrefix) || TEMP_NAME.test(entry.name)) continue;
+      const key = dirKey ? `${dirKey}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await this.walk(key, '', into);
+      else if (entry.isFile()) into.push(key);
+    }
+  }
+
+  private async prepare(key: string, target: string): Promise<string> {
+    try {
+      await mkdir(dirname(target), { recursive: true });
+    } catch (error) {
+      throw this.failure('write', key, error);
+    }
+    return join(dirname(target), `.${basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
+  }
+
+  private pathOf(key: string): string {
+    assertValidKey(key, this.url);
+    return join(this.directory, ...key.split('/'));
+  }
+
+  private failure(action: string, key: string, error: unknown): Error {
+    if (error instanceof StoreError) return error;
+    const path = join(this.directory, key);
+    const hint = hasCode(error, 'EACCES') || hasCode(error, 'EPERM') || hasCode(error, 'EROFS')
+      ? `Make ${this.directory} writable by this user`
+      : hasCode(error, 'ENOSPC') || hasCode(error, 'EDQUOT')
+        ? `Free space on the file system holding ${this.directory}`
+        : hasCode(error, 'ENOTDIR')
+          ? `A file stands where a directory is needed under ${this.directory}; remove it`
+          : undefined;
+    this.options.log?.debug(`file store: ${action} ${path} failed: ${errorMessage(error)}`);
+    return new StoreError(`Could not ${action} ${path}: ${errorMessage(error)}`, { url: pathToFileURL(path).href, key, hint, cause: error });
+  }
+}
+
+function hasCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+function isMissing(error: unknown): boolean {
+  return hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR');
+}

@@ -1,0 +1,302 @@
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { pipeline } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { errorMessage } from '../../util/errors.js';
+import type { Log } from '../../util/log.js';
+import { isDroppedConnection, isTransientError, withRetry } from '../retry.js';
+import type { BinaryCacheStore } from '../store.js';
+import { assertValidKey, assertValidPrefix } from './keys.js';
+import { StoreError } from './store-error.js';
+import { ByteCounter, openBody, type StreamBody } from './stream-body.js';
+
+/** Where an S3 cache lives: what `s3://bucket/prefix?region=…&endpoint=…` says. */
+export interface S3Location {
+  bucket: string;
+  /** Key prefix inside the bucket, without leading or trailing `/` ('' for the bucket root). */
+  prefix: string;
+  region?: string;
+  /** A full URL (`http://127.0.0.1:9000`) for S3-compatible servers; path-style addressing. */
+  endpoint?: string;
+  profile?: string;
+}
+
+/** Static keys or an SDK provider (the OIDC/STS code passes one that refreshes itself). */
+export type S3Credentials = S3ClientConfig['credentials'];
+
+export interface S3StoreOptions {
+  credentials?: S3Credentials;
+  log?: Log;
+  /** SDK attempts per request, the first included (default 8); throttling and 5xx are retried. */
+  maxAttempts?: number;
+  /** Multipart part size (default 8 MiB, at least 5 MiB). */
+  partSizeBytes?: number;
+  /** Parts uploaded in parallel per object (default 2). Memory per upload ≤ (queueSize + 1) × partSize. */
+  queueSize?: number;
+  /** Connections kept open (default 48: 32 uploads in flight, some with parts in parallel). */
+  maxSockets?: number;
+  /** Use this client instead of building one (tests with aws-sdk-client-mock). */
+  client?: S3Client;
+}
+
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_QUEUE_SIZE = 2;
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+/**
+ * An S3 (or S3-compatible) binary cache through the AWS SDK. Requests are retried by the SDK
+ * (standard mode: exponential backoff with full jitter; SlowDown, 429, 5xx and dropped
+ * connections). `putStream` goes through lib-storage's Upload: bodies under one part go up as
+ * one PutObject, larger ones as a multipart upload of buffered parts, each part retried on
+ * its own, so a stream needs no replay. If the upload fails, its multipart upload is aborted:
+ * S3 shows an object only after CompleteMultipartUpload, so nothing half-written is visible.
+ */
+export class S3BinaryCacheStore implements BinaryCacheStore {
+  readonly url: string;
+  readonly partSizeBytes: number;
+  readonly queueSize: number;
+  private readonly client: S3Client;
+  private readonly log: Log | undefined;
+
+  constructor(
+    readonly location: S3Location,
+    options: S3StoreOptions = {},
+  ) {
+    this.url = s3DisplayUrl(location);
+    this.log = options.log;
+    this.partSizeBytes = Math.max(MIN_PART_SIZE, options.partSizeBytes ?? DEFAULT_PART_SIZE);
+    this.queueSize = Math.max(1, options.queueSize ?? DEFAULT_QUEUE_SIZE);
+    this.client = options.client ?? new S3Client(clientConfig(location, options));
+  }
+
+  async has(key: string): Promise<boolean> {
+    const Key = this.objectKey(key);
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key }));
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw this.failure('check', key, error);
+    }
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    const Key = this.objectKey(key);
+    // The SDK retries the request; a connection dropped while the body streams in is retried here.
+    const bodyFailures = new WeakSet<object>();
+    return withRetry(async () => {
+      let out;
+      try {
+        out = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key }));
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw this.failure('read', key, error);
+      }
+      if (!out.Body) return Buffer.alloc(0);
+      try {
+        const body = await out.Body.transformToByteArray();
+        return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      } catch (error) {
+        const failure = new StoreError(`Reading ${this.display(key)} failed: ${errorMessage(error)}`, { url: this.display(key), key, retryable: isDroppedConnection(error), cause: error });
+        bodyFailures.add(failure);
+        throw failure;
+      }
+    }, { what: `GET ${this.display(key)}`, log: this.log, attempts: 3, isRetryable: (error) => bodyFailures.has(error as object) && isTransientError(error) });
+  }
+
+  async put(key: string, body: Buffer | string, contentType: string): Promise<void> {
+    const Key = this.objectKey(key);
+    const data = typeof body === 'string' ? Buffer.from(body) : body;
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.location.bucket, Key, Body: data, ContentType: contentType, ContentLength: data.length }));
+    } catch (error) {
+      throw this.failure('write', key, error);
+    }
+  }
+
+  async putStream(key: string, body: StreamBody | Readable, contentType: string): Promise<{ bytes: number }> {
+    const Key = this.objectKey(key);
+    const source = openBody(body);
+    const counter = new ByteCounter();
+    let sourceError: unknown;
+    source.once('error', (error) => (sourceError = error));
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.location.bucket, Key, Body: pipeline(source, counter, () => {}), ContentType: contentType },
+      partSize: this.partSizeBytes,
+      queueSize: this.queueSize,
+      // We abort ourselves, so that a failed abort cannot hide why the upload failed.
+      leavePartsOnError: true,
+    });
+    try {
+      await upload.done();
+      return { bytes: counter.bytes };
+    } catch (error) {
+      source.destroy();
+      const aborted = await this.abortMultipart(key, Key, upload.uploadId);
+      if (sourceError !== undefined) {
+        throw new StoreError(`Could not upload ${this.display(key)}: the data being uploaded failed: ${errorMessage(sourceError)}`, { url: this.display(key), key, cause: sourceError });
+      }
+      const failure = this.failure('write', key, error);
+      if (aborted) throw failure;
+      throw new StoreError(`${failure.message}. Its multipart upload could not be aborted and keeps its parts (billed storage)`, {
+        url: this.display(key),
+        key,
+        retryable: failure instanceof StoreError && failure.retryable,
+        hint: 'Add a lifecycle rule "AbortIncompleteMultipartUpload" to the bucket so S3 removes such parts',
+        cause: error,
+      });
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix, this.url);
+    const keys: string[] = [];
+    const base = this.location.prefix ? `${this.location.prefix}/` : '';
+    let ContinuationToken: string | undefined;
+    do {
+      try {
+        const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: base + prefix, ContinuationToken }));
+        for (const object of out.Contents ?? []) {
+          if (object.Key?.startsWith(base)) keys.push(object.Key.slice(base.length));
+        }
+        ContinuationToken = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } catch (error) {
+        throw this.failure('list', prefix, error);
+      }
+    } while (ContinuationToken);
+    return keys.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    const Key = this.objectKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key }));
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw this.failure('delete', key, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  /** Returns whether nothing of the upload remains (no multipart upload, or aborted). */
+  private async abortMultipart(key: string, Key: string, uploadId: string | undefined): Promise<boolean> {
+    if (!uploadId) return true;
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.location.bucket, Key, UploadId: uploadId }));
+      this.log?.debug(`aborted the multipart upload of ${this.display(key)}`);
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404 || errorName(error) === 'NoSuchUpload') return true;
+      this.log?.warning(`Could not abort the multipart upload ${uploadId} of ${this.display(key)}: ${errorMessage(error)}`);
+      return false;
+    }
+  }
+
+  private objectKey(key: string): string {
+    assertValidKey(key, this.url);
+    return this.location.prefix ? `${this.location.prefix}/${key}` : key;
+  }
+
+  private display(key: string): string {
+    return `${this.url.replace(/\?.*$/, '')}/${key}`;
+  }
+
+  private failure(action: string, key: string, error: unknown): Error {
+    if (error instanceof StoreError) return error;
+    const status = statusOf(error);
+    const name = errorName(error);
+    return new StoreError(`Could not ${action} ${this.display(key)}: ${name && name !== 'Error' ? `${name}: ` : ''}${errorMessage(error)}`, {
+      url: this.display(key),
+      key,
+      status,
+      // Informational: the SDK has already retried; a later re-run may still succeed.
+      retryable: isTransientError(error),
+      hint: s3Hint(name, status, this.location),
+      cause: error,
+    });
+  }
+}
+
+function clientConfig(location: S3Location, options: S3StoreOptions): S3ClientConfig {
+  const maxSockets = options.maxSockets ?? 48;
+  const agent = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
+  return {
+    region: location.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(location.endpoint ? { endpoint: location.endpoint, forcePathStyle: true } : {}),
+    // S3-compatible servers (MinIO, Garage, Ceph, s3rver) vary in their support of the SDK's
+    // default CRC32 trailers; Nix checks every NAR's hash on its own anyway.
+    ...(location.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    ...(location.profile ? { profile: location.profile } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    maxAttempts: options.maxAttempts ?? 8,
+    retryMode: 'standard',
+    requestHandler: { httpAgent: agent, httpsAgent: agent, connectionTimeout: 10_000, socketTimeout: 60_000 },
+  };
+}
+
+/** `s3://bucket/prefix?region=…&endpoint=…` with only the parameters that locate the cache. */
+export function s3DisplayUrl(location: S3Location): string {
+  const query = new URLSearchParams();
+  if (location.region) query.set('region', location.region);
+  if (location.endpoint) query.set('endpoint', location.endpoint);
+  if (location.profile) query.set('profile', location.profile);
+  const search = query.toString();
+  return `s3://${location.bucket}${location.prefix ? `/${location.prefix}` : ''}${search ? `?${search}` : ''}`;
+}
+
+function errorName(error: unknown): string | undefined {
+  const name = (error as { name?: unknown }).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * HeadObject says NotFound (404), GetObject NoSuchKey. Without s3:ListBucket, S3 answers 403 for
+ * a missing key, so a 403 on a read also means "missing" (the BinaryCacheStore contract).
+ */
+function isMissing(error: unknown): boolean {
+  const name = errorName(error);
+  if (name === 'NoSuchBucket') return false;
+  const status = statusOf(error);
+  if (name === 'NotFound' || name === 'NoSuchKey' || status === 404) return true;
+  return status === 403 && (name === 'Forbidden' || name === 'AccessDenied');
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+function s3Hint(name: string | undefined, status: number | undefined, location: S3Location): string | undefined {
+  switch (name) {
+    case 'NoSuchBucket':
+      return `The bucket "${location.bucket}" does not exist${location.region ? ` in ${location.region}` : ''}: create it or fix the cache URL (example: s3://my-cache?region=eu-west-1)`;
+    case 'AccessDenied':
+    case 'Forbidden':
+      return `The credentials lack permission on s3://${location.bucket}: the role needs s3:GetObject, s3:PutObject, s3:ListBucket, s3:AbortMultipartUpload (and s3:DeleteObject to prune)`;
+    case 'InvalidAccessKeyId':
+    case 'SignatureDoesNotMatch':
+    case 'ExpiredToken':
+      return 'The AWS credentials were rejected: check the role assumed through OIDC, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY';
+    case 'CredentialsProviderError':
+      return 'No AWS credentials were found: configure the OIDC role input, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE';
+    case 'PermanentRedirect':
+    case 'AuthorizationHeaderMalformed':
+      return 'The bucket is in another region: add ?region=<its region> to the cache URL';
+    case 'SlowDown':
+      return 'S3 kept asking to slow down after every retry; lower the upload concurrency or re-run later';
+  }
+  if (status !== undefined && status >= 500) return 'The S3 service kept failing after retries; re-run later (objects already uploaded are skipped)';
+  return undefined;
+}

@@ -1,0 +1,158 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { deploySchema, inventorySchema, type InventoryDocument } from './schema.js';
+import type { DeployTarget, Host, Inventory, Wave } from './types.js';
+
+export class InventoryError extends Error {
+  override name = 'InventoryError';
+}
+
+/** Reads `fleet.yaml` / `fleet.json`. */
+export async function readInventoryFile(path: string): Promise<Inventory> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InventoryError(`cannot read the inventory ${path}: ${(error as Error).message}`);
+  }
+  return parseInventoryText(text, path);
+}
+
+export function parseInventoryText(text: string, source: string): Inventory {
+  let document: unknown;
+  try {
+    document = extname(source) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new InventoryError(`${source} is not valid ${extname(source) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+  }
+  return parseInventory(document, source);
+}
+
+/** Validates a parsed document (from a file or `nix eval --json`) into an Inventory. */
+export function parseInventory(document: unknown, source: string): Inventory {
+  const parsed = inventorySchema.safeParse(document);
+  if (!parsed.success) throw new InventoryError(describeIssues(source, parsed.error.issues));
+  const inventory = toInventory(parsed.data, source);
+  const problems = crossCheck(inventory);
+  if (problems.length > 0) throw new InventoryError(`${source}: ${problems.join('\n')}`);
+  return inventory;
+}
+
+function describeIssues(source: string, issues: z.core.$ZodIssue[]): string {
+  const lines = issues.slice(0, 10).map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    return `${where}: ${issue.message}`;
+  });
+  const more = issues.length > 10 ? `\n…and ${issues.length - 10} more` : '';
+  return `${source} is not a valid inventory:\n${lines.join('\n')}${more}`;
+}
+
+function toInventory(document: InventoryDocument, source: string): Inventory {
+  const environments = Object.fromEntries(
+    Object.entries(document.environments).map(([name, env]) => [name, { name, allowedRefs: env['allowed-refs'], protected: env.protected }]),
+  );
+  const waves = Object.fromEntries(
+    Object.entries(document.waves).map(([name, wave]): [string, Wave] => [
+      name,
+      { name, order: wave.order, soakMs: wave.soak, quorum: wave.quorum, ...(wave.channel ? { channel: wave.channel } : {}) },
+    ]),
+  );
+  const hosts = Object.fromEntries(
+    Object.entries(document.hosts).map(([name, host]): [string, Host] => {
+      const environment = host.environment ?? document.defaults.environment;
+      const wave = host.wave ?? document.defaults.wave;
+      return [
+        name,
+        {
+          name,
+          attribute: host.attribute ?? name,
+          environment: environment ?? '',
+          ...(wave ? { wave } : {}),
+          tags: host.tags,
+          deploy: toDeployTarget(name, withDefaults(document.defaults.deploy, host.deploy)),
+        },
+      ];
+    }),
+  );
+  return { environments, waves, hosts, holds: document.holds, source };
+}
+
+/** Defaults apply to hosts deployed the same way; a pull host takes no ssh user from them. */
+function withDefaults(defaults: Record<string, unknown> = {}, own: Record<string, unknown> = {}): Record<string, unknown> {
+  const sameMethod = (own.method ?? defaults.method) === (defaults.method ?? 'ssh');
+  return sameMethod ? { ...defaults, ...own } : own;
+}
+
+function toDeployTarget(hostName: string, raw: Record<string, unknown>): DeployTarget {
+  const parsed = deploySchema.safeParse({ method: 'ssh', ...raw });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = ['hosts', hostName, 'deploy', ...(issue?.path ?? [])].join('.');
+    throw new InventoryError(`${where}: ${issue?.message ?? 'invalid deploy target'}`);
+  }
+  const target = parsed.data;
+  switch (target.method) {
+    case 'ssh':
+      return {
+        method: 'ssh',
+        host: target.host ?? hostName,
+        port: target.port ?? 22,
+        user: target.user ?? 'root',
+        ...(target.jump ? { jump: target.jump } : {}),
+      };
+    case 'pull':
+      return { method: 'pull' };
+    case 'aws-asg':
+      return {
+        method: 'aws-asg',
+        autoScalingGroup: target['auto-scaling-group'],
+        launchTemplate: target['launch-template'],
+        ...(target.region ? { region: target.region } : {}),
+      };
+    case 'aws-ssm':
+      return {
+        method: 'aws-ssm',
+        ...(target['instance-ids'] ? { instanceIds: target['instance-ids'] } : {}),
+        ...(target.tags ? { tags: target.tags } : {}),
+        ...(target.region ? { region: target.region } : {}),
+      };
+  }
+}
+
+function crossCheck(inventory: Inventory): string[] {
+  const problems: string[] = [];
+  const known = (names: Record<string, unknown>) => Object.keys(names).join(', ') || '(none defined)';
+  for (const host of Object.values(inventory.hosts)) {
+    if (!host.environment) {
+      problems.push(`hosts.${host.name}.environment: missing; known: ${known(inventory.environments)}`);
+    } else if (!inventory.environments[host.environment]) {
+      problems.push(`hosts.${host.name}.environment: unknown environment "${host.environment}"; known: ${known(inventory.environments)}`);
+    }
+    if (host.wave && !inventory.waves[host.wave]) {
+      problems.push(`hosts.${host.name}.wave: unknown wave "${host.wave}"; known: ${known(inventory.waves)}`);
+    }
+    const aws = host.deploy.method === 'aws-ssm' ? host.deploy : undefined;
+    if (aws && !aws.instanceIds && !aws.tags) {
+      problems.push(`hosts.${host.name}.deploy: aws-ssm needs instance-ids or tags`);
+    }
+  }
+  inventory.holds.forEach((hold, index) => {
+    for (const wave of hold.waves ?? []) {
+      if (!inventory.waves[wave]) problems.push(`holds.${index}.waves: unknown wave "${wave}"; known: ${known(inventory.waves)}`);
+    }
+  });
+  const orders = new Map<number, string>();
+  for (const wave of Object.values(inventory.waves)) {
+    const clash = orders.get(wave.order);
+    if (clash) problems.push(`waves.${wave.name}.order: ${wave.order} is also the order of wave "${clash}"`);
+    orders.set(wave.order, wave.name);
+  }
+  return problems;
+}
+
+/** Waves sorted by their order. */
+export function orderedWaves(inventory: Inventory): Wave[] {
+  return Object.values(inventory.waves).sort((a, b) => a.order - b.order);
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+import type { Quorum } from './types.js';
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-"');
+const list = z.array(z.string().min(1));
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return typeof value === 'number' ? value * 1000 : parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const quorum = z.union([z.number().int().positive(), z.string()]).transform((value, ctx): Quorum => {
+  if (typeof value === 'number') return { count: value };
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
+  if (percent && Number(percent[1]) > 0 && Number(percent[1]) <= 100) return { percent: Number(percent[1]) };
+  if (/^\d+$/.test(value.trim()) && Number(value) > 0) return { count: Number(value) };
+  ctx.addIssue({ code: 'custom', message: `"${value}" is not a quorum (examples: 3, 80%)` });
+  return z.NEVER;
+});
+
+const sshDeploy = z.strictObject({
+  method: z.literal('ssh'),
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  user: z.string().min(1).optional(),
+  jump: z.string().min(1).optional(),
+});
+const pullDeploy = z.strictObject({ method: z.literal('pull') });
+const asgDeploy = z.strictObject({
+  method: z.literal('aws-asg'),
+  'auto-scaling-group': z.string().min(1),
+  'launch-template': z.string().min(1),
+  region: z.string().optional(),
+});
+const ssmDeploy = z.strictObject({
+  method: z.literal('aws-ssm'),
+  'instance-ids': list.optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  region: z.string().optional(),
+});
+export const deploySchema = z.discriminatedUnion('method', [sshDeploy, pullDeploy, asgDeploy, ssmDeploy]);
+
+export const inventorySchema = z.strictObject({
+  environments: z.record(
+    name,
+    z.strictObject({
+      'allowed-refs': list.default([]),
+      protected: z.boolean().default(false),
+    }),
+  ),
+  waves: z
+    .record(
+      name,
+      z.strictObject({
+        order: z.number().int(),
+        soak: duration.default(0),
+        quorum: quorum.default({ percent: 100 }),
+        channel: z.string().min(1).optional(),
+      }),
+    )
+    .default({}),
+  holds: z.array(z.strictObject({ reason: z.string().min(1), waves: list.optional() })).default([]),
+  defaults: z
+    .strictObject({
+      deploy: z.record(z.string(), z.unknown()).optional(),
+      environment: name.optional(),
+      wave: name.optional(),
+    })
+    .default({}),
+  hosts: z.record(
+    name,
+    z.strictObject({
+      attribute: z.string().min(1).optional(),
+      environment: name.optional(),
+      wave: name.optional(),
+      tags: list.default([]),
+      deploy: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ),
+});
+
+export type InventoryDocument = z.output<typeof inventorySchema>;

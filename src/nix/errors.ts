@@ -1,0 +1,79 @@
+import { UserError } from '../util/errors.js';
+
+/** Nix is not on PATH. */
+export class NixNotFoundError extends UserError {
+  constructor(command: string) {
+    super(
+      `${command} was not found: install Nix (apt-get install nix-bin, or uses: cachix/install-nix-action in a workflow) ` +
+        'and make sure it is on PATH',
+    );
+    this.name = 'NixNotFoundError';
+  }
+}
+
+/** A nix command failed; the message carries Nix's own error lines and what to check. */
+export class NixCommandError extends UserError {
+  constructor(
+    readonly command: string,
+    readonly code: number | null,
+    readonly stderr: string,
+    hint?: string,
+  ) {
+    const errors = errorLines(stderr);
+    super(`${command} failed${code === null ? '' : ` (exit code ${code})`}${errors ? `:\n${errors}` : ''}${hint ? `\n${hint}` : ''}`);
+    this.name = 'NixCommandError';
+  }
+}
+
+/** The `error:` blocks of Nix's stderr (without build progress), or its tail when there are none. */
+function errorLines(stderr: string): string {
+  const blocks = parseErrorBlocks(stderr);
+  const text = blocks.length ? blocks.join('\n') : stderr.trim().split('\n').slice(-20).join('\n');
+  return text.length > 4000 ? `${text.slice(0, 4000)}…` : text;
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+/**
+ * Splits Nix's stderr into error blocks: a line starting with `error:` and the indented lines
+ * after it (log tail, hints, traces).
+ */
+export function parseErrorBlocks(stderr: string): string[] {
+  const blocks: string[] = [];
+  let current: string[] | undefined;
+  for (const raw of stderr.replace(ANSI, '').split('\n')) {
+    const line = raw.replace(/\s+$/, '');
+    if (/^error:/.test(line)) {
+      if (current) blocks.push(current.join('\n'));
+      current = [line];
+    } else if (current && (line === '' || /^\s/.test(line))) {
+      current.push(line);
+    } else if (current) {
+      blocks.push(current.join('\n'));
+      current = undefined;
+    }
+  }
+  if (current) blocks.push(current.join('\n'));
+  return blocks.map((b) => b.replace(/\n+$/, ''));
+}
+
+/** What Nix's error text suggests the user should do, when it is a known situation. */
+export function hintFor(stderr: string): string | undefined {
+  if (/experimental Nix feature '(nix-command|flakes)' is disabled/.test(stderr)) {
+    return "Enable flakes: add 'experimental-features = nix-command flakes' to nix.conf or NIX_CONFIG.";
+  }
+  if (/cannot connect to (socket|daemon)|Connection refused.*daemon/i.test(stderr)) {
+    return 'Start the Nix daemon (systemctl start nix-daemon) or run as a user who may open the store directly.';
+  }
+  if (/unable to download|Could not resolve host|Couldn't resolve host/.test(stderr)) {
+    return 'A download failed: check the network, or add the path to a substituter you can reach.';
+  }
+  if (/No space left on device/.test(stderr)) return 'The disk is full: free space or run nix-collect-garbage.';
+  if (/does not provide attribute/.test(stderr)) return 'Check the attribute name (nix flake show lists what the flake provides).';
+  if (/path '.*' does not contain a 'flake.nix'/.test(stderr)) {
+    return 'Point at the directory holding flake.nix (inside a git repository, untracked files are invisible to git+file: flake refs; use path: or git add).';
+  }
+  if (/is not valid|don't know how to build these paths/.test(stderr)) return 'The path is not in the store: build or copy it first.';
+  return undefined;
+}

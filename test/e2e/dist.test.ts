@@ -1,0 +1,35 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../support/harness.js';
+
+const actions = readdirSync(repoRoot).filter((d) => d.startsWith('action-')).sort();
+
+describe('committed bundles', () => {
+  it('match what the source builds', () => {
+    const out = mkdtempSync(join(tmpdir(), 'fleet-dist-'));
+    execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), out], { cwd: repoRoot, stdio: 'pipe' });
+    const stale: string[] = [];
+    for (const action of actions) {
+      const built = readdirSync(join(out, action, 'dist')).sort();
+      const committed = readdirSync(join(repoRoot, action, 'dist')).sort();
+      if (built.join() !== committed.join()) stale.push(`${action}/dist: files ${committed.join(', ')} but the build makes ${built.join(', ')}`);
+      for (const file of built) {
+        const fresh = readFileSync(join(out, action, 'dist', file));
+        let old: Buffer | undefined;
+        try {
+          old = readFileSync(join(repoRoot, action, 'dist', file));
+        } catch {
+          old = undefined;
+        }
+        if (!old || !fresh.equals(old)) stale.push(`${action}/dist/${file}`);
+      }
+    }
+    expect(stale).toEqual([]);
+  }, 300_000);
+
+  it('exist for the four actions', () => {
+    expect(actions).toEqual(['action-build', 'action-deploy', 'action-flake-bump', 'action-upgrade-wave']);
+  });
+});
