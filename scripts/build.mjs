@@ -1,13 +1,17 @@
 // Bundles every action-*/src/main.ts into action-*/dist/index.js with ncc.
-// `node scripts/build.mjs OUTDIR` writes OUTDIR/action-*/dist instead (used by the dist check).
+// `node scripts/build.mjs OUTDIR` writes OUTDIR/action-*/dist instead (used by the dist check);
+// `--only action-build` builds one action.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const outRoot = process.argv[2] ? resolve(process.argv[2]) : root;
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const outArg = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--only');
+const outRoot = outArg ? resolve(outArg) : root;
 const ncc = join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
-const entries = readdirSync(root).filter((d) => d.startsWith('action-') && existsSync(join(root, d, 'src', 'main.ts')));
+const entries = readdirSync(root).filter((d) => d.startsWith('action-') && existsSync(join(root, d, 'src', 'main.ts')) && (!only || d === only));
 for (const action of entries.sort()) {
   const out = join(outRoot, action, 'dist');
   execFileSync(process.execPath, [ncc, 'build', join(root, action, 'src', 'main.ts'), '-o', out, '--quiet', '--no-source-map-register', '--target', 'es2023'], { stdio: 'inherit', cwd: root });

@@ -1,6 +1,77 @@
-import { runAction } from '../../src/runner/index.js';
-import { readBuildInputs } from './inputs.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildTargets, pushOutputs, reportTargets } from '../../src/build/build-and-push.js';
+import { buildManifest, CHECK_HEADERS, checkRows, storePathsOf, TARGET_HEADERS, targetRows, totalsLine } from '../../src/build/report.js';
+import { loadInventory } from '../../src/fleet/index.js';
+import { Nix } from '../../src/nix/index.js';
+import { actionLog, isPost, JobSummary, markMainRan, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
+import { UserError } from '../../src/util/errors.js';
+import { restoreEvalCache, saveEvalCache } from './eval-cache.js';
+import { decidePush, readBuildSettings } from './settings.js';
 
-await runAction(async () => {
-  readBuildInputs();
-});
+async function main(): Promise<void> {
+  if (isPost()) return saveEvalCache();
+  markMainRan();
+  const settings = readBuildSettings();
+  const context = readRunContext();
+  const push = decidePush(settings, context);
+  actionLog.info(push.reason);
+  if (settings.inputs['nix-eval-cache']) await restoreEvalCache(settings.inputs.flake);
+
+  const nix = new Nix({ log: actionLog });
+  const inventory = settings.inputs.inventory ? await loadInventory(settings.inputs.inventory, (i) => nix.eval(i)) : undefined;
+  const built = await buildTargets(
+    {
+      flake: settings.inputs.flake,
+      hosts: settings.inputs.hosts,
+      installables: settings.inputs.installables,
+      ...(inventory ? { inventory } : {}),
+      system: settings.inputs.system,
+      checks: settings.inputs.checks,
+    },
+    nix,
+    actionLog,
+  );
+  // Check results are pushed like any path, so an unchanged test is substituted next time.
+  const roots = [
+    ...built.outcomes.flatMap((o) => (o.ok ? Object.values(o.outputs) : [])),
+    ...built.checks.flatMap((c) => (c.outPath ? [c.outPath] : [])),
+  ];
+  const pushed = push.enabled
+    ? await pushOutputs(roots, settings.push, nix, actionLog)
+    : { infos: roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [], pushMs: 0 };
+  const targets = reportTargets(built.targets, built.outcomes, pushed.infos, 'push' in pushed ? pushed.push : undefined);
+  const manifest = buildManifest(push.enabled ? settings.cacheForDisplay : undefined, targets, built.checks, pushed.infos, 'push' in pushed ? pushed.push : undefined, built.buildMs, pushed.pushMs);
+  const manifestPath = join(process.env.RUNNER_TEMP ?? process.cwd(), 'fleet-build-manifest.json');
+  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+
+  setOutputs({
+    'store-paths': storePathsOf(targets),
+    manifest: manifestPath,
+    'pushed-paths': manifest.totals.pushed,
+    'pushed-bytes': manifest.totals.pushedBytes,
+    'skipped-paths': manifest.totals.skipped,
+    checks: built.checks.map(({ log: _log, ...check }) => check),
+  });
+
+  const summary = new JobSummary().heading('fleet build').table(TARGET_HEADERS, targetRows(targets, push.enabled));
+  summary.text(push.enabled ? totalsLine(manifest) : `Not pushed: ${push.reason}`);
+  if ('delegatedTo' in pushed && pushed.delegatedTo) summary.text(`Copied with \`nix copy\` to ${pushed.delegatedTo}.`);
+  if (built.checks.length > 0) summary.heading('NixOS VM tests', 3).table(CHECK_HEADERS, checkRows(built.checks));
+  const failedPaths = manifest.paths.filter((p) => p.status === 'failed' || p.status === 'blocked');
+  if (failedPaths.length > 0) {
+    summary.details(`${failedPaths.length} paths not pushed`, failedPaths.map((p) => `- \`${p.path}\` (${p.status}): ${p.error ?? ''}`).join('\n'));
+  }
+  await summary.write();
+
+  const failedTargets = targets.filter((t) => !t.outcome.ok).map((t) => t.target.name);
+  const failedChecks = built.checks.filter((c) => c.outcome === 'failed').map((c) => c.name);
+  const problems = [
+    failedTargets.length > 0 ? `failed to build: ${failedTargets.join(', ')}` : '',
+    failedChecks.length > 0 ? `VM tests failed: ${failedChecks.join(', ')}` : '',
+    failedPaths.length > 0 ? `${failedPaths.length} paths were not pushed (re-run to finish; no narinfo points at a missing NAR)` : '',
+  ].filter(Boolean);
+  if (problems.length > 0) throw new UserError(problems.join('; '));
+}
+
+await runAction(main);

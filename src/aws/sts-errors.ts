@@ -34,7 +34,7 @@ function trustPolicyHint(claims: TokenClaims): string {
  */
 export function explainAssumeRoleError(error: unknown, token: string, roleArn: string): Error {
   const code = errorCode(error);
-  const detail = errorMessage(error);
+  const detail = errorMessage(error).trim().replace(/\.$/, '');
   const claims = decodeJwtClaims(token) ?? {};
   const shown = describeClaims(claims);
   const tokenLines = shown ? `\nThe GitHub OIDC token presented:\n${shown}\n` : '\n';

@@ -63,7 +63,8 @@ export function renderNarInfo(info: NarInfo): string {
   // Nix reads "References: " with its trailing space even when empty; "References:" would break its parser.
   lines.push(`References: ${[...new Set(info.references)].sort().map(storePathBaseName).join(' ')}`);
   if (info.deriver) lines.push(`Deriver: ${storePathBaseName(info.deriver)}`);
-  for (const sig of info.sigs) lines.push(`Sig: ${sig}`);
+  // Nix keeps signatures in a sorted set.
+  for (const sig of [...new Set(info.sigs)].sort()) lines.push(`Sig: ${sig}`);
   if (info.ca) lines.push(`CA: ${info.ca}`);
   return `${lines.join('\n')}\n`;
 }

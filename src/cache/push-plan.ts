@@ -84,6 +84,13 @@ class MaxHeap<T> {
   }
 }
 
+export interface PushPlanOptions<T extends PlanPath> {
+  /** Paths the cache need not hold because an upstream cache serves them. */
+  isUpstream?: (info: T) => boolean;
+  /** Called once per node (given or not) when it becomes available, failed or blocked. */
+  onSettled?: (node: PlanNode<T>) => void;
+}
+
 const biggerFirst = <T extends PlanPath>(a: PlanNode<T>, b: PlanNode<T>): boolean => (a.info?.narSize ?? 0) > (b.info?.narSize ?? 0);
 
 export class PushPlan<T extends PlanPath = PlanPath> {
@@ -96,7 +103,11 @@ export class PushPlan<T extends PlanPath = PlanPath> {
   /** Nodes in the order their cache checks should run: references before dependents. */
   readonly checkOrder: PlanNode<T>[] = [];
 
-  constructor(infos: readonly T[], isUpstream: (info: T) => boolean = () => false) {
+  private readonly onSettled: (node: PlanNode<T>) => void;
+
+  constructor(infos: readonly T[], options: PushPlanOptions<T> = {}) {
+    const isUpstream = options.isUpstream ?? (() => false);
+    this.onSettled = options.onSettled ?? (() => {});
     for (const info of infos) {
       if (!this.nodes.has(info.path)) this.nodes.set(info.path, this.makeNode(info.path, info));
     }
@@ -221,6 +232,7 @@ export class PushPlan<T extends PlanPath = PlanPath> {
     node.phase = 'available';
     node.status = status;
     this.open--;
+    this.onSettled(node);
     for (const dependent of node.dependents) {
       dependent.waitingOn--;
       if (dependent.waitingOn !== 0) continue;
@@ -245,6 +257,7 @@ export class PushPlan<T extends PlanPath = PlanPath> {
     node.status = status;
     node.error = error;
     this.open--;
+    this.onSettled(node);
     return true;
   }
 }

@@ -110,48 +110,36 @@ export class Nix {
    * Builds every installable in one `nix build --keep-going` and reports each one: its outputs,
    * or why it failed (evaluation error, or the builder failures in its closure with their log
    * tails). Never throws for a failed build; throws only when Nix cannot run at all.
+   *
+   * Nix 2.8 prints no JSON when any build fails, and does not print `--json` results in
+   * installable order, so each installable's derivation is first read from a dry run (cheap:
+   * flake evaluations are cached) and outcomes are matched by derivation path.
    */
   async build(installables: readonly string[], options: BuildOptions = {}): Promise<BuildOutcome[]> {
     if (installables.length === 0) return [];
+    const plans = await this.planBuild(installables, options.signal);
+    const evaluable = [...new Set(installables.filter((_, i) => 'entry' in (plans[i] as Plan)))];
     const args = ['build', '--json', '--no-link'];
     if (options.keepGoing ?? true) args.push('--keep-going');
     if (options.printBuildLogs) args.push('--print-build-logs');
-    const result = await this.nix([...args, ...installables], { allowFailure: true, signal: options.signal, streamTo: 'info' });
-    if (result.code === 0) {
-      const entries = tryParseBuildJson(result.stdout);
-      if (entries && entries.length === installables.length) {
-        return installables.map((installable, i) => successOf(installable, entries[i] as BuildJsonEntry));
-      }
+    const result: ExecResult =
+      evaluable.length > 0
+        ? await this.nix([...args, ...evaluable], { allowFailure: true, signal: options.signal, streamTo: 'info' })
+        : { code: 0, stdout: '[]', stderr: '' };
+    const built = new Map<string, Record<string, string>>();
+    for (const entry of (result.code === 0 ? tryParseBuildJson(result.stdout) : undefined) ?? []) {
+      built.set(entry.drvPath ?? Object.values(entry.outputs)[0] ?? '', entry.outputs);
     }
-    return this.explainBuild(installables, result, options);
-  }
-
-  /**
-   * After a failed build (whose JSON, if any, Nix 2.8 does not print), finds out per installable
-   * what it is (one dry run), which outputs now exist, and which errors belong to it.
-   */
-  private async explainBuild(installables: readonly string[], result: ExecResult, options: BuildOptions): Promise<BuildOutcome[]> {
-    const plans = await this.planBuild(installables, options.signal);
-    const evalFailed = plans.filter((p) => 'error' in p);
-    const evaluable = installables.filter((_, i) => !('error' in (plans[i] as Plan)));
-    // An evaluation error stops `nix build` before it builds anything: build the rest again.
-    if (evalFailed.length > 0 && evaluable.length > 0) {
-      const rebuilt = await this.build(evaluable, options);
-      const byInstallable = new Map(rebuilt.map((o) => [o.installable, o]));
-      return installables.map((installable, i) => {
-        const plan = plans[i] as Plan;
-        if ('error' in plan) return { installable, ok: false, stage: 'eval', error: plan.error, failedDrvs: [] };
-        return byInstallable.get(installable) as BuildOutcome;
-      });
-    }
-    const allOutputs = plans.flatMap((p) => ('entry' in p ? Object.values(p.entry.outputs) : []));
-    const valid = await this.validPaths(allOutputs);
+    const planned = plans.flatMap((p) => ('entry' in p ? Object.values(p.entry.outputs) : []));
+    const valid = await this.validPaths(planned);
     return mapConcurrent(installables, this.concurrency, async (installable, i): Promise<BuildOutcome> => {
       const plan = plans[i] as Plan;
       if ('error' in plan) return { installable, ok: false, stage: 'eval', error: plan.error, failedDrvs: [] };
       const { entry } = plan;
-      const outputs = Object.values(entry.outputs);
-      if (outputs.length > 0 && outputs.every((p) => valid.has(p))) return successOf(installable, entry);
+      const key = entry.drvPath ?? Object.values(entry.outputs)[0] ?? '';
+      const outputs = { ...entry.outputs, ...built.get(key) };
+      const paths = Object.values(outputs);
+      if (paths.length > 0 && paths.every((p) => valid.has(p) || built.has(key))) return successOf(installable, { ...entry, outputs });
       const closure = new Set(entry.drvPath ? await this.requisites([entry.drvPath]) : []);
       const { error, failedDrvs } = attributeBuildErrors(result.stderr, closure);
       const failure: BuildOutcome = {

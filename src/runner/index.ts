@@ -3,4 +3,5 @@ export { actionLog } from './log.js';
 export { isPost, markMainRan, readState, saveState, setOutputs } from './outputs.js';
 export { readRunContext, type RunContext } from './github-context.js';
 export { runAction } from './run.js';
+export { assumeRoleForThisStep, type RoleRequest } from './aws.js';
 export { JobSummary, escapeHtml, type Cell } from './summary.js';

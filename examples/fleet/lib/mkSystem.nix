@@ -22,7 +22,7 @@ let
   site = run "site-${hostName}-${variantName}" { inherit hostName variant siteKiB; } ''
     mkdir -p "$out/etc" "$out/share/site"
     printf 'host=%s\nvariant=%s\n' "$hostName" "$variant" > "$out/etc/site.conf"
-    seq -f "$hostName $variant %g" 1 $((siteKiB * 600)) | gzip -n -1 | head -c $((siteKiB * 1024)) > "$out/share/site/data"
+    seq -f "$hostName $variant %g" 1 $((siteKiB * 1000)) | gzip -n -1 | head -c $((siteKiB * 1024)) > "$out/share/site/data"
   '';
 
   allPackages = pkgs.base ++ packages;

@@ -20,7 +20,7 @@ let
           chmod +x "$out/bin/$pname"
           echo "$deps" > "$out/nix-support/propagated-build-inputs"
           # Deterministic, incompressible bytes (gzip output of counted lines).
-          seq -f "$pname $version %g" 1 $((dataKiB * 600)) | gzip -n -1 | head -c $((dataKiB * 1024)) > "$out/share/$pname/data"
+          seq -f "$pname $version %g" 1 $((dataKiB * 1000)) | gzip -n -1 | head -c $((dataKiB * 1024)) > "$out/share/$pname/data"
         ''
       ];
     };

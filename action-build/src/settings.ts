@@ -1,0 +1,79 @@
+import { parseCompression, type Compression } from '../../src/cache/compress.js';
+import { parseCacheUrl, redactUrl } from '../../src/cache/open-store.js';
+import { KeyFormatError, parsePublicKey, parseSigningKey, type PublicKey, type SigningKey } from '../../src/cache/signing.js';
+import type { PushRequest } from '../../src/build/build-and-push.js';
+import { assumeRoleForThisStep, InputError, type RunContext } from '../../src/runner/index.js';
+import { readBuildInputs, type BuildInputs } from './inputs.js';
+
+export interface BuildSettings {
+  inputs: BuildInputs;
+  push: PushRequest;
+  cacheForDisplay?: string;
+}
+
+function keyInput<T>(name: string, example: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof KeyFormatError) throw new InputError(name, error.message, example);
+    throw error;
+  }
+}
+
+/** Inputs, then everything derived from them, validated before any side effect. */
+export function readBuildSettings(): BuildSettings {
+  const inputs = readBuildInputs();
+  const signingKey: SigningKey | undefined = inputs['signing-key']
+    ? keyInput('signing-key', '${{ secrets.NIX_SIGNING_KEY }}', () => parseSigningKey(inputs['signing-key'] as string))
+    : undefined;
+  const skipUpstream: PublicKey[] = inputs['skip-upstream'].map((text) => keyInput('skip-upstream', 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=', () => parsePublicKey(text)));
+  let compression: Compression;
+  try {
+    compression = parseCompression(inputs['compression-level'] === undefined ? inputs.compression : `${inputs.compression}:${inputs['compression-level']}`);
+  } catch (error) {
+    throw new InputError('compression-level', (error as Error).message, '6');
+  }
+  if (inputs.cache) {
+    try {
+      parseCacheUrl(inputs.cache);
+    } catch (error) {
+      throw new InputError('cache', (error as Error).message, 's3://my-nix-cache?region=eu-west-1');
+    }
+  }
+  const cache = inputs.cache;
+  const roleToAssume = inputs['role-to-assume'];
+  const region = inputs['aws-region'] ?? (cache ? new URL(cache).searchParams.get('region') : null) ?? process.env.AWS_REGION ?? 'us-east-1';
+  return {
+    inputs,
+    ...(cache ? { cacheForDisplay: redactUrl(cache) } : {}),
+    push: {
+      cache: cache ?? '',
+      ...(signingKey ? { signingKey } : {}),
+      compression,
+      concurrency: inputs.concurrency,
+      skipUpstream,
+      storeOptions: async () =>
+        roleToAssume && cache?.startsWith('s3://')
+          ? { credentials: assumeRoleForThisStep({ roleToAssume, region, audience: inputs.audience, durationSeconds: inputs['role-duration-seconds'] }) }
+          : {},
+    },
+  };
+}
+
+export interface PushDecision {
+  enabled: boolean;
+  reason: string;
+}
+
+/** `auto` never pushes from a fork's pull request: its build ran untrusted code. */
+export function decidePush(settings: BuildSettings, context: RunContext): PushDecision {
+  const { push, cache } = settings.inputs;
+  if (push === 'false') return { enabled: false, reason: 'push is false: building only' };
+  if (push === 'true') {
+    if (!cache) throw new InputError('cache', 'is required when push is true', 's3://my-nix-cache?region=eu-west-1');
+    return { enabled: true, reason: `pushing to ${settings.cacheForDisplay}` };
+  }
+  if (!cache) return { enabled: false, reason: 'no cache is set: building only' };
+  if (context.fromFork) return { enabled: false, reason: 'a pull request from a fork: building only, nothing is pushed (its code is untrusted)' };
+  return { enabled: true, reason: `pushing to ${settings.cacheForDisplay}` };
+}

@@ -1,0 +1,128 @@
+import { openStore, parseCacheUrl, type OpenStoreOptions } from '../cache/open-store.js';
+import { pushToCache, type PathPushResult, type PushResult } from '../cache/push.js';
+import type { Compression } from '../cache/compress.js';
+import type { PublicKey, SigningKey } from '../cache/signing.js';
+import type { Inventory } from '../fleet/index.js';
+import type { BuildOutcome, Nix, PathInfo } from '../nix/index.js';
+import type { Log } from '../util/log.js';
+import { matchingChecks, runChecks, type CheckResult } from './checks.js';
+import { closuresByRoot } from './closure.js';
+import { ensureKvm } from './kvm.js';
+import { resolveTargets, type BuildTarget } from './targets.js';
+
+export interface BuildRequest {
+  flake: string;
+  hosts: readonly string[];
+  installables: readonly string[];
+  inventory?: Inventory;
+  system: string;
+  checks: readonly string[];
+}
+
+export interface PushRequest {
+  cache: string;
+  signingKey?: SigningKey;
+  compression: Compression;
+  concurrency: number;
+  skipUpstream: readonly PublicKey[];
+  /**
+   * Called only after every build has finished, so no credential exists while builds of
+   * possibly untrusted code run.
+   */
+  storeOptions: () => Promise<OpenStoreOptions>;
+}
+
+export interface TargetReport {
+  target: BuildTarget;
+  outcome: BuildOutcome;
+  outPath?: string;
+  closurePaths: number;
+  closureBytes: number;
+  pushedPaths: number;
+  pushedBytes: number;
+  skippedPaths: number;
+}
+
+export interface FleetBuildReport {
+  targets: TargetReport[];
+  checks: CheckResult[];
+  push?: PushResult;
+  /** Set when the push was delegated to `nix copy` (ssh stores): no per-path detail. */
+  delegatedTo?: string;
+  buildMs: number;
+  pushMs: number;
+}
+
+/** Builds the targets (and checks) in one `nix build --keep-going`; never pushes. */
+export async function buildTargets(request: BuildRequest, nix: Nix, log: Log): Promise<{ targets: BuildTarget[]; outcomes: BuildOutcome[]; checks: CheckResult[]; buildMs: number }> {
+  const started = performance.now();
+  const targets = await resolveTargets(request, nix);
+  const outcomes = await log.group(`Building ${targets.length} ${targets.length === 1 ? 'target' : 'targets'}`, () => nix.build(targets.map((t) => t.installable)));
+  for (const [i, outcome] of outcomes.entries()) {
+    const target = targets[i] as BuildTarget;
+    if (!outcome.ok) log.error(`${target.name}: ${outcome.error.split('\n').slice(0, 3).join(' ')}`, { title: `${target.name} failed to ${outcome.stage === 'eval' ? 'evaluate' : 'build'}` });
+  }
+  let checks: CheckResult[] = [];
+  const checkNames = await matchingChecks(nix, request.flake, request.system, request.checks);
+  if (checkNames.length > 0) {
+    await ensureKvm(log);
+    checks = await log.group(`Running ${checkNames.length} NixOS VM ${checkNames.length === 1 ? 'test' : 'tests'}`, () => runChecks(nix, request.flake, request.system, checkNames, log));
+    for (const check of checks.filter((c) => c.outcome === 'failed' && c.log)) {
+      await log.group(`nix log of failed check ${check.name}`, async () => log.info(check.log as string));
+    }
+  }
+  return { targets, outcomes, checks, buildMs: performance.now() - started };
+}
+
+/** Reads the closures of the built outputs and pushes the missing paths. */
+export async function pushOutputs(roots: readonly string[], request: PushRequest, nix: Nix, log: Log): Promise<{ infos: PathInfo[]; push?: PushResult; delegatedTo?: string; pushMs: number }> {
+  const started = performance.now();
+  const infos = roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [];
+  const url = parseCacheUrl(request.cache);
+  if (url.kind === 'nix-copy') {
+    await log.group(`Copying ${infos.length} paths to ${url.url} with nix copy`, () => nix.copy(roots, { to: request.cache }));
+    return { infos, delegatedTo: url.url, pushMs: performance.now() - started };
+  }
+  const store = openStore(url, { ...(await request.storeOptions()), log });
+  try {
+    const push = await log.group(`Pushing ${infos.length} paths to ${store.url}`, () =>
+      pushToCache({
+        paths: infos,
+        store,
+        ...(request.signingKey ? { signingKey: request.signingKey } : {}),
+        compression: request.compression,
+        concurrency: request.concurrency,
+        skipUpstreamKeys: request.skipUpstream,
+        log,
+      }),
+    );
+    return { infos, push, pushMs: performance.now() - started };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Attributes paths and bytes to each target; a path shared by two hosts counts for both. */
+export function reportTargets(targets: readonly BuildTarget[], outcomes: readonly BuildOutcome[], infos: readonly PathInfo[], push?: PushResult): TargetReport[] {
+  const outPathOf = (outcome: BuildOutcome) => (outcome.ok ? (outcome.outputs.out ?? Object.values(outcome.outputs)[0]) : undefined);
+  const roots = outcomes.map(outPathOf).filter((p): p is string => Boolean(p));
+  const closures = closuresByRoot(roots, infos);
+  const infoByPath = new Map(infos.map((i) => [i.path, i]));
+  const pushByPath = new Map<string, PathPushResult>((push?.paths ?? []).map((p) => [p.path, p]));
+  return targets.map((target, i) => {
+    const outcome = outcomes[i] as BuildOutcome;
+    const outPath = outPathOf(outcome);
+    const closure = outPath ? [...(closures.get(outPath) ?? [])] : [];
+    const results = closure.map((p) => pushByPath.get(p));
+    return {
+      target,
+      outcome,
+      ...(outPath ? { outPath } : {}),
+      closurePaths: closure.length,
+      closureBytes: closure.reduce((sum, p) => sum + (infoByPath.get(p)?.narSize ?? 0), 0),
+      pushedPaths: results.filter((r) => r?.status === 'pushed').length,
+      pushedBytes: results.reduce((sum, r) => sum + (r?.status === 'pushed' ? r.fileSize : 0), 0),
+      skippedPaths: results.filter((r) => r?.status === 'skipped' || r?.status === 'upstream').length,
+    };
+  });
+}

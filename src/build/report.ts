@@ -1,0 +1,91 @@
+import type { PushResult } from '../cache/push.js';
+import type { PathInfo } from '../nix/index.js';
+import { formatBytes } from '../util/bytes.js';
+import { formatDuration } from '../util/duration.js';
+import type { CheckResult } from './checks.js';
+import type { TargetReport } from './build-and-push.js';
+
+/** The `manifest` output: every path of the closures, pushed or skipped, with sizes and timings. */
+export interface BuildManifest {
+  version: 1;
+  cache?: string;
+  storePaths: Record<string, string>;
+  targets: { name: string; installable: string; ok: boolean; outPath?: string; error?: string; closurePaths: number; closureBytes: number }[];
+  checks: CheckResult[];
+  paths: { path: string; narSize: number; status: string; fileSize?: number; durationMs?: number; error?: string }[];
+  totals: { paths: number; pushed: number; skipped: number; failed: number; narBytes: number; pushedBytes: number; buildMs: number; pushMs: number };
+}
+
+export function buildManifest(cache: string | undefined, targets: readonly TargetReport[], checks: readonly CheckResult[], infos: readonly PathInfo[], push: PushResult | undefined, buildMs: number, pushMs: number): BuildManifest {
+  const pushed = new Map((push?.paths ?? []).map((p) => [p.path, p]));
+  const paths = infos.map((info) => {
+    const result = pushed.get(info.path);
+    return {
+      path: info.path,
+      narSize: info.narSize,
+      status: result?.status ?? 'not-pushed',
+      ...(result ? { fileSize: result.fileSize, durationMs: Math.round(result.durationMs) } : {}),
+      ...(result?.error ? { error: result.error } : {}),
+    };
+  });
+  return {
+    version: 1,
+    ...(cache ? { cache } : {}),
+    storePaths: storePathsOf(targets),
+    targets: targets.map((t) => ({
+      name: t.target.name,
+      installable: t.target.installable,
+      ok: t.outcome.ok,
+      ...(t.outPath ? { outPath: t.outPath } : {}),
+      ...(t.outcome.ok ? {} : { error: t.outcome.error }),
+      closurePaths: t.closurePaths,
+      closureBytes: t.closureBytes,
+    })),
+    checks: [...checks],
+    paths,
+    totals: {
+      paths: infos.length,
+      pushed: push?.totals.pushed ?? 0,
+      skipped: (push?.totals.skipped ?? 0) + (push?.totals.upstream ?? 0),
+      failed: (push?.totals.failed ?? 0) + (push?.totals.blocked ?? 0),
+      narBytes: infos.reduce((sum, i) => sum + i.narSize, 0),
+      pushedBytes: push?.totals.fileBytes ?? 0,
+      buildMs: Math.round(buildMs),
+      pushMs: Math.round(pushMs),
+    },
+  };
+}
+
+export function storePathsOf(targets: readonly TargetReport[]): Record<string, string> {
+  return Object.fromEntries(targets.filter((t) => t.outPath).map((t) => [t.target.name, t.outPath as string]));
+}
+
+export const TARGET_HEADERS = ['Host', 'Outcome', 'Store path', 'Closure', 'Pushed', 'Skipped'];
+
+export function targetRows(targets: readonly TargetReport[], pushed: boolean): string[][] {
+  return targets.map((t) => [
+    t.target.name,
+    t.outcome.ok ? '✅ built' : `❌ ${t.outcome.stage === 'eval' ? 'evaluation failed' : 'build failed'}`,
+    t.outPath ? `<code>${t.outPath}</code>` : '',
+    t.outPath ? `${t.closurePaths} paths, ${formatBytes(t.closureBytes)}` : '',
+    pushed ? `${t.pushedPaths} paths, ${formatBytes(t.pushedBytes)}` : '—',
+    pushed ? String(t.skippedPaths) : '—',
+  ]);
+}
+
+export function totalsLine(manifest: BuildManifest): string {
+  const { totals } = manifest;
+  const seconds = totals.pushMs / 1000;
+  const throughput = seconds > 0 ? `${formatBytes(totals.pushedBytes / seconds)}/s` : 'n/a';
+  return (
+    `**${totals.paths} paths** in the closures (${formatBytes(totals.narBytes)} uncompressed): ` +
+    `${totals.pushed} pushed (${formatBytes(totals.pushedBytes)} compressed), ${totals.skipped} already cached, ${totals.failed} failed. ` +
+    `Build ${formatDuration(totals.buildMs)}, push ${formatDuration(totals.pushMs)} (${throughput}).`
+  );
+}
+
+export const CHECK_HEADERS = ['VM test', 'Outcome', 'Duration'];
+
+export function checkRows(checks: readonly CheckResult[]): string[][] {
+  return checks.map((c) => [c.name, c.outcome === 'passed' ? '✅ passed' : '❌ failed', formatDuration(c.durationMs)]);
+}

@@ -1,0 +1,312 @@
+import { performance } from 'node:perf_hooks';
+import type { PathInfo } from '../nix/path-info.js';
+import { mapConcurrent } from '../util/async.js';
+import { formatBytes } from '../util/bytes.js';
+import { formatDuration } from '../util/duration.js';
+import { errorMessage } from '../util/errors.js';
+import type { Log } from '../util/log.js';
+import { ensureCacheInfo } from './cache-info.js';
+import { compressionParallelism, narInfoCompression, type Compression } from './compress.js';
+import { NarMismatchError, uploadNar, type NarSource, type NarUploadResult } from './nar-upload.js';
+import { fingerprint, narInfoKey, normalizeSha256, renderNarInfo, type NarInfo } from './narinfo.js';
+import { PushPlan, type PathStatus, type PlanNode } from './push-plan.js';
+import { isTransientError, withRetry } from './retry.js';
+import { verifyAny, type PublicKey, type SigningKey } from './signing.js';
+import type { BinaryCacheStore } from './store.js';
+
+/** What the pipeline needs to know about a path: `nix path-info` output (src/nix). */
+export type PushPathInfo = Pick<PathInfo, 'path' | 'narHash' | 'narSize' | 'references'> & Partial<Pick<PathInfo, 'deriver' | 'signatures' | 'ca'>>;
+
+export interface PushOptions {
+  /** The closures to push, every path with its references (`nix path-info --recursive`). */
+  paths: readonly PushPathInfo[];
+  store: BinaryCacheStore;
+  /** Signs every narinfo written. Without it, narinfos carry only the paths' own signatures. */
+  signingKey?: SigningKey;
+  /** Default zstd at level 3. */
+  compression?: Compression;
+  /** NAR uploads and narinfo writes in flight. Default 32. */
+  concurrency?: number;
+  /** `has` checks in flight. Default twice `concurrency`. */
+  checkConcurrency?: number;
+  /** Paths carrying a valid signature by one of these keys are served upstream: not pushed. */
+  skipUpstreamKeys?: readonly PublicKey[];
+  log: Log;
+  /** Called once per path when it reaches its final status. */
+  onProgress?: (progress: PushProgress) => void;
+  /** Where NARs come from; defaults to serializing each path from the filesystem. */
+  narSource?: NarSource;
+  /** Attempts per streamed NAR when the store fails transiently mid-stream. Default 3. */
+  uploadAttempts?: number;
+}
+
+export interface PathPushResult {
+  path: string;
+  status: PathStatus;
+  narSize: number;
+  /** Compressed bytes uploaded (0 unless pushed). */
+  fileSize: number;
+  /** Time spent uploading its NAR and writing its narinfo (waiting on references excluded). */
+  durationMs: number;
+  error?: string;
+}
+
+export interface PushTotals {
+  paths: number;
+  pushed: number;
+  skipped: number;
+  upstream: number;
+  failed: number;
+  blocked: number;
+  /** NAR bytes of the pushed paths. */
+  narBytes: number;
+  /** Compressed bytes uploaded for the pushed paths. */
+  fileBytes: number;
+  durationMs: number;
+}
+
+export interface PushResult {
+  /** In the order the paths were given. */
+  paths: PathPushResult[];
+  totals: PushTotals;
+}
+
+export interface PushProgress {
+  result: PathPushResult;
+  /** Paths with a final status so far, and in all. */
+  done: number;
+  total: number;
+}
+
+const NARINFO_CONTENT_TYPE = 'text/x-nix-narinfo';
+
+interface Work {
+  upload?: NarUploadResult;
+  durationMs: number;
+}
+
+/**
+ * Pushes closures to a binary cache: checks which narinfos are missing, uploads the missing
+ * NARs (serialized in-process, checked against Nix's NarHash, compressed, hashed on the fly),
+ * and writes each narinfo once its NAR and its references' narinfos are in place.
+ *
+ * A path that fails never gets a narinfo, nor does anything depending on it (reported as
+ * blocked); the other paths carry on. Only problems with the cache as a whole throw.
+ */
+export async function pushToCache(options: PushOptions): Promise<PushResult> {
+  const started = performance.now();
+  const { store, log } = options;
+  const compression = options.compression ?? { method: 'zstd' };
+  const concurrency = Math.max(1, options.concurrency ?? 32);
+  const checkConcurrency = Math.max(1, options.checkConcurrency ?? concurrency * 2);
+  const upstreamKeys = options.skipUpstreamKeys ?? [];
+  const infos = uniqueByPath(options.paths);
+  const total = infos.length;
+  const work = new Map<string, Work>();
+  let done = 0;
+
+  await ensureCacheInfo(store);
+
+  const resultOf = (node: PlanNode<PushPathInfo>): PathPushResult => {
+    const info = node.info as PushPathInfo;
+    const w = work.get(node.path);
+    const result: PathPushResult = {
+      path: node.path,
+      status: node.status ?? 'failed',
+      narSize: info.narSize,
+      fileSize: node.status === 'pushed' ? (w?.upload?.fileSize ?? 0) : 0,
+      durationMs: Math.round(w?.durationMs ?? 0),
+    };
+    if (node.error !== undefined) result.error = node.error;
+    return result;
+  };
+
+  const plan = new PushPlan<PushPathInfo>(infos, {
+    isUpstream: (info) => upstreamKeys.length > 0 && signedUpstream(info, upstreamKeys),
+    onSettled: (node) => {
+      if (!node.info) return;
+      done++;
+      const result = resultOf(node);
+      if (result.status === 'failed') log.error(`${node.path}: ${result.error}`);
+      else if (result.status === 'blocked') log.debug(`${node.path} is blocked: ${result.error}`);
+      else if (result.status === 'pushed') log.debug(`pushed ${node.path} (${formatBytes(result.narSize)} NAR, ${formatBytes(result.fileSize)} ${compression.method})`);
+      options.onProgress?.({ result, done, total });
+    },
+  });
+
+  for (const node of plan.given()) {
+    const problem = pathInfoProblem(node.info as PushPathInfo);
+    if (problem) plan.failed(node, problem);
+  }
+
+  log.info(`Pushing ${total} paths (${formatBytes(sumNarSize(infos))} of NARs) to ${store.url} with ${compression.method} compression`);
+  if (!options.signingKey) log.warning('No signing key: narinfos carry only the signatures the paths already have, so clients must trust them otherwise.');
+
+  // Every state change may make work possible for an idle lane.
+  let waiting: (() => void)[] = [];
+  const wake = (): void => {
+    const list = waiting;
+    waiting = [];
+    for (const resolve of list) resolve();
+  };
+  const changed = (): Promise<void> => new Promise((resolve) => waiting.push(resolve));
+
+  const checks = mapConcurrent(plan.checkOrder, checkConcurrency, async (node) => {
+    if (node.phase !== 'unchecked') return;
+    try {
+      plan.checked(node, await store.has(narInfoKey(node.path)));
+    } catch (error) {
+      plan.failed(node, `could not check whether ${store.url} has it: ${errorMessage(error)}`);
+    }
+    wake();
+  }).then(() => {
+    const counts = countStatuses(plan);
+    log.info(`${counts.skipped} already in the cache, ${counts.upstream} served upstream, ${total - counts.skipped - counts.upstream - counts.failed - counts.blocked} to push`);
+  });
+
+  const maxCompressing = compressionParallelism(compression);
+  let compressing = 0;
+
+  const upload = async (node: PlanNode<PushPathInfo>): Promise<void> => {
+    const info = node.info as PushPathInfo;
+    const t0 = performance.now();
+    try {
+      const request = { path: info.path, narHash: info.narHash, narSize: info.narSize, store, compression, ...(options.narSource ? { source: options.narSource } : {}) };
+      const result = await withRetry(() => uploadNar(request), {
+        what: `upload of the NAR of ${info.path}`,
+        attempts: options.uploadAttempts ?? 3,
+        log,
+        isRetryable: (error) => !(error instanceof NarMismatchError) && isTransientError(error),
+      });
+      work.set(node.path, { upload: result, durationMs: performance.now() - t0 });
+      plan.uploaded(node);
+    } catch (error) {
+      work.set(node.path, { durationMs: performance.now() - t0 });
+      plan.failed(node, errorMessage(error));
+    }
+  };
+
+  const writeNarInfo = async (node: PlanNode<PushPathInfo>): Promise<void> => {
+    const info = node.info as PushPathInfo;
+    const w = work.get(node.path) as Work;
+    const t0 = performance.now();
+    try {
+      const text = renderNarInfo(narInfoFor(info, w.upload as NarUploadResult, compression, options.signingKey));
+      await store.put(narInfoKey(info.path), text, NARINFO_CONTENT_TYPE);
+      w.durationMs += performance.now() - t0;
+      plan.written(node);
+    } catch (error) {
+      w.durationMs += performance.now() - t0;
+      plan.failed(node, `could not write its narinfo: ${errorMessage(error)}`);
+    }
+  };
+
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      const ready = plan.nextNarInfo();
+      if (ready) {
+        await writeNarInfo(ready);
+        wake();
+        continue;
+      }
+      const next = compressing < maxCompressing ? plan.nextUpload() : undefined;
+      if (next) {
+        compressing++;
+        try {
+          await upload(next);
+        } finally {
+          compressing--;
+        }
+        wake();
+        continue;
+      }
+      if (plan.finished) return;
+      await changed();
+    }
+  };
+
+  await Promise.all([checks, ...Array.from({ length: concurrency }, lane)]);
+
+  const paths = [...plan.given()].map(resultOf);
+  const totals = summarize(paths, performance.now() - started);
+  log.info(
+    `Pushed ${totals.pushed} paths (${formatBytes(totals.narBytes)} of NARs, ${formatBytes(totals.fileBytes)} uploaded) in ${formatDuration(totals.durationMs)}` +
+      `; ${totals.skipped} already cached, ${totals.upstream} upstream, ${totals.failed} failed, ${totals.blocked} blocked`,
+  );
+  return { paths, totals };
+}
+
+/** The narinfo for a path whose NAR is uploaded: its own signatures plus ours. */
+export function narInfoFor(info: PushPathInfo, upload: NarUploadResult, compression: Compression, key: SigningKey | undefined): NarInfo {
+  const narInfo: NarInfo = {
+    storePath: info.path,
+    url: upload.key,
+    compression: narInfoCompression(compression.method),
+    fileHash: upload.fileHash,
+    fileSize: upload.fileSize,
+    narHash: upload.narHash,
+    narSize: upload.narSize,
+    references: [...info.references],
+    sigs: [...(info.signatures ?? [])],
+  };
+  if (info.deriver) narInfo.deriver = info.deriver;
+  if (info.ca) narInfo.ca = info.ca;
+  if (key) {
+    const own = key.sign(fingerprint({ storePath: info.path, narHash: upload.narHash, narSize: upload.narSize, references: info.references }));
+    // A signature by an older key of the same name would be one clients cannot verify.
+    narInfo.sigs = [...narInfo.sigs.filter((sig) => !sig.startsWith(`${key.name}:`)), own];
+  }
+  return narInfo;
+}
+
+function signedUpstream(info: PushPathInfo, keys: readonly PublicKey[]): boolean {
+  if (!info.signatures?.length) return false;
+  try {
+    return verifyAny(fingerprint({ storePath: info.path, narHash: info.narHash, narSize: info.narSize, references: info.references }), info.signatures, keys);
+  } catch {
+    return false;
+  }
+}
+
+function pathInfoProblem(info: PushPathInfo): string | undefined {
+  try {
+    normalizeSha256(info.narHash);
+  } catch (error) {
+    return `its NarHash cannot be read: ${errorMessage(error)}`;
+  }
+  if (!Number.isSafeInteger(info.narSize) || info.narSize <= 0) return `its NarSize ${info.narSize} is not a positive number`;
+  try {
+    narInfoKey(info.path);
+  } catch (error) {
+    return errorMessage(error);
+  }
+  return undefined;
+}
+
+function uniqueByPath(paths: readonly PushPathInfo[]): PushPathInfo[] {
+  const seen = new Map<string, PushPathInfo>();
+  for (const info of paths) if (!seen.has(info.path)) seen.set(info.path, info);
+  return [...seen.values()];
+}
+
+function sumNarSize(infos: readonly PushPathInfo[]): number {
+  return infos.reduce((sum, info) => sum + (Number.isFinite(info.narSize) ? info.narSize : 0), 0);
+}
+
+function countStatuses(plan: PushPlan<PushPathInfo>): Record<PathStatus, number> {
+  const counts: Record<PathStatus, number> = { pushed: 0, skipped: 0, upstream: 0, failed: 0, blocked: 0 };
+  for (const node of plan.given()) if (node.status) counts[node.status]++;
+  return counts;
+}
+
+function summarize(paths: readonly PathPushResult[], durationMs: number): PushTotals {
+  const totals: PushTotals = { paths: paths.length, pushed: 0, skipped: 0, upstream: 0, failed: 0, blocked: 0, narBytes: 0, fileBytes: 0, durationMs: Math.round(durationMs) };
+  for (const p of paths) {
+    totals[p.status]++;
+    if (p.status === 'pushed') {
+      totals.narBytes += p.narSize;
+      totals.fileBytes += p.fileSize;
+    }
+  }
+  return totals;
+}

@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { mapConcurrent } from '../util/async.js';
+import { errorMessage } from '../util/errors.js';
+
+/**
+ * Host status reports: what a host says it runs. The pull agent (nixos/fleet-agent.nix) writes one
+ * JSON object per host after every run to `fleet/status/<host>.json` in the cache store; the
+ * wave gate and action-deploy's `wait` read them.
+ *
+ * Format 1 (field, type, meaning):
+ *
+ *   format            1                 this layout; readers refuse other values
+ *   host              string            the inventory host name (equals <host> in the key)
+ *   system            store path        what /run/current-system points to
+ *   booted            store path        what /run/booted-system points to
+ *   profileGeneration integer | null    N of /nix/var/nix/profiles/system-N-link
+ *   failedUnits       string[]          `systemctl list-units --failed` unit names, [] when healthy
+ *   needsReboot       boolean           booted kernel/initrd/modules differ from the current system's
+ *   lastError         string | null     why the last run failed (fetch, verify, switch, health); null when it succeeded
+ *   reportedAt        ISO 8601 time     when this report was written
+ *   adoptedAt         ISO 8601 time     when `system` became the current system (the switch time)
+ *   manifestSequence  integer | null    sequence number of the last manifest accepted, null before the first
+ *   agentVersion      string            version of the agent that wrote the report
+ *   desired           store path | null optional: the path of the last accepted manifest (may differ from `system`
+ *                                       while a switch is pending or after a rollback)
+ *
+ * Times are UTC with a `Z` or an explicit offset, e.g. `date -u +%Y-%m-%dT%H:%M:%SZ`.
+ * Unknown extra fields are kept out of the parsed value and do not make a report invalid, so a
+ * newer agent can add fields without breaking older readers.
+ *
+ * Example:
+ *   {"format":1,"host":"clinic-kin","system":"/nix/store/8k…-nixos-system-clinic-kin-24.11",
+ *    "booted":"/nix/store/8k…-nixos-system-clinic-kin-24.11","profileGeneration":42,"failedUnits":[],
+ *    "needsReboot":false,"lastError":null,"reportedAt":"2025-03-01T10:00:00Z",
+ *    "adoptedAt":"2025-02-28T09:12:44Z","manifestSequence":17,"agentVersion":"1.0.0","desired":null}
+ */
+export const STATUS_REPORT_FORMAT = 1;
+export const STATUS_PREFIX = 'fleet/status/';
+
+const storePath = z.string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+$/, 'must be a store path such as /nix/store/<32-char hash>-<name>');
+const time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2025-03-01T10:00:00Z' });
+
+export const statusReportSchema = z.object({
+  format: z.literal(STATUS_REPORT_FORMAT, { message: `must be ${STATUS_REPORT_FORMAT} (this reader knows format ${STATUS_REPORT_FORMAT} only)` }),
+  host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be an inventory host name'),
+  system: storePath,
+  booted: storePath,
+  profileGeneration: z.number().int().nonnegative().nullable(),
+  failedUnits: z.array(z.string().min(1)),
+  needsReboot: z.boolean(),
+  lastError: z.string().nullable(),
+  reportedAt: time,
+  adoptedAt: time,
+  manifestSequence: z.number().int().nonnegative().nullable(),
+  agentVersion: z.string().min(1),
+  desired: storePath.nullable().optional(),
+});
+
+/** A report as the agent writes it (times as strings). */
+export type StatusReportDocument = z.input<typeof statusReportSchema>;
+
+/** A validated report with times as Dates. */
+export interface HostStatusReport {
+  host: string;
+  system: string;
+  booted: string;
+  profileGeneration: number | null;
+  failedUnits: string[];
+  needsReboot: boolean;
+  lastError: string | null;
+  reportedAt: Date;
+  adoptedAt: Date;
+  manifestSequence: number | null;
+  agentVersion: string;
+  desired: string | null;
+}
+
+export class StatusReportError extends Error {
+  override name = 'StatusReportError';
+}
+
+/** The store key of a host's report. */
+export function statusReportKey(host: string): string {
+  return `${STATUS_PREFIX}${host}.json`;
+}
+
+/** Validates one report; `whence` names it in messages (its key or file). */
+export function parseStatusReport(input: string | Buffer | unknown, whence = 'status report'): HostStatusReport {
+  let document: unknown = input;
+  if (typeof input === 'string' || Buffer.isBuffer(input)) {
+    try {
+      document = JSON.parse(input.toString());
+    } catch (error) {
+      throw new StatusReportError(`${whence} is not valid JSON: ${errorMessage(error)}`);
+    }
+  }
+  const parsed = statusReportSchema.safeParse(document);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new StatusReportError(`${whence} is not a valid status report: ${problems.join('; ')}`);
+  }
+  const report = parsed.data;
+  const reportedAt = new Date(report.reportedAt);
+  const adoptedAt = new Date(report.adoptedAt);
+  if (adoptedAt.getTime() > reportedAt.getTime()) {
+    throw new StatusReportError(`${whence} is not a valid status report: adoptedAt (${report.adoptedAt}) is after reportedAt (${report.reportedAt})`);
+  }
+  return {
+    host: report.host,
+    system: report.system,
+    booted: report.booted,
+    profileGeneration: report.profileGeneration,
+    failedUnits: report.failedUnits,
+    needsReboot: report.needsReboot,
+    lastError: report.lastError,
+    reportedAt,
+    adoptedAt,
+    manifestSequence: report.manifestSequence,
+    agentVersion: report.agentVersion,
+    desired: report.desired ?? null,
+  };
+}
+
+/** The JSON document of a report, as the agent writes it. */
+export function renderStatusReport(report: HostStatusReport): string {
+  const document: StatusReportDocument = {
+    format: STATUS_REPORT_FORMAT,
+    host: report.host,
+    system: report.system,
+    booted: report.booted,
+    profileGeneration: report.profileGeneration,
+    failedUnits: report.failedUnits,
+    needsReboot: report.needsReboot,
+    lastError: report.lastError,
+    reportedAt: formatTime(report.reportedAt),
+    adoptedAt: formatTime(report.adoptedAt),
+    manifestSequence: report.manifestSequence,
+    agentVersion: report.agentVersion,
+    desired: report.desired,
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+/** Whether the host reports a problem: failed units or a failed last run. */
+export function reportsFailure(report: HostStatusReport): boolean {
+  return report.failedUnits.length > 0 || report.lastError !== null;
+}
+
+/** The part of a cache store the reports are read from (a `BinaryCacheStore` fits). */
+export interface StatusStore {
+  readonly url: string;
+  get(key: string): Promise<Buffer | undefined>;
+  list(prefix: string): Promise<string[]>;
+}
+
+export interface StatusReadResult {
+  /** Valid reports by host name. */
+  reports: Map<string, HostStatusReport>;
+  /** Reports that could not be used, by key, with the reason; never fatal. */
+  problems: { key: string; message: string }[];
+}
+
+/**
+ * Reads every report under `fleet/status/`. A broken or mismatched report is listed in `problems`
+ * rather than failing the read: one bad host must not hide the others.
+ */
+export async function readStatusReports(store: StatusStore, options: { prefix?: string; concurrency?: number } = {}): Promise<StatusReadResult> {
+  const prefix = options.prefix ?? STATUS_PREFIX;
+  const keys = (await store.list(prefix)).filter((key) => key.endsWith('.json') && !key.slice(prefix.length).includes('/')).sort();
+  const reports = new Map<string, HostStatusReport>();
+  const problems: StatusReadResult['problems'] = [];
+  const read = await mapConcurrent(keys, options.concurrency ?? 16, async (key) => {
+    try {
+      const body = await store.get(key);
+      if (body === undefined) return { key, problem: 'disappeared while reading' };
+      const report = parseStatusReport(body, key);
+      const named = key.slice(prefix.length, -'.json'.length);
+      if (report.host !== named) return { key, problem: `names host "${report.host}" but is stored as "${named}"` };
+      return { key, report };
+    } catch (error) {
+      return { key, problem: errorMessage(error) };
+    }
+  });
+  for (const item of read) {
+    if ('report' in item && item.report) reports.set(item.report.host, item.report);
+    else problems.push({ key: item.key, message: item.problem ?? 'unreadable' });
+  }
+  return { reports, problems };
+}
+
+function formatTime(date: Date): string {
+  return date.toISOString().replace(/\.000Z$/, 'Z');
+}

@@ -1,0 +1,43 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { EmulatorCore } from '../core.js';
+import type { PermissionRequirement } from '../permissions.js';
+
+export interface RequestContext {
+  core: EmulatorCore;
+  /** Path parameters, decoded and coerced to the documented types. */
+  params: Record<string, unknown>;
+  /** Documented query parameters, coerced to the documented types. */
+  query: Record<string, unknown>;
+  /** The JSON body, already validated against the operation's request schema. */
+  body: unknown;
+  headers: IncomingHttpHeaders;
+  /** The full request URL (pagination links are built from it). */
+  url: URL;
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** A non-JSON body (raw media types). */
+  raw?: { data: Buffer; contentType: string };
+}
+
+export interface Route {
+  /** The token must hold one of these grants; absent means metadata read (always granted). */
+  permission?: PermissionRequirement;
+  handle(ctx: RequestContext): Promise<Reply>;
+}
+
+/** Handlers keyed by GitHub's operationId (e.g. `pulls/create`). */
+export type RouteTable = Record<string, Route>;
+
+export const json = (status: number, body?: unknown, headers?: Record<string, string>): Reply => ({ status, body, ...(headers ? { headers } : {}) });
+
+export function intParam(ctx: RequestContext, name: string): number {
+  return Number(ctx.params[name]);
+}
+
+export function stringParam(ctx: RequestContext, name: string): string {
+  return String(ctx.params[name]);
+}

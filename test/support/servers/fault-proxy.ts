@@ -1,0 +1,258 @@
+import { createHash } from 'node:crypto';
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { sleep } from '../../../src/util/async.js';
+
+export interface FaultProxyOptions {
+  /** Share of eligible requests that get a fault, 0..1 (default 0: a plain proxy). */
+  failRate?: number;
+  /** Status of injected error responses (default 503). */
+  status?: number;
+  /** Injected errors are S3's `SlowDown` (503 with the XML error body) instead of a bare status. */
+  s3SlowDown?: boolean;
+  /**
+   * Injected faults cut the connection instead of answering: an upload is forwarded up to this
+   * many body bytes and then dropped (the server sees a truncated body), a download after this
+   * many response bytes. A body shorter than this is cut just before its end.
+   */
+  cutAfterBytes?: number;
+  /** Added to every request before it is forwarded (benchmarks: 20 ms). */
+  latencyMs?: number;
+  /** Changes which requests get faults; the same seed faults the same requests. */
+  seed?: number;
+  /** Only these methods may get faults (default all). */
+  methods?: readonly string[];
+  /** Only paths matching this may get faults (default all). */
+  path?: RegExp;
+}
+
+export type FaultKind = 'status' | 'slowDown' | 'cut';
+
+export interface FaultProxyStats {
+  /** TCP connections clients opened (keep-alive reuse shows as connections < requests). */
+  connections: number;
+  requests: number;
+  forwarded: number;
+  injected: Record<FaultKind, number>;
+  /** Request body bytes received from clients and passed on (or cut). */
+  requestBodyBytes: number;
+  /** Response body bytes passed back to clients. */
+  responseBodyBytes: number;
+  log: { method: string; path: string; fault?: FaultKind }[];
+}
+
+export interface FaultProxy {
+  /** The proxy's address with the target's path: use it wherever the target's URL went. */
+  url: string;
+  /** `http://127.0.0.1:PORT` without the target's path. */
+  endpoint: string;
+  port: number;
+  stats: FaultProxyStats;
+  /** Changes the faults from now on (e.g. turn them off to check what was stored). */
+  configure(options: FaultProxyOptions): void;
+  stop(): Promise<void>;
+}
+
+const SLOW_DOWN_XML =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>';
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade']);
+
+/**
+ * An HTTP proxy in front of a cache (nginx, s3rver) that injects faults on a deterministic share
+ * of requests. Whether a request is faulted depends only on the seed, its method and path and how
+ * many times that method and path came before, never on arrival order, so concurrent clients
+ * get the same faults on every run. Host headers pass through unchanged (S3 signatures stay valid).
+ */
+export async function startFaultProxy(target: string, initial: FaultProxyOptions = {}): Promise<FaultProxy> {
+  const targetUrl = new URL(target);
+  let options: FaultProxyOptions = { ...initial };
+  const seen = new Map<string, number>();
+  const stats: FaultProxyStats = {
+    connections: 0,
+    requests: 0,
+    forwarded: 0,
+    injected: { status: 0, slowDown: 0, cut: 0 },
+    requestBodyBytes: 0,
+    responseBodyBytes: 0,
+    log: [],
+  };
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+  const chooseFault = (req: IncomingMessage): FaultKind | undefined => {
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const id = `${method} ${path}`;
+    const occurrence = seen.get(id) ?? 0;
+    seen.set(id, occurrence + 1);
+    const rate = options.failRate ?? 0;
+    if (rate <= 0) return undefined;
+    if (options.methods && !options.methods.includes(method)) return undefined;
+    if (options.path && !options.path.test(path)) return undefined;
+    if (draw(`${options.seed ?? 0}|${id}|${occurrence}`) >= rate) return undefined;
+    return options.cutAfterBytes !== undefined ? 'cut' : options.s3SlowDown ? 'slowDown' : 'status';
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    stats.requests++;
+    const fault = chooseFault(req);
+    stats.log.push({ method: req.method ?? 'GET', path: req.url ?? '/', ...(fault ? { fault } : {}) });
+    if (options.latencyMs) await sleep(options.latencyMs);
+    if (fault === 'status' || fault === 'slowDown') {
+      stats.injected[fault]++;
+      await drain(req, stats);
+      const body = fault === 'slowDown' ? SLOW_DOWN_XML : `fault-proxy: injected ${options.status ?? 503}\n`;
+      res.writeHead(fault === 'slowDown' ? 503 : options.status ?? 503, {
+        'content-type': fault === 'slowDown' ? 'application/xml' : 'text/plain',
+        'content-length': req.method === 'HEAD' ? 0 : Buffer.byteLength(body),
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (fault === 'cut') stats.injected.cut++;
+    forward(req, res, fault === 'cut' ? options.cutAfterBytes ?? 0 : undefined);
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse, cutAfter: number | undefined): void => {
+    stats.forwarded++;
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+    }
+    const upstream = http.request({
+      host: targetUrl.hostname,
+      port: targetUrl.port || 80,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent,
+    });
+    const cut = (): void => {
+      upstream.destroy();
+      req.socket.destroy();
+    };
+    upstream.on('error', () => {
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end('fault-proxy: upstream failed\n');
+      } else {
+        res.destroy();
+      }
+    });
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const hasBody = declared > 0 || req.headers['transfer-encoding'] !== undefined;
+    const cutUpload = cutAfter !== undefined && hasBody;
+    const cutDownload = cutAfter !== undefined && !hasBody;
+    if (cutAfter !== undefined && !hasBody && req.method === 'HEAD') {
+      // Nothing to cut mid-way: the connection drops before any answer.
+      req.resume();
+      cut();
+      return;
+    }
+
+    let sent = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (cutUpload) {
+        const room = Math.max(0, (cutAfter ?? 0) - sent);
+        if (room > 0) upstream.write(chunk.subarray(0, room));
+        sent += Math.min(room, chunk.length);
+        stats.requestBodyBytes += Math.min(room, chunk.length);
+        if (sent >= (cutAfter ?? 0)) cut();
+        return;
+      }
+      sent += chunk.length;
+      stats.requestBodyBytes += chunk.length;
+      if (!upstream.write(chunk)) {
+        req.pause();
+        upstream.once('drain', () => req.resume());
+      }
+    });
+    req.on('end', () => {
+      if (cutUpload) cut();
+      else upstream.end();
+    });
+    req.on('error', () => upstream.destroy());
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+
+    upstream.on('response', (up) => {
+      const responseHeaders: OutgoingHttpHeaders = {};
+      for (const [name, value] of Object.entries(up.headers)) {
+        if (!HOP_BY_HOP.has(name) && value !== undefined) responseHeaders[name] = value;
+      }
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, responseHeaders);
+      const length = Number(up.headers['content-length'] ?? NaN);
+      const limit = cutDownload ? Math.max(0, Math.min(cutAfter ?? 0, Number.isNaN(length) ? Infinity : length - 1)) : Infinity;
+      let passed = 0;
+      if (cutDownload && limit === 0) {
+        up.destroy();
+        res.destroy();
+        return;
+      }
+      up.on('data', (chunk: Buffer) => {
+        const piece = chunk.subarray(0, Math.max(0, limit - passed));
+        passed += piece.length;
+        stats.responseBodyBytes += piece.length;
+        const more = res.write(piece);
+        if (passed >= limit) {
+          up.destroy();
+          // Let what was written reach the client, then drop the connection mid-body.
+          res.socket?.end();
+          return;
+        }
+        if (!more) {
+          up.pause();
+          res.once('drain', () => up.resume());
+        }
+      });
+      up.on('end', () => {
+        if (cutDownload) res.destroy();
+        else res.end();
+      });
+      up.on('error', () => res.destroy());
+    });
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  server.keepAliveTimeout = 30_000;
+  server.on('connection', () => stats.connections++);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const path = targetUrl.pathname.replace(/\/+$/, '');
+
+  return {
+    url: `${endpoint}${path}${targetUrl.search}`,
+    endpoint,
+    port,
+    stats,
+    // Replaces the options (not merged), so a test states the whole fault setup.
+    configure: (next) => {
+      options = { ...next };
+    },
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      agent.destroy();
+    },
+  };
+}
+
+/** A number in [0, 1) fixed by `text`. */
+function draw(text: string): number {
+  return createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+function drain(req: IncomingMessage, stats: FaultProxyStats): Promise<void> {
+  return new Promise((resolve) => {
+    req.on('data', (chunk: Buffer) => (stats.requestBodyBytes += chunk.length));
+    req.on('end', resolve);
+    req.on('error', () => resolve());
+    req.on('close', () => resolve());
+  });
+}

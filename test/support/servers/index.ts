@@ -1,0 +1,5 @@
+export { startFaultProxy, type FaultKind, type FaultProxy, type FaultProxyOptions, type FaultProxyStats } from './fault-proxy.js';
+export { NGINX, startNginxCache, type NginxCacheHandle, type NginxCacheOptions } from './nginx.js';
+export { freePort, waitForPort } from './ports.js';
+export { startS3rver, type S3rverHandle } from './s3rver.js';
+export { generatedStream, sha256OfFile, sha256OfUrl, type GeneratedStream } from './generated-stream.js';
