@@ -33,6 +33,7 @@ export interface RefreshingCredentialsProvider {
 }
 
 const REDACTED = '[AWS credentials: redacted]';
+const RETRY_PAUSE_MS = 30_000;
 
 /** A credentials object that prints as a placeholder if anything ever logs or serializes it. */
 function redacted(credentials: TemporaryCredentials): TemporaryCredentials {
@@ -53,6 +54,8 @@ export function createRefreshingCredentials(options: RefreshingCredentialsOption
   const refreshBeforeMs = (options.refreshBeforeExpirySeconds ?? 300) * 1000;
   let current: AssumedRole | undefined;
   let inFlight: Promise<AssumedRole> | undefined;
+  /** After a failed refresh, valid credentials are served without retrying until this time. */
+  let quietUntil = 0;
 
   const refresh = (): Promise<AssumedRole> => {
     inFlight ??= (async () => {
@@ -73,13 +76,15 @@ export function createRefreshingCredentials(options: RefreshingCredentialsOption
 
   const provider = async (): Promise<TemporaryCredentials> => {
     const now = clock.now().getTime();
-    if (current && now < current.credentials.expiration.getTime() - refreshBeforeMs) return redacted(current.credentials);
     if (!current) return redacted((await refresh()).credentials);
+    const expires = current.credentials.expiration.getTime();
+    if (now < expires - refreshBeforeMs || (now < quietUntil && now < expires)) return redacted(current.credentials);
     try {
       return redacted((await refresh()).credentials);
     } catch (error) {
-      // Still-valid credentials beat a failed refresh; the next request tries again.
-      if (now < current.credentials.expiration.getTime()) {
+      // Still-valid credentials beat a failed refresh; retry after a pause rather than on every request.
+      if (now < expires) {
+        quietUntil = now + RETRY_PAUSE_MS;
         deps.log?.warning(`Refreshing AWS credentials failed; using the current ones until ${current.credentials.expiration.toISOString()}: ${errorMessage(error)}`);
         return redacted(current.credentials);
       }

@@ -33,6 +33,8 @@ export async function resolveTargets(request: TargetRequest, nix: Nix): Promise<
   if (request.installables.length > 0) {
     return request.installables.map((installable) => ({ name: installable, installable, kind: 'installable' }));
   }
+  // `none` builds no host: a run for the VM tests alone.
+  if (request.hosts.length === 1 && request.hosts[0] === 'none') return [];
   const configurations = await nix.evalAttrNames(request.flake, 'nixosConfigurations').catch((error: Error) => {
     throw new UserError(`cannot list nixosConfigurations of ${request.flake}: ${error.message}`);
   });

@@ -17,9 +17,9 @@ export interface OpenStoreOptions {
   log?: Log;
   /** Connections kept open to the cache (default: 32 for HTTP, 48 for S3). */
   maxSockets?: number;
-  /** HTTP retry policy (the S3 SDK retries on its own, `s3.maxAttempts`). */
+  /** Attempts and backoff per request (defaults: 6 attempts over HTTP, 8 for S3; 200 ms base, 20 s cap). */
   retry?: Partial<RetryPolicy>;
-  s3?: Pick<S3StoreOptions, 'maxAttempts' | 'partSizeBytes' | 'queueSize' | 'client'>;
+  s3?: Pick<S3StoreOptions, 'partSizeBytes' | 'queueSize' | 'client'>;
   /** Where `AWS_ENDPOINT_URL_S3` is read from (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -48,6 +48,7 @@ export function openStore(url: string | CacheUrl, options: OpenStoreOptions = {}
       return new S3BinaryCacheStore(parsed.location, {
         ...options.s3,
         log: options.log,
+        ...(options.retry ? { retry: options.retry } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
         ...(options.maxSockets ? { maxSockets: options.maxSockets } : {}),
       });

@@ -43,6 +43,9 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+/** Some layers (the AWS SDK) wrap the socket error and keep only its message. */
+const DROPPED_MESSAGE = /socket hang up|premature close|^aborted$|\b(ECONNRESET|EPIPE|ETIMEDOUT|ECONNABORTED)\b/i;
+
 /** S3 error names that mean "slow down" or "try again". */
 const S3_TRANSIENT_NAMES = new Set([
   'SlowDown',
@@ -67,7 +70,7 @@ export function isDroppedConnection(error: unknown): boolean {
   return walkCauses(error, (e) => {
     const code = typeof e.code === 'string' ? e.code : '';
     const message = typeof e.message === 'string' ? e.message : '';
-    return RETRYABLE_CODES.has(code) || /socket hang up|premature close|^aborted$/i.test(message);
+    return RETRYABLE_CODES.has(code) || DROPPED_MESSAGE.test(message);
   });
 }
 

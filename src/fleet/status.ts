@@ -173,7 +173,7 @@ export async function readStatusReports(store: StatusStore, options: { prefix?: 
     try {
       const body = await store.get(key);
       if (body === undefined) return { key, problem: 'disappeared while reading' };
-      const report = parseStatusReport(body, key);
+      const report = parseStatusReport(body, 'the report');
       const named = key.slice(prefix.length, -'.json'.length);
       if (report.host !== named) return { key, problem: `names host "${report.host}" but is stored as "${named}"` };
       return { key, report };

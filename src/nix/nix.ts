@@ -156,14 +156,15 @@ export class Nix {
 
   /** What each installable would build (`nix build --dry-run --json`), or its evaluation error. */
   private async planBuild(installables: readonly string[], signal?: AbortSignal): Promise<Plan[]> {
-    const dryRun = (list: readonly string[]) =>
-      this.nix(['build', '--dry-run', '--json', '--no-link', ...list], { allowFailure: true, signal });
+    const dryRun = (list: readonly string[], extra: string[] = []) =>
+      this.nix(['build', '--dry-run', '--json', '--no-link', ...extra, ...list], { allowFailure: true, signal });
     const all = await dryRun(installables);
     const entries = all.code === 0 ? tryParseBuildJson(all.stdout) : undefined;
     if (entries && entries.length === installables.length) return entries.map((entry) => ({ entry }));
-    // One installable fails to evaluate: find which, one dry run each.
+    // Some installable fails to evaluate: find which, one dry run each. Without the evaluation
+    // cache, which (in Nix 2.8) remembers a failure only as "is not a derivation".
     return mapConcurrent(installables, this.concurrency, async (installable): Promise<Plan> => {
-      const one = await dryRun([installable]);
+      const one = await dryRun([installable], ['--option', 'eval-cache', 'false']);
       const entry = one.code === 0 ? tryParseBuildJson(one.stdout)?.[0] : undefined;
       if (entry) return { entry };
       const blocks = parseErrorBlocks(one.stderr);

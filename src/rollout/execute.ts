@@ -3,8 +3,8 @@ import type { Log } from '../util/log.js';
 import type { Batch, RolloutPlan } from './plan.js';
 import { FAILURE_OUTCOMES, OUTCOMES, type HostResult, type Outcome } from './types.js';
 
-/** Deploys one host; resolves with its result (a rejection is recorded as `failed`). */
-export type DeployOne<H> = (host: H, batch: Batch<H>, signal: AbortSignal | undefined) => Promise<HostResult>;
+/** Deploys one host; resolves with its result (the executor fills in `batch`; a rejection is recorded as `failed`). */
+export type DeployOne<H> = (host: H, batch: Batch<H>, signal: AbortSignal | undefined) => Promise<Omit<HostResult, 'batch'>>;
 
 export interface ExecuteOptions {
   log?: Log;

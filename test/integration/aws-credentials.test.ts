@@ -92,7 +92,7 @@ describe('createRefreshingCredentials', () => {
     expect(new Set(all.map((c) => c.accessKeyId)).size).toBe(1);
   });
 
-  test('a failed refresh keeps serving still-valid credentials, warns, and retries on the next request', async () => {
+  test('a failed refresh keeps serving still-valid credentials, warns, and retries after a pause', async () => {
     const log = memoryLog();
     const provider = createRefreshingCredentials({ roleArn: ROLE, region: REGION }, { env, clock, log, onSecret: () => {} });
     const first = await provider();
@@ -103,7 +103,13 @@ describe('createRefreshingCredentials', () => {
     expect(during.accessKeyId).toBe(first.accessKeyId);
     expect(log.lines.some((l) => l.startsWith('warning: Refreshing AWS credentials failed; using the current ones until'))).toBe(true);
 
+    const calls = assumeCalls();
+    expect((await provider()).accessKeyId).toBe(first.accessKeyId);
+    expect(assumeCalls()).toBe(calls);
+
+    clock.advance(31);
     const after = await provider();
+    expect(assumeCalls()).toBe(calls + 1);
     expect(after.accessKeyId).toBe(sts.issued[1]!.accessKeyId);
   });
 

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { HttpBinaryCacheStore } from '../../src/cache/stores/http.js';
@@ -113,19 +113,32 @@ describe('HttpBinaryCacheStore against nginx WebDAV', () => {
   });
 
   test('a cut streamed upload fails clearly and nginx keeps no partial file', async () => {
-    const cutter = await proxy({ failRate: 1, cutAfterBytes: 3 * MiB, methods: ['PUT'] });
+    // Before the connection drops, wait until nginx has spooled part of the body to a temp file.
+    let spooledMidway = 0;
+    const cutter = await proxy({
+      failRate: 1,
+      cutAfterBytes: 3 * MiB,
+      methods: ['PUT'],
+      beforeCut: () => waitFor(async () => {
+        const sizes = await Promise.all((await filesUnder(nginx.bodyTempDir)).map(async (f) => (await stat(f)).size));
+        spooledMidway = Math.max(0, ...sizes);
+        return spooledMidway >= MiB;
+      }),
+    });
     const viaProxy = open(cutter.url);
     const body = generatedStream({ bytes: 8 * MiB });
     const error = await viaProxy.putStream('nar/cut.nar.zst', body.stream, 'application/x-nix-nar').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).message).toContain(`${cutter.url}/nar/cut.nar.zst`);
-    expect((error as StoreError).message).toMatch(/re-run the push/);
+    expect((error as StoreError).message).toMatch(/not stored; re-run the push/);
     expect((error as StoreError).retryable).toBe(true);
     expect(cutter.stats.injected.cut).toBe(1);
-    // nginx saw a truncated body: no object, and its spooled body file is gone once it notices
-    expect(await store.has('nar/cut.nar.zst')).toBe(false);
+    expect(spooledMidway).toBeGreaterThanOrEqual(MiB);
+    // nginx noticed the truncated body, dropped its spool file and stored nothing
+    await waitFor(async () => /client prematurely closed connection.*PUT \/nar\/cut\.nar\.zst/.test(await nginx.errorLog()));
     await waitFor(async () => (await filesUnder(nginx.bodyTempDir)).length === 0);
-    expect(await filesUnder(join(nginx.root, 'nar'))).not.toContain(join(nginx.root, 'nar', 'cut.nar.zst'));
+    expect(await store.has('nar/cut.nar.zst')).toBe(false);
+    expect(await filesUnder(nginx.root)).not.toContain(join(nginx.root, 'nar', 'cut.nar.zst'));
   });
 
   test('a failing source stream fails the upload and leaves nothing behind', async () => {
@@ -191,16 +204,28 @@ describe('HttpBinaryCacheStore against nginx WebDAV', () => {
     expect(counting.stats.connections).toBeLessThanOrEqual(4);
   });
 
-  test('credentials from the URL are sent but never shown', async () => {
+  test('credentials from the URL or options are sent, registered as secrets and never shown', async () => {
+    const counting = await proxy({});
     const log = memoryLog();
     const secrets: string[] = [];
     log.secret = (value) => secrets.push(value);
-    const withAuth = open(nginx.url.replace('http://', 'http://deploy:s3cr%40t@'), { log });
-    expect(withAuth.url).toBe(nginx.url);
+    const withAuth = open(counting.url.replace('http://', 'http://deploy:s3cr%40t@'), { log });
+    expect(withAuth.url).toBe(counting.url);
     expect(secrets).toContain('s3cr@t');
     await withAuth.put('fleet/auth.json', '{}', 'application/json');
-    const error = await withAuth.put('../escape', '{}', 'application/json').catch((e: unknown) => e);
-    expect((error as Error).message).not.toContain('s3cr');
+    expect(counting.stats.log.at(-1)?.headers.authorization).toBe(`Basic ${Buffer.from('deploy:s3cr@t').toString('base64')}`);
+
+    const withToken = open(counting.url, { log, auth: { bearerToken: 'tok-123' } });
+    expect(await withToken.has('fleet/auth.json')).toBe(true);
+    expect(counting.stats.log.at(-1)?.headers.authorization).toBe('Bearer tok-123');
+    expect(secrets).toContain('tok-123');
+
+    const failing = open(counting.url.replace('http://', 'http://deploy:s3cr%40t@'), { log, retry: { attempts: 1 } });
+    counting.configure({ failRate: 1, status: 500 });
+    const error = await failing.put('fleet/auth.json', '{}', 'application/json').catch((e: unknown) => e);
+    expect((error as Error).message).toContain(`${counting.url}/fleet/auth.json`);
+    expect((error as Error).message).not.toMatch(/s3cr|deploy/);
+    expect(log.lines.join('\n')).not.toMatch(/s3cr|tok-123/);
   });
 
   test('an unreachable server fails with a hint', async () => {

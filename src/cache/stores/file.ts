@@ -10,7 +10,7 @@ import type { Log } from '../../util/log.js';
 import type { BinaryCacheStore } from '../store.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { StoreError } from './store-error.js';
-import { ByteCounter, openBody, type StreamBody } from './stream-body.js';
+import { countedBody, type StreamBody } from './stream-body.js';
 
 export interface FileStoreOptions {
   log?: Log;
@@ -70,16 +70,15 @@ export class FileBinaryCacheStore implements BinaryCacheStore {
   async putStream(key: string, body: StreamBody | Readable, _contentType: string): Promise<{ bytes: number }> {
     const target = this.pathOf(key);
     const temp = await this.prepare(key, target);
-    const counter = new ByteCounter();
-    const source = openBody(body);
-    let sourceError: unknown;
-    source.once('error', (error) => (sourceError = error));
+    const counted = countedBody(body);
     try {
-      await pipeline(source, counter, createWriteStream(temp, { flags: 'wx' }));
+      await pipeline(counted.stream, createWriteStream(temp, { flags: 'wx' }));
       await rename(temp, target);
-      return { bytes: counter.bytes };
+      return { bytes: counted.stream.bytes };
     } catch (error) {
+      counted.stop();
       await rm(temp, { force: true });
+      const sourceError = counted.sourceError();
       if (sourceError !== undefined) {
         throw new StoreError(`Could not write ${join(this.directory, key)}: the data being written failed: ${errorMessage(sourceError)}`, { url: this.url, key, cause: sourceError });
       }

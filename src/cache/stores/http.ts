@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { mapConcurrent } from '../../util/async.js';
@@ -9,7 +8,7 @@ import type { BinaryCacheStore } from '../store.js';
 import { HttpTransport, type HttpRequest, type HttpResponse } from './http-transport.js';
 import { assertValidKey, assertValidPrefix, encodeKeyPath } from './keys.js';
 import { parseRetryAfter, StoreError } from './store-error.js';
-import { ByteCounter, isReplayable, openBody, type StreamBody } from './stream-body.js';
+import { countedBody, isReplayable, type StreamBody } from './stream-body.js';
 
 export type HttpAuth = { username: string; password: string } | { bearerToken: string };
 
@@ -114,17 +113,14 @@ export class HttpBinaryCacheStore implements BinaryCacheStore {
   async putStream(key: string, body: StreamBody | Readable, contentType: string): Promise<{ bytes: number }> {
     const target = this.objectUrl(key);
     const attempt = async (): Promise<{ bytes: number }> => {
-      const source = openBody(body);
-      const counter = new ByteCounter();
-      let sourceError: unknown;
-      source.once('error', (error) => (sourceError = error));
-      const stream = pipeline(source, counter, () => {});
+      const counted = countedBody(body);
       try {
-        const res = await this.send('PUT', key, target, { headers: { 'content-type': contentType }, body: stream });
+        const res = await this.send('PUT', key, target, { headers: { 'content-type': contentType }, body: counted.stream });
         if (res.status < 200 || res.status >= 300) throw this.statusError('PUT', key, res);
-        return { bytes: counter.bytes };
+        return { bytes: counted.stream.bytes };
       } catch (error) {
-        source.destroy();
+        counted.stop();
+        const sourceError = counted.sourceError();
         if (sourceError !== undefined) {
           throw new StoreError(`Could not upload ${this.display(key)}: the data being uploaded failed: ${errorMessage(sourceError)}`, { url: this.display(key), key, cause: sourceError });
         }

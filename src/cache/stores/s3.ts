@@ -9,15 +9,14 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
-import { isDroppedConnection, isTransientError, withRetry } from '../retry.js';
+import { backoffDelay, defaultRetryPolicy, isDroppedConnection, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
 import type { BinaryCacheStore } from '../store.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { StoreError } from './store-error.js';
-import { ByteCounter, openBody, type StreamBody } from './stream-body.js';
+import { countedBody, type StreamBody } from './stream-body.js';
 
 /** Where an S3 cache lives: what `s3://bucket/prefix?region=…&endpoint=…` says. */
 export interface S3Location {
@@ -36,8 +35,12 @@ export type S3Credentials = S3ClientConfig['credentials'];
 export interface S3StoreOptions {
   credentials?: S3Credentials;
   log?: Log;
-  /** SDK attempts per request, the first included (default 8); throttling and 5xx are retried. */
-  maxAttempts?: number;
+  /**
+   * Attempts per request, the first included (default 8), and the backoff between them: the SDK
+   * runs them with our full-jitter strategy; throttling (SlowDown, 429), 5xx and dropped
+   * connections are retried.
+   */
+  retry?: Partial<RetryPolicy>;
   /** Multipart part size (default 8 MiB, at least 5 MiB). */
   partSizeBytes?: number;
   /** Parts uploaded in parallel per object (default 2). Memory per upload ≤ (queueSize + 1) × partSize. */
@@ -125,13 +128,10 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
 
   async putStream(key: string, body: StreamBody | Readable, contentType: string): Promise<{ bytes: number }> {
     const Key = this.objectKey(key);
-    const source = openBody(body);
-    const counter = new ByteCounter();
-    let sourceError: unknown;
-    source.once('error', (error) => (sourceError = error));
+    const counted = countedBody(body);
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.location.bucket, Key, Body: pipeline(source, counter, () => {}), ContentType: contentType },
+      params: { Bucket: this.location.bucket, Key, Body: counted.stream, ContentType: contentType },
       partSize: this.partSizeBytes,
       queueSize: this.queueSize,
       // We abort ourselves, so that a failed abort cannot hide why the upload failed.
@@ -139,10 +139,11 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
     });
     try {
       await upload.done();
-      return { bytes: counter.bytes };
+      return { bytes: counted.stream.bytes };
     } catch (error) {
-      source.destroy();
+      counted.stop();
       const aborted = await this.abortMultipart(key, Key, upload.uploadId);
+      const sourceError = counted.sourceError();
       if (sourceError !== undefined) {
         throw new StoreError(`Could not upload ${this.display(key)}: the data being uploaded failed: ${errorMessage(sourceError)}`, { url: this.display(key), key, cause: sourceError });
       }
@@ -218,19 +219,26 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
     if (error instanceof StoreError) return error;
     const status = statusOf(error);
     const name = errorName(error);
-    return new StoreError(`Could not ${action} ${this.display(key)}: ${name && name !== 'Error' ? `${name}: ` : ''}${errorMessage(error)}`, {
+    const message = errorMessage(error).replace(/^AWS SDK error wrapper for \w+: /, '');
+    const dropped = isDroppedConnection(error);
+    return new StoreError(`Could not ${action} ${this.display(key)}: ${name && name !== 'Error' && !dropped ? `${name}: ` : ''}${message}`, {
       url: this.display(key),
       key,
       status,
       // Informational: the SDK has already retried; a later re-run may still succeed.
       retryable: isTransientError(error),
-      hint: s3Hint(name, status, this.location),
+      hint: dropped
+        ? `The connection to ${this.location.endpoint ?? 'S3'} kept dropping through every retry; check the network, then re-run (objects already uploaded are skipped)`
+        : s3Hint(name, status, this.location),
       cause: error,
     });
   }
 }
 
+export const DEFAULT_S3_ATTEMPTS = 8;
+
 function clientConfig(location: S3Location, options: S3StoreOptions): S3ClientConfig {
+  const policy: RetryPolicy = { ...defaultRetryPolicy, attempts: DEFAULT_S3_ATTEMPTS, ...options.retry };
   const maxSockets = options.maxSockets ?? 48;
   const agent = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
   return {
@@ -241,9 +249,33 @@ function clientConfig(location: S3Location, options: S3StoreOptions): S3ClientCo
     ...(location.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
     ...(location.profile ? { profile: location.profile } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
-    maxAttempts: options.maxAttempts ?? 8,
-    retryMode: 'standard',
+    maxAttempts: policy.attempts,
+    retryStrategy: sdkRetryStrategy(policy),
     requestHandler: { httpAgent: agent, httpsAgent: agent, connectionTimeout: 10_000, socketTimeout: 60_000 },
+  };
+}
+
+type SdkRetryStrategy = Extract<NonNullable<S3ClientConfig['retryStrategy']>, { acquireInitialRetryToken: unknown }>;
+type SdkRetryToken = Awaited<ReturnType<SdkRetryStrategy['acquireInitialRetryToken']>>;
+
+/**
+ * The SDK's retry loop with our policy: full-jitter backoff, Retry-After honoured, no shared
+ * retry quota (the SDK's token bucket would stop retrying all 32 uploads after a burst of
+ * SlowDown; the attempts per request are bounded instead).
+ */
+function sdkRetryStrategy(policy: RetryPolicy): SdkRetryStrategy {
+  const token = (count: number, delay: number): SdkRetryToken => ({ getRetryCount: () => count, getRetryDelay: () => delay });
+  return {
+    acquireInitialRetryToken: async () => token(0, 0),
+    refreshRetryTokenForRetry: async (previous, info) => {
+      const retries = previous.getRetryCount();
+      const status = statusOf(info.error);
+      const retryable = info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT' || (info.errorType === 'SERVER_ERROR' && status !== 501);
+      if (!retryable || retries + 1 >= policy.attempts) throw info.error ?? new Error('not retried');
+      const hinted = info.retryAfterHint ? Math.min(policy.maxDelayMs, Math.max(0, info.retryAfterHint.getTime() - Date.now())) : 0;
+      return token(retries + 1, Math.max(backoffDelay(retries, policy), hinted));
+    },
+    recordSuccess: () => {},
   };
 }
 
@@ -263,18 +295,22 @@ function errorName(error: unknown): string | undefined {
 }
 
 /**
- * HeadObject says NotFound (404), GetObject NoSuchKey. Without s3:ListBucket, S3 answers 403 for
- * a missing key, so a 403 on a read also means "missing" (the BinaryCacheStore contract).
+ * Whether a failed read means "no such object". S3 answers 403 instead of 404 for a missing key
+ * when the role may not list the bucket, so a 403 counts as missing too (the BinaryCacheStore
+ * contract) unless its error code says the credentials themselves were refused. HEAD responses
+ * have no body, hence no code: any 403 or 404 there is "missing".
  */
 function isMissing(error: unknown): boolean {
   const name = errorName(error);
-  if (name === 'NoSuchBucket') return false;
   const status = statusOf(error);
-  if (name === 'NotFound' || name === 'NoSuchKey' || status === 404) return true;
-  return status === 403 && (name === 'Forbidden' || name === 'AccessDenied');
+  if (name === 'NoSuchBucket' || (name !== undefined && CREDENTIAL_ERRORS.has(name))) return false;
+  return name === 'NotFound' || name === 'NoSuchKey' || status === 404 || status === 403;
 }
 
+const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
+
 function statusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
   return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 

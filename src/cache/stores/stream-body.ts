@@ -26,7 +26,33 @@ export class ByteCounter extends Transform {
   }
 }
 
-/** Detaches the caller's stream from an attempt that gave up, so it is not left flowing. */
-export function discard(stream: Readable): void {
-  if (!stream.destroyed) stream.destroy();
+/**
+ * The caller's stream piped through a byte counter. Errors of the source itself are kept apart
+ * from the destination's (a cut connection, a full disk), so a failure can say which side broke;
+ * `stop()` detaches and destroys the source after a failed attempt.
+ */
+export interface CountedBody {
+  stream: ByteCounter;
+  sourceError(): unknown;
+  stop(): void;
+}
+
+export function countedBody(body: StreamBody): CountedBody {
+  const source = openBody(body);
+  const counter = new ByteCounter();
+  let failure: unknown;
+  source.on('error', (error) => {
+    failure ??= error;
+    counter.destroy(error);
+  });
+  source.pipe(counter);
+  return {
+    stream: counter,
+    sourceError: () => failure,
+    stop: () => {
+      source.unpipe(counter);
+      if (!source.destroyed) source.destroy();
+      if (!counter.destroyed) counter.destroy();
+    },
+  };
 }

@@ -59,6 +59,7 @@ export const webFlow: Pick<GitPerson, 'name' | 'email'> = { name: 'GitHub', emai
 export class EmulatorCore {
   readonly state: EmulatorState;
   readonly users = new Map<string, UserRecord>();
+  private readonly teams = new Map<string, number>();
   permissions: TokenPermissions = { ...defaultTokenPermissions };
   urls!: Urls;
 
@@ -92,6 +93,17 @@ export class EmulatorCore {
       this.users.set(key, user);
     }
     return user;
+  }
+
+  /** A team of the owning organization by slug, with a stable id. */
+  team(slug: string): { slug: string; id: number } {
+    const key = slug.toLowerCase();
+    let id = this.teams.get(key);
+    if (id === undefined) {
+      id = this.state.nextId();
+      this.teams.set(key, id);
+    }
+    return { slug, id };
   }
 
   /** The account GitHub links a commit to by its email, if any. */

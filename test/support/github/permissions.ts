@@ -30,7 +30,9 @@ export const defaultTokenPermissions: TokenPermissions = {
 
 const rank: Record<Access, number> = { none: 0, read: 1, write: 2 };
 
-export function grants(permissions: TokenPermissions, requirement: PermissionRequirement): boolean {
+/** A single requirement is satisfied by any of its grants; a list needs every requirement. */
+export function grants(permissions: TokenPermissions, requirement: PermissionRequirement | PermissionRequirement[]): boolean {
+  if (Array.isArray(requirement)) return requirement.every((r) => grants(permissions, r));
   const alternatives = Object.entries(requirement) as Array<[PermissionScope, 'read' | 'write']>;
   return alternatives.length === 0 || alternatives.some(([scope, level]) => rank[permissions[scope]] >= rank[level]);
 }

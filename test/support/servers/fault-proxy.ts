@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { sleep } from '../../../src/util/async.js';
 
 export interface FaultProxyOptions {
@@ -9,6 +9,8 @@ export interface FaultProxyOptions {
   status?: number;
   /** Injected errors are S3's `SlowDown` (503 with the XML error body) instead of a bare status. */
   s3SlowDown?: boolean;
+  /** Injected errors carry an S3 XML error body with this code (e.g. `AccessDenied` with status 403). */
+  s3ErrorCode?: string;
   /**
    * Injected faults cut the connection instead of answering: an upload is forwarded up to this
    * many body bytes and then dropped (the server sees a truncated body), a download after this
@@ -19,6 +21,11 @@ export interface FaultProxyOptions {
   latencyMs?: number;
   /** Changes which requests get faults; the same seed faults the same requests. */
   seed?: number;
+  /**
+   * Runs when a cut is due, before the connection drops: a test can look at the server's state
+   * mid-upload (e.g. its spooled partial body). The cut waits for it.
+   */
+  beforeCut?: () => Promise<void> | void;
   /** Only these methods may get faults (default all). */
   methods?: readonly string[];
   /** Only paths matching this may get faults (default all). */
@@ -37,7 +44,7 @@ export interface FaultProxyStats {
   requestBodyBytes: number;
   /** Response body bytes passed back to clients. */
   responseBodyBytes: number;
-  log: { method: string; path: string; fault?: FaultKind }[];
+  log: { method: string; path: string; headers: IncomingHttpHeaders; fault?: FaultKind }[];
 }
 
 export interface FaultProxy {
@@ -52,8 +59,8 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-const SLOW_DOWN_XML =
-  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>';
+const s3ErrorXml = (code: string, message: string): string =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade']);
 
 /**
@@ -94,14 +101,15 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     stats.requests++;
     const fault = chooseFault(req);
-    stats.log.push({ method: req.method ?? 'GET', path: req.url ?? '/', ...(fault ? { fault } : {}) });
+    stats.log.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, ...(fault ? { fault } : {}) });
     if (options.latencyMs) await sleep(options.latencyMs);
     if (fault === 'status' || fault === 'slowDown') {
       stats.injected[fault]++;
       await drain(req, stats);
-      const body = fault === 'slowDown' ? SLOW_DOWN_XML : `fault-proxy: injected ${options.status ?? 503}\n`;
+      const xml = fault === 'slowDown' ? s3ErrorXml('SlowDown', 'Please reduce your request rate.') : options.s3ErrorCode ? s3ErrorXml(options.s3ErrorCode, 'Injected by fault-proxy.') : undefined;
+      const body = xml ?? `fault-proxy: injected ${options.status ?? 503}\n`;
       res.writeHead(fault === 'slowDown' ? 503 : options.status ?? 503, {
-        'content-type': fault === 'slowDown' ? 'application/xml' : 'text/plain',
+        'content-type': xml ? 'application/xml' : 'text/plain',
         'content-length': req.method === 'HEAD' ? 0 : Buffer.byteLength(body),
       });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -125,9 +133,17 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
       headers,
       agent,
     });
+    let cutting = false;
     const cut = (): void => {
-      upstream.destroy();
-      req.socket.destroy();
+      if (cutting) return;
+      cutting = true;
+      const drop = (): void => {
+        upstream.destroy();
+        req.socket.destroy();
+      };
+      const hook = options.beforeCut;
+      if (hook) Promise.resolve().then(hook).finally(drop).catch(() => {});
+      else drop();
     };
     upstream.on('error', () => {
       if (!res.headersSent) {
@@ -151,6 +167,7 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
     let sent = 0;
     req.on('data', (chunk: Buffer) => {
       if (cutUpload) {
+        if (cutting) return;
         const room = Math.max(0, (cutAfter ?? 0) - sent);
         if (room > 0) upstream.write(chunk.subarray(0, room));
         sent += Math.min(room, chunk.length);

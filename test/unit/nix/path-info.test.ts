@@ -90,7 +90,7 @@ describe('parsePathInfoJson', () => {
     expect(() => parsePathInfoJson('42')).toThrow(/neither an array nor an object/);
     expect(() => parsePathInfoJson('[{"narHash":"sha256-x"}]')).toThrow(/unexpected path-info entry/);
     expect(() => parsePathInfoJson(`{"${B}": {"narSize": 1}}`)).toThrow(/has no narHash/);
-    expect(() => parsePathInfoJson(`{"${B}": {"narHash": "md5:abc", "narSize": 1}}`)).toThrow(/not a md5 digest/);
+    expect(() => parsePathInfoJson(`{"${B}": {"narHash": "md5:abc", "narSize": 1}}`)).toThrow(/is a md5 hash, expected sha256/);
     expect(() => parsePathInfoJson('not json')).toThrow();
   });
 });

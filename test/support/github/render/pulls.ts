@@ -4,7 +4,7 @@ import { issueOf } from '../services/pulls.js';
 import type { PullRecord } from '../state.js';
 import { authorAssociation, issueLabels } from './issues.js';
 import { renderRepository } from './repository.js';
-import { renderUser } from './users.js';
+import { renderTeam, renderUser } from './users.js';
 
 function renderAutoMerge(core: EmulatorCore, pull: PullRecord): Record<string, unknown> | null {
   const auto = pull.autoMerge;
@@ -66,7 +66,7 @@ export function renderPullSimple(core: EmulatorCore, pull: PullRecord): Record<s
     assignee: null,
     assignees: [],
     requested_reviewers: pull.requestedReviewers.map((login) => renderUser(core, core.user(login))),
-    requested_teams: [],
+    requested_teams: pull.requestedTeams.map((slug) => renderTeam(core, slug)),
     head: side(pull.headRef, pull.headSha),
     base: side(pull.baseRef, pull.baseSha),
     _links: links,

@@ -27,3 +27,26 @@ export function renderUser(core: EmulatorCore, user: UserRecord): Record<string,
     site_admin: false,
   };
 }
+
+/** `team` (requested team reviewers). */
+export function renderTeam(core: EmulatorCore, slug: string): Record<string, unknown> {
+  const team = core.team(slug);
+  const org = core.settings.owner;
+  const url = `${core.urls.api}/orgs/${org}/teams/${slug}`;
+  return {
+    id: team.id,
+    node_id: core.state.nodeId('T', team.id),
+    name: slug,
+    slug,
+    description: null,
+    privacy: 'closed',
+    notification_setting: 'notifications_enabled',
+    permission: 'push',
+    url,
+    html_url: `${core.urls.server}/orgs/${org}/teams/${slug}`,
+    members_url: `${url}/members{/member}`,
+    repositories_url: `${url}/repos`,
+    type: 'organization',
+    parent: null,
+  };
+}

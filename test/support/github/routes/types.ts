@@ -13,6 +13,11 @@ export interface RequestContext {
   headers: IncomingHttpHeaders;
   /** The full request URL (pagination links are built from it). */
   url: URL;
+  /**
+   * Reports a request GitHub would accept but silently misread (e.g. a filter it ignores): the
+   * response stays faithful, and the problem is recorded as a violation so the test fails.
+   */
+  warn(message: string): void;
 }
 
 export interface Reply {
@@ -24,8 +29,11 @@ export interface Reply {
 }
 
 export interface Route {
-  /** The token must hold one of these grants; absent means metadata read (always granted). */
-  permission?: PermissionRequirement;
+  /**
+   * The token must hold one of these grants (or, for a list, every requirement); absent means
+   * metadata read, which every token has.
+   */
+  permission?: PermissionRequirement | PermissionRequirement[];
   handle(ctx: RequestContext): Promise<Reply>;
 }
 

@@ -3,7 +3,7 @@ import { diffTrees, type FileChange } from '../git/diff.js';
 import { mergeTrees } from '../git/merge.js';
 import { readCommit, writeCommit, type GitPerson } from '../git/objects.js';
 import { branchSha, commitsBetween, deleteRef, isAncestor, mergeBase, updateRef } from '../git/refs.js';
-import { conflict, methodNotAllowed } from '../http-errors.js';
+import { conflict, HttpError, methodNotAllowed } from '../http-errors.js';
 import type { IssueRecord, MergeMethod, PullRecord, UserRecord } from '../state.js';
 import { latestStatuses, unmetRequiredCheck } from './statuses.js';
 
@@ -196,8 +196,13 @@ export async function runAutoMerges(core: EmulatorCore): Promise<number[]> {
     if (facts.mergeableState !== 'clean' && facts.mergeableState !== 'unstable') continue;
     const auto = pull.autoMerge;
     if (!auto) continue;
-    await mergePull(core, pull, { method: auto.method, by: auto.enabledBy, ...(auto.commitTitle ? { commitTitle: auto.commitTitle } : {}), ...(auto.commitMessage ? { commitMessage: auto.commitMessage } : {}) });
-    merged.push(pull.number);
+    try {
+      await mergePull(core, pull, { method: auto.method, by: auto.enabledBy, ...(auto.commitTitle ? { commitTitle: auto.commitTitle } : {}), ...(auto.commitMessage ? { commitMessage: auto.commitMessage } : {}) });
+      merged.push(pull.number);
+    } catch (error) {
+      // A merge GitHub cannot complete leaves auto-merge armed, waiting for the next change.
+      if (!(error instanceof HttpError)) throw error;
+    }
   }
   return merged;
 }

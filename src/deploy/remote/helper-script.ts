@@ -1,0 +1,149 @@
+/** Where the helper lives on a host: /run is a tmpfs, so a reboot clears it and every state file. */
+export const HELPER_DIR = '/run/fleet';
+export const HELPER_PATH = `${HELPER_DIR}/activate.sh`;
+
+/**
+ * The helper the deployer installs on each host (POSIX sh; NixOS and the simulated hosts alike).
+ *
+ * - `state [SYSTEM]`: the host's state as key=value lines.
+ * - `start ID ACTION SYSTEM SET_PROFILE PREV PREV_ACTION CONFIRM_S LIMIT_S`: runs `run` detached
+ *   from the ssh session (a transient systemd unit, or `setsid` without systemd) so a dropped
+ *   connection cannot interrupt an activation.
+ * - `run …`: sets the profile (SET_PROFILE=1), runs SYSTEM's `switch-to-configuration ACTION`
+ *   with a time limit; then, when CONFIRM_S > 0, waits that long for `confirm` and otherwise
+ *   (timeout, or `abort`) restores PREV itself: profile back to PREV, PREV's
+ *   `switch-to-configuration PREV_ACTION`. A deployer that the new system cut off therefore
+ *   gets the old system back without doing anything.
+ * - `wait ID SECONDS STATE…`: returns once the activation's state is none of STATE (or after
+ *   SECONDS), printing `state=…` and the log's tail.
+ * - `confirm ID SECONDS`, `abort ID SECONDS`: then wait for the outcome.
+ * - `reboot`: reboots a second later, after this ssh command has returned.
+ *
+ * State lines: `starting`, `activating`, `activated CODE`, `done CODE`, `confirmed CODE`,
+ * `rolling-back CODE REASON`, `rolled-back CODE REASON ROLLBACK_CODE`, `refused busy`.
+ */
+export const HELPER_SCRIPT = String.raw`#!/bin/sh
+# fleet deploy helper (installed by the deployer; see src/deploy/remote/helper-script.ts).
+set -u
+dir=/run/fleet
+profile=/nix/var/nix/profiles/system
+
+now() { date +%s; }
+put() { printf '%s\n' "$2" > "$1.state.tmp" && mv -f "$1.state.tmp" "$1.state"; }
+get() { cat "$dir/$1.state" 2>/dev/null || echo missing; }
+
+# Prints the id of the live activation that holds the lock, if any.
+lock_owner() {
+  [ -d "$dir/lock" ] || return 1
+  pid=$(cat "$dir/lock/pid" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  cat "$dir/lock/id" 2>/dev/null || echo unknown
+}
+
+take_lock() {
+  if ! mkdir "$dir/lock" 2>/dev/null; then
+    lock_owner >/dev/null && return 1
+    rm -rf "$dir/lock"
+    mkdir "$dir/lock" 2>/dev/null || return 1
+  fi
+  echo $$ > "$dir/lock/pid"
+  echo "$1" > "$dir/lock/id"
+}
+
+# Starts a command outside the caller's session: a transient unit under systemd, setsid otherwise.
+detach() {
+  unit=$1; shift
+  if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
+    systemd-run --unit="$unit" --collect --quiet --setenv=PATH="$PATH" "$@"
+  else
+    setsid -f "$@" </dev/null >/dev/null 2>&1
+  fi
+}
+
+cmd_state() {
+  printf 'current=%s\n' "$(readlink -f /run/current-system 2>/dev/null)"
+  printf 'booted=%s\n' "$(readlink -f /run/booted-system 2>/dev/null)"
+  printf 'profile=%s\n' "$(readlink -f "$profile" 2>/dev/null)"
+  printf 'profile-link=%s\n' "$(readlink "$profile" 2>/dev/null)"
+  printf 'boot-id=%s\n' "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"
+  printf 'free-kib=%s\n' "$(df -Pk /nix/store 2>/dev/null | awk 'NR == 2 { print $4 }')"
+  if [ -d /run/systemd/system ]; then echo systemd=1; else echo systemd=0; fi
+  if [ -n "$1" ]; then
+    if nix-store --check-validity "$1" 2>/dev/null; then echo present=1; else echo present=0; fi
+  fi
+  if owner=$(lock_owner); then printf 'busy=%s\n' "$owner"; fi
+  # Old activations' files (a week) go; /run is cleared at boot anyway.
+  find "$dir" -maxdepth 1 -type f -mtime +7 -delete 2>/dev/null
+  return 0
+}
+
+cmd_start() {
+  if owner=$(lock_owner); then echo "busy $owner"; exit 3; fi
+  put "$dir/$1" starting
+  detach "fleet-activate-$1" /bin/sh "$dir/activate.sh" run "$@" || { put "$dir/$1" "done 1"; echo "could not start the activation"; exit 1; }
+  echo "started $1"
+}
+
+cmd_run() {
+  id=$1 action=$2 system=$3 set_profile=$4 prev=$5 prev_action=$6 confirm=$7 limit=$8
+  st=$dir/$id
+  exec >>"$st.log" 2>&1
+  if ! take_lock "$id"; then put "$st" "refused busy"; exit 1; fi
+  trap 'rm -rf "$dir/lock"' EXIT
+  put "$st" activating
+  code=0
+  if [ "$set_profile" = 1 ]; then nix-env -p "$profile" --set "$system" || code=$?; fi
+  if [ "$code" = 0 ]; then timeout -k 10 "$limit" "$system/bin/switch-to-configuration" "$action" || code=$?; fi
+  echo "fleet: switch-to-configuration $action exited with $code"
+  if [ "$confirm" -le 0 ]; then put "$st" "done $code"; exit 0; fi
+  put "$st" "activated $code"
+  deadline=$(( $(now) + confirm ))
+  while [ ! -e "$st.confirm" ] && [ ! -e "$st.abort" ] && [ "$(now)" -lt "$deadline" ]; do sleep 0.2; done
+  if [ -e "$st.abort" ]; then
+    reason=abort
+  elif [ -e "$st.confirm" ]; then
+    put "$st" "confirmed $code"
+    exit 0
+  else
+    reason=timeout
+  fi
+  put "$st" "rolling-back $code $reason"
+  echo "fleet: rolling back to $prev ($reason)"
+  rollback=0
+  if [ "$set_profile" = 1 ]; then nix-env -p "$profile" --set "$prev" || rollback=$?; fi
+  if [ "$rollback" = 0 ]; then timeout -k 10 "$limit" "$prev/bin/switch-to-configuration" "$prev_action" || rollback=$?; fi
+  echo "fleet: rollback exited with $rollback"
+  put "$st" "rolled-back $code $reason $rollback"
+}
+
+cmd_wait() {
+  id=$1 deadline=$(( $(now) + $2 ))
+  shift 2
+  while :; do
+    line=$(get "$id")
+    word=$(echo "$line" | cut -d ' ' -f 1)
+    waiting=0
+    for transient in "$@"; do [ "$word" = "$transient" ] && waiting=1; done
+    if [ "$waiting" = 0 ] || [ "$(now)" -ge "$deadline" ]; then break; fi
+    sleep 0.2
+  done
+  printf 'state=%s\n' "$line"
+  if [ -f "$dir/$id.log" ]; then echo '--- log'; tail -n 40 "$dir/$id.log"; fi
+}
+
+cmd=$1
+shift
+case "$cmd" in
+  state) cmd_state "$@" ;;
+  start) cmd_start "$@" ;;
+  run) cmd_run "$@" ;;
+  wait) cmd_wait "$@" ;;
+  confirm) [ -f "$dir/$1.state" ] && touch "$dir/$1.confirm"; cmd_wait "$1" "$2" activated ;;
+  abort) [ -f "$dir/$1.state" ] && touch "$dir/$1.abort"; cmd_wait "$1" "$2" activated rolling-back ;;
+  reboot) detach fleet-reboot /bin/sh -c 'sleep 1; if [ -d /run/systemd/system ]; then systemctl reboot; else reboot; fi'; echo rebooting ;;
+  *) echo "fleet helper: unknown command $cmd" >&2; exit 2 ;;
+esac
+`;
+
+/** The remote command that installs the helper from stdin and prints the host's state. */
+export const INSTALL_AND_STATE = `umask 077 && mkdir -p ${HELPER_DIR} && cat > ${HELPER_DIR}/.activate.sh.$$ && mv -f ${HELPER_DIR}/.activate.sh.$$ ${HELPER_PATH} && exec /bin/sh ${HELPER_PATH} state "$1"`;

@@ -1,0 +1,90 @@
+import { Octokit } from '@octokit/rest';
+import { sleep } from '../util/async.js';
+import { consoleLog, type Log } from '../util/log.js';
+import { GitHubGraphqlError, httpStatusOf } from './errors.js';
+
+/** Which repository a call is about. */
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+export interface GitHubClientOptions {
+  token: string;
+  /** REST root; defaults to GITHUB_API_URL, then https://api.github.com (GHES: https://HOST/api/v3). */
+  baseUrl?: string;
+  /** GraphQL endpoint; defaults to GITHUB_GRAPHQL_URL, then `<REST root>/graphql` (GHES: /api/graphql). */
+  graphqlUrl?: string;
+  log?: Log;
+  userAgent?: string;
+  /** Attempts for requests that are safe to repeat (reads, Git object writes) on 5xx and network errors. */
+  attempts?: number;
+  /** First retry delay; doubles each time (default 1 s). */
+  retryDelayMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface GitHubClient {
+  octokit: Octokit;
+  /** A GraphQL query or mutation; throws GitHubGraphqlError when the answer carries `errors`. */
+  graphql<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  log: Log;
+  baseUrl: string;
+  graphqlUrl: string;
+}
+
+/** Repeating these cannot do anything twice: Git objects are content-addressed. */
+const IDEMPOTENT_POST = /\/git\/(blobs|trees|commits)$/;
+
+function defaultGraphqlUrl(baseUrl: string): string {
+  // GitHub Enterprise Server serves REST at /api/v3 and GraphQL at /api/graphql.
+  return /\/api\/v3\/?$/.test(baseUrl) ? baseUrl.replace(/\/api\/v3\/?$/, '/api/graphql') : `${baseUrl.replace(/\/+$/, '')}/graphql`;
+}
+
+/**
+ * An Octokit for one token. The token lives only in this object's memory; Octokit sends it as an
+ * Authorization header and never logs it.
+ */
+export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
+  const env = options.env ?? process.env;
+  const log = options.log ?? consoleLog;
+  const baseUrl = (options.baseUrl ?? env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
+  const graphqlUrl = options.graphqlUrl ?? env.GITHUB_GRAPHQL_URL ?? defaultGraphqlUrl(baseUrl);
+  const attempts = Math.max(1, options.attempts ?? 3);
+  const retryDelayMs = options.retryDelayMs ?? 1000;
+  log.secret(options.token);
+  const octokit = new Octokit({
+    auth: options.token,
+    baseUrl,
+    userAgent: options.userAgent ?? 'fleet-actions',
+    log: { debug: () => {}, info: () => {}, warn: (m: string) => log.debug(m), error: (m: string) => log.debug(m) },
+  });
+  octokit.hook.wrap('request', async (request, endpoint) => {
+    const method = String(endpoint.method).toUpperCase();
+    const url = String(endpoint.url);
+    const repeatable = method === 'GET' || method === 'HEAD' || (method === 'POST' && IDEMPOTENT_POST.test(url.split('?')[0] ?? ''));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request(endpoint);
+      } catch (error) {
+        const status = httpStatusOf(error);
+        const transient = status === undefined || status >= 500 || status === 429;
+        if (!repeatable || !transient || attempt >= attempts) throw error;
+        log.debug(`${method} ${url} failed (${status ?? 'network error'}); retry ${attempt} of ${attempts - 1}`);
+        await sleep(retryDelayMs * 2 ** (attempt - 1));
+      }
+    }
+  });
+  return {
+    octokit,
+    log,
+    baseUrl,
+    graphqlUrl,
+    async graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+      const response = await octokit.request({ method: 'POST', url: graphqlUrl, query, variables });
+      const data = response.data as { data?: T; errors?: Array<{ message: string; type?: string }> };
+      if (data.errors && data.errors.length > 0) throw new GitHubGraphqlError(data.errors);
+      return data.data as T;
+    },
+  };
+}

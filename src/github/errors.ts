@@ -1,0 +1,60 @@
+import { UserError } from '../util/errors.js';
+
+/** The HTTP status of an Octokit request error (undefined for network errors and others). */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && 'status' in error) {
+    const status = (error as { status: unknown }).status;
+    if (typeof status === 'number' && status >= 100) return status;
+  }
+  return undefined;
+}
+
+/** GitHub's `message` (and field errors) from an error response, for messages to users. */
+export function githubErrorMessage(error: unknown): string {
+  const data = (error as { response?: { data?: unknown } })?.response?.data;
+  if (data && typeof data === 'object') {
+    const body = data as { message?: string; errors?: Array<{ message?: string; code?: string; field?: string } | string> };
+    const details = (body.errors ?? [])
+      .map((e) => (typeof e === 'string' ? e : (e.message ?? [e.field, e.code].filter(Boolean).join(' '))))
+      .filter(Boolean);
+    if (body.message) return details.length ? `${body.message}: ${details.join('; ')}` : body.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function isNotFound(error: unknown): boolean {
+  return httpStatusOf(error) === 404;
+}
+
+export class GitHubGraphqlError extends Error {
+  override name = 'GitHubGraphqlError';
+  constructor(readonly errors: Array<{ message: string; type?: string }>) {
+    super(errors.map((e) => e.message).join('; '));
+  }
+}
+
+/** The workflow token may not open pull requests: says which setting fixes it. */
+export class PullRequestsNotPermittedError extends UserError {
+  override name = 'PullRequestsNotPermittedError';
+  constructor(
+    readonly repository: string,
+    githubMessage: string,
+  ) {
+    super(
+      `GitHub refused to let this token open pull requests in ${repository} ("${githubMessage}"). ` +
+        'Fix it in the repository (or organization) settings: Settings → Actions → General → Workflow permissions → ' +
+        'check "Allow GitHub Actions to create and approve pull requests", and give the job `permissions: { contents: write, pull-requests: write }`; ' +
+        'or pass a token of a GitHub App or user with those permissions in `token`.',
+    );
+  }
+}
+
+/** The token lacks a permission the job needs (403 "Resource not accessible by integration"). */
+export class GitHubPermissionError extends UserError {
+  override name = 'GitHubPermissionError';
+  constructor(action: string, needed: string, githubMessage: string) {
+    super(`GitHub refused to ${action} ("${githubMessage}"): the token needs ${needed}. Add it to the job's \`permissions:\` block (or use a token that has it).`);
+  }
+}
+
+export const ACTIONS_CANNOT_CREATE_PULL_REQUESTS = /not permitted to create or approve pull requests/i;

@@ -1,0 +1,48 @@
+import type { Nix } from '../nix/nix.js';
+import type { Host } from '../fleet/types.js';
+import { UserError } from '../util/errors.js';
+
+const STORE_PATH = /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[^/]+$/;
+
+/**
+ * Validates the `expected` input (action-build's `store-paths`: host → system path) against the
+ * inventory: unknown hosts and non-store paths are errors, so a typo cannot make a gate pass.
+ */
+export function parseExpected(value: unknown, knownHosts: readonly string[], inputName = 'expected'): Map<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UserError(`Input "${inputName}": must be a JSON object from host name to system path. Example: ${inputName}: {"web1": "/nix/store/…-nixos-system-web1"}`);
+  }
+  const known = new Set(knownHosts);
+  const map = new Map<string, string>();
+  for (const [host, path] of Object.entries(value)) {
+    if (!known.has(host)) throw new UserError(`Input "${inputName}": "${host}" is not a host of the inventory; hosts: ${knownHosts.join(', ')}`);
+    if (typeof path !== 'string' || !STORE_PATH.test(path)) {
+      throw new UserError(`Input "${inputName}": the path of ${host} is not a store path (${JSON.stringify(path)}). Example: {"${host}": "/nix/store/<hash>-nixos-system-${host}"}`);
+    }
+    map.set(host, path);
+  }
+  return map;
+}
+
+/** A Nix string literal (JSON escapes are Nix escapes too; `${` must not interpolate). */
+export function nixString(text: string): string {
+  return JSON.stringify(text).replace(/\$\{/g, '\\${');
+}
+
+/**
+ * The toplevel of each host at `flake` (`nixosConfigurations.<attribute>.config.system.build.toplevel`),
+ * evaluated in one `nix eval` without building anything.
+ */
+export async function evaluateToplevels(nix: Nix, flake: string, hosts: readonly Pick<Host, 'name' | 'attribute'>[]): Promise<Map<string, string>> {
+  if (hosts.length === 0) return new Map();
+  const attributes = [...new Set(hosts.map((h) => h.attribute))];
+  const apply = `configurations: builtins.listToAttrs (map (name: { inherit name; value = configurations.\${name}.config.system.build.toplevel.outPath; }) [ ${attributes.map(nixString).join(' ')} ])`;
+  const paths = await nix.eval<Record<string, string>>(`${flake}#nixosConfigurations`, { apply });
+  const result = new Map<string, string>();
+  for (const host of hosts) {
+    const path = paths[host.attribute];
+    if (typeof path !== 'string') throw new UserError(`${flake}: nixosConfigurations.${host.attribute} has no toplevel`);
+    result.set(host.name, path);
+  }
+  return result;
+}

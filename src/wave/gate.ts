@@ -1,0 +1,143 @@
+import type { Quorum } from '../fleet/types.js';
+import { reportsFailure, type HostStatusReport } from '../fleet/status.js';
+import { formatDuration } from '../util/duration.js';
+import type { GroupGate, HostGate } from './types.js';
+
+export interface GateHost {
+  name: string;
+  wave?: string;
+}
+
+export interface GateInput {
+  /** The wave's name, or `staging` for the promotion gate. */
+  name: string;
+  channel?: string;
+  hosts: readonly GateHost[];
+  /** Host → expected system path at the candidate. */
+  expected: ReadonlyMap<string, string>;
+  /** Host → system path before the candidate (the last promotion); equal paths pass at once. */
+  baseline?: ReadonlyMap<string, string>;
+  reports: ReadonlyMap<string, HostStatusReport>;
+  soakMs: number;
+  quorum: Quorum;
+  offlineAfterMs: number;
+  now: Date;
+}
+
+/**
+ * The gate of one group of hosts. It passes when at least `quorum` of the hosts seen within
+ * `offlineAfterMs` run their expected system, each for at least `soakMs` counted from its own
+ * adoption time, and no seen host reports a failure. Hosts not seen are stragglers: listed, never
+ * blocking, never counted. A percentage quorum rounds up over the hosts seen; a count is capped
+ * at the group's size.
+ */
+export function evaluateGate(input: GateInput): GroupGate {
+  const hosts = input.hosts.map((host) => evaluateHost(host, input));
+  const seenHosts = hosts.filter((h) => h.state !== 'straggler');
+  const counted = hosts.filter((h) => h.state === 'passing' || h.state === 'unchanged');
+  const stragglers = hosts.filter((h) => h.state === 'straggler').map((h) => h.host);
+  const failures = hosts.filter((h) => h.state === 'failed').map((h) => h.host);
+  const required = requiredPassing(input.quorum, seenHosts.length, hosts.length);
+  const reasons: string[] = [];
+
+  if (hosts.length === 0) reasons.push(`${input.name} has no hosts`);
+  else if (seenHosts.length === 0) reasons.push(`no host of ${input.name} reported within ${formatDuration(input.offlineAfterMs)}`);
+  for (const host of hosts.filter((h) => h.state === 'failed')) reasons.push(`${host.host} reports a failure: ${host.detail}`);
+  if (seenHosts.length > 0 && counted.length < required) {
+    reasons.push(`${counted.length} of ${seenHosts.length} hosts seen pass, ${required} needed (quorum ${describeQuorum(input.quorum)})`);
+  }
+
+  const passed = hosts.length > 0 && seenHosts.length > 0 && failures.length === 0 && counted.length >= required;
+  const state = hosts.length === 0 ? 'empty' : failures.length > 0 ? 'failed' : passed ? 'passed' : 'waiting';
+  const readyAt = passed || failures.length > 0 ? undefined : readyTime(hosts, counted.length, required);
+  return {
+    name: input.name,
+    ...(input.channel !== undefined ? { channel: input.channel } : {}),
+    soakMs: input.soakMs,
+    quorum: input.quorum,
+    hosts,
+    total: hosts.length,
+    seen: seenHosts.length,
+    passing: counted.length,
+    required,
+    stragglers,
+    failures,
+    passed,
+    state,
+    ...(readyAt ? { readyAt } : {}),
+    reasons: passed ? [] : reasons,
+  };
+}
+
+/** Passing hosts needed: a share of the hosts seen (rounded up, at least one), or a count capped at the group's size. */
+export function requiredPassing(quorum: Quorum, seen: number, total: number): number {
+  if ('count' in quorum) return Math.max(1, Math.min(quorum.count, total));
+  if (seen === 0) return 1;
+  // Subtracting a hair keeps 80% of 5 at exactly 4 despite floating point.
+  return Math.max(1, Math.ceil((quorum.percent * seen) / 100 - 1e-9));
+}
+
+export function describeQuorum(quorum: Quorum): string {
+  return 'count' in quorum ? String(quorum.count) : `${quorum.percent}%`;
+}
+
+function evaluateHost(host: GateHost, input: GateInput): HostGate {
+  const report = input.reports.get(host.name);
+  const expected = input.expected.get(host.name);
+  const base: HostGate = {
+    host: host.name,
+    ...(host.wave ? { wave: host.wave } : {}),
+    ...(expected ? { expected } : {}),
+    state: 'unknown',
+    health: 'unknown',
+    failedUnits: [],
+    lastError: null,
+    needsReboot: false,
+    detail: '',
+  };
+  if (!report) return { ...base, state: 'straggler', detail: 'has never reported' };
+
+  const now = input.now.getTime();
+  const gate: HostGate = {
+    ...base,
+    running: report.system,
+    booted: report.booted,
+    adoptedAt: report.adoptedAt,
+    reportedAt: report.reportedAt,
+    failedUnits: report.failedUnits,
+    lastError: report.lastError,
+    needsReboot: report.needsReboot,
+    health: reportsFailure(report) ? 'failed' : 'ok',
+  };
+  const silentFor = now - report.reportedAt.getTime();
+  if (silentFor > input.offlineAfterMs) {
+    return { ...gate, state: 'straggler', detail: `last seen ${formatDuration(silentFor)} ago` };
+  }
+  if (reportsFailure(report)) {
+    const what = [
+      ...(report.failedUnits.length > 0 ? [`failed units: ${report.failedUnits.join(', ')}`] : []),
+      ...(report.lastError !== null ? [`last error: ${report.lastError}`] : []),
+    ];
+    return { ...gate, state: 'failed', detail: what.join('; ') };
+  }
+  if (!expected) return { ...gate, state: 'unknown', detail: 'no expected system is known for this host' };
+  if (report.system !== expected) {
+    return { ...gate, state: 'behind', detail: report.desired === expected ? 'fetched the new system, not switched yet' : 'runs another system' };
+  }
+  if (input.baseline?.get(host.name) === expected) return { ...gate, state: 'unchanged', detail: 'its system did not change' };
+  const soakedMs = Math.max(0, now - report.adoptedAt.getTime());
+  if (soakedMs >= input.soakMs) return { ...gate, state: 'passing', soakedMs, detail: `soaked ${formatDuration(soakedMs)}` };
+  const soakEndsAt = new Date(report.adoptedAt.getTime() + input.soakMs);
+  return { ...gate, state: 'soaking', soakedMs, soakEndsAt, detail: `soaking, ${formatDuration(input.soakMs - soakedMs)} to go` };
+}
+
+/** When enough soaking hosts finish their soak to reach the quorum, if they can. */
+function readyTime(hosts: HostGate[], passing: number, required: number): Date | undefined {
+  const ends = hosts
+    .filter((h) => h.state === 'soaking' && h.soakEndsAt)
+    .map((h) => (h.soakEndsAt as Date).getTime())
+    .sort((a, b) => a - b);
+  const missing = required - passing;
+  if (missing <= 0 || ends.length < missing) return undefined;
+  return new Date(ends[missing - 1] as number);
+}

@@ -1,0 +1,112 @@
+import type { Host } from '../../fleet/types.js';
+import type { HostStatusReport } from '../../fleet/status.js';
+import { mapConcurrent, type Clock } from '../../util/async.js';
+import { errorMessage } from '../../util/errors.js';
+import { exec } from '../../util/exec.js';
+import type { Log } from '../../util/log.js';
+
+/**
+ * Run on the host through `sh -s` (the script is a constant; nothing from inputs goes into it).
+ * /run/current-system is replaced by a rename at every switch, so the symlink's own mtime is
+ * the time the current system was adopted.
+ */
+export const PROBE_SCRIPT = `
+current=$(readlink /run/current-system 2>/dev/null || true)
+booted=$(readlink /run/booted-system 2>/dev/null || true)
+generation=$(readlink /nix/var/nix/profiles/system 2>/dev/null | sed -n 's/^system-\\([0-9][0-9]*\\)-link$/\\1/p')
+adopted=$(stat -c %Y /run/current-system 2>/dev/null || true)
+failed=$(systemctl list-units --failed --plain --no-legend 2>/dev/null | awk '{print $1}' | tr '\\n' ' ')
+reboot=0
+for part in kernel initrd kernel-modules; do
+  if [ "$(readlink "/run/booted-system/$part" 2>/dev/null)" != "$(readlink "/run/current-system/$part" 2>/dev/null)" ]; then reboot=1; fi
+done
+printf 'fleet-probe=1\\ncurrent=%s\\nbooted=%s\\ngeneration=%s\\nadopted=%s\\nfailed=%s\\nreboot=%s\\n' "$current" "$booted" "$generation" "$adopted" "$failed" "$reboot"
+`;
+
+export class ProbeOutputError extends Error {
+  override name = 'ProbeOutputError';
+}
+
+/** Turns the probe's `key=value` lines into a report as of `now`. */
+export function parseProbeOutput(host: string, stdout: string, now: Date): HostStatusReport {
+  const values = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) values.set(line.slice(0, at), line.slice(at + 1).trim());
+  }
+  if (values.get('fleet-probe') !== '1') throw new ProbeOutputError(`${host}: the probe printed no report (is it a NixOS host?)`);
+  const current = values.get('current') ?? '';
+  if (!current.startsWith('/nix/store/')) throw new ProbeOutputError(`${host}: /run/current-system is not a store path ("${current}"); is it a NixOS host?`);
+  const adoptedSeconds = Number(values.get('adopted'));
+  const adoptedAt = Number.isFinite(adoptedSeconds) && adoptedSeconds > 0 ? new Date(Math.min(adoptedSeconds * 1000, now.getTime())) : now;
+  const generation = values.get('generation');
+  return {
+    host,
+    system: current,
+    booted: values.get('booted') || current,
+    profileGeneration: generation && /^\d+$/.test(generation) ? Number(generation) : null,
+    failedUnits: (values.get('failed') ?? '').split(/\s+/).filter(Boolean),
+    needsReboot: values.get('reboot') === '1',
+    lastError: null,
+    reportedAt: now,
+    adoptedAt,
+    manifestSequence: null,
+    agentVersion: 'ssh-probe',
+    desired: null,
+  };
+}
+
+export interface SshProbeOptions {
+  clock: Clock;
+  log: Log;
+  /** The ssh program (default `ssh`). */
+  ssh?: string;
+  /** Extra ssh arguments, before the destination (e.g. `-i key`, `-o UserKnownHostsFile=…`). */
+  sshArgs?: readonly string[];
+  connectTimeoutSeconds?: number;
+  concurrency?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The ssh argument array that reaches a host (its port, user and jump host from the inventory). */
+export function probeArguments(host: Host, options: Pick<SshProbeOptions, 'sshArgs' | 'connectTimeoutSeconds'>): string[] {
+  if (host.deploy.method !== 'ssh') throw new Error(`${host.name} is deployed with ${host.deploy.method}, not ssh`);
+  const target = host.deploy;
+  return [
+    '-o', 'BatchMode=yes',
+    '-o', `ConnectTimeout=${options.connectTimeoutSeconds ?? 15}`,
+    '-p', String(target.port),
+    ...(target.jump ? ['-J', target.jump] : []),
+    ...(options.sshArgs ?? []),
+    '-l', target.user,
+    '--', target.host,
+    'sh -s',
+  ];
+}
+
+/**
+ * Probes ssh hosts now. Unreachable hosts get no report (they are then stragglers); hosts deployed
+ * another way are skipped with a note.
+ */
+export async function probeHosts(hosts: readonly Host[], options: SshProbeOptions): Promise<{ reports: Map<string, HostStatusReport>; problems: { key: string; message: string }[] }> {
+  const reports = new Map<string, HostStatusReport>();
+  const problems: { key: string; message: string }[] = [];
+  await mapConcurrent(hosts, options.concurrency ?? 16, async (host) => {
+    if (host.deploy.method !== 'ssh') {
+      problems.push({ key: host.name, message: `deployed with ${host.deploy.method}: ssh probing skips it` });
+      return;
+    }
+    try {
+      const { stdout } = await exec(options.ssh ?? 'ssh', probeArguments(host, options), {
+        input: PROBE_SCRIPT,
+        timeoutMs: ((options.connectTimeoutSeconds ?? 15) + 30) * 1000,
+        ...(options.env ? { env: options.env } : {}),
+      });
+      reports.set(host.name, parseProbeOutput(host.name, stdout, options.clock.now()));
+    } catch (error) {
+      options.log.warning(`${host.name}: probe failed: ${errorMessage(error)}`);
+      problems.push({ key: host.name, message: `unreachable: ${errorMessage(error).split('\n')[0]}` });
+    }
+  });
+  return { reports, problems };
+}

@@ -1,0 +1,80 @@
+import type { Quorum } from '../fleet/types.js';
+
+/** Where a host stands against the gate. */
+export type HostState =
+  /** Runs the expected system for at least the soak time. */
+  | 'passing'
+  /** Its expected system did not change (same as the baseline) and it runs it: passes at once. */
+  | 'unchanged'
+  /** Runs the expected system, soak not over yet. */
+  | 'soaking'
+  /** Runs another system. */
+  | 'behind'
+  /** Reports failed units or a failed last run. */
+  | 'failed'
+  /** Not seen within offline-after (or never): listed, never blocking, never counted as passing. */
+  | 'straggler'
+  /** No expected system is known for it, so it cannot pass. */
+  | 'unknown';
+
+export type Health = 'ok' | 'failed' | 'unknown';
+
+export interface HostGate {
+  host: string;
+  wave?: string;
+  expected?: string;
+  running?: string;
+  booted?: string;
+  state: HostState;
+  health: Health;
+  /** When the host started running `running`. */
+  adoptedAt?: Date;
+  /** When the host last reported. */
+  reportedAt?: Date;
+  /** How long it has run `running` (only when it is the expected system). */
+  soakedMs?: number;
+  /** When its soak ends (only while soaking). */
+  soakEndsAt?: Date;
+  failedUnits: string[];
+  lastError: string | null;
+  needsReboot: boolean;
+  /** One line for people: why this state. */
+  detail: string;
+}
+
+export type GroupState = 'passed' | 'waiting' | 'failed' | 'empty';
+
+/** The gate of one wave (or of the staging hosts before a promotion). */
+export interface GroupGate {
+  name: string;
+  channel?: string;
+  soakMs: number;
+  quorum: Quorum;
+  hosts: HostGate[];
+  total: number;
+  /** Hosts seen within offline-after. */
+  seen: number;
+  /** Hosts counted as passing (`passing` and `unchanged`). */
+  passing: number;
+  /** Passing hosts needed: the quorum over the hosts seen. */
+  required: number;
+  stragglers: string[];
+  failures: string[];
+  passed: boolean;
+  state: GroupState;
+  /** Earliest time the gate can pass if nothing else changes (while soaking). */
+  readyAt?: Date;
+  /** Why it did not pass (empty when it passed). */
+  reasons: string[];
+}
+
+export type Decision = 'promoted' | 'advanced' | 'reverted' | 'waiting' | 'blocked' | 'nothing-to-do';
+
+export interface HoldInfo {
+  source: 'inventory' | 'label';
+  reason: string;
+  /** Waves it holds; all when absent. */
+  waves?: string[];
+  url?: string;
+  number?: number;
+}

@@ -1,0 +1,107 @@
+import type { HostStatusReport } from '../../../src/fleet/status.js';
+import { evaluateGate, requiredPassing, type GateInput } from '../../../src/wave/gate.js';
+
+const HOUR = 3_600_000;
+const now = new Date('2025-03-10T12:00:00Z');
+const path = (host: string, generation = 'new') => `/nix/store/${'a'.repeat(31)}${generation === 'new' ? 'n' : 'o'}-nixos-system-${host}`;
+
+function report(host: string, overrides: Partial<HostStatusReport> = {}): HostStatusReport {
+  return {
+    host,
+    system: path(host),
+    booted: path(host),
+    profileGeneration: 3,
+    failedUnits: [],
+    needsReboot: false,
+    lastError: null,
+    reportedAt: new Date(now.getTime() - 10 * 60_000),
+    adoptedAt: new Date(now.getTime() - 30 * HOUR),
+    manifestSequence: 4,
+    agentVersion: '1.0.0',
+    desired: null,
+    ...overrides,
+  };
+}
+
+function input(hosts: string[], reports: HostStatusReport[], overrides: Partial<GateInput> = {}): GateInput {
+  return {
+    name: 'middle',
+    hosts: hosts.map((name) => ({ name, wave: 'middle' })),
+    expected: new Map(hosts.map((h) => [h, path(h)])),
+    reports: new Map(reports.map((r) => [r.host, r])),
+    soakMs: 24 * HOUR,
+    quorum: { percent: 100 },
+    offlineAfterMs: 7 * 24 * HOUR,
+    now,
+    ...overrides,
+  };
+}
+
+describe('wave gate', () => {
+  it('passes when every host runs the expected system for the soak time', () => {
+    const gate = evaluateGate(input(['a', 'b'], [report('a'), report('b')]));
+    expect(gate).toMatchObject({ passed: true, state: 'passed', seen: 2, passing: 2, required: 2, stragglers: [], failures: [], reasons: [] });
+    expect(gate.hosts.map((h) => h.state)).toEqual(['passing', 'passing']);
+    expect(gate.hosts[0]).toMatchObject({ expected: path('a'), running: path('a'), soakedMs: 30 * HOUR, health: 'ok' });
+  });
+
+  it('waits for the soak, counted from each host its own adoption time, and says when it can pass', () => {
+    const gate = evaluateGate(input(['a', 'b'], [report('a'), report('b', { adoptedAt: new Date(now.getTime() - 20 * HOUR) })]));
+    expect(gate).toMatchObject({ passed: false, state: 'waiting', passing: 1, required: 2 });
+    expect(gate.hosts[1]).toMatchObject({ state: 'soaking', soakEndsAt: new Date(now.getTime() + 4 * HOUR), detail: 'soaking, 4h0m to go' });
+    expect(gate.readyAt).toEqual(new Date(now.getTime() + 4 * HOUR));
+    expect(gate.reasons).toEqual(['1 of 2 hosts seen pass, 2 needed (quorum 100%)']);
+  });
+
+  it('does not count a host running another system', () => {
+    const gate = evaluateGate(input(['a', 'b'], [report('a'), report('b', { system: path('b', 'old'), desired: path('b') })]));
+    expect(gate.passed).toBe(false);
+    expect(gate.hosts[1]).toMatchObject({ state: 'behind', detail: 'fetched the new system, not switched yet', running: path('b', 'old') });
+    expect(gate.readyAt).toBeUndefined();
+  });
+
+  it('is blocked by any seen host reporting a failure, even within quorum', () => {
+    const gate = evaluateGate(
+      input(['a', 'b', 'c'], [report('a'), report('b'), report('c', { failedUnits: ['nginx.service'], lastError: 'health check failed' })], { quorum: { percent: 50 } }),
+    );
+    expect(gate).toMatchObject({ passed: false, state: 'failed', failures: ['c'] });
+    expect(gate.reasons).toEqual(['c reports a failure: failed units: nginx.service; last error: health check failed']);
+    expect(gate.hosts[2]).toMatchObject({ state: 'failed', health: 'failed' });
+  });
+
+  it('lists offline hosts as stragglers without blocking and without counting them', () => {
+    const offline = report('d', { reportedAt: new Date(now.getTime() - 8 * 24 * HOUR), failedUnits: ['old.service'] });
+    const gate = evaluateGate(input(['a', 'b', 'c', 'd', 'e'], [report('a'), report('b'), report('c'), offline], { quorum: { percent: 80 } }));
+    expect(gate).toMatchObject({ passed: true, seen: 3, passing: 3, required: 3, stragglers: ['d', 'e'], failures: [] });
+    expect(gate.hosts[3]).toMatchObject({ state: 'straggler', detail: 'last seen 8d0h ago' });
+    expect(gate.hosts[4]).toMatchObject({ state: 'straggler', detail: 'has never reported' });
+  });
+
+  it('rounds a percentage quorum up over the hosts seen', () => {
+    const reports = [report('a'), report('b'), report('c', { system: path('c', 'old') })];
+    const gate = evaluateGate(input(['a', 'b', 'c'], reports, { quorum: { percent: 60 } }));
+    expect(gate).toMatchObject({ required: 2, passing: 2, passed: true });
+    expect(evaluateGate(input(['a', 'b', 'c'], reports, { quorum: { percent: 67 } }))).toMatchObject({ required: 3, passed: false });
+    expect(requiredPassing({ percent: 80 }, 5, 5)).toBe(4);
+    expect(requiredPassing({ percent: 1 }, 3, 3)).toBe(1);
+    expect(requiredPassing({ count: 3 }, 4, 10)).toBe(3);
+    expect(requiredPassing({ count: 5 }, 2, 2)).toBe(2);
+  });
+
+  it('lets hosts whose system did not change pass at once', () => {
+    const fresh = report('a', { adoptedAt: new Date(now.getTime() - 60_000) });
+    const gate = evaluateGate(input(['a'], [fresh], { baseline: new Map([['a', path('a')]]) }));
+    expect(gate).toMatchObject({ passed: true });
+    expect(gate.hosts[0]).toMatchObject({ state: 'unchanged', detail: 'its system did not change' });
+    // Without the baseline the same host still soaks.
+    expect(evaluateGate(input(['a'], [fresh])).hosts[0]?.state).toBe('soaking');
+  });
+
+  it('cannot pass hosts without an expected system, nor groups nobody has seen', () => {
+    const unknown = evaluateGate(input(['a'], [report('a')], { expected: new Map() }));
+    expect(unknown).toMatchObject({ passed: false, state: 'waiting' });
+    expect(unknown.hosts[0]).toMatchObject({ state: 'unknown', detail: 'no expected system is known for this host' });
+    expect(evaluateGate(input(['a'], []))).toMatchObject({ passed: false, state: 'waiting', reasons: ['no host of middle reported within 7d0h'] });
+    expect(evaluateGate(input([], []))).toMatchObject({ passed: false, state: 'empty', reasons: ['middle has no hosts'] });
+  });
+});

@@ -1,0 +1,96 @@
+import { parseStatusReport, readStatusReports, renderStatusReport, reportsFailure, statusReportKey, type HostStatusReport, type StatusStore } from '../../../src/fleet/status.js';
+
+const A = '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-web1-24.11';
+const B = '/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-nixos-system-web1-24.11';
+
+const document = {
+  format: 1,
+  host: 'web1',
+  system: A,
+  booted: B,
+  profileGeneration: 42,
+  failedUnits: [],
+  needsReboot: true,
+  lastError: null,
+  reportedAt: '2025-03-01T10:00:00Z',
+  adoptedAt: '2025-02-28T09:12:44+01:00',
+  manifestSequence: 17,
+  agentVersion: '1.0.0',
+};
+
+function memoryStore(objects: Record<string, string>): StatusStore {
+  return {
+    url: 'memory://',
+    get: async (key) => (key in objects ? Buffer.from(objects[key] as string) : undefined),
+    list: async (prefix) => Object.keys(objects).filter((k) => k.startsWith(prefix)),
+  };
+}
+
+describe('host status reports', () => {
+  it('parses the agent format with times as dates', () => {
+    const report = parseStatusReport(JSON.stringify(document));
+    expect(report).toEqual({
+      host: 'web1',
+      system: A,
+      booted: B,
+      profileGeneration: 42,
+      failedUnits: [],
+      needsReboot: true,
+      lastError: null,
+      reportedAt: new Date('2025-03-01T10:00:00Z'),
+      adoptedAt: new Date('2025-02-28T08:12:44Z'),
+      manifestSequence: 17,
+      agentVersion: '1.0.0',
+      desired: null,
+    });
+    expect(reportsFailure(report)).toBe(false);
+  });
+
+  it('round-trips through the rendered document', () => {
+    const report = parseStatusReport(document);
+    const again = parseStatusReport(renderStatusReport(report));
+    expect(again).toEqual(report);
+    expect(JSON.parse(renderStatusReport(report))).toMatchObject({ format: 1, adoptedAt: '2025-02-28T08:12:44Z' });
+  });
+
+  it('keeps working when a newer agent adds fields', () => {
+    expect(parseStatusReport({ ...document, bootId: 'abc' }).host).toBe('web1');
+  });
+
+  it('treats failed units and a last error as failures', () => {
+    expect(reportsFailure(parseStatusReport({ ...document, failedUnits: ['nginx.service'] }))).toBe(true);
+    expect(reportsFailure(parseStatusReport({ ...document, lastError: 'switch failed; rolled back' }))).toBe(true);
+  });
+
+  it('says what is wrong with an invalid report', () => {
+    expect(() => parseStatusReport('{', 'fleet/status/web1.json')).toThrow(/fleet\/status\/web1.json is not valid JSON/);
+    expect(() => parseStatusReport({ ...document, format: 2 })).toThrow(/format: must be 1/);
+    expect(() => parseStatusReport({ ...document, system: '/tmp/x' })).toThrow(/system: must be a store path/);
+    expect(() => parseStatusReport({ ...document, reportedAt: 'yesterday' })).toThrow(/reportedAt: must be an ISO 8601 time/);
+    expect(() => parseStatusReport({ ...document, failedUnits: undefined })).toThrow(/failedUnits/);
+    expect(() => parseStatusReport({ ...document, adoptedAt: '2025-03-02T00:00:00Z' })).toThrow(/adoptedAt .* is after reportedAt/);
+  });
+
+  it('reads every report of a store and lists the unusable ones', async () => {
+    const store = memoryStore({
+      [statusReportKey('web1')]: JSON.stringify(document),
+      [statusReportKey('web2')]: JSON.stringify({ ...document, host: 'web2', system: B }),
+      [statusReportKey('db1')]: 'not json',
+      [statusReportKey('impostor')]: JSON.stringify(document),
+      'fleet/status/nested/x.json': JSON.stringify(document),
+      'fleet/production/web1.json': '{}',
+    });
+    const { reports, problems } = await readStatusReports(store);
+    expect([...reports.keys()].sort()).toEqual(['web1', 'web2']);
+    expect((reports.get('web2') as HostStatusReport).system).toBe(B);
+    expect(problems).toEqual([
+      { key: 'fleet/status/db1.json', message: expect.stringContaining('not valid JSON') },
+      { key: 'fleet/status/impostor.json', message: 'names host "web1" but is stored as "impostor"' },
+    ]);
+  });
+
+  it('passes store errors on', async () => {
+    const store: StatusStore = { url: 'x', get: async () => undefined, list: async () => Promise.reject(new Error('403 Forbidden')) };
+    await expect(readStatusReports(store)).rejects.toThrow('403 Forbidden');
+  });
+});
