@@ -124,13 +124,13 @@ export class ProcessTransform extends Duplex {
   private readonly child;
   private stderr = '';
   private failed = false;
+  /** Settles once the child has exited, however the stream ended. */
+  readonly exited: Promise<void>;
 
-  constructor(
-    private readonly command: string,
-    args: readonly string[],
-  ) {
+  constructor(command: string, args: readonly string[]) {
     super();
     this.child = spawnProcess(command, args);
+    this.exited = new Promise((resolve) => this.child.once('close', () => resolve()));
     const { stdin, stdout, stderr } = this.child;
     stdout.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) stdout.pause();

@@ -1,0 +1,115 @@
+import { refAllowed, selectHosts } from '../fleet/select.js';
+import type { Host, Inventory, Quorum, Wave } from '../fleet/types.js';
+import type { HostStatusReport } from '../fleet/status.js';
+import type { GitHubClient, RepoRef } from '../github/client.js';
+import type { AutoMergeSetting } from '../github/auto-merge.js';
+import type { Log } from '../util/log.js';
+import { UserError } from '../util/errors.js';
+import { evaluateGate } from './gate.js';
+import type { LoadedInventory } from './inventory-source.js';
+import type { ClosureSource } from './sizes.js';
+import type { GroupGate, HoldInfo } from './types.js';
+
+/** Where the hosts' reports come from, read once per run. */
+export type ReportSource = (hosts: readonly Host[]) => Promise<{ reports: Map<string, HostStatusReport>; problems: { key: string; message: string }[] }>;
+
+/** The expected systems of some hosts (from the `expected` input or an evaluation). */
+export type ExpectedSource = (hosts: readonly Host[]) => Promise<Map<string, string>>;
+
+export interface WaveGitHub {
+  client: GitHubClient;
+  repo: RepoRef;
+  /** Link to the run, for pull request bodies. */
+  runUrl?: string;
+}
+
+export interface WaveOptions {
+  mode: 'status' | 'promote' | 'advance';
+  inventory: LoadedInventory;
+  /** The inventory's path from the repository root (for the advance commit), when it is a file in the repository. */
+  inventoryRepoPath?: string;
+  reports: ReportSource;
+  expected: ExpectedSource;
+  /** Host → system before the candidate; hosts whose path equals it pass at once. */
+  baseline?: Map<string, string>;
+  /** Host → system of the next wave on the new channel (the advance size table); or evaluated by `nextExpected`. */
+  nextExpected?: (hosts: readonly Host[], editedInventory: string) => Promise<Map<string, string>>;
+  closures?: ClosureSource;
+  soakMs?: number;
+  quorum?: Quorum;
+  offlineAfterMs: number;
+  sourceBranch: string;
+  targetBranch: string;
+  /** Selectors for the hosts gating a promotion; default: hosts whose environment allows the source branch. */
+  promotionHosts?: readonly string[];
+  holdLabel: string;
+  autoMerge: AutoMergeSetting;
+  abort: boolean;
+  github?: WaveGitHub;
+  now: Date;
+  log: Log;
+}
+
+/** Hosts of a wave, in inventory order. */
+export function hostsOfWave(inventory: Inventory, wave: string): Host[] {
+  return Object.values(inventory.hosts).filter((host) => host.wave === wave);
+}
+
+export interface GateData {
+  reports: Map<string, HostStatusReport>;
+  expected: Map<string, string>;
+}
+
+/** A wave's gate, with the run's soak and quorum overrides. */
+export function waveGate(wave: Wave, inventory: Inventory, data: GateData, options: Pick<WaveOptions, 'soakMs' | 'quorum' | 'offlineAfterMs' | 'baseline' | 'now'>): GroupGate {
+  return evaluateGate({
+    name: wave.name,
+    ...(wave.channel !== undefined ? { channel: wave.channel } : {}),
+    hosts: hostsOfWave(inventory, wave.name).map((h) => ({ name: h.name, ...(h.wave ? { wave: h.wave } : {}) })),
+    expected: data.expected,
+    ...(options.baseline ? { baseline: options.baseline } : {}),
+    reports: data.reports,
+    soakMs: options.soakMs ?? wave.soakMs,
+    quorum: options.quorum ?? wave.quorum,
+    offlineAfterMs: options.offlineAfterMs,
+    now: options.now,
+  });
+}
+
+/**
+ * The hosts that run the source branch before it is promoted: those of the `promotionHosts`
+ * selectors, else every host whose environment allows `refs/heads/<source>`.
+ */
+export function promotionHosts(inventory: Inventory, sourceBranch: string, selectors?: readonly string[]): Host[] {
+  if (selectors && selectors.length > 0) return selectHosts(inventory, selectors);
+  const ref = `refs/heads/${sourceBranch}`;
+  const environments = Object.values(inventory.environments).filter((env) => refAllowed(env.allowedRefs, ref));
+  const hosts = Object.values(inventory.hosts).filter((host) => environments.some((env) => env.name === host.environment));
+  if (hosts.length === 0) {
+    throw new UserError(
+      `No host runs ${sourceBranch} before promotion: no environment of ${inventory.source} allows ${ref}. ` +
+        `Add ${ref} to the staging environment's allowed-refs, or name the staging hosts in the \`hosts\` input (for example hosts: env:staging).`,
+    );
+  }
+  return hosts;
+}
+
+/** The staging gate: one group, soak from the input or the longest soak of the hosts' waves, quorum from the input or 100%. */
+export function stagingGate(hosts: readonly Host[], inventory: Inventory, data: GateData, options: Pick<WaveOptions, 'soakMs' | 'quorum' | 'offlineAfterMs' | 'baseline' | 'now'>): GroupGate {
+  const waveSoaks = hosts.map((h) => (h.wave ? inventory.waves[h.wave]?.soakMs : undefined)).filter((s): s is number => s !== undefined);
+  return evaluateGate({
+    name: 'staging',
+    hosts: hosts.map((h) => ({ name: h.name, ...(h.wave ? { wave: h.wave } : {}) })),
+    expected: data.expected,
+    ...(options.baseline ? { baseline: options.baseline } : {}),
+    reports: data.reports,
+    soakMs: options.soakMs ?? (waveSoaks.length > 0 ? Math.max(...waveSoaks) : 0),
+    quorum: options.quorum ?? { percent: 100 },
+    offlineAfterMs: options.offlineAfterMs,
+    now: options.now,
+  });
+}
+
+export function describeHolds(holds: readonly HoldInfo[]): string {
+  return holds.map((h) => (h.source === 'label' ? `#${h.number}: ${h.reason}` : `inventory hold: ${h.reason}${h.waves ? ` (waves: ${h.waves.join(', ')})` : ''}`)).join('; ');
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# systemctl (and reboot, which is a link to it) on a simulated host: the few questions a deploy
+# asks systemd, answered from the simulation's state in /run/fleet-sim.
+sim=/run/fleet-sim
+if [ "$(basename "$0")" = reboot ]; then set -- reboot; fi
+
+# Options (--wait, --quiet, …) change nothing here.
+# shellcheck disable=SC2046
+set -- $(for arg in "$@"; do case "$arg" in -*) ;; *) echo "$arg" ;; esac; done)
+verb=${1:-}
+unit=${2:-}
+
+case "$verb" in
+  is-system-running)
+    if [ -s "$sim/failed-units" ]; then echo degraded; exit 1; fi
+    echo running
+    ;;
+  is-active)
+    if grep -qx "$unit" "$sim/failed-units" 2>/dev/null; then echo failed; exit 3; fi
+    echo active
+    ;;
+  is-failed)
+    if grep -qx "$unit" "$sim/failed-units" 2>/dev/null; then echo failed; exit 0; fi
+    echo active
+    exit 1
+    ;;
+  reboot)
+    # PID 1 of the host's namespace is host-init.sh, which reboots on SIGUSR1.
+    kill -USR1 1
+    ;;
+  *)
+    echo "systemctl (simulated host): $* is not simulated" >&2
+    exit 1
+    ;;
+esac
