@@ -1,4 +1,7 @@
-import { amount, boolean, choice, duration, json, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+import { amount, boolean, choice, duration, json, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const SYSTEMS_EXAMPLE = '${{ needs.build.outputs.store-paths }}';
 
 export function readWaveInputs(read?: InputReader) {
   return parseInputs(
@@ -8,10 +11,13 @@ export function readWaveInputs(read?: InputReader) {
       'source-branch': string({ fallback: 'staging', example: 'staging' }),
       'target-branch': string({ fallback: 'main', example: 'main' }),
       'status-source': choice(['cache', 'ssh', 'deployments'], { fallback: 'cache', example: 'cache' }),
-      expected: json<Record<string, string>, { example: string }>({ example: '${{ needs.build.outputs.store-paths }}' }),
+      expected: json<Record<string, string>, { example: string }>({ example: SYSTEMS_EXAMPLE }),
       flake: string({ fallback: '.', example: '.' }),
+      baseline: json<Record<string, string>, { example: string }>({ example: '${{ needs.build-main.outputs.store-paths }}' }),
+      'next-expected': json<Record<string, string>, { example: string }>({ example: SYSTEMS_EXAMPLE }),
+      hosts: list({ example: 'env:staging' }),
       cache: string({ pattern: /^(s3|https?|file):\/\/\S+$/, patternProblem: 'must start with s3://, http://, https:// or file://', example: 's3://my-nix-cache?region=eu-west-1' }),
-      'role-to-assume': string({ pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, patternProblem: 'is not an IAM role ARN', example: 'arn:aws:iam::123456789012:role/fleet-status-reader' }),
+      'role-to-assume': string({ pattern: ROLE_ARN, patternProblem: 'is not an IAM role ARN', example: 'arn:aws:iam::123456789012:role/fleet-status-reader' }),
       'aws-region': string({ example: 'eu-west-1' }),
       audience: string({ fallback: 'sts.amazonaws.com', example: 'sts.amazonaws.com' }),
       soak: duration({ example: '24h' }),

@@ -73,7 +73,6 @@ export function fitBlocks(blocks: readonly Block[], limit: number, cutNote: (cou
       .filter(Boolean)
       .join('\n\n');
   let text = render();
-  let cut = 0;
   const order = state
     .map((b, index) => ({ b, index }))
     .sort((x, y) => x.b.priority - y.b.priority || y.index - x.index)
@@ -95,7 +94,7 @@ export function fitBlocks(blocks: readonly Block[], limit: number, cutNote: (cou
       text = render();
     }
   }
-  cut = state.reduce((n, b) => n + (b.items.length - b.keep), 0);
+  const cut = state.reduce((n, b) => n + (b.items.length - b.keep), 0);
   if (text.length > limit) {
     const note = `\n\n${cutNote(1, 'part')}`;
     text = text.slice(0, Math.max(0, limit - note.length)) + note;

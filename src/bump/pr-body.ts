@@ -33,7 +33,7 @@ export function renderBumpBody(report: BumpReport, options: BodyOptions): string
     if (many) blocks.push({ head: `## ${flake.flake === '.' ? 'Flake at the repository root' : `Flake ${code(flake.flake)}`}`, items: [], priority: 100 });
     blocks.push(...flakeBlocks(flake));
   }
-  blocks.push({ head: '---\n<sub>Opened by fleet action-flake-bump. Push to this branch or edit the description freely: the next run adds a commit on top and rewrites this description.</sub>', items: [], priority: 100 });
+  blocks.push({ head: '---\n<sub>Opened by fleet action-flake-bump. Commits pushed to this branch are kept (the next run adds its own on top); this description is rewritten on every run.</sub>', items: [], priority: 100 });
   return fitBlocks(blocks, limit, (count, noun) => `_… ${count} more ${noun} cut to keep this description under GitHub's ${GITHUB_BODY_LIMIT.toLocaleString('en')}-character limit; the job summary and the \`changes\` output list everything._`).text;
 }
 
@@ -78,12 +78,13 @@ function flakeBlocks(flake: FlakeBump): Block[] {
     blocks.push({
       head: ['### Checks', '', ...table(['Check', 'Result'], [])].join('\n'),
       items: flake.checks.map((c) => `| ${cell(describeCheck(c))} | ${c.ok ? '✅ passed' : '❌ failed'} |`),
-      priority: 30,
+      // Check results are short and decide the review: they go last.
+      priority: 60,
       noun: 'checks',
     });
     const failures = flake.checks.filter((c) => !c.ok && c.error);
     if (failures.length > 0) {
-      blocks.push({ items: failures.map((c) => details(`${describeCheck(c)}: error`, fence(tail(c.error as string, ERROR_TAIL)))), priority: 20, noun: 'check errors' });
+      blocks.push({ items: failures.map((c) => details(`${describeCheck(c)}: error`, fence(tail(c.error as string, ERROR_TAIL)))), priority: 55, noun: 'check errors' });
     }
   }
   return blocks;
@@ -122,7 +123,7 @@ function inputRow(change: InputChange): string {
 }
 
 function signedBytes(n: number): string {
-  return `${n >= 0 ? '+' : '−'}${formatBytes(Math.abs(n))}`;
+  return `${n > 0 ? '+' : n < 0 ? '−' : '±'}${formatBytes(Math.abs(n))}`;
 }
 
 function hostRow(host: HostClosure): string {

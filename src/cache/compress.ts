@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Duplex, PassThrough } from 'node:stream';
-import { constants as zlibConstants, createZstdCompress, createZstdDecompress, zstdCompress } from 'node:zlib';
+import { constants as zlibConstants, createZstdCompress, createZstdDecompress, zstdCompress, zstdCompressSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { spawnProcess } from '../util/exec.js';
 
@@ -70,10 +70,17 @@ export function createCompressor(compression: Compression, narSize?: number): Du
 
 const zstdCompressAsync = promisify(zstdCompress);
 
+/**
+ * Up to this size zstd runs on the main thread: for a few KiB that takes tens of microseconds,
+ * half the cost of a trip through the thread pool, and thousands of small paths add up.
+ */
+const SYNC_ZSTD_LIMIT = 128 * 1024;
+
 /** Compresses a NAR held in memory (small paths), without stream machinery. */
 export async function compressBuffer(compression: Compression, data: Buffer): Promise<Buffer> {
   switch (compression.method) {
     case 'zstd':
+      if (data.length <= SYNC_ZSTD_LIMIT) return zstdCompressSync(data, zstdOptions(compression, data.length));
       return zstdCompressAsync(data, zstdOptions(compression, data.length));
     case 'none':
       return data;

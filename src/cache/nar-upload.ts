@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { formatNix32Hash, nix32Encode, parseHash } from '../nix/hash.js';
+import { nix32Encode, parseHash } from '../nix/hash.js';
 import { compressBuffer, createCompressor, narFileExtension, type Compression } from './compress.js';
 import { narChunks } from './nar.js';
 import type { BinaryCacheStore } from './store.js';
@@ -111,9 +111,10 @@ export interface NarUploadResult {
  */
 export async function uploadNar(request: NarUploadRequest): Promise<NarUploadResult> {
   const expected = parseHash(request.narHash, 'sha256').digest;
-  const key = narObjectKey(request.narHash, request.compression);
+  const nix32 = nix32Encode(expected);
+  const key = `nar/${nix32}${narFileExtension(request.compression.method)}`;
   const source = request.source ?? narChunks;
-  const narHash = formatNix32Hash({ algorithm: 'sha256', digest: expected });
+  const narHash = `sha256:${nix32}`;
   const upload = request.narSize <= BUFFERED_NAR_LIMIT ? uploadBuffered : uploadStreamed;
   const { fileHash, fileSize } = await upload(request, source, expected, key);
   return { key, fileHash, fileSize, narHash, narSize: request.narSize };
@@ -144,12 +145,20 @@ const uploadStreamed: Uploader = async (request, source, expected, key) => {
     },
   );
   const [flowResult, putResult] = await Promise.allSettled([flow, put]);
-  // A NAR that does not match is the cause of everything else that failed: report it first.
-  if (flowResult.status === 'rejected' && (flowResult.reason instanceof NarMismatchError || putResult.status === 'fulfilled')) throw flowResult.reason;
+  // A failure on our side (NAR mismatch, unreadable file, compressor) is the cause of whatever
+  // the store then reports about its body: name it rather than the store's echo of it.
+  if (flowResult.status === 'rejected') {
+    const echoed = putResult.status === 'rejected' && (flowResult.reason === putResult.reason || isPrematureClose(flowResult.reason));
+    if (!echoed) throw flowResult.reason;
+  }
   if (putResult.status === 'rejected') throw putResult.reason;
   if (flowResult.status === 'rejected') throw flowResult.reason;
   return { fileHash: meter.digest(), fileSize: meter.size };
 };
+
+function isPrematureClose(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
 
 /** Reads a whole (small) NAR into memory, checking size and hash against what Nix recorded. */
 export async function readNar(path: string, chunks: AsyncIterable<Buffer>, expectedHash: Buffer, expectedSize: number): Promise<Buffer> {

@@ -39,8 +39,13 @@ export function narInfoKey(storePath: string): string {
   return `${storePathHashPart(storePath)}.narinfo`;
 }
 
+/** 52 nix32 digits; the first carries the top bit of 256 only, so it is 0 or 1. */
+const CANONICAL_SHA256 = /^sha256:[01][0-9a-df-np-sv-z]{51}$/;
+
 /** `sha256:<nix32>` from any sha256 text Nix prints (SRI, base16, base64, nix32). */
 export function normalizeSha256(text: string): string {
+  // Already canonical (the common case, several times per pushed path): skip the decode.
+  if (CANONICAL_SHA256.test(text)) return text;
   return formatNix32Hash(parseHash(text, 'sha256'));
 }
 

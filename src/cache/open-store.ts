@@ -5,9 +5,11 @@ import type { BinaryCacheStore } from './store.js';
 import { parseCacheUrl, type CacheUrl } from './stores/cache-url.js';
 import { FileBinaryCacheStore } from './stores/file.js';
 import { HttpBinaryCacheStore, type HttpAuth } from './stores/http.js';
+import type { StreamBody } from './stores/stream-body.js';
 import { S3BinaryCacheStore, type S3Credentials, type S3StoreOptions } from './stores/s3.js';
 
 export { parseCacheUrl, redactUrl, type CacheUrl, type StoreParams } from './stores/cache-url.js';
+export type { StreamBody } from './stores/stream-body.js';
 
 export interface OpenStoreOptions {
   /** For s3:// caches: an SDK credentials provider (OIDC/STS); without it the SDK's default chain. */
@@ -24,8 +26,15 @@ export interface OpenStoreOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** A store opened by `openStore`; `close()` releases its kept-alive connections. */
-export type OpenedStore = BinaryCacheStore & { close(): Promise<void> };
+/**
+ * A store opened by `openStore`. `putStream` also takes a factory that re-creates the body, which
+ * lets the store retry a failed upload in place (see `StreamBody`); `close()` releases kept-alive
+ * connections.
+ */
+export interface OpenedStore extends BinaryCacheStore {
+  putStream(key: string, body: StreamBody, contentType: string): Promise<{ bytes: number }>;
+  close(): Promise<void>;
+}
 
 /**
  * Opens the binary cache a URL names: `file:///dir`, `http(s)://host/path`,

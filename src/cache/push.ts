@@ -79,6 +79,8 @@ export interface PushProgress {
 }
 
 const NARINFO_CONTENT_TYPE = 'text/x-nix-narinfo';
+/** Failed paths logged as errors one by one; the rest go to the debug log. */
+const MAX_FAILURE_LINES = 10;
 
 interface Work {
   upload?: NarUploadResult;
@@ -104,6 +106,7 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
   const total = infos.length;
   const work = new Map<string, Work>();
   let done = 0;
+  let failures = 0;
 
   await ensureCacheInfo(store);
 
@@ -127,10 +130,17 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
       if (!node.info) return;
       done++;
       const result = resultOf(node);
-      if (result.status === 'failed') log.error(`${node.path}: ${result.error}`);
-      else if (result.status === 'blocked') log.debug(`${node.path} is blocked: ${result.error}`);
+      if (result.status === 'failed') {
+        // A cache that refuses everything fails thousands of paths: a few lines tell the story.
+        if (++failures <= MAX_FAILURE_LINES) log.error(`${node.path}: ${result.error}`);
+        else log.debug(`${node.path} failed: ${result.error}`);
+      } else if (result.status === 'blocked') log.debug(`${node.path} is blocked: ${result.error}`);
       else if (result.status === 'pushed') log.debug(`pushed ${node.path} (${formatBytes(result.narSize)} NAR, ${formatBytes(result.fileSize)} ${compression.method})`);
-      options.onProgress?.({ result, done, total });
+      try {
+        options.onProgress?.({ result, done, total });
+      } catch (error) {
+        log.debug(`progress callback failed: ${errorMessage(error)}`);
+      }
     },
   });
 
@@ -229,6 +239,7 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
 
   const paths = [...plan.given()].map(resultOf);
   const totals = summarize(paths, performance.now() - started);
+  if (failures > MAX_FAILURE_LINES) log.error(`${failures - MAX_FAILURE_LINES} more paths failed (details in the debug log)`);
   log.info(
     `Pushed ${totals.pushed} paths (${formatBytes(totals.narBytes)} of NARs, ${formatBytes(totals.fileBytes)} uploaded) in ${formatDuration(totals.durationMs)}` +
       `; ${totals.skipped} already cached, ${totals.upstream} upstream, ${totals.failed} failed, ${totals.blocked} blocked`,

@@ -28,6 +28,11 @@ export interface DeployRequest {
   onResult?: (result: HostResult) => void;
   /** The runner's Nix (for `nix copy`). */
   nix?: Nix;
+  /**
+   * Open transports for methods other than ssh (e.g. a PullTransport for `pull` hosts); the
+   * caller closes them. ssh hosts get an SshTransport that deploy() opens and closes itself.
+   */
+  transports?: Partial<Record<DeployTarget['method'], Transport>>;
 }
 
 export interface DeployPlan {
@@ -45,7 +50,6 @@ export interface DeployReport extends RolloutReport {
 }
 
 const STORE_PATH = /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$/;
-const SUPPORTED_METHODS: ReadonlySet<DeployTarget['method']> = new Set(['ssh']);
 
 /**
  * Checks everything that can be checked without touching a host (systems, deploy methods,
@@ -57,8 +61,8 @@ export function planDeploy(request: DeployRequest): DeployPlan {
     const system = request.systems[host.name];
     if (!system) throw new UserError(`host "${host.name}" has no system to deploy: give it in store-paths (or build it from the flake)`);
     if (!STORE_PATH.test(system)) throw new UserError(`store-paths: "${system}" for host "${host.name}" is not a store path (example: /nix/store/…-nixos-system-${host.name}-24.11)`);
-    if (!SUPPORTED_METHODS.has(host.deploy.method)) {
-      throw new UserError(`host "${host.name}" is deployed with ${host.deploy.method}, which action-deploy cannot do yet (it deploys over ssh)`);
+    if (host.deploy.method !== 'ssh' && !request.transports?.[host.deploy.method]) {
+      throw new UserError(`host "${host.name}" is deployed with ${host.deploy.method}, and this deploy has no ${host.deploy.method} transport (give its settings, or select ssh hosts only)`);
     }
     if (host.deploy.method === 'ssh') {
       const target = request.ssh?.user ? { ...host.deploy, user: request.ssh.user } : host.deploy;
@@ -89,11 +93,13 @@ export async function deploy(request: DeployRequest): Promise<DeployReport> {
     log.warning('the health checks may take longer than confirm-timeout: a host rolls itself back when its checks outlast it');
   }
 
-  const transports = new Map<DeployTarget['method'], Transport>();
+  const transports = new Map(Object.entries(request.transports ?? {}) as [DeployTarget['method'], Transport][]);
+  let ssh: SshTransport | undefined;
   try {
     if (request.hosts.some((h) => h.deploy.method === 'ssh')) {
-      const { user, ...ssh } = request.ssh ?? {};
-      transports.set('ssh', await SshTransport.open({ settings, log, ssh, user, nix: request.nix }));
+      const { user, ...options } = request.ssh ?? {};
+      ssh = await SshTransport.open({ settings, log, ssh: options, user, nix: request.nix });
+      transports.set('ssh', ssh);
     }
     const report = await executeRollout(
       plan,
@@ -103,6 +109,6 @@ export async function deploy(request: DeployRequest): Promise<DeployReport> {
     for (const result of report.results) result.target ??= request.systems[result.host];
     return { ...report, plan, settings };
   } finally {
-    await Promise.all([...transports.values()].map((t) => t.close()));
+    await ssh?.close();
   }
 }

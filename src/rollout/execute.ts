@@ -77,7 +77,7 @@ export async function executeRollout<H extends { name: string }>(
 function stopReason<H>(plan: RolloutPlan<H>, batch: Batch<H>, batchFailures: number, failures: number, signal?: AbortSignal): string | undefined {
   if (batch.canary && batchFailures > 0) return `the canary batch failed (${batchFailures} of ${batch.hosts.length} hosts)`;
   if (failures > plan.maxErrors) {
-    return `${failures} failed host${failures === 1 ? '' : 's'} exceed max-errors ${plan.given.maxErrors} (${plan.maxErrors})`;
+    return `${failures} failed ${failures === 1 ? 'host exceeds' : 'hosts exceed'} max-errors ${plan.given.maxErrors} (${plan.maxErrors})`;
   }
   if (signal?.aborted) return 'the rollout was cancelled';
   return undefined;

@@ -72,7 +72,7 @@ export function formatResultsMarkdown(report: RolloutReport): string {
 export function formatResultsText(report: RolloutReport): string {
   const width = Math.max(...report.results.map((r) => r.host.length));
   const lines = report.results.map(
-    (r) => `${r.host.padEnd(width)}  ${outcomeCell(r).padEnd(12)} ${r.outcome === 'skipped' ? '' : `${formatDuration(r.durationMs)}  `}${r.message}`,
+    (r) => `${r.host.padEnd(width)}  ${outcomeCell(r).padEnd(12)} ${r.outcome === 'skipped' ? '' : `${formatDuration(r.durationMs)}  `}${r.message.replace(/\s*\n\s*/g, ' ')}`,
   );
   if (report.stopped) lines.push(`stopped after batch ${report.stopped.afterBatch}: ${report.stopped.reason}`);
   return lines.join('\n');

@@ -8,7 +8,7 @@ import { UserError } from '../util/errors.js';
 import { evaluateGate } from './gate.js';
 import type { LoadedInventory } from './inventory-source.js';
 import type { ClosureSource } from './sizes.js';
-import type { GroupGate, HoldInfo } from './types.js';
+import type { GroupGate } from './types.js';
 
 /** Where the hosts' reports come from, read once per run. */
 export type ReportSource = (hosts: readonly Host[]) => Promise<{ reports: Map<string, HostStatusReport>; problems: { key: string; message: string }[] }>;
@@ -108,8 +108,4 @@ export function stagingGate(hosts: readonly Host[], inventory: Inventory, data: 
     offlineAfterMs: options.offlineAfterMs,
     now: options.now,
   });
-}
-
-export function describeHolds(holds: readonly HoldInfo[]): string {
-  return holds.map((h) => (h.source === 'label' ? `#${h.number}: ${h.reason}` : `inventory hold: ${h.reason}${h.waves ? ` (waves: ${h.waves.join(', ')})` : ''}`)).join('; ');
 }

@@ -1,3 +1,6 @@
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { Nix } from '../nix/nix.js';
 import type { Host } from '../fleet/types.js';
 import { UserError } from '../util/errors.js';
@@ -45,4 +48,27 @@ export async function evaluateToplevels(nix: Nix, flake: string, hosts: readonly
     result.set(host.name, path);
   }
   return result;
+}
+
+/**
+ * The toplevels the hosts would get with `inventoryText` in place of the inventory file: a copy of
+ * the flake directory (without `.git` and `result` links) with the edited file, evaluated as a
+ * `path:` flake. Useful when the flake reads each wave's channel from the inventory; when it does
+ * not, the paths come out unchanged, which is the truth too.
+ */
+export async function evaluateToplevelsWithInventory(
+  nix: Nix,
+  flakeDir: string,
+  inventoryPathInFlake: string,
+  inventoryText: string,
+  hosts: readonly Pick<Host, 'name' | 'attribute'>[],
+): Promise<Map<string, string>> {
+  const copy = await mkdtemp(join(tmpdir(), 'fleet-advance-'));
+  try {
+    await cp(flakeDir, copy, { recursive: true, filter: (source) => !/^(\.git|result.*)$/.test(basename(source)) || source === flakeDir });
+    await writeFile(join(copy, inventoryPathInFlake), inventoryText);
+    return await evaluateToplevels(nix, `path:${copy}`, hosts);
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
 }

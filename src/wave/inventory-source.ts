@@ -1,8 +1,8 @@
-import { access, readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
-import { parseInventory, parseInventoryText } from '../fleet/inventory.js';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { parseInventoryText } from '../fleet/inventory.js';
+import { loadInventory as loadInventoryFrom } from '../fleet/load.js';
 import type { Inventory } from '../fleet/types.js';
-import type { Nix } from '../nix/nix.js';
 import { UserError } from '../util/errors.js';
 
 export interface LoadedInventory {
@@ -13,15 +13,13 @@ export interface LoadedInventory {
   text?: string;
 }
 
-/** Reads `fleet.yaml`/`fleet.json` (relative to `cwd`), or evaluates `flake#attribute` with Nix. */
-export async function loadInventory(spec: string, options: { cwd: string; nix?: () => Nix }): Promise<LoadedInventory> {
+/**
+ * Reads `fleet.yaml`/`fleet.json` (relative to `cwd`) keeping its text for edits, or evaluates
+ * `flake#attribute` through `evalJson`.
+ */
+export async function loadInventoryWithText(spec: string, options: { cwd: string; evalJson: (installable: string) => Promise<unknown> }): Promise<LoadedInventory> {
+  if (spec.includes('#')) return { inventory: await loadInventoryFrom(spec, options.evalJson) };
   const file = isAbsolute(spec) ? spec : resolve(options.cwd, spec);
-  const isFile = await access(file).then(() => true, () => false);
-  if (!isFile && spec.includes('#')) {
-    if (!options.nix) throw new UserError(`Inventory ${spec} is a flake attribute, but Nix is not available here`);
-    const document = await options.nix().eval<unknown>(spec);
-    return { inventory: parseInventory(document, spec) };
-  }
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -29,4 +27,11 @@ export async function loadInventory(spec: string, options: { cwd: string; nix?: 
     throw new UserError(`Cannot read the inventory ${spec}: ${(error as Error).message} (give a file such as fleet.yaml, or flake#attribute)`);
   }
   return { inventory: parseInventoryText(text, file), file, text };
+}
+
+/** `file`'s path inside `root` with forward slashes, or undefined when it lies outside. */
+export function pathInside(root: string, file: string): string | undefined {
+  const rel = relative(resolve(root), resolve(file));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+  return rel.split(sep).join('/');
 }

@@ -1,5 +1,5 @@
 import type { SizeChange } from './sizes.js';
-import type { Decision, GroupGate, HoldInfo, HostGate } from './types.js';
+import type { Decision, GroupGate, HoldInfo } from './types.js';
 
 export type PullOperation = 'created' | 'updated' | 'unchanged';
 
@@ -46,8 +46,6 @@ export interface WaveReport {
   problems: { key: string; message: string }[];
   warnings: string[];
 }
-
-export type HostJson = Omit<HostGate, 'adoptedAt' | 'reportedAt' | 'soakEndsAt'> & { adoptedAt?: string; reportedAt?: string; soakEndsAt?: string };
 
 /** The report as plain JSON (times as ISO strings), for the `report` output. */
 export function reportJson(report: WaveReport): unknown {

@@ -82,14 +82,16 @@ describe('FileBinaryCacheStore', () => {
 
   test('a failing stream leaves neither the object nor a temp file, and a listing never shows temp files', async () => {
     const cache = join(dir, 'cache');
-    let listedMidway: string[] = [];
+    let listedMidway: string[] = ['not looked'];
     let filesMidway: string[] = [];
-    const body = generatedStream({ bytes: 8 * MiB, failAfterBytes: 4 * MiB });
-    body.stream.on('data', () => {
-      if (body.produced === 2 * MiB) {
-        void store.list('nar/').then((keys) => (listedMidway = keys));
-        void allFiles(cache).then((files) => (filesMidway = files));
-      }
+    const body = generatedStream({
+      bytes: 8 * MiB,
+      failAfterBytes: 4 * MiB,
+      onChunk: async (produced) => {
+        if (produced !== 2 * MiB) return;
+        listedMidway = await store.list('nar/');
+        filesMidway = await allFiles(cache);
+      },
     });
     const error = await store.putStream('nar/broken.nar.zst', body.stream, 'application/x-nix-nar').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreError);
@@ -98,6 +100,15 @@ describe('FileBinaryCacheStore', () => {
     expect(listedMidway).toEqual([]);
     expect(await store.has('nar/broken.nar.zst')).toBe(false);
     expect(await allFiles(cache)).toEqual([]);
+  });
+
+  test('a stream that failed before the upload began fails the upload', async () => {
+    const broken = new Readable({ read() {} });
+    broken.on('error', () => {});
+    broken.destroy(new Error('serializer crashed'));
+    await new Promise((r) => setImmediate(r));
+    await expect(store.putStream('nar/early.nar.zst', broken, 'application/x-nix-nar')).rejects.toThrow(/data being written failed: serializer crashed/);
+    expect(await allFiles(join(dir, 'cache'))).toEqual([]);
   });
 
   test('a factory body is accepted like a stream', async () => {

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { HttpBinaryCacheStore } from '../../src/cache/stores/http.js';
@@ -15,7 +15,12 @@ const proxies: FaultProxy[] = [];
 const stores: HttpBinaryCacheStore[] = [];
 
 beforeAll(async () => {
-  nginx = await startNginxCache({ extraServerConfig: '    location /private/ { return 403; }' });
+  nginx = await startNginxCache({
+    extraServerConfig: [
+      '    location /private/ { return 403; }',
+      '    location /readonly/ { autoindex on; }',
+    ].join('\n'),
+  });
   store = open(nginx.url);
 });
 
@@ -73,6 +78,15 @@ describe('HttpBinaryCacheStore against nginx WebDAV', () => {
     expect(await store.list('')).toEqual(expect.arrayContaining(['nix-cache-info', 'fleet/staging/deep/b.json']));
   });
 
+  test('a server set up without WebDAV or JSON listings fails with the nginx setting to add', async () => {
+    await mkdir(join(nginx.root, 'readonly'));
+    const readonly = open(`${nginx.url}/readonly`, { retry: { attempts: 1 } });
+    await expect(readonly.put('x.narinfo', 'x', 'text/x-nix-narinfo')).rejects.toThrow(
+      `PUT ${nginx.url}/readonly/x.narinfo failed: HTTP 405 Not Allowed. The server does not accept this method: on nginx set \`dav_methods PUT DELETE;\``,
+    );
+    await expect(readonly.list('')).rejects.toThrow(`${nginx.url}/readonly/ did not return a JSON directory listing. Listing needs \`autoindex on; autoindex_format json;\``);
+  });
+
   test('delete() removes an object and ignores a missing one', async () => {
     await store.put('fleet/tmp/gone.json', '{}', 'application/json');
     await store.delete('fleet/tmp/gone.json');
@@ -86,7 +100,9 @@ describe('HttpBinaryCacheStore against nginx WebDAV', () => {
     let maxLead = 0;
     const body = generatedStream({
       bytes: 64 * MiB,
-      onChunk: (produced) => (maxLead = Math.max(maxLead, produced - counting.stats.requestBodyBytes)),
+      onChunk: (produced) => {
+        maxLead = Math.max(maxLead, produced - counting.stats.requestBodyBytes);
+      },
     });
     const result = await viaProxy.putStream('nar/big.nar.zst', body.stream, 'application/x-nix-nar');
     expect(result.bytes).toBe(64 * MiB);

@@ -4,7 +4,6 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import type { Readable } from 'node:stream';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import type { BinaryCacheStore } from '../store.js';
@@ -67,10 +66,17 @@ export class FileBinaryCacheStore implements BinaryCacheStore {
     }
   }
 
-  async putStream(key: string, body: StreamBody | Readable, _contentType: string): Promise<{ bytes: number }> {
+  async putStream(key: string, body: StreamBody, _contentType: string): Promise<{ bytes: number }> {
     const target = this.pathOf(key);
-    const temp = await this.prepare(key, target);
+    // Take hold of the stream before any await, so none of its data or errors go unseen.
     const counted = countedBody(body);
+    let temp: string;
+    try {
+      temp = await this.prepare(key, target);
+    } catch (error) {
+      counted.stop();
+      throw error;
+    }
     try {
       await pipeline(counted.stream, createWriteStream(temp, { flags: 'wx' }));
       await rename(temp, target);

@@ -1,5 +1,4 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
 import { mapConcurrent } from '../../util/async.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
@@ -110,7 +109,7 @@ export class HttpBinaryCacheStore implements BinaryCacheStore {
     }, this.retryOptions(`PUT ${this.display(key)}`));
   }
 
-  async putStream(key: string, body: StreamBody | Readable, contentType: string): Promise<{ bytes: number }> {
+  async putStream(key: string, body: StreamBody, contentType: string): Promise<{ bytes: number }> {
     const target = this.objectUrl(key);
     const attempt = async (): Promise<{ bytes: number }> => {
       const counted = countedBody(body);

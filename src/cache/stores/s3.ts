@@ -9,7 +9,6 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Readable } from 'node:stream';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import { backoffDelay, defaultRetryPolicy, isDroppedConnection, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
@@ -126,7 +125,7 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
     }
   }
 
-  async putStream(key: string, body: StreamBody | Readable, contentType: string): Promise<{ bytes: number }> {
+  async putStream(key: string, body: StreamBody, contentType: string): Promise<{ bytes: number }> {
     const Key = this.objectKey(key);
     const counted = countedBody(body);
     const upload = new Upload({
@@ -250,12 +249,12 @@ function clientConfig(location: S3Location, options: S3StoreOptions): S3ClientCo
     ...(location.profile ? { profile: location.profile } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: policy.attempts,
-    retryStrategy: sdkRetryStrategy(policy),
+    retryStrategy: s3RetryStrategy(policy),
     requestHandler: { httpAgent: agent, httpsAgent: agent, connectionTimeout: 10_000, socketTimeout: 60_000 },
   };
 }
 
-type SdkRetryStrategy = Extract<NonNullable<S3ClientConfig['retryStrategy']>, { acquireInitialRetryToken: unknown }>;
+export type SdkRetryStrategy = Extract<NonNullable<S3ClientConfig['retryStrategy']>, { acquireInitialRetryToken: unknown }>;
 type SdkRetryToken = Awaited<ReturnType<SdkRetryStrategy['acquireInitialRetryToken']>>;
 
 /**
@@ -263,7 +262,7 @@ type SdkRetryToken = Awaited<ReturnType<SdkRetryStrategy['acquireInitialRetryTok
  * retry quota (the SDK's token bucket would stop retrying all 32 uploads after a burst of
  * SlowDown; the attempts per request are bounded instead).
  */
-function sdkRetryStrategy(policy: RetryPolicy): SdkRetryStrategy {
+export function s3RetryStrategy(policy: RetryPolicy): SdkRetryStrategy {
   const token = (count: number, delay: number): SdkRetryToken => ({ getRetryCount: () => count, getRetryDelay: () => delay });
   return {
     acquireInitialRetryToken: async () => token(0, 0),

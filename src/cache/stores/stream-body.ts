@@ -41,11 +41,20 @@ export function countedBody(body: StreamBody): CountedBody {
   const source = openBody(body);
   const counter = new ByteCounter();
   let failure: unknown;
+  // Whoever consumes the counter sees its error (pipeline checks `errored`); until one is
+  // attached, an error must not surface as an unhandled 'error' event.
+  counter.on('error', () => {});
   source.on('error', (error) => {
     failure ??= error;
     counter.destroy(error);
   });
-  source.pipe(counter);
+  if (source.errored || (source.destroyed && !source.readableEnded)) {
+    // Broken before we got it: its error was emitted already and will not come again.
+    failure = source.errored ?? new Error('the stream was destroyed before the upload began');
+    counter.destroy(failure as Error);
+  } else {
+    source.pipe(counter);
+  }
   return {
     stream: counter,
     sourceError: () => failure,

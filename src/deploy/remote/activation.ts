@@ -1,3 +1,5 @@
+import { parseHostState, type HostState } from './host-state.js';
+
 /** An activation's state as the helper reports it (see helper-script.ts). */
 export type ActivationState =
   | { phase: 'missing' | 'starting' | 'activating' | 'refused' }
@@ -12,6 +14,8 @@ export interface WaitResult {
   state: ActivationState;
   /** The tail of the activation's log (switch-to-configuration's output, then the rollback's). */
   log: string;
+  /** The host's state after the wait (`confirm` and `abort` print it). */
+  host?: HostState;
 }
 
 export function parseActivationState(line: string): ActivationState {
@@ -41,14 +45,34 @@ export function parseActivationState(line: string): ActivationState {
   }
 }
 
-/** Parses `wait`/`confirm`/`abort` output: `state=LINE`, then `--- log` and the log's tail. */
+/** Parses `wait`/`confirm`/`abort` output: `state=LINE`, then maybe `--- host` and state lines, then maybe `--- log` and the log's tail. */
 export function parseWaitOutput(text: string): WaitResult {
-  const marker = text.indexOf('\n--- log\n');
-  const head = marker >= 0 ? text.slice(0, marker) : text;
-  const log = marker >= 0 ? text.slice(marker + '\n--- log\n'.length).trimEnd() : '';
-  const stateLine = head.split('\n').find((l) => l.startsWith('state='));
+  const sections = splitSections(text);
+  const stateLine = (sections.get('') ?? '').split('\n').find((l) => l.startsWith('state='));
   if (!stateLine) throw new Error(`the host's helper printed no state: ${text.trim().slice(0, 200) || '(nothing)'}`);
-  return { state: parseActivationState(stateLine.slice('state='.length)), log };
+  const result: WaitResult = { state: parseActivationState(stateLine.slice('state='.length)), log: (sections.get('log') ?? '').trimEnd() };
+  const host = sections.get('host');
+  if (host !== undefined) result.host = parseHostState(host);
+  return result;
+}
+
+/** Splits on `--- NAME` lines; the text before the first is section ''. The log comes last and may contain anything. */
+function splitSections(text: string): Map<string, string> {
+  const sections = new Map<string, string>();
+  let name = '';
+  let lines: string[] = [];
+  for (const line of text.split('\n')) {
+    const header = name !== 'log' ? /^--- (host|log)$/.exec(line) : null;
+    if (header) {
+      sections.set(name, lines.join('\n'));
+      name = header[1] as string;
+      lines = [];
+    } else {
+      lines.push(line);
+    }
+  }
+  sections.set(name, lines.join('\n'));
+  return sections;
 }
 
 export type ActivationVerdict = 'ok' | 'degraded' | 'needs-reboot' | 'timed-out' | 'failed';

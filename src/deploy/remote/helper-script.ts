@@ -6,9 +6,10 @@ export const HELPER_PATH = `${HELPER_DIR}/activate.sh`;
  * The helper the deployer installs on each host (POSIX sh; NixOS and the simulated hosts alike).
  *
  * - `state [SYSTEM]`: the host's state as key=value lines.
- * - `start ID ACTION SYSTEM SET_PROFILE PREV PREV_ACTION CONFIRM_S LIMIT_S`: runs `run` detached
- *   from the ssh session (a transient systemd unit, or `setsid` without systemd) so a dropped
- *   connection cannot interrupt an activation.
+ * - `start ID ACTION SYSTEM SET_PROFILE PREV PREV_ACTION CONFIRM_S LIMIT_S WAIT_S`: runs `run`
+ *   detached from the ssh session (a transient systemd unit, or `setsid` without systemd) so a
+ *   dropped connection cannot interrupt an activation, then waits like `wait` for up to WAIT_S.
+ *   Starting an ID again only waits, so a retry is safe.
  * - `run …`: sets the profile (SET_PROFILE=1), runs SYSTEM's `switch-to-configuration ACTION`
  *   with a time limit; then, when CONFIRM_S > 0, waits that long for `confirm` and otherwise
  *   (timeout, or `abort`) restores PREV itself: profile back to PREV, PREV's
@@ -16,7 +17,8 @@ export const HELPER_PATH = `${HELPER_DIR}/activate.sh`;
  *   gets the old system back without doing anything.
  * - `wait ID SECONDS STATE…`: returns once the activation's state is none of STATE (or after
  *   SECONDS), printing `state=…` and the log's tail.
- * - `confirm ID SECONDS`, `abort ID SECONDS`: then wait for the outcome.
+ * - `confirm ID SECONDS`, `abort ID SECONDS`: then wait for the outcome, and print the host's
+ *   state as well (after `--- host`). Both may be repeated.
  * - `reboot`: reboots a second later, after this ssh command has returned.
  *
  * State lines: `starting`, `activating`, `activated CODE`, `done CODE`, `confirmed CODE`,
@@ -28,6 +30,7 @@ set -u
 dir=/run/fleet
 profile=/nix/var/nix/profiles/system
 
+with_host=0
 now() { date +%s; }
 put() { printf '%s\n' "$2" > "$1.state.tmp" && mv -f "$1.state.tmp" "$1.state"; }
 get() { cat "$dir/$1.state" 2>/dev/null || echo missing; }
@@ -78,10 +81,13 @@ cmd_state() {
 }
 
 cmd_start() {
-  if owner=$(lock_owner); then echo "busy $owner"; exit 3; fi
-  put "$dir/$1" starting
-  detach "fleet-activate-$1" /bin/sh "$dir/activate.sh" run "$@" || { put "$dir/$1" "done 1"; echo "could not start the activation"; exit 1; }
-  echo "started $1"
+  # Idempotent: a retry after a lost reply must not start a second activation.
+  if [ ! -f "$dir/$1.state" ]; then
+    if owner=$(lock_owner); then echo "busy $owner"; exit 3; fi
+    put "$dir/$1" starting
+    detach "fleet-activate-$1" /bin/sh "$dir/activate.sh" run "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" || put "$dir/$1" "done 1"
+  fi
+  cmd_wait "$1" "$9" starting activating
 }
 
 cmd_run() {
@@ -128,6 +134,7 @@ cmd_wait() {
     sleep 0.2
   done
   printf 'state=%s\n' "$line"
+  if [ "$with_host" = 1 ]; then echo '--- host'; cmd_state ''; fi
   if [ -f "$dir/$id.log" ]; then echo '--- log'; tail -n 40 "$dir/$id.log"; fi
 }
 
@@ -138,8 +145,8 @@ case "$cmd" in
   start) cmd_start "$@" ;;
   run) cmd_run "$@" ;;
   wait) cmd_wait "$@" ;;
-  confirm) [ -f "$dir/$1.state" ] && touch "$dir/$1.confirm"; cmd_wait "$1" "$2" activated ;;
-  abort) [ -f "$dir/$1.state" ] && touch "$dir/$1.abort"; cmd_wait "$1" "$2" activated rolling-back ;;
+  confirm) [ -f "$dir/$1.state" ] && touch "$dir/$1.confirm"; with_host=1 cmd_wait "$1" "$2" activated ;;
+  abort) [ -f "$dir/$1.state" ] && touch "$dir/$1.abort"; with_host=1 cmd_wait "$1" "$2" activated rolling-back ;;
   reboot) detach fleet-reboot /bin/sh -c 'sleep 1; if [ -d /run/systemd/system ]; then systemctl reboot; else reboot; fi'; echo rebooting ;;
   *) echo "fleet helper: unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -133,6 +133,8 @@ class HostDeployment {
   private readonly started = Date.now();
   private remote!: RemoteHost;
   private before!: HostState;
+  /** The host's state as the last confirm/abort printed it, saving a connection. */
+  private lastSeen: HostState | undefined;
   /** Why contact was lost after activation began, for the message. */
   private lostContact: string | undefined;
 
@@ -288,28 +290,23 @@ class HostDeployment {
   }
 
   /** Starts an activation and waits until it has run (or, when contact is lost, until the host settled it). */
-  private async runActivation(spec: ActivationSpec): Promise<WaitResult> {
+  private runActivation(spec: ActivationSpec): Promise<WaitResult> {
     this.log.info(`${spec.action} ${shortStorePath(spec.system)}${spec.confirmSeconds ? ` (rolls back by itself unless confirmed within ${spec.confirmSeconds}s)` : ''}`);
-    await this.connect(() => this.remote.start(spec, this.signal));
-    return this.settle(spec.id, ['missing', 'starting', 'activating'], this.settleDeadline());
+    return this.settle((seconds) => this.remote.start(spec, seconds, this.signal), ['starting', 'activating']);
   }
 
-  /** A deadline that covers the activation, the confirm window and a rollback's activation. */
-  private settleDeadline(): number {
-    return Date.now() + 2 * this.settings.activationTimeoutMs + this.settings.confirmTimeoutMs + 60_000;
-  }
-
-  /** Polls the activation (long polls, new connections) while it is in a transient state; rides out lost connections until `deadline`. */
-  private async settle(id: string, transient: readonly string[], deadline: number, first?: () => Promise<WaitResult>): Promise<WaitResult> {
-    let poll = first;
+  /**
+   * Repeats `poll` (each a long poll over a new connection; every helper command it uses is
+   * idempotent) while the activation is in a `transient` state. Rides out lost connections until
+   * a deadline that covers the activation, the confirm window and a rollback's activation.
+   */
+  private async settle(poll: (seconds: number) => Promise<WaitResult>, transient: readonly string[]): Promise<WaitResult> {
+    const deadline = Date.now() + 2 * this.settings.activationTimeoutMs + this.settings.confirmTimeoutMs + 60_000;
     for (;;) {
       try {
-        const seconds = Math.max(1, Math.min(15, Math.ceil((deadline - Date.now()) / 1000)));
-        const result = poll ? await poll() : await this.remote.wait(id, seconds, transient, this.signal);
-        poll = undefined;
+        const result = await poll(Math.max(1, Math.min(15, Math.ceil((deadline - Date.now()) / 1000))));
         if (!transient.includes(result.state.phase) || Date.now() >= deadline) return result;
       } catch (error) {
-        poll = undefined;
         if (!(error instanceof SshConnectionError) || error.kind === 'host-key') throw error;
         if (!this.lostContact) this.log.warning(`lost contact (${error.message}); waiting for the host to come back`);
         this.lostContact = error.message;
@@ -320,7 +317,8 @@ class HostDeployment {
   }
 
   private async confirm(spec: ActivationSpec): Promise<ActivationState> {
-    const result = await this.settle(spec.id, ['activated', 'rolling-back'], this.settleDeadline(), () => this.remote.confirm(spec.id, 30, this.signal));
+    const result = await this.settle((seconds) => this.remote.confirm(spec.id, seconds, this.signal), ['activated', 'rolling-back']);
+    this.lastSeen = result.host;
     if (result.state.phase === 'confirmed' || result.state.phase === 'rolled-back') {
       this.log.info(result.state.phase === 'confirmed' ? 'confirmed over a new connection' : 'the host had already rolled back');
       return result.state;
@@ -332,7 +330,8 @@ class HostDeployment {
   private async failAndRollBack(spec: ActivationSpec, why: string): Promise<HostOutcome> {
     if (spec.confirmSeconds === 0) return this.finish('failed', why, await this.stateAfter());
     this.log.warning(`${why}; rolling back to ${shortStorePath(spec.previous)}`);
-    const result = await this.settle(spec.id, ['activated', 'rolling-back'], this.settleDeadline(), () => this.remote.abort(spec.id, 30, this.signal));
+    const result = await this.settle((seconds) => this.remote.abort(spec.id, seconds, this.signal), ['activated', 'rolling-back']);
+    this.lastSeen = result.host;
     if (result.state.phase !== 'rolled-back') throw new Error(`${why}; the rollback did not happen (state ${result.state.phase})`);
     return this.verifyRollback(why, result.state.rollbackCode);
   }
@@ -451,8 +450,11 @@ class HostDeployment {
     }
   }
 
-  /** The host's state at the end; after a lost connection it may take a while to answer again. */
+  /** The host's state at the end (as the last confirm/abort reported it, or asked anew: after a lost connection that may take a while). */
   private async stateAfter(): Promise<HostState> {
+    const seen = this.lastSeen;
+    this.lastSeen = undefined;
+    if (seen) return seen;
     const deadline = Date.now() + this.settings.confirmTimeoutMs + 60_000;
     for (;;) {
       try {

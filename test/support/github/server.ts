@@ -177,6 +177,9 @@ export class EmulatorServer {
       this.send(res, r);
     };
 
+    const unauthenticated = this.authenticate(req);
+    if (unauthenticated) return reply(unauthenticated);
+
     let body: unknown;
     if (raw.length > 0) {
       try {
@@ -188,9 +191,6 @@ export class EmulatorServer {
         return reply({ status: 400, body: errorBody(400, 'Problems parsing JSON') });
       }
     }
-
-    const unauthenticated = this.authenticate(req);
-    if (unauthenticated) return reply(unauthenticated);
 
     if (path === '/graphql' && method === 'POST') {
       record.operationId = 'graphql';

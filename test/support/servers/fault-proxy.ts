@@ -38,6 +38,8 @@ export interface FaultProxyStats {
   /** TCP connections clients opened (keep-alive reuse shows as connections < requests). */
   connections: number;
   requests: number;
+  /** Requests held back by `latencyMs`. */
+  delayed: number;
   forwarded: number;
   injected: Record<FaultKind, number>;
   /** Request body bytes received from clients and passed on (or cut). */
@@ -76,6 +78,7 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
   const stats: FaultProxyStats = {
     connections: 0,
     requests: 0,
+    delayed: 0,
     forwarded: 0,
     injected: { status: 0, slowDown: 0, cut: 0 },
     requestBodyBytes: 0,
@@ -102,7 +105,10 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
     stats.requests++;
     const fault = chooseFault(req);
     stats.log.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, ...(fault ? { fault } : {}) });
-    if (options.latencyMs) await sleep(options.latencyMs);
+    if (options.latencyMs) {
+      stats.delayed++;
+      await sleep(options.latencyMs);
+    }
     if (fault === 'status' || fault === 'slowDown') {
       stats.injected[fault]++;
       await drain(req, stats);

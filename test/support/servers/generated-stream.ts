@@ -14,10 +14,11 @@ export interface GeneratedStream {
 /**
  * A stream of `bytes` pseudo-random bytes made on demand (never held whole), for large-upload
  * tests. `onChunk` runs before each chunk is handed out, with the bytes produced so far, so a
- * test can compare how far the producer got with how much the server has received.
+ * test can compare how far the producer got with how much the server has received; when it
+ * returns a promise, the stream waits for it (to inspect the destination mid-upload).
  * `failAfterBytes` makes the stream error there, like a NAR serializer that fails midway.
  */
-export function generatedStream(options: { bytes: number; chunkBytes?: number; seed?: number; failAfterBytes?: number; onChunk?: (produced: number) => void }): GeneratedStream {
+export function generatedStream(options: { bytes: number; chunkBytes?: number; seed?: number; failAfterBytes?: number; onChunk?: (produced: number) => void | Promise<void> }): GeneratedStream {
   const chunkBytes = options.chunkBytes ?? 64 * 1024;
   const hash = createHash('sha256');
   let produced = 0;
@@ -45,10 +46,14 @@ export function generatedStream(options: { bytes: number; chunkBytes?: number; s
         chunk.writeUInt32LE(state >>> 0, i);
       }
       for (let i = size - (size % 4); i < size; i++) chunk[i] = i & 0xff;
-      options.onChunk?.(produced);
-      produced += size;
-      hash.update(chunk);
-      this.push(chunk);
+      const hand = (): void => {
+        produced += size;
+        hash.update(chunk);
+        this.push(chunk);
+      };
+      const waiting = options.onChunk?.(produced);
+      if (waiting) waiting.then(hand, (error: unknown) => this.destroy(error as Error));
+      else hand();
     },
   });
   return {

@@ -119,3 +119,10 @@ describe('helpers', () => {
     expect(() => normalizeSha256('md5:00000000000000000000000000000000')).toThrow();
   });
 });
+
+describe('normalizeSha256 on nix32 text', () => {
+  it('refuses nix32 text that overflows 32 bytes, even though it looks canonical', () => {
+    expect(() => normalizeSha256('sha256:2aid0v9zd4a2ng0plkmvjbl8l7x2z7j1vvsvy3w3ch1p1m200w0s')).toThrow();
+    expect(() => normalizeSha256('sha256:0aid0v9zd4a2ng0plkmvjbl8l7x2z7j1vvsvy3w3ch1p1m200w0e')).toThrow();
+  });
+});

@@ -406,3 +406,49 @@ describe('pushToCache', () => {
     expect(maxAhead).toBeLessThan(16 * 1024 * 1024);
   });
 });
+
+describe('pushToCache reporting', () => {
+  it('logs the first failures as errors and sums up the rest', async () => {
+    const c = new Closure();
+    for (let i = 0; i < 25; i++) c.add(`f${i}`, 10);
+    const store = new MemoryStore({
+      before: (op, k) => {
+        if (op === 'put' && k.startsWith('nar/')) throw new Error('403 Forbidden');
+      },
+    });
+    const { result, log } = push(c, store);
+    const { totals } = await result;
+    expect(totals.failed).toBe(25);
+    const errors = log.lines.filter((l) => l.startsWith('error:'));
+    expect(errors).toHaveLength(11);
+    expect(errors[10]).toBe('error: 15 more paths failed (details in the debug log)');
+  });
+
+  it('carries on when the progress callback throws', async () => {
+    const c = new Closure();
+    c.add('a', 10);
+    c.add('b', 10, ['a']);
+    const { totals } = await push(c, new MemoryStore(), {
+      onProgress: () => {
+        throw new Error('callback bug');
+      },
+    }).result;
+    expect(totals.pushed).toBe(2);
+  });
+
+  it('names an unreadable NAR as the cause when streaming, not the store', async () => {
+    const c = new Closure();
+    const path = c.add('unreadable', BUFFERED_NAR_LIMIT * 2);
+    c.served.set(path, Buffer.alloc(0));
+    c.source = async function* (this: Closure) {
+      yield Buffer.alloc(1000);
+      throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    };
+    // Like the real stores, this one wraps a body failure in its own error.
+    const store = new MemoryStore();
+    const original = store.putStream.bind(store);
+    store.putStream = (key, body, type) => original(key, body, type).catch(() => Promise.reject(new Error(`could not write ${key}: the data being written failed`)));
+    const { paths } = await push(c, store).result;
+    expect(paths[0]).toMatchObject({ status: 'failed', error: 'EIO: i/o error, read' });
+  });
+});

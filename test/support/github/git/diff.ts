@@ -15,8 +15,13 @@ export interface FileChange {
 const statusByLetter: Record<string, FileChange['status']> = { A: 'added', D: 'removed', M: 'modified', T: 'changed' };
 
 /** Files that differ between two trees (no rename detection), with line counts and patches. */
-export async function diffTrees(git: GitRunner, from: string | undefined, to: string): Promise<FileChange[]> {
+export function diffTrees(git: GitRunner, from: string | undefined, to: string): Promise<FileChange[]> {
   const base = from ?? emptyTreeSha;
+  // Trees are named by sha, so their difference never changes.
+  return git.memo(`diff:${base}:${to}`, () => diff(git, base, to));
+}
+
+async function diff(git: GitRunner, base: string, to: string): Promise<FileChange[]> {
   const [raw, numstat, patch] = await Promise.all([
     git.run(['diff-tree', '-r', '-z', '--no-renames', '--raw', base, to]),
     git.run(['diff-tree', '-r', '-z', '--no-renames', '--numstat', base, to]),

@@ -32,7 +32,23 @@ function gitEnvironment(gitDir: string, extra: Record<string, string> = {}): Nod
 
 /** Runs git against one repository, keeping stdout as bytes (blobs may be binary). */
 export class GitRunner {
+  private readonly memory = new Map<string, Promise<unknown>>();
+
   constructor(readonly gitDir: string) {}
+
+  /**
+   * Remembers the answer to a question about immutable objects (a commit's content, the merge
+   * base of two shas...). Never use it for refs: tests move them with `git push`.
+   */
+  memo<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    let answer = this.memory.get(key) as Promise<T> | undefined;
+    if (!answer) {
+      answer = compute();
+      this.memory.set(key, answer);
+      answer.catch(() => this.memory.delete(key));
+    }
+    return answer;
+  }
 
   run(args: readonly string[], options: GitRunOptions = {}): Promise<GitRunResult> {
     return new Promise((resolve, reject) => {

@@ -63,6 +63,12 @@ async function mergeLevel(git: GitRunner, base: string | undefined, ours: string
 
 /** Three-way merge of trees (what a server-side merge does, without a worktree). */
 export async function mergeTrees(git: GitRunner, base: string | undefined, ours: string, theirs: string): Promise<TreeMergeResult> {
+  if (ours === theirs || base === theirs) return { clean: true, tree: ours };
+  if (base === ours) return { clean: true, tree: theirs };
+  return git.memo(`merge:${base}:${ours}:${theirs}`, () => mergeRecursive(git, base, ours, theirs));
+}
+
+async function mergeRecursive(git: GitRunner, base: string | undefined, ours: string, theirs: string): Promise<TreeMergeResult> {
   const conflicts: string[] = [];
   const tree = await mergeLevel(git, base, ours, theirs, '', conflicts);
   return conflicts.length > 0 ? { clean: false, conflicts } : { clean: true, tree: tree as string };

@@ -58,7 +58,15 @@ export async function resolve(git: GitRunner, rev: string, kind: 'commit' | 'tre
   return result.code === 0 ? result.stdout.toString('utf8').trim() : undefined;
 }
 
+/** Whether a revision names an object by sha (so what it resolves to never changes). */
+const immutable = (rev: string): boolean => /^[0-9a-f]{40}(?:$|[:^])/.test(rev);
+
 export async function readTree(git: GitRunner, treeish: string, recursive = false): Promise<TreeEntry[]> {
+  if (immutable(treeish)) return git.memo(`ls-tree:${recursive}:${treeish}`, () => listTree(git, treeish, recursive));
+  return listTree(git, treeish, recursive);
+}
+
+async function listTree(git: GitRunner, treeish: string, recursive: boolean): Promise<TreeEntry[]> {
   const args = ['ls-tree', '-l', '-z', ...(recursive ? ['-r', '-t'] : []), treeish];
   const out = (await git.run(args)).stdout.toString('utf8');
   return out.split('\0').filter(Boolean).map((line) => {
@@ -89,7 +97,11 @@ function parsePerson(value: string): GitPerson {
   return { name: match[1] as string, email: match[2] as string, date: toIsoDate(match[3] as string, match[4] as string) };
 }
 
-export async function readCommit(git: GitRunner, sha: string): Promise<CommitObject> {
+export function readCommit(git: GitRunner, sha: string): Promise<CommitObject> {
+  return isSha(sha) ? git.memo(`commit:${sha}`, () => parseCommit(git, sha)) : parseCommit(git, sha);
+}
+
+async function parseCommit(git: GitRunner, sha: string): Promise<CommitObject> {
   const raw = (await git.run(['cat-file', 'commit', sha])).stdout.toString('utf8');
   const split = raw.indexOf('\n\n');
   const headerText = split === -1 ? raw : raw.slice(0, split);

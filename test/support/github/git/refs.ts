@@ -25,6 +25,12 @@ export async function readRef(git: GitRunner, fullName: string): Promise<RefInfo
   return (await listRefs(git, fullName)).find((r) => r.ref === fullName);
 }
 
+/** Tips of several branches from one `for-each-ref`. */
+export async function branchShas(git: GitRunner, branches: readonly string[]): Promise<Array<string | undefined>> {
+  const refs = await listRefs(git, 'refs/heads/');
+  return branches.map((b) => refs.find((r) => r.ref === `refs/heads/${b}`)?.sha);
+}
+
 export async function branchSha(git: GitRunner, branch: string): Promise<string | undefined> {
   return (await readRef(git, `refs/heads/${branch}`))?.sha;
 }
@@ -48,16 +54,23 @@ export async function deleteRef(git: GitRunner, fullName: string): Promise<boole
 
 /** Whether `ancestor` is reachable from `descendant` (a fast-forward from one to the other). */
 export async function isAncestor(git: GitRunner, ancestor: string, descendant: string): Promise<boolean> {
-  return git.test(['merge-base', '--is-ancestor', ancestor, descendant]);
+  if (ancestor === descendant) return true;
+  return git.memo(`is-ancestor:${ancestor}:${descendant}`, () => git.test(['merge-base', '--is-ancestor', ancestor, descendant]));
 }
 
 export async function mergeBase(git: GitRunner, a: string, b: string): Promise<string | undefined> {
-  const result = await git.run(['merge-base', a, b], { allowFailure: true });
-  return result.code === 0 ? result.stdout.toString('utf8').trim() : undefined;
+  if (a === b) return a;
+  return git.memo(`merge-base:${a}:${b}`, async () => {
+    const result = await git.run(['merge-base', a, b], { allowFailure: true });
+    return result.code === 0 ? result.stdout.toString('utf8').trim() : undefined;
+  });
 }
 
 /** Commits reachable from `head` but not from `base`, oldest first (GitHub's compare order). */
 export async function commitsBetween(git: GitRunner, base: string, head: string): Promise<string[]> {
-  const out = await git.text(['rev-list', '--reverse', '--topo-order', head, `^${base}`]);
-  return out ? out.split('\n') : [];
+  if (base === head) return [];
+  return git.memo(`rev-list:${base}:${head}`, async () => {
+    const out = await git.text(['rev-list', '--reverse', '--topo-order', head, `^${base}`]);
+    return out ? out.split('\n') : [];
+  });
 }

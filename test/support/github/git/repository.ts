@@ -36,7 +36,8 @@ export class BareRepository {
    * the branch. `null` deletes a path. Returns the new commit sha.
    */
   async commitFiles(files: Record<string, SeedContent>, options: { branch: string; message: string; author: GitPerson; committer?: GitPerson; from?: string }): Promise<string> {
-    const parent = (await branchSha(this.git, options.branch)) ?? (options.from ? await resolve(this.git, options.from) : undefined);
+    const current = await branchSha(this.git, options.branch);
+    const parent = current ?? (options.from ? await resolve(this.git, options.from) : undefined);
     const baseTree = parent ? (await readCommit(this.git, parent)).tree : undefined;
     const changes: TreeChange[] = [];
     for (const [path, value] of Object.entries(files)) {
@@ -50,7 +51,7 @@ export class BareRepository {
     }
     const tree = await editTree(this.git, baseTree, changes);
     const sha = await writeCommit(this.git, { tree, parents: parent ? [parent] : [], message: options.message, author: options.author, committer: options.committer ?? options.author });
-    if (!(await updateRef(this.git, `refs/heads/${options.branch}`, sha, parent ?? ''))) {
+    if (!(await updateRef(this.git, `refs/heads/${options.branch}`, sha, current ?? ''))) {
       throw new Error(`branch ${options.branch} moved while seeding`);
     }
     return sha;

@@ -13,7 +13,19 @@ interface Patch {
   why: string;
 }
 
+/** Replaces a schema node with "the original, or an empty string". */
+function orEmptyString(node: SchemaObject): void {
+  const original = { ...node };
+  for (const key of Object.keys(node)) delete node[key];
+  node.anyOf = [original, { type: 'string', maxLength: 0 }];
+}
+
+const emptyUrlWhy = 'GitHub answers "" for URLs that were never set (the request schema defaults them to ""), yet the response schema says format: uri.';
+
 const patches: Patch[] = [
+  { component: 'deployment-status', path: ['target_url'], apply: orEmptyString, why: emptyUrlWhy },
+  { component: 'deployment-status', path: ['log_url'], apply: orEmptyString, why: emptyUrlWhy },
+  { component: 'deployment-status', path: ['environment_url'], apply: orEmptyString, why: emptyUrlWhy },
   {
     component: 'pull-request-simple',
     path: ['labels', '[]', 'description'],

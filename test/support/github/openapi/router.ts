@@ -34,6 +34,8 @@ function operationParameters(doc: OpenApiDocument, pathItem: Record<string, unkn
   return [...byKey.values()];
 }
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 function compile(operation: Operation): CompiledRoute {
   const names: string[] = [];
   let literalSegments = 0;
@@ -41,17 +43,24 @@ function compile(operation: Operation): CompiledRoute {
   const source = operation.template
     .split('/')
     .map((segment) => {
-      const param = /^\{(.+)\}$/.exec(segment);
-      if (!param) {
+      if (!segment.includes('{')) {
         if (segment) literalSegments++;
-        return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        return escapeRegExp(segment);
       }
-      const name = param[1] as string;
-      names.push(name);
-      // GitHub marks parameters that may hold slashes (refs, file paths, `base...head`).
-      const multi = operation.parameters.some((p) => p.in === 'path' && p.name === name && p['x-multi-segment']);
-      if (multi) multiSegment = true;
-      return multi ? '(.*)' : '([^/]+)';
+      // A segment may mix text and parameters, e.g. `{base}...{head}`.
+      return segment
+        .split(/(\{[^}]+\})/)
+        .map((part) => {
+          const param = /^\{(.+)\}$/.exec(part);
+          if (!param) return escapeRegExp(part);
+          const name = param[1] as string;
+          names.push(name);
+          // GitHub marks parameters that may hold slashes (refs, file paths, `base...head`).
+          const multi = operation.parameters.some((p) => p.in === 'path' && p.name === name && p['x-multi-segment']);
+          if (multi) multiSegment = true;
+          return multi ? '(.*)' : '([^/]+?)';
+        })
+        .join('');
     })
     .join('/');
   return { operation, pattern: new RegExp(`^${source}$`), names, literalSegments, multiSegment };

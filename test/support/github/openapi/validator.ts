@@ -41,7 +41,9 @@ function coerce(raw: string, schema: SchemaObject | undefined): unknown {
 }
 
 export class OpenApiValidator {
-  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, allowUnionTypes: true });
+  // Components are compiled once each and called by reference (inlining simple-user into every
+  // schema that embeds it made the first compile of a repository response take most of a second).
+  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, allowUnionTypes: true, inlineRefs: false, code: { optimize: false } });
   private readonly added = new Set<string>();
   private readonly pending: string[] = [];
   private readonly compiled = new Map<string, ValidateFunction>();

@@ -16,7 +16,7 @@ function renderAutoMerge(core: EmulatorCore, pull: PullRecord): Record<string, u
 export function renderPullSimple(core: EmulatorCore, pull: PullRecord): Record<string, unknown> {
   const issue = issueOf(core, pull);
   const owner = core.user(core.settings.owner, core.settings.ownerType);
-  const repository = renderRepository(core);
+  const repository = renderRepository(core, 'repository');
   const api = (suffix: string): string => core.urls.repo(suffix);
   const n = pull.number;
   const side = (ref: string, sha: string): Record<string, unknown> => ({

@@ -7,13 +7,16 @@ export function repositoryPermissions(core: EmulatorCore): Record<string, boolea
   return { admin: false, maintain: false, push, triage: push || core.permissions.issues === 'write' || core.permissions.pullRequests === 'write', pull: true };
 }
 
-/** GitHub's `full-repository` (a superset of `repository`, used wherever a repo is embedded). */
-export function renderRepository(core: EmulatorCore): Record<string, unknown> {
+/**
+ * The repository in one of GitHub's three shapes: `full` (GET /repos/{owner}/{repo}),
+ * `repository` (embedded in pull requests), `minimal` (combined statuses).
+ */
+export function renderRepository(core: EmulatorCore, shape: 'full' | 'repository' | 'minimal' = 'full'): Record<string, unknown> {
   const s = core.settings;
   const r = (suffix: string): string => core.urls.repo(suffix);
   const owner = core.user(s.owner, s.ownerType);
   const openIssues = [...core.state.issues.values()].filter((i) => i.state === 'open').length;
-  return {
+  const repository: Record<string, unknown> = {
     id: core.state.repoId,
     node_id: core.state.nodeId('R', core.state.repoId),
     name: s.repo,
@@ -105,8 +108,13 @@ export function renderRepository(core: EmulatorCore): Record<string, unknown> {
     merge_commit_message: 'PR_TITLE',
     allow_forking: true,
     web_commit_signoff_required: false,
-    subscribers_count: 1,
-    network_count: 0,
     license: null,
   };
+  if (shape === 'full') return { ...repository, subscribers_count: 1, network_count: 0 };
+  if (shape === 'minimal') {
+    for (const key of Object.keys(repository)) {
+      if (/^(allow_|use_squash|squash_merge|merge_commit)/.test(key)) delete repository[key];
+    }
+  }
+  return repository;
 }

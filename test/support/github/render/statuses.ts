@@ -18,3 +18,9 @@ export function renderCommitStatus(core: EmulatorCore, s: CommitStatusRecord): R
     creator: renderUser(core, s.creator),
   };
 }
+
+/** `simple-commit-status` (inside a combined status): no creator. */
+export function renderSimpleCommitStatus(core: EmulatorCore, s: CommitStatusRecord): Record<string, unknown> {
+  const { creator: _creator, ...rest } = renderCommitStatus(core, s);
+  return rest;
+}

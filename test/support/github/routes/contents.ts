@@ -6,7 +6,7 @@ import { conflict, errorBody, HttpError, notFound, validationFailed } from '../h
 import { renderGitCommit } from '../render/commits.js';
 import { resolveCommitish } from './commits.js';
 import { wrappedBase64 } from './git-data.js';
-import { json, stringParam, type RouteTable } from './types.js';
+import { json, stringParam, type RouteTable, rawReply, wantsRaw } from './types.js';
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
@@ -78,7 +78,7 @@ export const contentRoutes: RouteTable = {
       if (entry.type === 'commit') return json(200, { ...item, submodule_git_url: '' });
       const data = await readBlob(core.git, entry.sha);
       if (entryType(entry) === 'symlink') return json(200, { ...item, target: data.toString('utf8') });
-      if (String(ctx.headers.accept ?? '').includes('application/vnd.github.raw')) return { status: 200, raw: { data, contentType: 'application/vnd.github.raw' } };
+      if (wantsRaw(ctx)) return rawReply(data);
       return json(200, { ...item, content: wrappedBase64(data), encoding: 'base64' });
     },
   },

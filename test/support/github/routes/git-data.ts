@@ -4,7 +4,7 @@ import { deleteRef, isAncestor, isValidRefName, listRefs, readRef, updateRef, ty
 import { editTree, TreeEditError, type TreeChange } from '../git/tree-edit.js';
 import { notFound, unprocessable } from '../http-errors.js';
 import { renderGitCommit } from '../render/commits.js';
-import { json, stringParam, type RouteTable } from './types.js';
+import { json, stringParam, type RouteTable, rawReply, wantsRaw } from './types.js';
 
 /** GitHub wraps base64 content at 60 characters per line. */
 export function wrappedBase64(data: Buffer): string {
@@ -72,7 +72,7 @@ export const gitDataRoutes: RouteTable = {
       const sha = stringParam(ctx, 'file_sha');
       if (!isSha(sha) || (await objectType(ctx.core.git, sha)) !== 'blob') throw notFound();
       const data = await readBlob(ctx.core.git, sha);
-      if (String(ctx.headers.accept ?? '').includes('application/vnd.github.raw')) return { status: 200, raw: { data, contentType: 'application/vnd.github.raw' } };
+      if (wantsRaw(ctx)) return rawReply(data);
       return json(200, { sha, node_id: `B_kwDO${Buffer.from(sha).toString('base64url')}`, size: data.length, url: ctx.core.urls.repo(`/git/blobs/${sha}`), content: wrappedBase64(data), encoding: 'base64' });
     },
   },

@@ -2,7 +2,7 @@ import { isSha, objectType } from '../git/objects.js';
 import { errorBody, HttpError, validationFailed } from '../http-errors.js';
 import { paginate } from '../pagination.js';
 import { renderRepository } from '../render/repository.js';
-import { renderCommitStatus } from '../render/statuses.js';
+import { renderCommitStatus, renderSimpleCommitStatus } from '../render/statuses.js';
 import { runAutoMerges } from '../services/pulls.js';
 import { combinedState, latestStatuses } from '../services/statuses.js';
 import type { CommitState, CommitStatusRecord } from '../state.js';
@@ -47,10 +47,10 @@ export const statusRoutes: RouteTable = {
       const { page, headers } = paginate(latest, ctx.query, ctx.url.href);
       return json(200, {
         state: combinedState(latest),
-        statuses: page.map((s) => renderCommitStatus(core, s)),
+        statuses: page.map((s) => renderSimpleCommitStatus(core, s)),
         sha,
         total_count: latest.length,
-        repository: renderRepository(core),
+        repository: renderRepository(core, 'minimal'),
         commit_url: core.urls.repo(`/commits/${sha}`),
         url: core.urls.repo(`/commits/${sha}/status`),
       }, headers);

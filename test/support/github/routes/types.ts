@@ -49,3 +49,15 @@ export function intParam(ctx: RequestContext, name: string): number {
 export function stringParam(ctx: RequestContext, name: string): string {
   return String(ctx.params[name]);
 }
+
+/** `Accept: application/vnd.github.raw` (or the older `.v3.raw`) asks for the bytes themselves. */
+export function wantsRaw(ctx: RequestContext): boolean {
+  return /application\/vnd\.github(?:\.v3)?\.raw/.test(String(ctx.headers.accept ?? ''));
+}
+
+/** GitHub serves raw text as text/plain and anything else as octet-stream. */
+export function rawReply(data: Buffer): Reply {
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(data);
+  const isText = !text.includes('\uFFFD') && !data.includes(0);
+  return { status: 200, raw: { data, contentType: isText ? 'text/plain; charset=utf-8' : 'application/octet-stream' } };
+}

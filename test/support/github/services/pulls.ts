@@ -2,7 +2,7 @@ import { webFlow, type EmulatorCore } from '../core.js';
 import { diffTrees, type FileChange } from '../git/diff.js';
 import { mergeTrees } from '../git/merge.js';
 import { readCommit, writeCommit, type GitPerson } from '../git/objects.js';
-import { branchSha, commitsBetween, deleteRef, isAncestor, mergeBase, updateRef } from '../git/refs.js';
+import { branchShas, commitsBetween, deleteRef, isAncestor, mergeBase, updateRef } from '../git/refs.js';
 import { conflict, HttpError, methodNotAllowed } from '../http-errors.js';
 import type { IssueRecord, MergeMethod, PullRecord, UserRecord } from '../state.js';
 import { latestStatuses, unmetRequiredCheck } from './statuses.js';
@@ -39,7 +39,7 @@ function closeIssue(core: EmulatorCore, issue: IssueRecord, by: UserRecord | nul
 export async function refreshPull(core: EmulatorCore, pull: PullRecord): Promise<void> {
   const issue = issueOf(core, pull);
   if (issue.state !== 'open') return;
-  const [head, base] = await Promise.all([branchSha(core.git, pull.headRef), branchSha(core.git, pull.baseRef)]);
+  const [head, base] = await branchShas(core.git, [pull.headRef, pull.baseRef]);
   if (!head || !base) {
     closeIssue(core, issue, null);
     return;

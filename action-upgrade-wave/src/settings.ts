@@ -1,0 +1,48 @@
+import { parseCacheUrl } from '../../src/cache/open-store.js';
+import type { Clock } from '../../src/util/async.js';
+import { InputError } from '../../src/runner/index.js';
+import { UserError } from '../../src/util/errors.js';
+import { readWaveInputs, type WaveInputs } from './inputs.js';
+
+export interface WaveSettings {
+  inputs: WaveInputs;
+  clock: Clock;
+  region: string;
+}
+
+/**
+ * The clock: the system's, or a fixed time from FLEET_NOW (ISO 8601). FLEET_NOW exists for tests
+ * that move time forward through the bundle; workflows should never set it.
+ */
+export function clockFromEnv(env: NodeJS.ProcessEnv = process.env): Clock {
+  const fixed = env.FLEET_NOW?.trim();
+  if (!fixed) return { now: () => new Date() };
+  const time = new Date(fixed);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(fixed) || Number.isNaN(time.getTime())) {
+    throw new UserError(`FLEET_NOW="${fixed}" is not an ISO 8601 time (example: 2025-03-01T12:00:00Z); it is meant for tests only`);
+  }
+  return { now: () => new Date(time) };
+}
+
+/** Inputs, then what depends on several of them, all checked before anything is read or written. */
+export function readWaveSettings(env: NodeJS.ProcessEnv = process.env): WaveSettings {
+  const inputs = readWaveInputs();
+  if (inputs.quorum && ('count' in inputs.quorum ? inputs.quorum.count : inputs.quorum.percent) === 0) {
+    throw new InputError('quorum', 'must be at least 1 host or 1%', '80%');
+  }
+  if (inputs.cache) {
+    try {
+      parseCacheUrl(inputs.cache, env);
+    } catch (error) {
+      throw new InputError('cache', (error as Error).message, 's3://my-nix-cache?region=eu-west-1');
+    }
+  }
+  if (inputs['status-source'] === 'cache' && !inputs.cache && !inputs.abort) {
+    throw new InputError('cache', 'is required when status-source is cache (the hosts write their reports to fleet/status/<host>.json there)', 's3://my-nix-cache?region=eu-west-1');
+  }
+  if (inputs['role-to-assume'] && !inputs.cache?.startsWith('s3://')) {
+    throw new InputError('role-to-assume', 'only applies to an s3:// cache', 'arn:aws:iam::123456789012:role/fleet-status-reader');
+  }
+  const region = inputs['aws-region'] ?? (inputs.cache?.startsWith('s3://') ? new URL(inputs.cache).searchParams.get('region') : null) ?? env.AWS_REGION ?? 'us-east-1';
+  return { inputs, clock: clockFromEnv(env), region };
+}

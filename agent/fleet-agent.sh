@@ -1,0 +1,535 @@
+#!/bin/sh
+# fleet-agent: the host side of fleet's pull deploys (see agent/README.md).
+#
+#   fleet-agent.sh [run]     fetch this host's manifest, converge to it, write the status report
+#   fleet-agent.sh report    write the status report only
+#   fleet-agent.sh version
+#
+# It uses only sh, coreutils, curl and nix; it never evaluates Nix code. Configuration comes from
+# the environment (the NixOS module agent/fleet-agent.nix sets it):
+#
+#   FLEET_AGENT_HOST                 this host's inventory name (required)
+#   FLEET_AGENT_ENVIRONMENT          its environment (required)
+#   FLEET_AGENT_STORE_URL            the store holding fleet/<environment>/<host>.json and the manifests,
+#                                    as Nix and curl read it: https://cache.example.org, file:///srv/cache (required)
+#   FLEET_AGENT_MANIFEST_KEYS        public keys manifests must be signed with, space separated (required)
+#   FLEET_AGENT_SUBSTITUTERS         caches the system closure comes from (default: nix.conf's)
+#   FLEET_AGENT_TRUSTED_PUBLIC_KEYS  keys for those caches (default: nix.conf's)
+#   FLEET_AGENT_REPORT_URL           where the status report is PUT (default: STORE_URL/fleet/status/HOST.json)
+#   FLEET_AGENT_REPORT_TOKEN_FILE    a root-only file with a bearer token for that PUT (optional)
+#   FLEET_AGENT_STATE_DIR            default /var/lib/fleet-agent
+#   FLEET_AGENT_HEALTH_CHECKS_DIR    executables run after a switch; any failure rolls back
+#                                    (default /etc/fleet-agent/health-checks)
+#   FLEET_AGENT_HEALTH_CHECK_TIMEOUT seconds per check (default 60)
+#   FLEET_AGENT_SWITCH_TIMEOUT       seconds for switch-to-configuration (default 1800)
+#   FLEET_AGENT_ALLOW_REBOOT         true: reboot by itself when the running kernel is out of date
+#   FLEET_AGENT_REBOOT_WINDOW        HH:MM-HH:MM local time for reboots (default: any time)
+#   FLEET_AGENT_CONNECT_TIMEOUT      seconds (default 15)
+#   FLEET_AGENT_PROFILE              default /nix/var/nix/profiles/system
+#
+# Exit status: 0 when the host runs what it should (or there is nothing to do), 1 otherwise.
+set -u
+umask 077
+
+agent_version=1.0.0
+host=${FLEET_AGENT_HOST:-}
+environment=${FLEET_AGENT_ENVIRONMENT:-}
+store_url=${FLEET_AGENT_STORE_URL:-}
+store_url=${store_url%/}
+manifest_keys=${FLEET_AGENT_MANIFEST_KEYS:-}
+substituters=${FLEET_AGENT_SUBSTITUTERS:-}
+trusted_keys=${FLEET_AGENT_TRUSTED_PUBLIC_KEYS:-}
+report_url=${FLEET_AGENT_REPORT_URL:-}
+token_file=${FLEET_AGENT_REPORT_TOKEN_FILE:-}
+state=${FLEET_AGENT_STATE_DIR:-/var/lib/fleet-agent}
+checks_dir=${FLEET_AGENT_HEALTH_CHECKS_DIR:-/etc/fleet-agent/health-checks}
+check_timeout=${FLEET_AGENT_HEALTH_CHECK_TIMEOUT:-60}
+switch_timeout=${FLEET_AGENT_SWITCH_TIMEOUT:-1800}
+allow_reboot=${FLEET_AGENT_ALLOW_REBOOT:-false}
+reboot_window=${FLEET_AGENT_REBOOT_WINDOW:-}
+connect_timeout=${FLEET_AGENT_CONNECT_TIMEOUT:-15}
+profile=${FLEET_AGENT_PROFILE:-/nix/var/nix/profiles/system}
+
+nixx() { nix --extra-experimental-features nix-command "$@"; }
+log() { printf 'fleet-agent: %s\n' "$*" >&2; }
+die() {
+  log "$*"
+  exit 2
+}
+
+# What went wrong in this run (empty: nothing); it goes into the report.
+run_error=
+fail() {
+  run_error=$*
+  log "$*"
+  return 1
+}
+
+# --- small helpers ------------------------------------------------------------------------------
+
+# The last lines of a file, on one line (for error messages).
+tail_of() { tail -n "${2:-3}" "$1" 2>/dev/null | tr '\n\t' '  ' | cut -c 1-600; }
+
+# Writes a state file atomically.
+put_state() { printf '%s\n' "$2" > "$state/$1.tmp" && mv -f "$state/$1.tmp" "$state/$1"; }
+get_state() { cat "$state/$1" 2>/dev/null || true; }
+
+is_store_path() {
+  case $1 in /nix/store/*) ;; *) return 1 ;; esac
+  base=${1#/nix/store/}
+  hash=${base%%-*}
+  [ "${#hash}" -eq 32 ] || return 1
+  case $hash in *[!0-9a-df-np-sv-z]*) return 1 ;; esac
+  case ${base#*-} in '' | *[!A-Za-z0-9+._?=-]*) return 1 ;; esac
+  return 0
+}
+
+is_number() {
+  case $1 in '' | *[!0-9]*) return 1 ;; esac
+  [ "${#1}" -le 15 ]
+}
+
+# A value from canonical one-line JSON (strings without quotes or backslashes, integers, null):
+#   json_field NAME JSON  -> prints the value ("" for null), fails when the key is absent.
+json_field() {
+  case $2 in *"\"$1\":"*) ;; *) return 1 ;; esac
+  v=${2#*\""$1"\":}
+  case $v in
+    \"*)
+      v=${v#\"}
+      v=${v%%\"*}
+      ;;
+    null*) v= ;;
+    *) v=${v%%[,\}]*} ;;
+  esac
+  printf '%s' "$v"
+}
+
+# A JSON string of arbitrary text: control characters become spaces, \ and " are escaped.
+json_string() {
+  s=$(printf '%s' "$1" | tr '\000-\037' ' ' | cut -c 1-2000)
+  out=
+  while :; do
+    case $s in
+      *[\\\"]*)
+        pre=${s%%[\\\"]*}
+        rest=${s#"$pre"}
+        ch=${rest%"${rest#?}"}
+        out="$out$pre\\$ch"
+        s=${rest#?}
+        ;;
+      *)
+        out="$out$s"
+        break
+        ;;
+    esac
+  done
+  printf '"%s"' "$out"
+}
+
+json_or_null() { if [ -n "$1" ]; then json_string "$1"; else printf null; fi; }
+
+# Minutes since midnight of HH:MM.
+minutes() {
+  h=${1%%:*}
+  m=${1#*:}
+  h=${h#0}
+  m=${m#0}
+  echo $((${h:-0} * 60 + ${m:-0}))
+}
+
+in_reboot_window() {
+  [ -n "$reboot_window" ] || return 0
+  lower=$(minutes "${reboot_window%-*}")
+  upper=$(minutes "${reboot_window#*-}")
+  now=$(minutes "$(date +%H:%M)")
+  if [ "$lower" -le "$upper" ]; then
+    [ "$now" -ge "$lower" ] && [ "$now" -lt "$upper" ]
+  else
+    [ "$now" -ge "$lower" ] || [ "$now" -lt "$upper" ]
+  fi
+}
+
+current_system() { readlink -f /run/current-system 2>/dev/null || true; }
+booted_system() { readlink -f /run/booted-system 2>/dev/null || true; }
+
+# The running kernel is not the current system's, or the boot default is not what runs.
+needs_reboot() {
+  cur=$(current_system)
+  boot=$(booted_system)
+  [ -n "$cur" ] || return 1
+  for f in kernel initrd kernel-modules; do
+    [ "$(readlink -f "$boot/$f" 2>/dev/null)" = "$(readlink -f "$cur/$f" 2>/dev/null)" ] || return 0
+  done
+  [ "$(readlink -f "$profile" 2>/dev/null)" = "$cur" ] || return 0
+  return 1
+}
+
+failed_units() {
+  [ -d /run/systemd/system ] || return 0
+  systemctl list-units --failed --plain --no-legend --no-pager 2>/dev/null | cut -d ' ' -f 1 | tr -cd 'A-Za-z0-9@:._\\\n-'
+}
+
+# --- the lock -----------------------------------------------------------------------------------
+
+take_lock() {
+  if ! mkdir "$state/lock" 2>/dev/null; then
+    pid=$(cat "$state/lock/pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then die "another run (pid $pid) is in progress"; fi
+    rm -rf "$state/lock"
+    mkdir "$state/lock" 2>/dev/null || die "cannot take the lock $state/lock"
+  fi
+  echo $$ > "$state/lock/pid"
+  trap 'rm -rf "$state/lock" "$tmp"' EXIT
+  trap 'exit 1' INT TERM
+}
+
+# --- fetching -----------------------------------------------------------------------------------
+
+# fetch URL FILE: 0 fetched, 3 not there, 1 failed (the reason in $fetch_error).
+fetch() {
+  fetch_error=
+  code=$(curl -sS -L --proto '=http,https,file' --connect-timeout "$connect_timeout" --max-time 300 --retry 2 \
+    -o "$2" -w '%{http_code}' "$1" 2>"$tmp/curl.err")
+  rc=$?
+  case $1 in
+    file://*)
+      [ "$rc" = 0 ] && return 0
+      [ "$rc" = 37 ] && return 3
+      ;;
+    *)
+      # S3 answers 403 for a missing key when the reader may not list the bucket.
+      [ "$rc" = 0 ] && case $code in 2??) return 0 ;; 404 | 403) return 3 ;; esac
+      ;;
+  esac
+  fetch_error="$(tail_of "$tmp/curl.err" 1) (curl exit $rc, HTTP ${code:-none})"
+  return 1
+}
+
+# Substitutes a manifest path with the manifest keys as the only trusted keys, then makes sure
+# Nix really checked a signature: content-addressed paths need none, so they are refused, and
+# `nix store verify` checks the signature also when the path was already in the store.
+verify_manifest_path() {
+  if ! nix-store --realise "$1" \
+    --option substituters "$store_url" \
+    --option trusted-public-keys "$manifest_keys" \
+    --option require-sigs true \
+    --option narinfo-cache-negative-ttl 0 \
+    --option connect-timeout "$connect_timeout" >/dev/null 2>"$tmp/nix.err"; then
+    fail "manifest refused: could not fetch $1 with a valid signature from $store_url: $(tail_of "$tmp/nix.err" 2)"
+    return 1
+  fi
+  info=$(nixx path-info --json "$1" 2>"$tmp/nix.err" | tr -d ' \n\t\r') || {
+    fail "manifest refused: nix path-info $1 failed: $(tail_of "$tmp/nix.err" 2)"
+    return 1
+  }
+  case $info in
+    *'"ca":null'*) ;;
+    *'"ca":'*)
+      fail "manifest refused: $1 is content-addressed, so no signature vouches for it"
+      return 1
+      ;;
+  esac
+  if ! nixx store verify --sigs-needed 1 --option trusted-public-keys "$manifest_keys" "$1" >/dev/null 2>"$tmp/nix.err"; then
+    fail "manifest refused: $1 is not signed by a manifest key ($(tail_of "$tmp/nix.err" 2))"
+    return 1
+  fi
+}
+
+realise_system() {
+  set -- nix-store --realise "$1" --option require-sigs true --option narinfo-cache-negative-ttl 0 --option connect-timeout "$connect_timeout"
+  [ -n "$substituters" ] && set -- "$@" --option substituters "$substituters"
+  [ -n "$trusted_keys" ] && set -- "$@" --option trusted-public-keys "$trusted_keys"
+  "$@" >/dev/null 2>"$tmp/nix.err"
+}
+
+# --- activation ---------------------------------------------------------------------------------
+
+# activate SYSTEM ACTION: sets the profile and runs switch-to-configuration; prints its exit code.
+activate() {
+  nix-env -p "$profile" --set "$1" 2>"$tmp/nix.err" || {
+    echo "profile"
+    return
+  }
+  rc=0
+  timeout -k 10 "$switch_timeout" "$1/bin/switch-to-configuration" "$2" >&2 || rc=$?
+  echo "$rc"
+}
+
+run_health_checks() {
+  [ -d "$checks_dir" ] || return 0
+  for check in "$checks_dir"/*; do
+    [ -f "$check" ] && [ -x "$check" ] || continue
+    rc=0
+    timeout -k 5 "$check_timeout" "$check" >"$tmp/check.out" 2>&1 || rc=$?
+    if [ "$rc" != 0 ]; then
+      health_error="health check $(basename "$check") failed (exit $rc): $(tail_of "$tmp/check.out" 2)"
+      return 1
+    fi
+  done
+  return 0
+}
+
+# Restores PREV exactly (its store path, not "the previous generation") and checks it runs.
+roll_back() {
+  prev=$1
+  prev_action=$2
+  reason=$3
+  if [ -z "$prev" ]; then
+    fail "$reason; no previous system to roll back to"
+    return
+  fi
+  log "rolling back to $prev: $reason"
+  rc=$(activate "$prev" "$prev_action")
+  case $rc in
+    0 | 4 | 100) ;;
+    *)
+      fail "$reason; the rollback to $prev failed too (switch-to-configuration $prev_action: $rc)"
+      return
+      ;;
+  esac
+  if [ "$prev_action" = switch ] && [ "$(current_system)" != "$prev" ]; then
+    fail "$reason; after the rollback the host runs $(current_system), not $prev"
+    return
+  fi
+  fail "rolled back to $prev: $reason"
+}
+
+# apply MANIFEST_PATH JSON: the manifest is verified and newer than the last applied one.
+apply() {
+  mpath=$1
+  m=$2
+  system=$(json_field system "$m")
+  action=$(json_field action "$m")
+  rollback=$(json_field rollback "$m")
+  sequence=$(json_field sequence "$m")
+  prev=$(current_system)
+
+  log "manifest $sequence: $action $system"
+  if ! realise_system "$system"; then
+    # Not recorded as applied: the next run tries again (poor links come back).
+    fail "could not fetch $system from ${substituters:-the configured substituters}: $(tail_of "$tmp/nix.err" 2)"
+    return 1
+  fi
+
+  # The point of no return: a crash from here on must not apply the manifest a second time.
+  put_state sequence "$sequence"
+  put_state manifest "$mpath"
+  put_state desired "$system"
+  put_state manifest.json "$m"
+  put_state error "activation of $system was interrupted"
+  rm -f "$state/reboot-requested"
+
+  case $action in
+    switch) s2c=switch ;;
+    *) s2c=boot ;;
+  esac
+  rc=$(activate "$system" "$s2c")
+  problem=
+  case $rc in
+    0 | 100) ;;
+    4) ;;
+    profile) problem="could not set $profile to $system: $(tail_of "$tmp/nix.err" 2)" ;;
+    *) problem="switch-to-configuration $s2c exited with $rc" ;;
+  esac
+  if [ -z "$problem" ] && [ "$s2c" = switch ]; then
+    health_error=
+    run_health_checks || problem=$health_error
+  fi
+
+  if [ -n "$problem" ]; then
+    if [ "$rollback" = auto ] && [ "$rc" != profile ]; then
+      roll_back "$prev" "$s2c" "$problem"
+    else
+      fail "$problem"
+    fi
+    put_state error "$run_error"
+    return 1
+  fi
+  if [ "$rc" = 4 ]; then
+    # Activated, but units failed: kept (it is a degraded host, not a broken one).
+    fail "switch-to-configuration $s2c exited with 4: some units failed"
+    put_state error "$run_error"
+    return 1
+  fi
+  put_state error ""
+  [ "$action" = reboot ] && : > "$state/reboot-requested"
+  log "manifest $sequence applied: $(current_system) runs"
+  return 0
+}
+
+# One run: returns 0 when nothing is wrong.
+converge() {
+  pointer_url="$store_url/fleet/$environment/$host.json"
+  fetch "$pointer_url" "$tmp/pointer.json"
+  case $? in
+    0) ;;
+    3)
+      log "no manifest for $host in $environment yet ($pointer_url: ${code:-missing})"
+      return 0
+      ;;
+    *)
+      fail "could not fetch the manifest pointer $pointer_url: $fetch_error"
+      return 1
+      ;;
+  esac
+  pointer=$(tr -d ' \n\t\r' < "$tmp/pointer.json")
+  mpath=$(json_field storePath "$pointer") || mpath=
+  if ! is_store_path "$mpath"; then
+    fail "manifest refused: $pointer_url names no manifest store path"
+    return 1
+  fi
+  name=${mpath#/nix/store/*-}
+  number=${name#fleet-manifest-"$host"-}
+  if [ "$name" = "$number" ] || ! is_number "$number"; then
+    fail "manifest refused: $mpath is not a manifest of $host"
+    return 1
+  fi
+  if [ "$mpath" = "$(get_state manifest)" ]; then
+    log "manifest $number is applied already"
+    return 0
+  fi
+
+  verify_manifest_path "$mpath" || return 1
+  m=$(cat "$mpath")
+  format=$(json_field format "$m") || format=
+  m_host=$(json_field host "$m") || m_host=
+  m_env=$(json_field environment "$m") || m_env=
+  system=$(json_field system "$m") || system=
+  action=$(json_field action "$m") || action=
+  sequence=$(json_field sequence "$m") || sequence=
+  expires=$(json_field expiresAt "$m") || expires=
+  [ "$format" = 1 ] || { fail "manifest refused: format ${format:-missing} is not 1 (update the agent)"; return 1; }
+  [ "$m_host" = "$host" ] || { fail "manifest refused: it is for host ${m_host:-?}, not $host"; return 1; }
+  [ "$m_env" = "$environment" ] || { fail "manifest refused: it is for environment ${m_env:-?}, not $environment"; return 1; }
+  is_store_path "$system" || { fail "manifest refused: system ${system:-?} is not a store path"; return 1; }
+  case $action in switch | boot | reboot) ;; *) fail "manifest refused: unknown action ${action:-?}"; return 1 ;; esac
+  { is_number "$sequence" && [ "$sequence" = "$number" ]; } || { fail "manifest refused: its sequence ${sequence:-?} does not match its name"; return 1; }
+
+  last=$(get_state sequence)
+  is_number "$last" || last=0
+  if [ "$sequence" -lt "$last" ]; then
+    fail "manifest refused: sequence $sequence is older than the applied $last (a replayed manifest?)"
+    return 1
+  fi
+  if [ "$sequence" -eq "$last" ]; then
+    fail "manifest refused: sequence $sequence was applied already from another manifest ($(get_state manifest)), replayed?"
+    return 1
+  fi
+  expiry=$(date -u -d "$expires" +%s 2>/dev/null) || { fail "manifest refused: expiry ${expires:-?} is not a time"; return 1; }
+  if [ "$(date -u +%s)" -ge "$expiry" ]; then
+    fail "manifest refused: sequence $sequence expired at $expires"
+    return 1
+  fi
+  apply "$mpath" "$m"
+}
+
+# --- the status report --------------------------------------------------------------------------
+
+render_report() {
+  cur=$(current_system)
+  boot=$(booted_system)
+  [ -n "$boot" ] || boot=$cur
+  link=$(readlink "$profile" 2>/dev/null || true)
+  gen=${link##*/}
+  gen=${gen#system-}
+  gen=${gen%-link}
+  is_number "$gen" || gen=null
+  units=
+  for unit in $(failed_units); do units="$units${units:+,}$(json_string "$unit")"; done
+  if needs_reboot; then reboot=true; else reboot=false; fi
+  error=$run_error
+  [ -n "$error" ] || error=$(get_state error)
+  sequence=$(get_state sequence)
+  is_number "$sequence" || sequence=null
+  desired=$(get_state desired)
+  now=$(date -u +%s)
+  adopted=$(stat -c %Y /run/current-system 2>/dev/null || echo "$now")
+  [ "$adopted" -le "$now" ] || adopted=$now
+  printf '{"format":1,"host":%s,"system":%s,"booted":%s,"profileGeneration":%s,"failedUnits":[%s],"needsReboot":%s,"lastError":%s,"reportedAt":"%s","adoptedAt":"%s","manifestSequence":%s,"agentVersion":"%s","desired":%s}\n' \
+    "$(json_string "$host")" "$(json_string "$cur")" "$(json_string "$boot")" "$gen" "$units" "$reboot" \
+    "$(json_or_null "$error")" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$(date -u -d "@$adopted" +%Y-%m-%dT%H:%M:%SZ)" \
+    "$sequence" "$agent_version" "$(json_or_null "$desired")"
+}
+
+# Writes the report to the state directory, then uploads it (a failed upload is retried next run).
+write_report() {
+  render_report > "$state/status.json.tmp" && mv -f "$state/status.json.tmp" "$state/status.json"
+  url=${report_url:-$store_url/fleet/status/$host.json}
+  case $url in
+    file://*)
+      file=${url#file://}
+      mkdir -p "$(dirname "$file")" && cp "$state/status.json" "$file.tmp.$$" && mv -f "$file.tmp.$$" "$file" && return 0
+      log "could not write the status report to $file"
+      return 1
+      ;;
+  esac
+  set -- curl -sS --proto '=http,https' --connect-timeout "$connect_timeout" --max-time 60 --retry 3 \
+    -T "$state/status.json" -H 'Content-Type: application/json' -o /dev/null -w '%{http_code}'
+  if [ -n "$token_file" ]; then
+    token=$(cat "$token_file" 2>/dev/null) || { log "cannot read the report token $token_file"; return 1; }
+    case $token in '' | *[!A-Za-z0-9._~+/=-]*) log "the report token in $token_file is empty or has odd characters"; return 1 ;; esac
+    # The token goes to curl on stdin (printf is a shell builtin): never in an argv.
+    code=$(printf 'header = "Authorization: Bearer %s"\n' "$token" | "$@" --config - "$url" 2>"$tmp/curl.err")
+  else
+    code=$("$@" "$url" 2>"$tmp/curl.err")
+  fi
+  case $code in
+    2??) return 0 ;;
+  esac
+  log "could not upload the status report to $url: HTTP ${code:-none} $(tail_of "$tmp/curl.err" 1)"
+  return 1
+}
+
+# --- reboots ------------------------------------------------------------------------------------
+
+maybe_reboot() {
+  if [ -e "$state/reboot-requested" ] && [ "$(booted_system)" = "$(get_state desired)" ]; then
+    rm -f "$state/reboot-requested"
+  fi
+  wanted=
+  [ -e "$state/reboot-requested" ] && wanted="the manifest asks for a reboot"
+  if [ -z "$wanted" ] && [ "$allow_reboot" = true ] && needs_reboot; then wanted="the running kernel is out of date"; fi
+  [ -n "$wanted" ] || return 0
+  if ! in_reboot_window; then
+    log "reboot postponed to the window $reboot_window: $wanted"
+    return 0
+  fi
+  log "rebooting: $wanted"
+  rm -f "$state/reboot-requested"
+  reboot_now=1
+}
+
+# --- main ---------------------------------------------------------------------------------------
+
+command=${1:-run}
+case $command in
+  version)
+    echo "fleet-agent $agent_version"
+    exit 0
+    ;;
+  run | report) ;;
+  *) die "unknown command $command (run, report, version)" ;;
+esac
+
+[ -n "$host" ] || die "FLEET_AGENT_HOST is not set"
+[ -n "$environment" ] || die "FLEET_AGENT_ENVIRONMENT is not set"
+[ -n "$store_url" ] || die "FLEET_AGENT_STORE_URL is not set"
+[ -n "$manifest_keys" ] || die "FLEET_AGENT_MANIFEST_KEYS is not set"
+
+mkdir -p "$state" || die "cannot create $state"
+chmod 0700 "$state"
+tmp=$(mktemp -d) || die "cannot create a temporary directory"
+take_lock
+
+status=0
+reboot_now=
+if [ "$command" = run ]; then
+  converge || status=1
+  maybe_reboot
+fi
+write_report || status=1
+if [ -n "$reboot_now" ]; then
+  systemctl reboot || reboot
+fi
+exit "$status"

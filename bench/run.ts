@@ -1,0 +1,105 @@
+/**
+ * `npm run bench`: fleet's push pipeline against `nix copy` in the same run, on the same
+ * synthetic closures, to the same kind of cache (nginx WebDAV, zstd, signed):
+ *   - thousands of small paths on loopback, and behind a proxy adding 20 ms per request;
+ *   - a no-op push of 5,000 paths (everything already cached);
+ *   - large NARs, with fleet's peak RSS.
+ * Sizes: BENCH_SMALL (2000), BENCH_NOOP (5000), BENCH_LARGE_MIB (256,1024,2048),
+ * BENCH_LATENCY_MS (20). Timings are printed, never asserted.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { formatBytes } from '../src/util/bytes.js';
+import { formatDuration } from '../src/util/duration.js';
+import { nixKeyPair } from '../test/support/keys.js';
+import { startFaultProxy, startNginxCache } from '../test/support/servers/index.js';
+import { importSynthetic, largePaths, smallClosure } from './synthetic.js';
+
+const run = promisify(execFile);
+const SMALL = Number(process.env.BENCH_SMALL ?? 2000);
+const NOOP = Number(process.env.BENCH_NOOP ?? 5000);
+const LARGE_MIB = (process.env.BENCH_LARGE_MIB ?? '256,1024,2048').split(',').filter(Boolean).map(Number);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
+
+const work = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
+const keys = nixKeyPair('bench-1');
+const keyFile = join(work, 'nix-copy-secret-key');
+await writeFile(keyFile, keys.secret, { mode: 0o600 }); // for nix copy only; fleet keeps its key in memory
+const nixEnv = { ...process.env, NIX_CONFIG: 'experimental-features = nix-command flakes\nsubstituters =\nsandbox = false' };
+const rows: string[][] = [];
+
+interface Measured {
+  ms: number;
+  maxRssBytes?: number;
+}
+
+async function fleetPush(cacheUrl: string, roots: readonly string[]): Promise<Measured & { pushed: number; failed: number }> {
+  const { stdout } = await run(process.execPath, [...process.execArgv, join(import.meta.dirname, 'push-child.ts'), cacheUrl, ...roots], {
+    env: { ...nixEnv, BENCH_SIGNING_KEY: keys.secret },
+    maxBuffer: 1 << 26,
+  });
+  return JSON.parse(stdout) as Measured & { pushed: number; failed: number };
+}
+
+async function nixCopy(cacheUrl: string, roots: readonly string[]): Promise<Measured> {
+  // A fresh cache dir: nix copy must not answer "already there" from an earlier run's narinfo cache.
+  const xdg = await mkdtemp(join(work, 'xdg-'));
+  const started = performance.now();
+  await run('nix', ['copy', '--to', `${cacheUrl}?compression=zstd&secret-key=${keyFile}`, ...roots], { env: { ...nixEnv, XDG_CACHE_HOME: xdg }, maxBuffer: 1 << 26 });
+  return { ms: performance.now() - started };
+}
+
+async function compare(label: string, roots: readonly string[], latencyMs = 0): Promise<void> {
+  const measure = async (tool: (url: string, roots: readonly string[]) => Promise<Measured>) => {
+    const nginx = await startNginxCache();
+    const proxy = latencyMs > 0 ? await startFaultProxy(nginx.url, { latencyMs }) : undefined;
+    try {
+      return await tool(proxy?.url ?? nginx.url, roots);
+    } finally {
+      await proxy?.stop();
+      await nginx.stop();
+    }
+  };
+  const ours = await measure(fleetPush);
+  const theirs = await measure(nixCopy);
+  rows.push([label, formatDuration(ours.ms), formatDuration(theirs.ms), `${(theirs.ms / ours.ms).toFixed(1)}x`, ours.maxRssBytes ? formatBytes(ours.maxRssBytes) : '']);
+  console.error(`${label}: fleet ${formatDuration(ours.ms)}, nix copy ${formatDuration(theirs.ms)}`);
+}
+
+async function noop(count: number): Promise<void> {
+  const closure = smallClosure(count, 'noop');
+  await importSynthetic(closure.paths, nixEnv);
+  const nginx = await startNginxCache();
+  try {
+    await fleetPush(nginx.url, [closure.root]);
+    const ours = await fleetPush(nginx.url, [closure.root]);
+    if (ours.pushed !== 0) throw new Error(`the no-op push pushed ${ours.pushed} paths`);
+    const theirs = await nixCopy(nginx.url, [closure.root]);
+    rows.push([`no-op, ${count} paths cached`, formatDuration(ours.ms), formatDuration(theirs.ms), `${(theirs.ms / ours.ms).toFixed(1)}x`, formatBytes(ours.maxRssBytes ?? 0)]);
+    console.error(`no-op: fleet ${formatDuration(ours.ms)}, nix copy ${formatDuration(theirs.ms)}`);
+  } finally {
+    await nginx.stop();
+  }
+}
+
+try {
+  console.error(`nix: ${(await run('nix', ['--version'])).stdout.trim()}, node ${process.version}, ${SMALL} small paths, large NARs ${LARGE_MIB.join(', ')} MiB`);
+  const small = smallClosure(SMALL, 'small');
+  await importSynthetic(small.paths, nixEnv);
+  await compare(`${SMALL} small paths, loopback`, [small.root]);
+  if (LATENCY_MS > 0) await compare(`${SMALL} small paths, +${LATENCY_MS} ms per request`, [small.root], LATENCY_MS);
+  if (NOOP > 0) await noop(NOOP);
+  for (const mib of LARGE_MIB) {
+    const [large] = largePaths([mib * 1024 * 1024], `${mib}m`);
+    await importSynthetic([large!], nixEnv);
+    await compare(`one ${formatBytes(mib * 1024 * 1024)} NAR, loopback`, [large!.path]);
+    await run('nix-store', ['--delete', large!.path], { env: nixEnv }).catch(() => undefined);
+  }
+  console.log('\n| scenario | fleet | nix copy | fleet is | fleet peak RSS |\n|---|---|---|---|---|');
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
