@@ -216,7 +216,7 @@ verify_manifest_path() {
     --option require-sigs true \
     --option narinfo-cache-negative-ttl 0 \
     --option connect-timeout "$connect_timeout" >/dev/null 2>"$tmp/nix.err"; then
-    fail "manifest refused: could not fetch $1 with a valid signature from $store_url: $(tail_of "$tmp/nix.err" 2)"
+    fail "manifest refused: could not fetch $1 with a valid signature from $store_url: $(tail_of "$tmp/nix.err" 4)"
     return 1
   fi
   info=$(nixx path-info --json "$1" 2>"$tmp/nix.err" | tr -d ' \n\t\r') || {

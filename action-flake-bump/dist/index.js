@@ -28376,7 +28376,7 @@ module.exports = {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   c: () => (/* binding */ readBumpInputs)
 /* harmony export */ });
-/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9820);
+/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(641);
 
 function readBumpInputs(read) {
     return (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .parseInputs */ .TL)({
@@ -28404,13 +28404,92 @@ function readBumpInputs(read) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9820);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8304);
+/* harmony import */ var _src_bump_bump_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5358);
+/* harmony import */ var _src_bump_nix_options_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(588);
+/* harmony import */ var _src_bump_pr_body_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6128);
+/* harmony import */ var _src_bump_summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9832);
+/* harmony import */ var _src_github_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8076);
+/* harmony import */ var _src_nix_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4240);
+/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(641);
+/* harmony import */ var _src_util_errors_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(17);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8304);
 
 
-await (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(async () => {
-    (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .readBumpInputs */ .c)();
-    throw new Error('action-flake-bump: inputs are valid, but this action is not implemented yet in this build of fleet');
+
+
+
+
+
+
+
+await (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .runAction */ .Cs)(async () => {
+    const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .readBumpInputs */ .c)();
+    let nixOptions;
+    try {
+        nixOptions = (0,_src_bump_nix_options_js__WEBPACK_IMPORTED_MODULE_5__/* .parseNixOptions */ .Z)(inputs['nix-options']);
+    }
+    catch (error) {
+        throw new _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz('nix-options', error.message, 'max-jobs 4');
+    }
+    const context = (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .readRunContext */ .$p)();
+    const repo = { owner: context.owner, repo: context.repo };
+    const client = (0,_src_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .createGitHubClient */ .LX)({ token: inputs.token, baseUrl: context.apiUrl, graphqlUrl: context.graphqlUrl, log: _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .actionLog */ .Zx });
+    const nixSettings = { log: _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .actionLog */ .Zx, options: nixOptions };
+    const nix = new _src_nix_index_js__WEBPACK_IMPORTED_MODULE_2__/* .Nix */ .aG(nixSettings);
+    const outcome = await (0,_src_bump_bump_js__WEBPACK_IMPORTED_MODULE_0__/* .runFlakeBump */ .n)({
+        flakes: inputs.path,
+        cwd: context.workspace,
+        inputs: inputs.inputs,
+        group: inputs.group,
+        branch: inputs.branch,
+        base: inputs.base ?? '',
+        title: inputs.title,
+        labels: inputs.labels,
+        reviewers: inputs.reviewers,
+        autoMerge: inputs['auto-merge'],
+        checks: inputs.checks,
+        diffHosts: inputs['diff-hosts'],
+        nix,
+        nixSettings,
+        client,
+        repo,
+        writer: (repoRoot) => (inputs['commit-method'] === 'git' ? (0,_src_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .gitBranchWriter */ .KO)({ cwd: repoRoot, token: inputs.token }) : (0,_src_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .apiBranchWriter */ .KU)(client, repo)),
+        log: _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .actionLog */ .Zx,
+    });
+    (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .setOutputs */ .n0)({
+        'pull-request-number': outcome.pullRequest ? String(outcome.pullRequest.number) : '',
+        'pull-request-url': outcome.pullRequest?.url ?? '',
+        operation: outcome.operation,
+        changes: outcome.changes,
+        'pull-requests': outcome.groups.map((g) => ({ group: g.group, branch: g.branch, operation: g.operation, number: g.pullRequest?.number ?? null, url: g.pullRequest?.url ?? null })),
+        'failed-checks': outcome.failedChecks.length,
+    });
+    const tables = (0,_src_bump_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryTables */ .Q)(outcome);
+    const summary = new _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .JobSummary */ .c3().heading('fleet flake bump').text(tables.headline);
+    summary.heading('Inputs', 3).table(['Input', 'Value'], [
+        ['path', inputs.path.join(', ')],
+        ['inputs', inputs.inputs.join(', ') || '(all)'],
+        ['group', inputs.group],
+        ['branch', inputs.branch],
+        ['base', outcome.base],
+        ['commit-method', inputs['commit-method']],
+        ['checks', inputs.checks],
+        ['diff-hosts', inputs['diff-hosts'].join(', ') || (inputs.checks === 'build' ? '(all)' : '(none)')],
+        ['auto-merge', inputs['auto-merge']],
+        ['labels', inputs.labels.join(', ')],
+        ['reviewers', inputs.reviewers.join(', ')],
+    ]);
+    summary.heading('Outcome', 3).table(tables.outcome.headers, tables.outcome.rows);
+    if (tables.changes.rows.length > 0)
+        summary.heading('Changes', 3).table(tables.changes.headers, tables.changes.rows);
+    if (tables.checks.rows.length > 0)
+        summary.heading('Checks', 3).table(tables.checks.headers, tables.checks.rows);
+    await summary.write();
+    if (outcome.failedChecks.length > 0) {
+        const where = outcome.pullRequest ? ` (details in ${outcome.pullRequest.url})` : '';
+        const names = outcome.failedChecks.map(_src_bump_pr_body_js__WEBPACK_IMPORTED_MODULE_7__/* .describeCheck */ .cn).join(', ');
+        throw new _src_util_errors_js__WEBPACK_IMPORTED_MODULE_8__/* .UserError */ .y(`${outcome.failedChecks.length} check${outcome.failedChecks.length === 1 ? '' : 's'} failed after the update (${names})${where}`);
+    }
 });
 
 __webpack_async_result__();
@@ -28418,21 +28497,7898 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9820:
+/***/ 5358:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  n: () => (/* binding */ runFlakeBump)
+});
+
+// UNUSED EXPORTS: groupBranch
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/github/repository.ts
+var github_repository = __nccwpck_require__(651);
+// EXTERNAL MODULE: ./src/github/upsert.ts
+var upsert = __nccwpck_require__(9564);
+// EXTERNAL MODULE: ./src/util/errors.ts
+var errors = __nccwpck_require__(17);
+// EXTERNAL MODULE: ./src/util/async.ts
+var util_async = __nccwpck_require__(9332);
+// EXTERNAL MODULE: ./src/util/exec.ts + 1 modules
+var exec = __nccwpck_require__(2817);
+;// CONCATENATED MODULE: ./src/bump/flake-source.ts
+
+
+/**
+ * Names a flake directory to Nix the way `nix flake update` in that directory would (tracked
+ * files of the git checkout), but with `shallow=1`: CI checkouts are shallow, and Nix refuses a
+ * shallow repository otherwise. Outside git: `path:`.
+ */
+async function locateFlake(dir, cwd = process.cwd()) {
+    const abs = (0,external_node_path_.resolve)(cwd, dir);
+    const top = await (0,exec/* exec */.m0)('git', ['rev-parse', '--show-toplevel'], { cwd: abs, allowFailure: true });
+    if (top.code !== 0) {
+        return { dir: abs, repoRoot: abs, relativeDir: '.', lockPath: 'flake.lock', ref: `path:${abs}` };
+    }
+    const repoRoot = top.stdout.trim();
+    const sub = (0,external_node_path_.relative)(repoRoot, abs).split(external_node_path_.sep).join('/');
+    const query = `shallow=1${sub ? `&dir=${encodeURIComponent(sub).replace(/%2F/g, '/')}` : ''}`;
+    return {
+        dir: abs,
+        repoRoot,
+        relativeDir: sub || '.',
+        lockPath: sub ? `${sub}/flake.lock` : 'flake.lock',
+        ref: `git+file://${repoRoot}?${query}`,
+    };
+}
+/** `REF#nixosConfigurations."HOST".config.system.build.toplevel`. */
+function toplevelAttr(ref, host) {
+    return `${ref}#nixosConfigurations.${JSON.stringify(host)}.config.system.build.toplevel`;
+}
+
+// EXTERNAL MODULE: ./src/nix/index.ts + 7 modules
+var nix = __nccwpck_require__(4240);
+;// CONCATENATED MODULE: ./src/bump/nix-helpers.ts
+
+
+// Small helpers src/nix does not have (yet): `nix flake check`, and a closure with sizes.
+/**
+ * `nix flake check REF`, run with the same settings as the suite's `Nix` (options, NIX_CONFIG,
+ * store). Resolves with Nix's error text when the check fails; throws only when nix cannot start.
+ */
+async function flakeCheck(settings, ref) {
+    const args = ['--extra-experimental-features', 'nix-command flakes'];
+    if (settings.store)
+        args.push('--store', settings.store);
+    for (const [name, value] of Object.entries(settings.options ?? {}))
+        args.push('--option', name, value);
+    args.push('flake', 'check', '--keep-going', ref);
+    const base = { ...(settings.env ?? process.env) };
+    const config = [base.NIX_CONFIG, settings.extraConfig].filter((s) => s && s.trim()).join('\n');
+    if (config)
+        base.NIX_CONFIG = config;
+    const bin = settings.nixBin ?? 'nix';
+    settings.log?.debug(`running ${(0,exec/* describeCommand */.vL)(bin, args)}`);
+    const result = await (0,exec/* exec */.m0)(bin, args, { env: base, allowFailure: true });
+    if (result.code === 0)
+        return { ok: true };
+    return { ok: false, error: new nix/* NixCommandError */.BA((0,exec/* describeCommand */.vL)(bin, args), result.code, result.stderr).message };
+}
+/** Every path in the closure of a store path, with its NAR size. */
+async function closureOf(nix, storePath) {
+    const infos = await nix.pathInfo([storePath], { recursive: true });
+    return infos.map((info) => ({ path: info.path, narSize: info.narSize }));
+}
+
+;// CONCATENATED MODULE: ./src/bump/checks.ts
+
+
+
+
+/** The hosts of a flake (`nixosConfigurations`), or why they could not be listed. */
+async function listHosts(nix, ref) {
+    try {
+        return { hosts: await nix.evalAttrNames(ref, 'nixosConfigurations') };
+    }
+    catch (error) {
+        const message = (0,errors/* errorMessage */.g)(error);
+        if (/does not provide attribute/.test(message))
+            return { hosts: [] };
+        return { hosts: [], error: message };
+    }
+}
+/** Evaluates each host's system derivation: the cheap check that the bump did not break evaluation. */
+async function evalHosts(nix, ref, hosts) {
+    return (0,util_async/* mapConcurrent */._k)(hosts, 2, async (host) => {
+        try {
+            await nix.evalRaw(`${toplevelAttr(ref, host)}.drvPath`);
+            return { kind: 'eval', target: host, ok: true };
+        }
+        catch (error) {
+            return { kind: 'eval', target: host, ok: false, error: (0,errors/* errorMessage */.g)(error) };
+        }
+    });
+}
+/** Builds hosts' systems in one `nix build --keep-going`; failures are per host. */
+async function buildHosts(nix, ref, hosts) {
+    if (hosts.length === 0)
+        return [];
+    const outcomes = await nix.build(hosts.map((h) => toplevelAttr(ref, h)));
+    return outcomes.map((outcome, i) => {
+        const host = hosts[i];
+        if (outcome.ok) {
+            const toplevel = outcome.outputs.out ?? Object.values(outcome.outputs)[0];
+            return toplevel ? { host, toplevel } : { host, error: 'the build produced no output path' };
+        }
+        return { host, error: outcome.error };
+    });
+}
+const buildChecks = (builds) => builds.map((b) => (b.toplevel ? { kind: 'build', target: b.host, ok: true } : { kind: 'build', target: b.host, ok: false, error: b.error ?? 'did not build' }));
+async function runFlakeCheck(settings, ref) {
+    const result = await flakeCheck(settings, ref);
+    return result.ok ? { kind: 'flake-check', target: 'flake', ok: true } : { kind: 'flake-check', target: 'flake', ok: false, error: result.error };
+}
+
+// EXTERNAL MODULE: ./src/bump/closure-diff.ts
+var closure_diff = __nccwpck_require__(6629);
+;// CONCATENATED MODULE: ./src/bump/flake-ref.ts
+/** How a user would write a flake reference (`github:NixOS/nixpkgs/nixos-24.11`), for tables and messages. */
+function formatFlakeRef(ref) {
+    if (!ref)
+        return '';
+    const query = (params) => {
+        const pairs = Object.entries(params).filter(([, v]) => v !== undefined && v !== '' && v !== false);
+        return pairs.length ? `?${pairs.map(([k, v]) => `${k}=${String(v)}`).join('&')}` : '';
+    };
+    switch (ref.type) {
+        case 'github':
+        case 'gitlab':
+        case 'sourcehut': {
+            const path = [ref.owner, ref.repo, ref.rev ?? ref.ref].filter(Boolean).join('/');
+            return `${ref.type}:${path}${query({ host: ref.host, dir: ref.dir })}`;
+        }
+        case 'git':
+        case 'hg':
+        case 'mercurial':
+            return `${ref.type === 'git' ? 'git' : 'hg'}+${ref.url ?? ''}${query({ ref: ref.ref, rev: ref.rev, dir: ref.dir, submodules: ref.submodules })}`;
+        case 'path':
+            return `path:${ref.path ?? ''}`;
+        case 'tarball':
+        case 'file':
+            return String(ref.url ?? '');
+        case 'indirect':
+            return `flake:${String(ref.id ?? '')}${ref.ref ? `/${ref.ref}` : ''}${ref.rev ? `/${ref.rev}` : ''}`;
+        default:
+            return ref.type;
+    }
+}
+const shortRev = (rev) => rev?.slice(0, 7);
+/** `lastModified` (seconds) as an ISO date, `2024-11-08`. */
+function formatLockDate(lastModified) {
+    if (lastModified === undefined || !Number.isFinite(lastModified))
+        return undefined;
+    return new Date(lastModified * 1000).toISOString().slice(0, 10);
+}
+/** The forge repository behind a locked reference, when it is one we can link to. */
+function forgeRepoOf(ref) {
+    if (!ref)
+        return undefined;
+    if ((ref.type === 'github' || ref.type === 'gitlab' || ref.type === 'sourcehut') && ref.owner && ref.repo) {
+        const defaultHost = { github: 'github.com', gitlab: 'gitlab.com', sourcehut: 'git.sr.ht' }[ref.type];
+        return { forge: ref.type, host: ref.host ?? defaultHost, owner: ref.owner, repo: ref.repo };
+    }
+    if (ref.type === 'git' && ref.url)
+        return forgeRepoOfGitUrl(ref.url);
+    return undefined;
+}
+/** `https://github.com/O/R.git`, `ssh://git@gitlab.com/O/R`, `git@github.com:O/R.git` and the like. */
+function forgeRepoOfGitUrl(url) {
+    const scp = /^[\w.-]+@([\w.-]+):(.+)$/.exec(url);
+    let host;
+    let path;
+    if (scp) {
+        host = scp[1];
+        path = scp[2];
+    }
+    else {
+        let parsed;
+        try {
+            parsed = new URL(url.replace(/^git\+/, ''));
+        }
+        catch {
+            return undefined;
+        }
+        if (!['https:', 'http:', 'ssh:', 'git:'].includes(parsed.protocol))
+            return undefined;
+        host = parsed.hostname;
+        path = parsed.pathname;
+    }
+    const parts = path.replace(/^\/+/, '').replace(/\.git$/, '').replace(/\/+$/, '').split('/');
+    if (host === 'github.com' && parts.length === 2)
+        return { forge: 'github', host, owner: parts[0], repo: parts[1] };
+    if (host === 'git.sr.ht' && parts.length === 2 && parts[0]?.startsWith('~')) {
+        return { forge: 'sourcehut', host, owner: parts[0], repo: parts[1] };
+    }
+    if ((host === 'gitlab.com' || host.startsWith('gitlab.')) && parts.length >= 2) {
+        return { forge: 'gitlab', host, owner: parts.slice(0, -1).join('/'), repo: parts.at(-1) };
+    }
+    return undefined;
+}
+/**
+ * A link showing the commits between two locked revisions of the same repository: GitHub and
+ * GitLab compare views; sourcehut has no compare view, so its log from the new revision.
+ */
+function compareUrl(before, after) {
+    const from = forgeRepoOf(before);
+    const to = forgeRepoOf(after);
+    if (!from || !to || !before?.rev || !after?.rev || before.rev === after.rev)
+        return undefined;
+    if (from.forge !== to.forge || from.host !== to.host || from.owner.toLowerCase() !== to.owner.toLowerCase() || from.repo.toLowerCase() !== to.repo.toLowerCase()) {
+        return undefined;
+    }
+    const base = `https://${to.host}/${to.owner}/${to.repo}`;
+    switch (to.forge) {
+        case 'github':
+            return `${base}/compare/${before.rev}...${after.rev}`;
+        case 'gitlab':
+            return `${base}/-/compare/${before.rev}...${after.rev}`;
+        case 'sourcehut':
+            return `${base}/log/${after.rev}`;
+    }
+}
+/** A link to one locked revision (the commit page), when the forge is known. */
+function commitUrl(ref) {
+    const repo = forgeRepoOf(ref);
+    if (!repo || !ref?.rev)
+        return undefined;
+    const base = `https://${repo.host}/${repo.owner}/${repo.repo}`;
+    switch (repo.forge) {
+        case 'github':
+            return `${base}/commit/${ref.rev}`;
+        case 'gitlab':
+            return `${base}/-/commit/${ref.rev}`;
+        case 'sourcehut':
+            return `${base}/commit/${ref.rev}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/bump/lock-diff.ts
+
+/** Inputs deeper than this are not listed (lock files of real fleets are 3–5 levels deep). */
+const MAX_DEPTH = 12;
+/**
+ * Every input reachable from the root, keyed by input path (`a/b`). Node names are not stable
+ * between lock files (`nixpkgs_2`), input paths are.
+ */
+function lockEntries(lock) {
+    const entries = new Map();
+    const walk = (nodeName, prefix, stack) => {
+        const node = lock.nodes[nodeName];
+        if (!node?.inputs || prefix.length >= MAX_DEPTH)
+            return;
+        for (const [input, target] of Object.entries(node.inputs).sort(([a], [b]) => a.localeCompare(b))) {
+            const path = [...prefix, input];
+            if (Array.isArray(target)) {
+                entries.set(path.join('/'), { follows: target });
+                continue;
+            }
+            const child = lock.nodes[target];
+            if (!child)
+                continue;
+            entries.set(path.join('/'), { node: child });
+            if (!stack.has(target))
+                walk(target, path, new Set([...stack, target]));
+        }
+    };
+    walk(lock.root, [], new Set([lock.root]));
+    return entries;
+}
+function revisionOf(node) {
+    const locked = node.locked ?? { type: 'unknown' };
+    const revision = { locked: formatFlakeRef(locked) };
+    if (node.original)
+        revision.original = formatFlakeRef(node.original);
+    if (locked.rev) {
+        revision.rev = locked.rev;
+        revision.shortRev = shortRev(locked.rev);
+    }
+    if (locked.ref)
+        revision.ref = locked.ref;
+    if (locked.narHash)
+        revision.narHash = locked.narHash;
+    if (typeof locked.revCount === 'number')
+        revision.revCount = locked.revCount;
+    if (typeof locked.lastModified === 'number') {
+        revision.lastModified = locked.lastModified;
+        revision.date = formatLockDate(locked.lastModified);
+    }
+    return revision;
+}
+/** Whether two lock nodes pin the same source (ignoring how the lock file names them). */
+function samePin(a, b) {
+    return stableJson(a.locked) === stableJson(b.locked) && stableJson(a.original) === stableJson(b.original) && (a.flake ?? true) === (b.flake ?? true);
+}
+function stableJson(value) {
+    if (value === undefined)
+        return '';
+    if (Array.isArray(value))
+        return `[${value.map(stableJson).join(',')}]`;
+    if (value && typeof value === 'object') {
+        return `{${Object.keys(value)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${stableJson(value[k])}`)
+            .join(',')}}`;
+    }
+    return JSON.stringify(value);
+}
+/**
+ * What changed between two lock files of one flake, read from their JSON (not from Nix's text):
+ * revisions, dates, compare links, `follows`, added and removed inputs, at every depth.
+ * Sorted: direct inputs first, then by path.
+ */
+function diffLocks(before, after) {
+    const old = lockEntries(before);
+    const now = lockEntries(after);
+    const changes = [];
+    for (const key of new Set([...old.keys(), ...now.keys()])) {
+        const a = old.get(key);
+        const b = now.get(key);
+        const path = key.split('/');
+        const base = { path, name: key, transitive: path.length > 1 };
+        if (a && b) {
+            if ('node' in a && 'node' in b) {
+                if (samePin(a.node, b.node))
+                    continue;
+                const change = { ...base, kind: 'updated', old: revisionOf(a.node), new: revisionOf(b.node) };
+                const link = compareUrl(a.node.locked, b.node.locked);
+                if (link)
+                    change.compareUrl = link;
+                changes.push(change);
+            }
+            else if ('follows' in a && 'follows' in b) {
+                if (a.follows.join('/') === b.follows.join('/'))
+                    continue;
+                changes.push({ ...base, kind: 'follows', oldFollows: a.follows.join('/'), newFollows: b.follows.join('/') });
+            }
+            else {
+                const change = { ...base, kind: 'follows' };
+                if ('node' in a)
+                    change.old = revisionOf(a.node);
+                else
+                    change.oldFollows = a.follows.join('/');
+                if ('node' in b)
+                    change.new = revisionOf(b.node);
+                else
+                    change.newFollows = b.follows.join('/');
+                changes.push(change);
+            }
+        }
+        else if (b) {
+            changes.push('node' in b ? { ...base, kind: 'added', new: revisionOf(b.node) } : { ...base, kind: 'added', newFollows: b.follows.join('/') });
+        }
+        else if (a) {
+            changes.push('node' in a ? { ...base, kind: 'removed', old: revisionOf(a.node) } : { ...base, kind: 'removed', oldFollows: a.follows.join('/') });
+        }
+    }
+    return changes.sort((x, y) => x.path.length - y.path.length || x.name.localeCompare(y.name));
+}
+/** The root's direct input names, sorted. */
+function directInputNames(lock) {
+    return Object.keys(lock.nodes[lock.root]?.inputs ?? {}).sort();
+}
+/**
+ * Changes outside what was asked for: an input not under one of `requested` (an update of `a`
+ * may move `a/b`, nothing else). An empty request means everything was asked for.
+ */
+function unexpectedChanges(changes, requested) {
+    if (requested.length === 0)
+        return [];
+    const prefixes = requested.map((r) => r.split('/').filter(Boolean));
+    return changes.filter((change) => !prefixes.some((prefix) => prefix.every((part, i) => change.path[i] === part)));
+}
+
+// EXTERNAL MODULE: ./src/bump/pr-body.ts + 3 modules
+var pr_body = __nccwpck_require__(6128);
+;// CONCATENATED MODULE: ./src/bump/update.ts
+
+
+
+
+const EMPTY_LOCK = { version: 7, root: 'root', nodes: { root: {} } };
+async function readLockState(source) {
+    const file = (0,external_node_path_.join)(source.dir, 'flake.lock');
+    let text;
+    try {
+        text = await (0,promises_.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return { text: undefined, lock: EMPTY_LOCK };
+        throw error;
+    }
+    try {
+        return { text, lock: (0,nix/* parseFlakeLock */.q1)(text) };
+    }
+    catch (error) {
+        throw new Error(`${source.lockPath}: ${error.message}`, { cause: error });
+    }
+}
+/** Puts flake.lock back as it was (removes it when there was none). */
+async function restoreLock(source, state) {
+    const file = (0,external_node_path_.join)(source.dir, 'flake.lock');
+    if (state.text === undefined)
+        await (0,promises_.rm)(file, { force: true });
+    else
+        await (0,promises_.writeFile)(file, state.text);
+}
+/**
+ * Updates the named inputs (all when empty) with the command the installed Nix understands, then
+ * diffs the JSON lock files and flags anything that moved without being asked for.
+ */
+async function updateFlakeLock(nix, source, inputs, before) {
+    const old = before ?? (await readLockState(source));
+    await nix.updateLock(source.ref, inputs);
+    const after = await readLockState(source);
+    const changes = diffLocks(old.lock, after.lock);
+    // Nix re-formats nothing when nothing changed; a whitespace-only rewrite is not a change either.
+    const same = changes.length === 0;
+    return { before: old, after: same && old.text !== undefined ? old : after, changes, unexpected: unexpectedChanges(changes, inputs) };
+}
+
+;// CONCATENATED MODULE: ./src/bump/bump.ts
+
+
+
+
+
+
+
+
+
+
+
+
+const OPERATION_RANK = ['created', 'updated', 'closed', 'unchanged'];
+/** `nixpkgs` → `flake-bump-nixpkgs`; characters git refuses become `-`. */
+function groupBranch(branch, input) {
+    return `${branch}-${input.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '')}`;
+}
+/**
+ * The whole bump: per group (all inputs, or one input each), update flake.lock in the checkout,
+ * diff it, run the checks and closure diffs, then create, update or close the group's pull
+ * request. The checkout's lock files are put back as they were at the end.
+ */
+async function runFlakeBump(options) {
+    const { log, nix } = options;
+    const flakes = await Promise.all(options.flakes.map((dir) => prepareFlake(dir, options.cwd)));
+    const roots = new Set(flakes.map((f) => f.source.repoRoot));
+    if (roots.size > 1)
+        throw new errors/* UserError */.y(`the flakes in "path" belong to different git checkouts (${[...roots].join(', ')}); bump each checkout in its own step`);
+    const repository = await (0,github_repository/* getRepositoryInfo */.R)(options.client, options.repo);
+    const base = options.base || repository.defaultBranch;
+    log.info(`${(await nix.version()).text}; base ${base}; ${flakes.length} flake${flakes.length === 1 ? '' : 's'}: ${flakes.map((f) => f.source.relativeDir).join(', ')}`);
+    const known = new Set(flakes.flatMap((f) => directInputNames(f.original.lock)));
+    const unknown = options.inputs.filter((i) => !known.has(i.split('/')[0]));
+    if (unknown.length > 0 && flakes.every((f) => f.original.text !== undefined)) {
+        throw new errors/* UserError */.y(`Input "inputs": ${unknown.map((i) => `"${i}"`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not an input of ${flakes.map((f) => f.source.lockPath).join(', ')} (inputs: ${[...known].sort().join(', ') || 'none'})`);
+    }
+    const groups = options.group === 'all'
+        ? [{ name: 'all', inputs: [...options.inputs], branch: options.branch, title: options.title }]
+        : (options.inputs.length > 0 ? [...options.inputs] : [...known].sort()).map((input) => ({
+            name: input,
+            inputs: [input],
+            branch: groupBranch(options.branch, input),
+            title: `${options.title} (${input})`,
+        }));
+    if (groups.length === 0)
+        log.warning('the flakes have no inputs: nothing to bump');
+    const writer = options.writer?.(flakes[0].source.repoRoot);
+    const outcomes = [];
+    try {
+        for (const group of groups) {
+            outcomes.push(await log.group(`bump ${group.name === 'all' ? 'all inputs' : group.name} (${group.branch})`, () => bumpGroup(options, flakes, group, base, repository, writer)));
+        }
+    }
+    finally {
+        await Promise.all(flakes.map((f) => restoreLock(f.source, f.original)));
+    }
+    const operation = OPERATION_RANK.find((op) => outcomes.some((o) => o.operation === op)) ?? 'unchanged';
+    const first = outcomes.find((o) => o.pullRequest && o.operation !== 'closed') ?? outcomes.find((o) => o.pullRequest);
+    return {
+        base,
+        groups: outcomes,
+        operation,
+        ...(first?.pullRequest ? { pullRequest: first.pullRequest } : {}),
+        changes: outcomes.flatMap((o) => o.report.flakes.flatMap((f) => f.changes.map((c) => ({ group: o.group, flake: f.flake, lockPath: f.lockPath, ...c })))),
+        failedChecks: outcomes.flatMap((o) => o.failedChecks),
+    };
+}
+async function prepareFlake(dir, cwd) {
+    const source = await locateFlake(dir, cwd);
+    const exists = await (0,promises_.stat)((0,external_node_path_.join)(source.dir, 'flake.nix')).then((s) => s.isFile(), () => false);
+    if (!exists)
+        throw new errors/* UserError */.y(`Input "path": ${dir} has no flake.nix (looked in ${source.dir}). Example: path: .`);
+    return { source, original: await readLockState(source), before: new Map() };
+}
+async function bumpGroup(options, flakes, group, base, repository, writer) {
+    const { log } = options;
+    const report = { group: group.name, requested: group.inputs, flakes: [], nixVersion: (await options.nix.version()).text };
+    const files = {};
+    for (const flake of flakes) {
+        // Each group starts from the base branch's lock.
+        await restoreLock(flake.source, flake.original);
+        const own = directInputNames(flake.original.lock);
+        const inputs = group.inputs.filter((i) => flake.original.text === undefined || own.includes(i.split('/')[0]));
+        if (group.inputs.length > 0 && inputs.length === 0)
+            continue;
+        const update = await updateFlakeLock(options.nix, flake.source, inputs, flake.original);
+        for (const change of update.unexpected) {
+            log.warning(`${flake.source.lockPath}: ${change.name} changed although only ${inputs.join(', ')} ${inputs.length === 1 ? 'was' : 'were'} asked for`);
+        }
+        const bump = { flake: flake.source.relativeDir, lockPath: flake.source.lockPath, changes: update.changes, unexpected: update.unexpected, closures: [], checks: [] };
+        if (update.after.text !== undefined)
+            files[flake.source.lockPath] = update.after.text;
+        if (update.changes.length === 0) {
+            log.info(`${flake.source.lockPath}: no changes`);
+            continue;
+        }
+        log.info(`${flake.source.lockPath}: ${update.changes.length} change${update.changes.length === 1 ? '' : 's'} (${update.changes.map((c) => c.name).join(', ')})`);
+        await checkFlake(options, flake, update.after, bump);
+        report.flakes.push(bump);
+    }
+    const marker = (0,pr_body/* bumpMarker */.V5)(group.branch);
+    const body = (0,pr_body/* renderBumpBody */.Jo)(report, { marker });
+    const result = await (0,upsert/* upsertPullRequest */._)(options.client, options.repo, {
+        branch: group.branch,
+        base,
+        title: group.title,
+        body,
+        marker,
+        files,
+        commitMessage: (0,pr_body/* renderCommitMessage */.jq)(group.title, report),
+        labels: options.labels,
+        reviewers: options.reviewers,
+        autoMerge: options.autoMerge,
+        repository,
+        closeComment: `Closing: \`${base}\` already has ${group.name === 'all' ? 'these inputs' : `this revision of \`${group.name}\``}, so there is nothing left to bump.`,
+        ...(writer ? { writer } : {}),
+    });
+    const failedChecks = report.flakes.flatMap((f) => f.checks.filter((c) => !c.ok));
+    return {
+        group: group.name,
+        branch: group.branch,
+        operation: result.operation,
+        ...(result.pullRequest ? { pullRequest: { number: result.pullRequest.number, url: result.pullRequest.url } } : {}),
+        report,
+        failedChecks,
+        warnings: result.warnings,
+    };
+}
+/** Checks and closure diffs of one flake with its new lock (which is in the checkout). */
+async function checkFlake(options, flake, after, bump) {
+    const { nix, log } = options;
+    const ref = flake.source.ref;
+    const needsHosts = options.checks === 'eval' || options.checks === 'build' || options.diffHosts.length > 0;
+    const listed = needsHosts ? await listHosts(nix, ref) : { hosts: [] };
+    if (listed.error)
+        bump.checks.push({ kind: options.checks === 'build' ? 'build' : 'eval', target: 'nixosConfigurations', ok: false, error: listed.error });
+    const hosts = listed.hosts;
+    let diffHosts = options.diffHosts.length > 0 ? [...options.diffHosts] : options.checks === 'build' ? hosts : [];
+    if (!listed.error && options.diffHosts.length > 0) {
+        const missing = diffHosts.filter((h) => !hosts.includes(h));
+        if (missing.length > 0)
+            log.warning(`${flake.source.lockPath}: diff-hosts ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in nixosConfigurations (hosts: ${hosts.join(', ') || 'none'})`);
+        diffHosts = diffHosts.filter((h) => hosts.includes(h));
+    }
+    if (options.checks === 'eval')
+        bump.checks.push(...(await evalHosts(nix, ref, hosts)));
+    const toBuild = options.checks === 'build' ? hosts : diffHosts;
+    const afterBuilds = new Map((await buildHosts(nix, ref, toBuild)).map((b) => [b.host, b]));
+    if (options.checks === 'build')
+        bump.checks.push(...buildChecks(hosts.map((h) => afterBuilds.get(h))));
+    if (options.checks === 'flake-check')
+        bump.checks.push(await runFlakeCheck(options.nixSettings, ref));
+    if (diffHosts.length > 0) {
+        const missingBefore = diffHosts.filter((h) => !flake.before.has(h));
+        if (missingBefore.length > 0) {
+            // The systems of the base branch: build them with the original lock, then put the new one back.
+            await restoreLock(flake.source, flake.original);
+            try {
+                for (const build of await buildHosts(nix, ref, missingBefore))
+                    flake.before.set(build.host, build);
+            }
+            finally {
+                if (after.text !== undefined)
+                    await (0,promises_.writeFile)((0,external_node_path_.join)(flake.source.dir, 'flake.lock'), after.text);
+            }
+        }
+        for (const host of diffHosts)
+            bump.closures.push(await compareHost(nix, host, flake.before.get(host), afterBuilds.get(host)));
+    }
+    const failed = bump.checks.filter((c) => !c.ok);
+    if (failed.length > 0)
+        log.warning(`${flake.source.lockPath}: ${failed.length} check${failed.length === 1 ? '' : 's'} failed after the update`);
+}
+async function compareHost(nix, host, before, after) {
+    if (!before?.toplevel)
+        return { host, ...(after?.toplevel ? { after: after.toplevel } : {}), error: `did not build before the update: ${before?.error ?? 'unknown error'}` };
+    if (!after?.toplevel)
+        return { host, before: before.toplevel, error: `does not build after the update: ${after?.error ?? 'unknown error'}` };
+    const [old, now] = await Promise.all([closureOf(nix, before.toplevel), closureOf(nix, after.toplevel)]);
+    return { host, before: before.toplevel, after: after.toplevel, diff: (0,closure_diff/* diffClosures */.Ep)(old, now) };
+}
+
+
+/***/ }),
+
+/***/ 6629:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ep: () => (/* binding */ diffClosures),
+/* harmony export */   Tt: () => (/* binding */ describeVersions)
+/* harmony export */ });
+/* unused harmony exports parseStoreName, SIZE_DELTA_THRESHOLD, compareVersions */
+/**
+ * Splits a store path's name like `nix store diff-closures` does: an output suffix
+ * (`-[a-z]+`, `-lib32`, `-lib64`) comes off first (ambiguous with versions such as `-unstable`,
+ * as in Nix), then the version starts at the first `-` not followed by a letter.
+ */
+function parseStoreName(pathOrName) {
+    const base = pathOrName.slice(pathOrName.lastIndexOf('/') + 1);
+    let name = /^[0-9a-df-np-sv-z]{32}-/.test(base) ? base.slice(33) : base;
+    let output = '';
+    const suffix = /^(.*)-([a-z]+|lib32|lib64)$/.exec(name);
+    if (suffix) {
+        name = suffix[1];
+        output = suffix[2];
+    }
+    for (let i = 0; i < name.length - 1; i++) {
+        if (name[i] === '-' && !/[A-Za-z]/.test(name[i + 1])) {
+            return { name: name.slice(0, i), version: name.slice(i + 1), output };
+        }
+    }
+    return { name, version: '', output };
+}
+/** Size moves below this are noise (as in `nix store diff-closures`). */
+const SIZE_DELTA_THRESHOLD = 8 * 1024;
+function group(closure) {
+    const grouped = new Map();
+    for (const entry of closure) {
+        const { name, version } = parseStoreName(entry.path);
+        const versions = grouped.get(name) ?? new Map();
+        versions.set(version, (versions.get(version) ?? 0) + entry.narSize);
+        grouped.set(name, versions);
+    }
+    return grouped;
+}
+const sum = (values) => [...values].reduce((a, b) => a + b, 0);
+/** Package-level difference of two closures, as `nix store diff-closures` computes it. */
+function diffClosures(before, after) {
+    const old = group(dedupe(before));
+    const now = group(dedupe(after));
+    const changes = [];
+    for (const name of [...new Set([...old.keys(), ...now.keys()])].sort()) {
+        const a = old.get(name) ?? new Map();
+        const b = now.get(name) ?? new Map();
+        const removedVersions = [...a.keys()].filter((v) => !b.has(v)).sort(compareVersions);
+        const addedVersions = [...b.keys()].filter((v) => !a.has(v)).sort(compareVersions);
+        const sizeDelta = sum(b.values()) - sum(a.values());
+        let kind;
+        if (a.size === 0)
+            kind = 'added';
+        else if (b.size === 0)
+            kind = 'removed';
+        else if (removedVersions.length || addedVersions.length)
+            kind = 'changed';
+        else if (Math.abs(sizeDelta) >= SIZE_DELTA_THRESHOLD)
+            kind = 'rebuilt';
+        else
+            continue;
+        changes.push({ name, kind, removedVersions, addedVersions, sizeDelta });
+    }
+    const beforeSize = sum(dedupe(before).map((e) => e.narSize));
+    const afterSize = sum(dedupe(after).map((e) => e.narSize));
+    return {
+        before: { paths: dedupe(before).length, size: beforeSize },
+        after: { paths: dedupe(after).length, size: afterSize },
+        sizeDelta: afterSize - beforeSize,
+        changes,
+    };
+}
+function dedupe(closure) {
+    const seen = new Map();
+    for (const entry of closure)
+        seen.set(entry.path, entry);
+    return [...seen.values()];
+}
+/** Orders versions the way people read them: numeric parts as numbers (`1.9` < `1.10`). */
+function compareVersions(a, b) {
+    return a.localeCompare(b, 'en', { numeric: true });
+}
+/** `3.0.15 → 3.0.16`, `∅ → 1.2` (as diff-closures writes it; `ε` is the empty version). */
+function describeVersions(change) {
+    const show = (versions) => (versions.length === 0 ? '∅' : versions.map((v) => v || 'ε').join(', '));
+    return `${show(change.removedVersions)} → ${show(change.addedVersions)}`;
+}
+
+
+/***/ }),
+
+/***/ 588:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Z: () => (/* binding */ parseNixOptions)
+/* harmony export */ });
+/**
+ * `nix-options` lines (`max-jobs 4`, `accept-flake-config true`) as `--option NAME VALUE` pairs.
+ * Throws a message naming the bad line.
+ */
+function parseNixOptions(lines) {
+    const options = {};
+    for (const line of lines) {
+        const match = /^([A-Za-z][\w-]*)\s+(.+)$/.exec(line.trim());
+        if (!match)
+            throw new Error(`"${line}" is not a "name value" pair`);
+        const name = match[1];
+        if (/^(access-tokens|netrc-file|secret-key-files)$/.test(name)) {
+            // These would put credentials on every nix command line.
+            throw new Error(`"${name}" must not be given on the command line; set it in nix.conf or NIX_CONFIG instead`);
+        }
+        options[name] = match[2].trim();
+    }
+    return options;
+}
+
+
+/***/ }),
+
+/***/ 6128:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  V5: () => (/* binding */ bumpMarker),
+  cn: () => (/* binding */ describeCheck),
+  Jo: () => (/* binding */ renderBumpBody),
+  jq: () => (/* binding */ renderCommitMessage)
+});
+
+// UNUSED EXPORTS: describeChangeLine
+
+;// CONCATENATED MODULE: ./src/util/bytes.ts
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = n;
+    let unit = 0;
+    while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return unit === 0 ? `${n} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+// EXTERNAL MODULE: ./src/bump/closure-diff.ts
+var closure_diff = __nccwpck_require__(6629);
+;// CONCATENATED MODULE: ./src/bump/markdown.ts
+/** GitHub refuses a pull request or issue body longer than this (characters). */
+const GITHUB_BODY_LIMIT = 65_536;
+/** Text safe inside a Markdown table cell: no pipes breaking the row, no line breaks. */
+function cell(text) {
+    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+/** An inline code span that survives backticks in `text`. */
+function code(text) {
+    const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+    const fence = '`'.repeat(longest + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+function markdown_link(text, url) {
+    return url ? `[${text}](${url})` : text;
+}
+function table(headers, rows) {
+    return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+/** A fenced code block whose fence is longer than any backtick run inside. */
+function fence(text, lang = '') {
+    const longest = Math.max(2, ...[...text.matchAll(/`{3,}/g)].map((m) => m[0].length));
+    const marks = '`'.repeat(longest + 1);
+    return `${marks}${lang}\n${text.replace(/\n+$/, '')}\n${marks}`;
+}
+function details(summary, body) {
+    return `<details><summary>${escapeHtmlText(summary)}</summary>\n\n${body}\n\n</details>`;
+}
+function escapeHtmlText(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/** The last `max` characters of a log, cut at a line start, marked when cut. */
+function tail(text, max) {
+    const trimmed = text.trim();
+    if (trimmed.length <= max)
+        return trimmed;
+    const cut = trimmed.slice(trimmed.length - max);
+    const start = cut.indexOf('\n');
+    return `…\n${start >= 0 ? cut.slice(start + 1) : cut}`;
+}
+/** Joins blocks; if longer than `limit`, drops items (lowest priority first) and says what was cut. */
+function fitBlocks(blocks, limit, cutNote) {
+    const state = blocks.map((b) => ({ ...b, keep: b.items.length, note: '' }));
+    const render = () => state
+        .map((b) => {
+        if (b.items.length > 0 && b.keep === 0 && !b.note)
+            return '';
+        const parts = [b.head, ...b.items.slice(0, b.keep), b.note || undefined, b.tail].filter((p) => p !== undefined && p !== '');
+        return parts.join('\n');
+    })
+        .filter(Boolean)
+        .join('\n\n');
+    let text = render();
+    const order = state
+        .map((b, index) => ({ b, index }))
+        .sort((x, y) => x.b.priority - y.b.priority || y.index - x.index)
+        .map((x) => x.b);
+    for (const block of order) {
+        if (text.length <= limit)
+            break;
+        while (block.keep > 0 && text.length > limit) {
+            // Drop as many items as the overshoot needs at once, then re-check.
+            let over = text.length - limit;
+            let drop = 0;
+            while (block.keep - drop > 0 && over > 0) {
+                over -= block.items[block.keep - drop - 1].length + 1;
+                drop++;
+            }
+            block.keep -= Math.max(1, drop);
+            const dropped = block.items.length - block.keep;
+            // A blank line first: a paragraph right under a table would become one of its rows.
+            block.note = `\n${cutNote(dropped, block.noun ?? 'rows')}`;
+            text = render();
+        }
+    }
+    const cut = state.reduce((n, b) => n + (b.items.length - b.keep), 0);
+    if (text.length > limit) {
+        const note = `\n\n${cutNote(1, 'part')}`;
+        text = text.slice(0, Math.max(0, limit - note.length)) + note;
+    }
+    return { text, cut };
+}
+
+;// CONCATENATED MODULE: ./src/bump/report.ts
+const changeCount = (report) => report.flakes.reduce((n, f) => n + f.changes.length, 0);
+const failedChecks = (report) => report.flakes.flatMap((f) => f.checks.filter((c) => !c.ok));
+
+;// CONCATENATED MODULE: ./src/bump/pr-body.ts
+
+
+
+
+/** The hidden line by which the action recognizes its own pull request for `branch`. */
+function bumpMarker(branch) {
+    return `<!-- fleet:flake-bump branch=${branch} -->`;
+}
+const ERROR_TAIL = 3000;
+/**
+ * The pull request description: summary, input table, per-host closure table and details, check
+ * results. Deterministic for the same report (no times, no run links), so an unchanged bump
+ * leaves the description untouched. Kept under GitHub's limit by cutting the least important rows
+ * first, with a note saying so.
+ */
+function renderBumpBody(report, options) {
+    const limit = options.limit ?? GITHUB_BODY_LIMIT;
+    const blocks = [{ head: options.marker, items: [], priority: 100 }];
+    blocks.push({ head: summaryText(report), items: [], priority: 100 });
+    const many = report.flakes.length > 1;
+    for (const flake of report.flakes) {
+        if (many)
+            blocks.push({ head: `## ${flake.flake === '.' ? 'Flake at the repository root' : `Flake ${code(flake.flake)}`}`, items: [], priority: 100 });
+        blocks.push(...flakeBlocks(flake));
+    }
+    blocks.push({ head: '---\n<sub>Opened by fleet action-flake-bump. Commits pushed to this branch are kept (the next run adds its own on top); this description is rewritten on every run.</sub>', items: [], priority: 100 });
+    return fitBlocks(blocks, limit, (count, noun) => `_… ${count} more ${noun} cut to keep this description under GitHub's ${GITHUB_BODY_LIMIT.toLocaleString('en')}-character limit; the job summary and the \`changes\` output list everything._`).text;
+}
+function summaryText(report) {
+    const count = changeCount(report);
+    const direct = report.flakes.flatMap((f) => f.changes.filter((c) => !c.transitive)).length;
+    const locks = [...new Set(report.flakes.map((f) => f.lockPath))].map(code).join(', ');
+    const lines = [
+        `Updates ${count} input${count === 1 ? '' : 's'} in ${locks} (${direct} direct, ${count - direct} through other inputs)${report.group === 'all' ? '' : ` for ${code(report.group)}`}.`,
+    ];
+    const checks = report.flakes.flatMap((f) => f.checks);
+    if (checks.length > 0) {
+        const failed = failedChecks(report);
+        lines.push(failed.length === 0 ? `✅ All ${checks.length} checks passed.` : `❌ ${failed.length} of ${checks.length} checks failed: ${failed.map(describeCheck).join(', ')}.`);
+    }
+    const unexpected = report.flakes.flatMap((f) => f.unexpected);
+    if (unexpected.length > 0) {
+        lines.push(`⚠️ Nix also changed inputs that were not asked for: ${unexpected.map((c) => code(c.name)).join(', ')}.`);
+    }
+    return lines.join('\n\n');
+}
+function flakeBlocks(flake) {
+    const blocks = [];
+    blocks.push({
+        head: ['### Inputs', '', ...table(['Input', 'From', 'To', 'Changes'], [])].join('\n'),
+        items: flake.changes.map(inputRow),
+        priority: 50,
+    });
+    const hosts = flake.closures;
+    if (hosts.length > 0) {
+        blocks.push({
+            head: ['### Hosts', '', ...table(['Host', 'Closure size', 'Change', 'Packages'], [])].join('\n'),
+            items: hosts.map(hostRow),
+            priority: 40,
+            noun: 'hosts',
+        });
+        const withChanges = hosts.filter((h) => h.diff && h.diff.changes.length > 0);
+        if (withChanges.length > 0)
+            blocks.push({ items: withChanges.map(hostDetails), priority: 10, noun: 'host details' });
+    }
+    if (flake.checks.length > 0) {
+        blocks.push({
+            head: ['### Checks', '', ...table(['Check', 'Result'], [])].join('\n'),
+            items: flake.checks.map((c) => `| ${cell(describeCheck(c))} | ${c.ok ? '✅ passed' : '❌ failed'} |`),
+            // Check results are short and decide the review: they go last.
+            priority: 60,
+            noun: 'checks',
+        });
+        const failures = flake.checks.filter((c) => !c.ok && c.error);
+        if (failures.length > 0) {
+            blocks.push({ items: failures.map((c) => details(`${describeCheck(c)}: error`, fence(tail(c.error, ERROR_TAIL)))), priority: 55, noun: 'check errors' });
+        }
+    }
+    return blocks;
+}
+function describeCheck(check) {
+    return check.kind === 'flake-check' ? 'nix flake check' : `${check.kind} ${check.target}`;
+}
+function revisionCell(revision, follows) {
+    if (follows !== undefined)
+        return `follows ${code(follows || '(the flake itself)')}`;
+    if (!revision)
+        return '—';
+    const id = revision.shortRev ?? revision.narHash?.slice(0, 15) ?? revision.locked;
+    return [code(id), revision.date].filter(Boolean).join(' ');
+}
+function inputRow(change) {
+    const name = change.transitive ? `${code(change.name)} ↳` : code(change.name);
+    const note = (() => {
+        switch (change.kind) {
+            case 'added':
+                return 'added';
+            case 'removed':
+                return 'removed';
+            case 'follows':
+                return 'follows changed';
+            case 'updated': {
+                if (change.compareUrl)
+                    return markdown_link('compare', change.compareUrl);
+                if (change.old?.original !== change.new?.original)
+                    return `source: ${code(change.new?.original ?? '')}`;
+                const count = change.old?.revCount !== undefined && change.new?.revCount !== undefined ? change.new.revCount - change.old.revCount : undefined;
+                return count !== undefined && count > 0 ? `${count} commit${count === 1 ? '' : 's'}` : 'updated';
+            }
+        }
+    })();
+    return `| ${name} | ${revisionCell(change.old, change.oldFollows)} | ${revisionCell(change.new, change.newFollows)} | ${note} |`;
+}
+function signedBytes(n) {
+    return `${n > 0 ? '+' : n < 0 ? '−' : '±'}${formatBytes(Math.abs(n))}`;
+}
+function hostRow(host) {
+    if (!host.diff)
+        return `| ${cell(host.host)} | — | — | ${cell(host.error ? `not compared: ${firstLine(host.error)}` : 'not compared')} |`;
+    const { diff } = host;
+    const counts = ['changed', 'added', 'removed', 'rebuilt']
+        .map((kind) => [kind, diff.changes.filter((c) => c.kind === kind).length])
+        .filter(([, n]) => n > 0)
+        .map(([kind, n]) => `${n} ${kind}`);
+    return `| ${cell(host.host)} | ${formatBytes(diff.before.size)} → ${formatBytes(diff.after.size)} | ${signedBytes(diff.sizeDelta)} | ${counts.join(', ') || 'no package changes'} |`;
+}
+function packageRow(change) {
+    const versions = change.kind === 'rebuilt' ? 'rebuilt' : (0,closure_diff/* describeVersions */.Tt)(change);
+    return `| ${cell(change.name)} | ${cell(versions)} | ${signedBytes(change.sizeDelta)} |`;
+}
+function hostDetails(host) {
+    const changes = host.diff?.changes ?? [];
+    return details(`${host.host}: ${changes.length} package change${changes.length === 1 ? '' : 's'}`, table(['Package', 'Versions', 'Size'], []).concat(changes.map(packageRow)).join('\n'));
+}
+function firstLine(text) {
+    const line = text.trim().split('\n')[0] ?? '';
+    return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+/** The commit message of a bump: the title, then one line per changed input (like Nix's own). */
+function renderCommitMessage(title, report) {
+    const lines = [title, ''];
+    for (const flake of report.flakes) {
+        if (report.flakes.length > 1)
+            lines.push(`${flake.lockPath}:`);
+        for (const change of flake.changes)
+            lines.push(`• ${describeChangeLine(change)}`);
+    }
+    return lines.join('\n').trim() + '\n';
+}
+/** `Updated input 'nixpkgs': abc1234 (2024-11-01) → def5678 (2024-11-08)`. */
+function describeChangeLine(change) {
+    const rev = (r, follows) => follows !== undefined ? `follows '${follows}'` : r ? `${r.shortRev ?? r.locked}${r.date ? ` (${r.date})` : ''}` : '∅';
+    const verb = { updated: 'Updated', added: 'Added', removed: 'Removed', follows: 'Changed' }[change.kind];
+    return `${verb} input '${change.name}': ${rev(change.old, change.oldFollows)} → ${rev(change.new, change.newFollows)}`;
+}
+
+
+/***/ }),
+
+/***/ 9832:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Q: () => (/* binding */ summaryTables)
+/* harmony export */ });
+/* harmony import */ var _pr_body_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6128);
+
+const revision = (c, side) => {
+    const follows = side === 'old' ? c.oldFollows : c.newFollows;
+    if (follows !== undefined)
+        return `follows ${follows}`;
+    const r = c[side];
+    return r ? `${r.shortRev ?? r.locked}${r.date ? ` (${r.date})` : ''}` : '—';
+};
+function summaryTables(outcome) {
+    const prs = outcome.groups.filter((g) => g.pullRequest);
+    const headline = outcome.changes.length === 0 && prs.length === 0
+        ? `Nothing to bump: every input is already at its latest revision on \`${outcome.base}\`.`
+        : `${outcome.changes.length} input change${outcome.changes.length === 1 ? '' : 's'}; ${outcome.groups.map((g) => `${g.group}: ${g.operation}${g.pullRequest ? ` #${g.pullRequest.number}` : ''}`).join(', ')}.`;
+    return {
+        headline,
+        outcome: {
+            headers: ['Group', 'Branch', 'Operation', 'Pull request'],
+            rows: outcome.groups.map((g) => [g.group, g.branch, g.operation, g.pullRequest ? `#${g.pullRequest.number} ${g.pullRequest.url}` : '—']),
+        },
+        changes: {
+            headers: ['Group', 'Lock file', 'Input', 'Change', 'From', 'To', 'Compare'],
+            rows: outcome.changes.map((c) => [c.group, c.lockPath, c.name, c.kind, revision(c, 'old'), revision(c, 'new'), c.compareUrl ?? '—']),
+        },
+        checks: {
+            headers: ['Group', 'Check', 'Result'],
+            rows: outcome.groups.flatMap((g) => g.report.flakes.flatMap((f) => f.checks.map((c) => [g.group, (0,_pr_body_js__WEBPACK_IMPORTED_MODULE_0__/* .describeCheck */ .cn)(c), c.ok ? 'passed' : 'failed']))),
+        },
+    };
+}
+
+
+/***/ }),
+
+/***/ 7661:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W: () => (/* binding */ enableAutoMerge)
+/* harmony export */ });
+/* unused harmony export chooseMergeMethod */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3116);
+/* harmony import */ var _repository_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(651);
+
+
+const PREFERENCE = ['squash', 'merge', 'rebase'];
+/**
+ * The merge method to use: the requested one when the repository allows it (or does not say),
+ * else another one it allows, else none.
+ */
+function chooseMergeMethod(info, requested) {
+    if ((0,_repository_js__WEBPACK_IMPORTED_MODULE_1__/* .mergeMethodAllowed */ .G)(info, requested) !== false)
+        return { method: requested };
+    const fallback = PREFERENCE.find((m) => (0,_repository_js__WEBPACK_IMPORTED_MODULE_1__/* .mergeMethodAllowed */ .G)(info, m) === true);
+    if (!fallback)
+        return { warning: `${info.fullName} allows none of merge, squash and rebase merges; auto-merge was not enabled` };
+    return { method: fallback, warning: `${info.fullName} does not allow ${requested} merges; auto-merge uses ${fallback} instead (set auto-merge: ${fallback} to silence this)` };
+}
+const ENABLE = `mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!) {
+  enablePullRequestAutoMerge(input: { pullRequestId: $pullRequestId, mergeMethod: $mergeMethod }) {
+    pullRequest { number autoMergeRequest { mergeMethod enabledAt } }
+  }
+}`;
+/**
+ * Turns on auto-merge (GraphQL `enablePullRequestAutoMerge`) with a method the repository allows.
+ * Never throws for what a maintainer must fix in the settings: those come back as warnings.
+ */
+async function enableAutoMerge(client, info, pullRequestNodeId, requested) {
+    if (info.allowAutoMerge === false) {
+        return { enabled: false, warning: `auto-merge is off in ${info.fullName}: turn on Settings → General → Pull Requests → "Allow auto-merge" (it also needs a branch protection rule or ruleset with required checks on the base branch)` };
+    }
+    const choice = chooseMergeMethod(info, requested);
+    if (!choice.method)
+        return { enabled: false, ...(choice.warning ? { warning: choice.warning } : {}) };
+    try {
+        await client.graphql(ENABLE, { pullRequestId: pullRequestNodeId, mergeMethod: choice.method.toUpperCase() });
+    }
+    catch (error) {
+        const message = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error);
+        const hint = /clean status|protected branch|not allowed/i.test(message)
+            ? ' (GitHub enables auto-merge only when the base branch requires checks or reviews that are still pending; add a branch protection rule or merge by hand)'
+            : '';
+        return { enabled: false, warning: `could not enable auto-merge (${choice.method}): ${message}${hint}` };
+    }
+    return { enabled: true, method: choice.method, ...(choice.warning ? { warning: choice.warning } : {}) };
+}
+
+
+/***/ }),
+
+/***/ 6675:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   K: () => (/* binding */ apiBranchWriter)
+/* harmony export */ });
+/* harmony import */ var _git_data_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8932);
+
+/** Commits through the Git Data API: no checkout needed, and GitHub marks them Verified. */
+function apiBranchWriter(client, repo) {
+    return {
+        method: 'api',
+        commit: (plan) => (0,_git_data_js__WEBPACK_IMPORTED_MODULE_0__/* .createCommitFromFiles */ .DE)(client, repo, plan),
+        publish: (branch, sha, create) => (create ? (0,_git_data_js__WEBPACK_IMPORTED_MODULE_0__/* .createBranch */ .lY)(client, repo, branch, sha) : (0,_git_data_js__WEBPACK_IMPORTED_MODULE_0__/* .fastForwardBranch */ .k7)(client, repo, branch, sha)),
+    };
+}
+
+
+/***/ }),
+
+/***/ 3116:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   De: () => (/* binding */ GitHubGraphqlError),
+/* harmony export */   Gf: () => (/* binding */ ACTIONS_CANNOT_CREATE_PULL_REQUESTS),
+/* harmony export */   Lo: () => (/* binding */ githubErrorMessage),
+/* harmony export */   c4: () => (/* binding */ isNotFound),
+/* harmony export */   s_: () => (/* binding */ httpStatusOf),
+/* harmony export */   vU: () => (/* binding */ PullRequestsNotPermittedError),
+/* harmony export */   x6: () => (/* binding */ GitHubPermissionError)
+/* harmony export */ });
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(17);
+
+/** The HTTP status of an Octokit request error (undefined for network errors and others). */
+function httpStatusOf(error) {
+    if (typeof error === 'object' && error !== null && 'status' in error) {
+        const status = error.status;
+        if (typeof status === 'number' && status >= 100)
+            return status;
+    }
+    return undefined;
+}
+/** GitHub's `message` (and field errors) from an error response, for messages to users. */
+function githubErrorMessage(error) {
+    const data = error?.response?.data;
+    if (data && typeof data === 'object') {
+        const body = data;
+        const details = (body.errors ?? [])
+            .map((e) => (typeof e === 'string' ? e : (e.message ?? [e.field, e.code].filter(Boolean).join(' '))))
+            .filter(Boolean);
+        if (body.message)
+            return details.length ? `${body.message}: ${details.join('; ')}` : body.message;
+    }
+    return error instanceof Error ? error.message : String(error);
+}
+function isNotFound(error) {
+    return httpStatusOf(error) === 404;
+}
+class GitHubGraphqlError extends Error {
+    errors;
+    name = 'GitHubGraphqlError';
+    constructor(errors) {
+        super(errors.map((e) => e.message).join('; '));
+        this.errors = errors;
+    }
+}
+/** The workflow token may not open pull requests: says which setting fixes it. */
+class PullRequestsNotPermittedError extends _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .y {
+    repository;
+    name = 'PullRequestsNotPermittedError';
+    constructor(repository, githubMessage) {
+        super(`GitHub refused to let this token open pull requests in ${repository} ("${githubMessage}"). ` +
+            'Fix it in the repository (or organization) settings: Settings → Actions → General → Workflow permissions → ' +
+            'check "Allow GitHub Actions to create and approve pull requests", and give the job `permissions: { contents: write, pull-requests: write }`; ' +
+            'or pass a token of a GitHub App or user with those permissions in `token`.');
+        this.repository = repository;
+    }
+}
+/** The token lacks a permission the job needs (403 "Resource not accessible by integration"). */
+class GitHubPermissionError extends _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .y {
+    name = 'GitHubPermissionError';
+    constructor(action, needed, githubMessage) {
+        super(`GitHub refused to ${action} ("${githubMessage}"): the token needs ${needed}. Add it to the job's \`permissions:\` block (or use a token that has it).`);
+    }
+}
+const ACTIONS_CANNOT_CREATE_PULL_REQUESTS = /not permitted to create or approve pull requests/i;
+
+
+/***/ }),
+
+/***/ 8932:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   DE: () => (/* binding */ createCommitFromFiles),
+/* harmony export */   Ho: () => (/* binding */ getBranchSha),
+/* harmony export */   IB: () => (/* binding */ fileMode),
+/* harmony export */   SN: () => (/* binding */ deleteBranch),
+/* harmony export */   k7: () => (/* binding */ fastForwardBranch),
+/* harmony export */   kC: () => (/* binding */ compareCommits),
+/* harmony export */   kO: () => (/* binding */ getCommit),
+/* harmony export */   ko: () => (/* binding */ treeHasFiles),
+/* harmony export */   lY: () => (/* binding */ createBranch),
+/* harmony export */   sG: () => (/* binding */ fileBytes)
+/* harmony export */ });
+/* unused harmony exports gitBlobSha, blobShasAt */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3116);
+
+
+function fileBytes(file) {
+    const content = typeof file === 'object' && !Buffer.isBuffer(file) ? file.content : file;
+    return Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+}
+function fileMode(file) {
+    return typeof file === 'object' && !Buffer.isBuffer(file) ? file.mode : '100644';
+}
+/** The object id git gives these bytes as a blob (what trees list). */
+function gitBlobSha(content) {
+    const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+}
+/** The tip of a branch, or undefined when it does not exist. */
+async function getBranchSha(client, repo, branch) {
+    try {
+        const { data } = await client.octokit.rest.git.getRef({ ...repo, ref: `heads/${branch}` });
+        // A prefix match answers with a list; only an exact ref counts.
+        if (Array.isArray(data))
+            return undefined;
+        return data.ref === `refs/heads/${branch}` ? data.object.sha : undefined;
+    }
+    catch (error) {
+        if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .isNotFound */ .c4)(error))
+            return undefined;
+        throw error;
+    }
+}
+async function getCommit(client, repo, sha) {
+    const { data } = await client.octokit.rest.git.getCommit({ ...repo, commit_sha: sha });
+    return { sha: data.sha, tree: data.tree.sha, parents: data.parents.map((p) => p.sha), message: data.message };
+}
+/**
+ * The blob id of each path in a tree (undefined when absent), reading only the directories on
+ * the way (a recursive listing of a large repository would be truncated).
+ */
+async function blobShasAt(client, repo, treeSha, paths) {
+    const trees = new Map();
+    const list = (sha) => {
+        let entries = trees.get(sha);
+        if (!entries) {
+            entries = client.octokit.rest.git.getTree({ ...repo, tree_sha: sha }).then((r) => r.data.tree);
+            trees.set(sha, entries);
+        }
+        return entries;
+    };
+    const result = {};
+    for (const path of paths) {
+        const parts = path.split('/').filter(Boolean);
+        let current = treeSha;
+        let found;
+        for (const [i, part] of parts.entries()) {
+            if (!current)
+                break;
+            const entry = (await list(current)).find((e) => e.path === part);
+            const last = i === parts.length - 1;
+            if (!entry)
+                current = undefined;
+            else if (last)
+                found = entry.type === 'blob' ? entry.sha : undefined;
+            else
+                current = entry.type === 'tree' ? entry.sha : undefined;
+        }
+        result[path] = found;
+    }
+    return result;
+}
+/** Whether a tree already holds exactly these files (and lacks the deleted ones). */
+async function treeHasFiles(client, repo, treeSha, files) {
+    const present = await blobShasAt(client, repo, treeSha, Object.keys(files));
+    return Object.entries(files).every(([path, file]) => (file === null ? present[path] === undefined : present[path] === gitBlobSha(fileBytes(file))));
+}
+/**
+ * A commit through the Git Data API: blobs, a tree on top of `baseTree`, the commit. Without an
+ * author or committer GitHub commits as the token's identity and signs it (shown as Verified).
+ */
+async function createCommitFromFiles(client, repo, commit) {
+    const tree = [];
+    for (const [path, file] of Object.entries(commit.files)) {
+        if (file === null) {
+            tree.push({ path, mode: '100644', type: 'blob', sha: null });
+            continue;
+        }
+        const { data: blob } = await client.octokit.rest.git.createBlob({ ...repo, content: fileBytes(file).toString('base64'), encoding: 'base64' });
+        tree.push({ path, mode: fileMode(file), type: 'blob', sha: blob.sha });
+    }
+    const { data: newTree } = await client.octokit.rest.git.createTree({ ...repo, base_tree: commit.baseTree, tree });
+    const { data: created } = await client.octokit.rest.git.createCommit({ ...repo, message: commit.message, tree: newTree.sha, parents: commit.parents });
+    return created.sha;
+}
+async function createBranch(client, repo, branch, sha) {
+    await client.octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha });
+}
+/** Moves a branch to a descendant of its tip; GitHub refuses anything else (never forced). */
+async function fastForwardBranch(client, repo, branch, sha) {
+    await client.octokit.rest.git.updateRef({ ...repo, ref: `heads/${branch}`, sha, force: false });
+}
+/** Deletes a branch; a branch already gone is not an error. */
+async function deleteBranch(client, repo, branch) {
+    try {
+        await client.octokit.rest.git.deleteRef({ ...repo, ref: `heads/${branch}` });
+    }
+    catch (error) {
+        if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .isNotFound */ .c4)(error) || /does not exist/i.test(String(error.response?.data?.message ?? '')))
+            return;
+        throw error;
+    }
+}
+/** How `head` relates to `base`: ahead (only new commits), behind (an ancestor), diverged, identical. */
+async function compareCommits(client, repo, base, head) {
+    if (base === head)
+        return 'identical';
+    const { data } = await client.octokit.rest.repos.compareCommitsWithBasehead({ ...repo, basehead: `${base}...${head}`, per_page: 1 });
+    return data.status;
+}
+
+
+/***/ }),
+
+/***/ 8076:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  KU: () => (/* reexport */ branch_writer/* apiBranchWriter */.K),
+  LX: () => (/* reexport */ createGitHubClient),
+  KO: () => (/* reexport */ gitBranchWriter)
+});
+
+// UNUSED EXPORTS: GitHubGraphqlError, GitHubPermissionError, PullRequestsNotPermittedError, addLabels, assertCanCreatePullRequests, blobShasAt, chooseMergeMethod, closePullRequest, commentOnIssue, compareCommits, createBranch, createCommitFromFiles, createPullRequest, deleteBranch, enableAutoMerge, ensureLabels, fastForwardBranch, getBranchSha, getCommit, getPullRequest, getRepositoryInfo, gitBlobSha, githubErrorMessage, httpStatusOf, isNotFound, listOpenPullRequests, mergeMethodAllowed, requestReviewers, splitReviewers, treeHasFiles, updatePullRequest, upsertPullRequest
+
+;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
+function getUserAgent() {
+  if (typeof navigator === "object" && "userAgent" in navigator) {
+    return navigator.userAgent;
+  }
+
+  if (typeof process === "object" && process.version !== undefined) {
+    return `Node.js/${process.version.substr(1)} (${process.platform}; ${
+      process.arch
+    })`;
+  }
+
+  return "<environment undetectable>";
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
+// @ts-check
+
+function register(state, name, method, options) {
+  if (typeof method !== "function") {
+    throw new Error("method for before hook must be a function");
+  }
+
+  if (!options) {
+    options = {};
+  }
+
+  if (Array.isArray(name)) {
+    return name.reverse().reduce((callback, name) => {
+      return register.bind(null, state, name, callback, options);
+    }, method)();
+  }
+
+  return Promise.resolve().then(() => {
+    if (!state.registry[name]) {
+      return method(options);
+    }
+
+    return state.registry[name].reduce((method, registered) => {
+      return registered.hook.bind(null, method, options);
+    }, method)();
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
+// @ts-check
+
+function addHook(state, kind, name, hook) {
+  const orig = hook;
+  if (!state.registry[name]) {
+    state.registry[name] = [];
+  }
+
+  if (kind === "before") {
+    hook = (method, options) => {
+      return Promise.resolve()
+        .then(orig.bind(null, options))
+        .then(method.bind(null, options));
+    };
+  }
+
+  if (kind === "after") {
+    hook = (method, options) => {
+      let result;
+      return Promise.resolve()
+        .then(method.bind(null, options))
+        .then((result_) => {
+          result = result_;
+          return orig(result, options);
+        })
+        .then(() => {
+          return result;
+        });
+    };
+  }
+
+  if (kind === "error") {
+    hook = (method, options) => {
+      return Promise.resolve()
+        .then(method.bind(null, options))
+        .catch((error) => {
+          return orig(error, options);
+        });
+    };
+  }
+
+  state.registry[name].push({
+    hook: hook,
+    orig: orig,
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
+// @ts-check
+
+function removeHook(state, name, method) {
+  if (!state.registry[name]) {
+    return;
+  }
+
+  const index = state.registry[name]
+    .map((registered) => {
+      return registered.orig;
+    })
+    .indexOf(method);
+
+  if (index === -1) {
+    return;
+  }
+
+  state.registry[name].splice(index, 1);
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
+// @ts-check
+
+
+
+
+
+// bind with array of arguments: https://stackoverflow.com/a/21792913
+const bind = Function.bind;
+const bindable = bind.bind(bind);
+
+function bindApi(hook, state, name) {
+  const removeHookRef = bindable(removeHook, null).apply(
+    null,
+    name ? [state, name] : [state]
+  );
+  hook.api = { remove: removeHookRef };
+  hook.remove = removeHookRef;
+  ["before", "error", "after", "wrap"].forEach((kind) => {
+    const args = name ? [state, kind, name] : [state, kind];
+    hook[kind] = hook.api[kind] = bindable(addHook, null).apply(null, args);
+  });
+}
+
+function Singular() {
+  const singularHookName = Symbol("Singular");
+  const singularHookState = {
+    registry: {},
+  };
+  const singularHook = register.bind(null, singularHookState, singularHookName);
+  bindApi(singularHook, singularHookState, singularHookName);
+  return singularHook;
+}
+
+function Collection() {
+  const state = {
+    registry: {},
+  };
+
+  const hook = register.bind(null, state);
+  bindApi(hook, state);
+
+  return hook;
+}
+
+/* harmony default export */ const before_after_hook = ({ Singular, Collection });
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/endpoint/dist-bundle/index.js
+// pkg/dist-src/defaults.js
+
+
+// pkg/dist-src/version.js
+var VERSION = "0.0.0-development";
+
+// pkg/dist-src/defaults.js
+var userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
+var DEFAULTS = {
+  method: "GET",
+  baseUrl: "https://api.github.com",
+  headers: {
+    accept: "application/vnd.github.v3+json",
+    "user-agent": userAgent
+  },
+  mediaType: {
+    format: ""
+  }
+};
+
+// pkg/dist-src/util/lowercase-keys.js
+function lowercaseKeys(object) {
+  if (!object) {
+    return {};
+  }
+  return Object.keys(object).reduce((newObj, key) => {
+    newObj[key.toLowerCase()] = object[key];
+    return newObj;
+  }, {});
+}
+
+// pkg/dist-src/util/is-plain-object.js
+function isPlainObject(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+
+// pkg/dist-src/util/merge-deep.js
+function mergeDeep(defaults, options) {
+  const result = Object.assign({}, defaults);
+  Object.keys(options).forEach((key) => {
+    if (isPlainObject(options[key])) {
+      if (!(key in defaults)) Object.assign(result, { [key]: options[key] });
+      else result[key] = mergeDeep(defaults[key], options[key]);
+    } else {
+      Object.assign(result, { [key]: options[key] });
+    }
+  });
+  return result;
+}
+
+// pkg/dist-src/util/remove-undefined-properties.js
+function removeUndefinedProperties(obj) {
+  for (const key in obj) {
+    if (obj[key] === void 0) {
+      delete obj[key];
+    }
+  }
+  return obj;
+}
+
+// pkg/dist-src/merge.js
+function merge(defaults, route, options) {
+  if (typeof route === "string") {
+    let [method, url] = route.split(" ");
+    options = Object.assign(url ? { method, url } : { url: method }, options);
+  } else {
+    options = Object.assign({}, route);
+  }
+  options.headers = lowercaseKeys(options.headers);
+  removeUndefinedProperties(options);
+  removeUndefinedProperties(options.headers);
+  const mergedOptions = mergeDeep(defaults || {}, options);
+  if (options.url === "/graphql") {
+    if (defaults && defaults.mediaType.previews?.length) {
+      mergedOptions.mediaType.previews = defaults.mediaType.previews.filter(
+        (preview) => !mergedOptions.mediaType.previews.includes(preview)
+      ).concat(mergedOptions.mediaType.previews);
+    }
+    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview) => preview.replace(/-preview/, ""));
+  }
+  return mergedOptions;
+}
+
+// pkg/dist-src/util/add-query-parameters.js
+function addQueryParameters(url, parameters) {
+  const separator = /\?/.test(url) ? "&" : "?";
+  const names = Object.keys(parameters);
+  if (names.length === 0) {
+    return url;
+  }
+  return url + separator + names.map((name) => {
+    if (name === "q") {
+      return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
+    }
+    return `${name}=${encodeURIComponent(parameters[name])}`;
+  }).join("&");
+}
+
+// pkg/dist-src/util/extract-url-variable-names.js
+var urlVariableRegex = /\{[^{}}]+\}/g;
+function removeNonChars(variableName) {
+  return variableName.replace(/(?:^\W+)|(?:(?<!\W)\W+$)/g, "").split(/,/);
+}
+function extractUrlVariableNames(url) {
+  const matches = url.match(urlVariableRegex);
+  if (!matches) {
+    return [];
+  }
+  return matches.map(removeNonChars).reduce((a, b) => a.concat(b), []);
+}
+
+// pkg/dist-src/util/omit.js
+function omit(object, keysToOmit) {
+  const result = { __proto__: null };
+  for (const key of Object.keys(object)) {
+    if (keysToOmit.indexOf(key) === -1) {
+      result[key] = object[key];
+    }
+  }
+  return result;
+}
+
+// pkg/dist-src/util/url-template.js
+function encodeReserved(str) {
+  return str.split(/(%[0-9A-Fa-f]{2})/g).map(function(part) {
+    if (!/%[0-9A-Fa-f]/.test(part)) {
+      part = encodeURI(part).replace(/%5B/g, "[").replace(/%5D/g, "]");
+    }
+    return part;
+  }).join("");
+}
+function encodeUnreserved(str) {
+  return encodeURIComponent(str).replace(/[!'()*]/g, function(c) {
+    return "%" + c.charCodeAt(0).toString(16).toUpperCase();
+  });
+}
+function encodeValue(operator, value, key) {
+  value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
+  if (key) {
+    return encodeUnreserved(key) + "=" + value;
+  } else {
+    return value;
+  }
+}
+function isDefined(value) {
+  return value !== void 0 && value !== null;
+}
+function isKeyOperator(operator) {
+  return operator === ";" || operator === "&" || operator === "?";
+}
+function getValues(context, operator, key, modifier) {
+  var value = context[key], result = [];
+  if (isDefined(value) && value !== "") {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+      value = value.toString();
+      if (modifier && modifier !== "*") {
+        value = value.substring(0, parseInt(modifier, 10));
+      }
+      result.push(
+        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
+      );
+    } else {
+      if (modifier === "*") {
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            result.push(
+              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
+            );
+          });
+        } else {
+          Object.keys(value).forEach(function(k) {
+            if (isDefined(value[k])) {
+              result.push(encodeValue(operator, value[k], k));
+            }
+          });
+        }
+      } else {
+        const tmp = [];
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            tmp.push(encodeValue(operator, value2));
+          });
+        } else {
+          Object.keys(value).forEach(function(k) {
+            if (isDefined(value[k])) {
+              tmp.push(encodeUnreserved(k));
+              tmp.push(encodeValue(operator, value[k].toString()));
+            }
+          });
+        }
+        if (isKeyOperator(operator)) {
+          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+        } else if (tmp.length !== 0) {
+          result.push(tmp.join(","));
+        }
+      }
+    }
+  } else {
+    if (operator === ";") {
+      if (isDefined(value)) {
+        result.push(encodeUnreserved(key));
+      }
+    } else if (value === "" && (operator === "&" || operator === "?")) {
+      result.push(encodeUnreserved(key) + "=");
+    } else if (value === "") {
+      result.push("");
+    }
+  }
+  return result;
+}
+function parseUrl(template) {
+  return {
+    expand: expand.bind(null, template)
+  };
+}
+function expand(template, context) {
+  var operators = ["+", "#", ".", "/", ";", "?", "&"];
+  template = template.replace(
+    /\{([^\{\}]+)\}|([^\{\}]+)/g,
+    function(_, expression, literal) {
+      if (expression) {
+        let operator = "";
+        const values = [];
+        if (operators.indexOf(expression.charAt(0)) !== -1) {
+          operator = expression.charAt(0);
+          expression = expression.substr(1);
+        }
+        expression.split(/,/g).forEach(function(variable) {
+          var tmp = /([^:\*]*)(?::(\d+)|(\*))?/.exec(variable);
+          values.push(getValues(context, operator, tmp[1], tmp[2] || tmp[3]));
+        });
+        if (operator && operator !== "+") {
+          var separator = ",";
+          if (operator === "?") {
+            separator = "&";
+          } else if (operator !== "#") {
+            separator = operator;
+          }
+          return (values.length !== 0 ? operator : "") + values.join(separator);
+        } else {
+          return values.join(",");
+        }
+      } else {
+        return encodeReserved(literal);
+      }
+    }
+  );
+  if (template === "/") {
+    return template;
+  } else {
+    return template.replace(/\/$/, "");
+  }
+}
+
+// pkg/dist-src/parse.js
+function parse(options) {
+  let method = options.method.toUpperCase();
+  let url = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
+  let headers = Object.assign({}, options.headers);
+  let body;
+  let parameters = omit(options, [
+    "method",
+    "baseUrl",
+    "url",
+    "headers",
+    "request",
+    "mediaType"
+  ]);
+  const urlVariableNames = extractUrlVariableNames(url);
+  url = parseUrl(url).expand(parameters);
+  if (!/^http/.test(url)) {
+    url = options.baseUrl + url;
+  }
+  const omittedParameters = Object.keys(options).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
+  const remainingParameters = omit(parameters, omittedParameters);
+  const isBinaryRequest = /application\/octet-stream/i.test(headers.accept);
+  if (!isBinaryRequest) {
+    if (options.mediaType.format) {
+      headers.accept = headers.accept.split(/,/).map(
+        (format) => format.replace(
+          /application\/vnd(\.\w+)(\.v3)?(\.\w+)?(\+json)?$/,
+          `application/vnd$1$2.${options.mediaType.format}`
+        )
+      ).join(",");
+    }
+    if (url.endsWith("/graphql")) {
+      if (options.mediaType.previews?.length) {
+        const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
+        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview) => {
+          const format = options.mediaType.format ? `.${options.mediaType.format}` : "+json";
+          return `application/vnd.github.${preview}-preview${format}`;
+        }).join(",");
+      }
+    }
+  }
+  if (["GET", "HEAD"].includes(method)) {
+    url = addQueryParameters(url, remainingParameters);
+  } else {
+    if ("data" in remainingParameters) {
+      body = remainingParameters.data;
+    } else {
+      if (Object.keys(remainingParameters).length) {
+        body = remainingParameters;
+      }
+    }
+  }
+  if (!headers["content-type"] && typeof body !== "undefined") {
+    headers["content-type"] = "application/json; charset=utf-8";
+  }
+  if (["PATCH", "PUT"].includes(method) && typeof body === "undefined") {
+    body = "";
+  }
+  return Object.assign(
+    { method, url, headers },
+    typeof body !== "undefined" ? { body } : null,
+    options.request ? { request: options.request } : null
+  );
+}
+
+// pkg/dist-src/endpoint-with-defaults.js
+function endpointWithDefaults(defaults, route, options) {
+  return parse(merge(defaults, route, options));
+}
+
+// pkg/dist-src/with-defaults.js
+function withDefaults(oldDefaults, newDefaults) {
+  const DEFAULTS2 = merge(oldDefaults, newDefaults);
+  const endpoint2 = endpointWithDefaults.bind(null, DEFAULTS2);
+  return Object.assign(endpoint2, {
+    DEFAULTS: DEFAULTS2,
+    defaults: withDefaults.bind(null, DEFAULTS2),
+    merge: merge.bind(null, DEFAULTS2),
+    parse
+  });
+}
+
+// pkg/dist-src/index.js
+var endpoint = withDefaults(null, DEFAULTS);
+
+
+;// CONCATENATED MODULE: ./node_modules/content-type/dist/index.js
+/*!
+ * content-type
+ * Copyright(c) 2015 Douglas Christopher Wilson
+ * MIT Licensed
+ */
+const SP = 32; // " "
+const HTAB = 9; // "\t"
+const SEMI = 59; // ";"
+const EQ = 61; // "="
+const DQUOTE = 34; // '"'
+const BSLASH = 92; // "\\"
+const COMMA = 44; // ","
+const LOWER_CASE = 1;
+const OWS = 2;
+const SEMI_FLAG = 4;
+const COMMA_FLAG = 8;
+const TOKEN_FLAG = 16;
+const NON_ASCII = 0xff00;
+const CASE_FLAGS = LOWER_CASE | NON_ASCII;
+/**
+ * Character flags used to normalize HTTP field values while scanning.
+ * Out-of-range reads intentionally coerce to zero in bitwise expressions.
+ */
+const CHAR_MAP = new Uint8Array(0x100);
+CHAR_MAP[HTAB] |= OWS;
+CHAR_MAP[SP] |= OWS;
+CHAR_MAP[SEMI] |= SEMI_FLAG;
+CHAR_MAP[COMMA] |= COMMA_FLAG;
+for (let code = 0x80 /* non-ASCII */; code <= 0xff; code++) {
+    CHAR_MAP[code] |= LOWER_CASE;
+}
+for (const char of "!#$%&'*+-.^_`|~") {
+    CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
+}
+for (let code = 0x30 /* 0 */; code <= 0x39 /* 9 */; code++) {
+    CHAR_MAP[code] |= TOKEN_FLAG;
+}
+for (let code = 0x41 /* A */; code <= 0x5a /* Z */; code++) {
+    CHAR_MAP[code] |= LOWER_CASE | TOKEN_FLAG;
+}
+for (let code = 0x61 /* a */; code <= 0x7a /* z */; code++) {
+    CHAR_MAP[code] |= TOKEN_FLAG;
+}
+/**
+ * Null object perf optimization. Faster than `Object.create(null)` and `{ __proto__: null }`.
+ */
+const NullObject = /* @__PURE__ */ (() => {
+    const C = function () { };
+    C.prototype = Object.create(null);
+    return C;
+})();
+/**
+ * Validate a type string against RFC 9110.
+ */
+function isTypeValid(type, start = 0, end = type.length) {
+    let hasSlash = false;
+    for (let index = start; index < end; index++) {
+        const code = type.charCodeAt(index);
+        if (code === 47 /* / */) {
+            if (hasSlash || index === start || index >= end - 1)
+                return false;
+            hasSlash = true;
+        }
+        else if (!isTokenCode(code)) {
+            return false;
+        }
+    }
+    return hasSlash;
+}
+/**
+ * Validate a token against RFC 9110.
+ */
+function isTokenValid(token, start = 0, end = token.length) {
+    if (start >= end)
+        return false;
+    for (let index = start; index < end; index++) {
+        if (!isTokenCode(token.charCodeAt(index)))
+            return false;
+    }
+    return true;
+}
+/**
+ * Check whether a character code belongs to the token production in RFC 9110.
+ */
+function isTokenCode(code) {
+    return (CHAR_MAP[code] & TOKEN_FLAG) !== 0;
+}
+/**
+ * Serialize a parameter value.
+ */
+function parameterValue(str) {
+    const len = str.length;
+    if (len === 0)
+        return '""';
+    let index = 0;
+    while (index < len && isTokenCode(str.charCodeAt(index)))
+        index++;
+    if (index === len)
+        return str;
+    let result = '"';
+    let start = 0;
+    while (index < len) {
+        const code = str.charCodeAt(index);
+        if (code !== HTAB && (code < SP || code === 127 || code > 255)) {
+            throw new TypeError(`Invalid parameter value: ${str}`);
+        }
+        if (code === 34 /* " */ || code === 92 /* \\ */) {
+            result += `${str.slice(start, index)}\\`;
+            start = index;
+        }
+        index++;
+    }
+    return `${result}${str.slice(start)}"`;
+}
+/**
+ * Format an object into a `Content-Type` header.
+ */
+function format(obj) {
+    const { type, parameters } = obj;
+    if (!type || !isTypeValid(type)) {
+        throw new TypeError(`Invalid type: ${type}`);
+    }
+    let result = type;
+    if (parameters) {
+        for (const param of Object.keys(parameters)) {
+            if (!isTokenValid(param)) {
+                throw new TypeError(`Invalid parameter name: ${param}`);
+            }
+            result += `; ${param}=${parameterValue(parameters[param])}`;
+        }
+    }
+    return result;
+}
+/**
+ * Parse a `Content-Type` header.
+ */
+function dist_parse(header, options) {
+    const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
+    const len = header.length;
+    let valueStart = options?.start ?? 0;
+    while ((CHAR_MAP[header.charCodeAt(valueStart)] & OWS) !== 0) {
+        valueStart++;
+    }
+    let index = valueStart;
+    let typeFlags = 0;
+    let whitespace = -1;
+    let stop = options?.parameters === false ? COMMA_FLAG : 0;
+    while (index < len) {
+        const code = header.charCodeAt(index);
+        const flags = CHAR_MAP[code];
+        if ((flags & stopFlags) !== 0) {
+            stop |= flags & COMMA_FLAG;
+            break;
+        }
+        if ((flags & OWS) !== 0) {
+            if (whitespace === -1)
+                whitespace = index;
+        }
+        else {
+            whitespace = -1;
+        }
+        typeFlags |= (code & NON_ASCII) | flags;
+        index++;
+    }
+    const valueEnd = whitespace === -1 ? index : whitespace;
+    const value = header.slice(valueStart, valueEnd);
+    const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+    if (index === len || stop !== 0) {
+        return { type, index, parameters: new NullObject() };
+    }
+    return parseParameters(header, type, index, len, stopFlags);
+}
+/**
+ * Parses the parameters of a `Content-Type` header starting at the given index.
+ */
+function parseParameters(header, type, index, len, stopFlags) {
+    const parameters = new NullObject();
+    parameter: while (index < len) {
+        index++; // Skip over ;
+        while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+            index++;
+        }
+        const keyStart = index;
+        let keyFlags = 0;
+        let keyWhitespace = -1;
+        while (index < len) {
+            const code = header.charCodeAt(index);
+            const flags = CHAR_MAP[code];
+            if ((flags & stopFlags) !== 0) {
+                if ((flags & COMMA_FLAG) !== 0)
+                    break parameter;
+                continue parameter;
+            }
+            if (code === EQ) {
+                const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
+                const value = header.slice(keyStart, keyEnd);
+                const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+                index++;
+                while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+                    index++;
+                }
+                if (index < len && header.charCodeAt(index) === DQUOTE) {
+                    const quotedStart = ++index;
+                    let escaped = false;
+                    while (index < len) {
+                        const code = header.charCodeAt(index);
+                        if (code === DQUOTE) {
+                            if (parameters[key] === undefined) {
+                                parameters[key] = escaped
+                                    ? unescapeQuotedPairs(header, quotedStart, index)
+                                    : header.slice(quotedStart, index);
+                            }
+                            index++;
+                            let stop = 0;
+                            // Discard characters between quote and delimiter.
+                            while (index < len) {
+                                const code = header.charCodeAt(index);
+                                const flags = CHAR_MAP[code];
+                                if ((flags & stopFlags) !== 0) {
+                                    stop = flags & COMMA_FLAG;
+                                    break;
+                                }
+                                index++;
+                            }
+                            if (stop !== 0)
+                                break parameter;
+                            continue parameter;
+                        }
+                        if (code === BSLASH && index + 1 < len) {
+                            escaped = true;
+                            index += 2;
+                            continue;
+                        }
+                        index++;
+                    }
+                    continue parameter;
+                }
+                const valueStart = index;
+                let stop = 0;
+                let valueWhitespace = -1;
+                while (index < len) {
+                    const code = header.charCodeAt(index);
+                    const flags = CHAR_MAP[code];
+                    if ((flags & stopFlags) !== 0) {
+                        stop = flags & COMMA_FLAG;
+                        break;
+                    }
+                    if ((flags & OWS) !== 0) {
+                        if (valueWhitespace === -1)
+                            valueWhitespace = index;
+                    }
+                    else {
+                        valueWhitespace = -1;
+                    }
+                    index++;
+                }
+                if (parameters[key] === undefined) {
+                    const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
+                    parameters[key] = header.slice(valueStart, valueEnd);
+                }
+                if (stop !== 0)
+                    break parameter;
+                continue parameter;
+            }
+            if ((flags & OWS) !== 0) {
+                if (keyWhitespace === -1)
+                    keyWhitespace = index;
+            }
+            else {
+                keyWhitespace = -1;
+            }
+            keyFlags |= (code & NON_ASCII) | flags;
+            index++;
+        }
+    }
+    return { type, index, parameters };
+}
+/**
+ * Remove backslashes from quoted pairs in a known-terminated quoted string body.
+ */
+function unescapeQuotedPairs(str, start, end) {
+    let result = "";
+    for (let index = start; index < end; index++) {
+        if (str.charCodeAt(index) === BSLASH) {
+            result += str.slice(start, index);
+            start = ++index;
+        }
+    }
+    return result + str.slice(start, end);
+}
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/json-with-bigint/json-with-bigint.js
+const intRegex = /^-?\d+$/;
+const noiseValue = /^-?\d+n+$/; // Noise - strings that match the custom format before being converted to it
+const originalStringify = JSON.stringify;
+const originalParse = JSON.parse;
+const customFormat = /^-?\d+n$/;
+
+const bigIntsStringify = /([\[:])?"(-?\d+)n"($|\s*[,\}\]])/g;
+const noiseStringify = /([\[:])?("-?\d+n+)n("$|"\s*[,\}\]])/g;
+
+/**
+ * @typedef {(this: any, key: string | number | undefined, value: any) => any} Replacer
+ * @typedef {(key: string | number | undefined, value: any, context?: { source: string }) => any} Reviver
+ */
+
+/**
+ * Checks if a value is unstringifiable according to native JSON.stringify rules.
+ *
+ * @param {any} val The value to check.
+ * @returns {boolean} True if the value is undefined, a function, or a symbol.
+ */
+const isUnstringifiable = (val) =>
+  val === undefined || typeof val === "function" || typeof val === "symbol";
+
+/**
+ * Checks if a value is a native JSON.rawJSON object (Node.js 22+).
+ *
+ * @param {any} val The value to check.
+ * @returns {boolean} True if the value is a RawJSON instance.
+ */
+const isRawJSON = (val) =>
+  val !== null &&
+  typeof val === "object" &&
+  val.constructor &&
+  val.constructor.name === "RawJSON";
+
+/**
+ * Iteratively converts a JS value to a JSON string.
+ * Used as a fallback when the native JSON.stringify hits the Maximum Call Stack size.
+ * Fully compliant with JSON formatting (space), replacers, and toJSON behaviors.
+ *
+ * @param {any} rootValue The value to stringify.
+ * @param {Replacer | Array<string | number> | null} [replacer] User's custom replacer function.
+ * @param {string | number} [spaceParam] Indentation for pretty-printing.
+ * @returns {string | undefined} The generated JSON string.
+ */
+const stringifyIteratively = (rootValue, replacer, spaceParam) => {
+  let space = "";
+
+  if (typeof spaceParam === "number") {
+    space = " ".repeat(Math.min(10, Math.max(0, Math.floor(spaceParam))));
+  } else if (typeof spaceParam === "string") {
+    space = spaceParam.slice(0, 10);
+  }
+
+  const isFunctionReplacer = typeof replacer === "function";
+  const propertyList = Array.isArray(replacer)
+    ? new Set(replacer.map(String))
+    : null;
+
+  /**
+   * Prepares a value for stringification by resolving toJSON, handling BigInts,
+   * applying custom replacers, and unwrapping primitive objects.
+   *
+   * @param {object|Array} parent The parent object or array holding the value.
+   * @param {string} key The key associated with the value.
+   * @param {any} val The raw value to process.
+   * @returns {any} The processed value ready for stringification.
+   */
+  const prepareVal = (parent, key, val) => {
+    const isObject = val !== null && typeof val === "object";
+    const hasToJSON = isObject && typeof val.toJSON === "function";
+
+    if (hasToJSON) {
+      val = val.toJSON(key);
+    }
+
+    const isNoise = typeof val === "string" && noiseValue.test(val);
+
+    if (isNoise) return val + "n";
+
+    const isBigInt = typeof val === "bigint";
+
+    if (isBigInt) {
+      const supportsRawJSON = "rawJSON" in JSON;
+
+      if (supportsRawJSON) return JSON.rawJSON(val.toString());
+
+      return val.toString() + "n";
+    }
+
+    if (isFunctionReplacer) {
+      val = replacer.call(parent, key, val);
+    }
+
+    const isPostReplacerObject = val !== null && typeof val === "object";
+
+    if (isPostReplacerObject) {
+      const isPrimitiveWrapper =
+        val instanceof Number ||
+        val instanceof String ||
+        val instanceof Boolean;
+
+      if (isPrimitiveWrapper) {
+        val = val.valueOf();
+      }
+    }
+
+    return val;
+  };
+
+  const rootProcessed = prepareVal({ "": rootValue }, "", rootValue);
+
+  if (isUnstringifiable(rootProcessed)) {
+    return undefined;
+  }
+
+  const isRootPrimitive =
+    rootProcessed === null || typeof rootProcessed !== "object";
+  const isRootNativeRawJSON = isRawJSON(rootProcessed);
+
+  if (isRootPrimitive || isRootNativeRawJSON) {
+    return originalStringify(rootProcessed);
+  }
+
+  const chunks = [];
+  let level = 0;
+
+  const stack = [
+    {
+      parent: { "": rootProcessed },
+      key: "",
+      val: rootProcessed,
+      isArray: Array.isArray(rootProcessed),
+      keys: Array.isArray(rootProcessed) ? null : Object.keys(rootProcessed),
+      index: 0,
+      first: true,
+    },
+  ];
+
+  const visited = new WeakSet([rootProcessed]);
+
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1];
+
+    if (node.index === 0) {
+      chunks.push(node.isArray ? "[" : "{");
+      level++;
+    }
+
+    let isDone = false;
+
+    if (node.isArray) {
+      if (node.index < node.val.length) {
+        if (!node.first) chunks.push(",");
+
+        if (space) chunks.push("\n" + space.repeat(level));
+
+        const childRaw = node.val[node.index];
+        const childVal = prepareVal(node.val, String(node.index), childRaw);
+
+        if (isUnstringifiable(childVal)) {
+          chunks.push("null");
+          node.first = false;
+          node.index++;
+        } else {
+          const isComplexObject =
+            childVal !== null && typeof childVal === "object";
+          const isNativeRaw = isRawJSON(childVal);
+
+          if (isComplexObject && !isNativeRaw) {
+            if (visited.has(childVal)) {
+              throw new TypeError("Converting circular structure to JSON");
+            }
+
+            visited.add(childVal);
+
+            stack.push({
+              parent: node.val,
+              key: String(node.index),
+              val: childVal,
+              isArray: Array.isArray(childVal),
+              keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+              index: 0,
+              first: true,
+            });
+
+            node.first = false;
+            node.index++;
+          } else {
+            chunks.push(originalStringify(childVal));
+            node.first = false;
+            node.index++;
+          }
+        }
+      } else {
+        isDone = true;
+      }
+    } else {
+      while (node.index < node.keys.length) {
+        const k = node.keys[node.index++];
+
+        const isFilteredOutByArray = propertyList && !propertyList.has(k);
+
+        if (isFilteredOutByArray) continue;
+
+        const childRaw = node.val[k];
+        const childVal = prepareVal(node.val, k, childRaw);
+
+        if (isUnstringifiable(childVal)) continue;
+
+        if (!node.first) chunks.push(",");
+
+        if (space) {
+          chunks.push("\n" + space.repeat(level) + originalStringify(k) + ": ");
+        } else {
+          chunks.push(originalStringify(k) + ":");
+        }
+
+        const isComplexObject =
+          childVal !== null && typeof childVal === "object";
+        const isNativeRaw = isRawJSON(childVal);
+
+        if (isComplexObject && !isNativeRaw) {
+          if (visited.has(childVal)) {
+            throw new TypeError("Converting circular structure to JSON");
+          }
+
+          visited.add(childVal);
+
+          stack.push({
+            parent: node.val,
+            key: k,
+            val: childVal,
+            isArray: Array.isArray(childVal),
+            keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+            index: 0,
+            first: true,
+          });
+
+          node.first = false;
+
+          break; // Stop current loop level to process the newly pushed stack node
+        } else {
+          chunks.push(originalStringify(childVal));
+          node.first = false;
+        }
+      }
+
+      const isNodeFullyProcessed =
+        node.index >= node.keys.length && stack[stack.length - 1] === node;
+
+      if (isNodeFullyProcessed) {
+        isDone = true;
+      }
+    }
+
+    if (isDone) {
+      level--;
+
+      if (!node.first && space) chunks.push("\n" + space.repeat(level));
+
+      chunks.push(node.isArray ? "]" : "}");
+      visited.delete(node.val);
+      stack.pop();
+    }
+  }
+
+  return chunks.join("");
+};
+
+/**
+ * Converts a JavaScript value to a JSON string.
+ *
+ * Supports serialization of BigInt values using two strategies:
+ * 1. Custom format "123n" → "123" (universal fallback)
+ * 2. Native JSON.rawJSON() (Node.js 22+, fastest) when available
+ *
+ * All other values are serialized exactly like native JSON.stringify().
+ *
+ * @param {*} value The value to convert to a JSON string.
+ * @param {Replacer | Array<string | number> | null} [replacer]
+ * A function that alters the behavior of the stringification process,
+ * or an array of strings/numbers to indicate properties to exclude.
+ * @param {string | number} [space]
+ * A string or number to specify indentation or pretty-printing.
+ * @returns {string} The JSON string representation.
+ */
+const JSONStringify = (value, replacer, space) => {
+  try {
+    const supportsRawJSON = "rawJSON" in JSON;
+
+    if (supportsRawJSON) {
+      return originalStringify(
+        value,
+        (key, val) => {
+          if (typeof val === "bigint") return JSON.rawJSON(val.toString());
+
+          const hasFunctionReplacer = typeof replacer === "function";
+
+          if (hasFunctionReplacer) return replacer(key, val);
+
+          const isKeyInArrayReplacer =
+            Array.isArray(replacer) && replacer.includes(key);
+
+          if (isKeyInArrayReplacer) return val;
+
+          return val;
+        },
+        space,
+      );
+    }
+
+    if (!value) return originalStringify(value, replacer, space);
+
+    const convertedToCustomJSON = originalStringify(
+      value,
+      (key, val) => {
+        const isNoise = typeof val === "string" && noiseValue.test(val);
+
+        if (isNoise) return val.toString() + "n"; // Mark noise values with additional "n" to offset the deletion of one "n" during the processing
+
+        if (typeof val === "bigint") return val.toString() + "n";
+
+        const hasFunctionReplacer = typeof replacer === "function";
+
+        if (hasFunctionReplacer) return replacer(key, val);
+
+        const isKeyInArrayReplacer =
+          Array.isArray(replacer) && replacer.includes(key);
+
+        if (isKeyInArrayReplacer) return val;
+
+        return val;
+      },
+      space,
+    );
+
+    const processedJSON = convertedToCustomJSON.replace(
+      bigIntsStringify,
+      "$1$2$3",
+    ); // Delete one "n" off the end of every BigInt value
+
+    const denoisedJSON = processedJSON.replace(noiseStringify, "$1$2$3"); // Remove one "n" off the end of every noisy string
+
+    return denoisedJSON;
+  } catch (error) {
+    if (error instanceof RangeError) {
+      const convertedJSON = stringifyIteratively(value, replacer, space);
+
+      if (convertedJSON === undefined) return undefined;
+
+      const supportsRawJSON = "rawJSON" in JSON;
+
+      if (supportsRawJSON) return convertedJSON;
+
+      const processedJSON = convertedJSON.replace(bigIntsStringify, "$1$2$3");
+
+      return processedJSON.replace(noiseStringify, "$1$2$3");
+    }
+
+    throw error;
+  }
+};
+
+const featureCache = new Map();
+
+/**
+ * Detects if the current JSON.parse implementation supports the context.source feature.
+ *
+ * Uses toString() fingerprinting to cache results and automatically detect runtime
+ * replacements of JSON.parse (polyfills, mocks, etc.).
+ *
+ * @returns {boolean} true if context.source is supported, false otherwise.
+ */
+const isContextSourceSupported = () => {
+  const parseFingerprint = JSON.parse.toString();
+
+  if (featureCache.has(parseFingerprint)) {
+    return featureCache.get(parseFingerprint);
+  }
+
+  try {
+    const result = JSON.parse(
+      "1",
+      (_, __, context) => !!context?.source && context.source === "1",
+    );
+    featureCache.set(parseFingerprint, result);
+
+    return result;
+  } catch {
+    featureCache.set(parseFingerprint, false);
+
+    return false;
+  }
+};
+
+/**
+ * Reviver function that converts custom-format BigInt strings back to BigInt values.
+ * Also handles "noise" strings that accidentally match the BigInt format.
+ *
+ * @param {string | number | undefined} key The object key.
+ * @param {*} value The value being parsed.
+ * @param {object} [context] Parse context (if supported by JSON.parse).
+ * @param {Reviver} [userReviver] User's custom reviver function.
+ * @returns {any} The transformed value.
+ */
+const convertMarkedBigIntsReviver = (key, value, context, userReviver) => {
+  const isCustomFormatBigInt =
+    typeof value === "string" && customFormat.test(value);
+
+  if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
+
+  const isNoiseValue = typeof value === "string" && noiseValue.test(value);
+  if (isNoiseValue) return value.slice(0, -1);
+
+  const hasUserReviver = typeof userReviver === "function";
+
+  if (!hasUserReviver) return value;
+
+  return userReviver(key, value, context);
+};
+
+/**
+ * Fast JSON.parse implementation (~2x faster than classic fallback).
+ * Uses JSON.parse's context.source feature to detect integers and convert
+ * large numbers directly to BigInt without string manipulation.
+ *
+ * Does not support legacy custom format from v1 of this library.
+ *
+ * @param {string} text JSON string to parse.
+ * @param {Reviver} [reviver] Transform function to apply to each value.
+ * @returns {any} Parsed JavaScript value.
+ */
+const JSONParseV2 = (text, reviver) => {
+  return JSON.parse(text, (key, value, context) => {
+    const isNumber = typeof value === "number";
+    const isOutOfBounds =
+      value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
+    const isBigNumber = isNumber && isOutOfBounds;
+    const isInt = context && intRegex.test(context.source);
+    const isBigInt = isBigNumber && isInt;
+
+    if (isBigInt) return BigInt(context.source);
+
+    const hasCustomReviver = typeof reviver === "function";
+
+    if (!hasCustomReviver) return value;
+
+    return reviver(key, value, context);
+  });
+};
+
+const MAX_INT = Number.MAX_SAFE_INTEGER.toString();
+const MAX_DIGITS = MAX_INT.length;
+const stringsOrLargeNumbers =
+  /"(?:[^"\\]|\\.)*"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/g;
+const noiseValueWithQuotes = /^"-?\d+n+"$/; // Noise - strings that match the custom format before being converted to it
+
+/**
+ * Iteratively traverses the parsed object bottom-up (post-order),
+ * emulating the native JSON.parse reviver behavior.
+ * This avoids Call Stack overflows (RangeError) on deeply nested structures.
+ *
+ * @param {any} parsed The natively parsed JSON object.
+ * @param {Reviver} [userReviver] User's custom reviver function.
+ * @returns {any} The fully processed object.
+ */
+const applyReviverIteratively = (parsed, userReviver) => {
+  const rootHolder = { "": parsed };
+  const stack = [{ parent: rootHolder, key: "", visited: false }];
+
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1];
+
+    if (!node.visited) {
+      node.visited = true;
+
+      const value = node.parent[node.key];
+      const isComplexObject = value !== null && typeof value === "object";
+
+      if (isComplexObject) {
+        const keys = Object.keys(value);
+
+        for (let i = keys.length - 1; i >= 0; i--) {
+          stack.push({ parent: value, key: keys[i], visited: false });
+        }
+      }
+    } else {
+      const { parent, key } = node;
+      let value = parent[key];
+
+      if (typeof value === "string") {
+        const isCustomFormatBigInt = customFormat.test(value);
+
+        if (isCustomFormatBigInt) {
+          value = BigInt(value.slice(0, -1));
+        } else {
+          const isNoise = noiseValue.test(value);
+
+          if (isNoise) value = value.slice(0, -1);
+        }
+      }
+
+      const hasUserReviver = typeof userReviver === "function";
+
+      if (hasUserReviver) {
+        value = userReviver.call(parent, key, value);
+      }
+
+      const isDeleted = value === undefined;
+
+      if (isDeleted) {
+        delete parent[key];
+      } else {
+        parent[key] = value;
+      }
+
+      stack.pop();
+    }
+  }
+
+  return rootHolder[""];
+};
+
+/**
+ * Pre-processes the JSON string to mark large numbers with an 'n' suffix.
+ *
+ * @param {string} text The raw JSON string.
+ * @returns {string} The serialized string with marked BigInts.
+ */
+const serializeBigInts = (text) => {
+  return text.replace(
+    stringsOrLargeNumbers,
+    (match, digits, fractional, exponential) => {
+      const isString = match[0] === '"';
+      const isNoise = isString && noiseValueWithQuotes.test(match);
+
+      if (isNoise) return match.substring(0, match.length - 1) + 'n"'; // Mark noise values with additional "n" to offset the deletion of one "n" during the processing
+
+      const hasFractionalOrExponential = fractional || exponential;
+
+      // With a fixed number of digits, we can correctly use lexicographical comparison to do a numeric comparison
+      const isLessThanMaxSafeInt =
+        digits &&
+        (digits.length < MAX_DIGITS ||
+          (digits.length === MAX_DIGITS && digits <= MAX_INT));
+
+      const isStandardValue =
+        isString || hasFractionalOrExponential || isLessThanMaxSafeInt;
+
+      if (isStandardValue) return match;
+
+      return '"' + match + 'n"';
+    },
+  );
+};
+
+/**
+ * Converts a JSON string into a JavaScript value.
+ *
+ * Supports parsing of large integers using two strategies:
+ * 1. Classic fallback: Marks large numbers with "123n" format, then converts to BigInt
+ * 2. Fast path (JSONParseV2): Uses context.source feature (~2x faster) when available
+ *
+ * All other JSON values are parsed exactly like native JSON.parse().
+ *
+ * @param {string} text A valid JSON string.
+ * @param {Reviver} [reviver]
+ * A function that transforms the results. This function is called for each member
+ * of the object. If a member contains nested objects, the nested objects are
+ * transformed before the parent object is.
+ * @returns {any} The parsed JavaScript value.
+ * @throws {SyntaxError} If text is not valid JSON.
+ */
+const JSONParse = (text, reviver) => {
+  if (!text) return originalParse(text, reviver);
+
+  try {
+    if (isContextSourceSupported()) return JSONParseV2(text, reviver); // Shortcut to a faster (2x) and simpler version
+
+    // Find and mark big numbers with "n"
+    const serializedData = serializeBigInts(text);
+
+    return originalParse(serializedData, (key, value, context) =>
+      convertMarkedBigIntsReviver(key, value, context, reviver),
+    );
+  } catch (error) {
+    if (error instanceof RangeError) {
+      const serializedData = serializeBigInts(text);
+      const parsed = originalParse(serializedData);
+
+      return applyReviverIteratively(parsed, reviver);
+    }
+
+    throw error;
+  }
+};
+
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
+class RequestError extends Error {
+  name;
+  /**
+   * http status code
+   */
+  status;
+  /**
+   * Request options that lead to the error.
+   */
+  request;
+  /**
+   * Response object if a response was received
+   */
+  response;
+  constructor(message, statusCode, options) {
+    super(message, { cause: options.cause });
+    this.name = "HttpError";
+    this.status = Number.parseInt(statusCode);
+    if (Number.isNaN(this.status)) {
+      this.status = 0;
+    }
+    /* v8 ignore else -- @preserve -- Bug with vitest coverage where it sees an else branch that doesn't exist */
+    if ("response" in options) {
+      this.response = options.response;
+    }
+    const requestCopy = Object.assign({}, options.request);
+    if (options.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options.request.headers, {
+        authorization: options.request.headers.authorization.replace(
+          /(?<! ) .*$/,
+          " [REDACTED]"
+        )
+      });
+    }
+    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
+    this.request = requestCopy;
+  }
+}
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/request/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+// pkg/dist-src/defaults.js
+
+
+// pkg/dist-src/version.js
+var dist_bundle_VERSION = "10.0.16";
+
+// pkg/dist-src/defaults.js
+var defaults_default = {
+  headers: {
+    "user-agent": `octokit-request.js/${dist_bundle_VERSION} ${getUserAgent()}`
+  }
+};
+
+// pkg/dist-src/fetch-wrapper.js
+
+
+
+// pkg/dist-src/is-plain-object.js
+function dist_bundle_isPlainObject(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+
+// pkg/dist-src/fetch-wrapper.js
+
+var noop = () => "";
+async function fetchWrapper(requestOptions) {
+  const fetch = requestOptions.request?.fetch || globalThis.fetch;
+  if (!fetch) {
+    throw new Error(
+      "fetch is not set. Please pass a fetch implementation as new Octokit({ request: { fetch }}). Learn more at https://github.com/octokit/octokit.js/#fetch-missing"
+    );
+  }
+  const log = requestOptions.request?.log || console;
+  const parseSuccessResponseBody = requestOptions.request?.parseSuccessResponseBody !== false;
+  const body = dist_bundle_isPlainObject(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
+  const requestHeaders = Object.fromEntries(
+    Object.entries(requestOptions.headers).map(([name, value]) => [
+      name,
+      String(value)
+    ])
+  );
+  let fetchResponse;
+  try {
+    fetchResponse = await fetch(requestOptions.url, {
+      method: requestOptions.method,
+      body,
+      redirect: requestOptions.request?.redirect,
+      headers: requestHeaders,
+      signal: requestOptions.request?.signal,
+      // duplex must be set if request.body is ReadableStream or Async Iterables.
+      // See https://fetch.spec.whatwg.org/#dom-requestinit-duplex.
+      ...requestOptions.body && { duplex: "half" }
+    });
+  } catch (error) {
+    let message = "Unknown Error";
+    if (error instanceof Error) {
+      if (error.name === "AbortError") {
+        error.status = 500;
+        throw error;
+      }
+      message = error.message;
+      if (error.name === "TypeError" && "cause" in error) {
+        if (error.cause instanceof Error) {
+          message = error.cause.message;
+        } else if (typeof error.cause === "string") {
+          message = error.cause;
+        }
+      }
+    }
+    const requestError = new RequestError(message, 500, {
+      request: requestOptions
+    });
+    requestError.cause = error;
+    throw requestError;
+  }
+  const status = fetchResponse.status;
+  const url = fetchResponse.url;
+  const responseHeaders = {};
+  for (const [key, value] of fetchResponse.headers) {
+    responseHeaders[key] = value;
+  }
+  const octokitResponse = {
+    url,
+    status,
+    headers: responseHeaders,
+    data: ""
+  };
+  if ("deprecation" in responseHeaders) {
+    const matches = responseHeaders.link && responseHeaders.link.match(/<([^<>]+)>; rel="deprecation"/);
+    const deprecationLink = matches && matches.pop();
+    log.warn(
+      `[@octokit/request] "${requestOptions.method} ${requestOptions.url}" is deprecated. It is scheduled to be removed on ${responseHeaders.sunset}${deprecationLink ? `. See ${deprecationLink}` : ""}`
+    );
+  }
+  if (status === 204 || status === 205) {
+    return octokitResponse;
+  }
+  if (requestOptions.method === "HEAD") {
+    if (status < 400) {
+      return octokitResponse;
+    }
+    throw new RequestError(fetchResponse.statusText, status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status === 304) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError("Not modified", status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status >= 400) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError(toErrorMessage(octokitResponse.data), status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  octokitResponse.data = parseSuccessResponseBody ? await getResponseData(fetchResponse) : fetchResponse.body;
+  return octokitResponse;
+}
+async function getResponseData(response) {
+  const contentType = response.headers.get("content-type");
+  if (!contentType) {
+    return response.text().catch(noop);
+  }
+  const mimetype = dist_parse(contentType);
+  if (isJSONResponse(mimetype)) {
+    let text = "";
+    try {
+      text = await response.text();
+      return JSONParse(text);
+    } catch (err) {
+      return text;
+    }
+  } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
+  // (RFC 2046) and must never be decoded as text, even when the response
+  // carries a (misleading) `charset=utf-8` parameter — see #751.
+  mimetype.parameters.charset?.toLowerCase() === "utf-8" && mimetype.type !== "application/octet-stream") {
+    return response.text().catch(noop);
+  } else {
+    return response.arrayBuffer().catch(
+      /* v8 ignore next -- @preserve */
+      () => new ArrayBuffer(0)
+    );
+  }
+}
+function isJSONResponse(mimetype) {
+  return mimetype.type === "application/json" || mimetype.type === "application/scim+json";
+}
+function toErrorMessage(data) {
+  if (typeof data === "string") {
+    return data;
+  }
+  if (data instanceof ArrayBuffer) {
+    return "Unknown error";
+  }
+  if (typeof data === "object" && data !== null && "message" in data) {
+    const objectData = data;
+    const suffix = "documentation_url" in objectData ? ` - ${objectData.documentation_url}` : "";
+    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v) => JSON.stringify(v)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
+  }
+  return `Unknown error: ${JSON.stringify(data)}`;
+}
+
+// pkg/dist-src/with-defaults.js
+function dist_bundle_withDefaults(oldEndpoint, newDefaults) {
+  const endpoint2 = oldEndpoint.defaults(newDefaults);
+  const newApi = function(route, parameters) {
+    const endpointOptions = endpoint2.merge(route, parameters);
+    if (!endpointOptions.request || !endpointOptions.request.hook) {
+      return fetchWrapper(endpoint2.parse(endpointOptions));
+    }
+    const request2 = (route2, parameters2) => {
+      return fetchWrapper(
+        endpoint2.parse(endpoint2.merge(route2, parameters2))
+      );
+    };
+    Object.assign(request2, {
+      endpoint: endpoint2,
+      defaults: dist_bundle_withDefaults.bind(null, endpoint2)
+    });
+    return endpointOptions.request.hook(request2, endpointOptions);
+  };
+  return Object.assign(newApi, {
+    endpoint: endpoint2,
+    defaults: dist_bundle_withDefaults.bind(null, endpoint2)
+  });
+}
+
+// pkg/dist-src/index.js
+var request = dist_bundle_withDefaults(endpoint, defaults_default);
+
+/* v8 ignore next -- @preserve */
+/* v8 ignore else -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/graphql/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+
+// pkg/dist-src/version.js
+var graphql_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/with-defaults.js
+
+
+// pkg/dist-src/graphql.js
+
+
+// pkg/dist-src/error.js
+function _buildMessageForResponseErrors(data) {
+  return `Request failed due to following response errors:
+` + data.errors.map((e) => ` - ${e.message}`).join("\n");
+}
+var GraphqlResponseError = class extends Error {
+  constructor(request2, headers, response) {
+    super(_buildMessageForResponseErrors(response));
+    this.request = request2;
+    this.headers = headers;
+    this.response = response;
+    this.errors = response.errors;
+    this.data = response.data;
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, this.constructor);
+    }
+  }
+  request;
+  headers;
+  response;
+  name = "GraphqlResponseError";
+  errors;
+  data;
+};
+
+// pkg/dist-src/graphql.js
+var NON_VARIABLE_OPTIONS = [
+  "method",
+  "baseUrl",
+  "url",
+  "headers",
+  "request",
+  "query",
+  "mediaType",
+  "operationName"
+];
+var FORBIDDEN_VARIABLE_OPTIONS = ["query", "method", "url"];
+var GHES_V3_SUFFIX_REGEX = /\/api\/v3\/?$/;
+function graphql(request2, query, options) {
+  if (options) {
+    if (typeof query === "string" && "query" in options) {
+      return Promise.reject(
+        new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
+      );
+    }
+    for (const key in options) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+      return Promise.reject(
+        new Error(
+          `[@octokit/graphql] "${key}" cannot be used as variable name`
+        )
+      );
+    }
+  }
+  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
+  const requestOptions = Object.keys(
+    parsedOptions
+  ).reduce((result, key) => {
+    if (NON_VARIABLE_OPTIONS.includes(key)) {
+      result[key] = parsedOptions[key];
+      return result;
+    }
+    if (!result.variables) {
+      result.variables = {};
+    }
+    result.variables[key] = parsedOptions[key];
+    return result;
+  }, {});
+  const baseUrl = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
+  if (GHES_V3_SUFFIX_REGEX.test(baseUrl)) {
+    requestOptions.url = baseUrl.replace(GHES_V3_SUFFIX_REGEX, "/api/graphql");
+  }
+  return request2(requestOptions).then((response) => {
+    if (response.data.errors) {
+      const headers = {};
+      for (const key of Object.keys(response.headers)) {
+        headers[key] = response.headers[key];
+      }
+      throw new GraphqlResponseError(
+        requestOptions,
+        headers,
+        response.data
+      );
+    }
+    return response.data.data;
+  });
+}
+
+// pkg/dist-src/with-defaults.js
+function graphql_dist_bundle_withDefaults(request2, newDefaults) {
+  const newRequest = request2.defaults(newDefaults);
+  const newApi = (query, options) => {
+    return graphql(newRequest, query, options);
+  };
+  return Object.assign(newApi, {
+    defaults: graphql_dist_bundle_withDefaults.bind(null, newRequest),
+    endpoint: newRequest.endpoint
+  });
+}
+
+// pkg/dist-src/index.js
+var graphql2 = graphql_dist_bundle_withDefaults(request, {
+  headers: {
+    "user-agent": `octokit-graphql.js/${graphql_dist_bundle_VERSION} ${getUserAgent()}`
+  },
+  method: "POST",
+  url: "/graphql"
+});
+function withCustomRequest(customRequest) {
+  return graphql_dist_bundle_withDefaults(customRequest, {
+    method: "POST",
+    url: "/graphql"
+  });
+}
+
+/* v8 ignore if -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-token/dist-bundle/index.js
+// pkg/dist-src/is-jwt.js
+var b64url = "(?:[a-zA-Z0-9_-]+)";
+var sep = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
+var isJWT = jwtRE.test.bind(jwtRE);
+
+// pkg/dist-src/auth.js
+async function auth(token) {
+  const isApp = isJWT(token);
+  const isInstallation = token.startsWith("v1.") || token.startsWith("ghs_");
+  const isUserToServer = token.startsWith("ghu_");
+  const tokenType = isApp ? "app" : isInstallation ? "installation" : isUserToServer ? "user-to-server" : "oauth";
+  return {
+    type: "token",
+    token,
+    tokenType
+  };
+}
+
+// pkg/dist-src/with-authorization-prefix.js
+function withAuthorizationPrefix(token) {
+  if (token.split(/\./).length === 3) {
+    return `bearer ${token}`;
+  }
+  return `token ${token}`;
+}
+
+// pkg/dist-src/hook.js
+async function hook(token, request, route, parameters) {
+  const endpoint = request.endpoint.merge(
+    route,
+    parameters
+  );
+  endpoint.headers.authorization = withAuthorizationPrefix(token);
+  return request(endpoint);
+}
+
+// pkg/dist-src/index.js
+var createTokenAuth = function createTokenAuth2(token) {
+  if (!token) {
+    throw new Error("[@octokit/auth-token] No token passed to createTokenAuth");
+  }
+  if (typeof token !== "string") {
+    throw new Error(
+      "[@octokit/auth-token] Token passed to createTokenAuth is not a string"
+    );
+  }
+  token = token.replace(/^(token|bearer) +/i, "");
+  return Object.assign(auth.bind(null, token), {
+    hook: hook.bind(null, token)
+  });
+};
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/version.js
+const version_VERSION = "7.0.8";
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/index.js
+
+
+
+
+
+
+const dist_src_noop = () => {
+};
+const consoleWarn = console.warn.bind(console);
+const consoleError = console.error.bind(console);
+function createLogger(logger = {}) {
+  if (typeof logger.debug !== "function") {
+    logger.debug = dist_src_noop;
+  }
+  if (typeof logger.info !== "function") {
+    logger.info = dist_src_noop;
+  }
+  if (typeof logger.warn !== "function") {
+    logger.warn = consoleWarn;
+  }
+  if (typeof logger.error !== "function") {
+    logger.error = consoleError;
+  }
+  return logger;
+}
+const userAgentTrail = `octokit-core.js/${version_VERSION} ${getUserAgent()}`;
+class Octokit {
+  static VERSION = version_VERSION;
+  static defaults(defaults) {
+    const OctokitWithDefaults = class extends this {
+      constructor(...args) {
+        const options = args[0] || {};
+        if (typeof defaults === "function") {
+          super(defaults(options));
+          return;
+        }
+        super(
+          Object.assign(
+            {},
+            defaults,
+            options,
+            options.userAgent && defaults.userAgent ? {
+              userAgent: `${options.userAgent} ${defaults.userAgent}`
+            } : null
+          )
+        );
+      }
+    };
+    return OctokitWithDefaults;
+  }
+  static plugins = [];
+  /**
+   * Attach a plugin (or many) to your Octokit instance.
+   *
+   * @example
+   * const API = Octokit.plugin(plugin1, plugin2, plugin3, ...)
+   */
+  static plugin(...newPlugins) {
+    const currentPlugins = this.plugins;
+    const NewOctokit = class extends this {
+      static plugins = currentPlugins.concat(
+        newPlugins.filter((plugin) => !currentPlugins.includes(plugin))
+      );
+    };
+    return NewOctokit;
+  }
+  constructor(options = {}) {
+    const hook = new before_after_hook.Collection();
+    const requestDefaults = {
+      baseUrl: request.endpoint.DEFAULTS.baseUrl,
+      headers: {},
+      request: Object.assign({}, options.request, {
+        // @ts-ignore internal usage only, no need to type
+        hook: hook.bind(null, "request")
+      }),
+      mediaType: {
+        previews: [],
+        format: ""
+      }
+    };
+    requestDefaults.headers["user-agent"] = options.userAgent ? `${options.userAgent} ${userAgentTrail}` : userAgentTrail;
+    if (options.baseUrl) {
+      requestDefaults.baseUrl = options.baseUrl;
+    }
+    if (options.previews) {
+      requestDefaults.mediaType.previews = options.previews;
+    }
+    if (options.timeZone) {
+      requestDefaults.headers["time-zone"] = options.timeZone;
+    }
+    this.request = request.defaults(requestDefaults);
+    this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
+    this.log = createLogger(options.log);
+    this.hook = hook;
+    if (!options.authStrategy) {
+      if (!options.auth) {
+        this.auth = async () => ({
+          type: "unauthenticated"
+        });
+      } else {
+        const auth = createTokenAuth(options.auth);
+        hook.wrap("request", auth.hook);
+        this.auth = auth;
+      }
+    } else {
+      const { authStrategy, ...otherOptions } = options;
+      const auth = authStrategy(
+        Object.assign(
+          {
+            request: this.request,
+            log: this.log,
+            // we pass the current octokit instance as well as its constructor options
+            // to allow for authentication strategies that return a new octokit instance
+            // that shares the same internal state as the current one. The original
+            // requirement for this was the "event-octokit" authentication strategy
+            // of https://github.com/probot/octokit-auth-probot.
+            octokit: this,
+            octokitOptions: otherOptions
+          },
+          options.auth
+        )
+      );
+      hook.wrap("request", auth.hook);
+      this.auth = auth;
+    }
+    const classConstructor = this.constructor;
+    for (let i = 0; i < classConstructor.plugins.length; ++i) {
+      Object.assign(this, classConstructor.plugins[i](this, options));
+    }
+  }
+  // assigned during constructor
+  request;
+  graphql;
+  log;
+  hook;
+  // TODO: type `octokit.auth` based on passed options.authStrategy
+  auth;
+}
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-request-log/dist-src/version.js
+const dist_src_version_VERSION = "6.0.0";
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-request-log/dist-src/index.js
+
+function requestLog(octokit) {
+  octokit.hook.wrap("request", (request, options) => {
+    octokit.log.debug("request", options);
+    const start = Date.now();
+    const requestOptions = octokit.request.endpoint.parse(options);
+    const path = requestOptions.url.replace(options.baseUrl, "");
+    return request(options).then((response) => {
+      const requestId = response.headers["x-github-request-id"];
+      octokit.log.info(
+        `${requestOptions.method} ${path} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
+      );
+      return response;
+    }).catch((error) => {
+      const requestId = error.response?.headers["x-github-request-id"] || "UNKNOWN";
+      octokit.log.error(
+        `${requestOptions.method} ${path} - ${error.status} with id ${requestId} in ${Date.now() - start}ms`
+      );
+      throw error;
+    });
+  });
+}
+requestLog.VERSION = dist_src_version_VERSION;
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
+// pkg/dist-src/version.js
+var plugin_paginate_rest_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/normalize-paginated-list-response.js
+function normalizePaginatedListResponse(response) {
+  if (!response.data) {
+    return {
+      ...response,
+      data: []
+    };
+  }
+  const responseNeedsNormalization = ("total_count" in response.data || "total_commits" in response.data) && !("url" in response.data);
+  if (!responseNeedsNormalization) return response;
+  const incompleteResults = response.data.incomplete_results;
+  const repositorySelection = response.data.repository_selection;
+  const totalCount = response.data.total_count;
+  const totalCommits = response.data.total_commits;
+  delete response.data.incomplete_results;
+  delete response.data.repository_selection;
+  delete response.data.total_count;
+  delete response.data.total_commits;
+  const namespaceKey = Object.keys(response.data)[0];
+  const data = response.data[namespaceKey];
+  response.data = data;
+  if (typeof incompleteResults !== "undefined") {
+    response.data.incomplete_results = incompleteResults;
+  }
+  if (typeof repositorySelection !== "undefined") {
+    response.data.repository_selection = repositorySelection;
+  }
+  response.data.total_count = totalCount;
+  response.data.total_commits = totalCommits;
+  return response;
+}
+
+// pkg/dist-src/iterator.js
+function iterator(octokit, route, parameters) {
+  const options = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
+  const requestMethod = typeof route === "function" ? route : octokit.request;
+  const method = options.method;
+  const headers = options.headers;
+  let url = options.url;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      async next() {
+        if (!url) return { done: true };
+        try {
+          const response = await requestMethod({ method, url, headers });
+          const normalizedResponse = normalizePaginatedListResponse(response);
+          url = ((normalizedResponse.headers.link || "").match(
+            /<([^<>]+)>;\s*rel="next"/
+          ) || [])[1];
+          if (!url && "total_commits" in normalizedResponse.data) {
+            const parsedUrl = new URL(normalizedResponse.url);
+            const params = parsedUrl.searchParams;
+            const page = parseInt(params.get("page") || "1", 10);
+            const per_page = parseInt(params.get("per_page") || "250", 10);
+            if (page * per_page < normalizedResponse.data.total_commits) {
+              params.set("page", String(page + 1));
+              url = parsedUrl.toString();
+            }
+          }
+          return { value: normalizedResponse };
+        } catch (error) {
+          if (error.status !== 409) throw error;
+          url = "";
+          return {
+            value: {
+              status: 200,
+              headers: {},
+              data: []
+            }
+          };
+        }
+      }
+    })
+  };
+}
+
+// pkg/dist-src/paginate.js
+function paginate(octokit, route, parameters, mapFn) {
+  if (typeof parameters === "function") {
+    mapFn = parameters;
+    parameters = void 0;
+  }
+  return gather(
+    octokit,
+    [],
+    iterator(octokit, route, parameters)[Symbol.asyncIterator](),
+    mapFn
+  );
+}
+function gather(octokit, results, iterator2, mapFn) {
+  return iterator2.next().then((result) => {
+    if (result.done) {
+      return results;
+    }
+    let earlyExit = false;
+    function done() {
+      earlyExit = true;
+    }
+    results = results.concat(
+      mapFn ? mapFn(result.value, done) : result.value.data
+    );
+    if (earlyExit) {
+      return results;
+    }
+    return gather(octokit, results, iterator2, mapFn);
+  });
+}
+
+// pkg/dist-src/compose-paginate.js
+var composePaginateRest = Object.assign(paginate, {
+  iterator
+});
+
+// pkg/dist-src/generated/paginating-endpoints.js
+var paginatingEndpoints = (/* unused pure expression or super */ null && ([
+  "GET /advisories",
+  "GET /app/hook/deliveries",
+  "GET /app/installation-requests",
+  "GET /app/installations",
+  "GET /assignments/{assignment_id}/accepted_assignments",
+  "GET /classrooms",
+  "GET /classrooms/{classroom_id}/assignments",
+  "GET /enterprises/{enterprise}/code-security/configurations",
+  "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}/repositories",
+  "GET /enterprises/{enterprise}/dependabot/alerts",
+  "GET /enterprises/{enterprise}/teams",
+  "GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships",
+  "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations",
+  "GET /events",
+  "GET /gists",
+  "GET /gists/public",
+  "GET /gists/starred",
+  "GET /gists/{gist_id}/comments",
+  "GET /gists/{gist_id}/commits",
+  "GET /gists/{gist_id}/forks",
+  "GET /installation/repositories",
+  "GET /issues",
+  "GET /licenses",
+  "GET /marketplace_listing/plans",
+  "GET /marketplace_listing/plans/{plan_id}/accounts",
+  "GET /marketplace_listing/stubbed/plans",
+  "GET /marketplace_listing/stubbed/plans/{plan_id}/accounts",
+  "GET /networks/{owner}/{repo}/events",
+  "GET /notifications",
+  "GET /organizations",
+  "GET /organizations/{org}/dependabot/repository-access",
+  "GET /orgs/{org}/actions/cache/usage-by-repository",
+  "GET /orgs/{org}/actions/hosted-runners",
+  "GET /orgs/{org}/actions/permissions/repositories",
+  "GET /orgs/{org}/actions/permissions/self-hosted-runners/repositories",
+  "GET /orgs/{org}/actions/runner-groups",
+  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/hosted-runners",
+  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories",
+  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/runners",
+  "GET /orgs/{org}/actions/runners",
+  "GET /orgs/{org}/actions/secrets",
+  "GET /orgs/{org}/actions/secrets/{secret_name}/repositories",
+  "GET /orgs/{org}/actions/variables",
+  "GET /orgs/{org}/actions/variables/{name}/repositories",
+  "GET /orgs/{org}/attestations/repositories",
+  "GET /orgs/{org}/attestations/{subject_digest}",
+  "GET /orgs/{org}/blocks",
+  "GET /orgs/{org}/campaigns",
+  "GET /orgs/{org}/code-scanning/alerts",
+  "GET /orgs/{org}/code-security/configurations",
+  "GET /orgs/{org}/code-security/configurations/{configuration_id}/repositories",
+  "GET /orgs/{org}/codespaces",
+  "GET /orgs/{org}/codespaces/secrets",
+  "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories",
+  "GET /orgs/{org}/copilot/billing/seats",
+  "GET /orgs/{org}/copilot/metrics",
+  "GET /orgs/{org}/dependabot/alerts",
+  "GET /orgs/{org}/dependabot/secrets",
+  "GET /orgs/{org}/dependabot/secrets/{secret_name}/repositories",
+  "GET /orgs/{org}/events",
+  "GET /orgs/{org}/failed_invitations",
+  "GET /orgs/{org}/hooks",
+  "GET /orgs/{org}/hooks/{hook_id}/deliveries",
+  "GET /orgs/{org}/insights/api/route-stats/{actor_type}/{actor_id}",
+  "GET /orgs/{org}/insights/api/subject-stats",
+  "GET /orgs/{org}/insights/api/user-stats/{user_id}",
+  "GET /orgs/{org}/installations",
+  "GET /orgs/{org}/invitations",
+  "GET /orgs/{org}/invitations/{invitation_id}/teams",
+  "GET /orgs/{org}/issues",
+  "GET /orgs/{org}/members",
+  "GET /orgs/{org}/members/{username}/codespaces",
+  "GET /orgs/{org}/migrations",
+  "GET /orgs/{org}/migrations/{migration_id}/repositories",
+  "GET /orgs/{org}/organization-roles/{role_id}/teams",
+  "GET /orgs/{org}/organization-roles/{role_id}/users",
+  "GET /orgs/{org}/outside_collaborators",
+  "GET /orgs/{org}/packages",
+  "GET /orgs/{org}/packages/{package_type}/{package_name}/versions",
+  "GET /orgs/{org}/personal-access-token-requests",
+  "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories",
+  "GET /orgs/{org}/personal-access-tokens",
+  "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories",
+  "GET /orgs/{org}/private-registries",
+  "GET /orgs/{org}/projects",
+  "GET /orgs/{org}/projectsV2",
+  "GET /orgs/{org}/projectsV2/{project_number}/fields",
+  "GET /orgs/{org}/projectsV2/{project_number}/items",
+  "GET /orgs/{org}/properties/values",
+  "GET /orgs/{org}/public_members",
+  "GET /orgs/{org}/repos",
+  "GET /orgs/{org}/rulesets",
+  "GET /orgs/{org}/rulesets/rule-suites",
+  "GET /orgs/{org}/rulesets/{ruleset_id}/history",
+  "GET /orgs/{org}/secret-scanning/alerts",
+  "GET /orgs/{org}/security-advisories",
+  "GET /orgs/{org}/settings/immutable-releases/repositories",
+  "GET /orgs/{org}/settings/network-configurations",
+  "GET /orgs/{org}/team/{team_slug}/copilot/metrics",
+  "GET /orgs/{org}/teams",
+  "GET /orgs/{org}/teams/{team_slug}/discussions",
+  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments",
+  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions",
+  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions",
+  "GET /orgs/{org}/teams/{team_slug}/invitations",
+  "GET /orgs/{org}/teams/{team_slug}/members",
+  "GET /orgs/{org}/teams/{team_slug}/projects",
+  "GET /orgs/{org}/teams/{team_slug}/repos",
+  "GET /orgs/{org}/teams/{team_slug}/teams",
+  "GET /projects/{project_id}/collaborators",
+  "GET /repos/{owner}/{repo}/actions/artifacts",
+  "GET /repos/{owner}/{repo}/actions/caches",
+  "GET /repos/{owner}/{repo}/actions/organization-secrets",
+  "GET /repos/{owner}/{repo}/actions/organization-variables",
+  "GET /repos/{owner}/{repo}/actions/runners",
+  "GET /repos/{owner}/{repo}/actions/runs",
+  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts",
+  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs",
+  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
+  "GET /repos/{owner}/{repo}/actions/secrets",
+  "GET /repos/{owner}/{repo}/actions/variables",
+  "GET /repos/{owner}/{repo}/actions/workflows",
+  "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
+  "GET /repos/{owner}/{repo}/activity",
+  "GET /repos/{owner}/{repo}/assignees",
+  "GET /repos/{owner}/{repo}/attestations/{subject_digest}",
+  "GET /repos/{owner}/{repo}/branches",
+  "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations",
+  "GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs",
+  "GET /repos/{owner}/{repo}/code-scanning/alerts",
+  "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances",
+  "GET /repos/{owner}/{repo}/code-scanning/analyses",
+  "GET /repos/{owner}/{repo}/codespaces",
+  "GET /repos/{owner}/{repo}/codespaces/devcontainers",
+  "GET /repos/{owner}/{repo}/codespaces/secrets",
+  "GET /repos/{owner}/{repo}/collaborators",
+  "GET /repos/{owner}/{repo}/comments",
+  "GET /repos/{owner}/{repo}/comments/{comment_id}/reactions",
+  "GET /repos/{owner}/{repo}/commits",
+  "GET /repos/{owner}/{repo}/commits/{commit_sha}/comments",
+  "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+  "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+  "GET /repos/{owner}/{repo}/commits/{ref}/check-suites",
+  "GET /repos/{owner}/{repo}/commits/{ref}/status",
+  "GET /repos/{owner}/{repo}/commits/{ref}/statuses",
+  "GET /repos/{owner}/{repo}/compare/{basehead}",
+  "GET /repos/{owner}/{repo}/compare/{base}...{head}",
+  "GET /repos/{owner}/{repo}/contributors",
+  "GET /repos/{owner}/{repo}/dependabot/alerts",
+  "GET /repos/{owner}/{repo}/dependabot/secrets",
+  "GET /repos/{owner}/{repo}/deployments",
+  "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
+  "GET /repos/{owner}/{repo}/environments",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/apps",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/variables",
+  "GET /repos/{owner}/{repo}/events",
+  "GET /repos/{owner}/{repo}/forks",
+  "GET /repos/{owner}/{repo}/hooks",
+  "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries",
+  "GET /repos/{owner}/{repo}/invitations",
+  "GET /repos/{owner}/{repo}/issues",
+  "GET /repos/{owner}/{repo}/issues/comments",
+  "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+  "GET /repos/{owner}/{repo}/issues/events",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/events",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/labels",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/reactions",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline",
+  "GET /repos/{owner}/{repo}/keys",
+  "GET /repos/{owner}/{repo}/labels",
+  "GET /repos/{owner}/{repo}/milestones",
+  "GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels",
+  "GET /repos/{owner}/{repo}/notifications",
+  "GET /repos/{owner}/{repo}/pages/builds",
+  "GET /repos/{owner}/{repo}/projects",
+  "GET /repos/{owner}/{repo}/pulls",
+  "GET /repos/{owner}/{repo}/pulls/comments",
+  "GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/commits",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments",
+  "GET /repos/{owner}/{repo}/releases",
+  "GET /repos/{owner}/{repo}/releases/{release_id}/assets",
+  "GET /repos/{owner}/{repo}/releases/{release_id}/reactions",
+  "GET /repos/{owner}/{repo}/rules/branches/{branch}",
+  "GET /repos/{owner}/{repo}/rulesets",
+  "GET /repos/{owner}/{repo}/rulesets/rule-suites",
+  "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history",
+  "GET /repos/{owner}/{repo}/secret-scanning/alerts",
+  "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations",
+  "GET /repos/{owner}/{repo}/security-advisories",
+  "GET /repos/{owner}/{repo}/stargazers",
+  "GET /repos/{owner}/{repo}/subscribers",
+  "GET /repos/{owner}/{repo}/tags",
+  "GET /repos/{owner}/{repo}/teams",
+  "GET /repos/{owner}/{repo}/topics",
+  "GET /repositories",
+  "GET /search/code",
+  "GET /search/commits",
+  "GET /search/issues",
+  "GET /search/labels",
+  "GET /search/repositories",
+  "GET /search/topics",
+  "GET /search/users",
+  "GET /teams/{team_id}/discussions",
+  "GET /teams/{team_id}/discussions/{discussion_number}/comments",
+  "GET /teams/{team_id}/discussions/{discussion_number}/comments/{comment_number}/reactions",
+  "GET /teams/{team_id}/discussions/{discussion_number}/reactions",
+  "GET /teams/{team_id}/invitations",
+  "GET /teams/{team_id}/members",
+  "GET /teams/{team_id}/projects",
+  "GET /teams/{team_id}/repos",
+  "GET /teams/{team_id}/teams",
+  "GET /user/blocks",
+  "GET /user/codespaces",
+  "GET /user/codespaces/secrets",
+  "GET /user/emails",
+  "GET /user/followers",
+  "GET /user/following",
+  "GET /user/gpg_keys",
+  "GET /user/installations",
+  "GET /user/installations/{installation_id}/repositories",
+  "GET /user/issues",
+  "GET /user/keys",
+  "GET /user/marketplace_purchases",
+  "GET /user/marketplace_purchases/stubbed",
+  "GET /user/memberships/orgs",
+  "GET /user/migrations",
+  "GET /user/migrations/{migration_id}/repositories",
+  "GET /user/orgs",
+  "GET /user/packages",
+  "GET /user/packages/{package_type}/{package_name}/versions",
+  "GET /user/public_emails",
+  "GET /user/repos",
+  "GET /user/repository_invitations",
+  "GET /user/social_accounts",
+  "GET /user/ssh_signing_keys",
+  "GET /user/starred",
+  "GET /user/subscriptions",
+  "GET /user/teams",
+  "GET /users",
+  "GET /users/{username}/attestations/{subject_digest}",
+  "GET /users/{username}/events",
+  "GET /users/{username}/events/orgs/{org}",
+  "GET /users/{username}/events/public",
+  "GET /users/{username}/followers",
+  "GET /users/{username}/following",
+  "GET /users/{username}/gists",
+  "GET /users/{username}/gpg_keys",
+  "GET /users/{username}/keys",
+  "GET /users/{username}/orgs",
+  "GET /users/{username}/packages",
+  "GET /users/{username}/projects",
+  "GET /users/{username}/projectsV2",
+  "GET /users/{username}/projectsV2/{project_number}/fields",
+  "GET /users/{username}/projectsV2/{project_number}/items",
+  "GET /users/{username}/received_events",
+  "GET /users/{username}/received_events/public",
+  "GET /users/{username}/repos",
+  "GET /users/{username}/social_accounts",
+  "GET /users/{username}/ssh_signing_keys",
+  "GET /users/{username}/starred",
+  "GET /users/{username}/subscriptions"
+]));
+
+// pkg/dist-src/paginating-endpoints.js
+function isPaginatingEndpoint(arg) {
+  if (typeof arg === "string") {
+    return paginatingEndpoints.includes(arg);
+  } else {
+    return false;
+  }
+}
+
+// pkg/dist-src/index.js
+function paginateRest(octokit) {
+  return {
+    paginate: Object.assign(paginate.bind(null, octokit), {
+      iterator: iterator.bind(null, octokit)
+    })
+  };
+}
+paginateRest.VERSION = plugin_paginate_rest_dist_bundle_VERSION;
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
+const plugin_rest_endpoint_methods_dist_src_version_VERSION = "17.0.0";
+
+//# sourceMappingURL=version.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
+const Endpoints = {
+  actions: {
+    addCustomLabelsToSelfHostedRunnerForOrg: [
+      "POST /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    addCustomLabelsToSelfHostedRunnerForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    addRepoAccessToSelfHostedRunnerGroupInOrg: [
+      "PUT /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgVariable: [
+      "PUT /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
+    ],
+    approveWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/approve"
+    ],
+    cancelWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
+    ],
+    createEnvironmentVariable: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/variables"
+    ],
+    createHostedRunnerForOrg: ["POST /orgs/{org}/actions/hosted-runners"],
+    createOrUpdateEnvironmentSecret: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    createOrUpdateOrgSecret: ["PUT /orgs/{org}/actions/secrets/{secret_name}"],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    ],
+    createOrgVariable: ["POST /orgs/{org}/actions/variables"],
+    createRegistrationTokenForOrg: [
+      "POST /orgs/{org}/actions/runners/registration-token"
+    ],
+    createRegistrationTokenForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/registration-token"
+    ],
+    createRemoveTokenForOrg: ["POST /orgs/{org}/actions/runners/remove-token"],
+    createRemoveTokenForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/remove-token"
+    ],
+    createRepoVariable: ["POST /repos/{owner}/{repo}/actions/variables"],
+    createWorkflowDispatch: [
+      "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+    ],
+    deleteActionsCacheById: [
+      "DELETE /repos/{owner}/{repo}/actions/caches/{cache_id}"
+    ],
+    deleteActionsCacheByKey: [
+      "DELETE /repos/{owner}/{repo}/actions/caches{?key,ref}"
+    ],
+    deleteArtifact: [
+      "DELETE /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"
+    ],
+    deleteCustomImageFromOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
+    ],
+    deleteCustomImageVersionFromOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
+    ],
+    deleteEnvironmentSecret: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    deleteEnvironmentVariable: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    deleteHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/actions/secrets/{secret_name}"],
+    deleteOrgVariable: ["DELETE /orgs/{org}/actions/variables/{name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    ],
+    deleteRepoVariable: [
+      "DELETE /repos/{owner}/{repo}/actions/variables/{name}"
+    ],
+    deleteSelfHostedRunnerFromOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}"
+    ],
+    deleteSelfHostedRunnerFromRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}"
+    ],
+    deleteWorkflowRun: ["DELETE /repos/{owner}/{repo}/actions/runs/{run_id}"],
+    deleteWorkflowRunLogs: [
+      "DELETE /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
+    ],
+    disableSelectedRepositoryGithubActionsOrganization: [
+      "DELETE /orgs/{org}/actions/permissions/repositories/{repository_id}"
+    ],
+    disableWorkflow: [
+      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/disable"
+    ],
+    downloadArtifact: [
+      "GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}"
+    ],
+    downloadJobLogsForWorkflowRun: [
+      "GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs"
+    ],
+    downloadWorkflowRunAttemptLogs: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/logs"
+    ],
+    downloadWorkflowRunLogs: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
+    ],
+    enableSelectedRepositoryGithubActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/repositories/{repository_id}"
+    ],
+    enableWorkflow: [
+      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/enable"
+    ],
+    forceCancelWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel"
+    ],
+    generateRunnerJitconfigForOrg: [
+      "POST /orgs/{org}/actions/runners/generate-jitconfig"
+    ],
+    generateRunnerJitconfigForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig"
+    ],
+    getActionsCacheList: ["GET /repos/{owner}/{repo}/actions/caches"],
+    getActionsCacheUsage: ["GET /repos/{owner}/{repo}/actions/cache/usage"],
+    getActionsCacheUsageByRepoForOrg: [
+      "GET /orgs/{org}/actions/cache/usage-by-repository"
+    ],
+    getActionsCacheUsageForOrg: ["GET /orgs/{org}/actions/cache/usage"],
+    getAllowedActionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/selected-actions"
+    ],
+    getAllowedActionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/selected-actions"
+    ],
+    getArtifact: ["GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"],
+    getCustomImageForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
+    ],
+    getCustomImageVersionForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
+    ],
+    getCustomOidcSubClaimForRepo: [
+      "GET /repos/{owner}/{repo}/actions/oidc/customization/sub"
+    ],
+    getEnvironmentPublicKey: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/public-key"
+    ],
+    getEnvironmentSecret: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    getEnvironmentVariable: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    getGithubActionsDefaultWorkflowPermissionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/workflow"
+    ],
+    getGithubActionsDefaultWorkflowPermissionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/workflow"
+    ],
+    getGithubActionsPermissionsOrganization: [
+      "GET /orgs/{org}/actions/permissions"
+    ],
+    getGithubActionsPermissionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions"
+    ],
+    getHostedRunnerForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    getHostedRunnersGithubOwnedImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/github-owned"
+    ],
+    getHostedRunnersLimitsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/limits"
+    ],
+    getHostedRunnersMachineSpecsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/machine-sizes"
+    ],
+    getHostedRunnersPartnerImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/partner"
+    ],
+    getHostedRunnersPlatformsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/platforms"
+    ],
+    getJobForWorkflowRun: ["GET /repos/{owner}/{repo}/actions/jobs/{job_id}"],
+    getOrgPublicKey: ["GET /orgs/{org}/actions/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/actions/secrets/{secret_name}"],
+    getOrgVariable: ["GET /orgs/{org}/actions/variables/{name}"],
+    getPendingDeploymentsForRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
+    ],
+    getRepoPermissions: [
+      "GET /repos/{owner}/{repo}/actions/permissions",
+      {},
+      { renamed: ["actions", "getGithubActionsPermissionsRepository"] }
+    ],
+    getRepoPublicKey: ["GET /repos/{owner}/{repo}/actions/secrets/public-key"],
+    getRepoSecret: ["GET /repos/{owner}/{repo}/actions/secrets/{secret_name}"],
+    getRepoVariable: ["GET /repos/{owner}/{repo}/actions/variables/{name}"],
+    getReviewsForRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals"
+    ],
+    getSelfHostedRunnerForOrg: ["GET /orgs/{org}/actions/runners/{runner_id}"],
+    getSelfHostedRunnerForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}"
+    ],
+    getWorkflow: ["GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}"],
+    getWorkflowAccessToRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/access"
+    ],
+    getWorkflowRun: ["GET /repos/{owner}/{repo}/actions/runs/{run_id}"],
+    getWorkflowRunAttempt: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}"
+    ],
+    getWorkflowRunUsage: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/timing"
+    ],
+    getWorkflowUsage: [
+      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/timing"
+    ],
+    listArtifactsForRepo: ["GET /repos/{owner}/{repo}/actions/artifacts"],
+    listCustomImageVersionsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions"
+    ],
+    listCustomImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom"
+    ],
+    listEnvironmentSecrets: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets"
+    ],
+    listEnvironmentVariables: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables"
+    ],
+    listGithubHostedRunnersInGroupForOrg: [
+      "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/hosted-runners"
+    ],
+    listHostedRunnersForOrg: ["GET /orgs/{org}/actions/hosted-runners"],
+    listJobsForWorkflowRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"
+    ],
+    listJobsForWorkflowRunAttempt: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs"
+    ],
+    listLabelsForSelfHostedRunnerForOrg: [
+      "GET /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    listLabelsForSelfHostedRunnerForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    listOrgSecrets: ["GET /orgs/{org}/actions/secrets"],
+    listOrgVariables: ["GET /orgs/{org}/actions/variables"],
+    listRepoOrganizationSecrets: [
+      "GET /repos/{owner}/{repo}/actions/organization-secrets"
+    ],
+    listRepoOrganizationVariables: [
+      "GET /repos/{owner}/{repo}/actions/organization-variables"
+    ],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/actions/secrets"],
+    listRepoVariables: ["GET /repos/{owner}/{repo}/actions/variables"],
+    listRepoWorkflows: ["GET /repos/{owner}/{repo}/actions/workflows"],
+    listRunnerApplicationsForOrg: ["GET /orgs/{org}/actions/runners/downloads"],
+    listRunnerApplicationsForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/downloads"
+    ],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/actions/secrets/{secret_name}/repositories"
+    ],
+    listSelectedReposForOrgVariable: [
+      "GET /orgs/{org}/actions/variables/{name}/repositories"
+    ],
+    listSelectedRepositoriesEnabledGithubActionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/repositories"
+    ],
+    listSelfHostedRunnersForOrg: ["GET /orgs/{org}/actions/runners"],
+    listSelfHostedRunnersForRepo: ["GET /repos/{owner}/{repo}/actions/runners"],
+    listWorkflowRunArtifacts: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts"
+    ],
+    listWorkflowRuns: [
+      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"
+    ],
+    listWorkflowRunsForRepo: ["GET /repos/{owner}/{repo}/actions/runs"],
+    reRunJobForWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun"
+    ],
+    reRunWorkflow: ["POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun"],
+    reRunWorkflowFailedJobs: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun-failed-jobs"
+    ],
+    removeAllCustomLabelsFromSelfHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    removeAllCustomLabelsFromSelfHostedRunnerForRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    removeCustomLabelFromSelfHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels/{name}"
+    ],
+    removeCustomLabelFromSelfHostedRunnerForRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels/{name}"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    removeSelectedRepoFromOrgVariable: [
+      "DELETE /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
+    ],
+    reviewCustomGatesForRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"
+    ],
+    reviewPendingDeploymentsForRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
+    ],
+    setAllowedActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/selected-actions"
+    ],
+    setAllowedActionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/selected-actions"
+    ],
+    setCustomLabelsForSelfHostedRunnerForOrg: [
+      "PUT /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    setCustomLabelsForSelfHostedRunnerForRepo: [
+      "PUT /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    setCustomOidcSubClaimForRepo: [
+      "PUT /repos/{owner}/{repo}/actions/oidc/customization/sub"
+    ],
+    setGithubActionsDefaultWorkflowPermissionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/workflow"
+    ],
+    setGithubActionsDefaultWorkflowPermissionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/workflow"
+    ],
+    setGithubActionsPermissionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions"
+    ],
+    setGithubActionsPermissionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories"
+    ],
+    setSelectedReposForOrgVariable: [
+      "PUT /orgs/{org}/actions/variables/{name}/repositories"
+    ],
+    setSelectedRepositoriesEnabledGithubActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/repositories"
+    ],
+    setWorkflowAccessToRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/access"
+    ],
+    updateEnvironmentVariable: [
+      "PATCH /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    updateHostedRunnerForOrg: [
+      "PATCH /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    updateOrgVariable: ["PATCH /orgs/{org}/actions/variables/{name}"],
+    updateRepoVariable: [
+      "PATCH /repos/{owner}/{repo}/actions/variables/{name}"
+    ]
+  },
+  activity: {
+    checkRepoIsStarredByAuthenticatedUser: ["GET /user/starred/{owner}/{repo}"],
+    deleteRepoSubscription: ["DELETE /repos/{owner}/{repo}/subscription"],
+    deleteThreadSubscription: [
+      "DELETE /notifications/threads/{thread_id}/subscription"
+    ],
+    getFeeds: ["GET /feeds"],
+    getRepoSubscription: ["GET /repos/{owner}/{repo}/subscription"],
+    getThread: ["GET /notifications/threads/{thread_id}"],
+    getThreadSubscriptionForAuthenticatedUser: [
+      "GET /notifications/threads/{thread_id}/subscription"
+    ],
+    listEventsForAuthenticatedUser: ["GET /users/{username}/events"],
+    listNotificationsForAuthenticatedUser: ["GET /notifications"],
+    listOrgEventsForAuthenticatedUser: [
+      "GET /users/{username}/events/orgs/{org}"
+    ],
+    listPublicEvents: ["GET /events"],
+    listPublicEventsForRepoNetwork: ["GET /networks/{owner}/{repo}/events"],
+    listPublicEventsForUser: ["GET /users/{username}/events/public"],
+    listPublicOrgEvents: ["GET /orgs/{org}/events"],
+    listReceivedEventsForUser: ["GET /users/{username}/received_events"],
+    listReceivedPublicEventsForUser: [
+      "GET /users/{username}/received_events/public"
+    ],
+    listRepoEvents: ["GET /repos/{owner}/{repo}/events"],
+    listRepoNotificationsForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/notifications"
+    ],
+    listReposStarredByAuthenticatedUser: ["GET /user/starred"],
+    listReposStarredByUser: ["GET /users/{username}/starred"],
+    listReposWatchedByUser: ["GET /users/{username}/subscriptions"],
+    listStargazersForRepo: ["GET /repos/{owner}/{repo}/stargazers"],
+    listWatchedReposForAuthenticatedUser: ["GET /user/subscriptions"],
+    listWatchersForRepo: ["GET /repos/{owner}/{repo}/subscribers"],
+    markNotificationsAsRead: ["PUT /notifications"],
+    markRepoNotificationsAsRead: ["PUT /repos/{owner}/{repo}/notifications"],
+    markThreadAsDone: ["DELETE /notifications/threads/{thread_id}"],
+    markThreadAsRead: ["PATCH /notifications/threads/{thread_id}"],
+    setRepoSubscription: ["PUT /repos/{owner}/{repo}/subscription"],
+    setThreadSubscription: [
+      "PUT /notifications/threads/{thread_id}/subscription"
+    ],
+    starRepoForAuthenticatedUser: ["PUT /user/starred/{owner}/{repo}"],
+    unstarRepoForAuthenticatedUser: ["DELETE /user/starred/{owner}/{repo}"]
+  },
+  apps: {
+    addRepoToInstallation: [
+      "PUT /user/installations/{installation_id}/repositories/{repository_id}",
+      {},
+      { renamed: ["apps", "addRepoToInstallationForAuthenticatedUser"] }
+    ],
+    addRepoToInstallationForAuthenticatedUser: [
+      "PUT /user/installations/{installation_id}/repositories/{repository_id}"
+    ],
+    checkToken: ["POST /applications/{client_id}/token"],
+    createFromManifest: ["POST /app-manifests/{code}/conversions"],
+    createInstallationAccessToken: [
+      "POST /app/installations/{installation_id}/access_tokens"
+    ],
+    deleteAuthorization: ["DELETE /applications/{client_id}/grant"],
+    deleteInstallation: ["DELETE /app/installations/{installation_id}"],
+    deleteToken: ["DELETE /applications/{client_id}/token"],
+    getAuthenticated: ["GET /app"],
+    getBySlug: ["GET /apps/{app_slug}"],
+    getInstallation: ["GET /app/installations/{installation_id}"],
+    getOrgInstallation: ["GET /orgs/{org}/installation"],
+    getRepoInstallation: ["GET /repos/{owner}/{repo}/installation"],
+    getSubscriptionPlanForAccount: [
+      "GET /marketplace_listing/accounts/{account_id}"
+    ],
+    getSubscriptionPlanForAccountStubbed: [
+      "GET /marketplace_listing/stubbed/accounts/{account_id}"
+    ],
+    getUserInstallation: ["GET /users/{username}/installation"],
+    getWebhookConfigForApp: ["GET /app/hook/config"],
+    getWebhookDelivery: ["GET /app/hook/deliveries/{delivery_id}"],
+    listAccountsForPlan: ["GET /marketplace_listing/plans/{plan_id}/accounts"],
+    listAccountsForPlanStubbed: [
+      "GET /marketplace_listing/stubbed/plans/{plan_id}/accounts"
+    ],
+    listInstallationReposForAuthenticatedUser: [
+      "GET /user/installations/{installation_id}/repositories"
+    ],
+    listInstallationRequestsForAuthenticatedApp: [
+      "GET /app/installation-requests"
+    ],
+    listInstallations: ["GET /app/installations"],
+    listInstallationsForAuthenticatedUser: ["GET /user/installations"],
+    listPlans: ["GET /marketplace_listing/plans"],
+    listPlansStubbed: ["GET /marketplace_listing/stubbed/plans"],
+    listReposAccessibleToInstallation: ["GET /installation/repositories"],
+    listSubscriptionsForAuthenticatedUser: ["GET /user/marketplace_purchases"],
+    listSubscriptionsForAuthenticatedUserStubbed: [
+      "GET /user/marketplace_purchases/stubbed"
+    ],
+    listWebhookDeliveries: ["GET /app/hook/deliveries"],
+    redeliverWebhookDelivery: [
+      "POST /app/hook/deliveries/{delivery_id}/attempts"
+    ],
+    removeRepoFromInstallation: [
+      "DELETE /user/installations/{installation_id}/repositories/{repository_id}",
+      {},
+      { renamed: ["apps", "removeRepoFromInstallationForAuthenticatedUser"] }
+    ],
+    removeRepoFromInstallationForAuthenticatedUser: [
+      "DELETE /user/installations/{installation_id}/repositories/{repository_id}"
+    ],
+    resetToken: ["PATCH /applications/{client_id}/token"],
+    revokeInstallationAccessToken: ["DELETE /installation/token"],
+    scopeToken: ["POST /applications/{client_id}/token/scoped"],
+    suspendInstallation: ["PUT /app/installations/{installation_id}/suspended"],
+    unsuspendInstallation: [
+      "DELETE /app/installations/{installation_id}/suspended"
+    ],
+    updateWebhookConfigForApp: ["PATCH /app/hook/config"]
+  },
+  billing: {
+    getGithubActionsBillingOrg: ["GET /orgs/{org}/settings/billing/actions"],
+    getGithubActionsBillingUser: [
+      "GET /users/{username}/settings/billing/actions"
+    ],
+    getGithubBillingPremiumRequestUsageReportOrg: [
+      "GET /organizations/{org}/settings/billing/premium_request/usage"
+    ],
+    getGithubBillingPremiumRequestUsageReportUser: [
+      "GET /users/{username}/settings/billing/premium_request/usage"
+    ],
+    getGithubBillingUsageReportOrg: [
+      "GET /organizations/{org}/settings/billing/usage"
+    ],
+    getGithubBillingUsageReportUser: [
+      "GET /users/{username}/settings/billing/usage"
+    ],
+    getGithubPackagesBillingOrg: ["GET /orgs/{org}/settings/billing/packages"],
+    getGithubPackagesBillingUser: [
+      "GET /users/{username}/settings/billing/packages"
+    ],
+    getSharedStorageBillingOrg: [
+      "GET /orgs/{org}/settings/billing/shared-storage"
+    ],
+    getSharedStorageBillingUser: [
+      "GET /users/{username}/settings/billing/shared-storage"
+    ]
+  },
+  campaigns: {
+    createCampaign: ["POST /orgs/{org}/campaigns"],
+    deleteCampaign: ["DELETE /orgs/{org}/campaigns/{campaign_number}"],
+    getCampaignSummary: ["GET /orgs/{org}/campaigns/{campaign_number}"],
+    listOrgCampaigns: ["GET /orgs/{org}/campaigns"],
+    updateCampaign: ["PATCH /orgs/{org}/campaigns/{campaign_number}"]
+  },
+  checks: {
+    create: ["POST /repos/{owner}/{repo}/check-runs"],
+    createSuite: ["POST /repos/{owner}/{repo}/check-suites"],
+    get: ["GET /repos/{owner}/{repo}/check-runs/{check_run_id}"],
+    getSuite: ["GET /repos/{owner}/{repo}/check-suites/{check_suite_id}"],
+    listAnnotations: [
+      "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"
+    ],
+    listForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-runs"],
+    listForSuite: [
+      "GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs"
+    ],
+    listSuitesForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-suites"],
+    rerequestRun: [
+      "POST /repos/{owner}/{repo}/check-runs/{check_run_id}/rerequest"
+    ],
+    rerequestSuite: [
+      "POST /repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest"
+    ],
+    setSuitesPreferences: [
+      "PATCH /repos/{owner}/{repo}/check-suites/preferences"
+    ],
+    update: ["PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}"]
+  },
+  codeScanning: {
+    commitAutofix: [
+      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix/commits"
+    ],
+    createAutofix: [
+      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
+    ],
+    createVariantAnalysis: [
+      "POST /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses"
+    ],
+    deleteAnalysis: [
+      "DELETE /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}{?confirm_delete}"
+    ],
+    deleteCodeqlDatabase: [
+      "DELETE /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
+    ],
+    getAlert: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}",
+      {},
+      { renamedParameters: { alert_id: "alert_number" } }
+    ],
+    getAnalysis: [
+      "GET /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}"
+    ],
+    getAutofix: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
+    ],
+    getCodeqlDatabase: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
+    ],
+    getDefaultSetup: ["GET /repos/{owner}/{repo}/code-scanning/default-setup"],
+    getSarif: ["GET /repos/{owner}/{repo}/code-scanning/sarifs/{sarif_id}"],
+    getVariantAnalysis: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}"
+    ],
+    getVariantAnalysisRepoTask: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}/repos/{repo_owner}/{repo_name}"
+    ],
+    listAlertInstances: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances"
+    ],
+    listAlertsForOrg: ["GET /orgs/{org}/code-scanning/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/code-scanning/alerts"],
+    listAlertsInstances: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances",
+      {},
+      { renamed: ["codeScanning", "listAlertInstances"] }
+    ],
+    listCodeqlDatabases: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases"
+    ],
+    listRecentAnalyses: ["GET /repos/{owner}/{repo}/code-scanning/analyses"],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}"
+    ],
+    updateDefaultSetup: [
+      "PATCH /repos/{owner}/{repo}/code-scanning/default-setup"
+    ],
+    uploadSarif: ["POST /repos/{owner}/{repo}/code-scanning/sarifs"]
+  },
+  codeSecurity: {
+    attachConfiguration: [
+      "POST /orgs/{org}/code-security/configurations/{configuration_id}/attach"
+    ],
+    attachEnterpriseConfiguration: [
+      "POST /enterprises/{enterprise}/code-security/configurations/{configuration_id}/attach"
+    ],
+    createConfiguration: ["POST /orgs/{org}/code-security/configurations"],
+    createConfigurationForEnterprise: [
+      "POST /enterprises/{enterprise}/code-security/configurations"
+    ],
+    deleteConfiguration: [
+      "DELETE /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    deleteConfigurationForEnterprise: [
+      "DELETE /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ],
+    detachConfiguration: [
+      "DELETE /orgs/{org}/code-security/configurations/detach"
+    ],
+    getConfiguration: [
+      "GET /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    getConfigurationForRepository: [
+      "GET /repos/{owner}/{repo}/code-security-configuration"
+    ],
+    getConfigurationsForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations"
+    ],
+    getConfigurationsForOrg: ["GET /orgs/{org}/code-security/configurations"],
+    getDefaultConfigurations: [
+      "GET /orgs/{org}/code-security/configurations/defaults"
+    ],
+    getDefaultConfigurationsForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations/defaults"
+    ],
+    getRepositoriesForConfiguration: [
+      "GET /orgs/{org}/code-security/configurations/{configuration_id}/repositories"
+    ],
+    getRepositoriesForEnterpriseConfiguration: [
+      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}/repositories"
+    ],
+    getSingleConfigurationForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ],
+    setConfigurationAsDefault: [
+      "PUT /orgs/{org}/code-security/configurations/{configuration_id}/defaults"
+    ],
+    setConfigurationAsDefaultForEnterprise: [
+      "PUT /enterprises/{enterprise}/code-security/configurations/{configuration_id}/defaults"
+    ],
+    updateConfiguration: [
+      "PATCH /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    updateEnterpriseConfiguration: [
+      "PATCH /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ]
+  },
+  codesOfConduct: {
+    getAllCodesOfConduct: ["GET /codes_of_conduct"],
+    getConductCode: ["GET /codes_of_conduct/{key}"]
+  },
+  codespaces: {
+    addRepositoryForSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    checkPermissionsForDevcontainer: [
+      "GET /repos/{owner}/{repo}/codespaces/permissions_check"
+    ],
+    codespaceMachinesForAuthenticatedUser: [
+      "GET /user/codespaces/{codespace_name}/machines"
+    ],
+    createForAuthenticatedUser: ["POST /user/codespaces"],
+    createOrUpdateOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}"
+    ],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    createOrUpdateSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}"
+    ],
+    createWithPrForAuthenticatedUser: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/codespaces"
+    ],
+    createWithRepoForAuthenticatedUser: [
+      "POST /repos/{owner}/{repo}/codespaces"
+    ],
+    deleteForAuthenticatedUser: ["DELETE /user/codespaces/{codespace_name}"],
+    deleteFromOrganization: [
+      "DELETE /orgs/{org}/members/{username}/codespaces/{codespace_name}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/codespaces/secrets/{secret_name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    deleteSecretForAuthenticatedUser: [
+      "DELETE /user/codespaces/secrets/{secret_name}"
+    ],
+    exportForAuthenticatedUser: [
+      "POST /user/codespaces/{codespace_name}/exports"
+    ],
+    getCodespacesForUserInOrg: [
+      "GET /orgs/{org}/members/{username}/codespaces"
+    ],
+    getExportDetailsForAuthenticatedUser: [
+      "GET /user/codespaces/{codespace_name}/exports/{export_id}"
+    ],
+    getForAuthenticatedUser: ["GET /user/codespaces/{codespace_name}"],
+    getOrgPublicKey: ["GET /orgs/{org}/codespaces/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/codespaces/secrets/{secret_name}"],
+    getPublicKeyForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/public-key"
+    ],
+    getRepoPublicKey: [
+      "GET /repos/{owner}/{repo}/codespaces/secrets/public-key"
+    ],
+    getRepoSecret: [
+      "GET /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    getSecretForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/{secret_name}"
+    ],
+    listDevcontainersInRepositoryForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/devcontainers"
+    ],
+    listForAuthenticatedUser: ["GET /user/codespaces"],
+    listInOrganization: [
+      "GET /orgs/{org}/codespaces",
+      {},
+      { renamedParameters: { org_id: "org" } }
+    ],
+    listInRepositoryForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces"
+    ],
+    listOrgSecrets: ["GET /orgs/{org}/codespaces/secrets"],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/codespaces/secrets"],
+    listRepositoriesForSecretForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/{secret_name}/repositories"
+    ],
+    listSecretsForAuthenticatedUser: ["GET /user/codespaces/secrets"],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
+    ],
+    preFlightWithRepoForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/new"
+    ],
+    publishForAuthenticatedUser: [
+      "POST /user/codespaces/{codespace_name}/publish"
+    ],
+    removeRepositoryForSecretForAuthenticatedUser: [
+      "DELETE /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    repoMachinesForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/machines"
+    ],
+    setRepositoriesForSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}/repositories"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
+    ],
+    startForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/start"],
+    stopForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/stop"],
+    stopInOrganization: [
+      "POST /orgs/{org}/members/{username}/codespaces/{codespace_name}/stop"
+    ],
+    updateForAuthenticatedUser: ["PATCH /user/codespaces/{codespace_name}"]
+  },
+  copilot: {
+    addCopilotSeatsForTeams: [
+      "POST /orgs/{org}/copilot/billing/selected_teams"
+    ],
+    addCopilotSeatsForUsers: [
+      "POST /orgs/{org}/copilot/billing/selected_users"
+    ],
+    cancelCopilotSeatAssignmentForTeams: [
+      "DELETE /orgs/{org}/copilot/billing/selected_teams"
+    ],
+    cancelCopilotSeatAssignmentForUsers: [
+      "DELETE /orgs/{org}/copilot/billing/selected_users"
+    ],
+    copilotMetricsForOrganization: ["GET /orgs/{org}/copilot/metrics"],
+    copilotMetricsForTeam: ["GET /orgs/{org}/team/{team_slug}/copilot/metrics"],
+    getCopilotOrganizationDetails: ["GET /orgs/{org}/copilot/billing"],
+    getCopilotSeatDetailsForUser: [
+      "GET /orgs/{org}/members/{username}/copilot"
+    ],
+    listCopilotSeats: ["GET /orgs/{org}/copilot/billing/seats"]
+  },
+  credentials: { revoke: ["POST /credentials/revoke"] },
+  dependabot: {
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    createOrUpdateOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}"
+    ],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/dependabot/secrets/{secret_name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    getAlert: ["GET /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"],
+    getOrgPublicKey: ["GET /orgs/{org}/dependabot/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/dependabot/secrets/{secret_name}"],
+    getRepoPublicKey: [
+      "GET /repos/{owner}/{repo}/dependabot/secrets/public-key"
+    ],
+    getRepoSecret: [
+      "GET /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    listAlertsForEnterprise: [
+      "GET /enterprises/{enterprise}/dependabot/alerts"
+    ],
+    listAlertsForOrg: ["GET /orgs/{org}/dependabot/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/dependabot/alerts"],
+    listOrgSecrets: ["GET /orgs/{org}/dependabot/secrets"],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/dependabot/secrets"],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    repositoryAccessForOrg: [
+      "GET /organizations/{org}/dependabot/repository-access"
+    ],
+    setRepositoryAccessDefaultLevel: [
+      "PUT /organizations/{org}/dependabot/repository-access/default-level"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
+    ],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"
+    ],
+    updateRepositoryAccessForOrg: [
+      "PATCH /organizations/{org}/dependabot/repository-access"
+    ]
+  },
+  dependencyGraph: {
+    createRepositorySnapshot: [
+      "POST /repos/{owner}/{repo}/dependency-graph/snapshots"
+    ],
+    diffRange: [
+      "GET /repos/{owner}/{repo}/dependency-graph/compare/{basehead}"
+    ],
+    exportSbom: ["GET /repos/{owner}/{repo}/dependency-graph/sbom"]
+  },
+  emojis: { get: ["GET /emojis"] },
+  enterpriseTeamMemberships: {
+    add: [
+      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ],
+    bulkAdd: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/add"
+    ],
+    bulkRemove: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove"
+    ],
+    get: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ],
+    list: ["GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships"],
+    remove: [
+      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ]
+  },
+  enterpriseTeamOrganizations: {
+    add: [
+      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    bulkAdd: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/add"
+    ],
+    bulkRemove: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/remove"
+    ],
+    delete: [
+      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    getAssignment: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    getAssignments: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations"
+    ]
+  },
+  enterpriseTeams: {
+    create: ["POST /enterprises/{enterprise}/teams"],
+    delete: ["DELETE /enterprises/{enterprise}/teams/{team_slug}"],
+    get: ["GET /enterprises/{enterprise}/teams/{team_slug}"],
+    list: ["GET /enterprises/{enterprise}/teams"],
+    update: ["PATCH /enterprises/{enterprise}/teams/{team_slug}"]
+  },
+  gists: {
+    checkIsStarred: ["GET /gists/{gist_id}/star"],
+    create: ["POST /gists"],
+    createComment: ["POST /gists/{gist_id}/comments"],
+    delete: ["DELETE /gists/{gist_id}"],
+    deleteComment: ["DELETE /gists/{gist_id}/comments/{comment_id}"],
+    fork: ["POST /gists/{gist_id}/forks"],
+    get: ["GET /gists/{gist_id}"],
+    getComment: ["GET /gists/{gist_id}/comments/{comment_id}"],
+    getRevision: ["GET /gists/{gist_id}/{sha}"],
+    list: ["GET /gists"],
+    listComments: ["GET /gists/{gist_id}/comments"],
+    listCommits: ["GET /gists/{gist_id}/commits"],
+    listForUser: ["GET /users/{username}/gists"],
+    listForks: ["GET /gists/{gist_id}/forks"],
+    listPublic: ["GET /gists/public"],
+    listStarred: ["GET /gists/starred"],
+    star: ["PUT /gists/{gist_id}/star"],
+    unstar: ["DELETE /gists/{gist_id}/star"],
+    update: ["PATCH /gists/{gist_id}"],
+    updateComment: ["PATCH /gists/{gist_id}/comments/{comment_id}"]
+  },
+  git: {
+    createBlob: ["POST /repos/{owner}/{repo}/git/blobs"],
+    createCommit: ["POST /repos/{owner}/{repo}/git/commits"],
+    createRef: ["POST /repos/{owner}/{repo}/git/refs"],
+    createTag: ["POST /repos/{owner}/{repo}/git/tags"],
+    createTree: ["POST /repos/{owner}/{repo}/git/trees"],
+    deleteRef: ["DELETE /repos/{owner}/{repo}/git/refs/{ref}"],
+    getBlob: ["GET /repos/{owner}/{repo}/git/blobs/{file_sha}"],
+    getCommit: ["GET /repos/{owner}/{repo}/git/commits/{commit_sha}"],
+    getRef: ["GET /repos/{owner}/{repo}/git/ref/{ref}"],
+    getTag: ["GET /repos/{owner}/{repo}/git/tags/{tag_sha}"],
+    getTree: ["GET /repos/{owner}/{repo}/git/trees/{tree_sha}"],
+    listMatchingRefs: ["GET /repos/{owner}/{repo}/git/matching-refs/{ref}"],
+    updateRef: ["PATCH /repos/{owner}/{repo}/git/refs/{ref}"]
+  },
+  gitignore: {
+    getAllTemplates: ["GET /gitignore/templates"],
+    getTemplate: ["GET /gitignore/templates/{name}"]
+  },
+  hostedCompute: {
+    createNetworkConfigurationForOrg: [
+      "POST /orgs/{org}/settings/network-configurations"
+    ],
+    deleteNetworkConfigurationFromOrg: [
+      "DELETE /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ],
+    getNetworkConfigurationForOrg: [
+      "GET /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ],
+    getNetworkSettingsForOrg: [
+      "GET /orgs/{org}/settings/network-settings/{network_settings_id}"
+    ],
+    listNetworkConfigurationsForOrg: [
+      "GET /orgs/{org}/settings/network-configurations"
+    ],
+    updateNetworkConfigurationForOrg: [
+      "PATCH /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ]
+  },
+  interactions: {
+    getRestrictionsForAuthenticatedUser: ["GET /user/interaction-limits"],
+    getRestrictionsForOrg: ["GET /orgs/{org}/interaction-limits"],
+    getRestrictionsForRepo: ["GET /repos/{owner}/{repo}/interaction-limits"],
+    getRestrictionsForYourPublicRepos: [
+      "GET /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "getRestrictionsForAuthenticatedUser"] }
+    ],
+    removeRestrictionsForAuthenticatedUser: ["DELETE /user/interaction-limits"],
+    removeRestrictionsForOrg: ["DELETE /orgs/{org}/interaction-limits"],
+    removeRestrictionsForRepo: [
+      "DELETE /repos/{owner}/{repo}/interaction-limits"
+    ],
+    removeRestrictionsForYourPublicRepos: [
+      "DELETE /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "removeRestrictionsForAuthenticatedUser"] }
+    ],
+    setRestrictionsForAuthenticatedUser: ["PUT /user/interaction-limits"],
+    setRestrictionsForOrg: ["PUT /orgs/{org}/interaction-limits"],
+    setRestrictionsForRepo: ["PUT /repos/{owner}/{repo}/interaction-limits"],
+    setRestrictionsForYourPublicRepos: [
+      "PUT /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "setRestrictionsForAuthenticatedUser"] }
+    ]
+  },
+  issues: {
+    addAssignees: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/assignees"
+    ],
+    addBlockedByDependency: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
+    ],
+    addLabels: ["POST /repos/{owner}/{repo}/issues/{issue_number}/labels"],
+    addSubIssue: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
+    ],
+    checkUserCanBeAssigned: ["GET /repos/{owner}/{repo}/assignees/{assignee}"],
+    checkUserCanBeAssignedToIssue: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}"
+    ],
+    create: ["POST /repos/{owner}/{repo}/issues"],
+    createComment: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
+    ],
+    createLabel: ["POST /repos/{owner}/{repo}/labels"],
+    createMilestone: ["POST /repos/{owner}/{repo}/milestones"],
+    deleteComment: [
+      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}"
+    ],
+    deleteLabel: ["DELETE /repos/{owner}/{repo}/labels/{name}"],
+    deleteMilestone: [
+      "DELETE /repos/{owner}/{repo}/milestones/{milestone_number}"
+    ],
+    get: ["GET /repos/{owner}/{repo}/issues/{issue_number}"],
+    getComment: ["GET /repos/{owner}/{repo}/issues/comments/{comment_id}"],
+    getEvent: ["GET /repos/{owner}/{repo}/issues/events/{event_id}"],
+    getLabel: ["GET /repos/{owner}/{repo}/labels/{name}"],
+    getMilestone: ["GET /repos/{owner}/{repo}/milestones/{milestone_number}"],
+    getParent: ["GET /repos/{owner}/{repo}/issues/{issue_number}/parent"],
+    list: ["GET /issues"],
+    listAssignees: ["GET /repos/{owner}/{repo}/assignees"],
+    listComments: ["GET /repos/{owner}/{repo}/issues/{issue_number}/comments"],
+    listCommentsForRepo: ["GET /repos/{owner}/{repo}/issues/comments"],
+    listDependenciesBlockedBy: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
+    ],
+    listDependenciesBlocking: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking"
+    ],
+    listEvents: ["GET /repos/{owner}/{repo}/issues/{issue_number}/events"],
+    listEventsForRepo: ["GET /repos/{owner}/{repo}/issues/events"],
+    listEventsForTimeline: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline"
+    ],
+    listForAuthenticatedUser: ["GET /user/issues"],
+    listForOrg: ["GET /orgs/{org}/issues"],
+    listForRepo: ["GET /repos/{owner}/{repo}/issues"],
+    listLabelsForMilestone: [
+      "GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels"
+    ],
+    listLabelsForRepo: ["GET /repos/{owner}/{repo}/labels"],
+    listLabelsOnIssue: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/labels"
+    ],
+    listMilestones: ["GET /repos/{owner}/{repo}/milestones"],
+    listSubIssues: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
+    ],
+    lock: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/lock"],
+    removeAllLabels: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels"
+    ],
+    removeAssignees: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/assignees"
+    ],
+    removeDependencyBlockedBy: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by/{issue_id}"
+    ],
+    removeLabel: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"
+    ],
+    removeSubIssue: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/sub_issue"
+    ],
+    reprioritizeSubIssue: [
+      "PATCH /repos/{owner}/{repo}/issues/{issue_number}/sub_issues/priority"
+    ],
+    setLabels: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/labels"],
+    unlock: ["DELETE /repos/{owner}/{repo}/issues/{issue_number}/lock"],
+    update: ["PATCH /repos/{owner}/{repo}/issues/{issue_number}"],
+    updateComment: ["PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}"],
+    updateLabel: ["PATCH /repos/{owner}/{repo}/labels/{name}"],
+    updateMilestone: [
+      "PATCH /repos/{owner}/{repo}/milestones/{milestone_number}"
+    ]
+  },
+  licenses: {
+    get: ["GET /licenses/{license}"],
+    getAllCommonlyUsed: ["GET /licenses"],
+    getForRepo: ["GET /repos/{owner}/{repo}/license"]
+  },
+  markdown: {
+    render: ["POST /markdown"],
+    renderRaw: [
+      "POST /markdown/raw",
+      { headers: { "content-type": "text/plain; charset=utf-8" } }
+    ]
+  },
+  meta: {
+    get: ["GET /meta"],
+    getAllVersions: ["GET /versions"],
+    getOctocat: ["GET /octocat"],
+    getZen: ["GET /zen"],
+    root: ["GET /"]
+  },
+  migrations: {
+    deleteArchiveForAuthenticatedUser: [
+      "DELETE /user/migrations/{migration_id}/archive"
+    ],
+    deleteArchiveForOrg: [
+      "DELETE /orgs/{org}/migrations/{migration_id}/archive"
+    ],
+    downloadArchiveForOrg: [
+      "GET /orgs/{org}/migrations/{migration_id}/archive"
+    ],
+    getArchiveForAuthenticatedUser: [
+      "GET /user/migrations/{migration_id}/archive"
+    ],
+    getStatusForAuthenticatedUser: ["GET /user/migrations/{migration_id}"],
+    getStatusForOrg: ["GET /orgs/{org}/migrations/{migration_id}"],
+    listForAuthenticatedUser: ["GET /user/migrations"],
+    listForOrg: ["GET /orgs/{org}/migrations"],
+    listReposForAuthenticatedUser: [
+      "GET /user/migrations/{migration_id}/repositories"
+    ],
+    listReposForOrg: ["GET /orgs/{org}/migrations/{migration_id}/repositories"],
+    listReposForUser: [
+      "GET /user/migrations/{migration_id}/repositories",
+      {},
+      { renamed: ["migrations", "listReposForAuthenticatedUser"] }
+    ],
+    startForAuthenticatedUser: ["POST /user/migrations"],
+    startForOrg: ["POST /orgs/{org}/migrations"],
+    unlockRepoForAuthenticatedUser: [
+      "DELETE /user/migrations/{migration_id}/repos/{repo_name}/lock"
+    ],
+    unlockRepoForOrg: [
+      "DELETE /orgs/{org}/migrations/{migration_id}/repos/{repo_name}/lock"
+    ]
+  },
+  oidc: {
+    getOidcCustomSubTemplateForOrg: [
+      "GET /orgs/{org}/actions/oidc/customization/sub"
+    ],
+    updateOidcCustomSubTemplateForOrg: [
+      "PUT /orgs/{org}/actions/oidc/customization/sub"
+    ]
+  },
+  orgs: {
+    addSecurityManagerTeam: [
+      "PUT /orgs/{org}/security-managers/teams/{team_slug}",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.addSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#add-a-security-manager-team"
+      }
+    ],
+    assignTeamToOrgRole: [
+      "PUT /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
+    ],
+    assignUserToOrgRole: [
+      "PUT /orgs/{org}/organization-roles/users/{username}/{role_id}"
+    ],
+    blockUser: ["PUT /orgs/{org}/blocks/{username}"],
+    cancelInvitation: ["DELETE /orgs/{org}/invitations/{invitation_id}"],
+    checkBlockedUser: ["GET /orgs/{org}/blocks/{username}"],
+    checkMembershipForUser: ["GET /orgs/{org}/members/{username}"],
+    checkPublicMembershipForUser: ["GET /orgs/{org}/public_members/{username}"],
+    convertMemberToOutsideCollaborator: [
+      "PUT /orgs/{org}/outside_collaborators/{username}"
+    ],
+    createArtifactStorageRecord: [
+      "POST /orgs/{org}/artifacts/metadata/storage-record"
+    ],
+    createInvitation: ["POST /orgs/{org}/invitations"],
+    createIssueType: ["POST /orgs/{org}/issue-types"],
+    createWebhook: ["POST /orgs/{org}/hooks"],
+    customPropertiesForOrgsCreateOrUpdateOrganizationValues: [
+      "PATCH /organizations/{org}/org-properties/values"
+    ],
+    customPropertiesForOrgsGetOrganizationValues: [
+      "GET /organizations/{org}/org-properties/values"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationDefinition: [
+      "PUT /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationDefinitions: [
+      "PATCH /orgs/{org}/properties/schema"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationValues: [
+      "PATCH /orgs/{org}/properties/values"
+    ],
+    customPropertiesForReposDeleteOrganizationDefinition: [
+      "DELETE /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposGetOrganizationDefinition: [
+      "GET /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposGetOrganizationDefinitions: [
+      "GET /orgs/{org}/properties/schema"
+    ],
+    customPropertiesForReposGetOrganizationValues: [
+      "GET /orgs/{org}/properties/values"
+    ],
+    delete: ["DELETE /orgs/{org}"],
+    deleteAttestationsBulk: ["POST /orgs/{org}/attestations/delete-request"],
+    deleteAttestationsById: [
+      "DELETE /orgs/{org}/attestations/{attestation_id}"
+    ],
+    deleteAttestationsBySubjectDigest: [
+      "DELETE /orgs/{org}/attestations/digest/{subject_digest}"
+    ],
+    deleteIssueType: ["DELETE /orgs/{org}/issue-types/{issue_type_id}"],
+    deleteWebhook: ["DELETE /orgs/{org}/hooks/{hook_id}"],
+    disableSelectedRepositoryImmutableReleasesOrganization: [
+      "DELETE /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
+    ],
+    enableSelectedRepositoryImmutableReleasesOrganization: [
+      "PUT /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
+    ],
+    get: ["GET /orgs/{org}"],
+    getImmutableReleasesSettings: [
+      "GET /orgs/{org}/settings/immutable-releases"
+    ],
+    getImmutableReleasesSettingsRepositories: [
+      "GET /orgs/{org}/settings/immutable-releases/repositories"
+    ],
+    getMembershipForAuthenticatedUser: ["GET /user/memberships/orgs/{org}"],
+    getMembershipForUser: ["GET /orgs/{org}/memberships/{username}"],
+    getOrgRole: ["GET /orgs/{org}/organization-roles/{role_id}"],
+    getOrgRulesetHistory: ["GET /orgs/{org}/rulesets/{ruleset_id}/history"],
+    getOrgRulesetVersion: [
+      "GET /orgs/{org}/rulesets/{ruleset_id}/history/{version_id}"
+    ],
+    getWebhook: ["GET /orgs/{org}/hooks/{hook_id}"],
+    getWebhookConfigForOrg: ["GET /orgs/{org}/hooks/{hook_id}/config"],
+    getWebhookDelivery: [
+      "GET /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}"
+    ],
+    list: ["GET /organizations"],
+    listAppInstallations: ["GET /orgs/{org}/installations"],
+    listArtifactStorageRecords: [
+      "GET /orgs/{org}/artifacts/{subject_digest}/metadata/storage-records"
+    ],
+    listAttestationRepositories: ["GET /orgs/{org}/attestations/repositories"],
+    listAttestations: ["GET /orgs/{org}/attestations/{subject_digest}"],
+    listAttestationsBulk: [
+      "POST /orgs/{org}/attestations/bulk-list{?per_page,before,after}"
+    ],
+    listBlockedUsers: ["GET /orgs/{org}/blocks"],
+    listFailedInvitations: ["GET /orgs/{org}/failed_invitations"],
+    listForAuthenticatedUser: ["GET /user/orgs"],
+    listForUser: ["GET /users/{username}/orgs"],
+    listInvitationTeams: ["GET /orgs/{org}/invitations/{invitation_id}/teams"],
+    listIssueTypes: ["GET /orgs/{org}/issue-types"],
+    listMembers: ["GET /orgs/{org}/members"],
+    listMembershipsForAuthenticatedUser: ["GET /user/memberships/orgs"],
+    listOrgRoleTeams: ["GET /orgs/{org}/organization-roles/{role_id}/teams"],
+    listOrgRoleUsers: ["GET /orgs/{org}/organization-roles/{role_id}/users"],
+    listOrgRoles: ["GET /orgs/{org}/organization-roles"],
+    listOrganizationFineGrainedPermissions: [
+      "GET /orgs/{org}/organization-fine-grained-permissions"
+    ],
+    listOutsideCollaborators: ["GET /orgs/{org}/outside_collaborators"],
+    listPatGrantRepositories: [
+      "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories"
+    ],
+    listPatGrantRequestRepositories: [
+      "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories"
+    ],
+    listPatGrantRequests: ["GET /orgs/{org}/personal-access-token-requests"],
+    listPatGrants: ["GET /orgs/{org}/personal-access-tokens"],
+    listPendingInvitations: ["GET /orgs/{org}/invitations"],
+    listPublicMembers: ["GET /orgs/{org}/public_members"],
+    listSecurityManagerTeams: [
+      "GET /orgs/{org}/security-managers",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.listSecurityManagerTeams() is deprecated, see https://docs.github.com/rest/orgs/security-managers#list-security-manager-teams"
+      }
+    ],
+    listWebhookDeliveries: ["GET /orgs/{org}/hooks/{hook_id}/deliveries"],
+    listWebhooks: ["GET /orgs/{org}/hooks"],
+    pingWebhook: ["POST /orgs/{org}/hooks/{hook_id}/pings"],
+    redeliverWebhookDelivery: [
+      "POST /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
+    ],
+    removeMember: ["DELETE /orgs/{org}/members/{username}"],
+    removeMembershipForUser: ["DELETE /orgs/{org}/memberships/{username}"],
+    removeOutsideCollaborator: [
+      "DELETE /orgs/{org}/outside_collaborators/{username}"
+    ],
+    removePublicMembershipForAuthenticatedUser: [
+      "DELETE /orgs/{org}/public_members/{username}"
+    ],
+    removeSecurityManagerTeam: [
+      "DELETE /orgs/{org}/security-managers/teams/{team_slug}",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.removeSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#remove-a-security-manager-team"
+      }
+    ],
+    reviewPatGrantRequest: [
+      "POST /orgs/{org}/personal-access-token-requests/{pat_request_id}"
+    ],
+    reviewPatGrantRequestsInBulk: [
+      "POST /orgs/{org}/personal-access-token-requests"
+    ],
+    revokeAllOrgRolesTeam: [
+      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}"
+    ],
+    revokeAllOrgRolesUser: [
+      "DELETE /orgs/{org}/organization-roles/users/{username}"
+    ],
+    revokeOrgRoleTeam: [
+      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
+    ],
+    revokeOrgRoleUser: [
+      "DELETE /orgs/{org}/organization-roles/users/{username}/{role_id}"
+    ],
+    setImmutableReleasesSettings: [
+      "PUT /orgs/{org}/settings/immutable-releases"
+    ],
+    setImmutableReleasesSettingsRepositories: [
+      "PUT /orgs/{org}/settings/immutable-releases/repositories"
+    ],
+    setMembershipForUser: ["PUT /orgs/{org}/memberships/{username}"],
+    setPublicMembershipForAuthenticatedUser: [
+      "PUT /orgs/{org}/public_members/{username}"
+    ],
+    unblockUser: ["DELETE /orgs/{org}/blocks/{username}"],
+    update: ["PATCH /orgs/{org}"],
+    updateIssueType: ["PUT /orgs/{org}/issue-types/{issue_type_id}"],
+    updateMembershipForAuthenticatedUser: [
+      "PATCH /user/memberships/orgs/{org}"
+    ],
+    updatePatAccess: ["POST /orgs/{org}/personal-access-tokens/{pat_id}"],
+    updatePatAccesses: ["POST /orgs/{org}/personal-access-tokens"],
+    updateWebhook: ["PATCH /orgs/{org}/hooks/{hook_id}"],
+    updateWebhookConfigForOrg: ["PATCH /orgs/{org}/hooks/{hook_id}/config"]
+  },
+  packages: {
+    deletePackageForAuthenticatedUser: [
+      "DELETE /user/packages/{package_type}/{package_name}"
+    ],
+    deletePackageForOrg: [
+      "DELETE /orgs/{org}/packages/{package_type}/{package_name}"
+    ],
+    deletePackageForUser: [
+      "DELETE /users/{username}/packages/{package_type}/{package_name}"
+    ],
+    deletePackageVersionForAuthenticatedUser: [
+      "DELETE /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    deletePackageVersionForOrg: [
+      "DELETE /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    deletePackageVersionForUser: [
+      "DELETE /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getAllPackageVersionsForAPackageOwnedByAnOrg: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions",
+      {},
+      { renamed: ["packages", "getAllPackageVersionsForPackageOwnedByOrg"] }
+    ],
+    getAllPackageVersionsForAPackageOwnedByTheAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions",
+      {},
+      {
+        renamed: [
+          "packages",
+          "getAllPackageVersionsForPackageOwnedByAuthenticatedUser"
+        ]
+      }
+    ],
+    getAllPackageVersionsForPackageOwnedByAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions"
+    ],
+    getAllPackageVersionsForPackageOwnedByOrg: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions"
+    ],
+    getAllPackageVersionsForPackageOwnedByUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}/versions"
+    ],
+    getPackageForAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}"
+    ],
+    getPackageForOrganization: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}"
+    ],
+    getPackageForUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}"
+    ],
+    getPackageVersionForAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getPackageVersionForOrganization: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getPackageVersionForUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    listDockerMigrationConflictingPackagesForAuthenticatedUser: [
+      "GET /user/docker/conflicts"
+    ],
+    listDockerMigrationConflictingPackagesForOrganization: [
+      "GET /orgs/{org}/docker/conflicts"
+    ],
+    listDockerMigrationConflictingPackagesForUser: [
+      "GET /users/{username}/docker/conflicts"
+    ],
+    listPackagesForAuthenticatedUser: ["GET /user/packages"],
+    listPackagesForOrganization: ["GET /orgs/{org}/packages"],
+    listPackagesForUser: ["GET /users/{username}/packages"],
+    restorePackageForAuthenticatedUser: [
+      "POST /user/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageForOrg: [
+      "POST /orgs/{org}/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageForUser: [
+      "POST /users/{username}/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageVersionForAuthenticatedUser: [
+      "POST /user/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ],
+    restorePackageVersionForOrg: [
+      "POST /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ],
+    restorePackageVersionForUser: [
+      "POST /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ]
+  },
+  privateRegistries: {
+    createOrgPrivateRegistry: ["POST /orgs/{org}/private-registries"],
+    deleteOrgPrivateRegistry: [
+      "DELETE /orgs/{org}/private-registries/{secret_name}"
+    ],
+    getOrgPrivateRegistry: ["GET /orgs/{org}/private-registries/{secret_name}"],
+    getOrgPublicKey: ["GET /orgs/{org}/private-registries/public-key"],
+    listOrgPrivateRegistries: ["GET /orgs/{org}/private-registries"],
+    updateOrgPrivateRegistry: [
+      "PATCH /orgs/{org}/private-registries/{secret_name}"
+    ]
+  },
+  projects: {
+    addItemForOrg: ["POST /orgs/{org}/projectsV2/{project_number}/items"],
+    addItemForUser: [
+      "POST /users/{username}/projectsV2/{project_number}/items"
+    ],
+    deleteItemForOrg: [
+      "DELETE /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    deleteItemForUser: [
+      "DELETE /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    getFieldForOrg: [
+      "GET /orgs/{org}/projectsV2/{project_number}/fields/{field_id}"
+    ],
+    getFieldForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/fields/{field_id}"
+    ],
+    getForOrg: ["GET /orgs/{org}/projectsV2/{project_number}"],
+    getForUser: ["GET /users/{username}/projectsV2/{project_number}"],
+    getOrgItem: ["GET /orgs/{org}/projectsV2/{project_number}/items/{item_id}"],
+    getUserItem: [
+      "GET /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    listFieldsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/fields"],
+    listFieldsForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/fields"
+    ],
+    listForOrg: ["GET /orgs/{org}/projectsV2"],
+    listForUser: ["GET /users/{username}/projectsV2"],
+    listItemsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/items"],
+    listItemsForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/items"
+    ],
+    updateItemForOrg: [
+      "PATCH /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    updateItemForUser: [
+      "PATCH /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ]
+  },
+  pulls: {
+    checkIfMerged: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
+    create: ["POST /repos/{owner}/{repo}/pulls"],
+    createReplyForReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies"
+    ],
+    createReview: ["POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    createReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments"
+    ],
+    deletePendingReview: [
+      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    deleteReviewComment: [
+      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}"
+    ],
+    dismissReview: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals"
+    ],
+    get: ["GET /repos/{owner}/{repo}/pulls/{pull_number}"],
+    getReview: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    getReviewComment: ["GET /repos/{owner}/{repo}/pulls/comments/{comment_id}"],
+    list: ["GET /repos/{owner}/{repo}/pulls"],
+    listCommentsForReview: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments"
+    ],
+    listCommits: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/commits"],
+    listFiles: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/files"],
+    listRequestedReviewers: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    listReviewComments: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments"
+    ],
+    listReviewCommentsForRepo: ["GET /repos/{owner}/{repo}/pulls/comments"],
+    listReviews: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    merge: ["PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
+    removeRequestedReviewers: [
+      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    requestReviewers: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    submitReview: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/events"
+    ],
+    update: ["PATCH /repos/{owner}/{repo}/pulls/{pull_number}"],
+    updateBranch: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/update-branch"
+    ],
+    updateReview: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    updateReviewComment: [
+      "PATCH /repos/{owner}/{repo}/pulls/comments/{comment_id}"
+    ]
+  },
+  rateLimit: { get: ["GET /rate_limit"] },
+  reactions: {
+    createForCommitComment: [
+      "POST /repos/{owner}/{repo}/comments/{comment_id}/reactions"
+    ],
+    createForIssue: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/reactions"
+    ],
+    createForIssueComment: [
+      "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    ],
+    createForPullRequestReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
+    ],
+    createForRelease: [
+      "POST /repos/{owner}/{repo}/releases/{release_id}/reactions"
+    ],
+    createForTeamDiscussionCommentInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
+    ],
+    createForTeamDiscussionInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
+    ],
+    deleteForCommitComment: [
+      "DELETE /repos/{owner}/{repo}/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForIssue: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/reactions/{reaction_id}"
+    ],
+    deleteForIssueComment: [
+      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForPullRequestComment: [
+      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForRelease: [
+      "DELETE /repos/{owner}/{repo}/releases/{release_id}/reactions/{reaction_id}"
+    ],
+    deleteForTeamDiscussion: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions/{reaction_id}"
+    ],
+    deleteForTeamDiscussionComment: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions/{reaction_id}"
+    ],
+    listForCommitComment: [
+      "GET /repos/{owner}/{repo}/comments/{comment_id}/reactions"
+    ],
+    listForIssue: ["GET /repos/{owner}/{repo}/issues/{issue_number}/reactions"],
+    listForIssueComment: [
+      "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    ],
+    listForPullRequestReviewComment: [
+      "GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
+    ],
+    listForRelease: [
+      "GET /repos/{owner}/{repo}/releases/{release_id}/reactions"
+    ],
+    listForTeamDiscussionCommentInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
+    ],
+    listForTeamDiscussionInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
+    ]
+  },
+  repos: {
+    acceptInvitation: [
+      "PATCH /user/repository_invitations/{invitation_id}",
+      {},
+      { renamed: ["repos", "acceptInvitationForAuthenticatedUser"] }
+    ],
+    acceptInvitationForAuthenticatedUser: [
+      "PATCH /user/repository_invitations/{invitation_id}"
+    ],
+    addAppAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    addCollaborator: ["PUT /repos/{owner}/{repo}/collaborators/{username}"],
+    addStatusCheckContexts: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    addTeamAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    addUserAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    cancelPagesDeployment: [
+      "POST /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}/cancel"
+    ],
+    checkAutomatedSecurityFixes: [
+      "GET /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    checkCollaborator: ["GET /repos/{owner}/{repo}/collaborators/{username}"],
+    checkImmutableReleases: ["GET /repos/{owner}/{repo}/immutable-releases"],
+    checkPrivateVulnerabilityReporting: [
+      "GET /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    checkVulnerabilityAlerts: [
+      "GET /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    codeownersErrors: ["GET /repos/{owner}/{repo}/codeowners/errors"],
+    compareCommits: ["GET /repos/{owner}/{repo}/compare/{base}...{head}"],
+    compareCommitsWithBasehead: [
+      "GET /repos/{owner}/{repo}/compare/{basehead}"
+    ],
+    createAttestation: ["POST /repos/{owner}/{repo}/attestations"],
+    createAutolink: ["POST /repos/{owner}/{repo}/autolinks"],
+    createCommitComment: [
+      "POST /repos/{owner}/{repo}/commits/{commit_sha}/comments"
+    ],
+    createCommitSignatureProtection: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    createCommitStatus: ["POST /repos/{owner}/{repo}/statuses/{sha}"],
+    createDeployKey: ["POST /repos/{owner}/{repo}/keys"],
+    createDeployment: ["POST /repos/{owner}/{repo}/deployments"],
+    createDeploymentBranchPolicy: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
+    ],
+    createDeploymentProtectionRule: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
+    ],
+    createDeploymentStatus: [
+      "POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    ],
+    createDispatchEvent: ["POST /repos/{owner}/{repo}/dispatches"],
+    createForAuthenticatedUser: ["POST /user/repos"],
+    createFork: ["POST /repos/{owner}/{repo}/forks"],
+    createInOrg: ["POST /orgs/{org}/repos"],
+    createOrUpdateEnvironment: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    createOrUpdateFileContents: ["PUT /repos/{owner}/{repo}/contents/{path}"],
+    createOrgRuleset: ["POST /orgs/{org}/rulesets"],
+    createPagesDeployment: ["POST /repos/{owner}/{repo}/pages/deployments"],
+    createPagesSite: ["POST /repos/{owner}/{repo}/pages"],
+    createRelease: ["POST /repos/{owner}/{repo}/releases"],
+    createRepoRuleset: ["POST /repos/{owner}/{repo}/rulesets"],
+    createUsingTemplate: [
+      "POST /repos/{template_owner}/{template_repo}/generate"
+    ],
+    createWebhook: ["POST /repos/{owner}/{repo}/hooks"],
+    customPropertiesForReposCreateOrUpdateRepositoryValues: [
+      "PATCH /repos/{owner}/{repo}/properties/values"
+    ],
+    customPropertiesForReposGetRepositoryValues: [
+      "GET /repos/{owner}/{repo}/properties/values"
+    ],
+    declineInvitation: [
+      "DELETE /user/repository_invitations/{invitation_id}",
+      {},
+      { renamed: ["repos", "declineInvitationForAuthenticatedUser"] }
+    ],
+    declineInvitationForAuthenticatedUser: [
+      "DELETE /user/repository_invitations/{invitation_id}"
+    ],
+    delete: ["DELETE /repos/{owner}/{repo}"],
+    deleteAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
+    ],
+    deleteAdminBranchProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    deleteAnEnvironment: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    deleteAutolink: ["DELETE /repos/{owner}/{repo}/autolinks/{autolink_id}"],
+    deleteBranchProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    deleteCommitComment: ["DELETE /repos/{owner}/{repo}/comments/{comment_id}"],
+    deleteCommitSignatureProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    deleteDeployKey: ["DELETE /repos/{owner}/{repo}/keys/{key_id}"],
+    deleteDeployment: [
+      "DELETE /repos/{owner}/{repo}/deployments/{deployment_id}"
+    ],
+    deleteDeploymentBranchPolicy: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    deleteFile: ["DELETE /repos/{owner}/{repo}/contents/{path}"],
+    deleteInvitation: [
+      "DELETE /repos/{owner}/{repo}/invitations/{invitation_id}"
+    ],
+    deleteOrgRuleset: ["DELETE /orgs/{org}/rulesets/{ruleset_id}"],
+    deletePagesSite: ["DELETE /repos/{owner}/{repo}/pages"],
+    deletePullRequestReviewProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    deleteRelease: ["DELETE /repos/{owner}/{repo}/releases/{release_id}"],
+    deleteReleaseAsset: [
+      "DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}"
+    ],
+    deleteRepoRuleset: ["DELETE /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    deleteWebhook: ["DELETE /repos/{owner}/{repo}/hooks/{hook_id}"],
+    disableAutomatedSecurityFixes: [
+      "DELETE /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    disableDeploymentProtectionRule: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
+    ],
+    disableImmutableReleases: [
+      "DELETE /repos/{owner}/{repo}/immutable-releases"
+    ],
+    disablePrivateVulnerabilityReporting: [
+      "DELETE /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    disableVulnerabilityAlerts: [
+      "DELETE /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    downloadArchive: [
+      "GET /repos/{owner}/{repo}/zipball/{ref}",
+      {},
+      { renamed: ["repos", "downloadZipballArchive"] }
+    ],
+    downloadTarballArchive: ["GET /repos/{owner}/{repo}/tarball/{ref}"],
+    downloadZipballArchive: ["GET /repos/{owner}/{repo}/zipball/{ref}"],
+    enableAutomatedSecurityFixes: [
+      "PUT /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    enableImmutableReleases: ["PUT /repos/{owner}/{repo}/immutable-releases"],
+    enablePrivateVulnerabilityReporting: [
+      "PUT /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    enableVulnerabilityAlerts: [
+      "PUT /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    generateReleaseNotes: [
+      "POST /repos/{owner}/{repo}/releases/generate-notes"
+    ],
+    get: ["GET /repos/{owner}/{repo}"],
+    getAccessRestrictions: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
+    ],
+    getAdminBranchProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    getAllDeploymentProtectionRules: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
+    ],
+    getAllEnvironments: ["GET /repos/{owner}/{repo}/environments"],
+    getAllStatusCheckContexts: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts"
+    ],
+    getAllTopics: ["GET /repos/{owner}/{repo}/topics"],
+    getAppsWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps"
+    ],
+    getAutolink: ["GET /repos/{owner}/{repo}/autolinks/{autolink_id}"],
+    getBranch: ["GET /repos/{owner}/{repo}/branches/{branch}"],
+    getBranchProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    getBranchRules: ["GET /repos/{owner}/{repo}/rules/branches/{branch}"],
+    getClones: ["GET /repos/{owner}/{repo}/traffic/clones"],
+    getCodeFrequencyStats: ["GET /repos/{owner}/{repo}/stats/code_frequency"],
+    getCollaboratorPermissionLevel: [
+      "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
+    ],
+    getCombinedStatusForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/status"],
+    getCommit: ["GET /repos/{owner}/{repo}/commits/{ref}"],
+    getCommitActivityStats: ["GET /repos/{owner}/{repo}/stats/commit_activity"],
+    getCommitComment: ["GET /repos/{owner}/{repo}/comments/{comment_id}"],
+    getCommitSignatureProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    getCommunityProfileMetrics: ["GET /repos/{owner}/{repo}/community/profile"],
+    getContent: ["GET /repos/{owner}/{repo}/contents/{path}"],
+    getContributorsStats: ["GET /repos/{owner}/{repo}/stats/contributors"],
+    getCustomDeploymentProtectionRule: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
+    ],
+    getDeployKey: ["GET /repos/{owner}/{repo}/keys/{key_id}"],
+    getDeployment: ["GET /repos/{owner}/{repo}/deployments/{deployment_id}"],
+    getDeploymentBranchPolicy: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    getDeploymentStatus: [
+      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses/{status_id}"
+    ],
+    getEnvironment: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    getLatestPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/latest"],
+    getLatestRelease: ["GET /repos/{owner}/{repo}/releases/latest"],
+    getOrgRuleSuite: ["GET /orgs/{org}/rulesets/rule-suites/{rule_suite_id}"],
+    getOrgRuleSuites: ["GET /orgs/{org}/rulesets/rule-suites"],
+    getOrgRuleset: ["GET /orgs/{org}/rulesets/{ruleset_id}"],
+    getOrgRulesets: ["GET /orgs/{org}/rulesets"],
+    getPages: ["GET /repos/{owner}/{repo}/pages"],
+    getPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/{build_id}"],
+    getPagesDeployment: [
+      "GET /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}"
+    ],
+    getPagesHealthCheck: ["GET /repos/{owner}/{repo}/pages/health"],
+    getParticipationStats: ["GET /repos/{owner}/{repo}/stats/participation"],
+    getPullRequestReviewProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    getPunchCardStats: ["GET /repos/{owner}/{repo}/stats/punch_card"],
+    getReadme: ["GET /repos/{owner}/{repo}/readme"],
+    getReadmeInDirectory: ["GET /repos/{owner}/{repo}/readme/{dir}"],
+    getRelease: ["GET /repos/{owner}/{repo}/releases/{release_id}"],
+    getReleaseAsset: ["GET /repos/{owner}/{repo}/releases/assets/{asset_id}"],
+    getReleaseByTag: ["GET /repos/{owner}/{repo}/releases/tags/{tag}"],
+    getRepoRuleSuite: [
+      "GET /repos/{owner}/{repo}/rulesets/rule-suites/{rule_suite_id}"
+    ],
+    getRepoRuleSuites: ["GET /repos/{owner}/{repo}/rulesets/rule-suites"],
+    getRepoRuleset: ["GET /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    getRepoRulesetHistory: [
+      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history"
+    ],
+    getRepoRulesetVersion: [
+      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history/{version_id}"
+    ],
+    getRepoRulesets: ["GET /repos/{owner}/{repo}/rulesets"],
+    getStatusChecksProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    getTeamsWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams"
+    ],
+    getTopPaths: ["GET /repos/{owner}/{repo}/traffic/popular/paths"],
+    getTopReferrers: ["GET /repos/{owner}/{repo}/traffic/popular/referrers"],
+    getUsersWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users"
+    ],
+    getViews: ["GET /repos/{owner}/{repo}/traffic/views"],
+    getWebhook: ["GET /repos/{owner}/{repo}/hooks/{hook_id}"],
+    getWebhookConfigForRepo: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/config"
+    ],
+    getWebhookDelivery: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}"
+    ],
+    listActivities: ["GET /repos/{owner}/{repo}/activity"],
+    listAttestations: [
+      "GET /repos/{owner}/{repo}/attestations/{subject_digest}"
+    ],
+    listAutolinks: ["GET /repos/{owner}/{repo}/autolinks"],
+    listBranches: ["GET /repos/{owner}/{repo}/branches"],
+    listBranchesForHeadCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/branches-where-head"
+    ],
+    listCollaborators: ["GET /repos/{owner}/{repo}/collaborators"],
+    listCommentsForCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/comments"
+    ],
+    listCommitCommentsForRepo: ["GET /repos/{owner}/{repo}/comments"],
+    listCommitStatusesForRef: [
+      "GET /repos/{owner}/{repo}/commits/{ref}/statuses"
+    ],
+    listCommits: ["GET /repos/{owner}/{repo}/commits"],
+    listContributors: ["GET /repos/{owner}/{repo}/contributors"],
+    listCustomDeploymentRuleIntegrations: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/apps"
+    ],
+    listDeployKeys: ["GET /repos/{owner}/{repo}/keys"],
+    listDeploymentBranchPolicies: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
+    ],
+    listDeploymentStatuses: [
+      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    ],
+    listDeployments: ["GET /repos/{owner}/{repo}/deployments"],
+    listForAuthenticatedUser: ["GET /user/repos"],
+    listForOrg: ["GET /orgs/{org}/repos"],
+    listForUser: ["GET /users/{username}/repos"],
+    listForks: ["GET /repos/{owner}/{repo}/forks"],
+    listInvitations: ["GET /repos/{owner}/{repo}/invitations"],
+    listInvitationsForAuthenticatedUser: ["GET /user/repository_invitations"],
+    listLanguages: ["GET /repos/{owner}/{repo}/languages"],
+    listPagesBuilds: ["GET /repos/{owner}/{repo}/pages/builds"],
+    listPublic: ["GET /repositories"],
+    listPullRequestsAssociatedWithCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"
+    ],
+    listReleaseAssets: [
+      "GET /repos/{owner}/{repo}/releases/{release_id}/assets"
+    ],
+    listReleases: ["GET /repos/{owner}/{repo}/releases"],
+    listTags: ["GET /repos/{owner}/{repo}/tags"],
+    listTeams: ["GET /repos/{owner}/{repo}/teams"],
+    listWebhookDeliveries: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries"
+    ],
+    listWebhooks: ["GET /repos/{owner}/{repo}/hooks"],
+    merge: ["POST /repos/{owner}/{repo}/merges"],
+    mergeUpstream: ["POST /repos/{owner}/{repo}/merge-upstream"],
+    pingWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/pings"],
+    redeliverWebhookDelivery: [
+      "POST /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
+    ],
+    removeAppAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    removeCollaborator: [
+      "DELETE /repos/{owner}/{repo}/collaborators/{username}"
+    ],
+    removeStatusCheckContexts: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    removeStatusCheckProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    removeTeamAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    removeUserAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    renameBranch: ["POST /repos/{owner}/{repo}/branches/{branch}/rename"],
+    replaceAllTopics: ["PUT /repos/{owner}/{repo}/topics"],
+    requestPagesBuild: ["POST /repos/{owner}/{repo}/pages/builds"],
+    setAdminBranchProtection: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    setAppAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    setStatusCheckContexts: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    setTeamAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    setUserAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    testPushWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/tests"],
+    transfer: ["POST /repos/{owner}/{repo}/transfer"],
+    update: ["PATCH /repos/{owner}/{repo}"],
+    updateBranchProtection: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    updateCommitComment: ["PATCH /repos/{owner}/{repo}/comments/{comment_id}"],
+    updateDeploymentBranchPolicy: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    updateInformationAboutPagesSite: ["PUT /repos/{owner}/{repo}/pages"],
+    updateInvitation: [
+      "PATCH /repos/{owner}/{repo}/invitations/{invitation_id}"
+    ],
+    updateOrgRuleset: ["PUT /orgs/{org}/rulesets/{ruleset_id}"],
+    updatePullRequestReviewProtection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    updateRelease: ["PATCH /repos/{owner}/{repo}/releases/{release_id}"],
+    updateReleaseAsset: [
+      "PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}"
+    ],
+    updateRepoRuleset: ["PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    updateStatusCheckPotection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
+      {},
+      { renamed: ["repos", "updateStatusCheckProtection"] }
+    ],
+    updateStatusCheckProtection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    updateWebhook: ["PATCH /repos/{owner}/{repo}/hooks/{hook_id}"],
+    updateWebhookConfigForRepo: [
+      "PATCH /repos/{owner}/{repo}/hooks/{hook_id}/config"
+    ],
+    uploadReleaseAsset: [
+      "POST /repos/{owner}/{repo}/releases/{release_id}/assets{?name,label}",
+      { baseUrl: "https://uploads.github.com" }
+    ]
+  },
+  search: {
+    code: ["GET /search/code"],
+    commits: ["GET /search/commits"],
+    issuesAndPullRequests: ["GET /search/issues"],
+    labels: ["GET /search/labels"],
+    repos: ["GET /search/repositories"],
+    topics: ["GET /search/topics"],
+    users: ["GET /search/users"]
+  },
+  secretScanning: {
+    createPushProtectionBypass: [
+      "POST /repos/{owner}/{repo}/secret-scanning/push-protection-bypasses"
+    ],
+    getAlert: [
+      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
+    ],
+    getScanHistory: ["GET /repos/{owner}/{repo}/secret-scanning/scan-history"],
+    listAlertsForOrg: ["GET /orgs/{org}/secret-scanning/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/secret-scanning/alerts"],
+    listLocationsForAlert: [
+      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations"
+    ],
+    listOrgPatternConfigs: [
+      "GET /orgs/{org}/secret-scanning/pattern-configurations"
+    ],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
+    ],
+    updateOrgPatternConfigs: [
+      "PATCH /orgs/{org}/secret-scanning/pattern-configurations"
+    ]
+  },
+  securityAdvisories: {
+    createFork: [
+      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/forks"
+    ],
+    createPrivateVulnerabilityReport: [
+      "POST /repos/{owner}/{repo}/security-advisories/reports"
+    ],
+    createRepositoryAdvisory: [
+      "POST /repos/{owner}/{repo}/security-advisories"
+    ],
+    createRepositoryAdvisoryCveRequest: [
+      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/cve"
+    ],
+    getGlobalAdvisory: ["GET /advisories/{ghsa_id}"],
+    getRepositoryAdvisory: [
+      "GET /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
+    ],
+    listGlobalAdvisories: ["GET /advisories"],
+    listOrgRepositoryAdvisories: ["GET /orgs/{org}/security-advisories"],
+    listRepositoryAdvisories: ["GET /repos/{owner}/{repo}/security-advisories"],
+    updateRepositoryAdvisory: [
+      "PATCH /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
+    ]
+  },
+  teams: {
+    addOrUpdateMembershipForUserInOrg: [
+      "PUT /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    addOrUpdateRepoPermissionsInOrg: [
+      "PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    checkPermissionsForRepoInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    create: ["POST /orgs/{org}/teams"],
+    createDiscussionCommentInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
+    ],
+    createDiscussionInOrg: ["POST /orgs/{org}/teams/{team_slug}/discussions"],
+    deleteDiscussionCommentInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    deleteDiscussionInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    deleteInOrg: ["DELETE /orgs/{org}/teams/{team_slug}"],
+    getByName: ["GET /orgs/{org}/teams/{team_slug}"],
+    getDiscussionCommentInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    getDiscussionInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    getMembershipForUserInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    list: ["GET /orgs/{org}/teams"],
+    listChildInOrg: ["GET /orgs/{org}/teams/{team_slug}/teams"],
+    listDiscussionCommentsInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
+    ],
+    listDiscussionsInOrg: ["GET /orgs/{org}/teams/{team_slug}/discussions"],
+    listForAuthenticatedUser: ["GET /user/teams"],
+    listMembersInOrg: ["GET /orgs/{org}/teams/{team_slug}/members"],
+    listPendingInvitationsInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/invitations"
+    ],
+    listReposInOrg: ["GET /orgs/{org}/teams/{team_slug}/repos"],
+    removeMembershipForUserInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    removeRepoInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    updateDiscussionCommentInOrg: [
+      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    updateDiscussionInOrg: [
+      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    updateInOrg: ["PATCH /orgs/{org}/teams/{team_slug}"]
+  },
+  users: {
+    addEmailForAuthenticated: [
+      "POST /user/emails",
+      {},
+      { renamed: ["users", "addEmailForAuthenticatedUser"] }
+    ],
+    addEmailForAuthenticatedUser: ["POST /user/emails"],
+    addSocialAccountForAuthenticatedUser: ["POST /user/social_accounts"],
+    block: ["PUT /user/blocks/{username}"],
+    checkBlocked: ["GET /user/blocks/{username}"],
+    checkFollowingForUser: ["GET /users/{username}/following/{target_user}"],
+    checkPersonIsFollowedByAuthenticated: ["GET /user/following/{username}"],
+    createGpgKeyForAuthenticated: [
+      "POST /user/gpg_keys",
+      {},
+      { renamed: ["users", "createGpgKeyForAuthenticatedUser"] }
+    ],
+    createGpgKeyForAuthenticatedUser: ["POST /user/gpg_keys"],
+    createPublicSshKeyForAuthenticated: [
+      "POST /user/keys",
+      {},
+      { renamed: ["users", "createPublicSshKeyForAuthenticatedUser"] }
+    ],
+    createPublicSshKeyForAuthenticatedUser: ["POST /user/keys"],
+    createSshSigningKeyForAuthenticatedUser: ["POST /user/ssh_signing_keys"],
+    deleteAttestationsBulk: [
+      "POST /users/{username}/attestations/delete-request"
+    ],
+    deleteAttestationsById: [
+      "DELETE /users/{username}/attestations/{attestation_id}"
+    ],
+    deleteAttestationsBySubjectDigest: [
+      "DELETE /users/{username}/attestations/digest/{subject_digest}"
+    ],
+    deleteEmailForAuthenticated: [
+      "DELETE /user/emails",
+      {},
+      { renamed: ["users", "deleteEmailForAuthenticatedUser"] }
+    ],
+    deleteEmailForAuthenticatedUser: ["DELETE /user/emails"],
+    deleteGpgKeyForAuthenticated: [
+      "DELETE /user/gpg_keys/{gpg_key_id}",
+      {},
+      { renamed: ["users", "deleteGpgKeyForAuthenticatedUser"] }
+    ],
+    deleteGpgKeyForAuthenticatedUser: ["DELETE /user/gpg_keys/{gpg_key_id}"],
+    deletePublicSshKeyForAuthenticated: [
+      "DELETE /user/keys/{key_id}",
+      {},
+      { renamed: ["users", "deletePublicSshKeyForAuthenticatedUser"] }
+    ],
+    deletePublicSshKeyForAuthenticatedUser: ["DELETE /user/keys/{key_id}"],
+    deleteSocialAccountForAuthenticatedUser: ["DELETE /user/social_accounts"],
+    deleteSshSigningKeyForAuthenticatedUser: [
+      "DELETE /user/ssh_signing_keys/{ssh_signing_key_id}"
+    ],
+    follow: ["PUT /user/following/{username}"],
+    getAuthenticated: ["GET /user"],
+    getById: ["GET /user/{account_id}"],
+    getByUsername: ["GET /users/{username}"],
+    getContextForUser: ["GET /users/{username}/hovercard"],
+    getGpgKeyForAuthenticated: [
+      "GET /user/gpg_keys/{gpg_key_id}",
+      {},
+      { renamed: ["users", "getGpgKeyForAuthenticatedUser"] }
+    ],
+    getGpgKeyForAuthenticatedUser: ["GET /user/gpg_keys/{gpg_key_id}"],
+    getPublicSshKeyForAuthenticated: [
+      "GET /user/keys/{key_id}",
+      {},
+      { renamed: ["users", "getPublicSshKeyForAuthenticatedUser"] }
+    ],
+    getPublicSshKeyForAuthenticatedUser: ["GET /user/keys/{key_id}"],
+    getSshSigningKeyForAuthenticatedUser: [
+      "GET /user/ssh_signing_keys/{ssh_signing_key_id}"
+    ],
+    list: ["GET /users"],
+    listAttestations: ["GET /users/{username}/attestations/{subject_digest}"],
+    listAttestationsBulk: [
+      "POST /users/{username}/attestations/bulk-list{?per_page,before,after}"
+    ],
+    listBlockedByAuthenticated: [
+      "GET /user/blocks",
+      {},
+      { renamed: ["users", "listBlockedByAuthenticatedUser"] }
+    ],
+    listBlockedByAuthenticatedUser: ["GET /user/blocks"],
+    listEmailsForAuthenticated: [
+      "GET /user/emails",
+      {},
+      { renamed: ["users", "listEmailsForAuthenticatedUser"] }
+    ],
+    listEmailsForAuthenticatedUser: ["GET /user/emails"],
+    listFollowedByAuthenticated: [
+      "GET /user/following",
+      {},
+      { renamed: ["users", "listFollowedByAuthenticatedUser"] }
+    ],
+    listFollowedByAuthenticatedUser: ["GET /user/following"],
+    listFollowersForAuthenticatedUser: ["GET /user/followers"],
+    listFollowersForUser: ["GET /users/{username}/followers"],
+    listFollowingForUser: ["GET /users/{username}/following"],
+    listGpgKeysForAuthenticated: [
+      "GET /user/gpg_keys",
+      {},
+      { renamed: ["users", "listGpgKeysForAuthenticatedUser"] }
+    ],
+    listGpgKeysForAuthenticatedUser: ["GET /user/gpg_keys"],
+    listGpgKeysForUser: ["GET /users/{username}/gpg_keys"],
+    listPublicEmailsForAuthenticated: [
+      "GET /user/public_emails",
+      {},
+      { renamed: ["users", "listPublicEmailsForAuthenticatedUser"] }
+    ],
+    listPublicEmailsForAuthenticatedUser: ["GET /user/public_emails"],
+    listPublicKeysForUser: ["GET /users/{username}/keys"],
+    listPublicSshKeysForAuthenticated: [
+      "GET /user/keys",
+      {},
+      { renamed: ["users", "listPublicSshKeysForAuthenticatedUser"] }
+    ],
+    listPublicSshKeysForAuthenticatedUser: ["GET /user/keys"],
+    listSocialAccountsForAuthenticatedUser: ["GET /user/social_accounts"],
+    listSocialAccountsForUser: ["GET /users/{username}/social_accounts"],
+    listSshSigningKeysForAuthenticatedUser: ["GET /user/ssh_signing_keys"],
+    listSshSigningKeysForUser: ["GET /users/{username}/ssh_signing_keys"],
+    setPrimaryEmailVisibilityForAuthenticated: [
+      "PATCH /user/email/visibility",
+      {},
+      { renamed: ["users", "setPrimaryEmailVisibilityForAuthenticatedUser"] }
+    ],
+    setPrimaryEmailVisibilityForAuthenticatedUser: [
+      "PATCH /user/email/visibility"
+    ],
+    unblock: ["DELETE /user/blocks/{username}"],
+    unfollow: ["DELETE /user/following/{username}"],
+    updateAuthenticated: ["PATCH /user"]
+  }
+};
+var endpoints_default = Endpoints;
+
+//# sourceMappingURL=endpoints.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
+
+const endpointMethodsMap = /* @__PURE__ */ new Map();
+for (const [scope, endpoints] of Object.entries(endpoints_default)) {
+  for (const [methodName, endpoint] of Object.entries(endpoints)) {
+    const [route, defaults, decorations] = endpoint;
+    const [method, url] = route.split(/ /);
+    const endpointDefaults = Object.assign(
+      {
+        method,
+        url
+      },
+      defaults
+    );
+    if (!endpointMethodsMap.has(scope)) {
+      endpointMethodsMap.set(scope, /* @__PURE__ */ new Map());
+    }
+    endpointMethodsMap.get(scope).set(methodName, {
+      scope,
+      methodName,
+      endpointDefaults,
+      decorations
+    });
+  }
+}
+const handler = {
+  has({ scope }, methodName) {
+    return endpointMethodsMap.get(scope).has(methodName);
+  },
+  getOwnPropertyDescriptor(target, methodName) {
+    return {
+      value: this.get(target, methodName),
+      // ensures method is in the cache
+      configurable: true,
+      writable: true,
+      enumerable: true
+    };
+  },
+  defineProperty(target, methodName, descriptor) {
+    Object.defineProperty(target.cache, methodName, descriptor);
+    return true;
+  },
+  deleteProperty(target, methodName) {
+    delete target.cache[methodName];
+    return true;
+  },
+  ownKeys({ scope }) {
+    return [...endpointMethodsMap.get(scope).keys()];
+  },
+  set(target, methodName, value) {
+    return target.cache[methodName] = value;
+  },
+  get({ octokit, scope, cache }, methodName) {
+    if (cache[methodName]) {
+      return cache[methodName];
+    }
+    const method = endpointMethodsMap.get(scope).get(methodName);
+    if (!method) {
+      return void 0;
+    }
+    const { endpointDefaults, decorations } = method;
+    if (decorations) {
+      cache[methodName] = decorate(
+        octokit,
+        scope,
+        methodName,
+        endpointDefaults,
+        decorations
+      );
+    } else {
+      cache[methodName] = octokit.request.defaults(endpointDefaults);
+    }
+    return cache[methodName];
+  }
+};
+function endpointsToMethods(octokit) {
+  const newMethods = {};
+  for (const scope of endpointMethodsMap.keys()) {
+    newMethods[scope] = new Proxy({ octokit, scope, cache: {} }, handler);
+  }
+  return newMethods;
+}
+function decorate(octokit, scope, methodName, defaults, decorations) {
+  const requestWithDefaults = octokit.request.defaults(defaults);
+  function withDecorations(...args) {
+    let options = requestWithDefaults.endpoint.merge(...args);
+    if (decorations.mapToData) {
+      options = Object.assign({}, options, {
+        data: options[decorations.mapToData],
+        [decorations.mapToData]: void 0
+      });
+      return requestWithDefaults(options);
+    }
+    if (decorations.renamed) {
+      const [newScope, newMethodName] = decorations.renamed;
+      octokit.log.warn(
+        `octokit.${scope}.${methodName}() has been renamed to octokit.${newScope}.${newMethodName}()`
+      );
+    }
+    if (decorations.deprecated) {
+      octokit.log.warn(decorations.deprecated);
+    }
+    if (decorations.renamedParameters) {
+      const options2 = requestWithDefaults.endpoint.merge(...args);
+      for (const [name, alias] of Object.entries(
+        decorations.renamedParameters
+      )) {
+        if (name in options2) {
+          octokit.log.warn(
+            `"${name}" parameter is deprecated for "octokit.${scope}.${methodName}()". Use "${alias}" instead`
+          );
+          if (!(alias in options2)) {
+            options2[alias] = options2[name];
+          }
+          delete options2[name];
+        }
+      }
+      return requestWithDefaults(options2);
+    }
+    return requestWithDefaults(...args);
+  }
+  return Object.assign(withDecorations, requestWithDefaults);
+}
+
+//# sourceMappingURL=endpoints-to-methods.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
+
+
+function restEndpointMethods(octokit) {
+  const api = endpointsToMethods(octokit);
+  return {
+    rest: api
+  };
+}
+restEndpointMethods.VERSION = plugin_rest_endpoint_methods_dist_src_version_VERSION;
+function legacyRestEndpointMethods(octokit) {
+  const api = endpointsToMethods(octokit);
+  return {
+    ...api,
+    rest: api
+  };
+}
+legacyRestEndpointMethods.VERSION = plugin_rest_endpoint_methods_dist_src_version_VERSION;
+
+//# sourceMappingURL=index.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/rest/dist-src/version.js
+const rest_dist_src_version_VERSION = "22.0.1";
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/rest/dist-src/index.js
+
+
+
+
+
+const dist_src_Octokit = Octokit.plugin(requestLog, legacyRestEndpointMethods, paginateRest).defaults(
+  {
+    userAgent: `octokit-rest.js/${rest_dist_src_version_VERSION}`
+  }
+);
+
+
+// EXTERNAL MODULE: ./src/util/async.ts
+var util_async = __nccwpck_require__(9332);
+// EXTERNAL MODULE: ./src/util/log.ts
+var util_log = __nccwpck_require__(9906);
+// EXTERNAL MODULE: ./src/github/errors.ts
+var errors = __nccwpck_require__(3116);
+;// CONCATENATED MODULE: ./src/github/client.ts
+
+
+
+
+/** Repeating these cannot do anything twice: Git objects are content-addressed. */
+const IDEMPOTENT_POST = /\/git\/(blobs|trees|commits)$/;
+function defaultGraphqlUrl(baseUrl) {
+    // GitHub Enterprise Server serves REST at /api/v3 and GraphQL at /api/graphql.
+    return /\/api\/v3\/?$/.test(baseUrl) ? baseUrl.replace(/\/api\/v3\/?$/, '/api/graphql') : `${baseUrl.replace(/\/+$/, '')}/graphql`;
+}
+/**
+ * An Octokit for one token. The token lives only in this object's memory; Octokit sends it as an
+ * Authorization header and never logs it.
+ */
+function createGitHubClient(options) {
+    const env = options.env ?? process.env;
+    const log = options.log ?? util_log/* consoleLog */.a;
+    const baseUrl = (options.baseUrl ?? env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
+    const graphqlUrl = options.graphqlUrl ?? env.GITHUB_GRAPHQL_URL ?? defaultGraphqlUrl(baseUrl);
+    const attempts = Math.max(1, options.attempts ?? 3);
+    const retryDelayMs = options.retryDelayMs ?? 1000;
+    log.secret(options.token);
+    const octokit = new dist_src_Octokit({
+        auth: options.token,
+        baseUrl,
+        userAgent: options.userAgent ?? 'fleet-actions',
+        log: { debug: () => { }, info: () => { }, warn: (m) => log.debug(m), error: (m) => log.debug(m) },
+    });
+    octokit.hook.wrap('request', async (request, endpoint) => {
+        const method = String(endpoint.method).toUpperCase();
+        const url = String(endpoint.url);
+        const repeatable = method === 'GET' || method === 'HEAD' || (method === 'POST' && IDEMPOTENT_POST.test(url.split('?')[0] ?? ''));
+        for (let attempt = 1;; attempt++) {
+            try {
+                return await request(endpoint);
+            }
+            catch (error) {
+                const status = (0,errors/* httpStatusOf */.s_)(error);
+                const transient = status === undefined || status >= 500 || status === 429;
+                if (!repeatable || !transient || attempt >= attempts)
+                    throw error;
+                log.debug(`${method} ${url} failed (${status ?? 'network error'}); retry ${attempt} of ${attempts - 1}`);
+                await (0,util_async/* sleep */.yy)(retryDelayMs * 2 ** (attempt - 1));
+            }
+        }
+    });
+    return {
+        octokit,
+        log,
+        baseUrl,
+        graphqlUrl,
+        async graphql(query, variables = {}) {
+            const response = await octokit.request({ method: 'POST', url: graphqlUrl, query, variables });
+            const data = response.data;
+            if (data.errors && data.errors.length > 0)
+                throw new errors/* GitHubGraphqlError */.De(data.errors);
+            return data.data;
+        },
+    };
+}
+
+// EXTERNAL MODULE: ./src/github/repository.ts
+var repository = __nccwpck_require__(651);
+// EXTERNAL MODULE: ./src/github/git-data.ts
+var git_data = __nccwpck_require__(8932);
+// EXTERNAL MODULE: ./src/github/branch-writer.ts
+var branch_writer = __nccwpck_require__(6675);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/util/exec.ts + 1 modules
+var exec = __nccwpck_require__(2817);
+// EXTERNAL MODULE: ./src/util/errors.ts
+var util_errors = __nccwpck_require__(17);
+;// CONCATENATED MODULE: ./src/github/git-writer.ts
+
+
+
+
+
+
+const BOT = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com' };
+/**
+ * Commits with git plumbing in a private index (the checkout's files and index stay untouched) and
+ * pushes with `git push` (no `--force`).
+ */
+function gitBranchWriter(options) {
+    const remote = options.remote ?? 'origin';
+    const author = options.author ?? BOT;
+    let authEnv;
+    const git = (args, extra = {}) => (0,exec/* exec */.m0)('git', args, {
+        cwd: options.cwd,
+        ...extra,
+        env: {
+            ...(options.env ?? process.env),
+            GIT_TERMINAL_PROMPT: '0',
+            GIT_AUTHOR_NAME: author.name,
+            GIT_AUTHOR_EMAIL: author.email,
+            GIT_COMMITTER_NAME: author.name,
+            GIT_COMMITTER_EMAIL: author.email,
+            ...extra.env,
+        },
+    });
+    const credentials = () => {
+        authEnv ??= (async () => {
+            if (!options.token)
+                return {};
+            const url = (await git(['remote', 'get-url', '--push', remote])).stdout.trim();
+            if (!/^https?:\/\//.test(url))
+                return {};
+            const existing = await git(['config', '--get-regexp', '^http\\..*extraheader$'], { allowFailure: true });
+            if (existing.stdout.trim())
+                return {};
+            const basic = Buffer.from(`x-access-token:${options.token}`).toString('base64');
+            const origin = new URL(url);
+            return { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${origin.protocol}//${origin.host}/.extraheader`, GIT_CONFIG_VALUE_0: `AUTHORIZATION: basic ${basic}` };
+        })();
+        return authEnv;
+    };
+    return {
+        method: 'git',
+        async commit(plan) {
+            const env = await credentials();
+            const refspecs = [...new Set(plan.sourceBranches)].map((b) => `refs/heads/${b}`);
+            if (refspecs.length > 0)
+                await git(['fetch', '--no-tags', '--quiet', remote, ...refspecs], { env });
+            for (const sha of [...plan.parents, plan.baseTree]) {
+                const present = await git(['cat-file', '-e', sha], { allowFailure: true });
+                if (present.code !== 0)
+                    throw new util_errors/* UserError */.y(`git: ${sha} is not in the checkout at ${options.cwd} after fetching ${refspecs.join(' ')}`);
+            }
+            const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fleet-index-'));
+            try {
+                const indexEnv = { GIT_INDEX_FILE: (0,external_node_path_.join)(dir, 'index') };
+                await git(['read-tree', plan.baseTree], { env: indexEnv });
+                for (const [path, file] of Object.entries(plan.files)) {
+                    if (file === null) {
+                        await git(['update-index', '--force-remove', '--', path], { env: indexEnv });
+                        continue;
+                    }
+                    const blob = (await git(['hash-object', '-w', '--stdin'], { input: (0,git_data/* fileBytes */.sG)(file) })).stdout.trim();
+                    await git(['update-index', '--add', '--cacheinfo', `${(0,git_data/* fileMode */.IB)(file)},${blob},${path}`], { env: indexEnv });
+                }
+                const tree = (await git(['write-tree'], { env: indexEnv })).stdout.trim();
+                const parents = plan.parents.flatMap((p) => ['-p', p]);
+                return (await git(['commit-tree', tree, ...parents, '-F', '-'], { input: plan.message })).stdout.trim();
+            }
+            finally {
+                await (0,promises_.rm)(dir, { recursive: true, force: true });
+            }
+        },
+        async publish(branch, sha, create) {
+            const env = await credentials();
+            const result = await git(['push', '--porcelain', remote, `${sha}:refs/heads/${branch}`], { env, allowFailure: true });
+            if (result.code !== 0) {
+                const detail = (result.stderr + result.stdout).trim().split('\n').slice(-5).join('\n');
+                throw new util_errors/* UserError */.y(`git push of ${branch} (${create ? 'new branch' : 'fast-forward'}) was refused:\n${detail}`);
+            }
+        },
+    };
+}
+
+// EXTERNAL MODULE: ./src/github/pulls.ts
+var pulls = __nccwpck_require__(4487);
+// EXTERNAL MODULE: ./src/github/labels.ts
+var labels = __nccwpck_require__(7448);
+// EXTERNAL MODULE: ./src/github/reviewers.ts
+var reviewers = __nccwpck_require__(6499);
+// EXTERNAL MODULE: ./src/github/auto-merge.ts
+var auto_merge = __nccwpck_require__(7661);
+// EXTERNAL MODULE: ./src/github/upsert.ts
+var upsert = __nccwpck_require__(9564);
+;// CONCATENATED MODULE: ./src/github/index.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+/***/ }),
+
+/***/ 7448:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   N: () => (/* binding */ addLabels),
+/* harmony export */   c: () => (/* binding */ ensureLabels)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3116);
+
+/** Colours for labels this suite creates, so they look the same in every repository. */
+const KNOWN_STYLES = {
+    dependencies: { color: '0366d6', description: 'Pull requests that update a dependency file' },
+};
+/**
+ * Makes sure each label exists (creating the missing ones). Returns the names as the repository
+ * spells them (GitHub label names are case-insensitive).
+ */
+async function ensureLabels(client, repo, names, style = {}) {
+    const result = [];
+    for (const name of [...new Set(names)]) {
+        try {
+            const { data } = await client.octokit.rest.issues.getLabel({ ...repo, name });
+            result.push(data.name);
+            continue;
+        }
+        catch (error) {
+            if (!(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .isNotFound */ .c4)(error))
+                throw error;
+        }
+        const known = KNOWN_STYLES[name.toLowerCase()] ?? {};
+        try {
+            const { data } = await client.octokit.rest.issues.createLabel({
+                ...repo,
+                name,
+                color: style.color ?? known.color ?? 'ededed',
+                ...((style.description ?? known.description) ? { description: style.description ?? known.description } : {}),
+            });
+            client.log.info(`created label "${data.name}"`);
+            result.push(data.name);
+        }
+        catch (error) {
+            // Another run created it in between: that is what we wanted.
+            if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatusOf */ .s_)(error) === 422 && /already_exists|already exists/i.test(JSON.stringify(error.response?.data ?? ''))) {
+                result.push(name);
+                continue;
+            }
+            throw new Error(`cannot create the label "${name}": ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error)}`, { cause: error });
+        }
+    }
+    return result;
+}
+/** Adds labels to an issue or pull request (labels it already has are left as they are). */
+async function addLabels(client, repo, issueNumber, names) {
+    if (names.length === 0)
+        return;
+    await client.octokit.rest.issues.addLabels({ ...repo, issue_number: issueNumber, labels: [...names] });
+}
+
+
+/***/ }),
+
+/***/ 4487:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   C9: () => (/* binding */ assertCanCreatePullRequests),
+/* harmony export */   Ku: () => (/* binding */ updatePullRequest),
+/* harmony export */   d6: () => (/* binding */ closePullRequest),
+/* harmony export */   jC: () => (/* binding */ createPullRequest),
+/* harmony export */   oh: () => (/* binding */ listOpenPullRequests)
+/* harmony export */ });
+/* unused harmony exports toPullRequest, getPullRequest, explainPullRequestRefusal, commentOnIssue */
+/* harmony import */ var _git_data_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8932);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3116);
+
+
+function toPullRequest(data) {
+    return {
+        number: data.number,
+        nodeId: data.node_id,
+        url: data.html_url,
+        title: data.title,
+        body: data.body ?? '',
+        head: data.head.ref,
+        headSha: data.head.sha,
+        base: data.base.ref,
+        state: data.state === 'open' ? 'open' : 'closed',
+        draft: data.draft ?? false,
+        labels: (data.labels ?? []).map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+        requestedReviewers: (data.requested_reviewers ?? []).map((r) => r.login),
+        autoMerge: data.auto_merge !== null && data.auto_merge !== undefined,
+        ...(data.user?.login ? { author: data.user.login } : {}),
+    };
+}
+/** Open pull requests from `branch` of this repository (into `base`, when given). */
+async function listOpenPullRequests(client, repo, branch, base) {
+    const pulls = await client.octokit.paginate(client.octokit.rest.pulls.list, {
+        ...repo,
+        state: 'open',
+        // GitHub filters on `owner:branch` only; a bare branch name is ignored.
+        head: `${repo.owner}:${branch}`,
+        ...(base ? { base } : {}),
+        per_page: 100,
+    });
+    return pulls.map((p) => toPullRequest(p)).filter((p) => p.head === branch && (!base || p.base === base));
+}
+async function getPullRequest(client, repo, number) {
+    const { data } = await client.octokit.rest.pulls.get({ ...repo, pull_number: number });
+    return toPullRequest(data);
+}
+/** Opens a pull request; a refusal of the token says which setting or permission fixes it. */
+async function createPullRequest(client, repo, pull) {
+    try {
+        const { data } = await client.octokit.rest.pulls.create({ ...repo, head: pull.head, base: pull.base, title: pull.title, body: pull.body, draft: pull.draft ?? false, maintainer_can_modify: true });
+        return toPullRequest(data);
+    }
+    catch (error) {
+        throw explainPullRequestRefusal(error, repo);
+    }
+}
+/** Turns GitHub's 403s on opening pull requests into errors that name the fix. */
+function explainPullRequestRefusal(error, repo) {
+    if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .httpStatusOf */ .s_)(error) !== 403)
+        return error;
+    const message = (0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .githubErrorMessage */ .Lo)(error);
+    if (_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ACTIONS_CANNOT_CREATE_PULL_REQUESTS */ .Gf.test(message))
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .PullRequestsNotPermittedError */ .vU(`${repo.owner}/${repo.repo}`, message);
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .GitHubPermissionError */ .x6(`open a pull request in ${repo.owner}/${repo.repo}`, '`pull-requests: write` and `contents: write`', message);
+}
+/**
+ * Checks, without creating anything, that the token may open pull requests: asks GitHub for a
+ * pull request from `base` into itself, which it always refuses with 422 ("No commits between")
+ * once the permission checks have passed, and with 403 before.
+ */
+async function assertCanCreatePullRequests(client, repo, base) {
+    try {
+        await client.octokit.rest.pulls.create({ ...repo, head: base, base, title: 'permission check (never created)', body: '' });
+    }
+    catch (error) {
+        const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .httpStatusOf */ .s_)(error);
+        if (status === 403)
+            throw explainPullRequestRefusal(error, repo);
+        if (status === 422)
+            return;
+        // Anything else (rate limits, a server error): the real attempt later reports it.
+        client.log.debug(`pull request permission probe: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .githubErrorMessage */ .Lo)(error)}`);
+        return;
+    }
+    // GitHub never opens a pull request from a branch into itself; if it somehow did, say so.
+    client.log.warning(`GitHub accepted a pull request from ${base} into itself while checking permissions; close it by hand`);
+}
+async function updatePullRequest(client, repo, number, changes) {
+    const { data } = await client.octokit.rest.pulls.update({ ...repo, pull_number: number, ...changes });
+    return toPullRequest(data);
+}
+async function commentOnIssue(client, repo, number, body) {
+    await client.octokit.rest.issues.createComment({ ...repo, issue_number: number, body });
+}
+/** Closes a pull request, optionally saying why (a comment first) and deleting its branch. */
+async function closePullRequest(client, repo, pull, options = {}) {
+    if (options.comment)
+        await commentOnIssue(client, repo, pull.number, options.comment);
+    await updatePullRequest(client, repo, pull.number, { state: 'closed' });
+    if (options.deleteBranch)
+        await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_0__/* .deleteBranch */ .SN)(client, repo, pull.head);
+}
+
+
+/***/ }),
+
+/***/ 651:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G: () => (/* binding */ mergeMethodAllowed),
+/* harmony export */   R: () => (/* binding */ getRepositoryInfo)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3116);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(17);
+
+
+/** `GET /repos/{owner}/{repo}`: default branch and the merge methods the repository allows. */
+async function getRepositoryInfo(client, repo) {
+    let data;
+    try {
+        data = (await client.octokit.rest.repos.get({ ...repo })).data;
+    }
+    catch (error) {
+        const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatusOf */ .s_)(error);
+        if (status === 404 || status === 403) {
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .y(`cannot read the repository ${repo.owner}/${repo.repo} (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error)}): check the repository name and that the token may read it`);
+        }
+        throw error;
+    }
+    const info = {
+        fullName: String(data.full_name ?? `${repo.owner}/${repo.repo}`),
+        defaultBranch: String(data.default_branch ?? 'main'),
+        htmlUrl: String(data.html_url ?? ''),
+        nodeId: String(data.node_id ?? ''),
+    };
+    const flag = (key) => (typeof data[key] === 'boolean' ? data[key] : undefined);
+    const optional = [
+        ['allowMergeCommit', 'allow_merge_commit'],
+        ['allowSquashMerge', 'allow_squash_merge'],
+        ['allowRebaseMerge', 'allow_rebase_merge'],
+        ['allowAutoMerge', 'allow_auto_merge'],
+        ['deleteBranchOnMerge', 'delete_branch_on_merge'],
+    ];
+    for (const [field, key] of optional) {
+        const value = flag(key);
+        if (value !== undefined)
+            info[field] = value;
+    }
+    return info;
+}
+/** Whether the repository allows a merge method (`undefined`: not known). */
+function mergeMethodAllowed(info, method) {
+    return method === 'merge' ? info.allowMergeCommit : method === 'squash' ? info.allowSquashMerge : info.allowRebaseMerge;
+}
+
+
+/***/ }),
+
+/***/ 6499:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   i: () => (/* binding */ requestReviewers)
+/* harmony export */ });
+/* unused harmony export splitReviewers */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3116);
+
+/** `octocat` → a user; `org/team` or `@org/team` → a team (by slug). */
+function splitReviewers(reviewers) {
+    const users = [];
+    const teams = [];
+    for (const raw of reviewers) {
+        const name = raw.trim().replace(/^@/, '');
+        if (!name)
+            continue;
+        if (name.includes('/'))
+            teams.push(name.slice(name.indexOf('/') + 1));
+        else
+            users.push(name);
+    }
+    return { users: [...new Set(users)], teams: [...new Set(teams)] };
+}
+/**
+ * Requests reviews. GitHub refuses the whole request when one reviewer cannot review (not a
+ * collaborator, the author): then each is requested alone, and the refusals come back as warnings.
+ */
+async function requestReviewers(client, repo, pullNumber, reviewers, author) {
+    const { users, teams } = splitReviewers(reviewers);
+    const warnings = [];
+    const wanted = users.filter((u) => !author || u.toLowerCase() !== author.toLowerCase());
+    if (wanted.length < users.length)
+        warnings.push(`${author} opened the pull request and cannot review it`);
+    if (wanted.length === 0 && teams.length === 0)
+        return warnings;
+    const request = (u, t) => client.octokit.rest.pulls.requestReviewers({ ...repo, pull_number: pullNumber, reviewers: u, team_reviewers: t });
+    try {
+        await request(wanted, teams);
+        return warnings;
+    }
+    catch (error) {
+        if (wanted.length + teams.length === 1) {
+            warnings.push(`cannot request a review from ${[...wanted, ...teams.map((t) => `team ${t}`)][0]}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error)}`);
+            return warnings;
+        }
+    }
+    for (const user of wanted) {
+        await request([user], []).catch((error) => warnings.push(`cannot request a review from ${user}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error)}`));
+    }
+    for (const team of teams) {
+        await request([], [team]).catch((error) => warnings.push(`cannot request a review from team ${team}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error)}`));
+    }
+    return warnings;
+}
+
+
+/***/ }),
+
+/***/ 9564:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   _: () => (/* binding */ upsertPullRequest)
+/* harmony export */ });
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(17);
+/* harmony import */ var _auto_merge_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7661);
+/* harmony import */ var _branch_writer_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6675);
+/* harmony import */ var _git_data_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8932);
+/* harmony import */ var _labels_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7448);
+/* harmony import */ var _pulls_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4487);
+/* harmony import */ var _repository_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(651);
+/* harmony import */ var _reviewers_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6499);
+
+
+
+
+
+
+
+
+/**
+ * Keeps one pull request from `branch` into `base` in step with `files`:
+ * - the base already holds them: closes the open pull request (operation `closed`), or does nothing;
+ * - no open pull request: commits on the base (or on top of an existing branch), pushes, opens one (`created`);
+ * - an open one whose branch already holds them: leaves the branch alone (`unchanged`);
+ * - else: a new commit on top of the branch, never a force-push (`updated`).
+ * Title and body are refreshed when they differ; labels are created if missing and added;
+ * reviewers are requested on new commits; auto-merge is enabled with an allowed merge method.
+ *
+ * Before a branch is pushed for a new pull request, the token's right to open pull requests is
+ * checked, so a refusal leaves no branch behind (and one created anyway is deleted).
+ */
+async function upsertPullRequest(client, repo, options) {
+    if (!options.body.includes(options.marker))
+        throw new Error('upsertPullRequest: the body must contain the marker');
+    const log = client.log;
+    const info = options.repository ?? (await (0,_repository_js__WEBPACK_IMPORTED_MODULE_5__/* .getRepositoryInfo */ .R)(client, repo));
+    const base = options.base || info.defaultBranch;
+    if (options.branch === base)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .UserError */ .y(`the pull request branch "${options.branch}" is the base branch; choose another branch name`);
+    const writer = options.writer ?? (0,_branch_writer_js__WEBPACK_IMPORTED_MODULE_1__/* .apiBranchWriter */ .K)(client, repo);
+    const warnings = [];
+    const warn = (message) => {
+        warnings.push(message);
+        log.warning(message);
+    };
+    const baseSha = await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .getBranchSha */ .Ho)(client, repo, base);
+    if (!baseSha)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .UserError */ .y(`the base branch "${base}" does not exist in ${repo.owner}/${repo.repo}`);
+    const baseCommit = await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .getCommit */ .kO)(client, repo, baseSha);
+    const open = await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .listOpenPullRequests */ .oh)(client, repo, options.branch, base);
+    const foreign = open.find((p) => !p.body.includes(options.marker));
+    if (foreign) {
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .UserError */ .y(`pull request #${foreign.number} (${foreign.url}) from ${options.branch} was not opened by this action (its description lacks the marker); close it or choose another branch name`);
+    }
+    let pull = open[0];
+    if (await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .treeHasFiles */ .ko)(client, repo, baseCommit.tree, options.files)) {
+        if (!pull) {
+            log.info(`${base} already has these changes: no pull request needed`);
+            return { operation: 'unchanged', base, warnings };
+        }
+        log.info(`${base} already has the changes of #${pull.number}: closing it`);
+        await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .closePullRequest */ .d6)(client, repo, pull, {
+            comment: options.closeComment ?? `Closing: \`${base}\` already has these changes, so this pull request has nothing left to do.`,
+            deleteBranch: options.deleteBranchOnClose ?? true,
+        });
+        return { operation: 'closed', pullRequest: { ...pull, state: 'closed' }, base, warnings };
+    }
+    const branchSha = await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .getBranchSha */ .Ho)(client, repo, options.branch);
+    let commitSha;
+    if (branchSha) {
+        const status = await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .compareCommits */ .kC)(client, repo, baseSha, branchSha);
+        const branchCommit = await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .getCommit */ .kO)(client, repo, branchSha);
+        const branchHasCommits = status === 'ahead' || status === 'diverged';
+        if (!branchHasCommits || !(await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .treeHasFiles */ .ko)(client, repo, branchCommit.tree, options.files))) {
+            // On top of the branch; when the base moved on, merge it in so the pull request shows only these files.
+            const plan = status === 'ahead'
+                ? { parents: [branchSha], baseTree: branchCommit.tree }
+                : status === 'diverged'
+                    ? { parents: [branchSha, baseSha], baseTree: baseCommit.tree }
+                    : { parents: [baseSha], baseTree: baseCommit.tree };
+            if (!pull)
+                await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .assertCanCreatePullRequests */ .C9)(client, repo, base);
+            commitSha = await writer.commit({ ...plan, message: options.commitMessage, files: options.files, sourceBranches: [base, options.branch] });
+            await writer.publish(options.branch, commitSha, false);
+            log.info(`pushed ${commitSha.slice(0, 7)} on top of ${options.branch} (${status} of ${base})`);
+        }
+    }
+    else {
+        await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .assertCanCreatePullRequests */ .C9)(client, repo, base);
+        commitSha = await writer.commit({ parents: [baseSha], baseTree: baseCommit.tree, message: options.commitMessage, files: options.files, sourceBranches: [base] });
+        await writer.publish(options.branch, commitSha, true);
+        log.info(`created ${options.branch} at ${commitSha.slice(0, 7)}`);
+    }
+    let operation;
+    if (!pull) {
+        try {
+            pull = await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .createPullRequest */ .jC)(client, repo, { head: options.branch, base, title: options.title, body: options.body, draft: options.draft ?? false });
+        }
+        catch (error) {
+            if (!branchSha) {
+                // The branch exists only for this pull request: do not leave it behind.
+                await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .deleteBranch */ .SN)(client, repo, options.branch).catch((cleanup) => log.warning(`could not delete ${options.branch} after the failure: ${(0,_util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .errorMessage */ .g)(cleanup)}`));
+            }
+            throw error;
+        }
+        operation = 'created';
+        log.info(`opened #${pull.number}: ${pull.url}`);
+    }
+    else {
+        operation = commitSha ? 'updated' : 'unchanged';
+        if (pull.title !== options.title || pull.body !== options.body) {
+            pull = { ...(await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .updatePullRequest */ .Ku)(client, repo, pull.number, { title: options.title, body: options.body })), labels: pull.labels };
+        }
+        log.info(`#${pull.number} ${operation}: ${pull.url}`);
+    }
+    const labels = options.labels ?? [];
+    const missing = labels.filter((l) => !pull.labels.some((have) => have.toLowerCase() === l.toLowerCase()));
+    if (missing.length > 0)
+        await (0,_labels_js__WEBPACK_IMPORTED_MODULE_3__/* .addLabels */ .N)(client, repo, pull.number, await (0,_labels_js__WEBPACK_IMPORTED_MODULE_3__/* .ensureLabels */ .c)(client, repo, missing));
+    if ((options.reviewers ?? []).length > 0 && operation !== 'unchanged') {
+        for (const warning of await (0,_reviewers_js__WEBPACK_IMPORTED_MODULE_6__/* .requestReviewers */ .i)(client, repo, pull.number, options.reviewers ?? [], pull.author))
+            warn(warning);
+    }
+    let autoMerge;
+    if (options.autoMerge && options.autoMerge !== 'off' && !pull.autoMerge) {
+        autoMerge = await (0,_auto_merge_js__WEBPACK_IMPORTED_MODULE_0__/* .enableAutoMerge */ .W)(client, info, pull.nodeId, options.autoMerge);
+        if (autoMerge.warning)
+            warn(autoMerge.warning);
+        if (autoMerge.enabled)
+            log.info(`auto-merge (${autoMerge.method}) enabled on #${pull.number}`);
+    }
+    return { operation, pullRequest: pull, ...(commitSha ? { commitSha } : {}), base, ...(autoMerge ? { autoMerge } : {}), warnings };
+}
+
+
+/***/ }),
+
+/***/ 4240:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  aG: () => (/* reexport */ Nix),
+  BA: () => (/* reexport */ NixCommandError),
+  q1: () => (/* reexport */ parseFlakeLock)
+});
+
+// UNUSED EXPORTS: DEFAULT_STORE_DIR, NixNotFoundError, detectNixVersion, formatBase16Hash, formatNix32Hash, formatNixVersion, formatSriHash, nix32Decode, nix32Encode, nixAtLeast, parseAnyHash, parseFlakeMetadata, parseHash, parseNixVersion, parsePathInfoJson, pathInfoJsonIsObject, readLock, resolveLockInput, rootInputs, sortByReferences, storePathBaseName, storePathHashPart, supportsFlakeUpdateInputs, supportsPathInfoJsonFormat, toNix32Hash, totalNarSize
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: ./src/util/async.ts
+var util_async = __nccwpck_require__(9332);
+// EXTERNAL MODULE: ./src/util/exec.ts + 1 modules
+var exec = __nccwpck_require__(2817);
+// EXTERNAL MODULE: ./src/util/log.ts
+var log = __nccwpck_require__(9906);
+// EXTERNAL MODULE: ./src/util/errors.ts
+var errors = __nccwpck_require__(17);
+;// CONCATENATED MODULE: ./src/nix/errors.ts
+
+/** Nix is not on PATH. */
+class NixNotFoundError extends errors/* UserError */.y {
+    constructor(command) {
+        super(`${command} was not found: install Nix (apt-get install nix-bin, or uses: cachix/install-nix-action in a workflow) ` +
+            'and make sure it is on PATH');
+        this.name = 'NixNotFoundError';
+    }
+}
+/** A nix command failed; the message carries Nix's own error lines and what to check. */
+class NixCommandError extends errors/* UserError */.y {
+    command;
+    code;
+    stderr;
+    constructor(command, code, stderr, hint) {
+        const errors = errorLines(stderr);
+        super(`${command} failed${code === null ? '' : ` (exit code ${code})`}${errors ? `:\n${errors}` : ''}${hint ? `\n${hint}` : ''}`);
+        this.command = command;
+        this.code = code;
+        this.stderr = stderr;
+        this.name = 'NixCommandError';
+    }
+}
+/** The `error:` blocks of Nix's stderr (without build progress), or its tail when there are none. */
+function errorLines(stderr) {
+    const blocks = parseErrorBlocks(stderr);
+    const text = blocks.length ? blocks.join('\n') : stderr.trim().split('\n').slice(-20).join('\n');
+    return text.length > 4000 ? `${text.slice(0, 4000)}…` : text;
+}
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+/**
+ * Splits Nix's stderr into error blocks: a line starting with `error:` and the indented lines
+ * after it (log tail, hints, traces).
+ */
+function parseErrorBlocks(stderr) {
+    const blocks = [];
+    let current;
+    for (const raw of stderr.replace(ANSI, '').split('\n')) {
+        const line = raw.replace(/\s+$/, '');
+        if (/^error:/.test(line)) {
+            if (current)
+                blocks.push(current.join('\n'));
+            current = [line];
+        }
+        else if (current && (line === '' || /^\s/.test(line))) {
+            current.push(line);
+        }
+        else if (current) {
+            blocks.push(current.join('\n'));
+            current = undefined;
+        }
+    }
+    if (current)
+        blocks.push(current.join('\n'));
+    return blocks.map((b) => b.replace(/\n+$/, ''));
+}
+/** What Nix's error text suggests the user should do, when it is a known situation. */
+function hintFor(stderr) {
+    if (/experimental Nix feature '(nix-command|flakes)' is disabled/.test(stderr)) {
+        return "Enable flakes: add 'experimental-features = nix-command flakes' to nix.conf or NIX_CONFIG.";
+    }
+    if (/cannot connect to (socket|daemon)|Connection refused.*daemon/i.test(stderr)) {
+        return 'Start the Nix daemon (systemctl start nix-daemon) or run as a user who may open the store directly.';
+    }
+    if (/unable to download|Could not resolve host|Couldn't resolve host/.test(stderr)) {
+        return 'A download failed: check the network, or add the path to a substituter you can reach.';
+    }
+    if (/No space left on device/.test(stderr))
+        return 'The disk is full: free space or run nix-collect-garbage.';
+    if (/does not provide attribute/.test(stderr))
+        return 'Check the attribute name (nix flake show lists what the flake provides).';
+    if (/path '.*' does not contain a 'flake.nix'/.test(stderr)) {
+        return 'Point at the directory holding flake.nix (inside a git repository, untracked files are invisible to git+file: flake refs; use path: or git add).';
+    }
+    if (/is not valid|don't know how to build these paths/.test(stderr))
+        return 'The path is not in the store: build or copy it first.';
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/nix/build-report.ts
+
+function fullPath(p, storeDir) {
+    return p.startsWith('/') ? p : `${storeDir}/${p}`;
+}
+/**
+ * Parses `nix build --json` output: `[{ drvPath, outputs: { out: path } }]` in installable order,
+ * or `[{ path }]` for a store-path installable. Output paths may be absent (`null`) in dry runs of
+ * floating content-addressed derivations.
+ */
+function parseBuildJson(stdout, storeDir = '/nix/store') {
+    const value = JSON.parse(stdout);
+    if (!Array.isArray(value))
+        throw new Error('nix build --json printed no array');
+    return value.map((entry) => {
+        if (typeof entry !== 'object' || entry === null)
+            throw new Error(`unexpected nix build --json entry ${JSON.stringify(entry)}`);
+        const e = entry;
+        if (typeof e.path === 'string')
+            return { outputs: { out: fullPath(e.path, storeDir) } };
+        const outputs = {};
+        if (typeof e.outputs === 'object' && e.outputs !== null) {
+            for (const [name, path] of Object.entries(e.outputs))
+                if (typeof path === 'string')
+                    outputs[name] = fullPath(path, storeDir);
+        }
+        const parsed = { outputs };
+        if (typeof e.drvPath === 'string')
+            parsed.drvPath = fullPath(e.drvPath, storeDir);
+        return parsed;
+    });
+}
+const DRV_PATH = /\/[^\s'"`]*\/[0123456789abcdfghijklmnpqrsvwxyz]{32}-[^\s'"`]+?\.drv\b/g;
+/** Derivation paths named in a block of Nix's text. */
+function drvPathsIn(text) {
+    return [...new Set(text.match(DRV_PATH) ?? [])];
+}
+/** Derivations whose builder failed, from `error: builder for '…drv' failed` (and newer `Cannot build '…drv'`) blocks. */
+function failedBuilders(stderr) {
+    const failed = new Set();
+    for (const block of parseErrorBlocks(stderr)) {
+        const head = block.split('\n')[0] ?? '';
+        const m = /^error: (?:builder for|Cannot build) '([^']+\.drv)'/.exec(head) ?? /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head);
+        if (m)
+            failed.add(m[1]);
+    }
+    return [...failed];
+}
+/**
+ * The part of a failed `nix build` stderr that concerns one installable, given the derivations
+ * in its closure (its own drv and every drv it depends on).
+ */
+function attributeBuildErrors(stderr, closure) {
+    const blocks = parseErrorBlocks(stderr);
+    const mine = blocks.filter((b) => drvPathsIn(b).some((d) => closure.has(d)));
+    const failedDrvs = failedBuilders(stderr).filter((d) => closure.has(d));
+    if (mine.length > 0)
+        return { error: mine.join('\n'), failedDrvs };
+    // Errors that name no derivation (disk full, daemon gone) concern every installable.
+    const general = blocks.filter((b) => drvPathsIn(b).length === 0);
+    return { error: general.join('\n'), failedDrvs };
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/nix/flake-lock.ts
+
+
+function fail(message) {
+    throw new Error(`flake.lock is not valid: ${message}`);
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function parseRef(value, where) {
+    if (!isObject(value) || typeof value.type !== 'string')
+        fail(`${where} must be an object with a "type"`);
+    return value;
+}
+/** Parses and checks flake.lock text. */
+function parseFlakeLock(text) {
+    let raw;
+    try {
+        raw = JSON.parse(text);
+    }
+    catch (error) {
+        fail(`not JSON (${error.message})`);
+    }
+    if (!isObject(raw))
+        fail('expected an object');
+    if (typeof raw.version !== 'number')
+        fail('missing "version"');
+    if (raw.version < 5 || raw.version > 7)
+        fail(`version ${raw.version} is not supported (expected 5 to 7)`);
+    if (!isObject(raw.nodes))
+        fail('missing "nodes"');
+    const root = typeof raw.root === 'string' ? raw.root : 'root';
+    const nodes = {};
+    for (const [name, value] of Object.entries(raw.nodes)) {
+        if (!isObject(value))
+            fail(`node "${name}" must be an object`);
+        const node = {};
+        if (value.inputs !== undefined) {
+            if (!isObject(value.inputs))
+                fail(`node "${name}".inputs must be an object`);
+            node.inputs = {};
+            for (const [input, target] of Object.entries(value.inputs)) {
+                const ok = typeof target === 'string' || (Array.isArray(target) && target.every((t) => typeof t === 'string'));
+                if (!ok)
+                    fail(`node "${name}" input "${input}" must be a node name or a follows path`);
+                node.inputs[input] = target;
+            }
+        }
+        if (value.locked !== undefined)
+            node.locked = parseRef(value.locked, `node "${name}".locked`);
+        if (value.original !== undefined)
+            node.original = parseRef(value.original, `node "${name}".original`);
+        if (value.flake === false)
+            node.flake = false;
+        if (Array.isArray(value.parent))
+            node.parent = value.parent.map(String);
+        nodes[name] = node;
+    }
+    if (!nodes[root])
+        fail(`root node "${root}" is missing`);
+    for (const [name, node] of Object.entries(nodes)) {
+        for (const [input, target] of Object.entries(node.inputs ?? {})) {
+            if (typeof target === 'string' && !nodes[target])
+                fail(`node "${name}" input "${input}" points to missing node "${target}"`);
+        }
+    }
+    return { version: raw.version, root, nodes };
+}
+/** Reads `flake.lock` from a file path or from a flake directory. */
+async function readLock(path) {
+    const file = (await stat(path)).isDirectory() ? join(path, 'flake.lock') : path;
+    let text;
+    try {
+        text = await readFile(file, 'utf8');
+    }
+    catch (error) {
+        throw new Error(`cannot read ${file}: ${error.message} (run \`nix flake lock\` to create it)`, { cause: error });
+    }
+    try {
+        return parseFlakeLock(text);
+    }
+    catch (error) {
+        throw new Error(`${file}: ${error.message}`, { cause: error });
+    }
+}
+/**
+ * Follows an input path from the root (`["home-manager", "nixpkgs"]`) to the node it ends at,
+ * resolving `follows` targets (paths from the root) along the way. Returns the node's name.
+ */
+function resolveLockInput(lock, path, depth = 0) {
+    if (depth > 32)
+        throw new Error(`flake.lock follows ${JSON.stringify(path)} loop`);
+    let current = lock.root;
+    for (const input of path) {
+        const target = lock.nodes[current]?.inputs?.[input];
+        if (target === undefined)
+            return undefined;
+        const next = typeof target === 'string' ? target : resolveLockInput(lock, target, depth + 1);
+        if (next === undefined)
+            return undefined;
+        current = next;
+    }
+    return current;
+}
+/** The root's direct inputs: input name → the node it resolves to (follows resolved). */
+function rootInputs(lock) {
+    const out = {};
+    for (const input of Object.keys(lock.nodes[lock.root]?.inputs ?? {})) {
+        const node = resolveLockInput(lock, [input]);
+        if (node !== undefined)
+            out[input] = node;
+    }
+    return out;
+}
+function parseFlakeMetadata(text) {
+    const raw = JSON.parse(text);
+    if (!isObject(raw) || typeof raw.path !== 'string' || typeof raw.url !== 'string') {
+        throw new Error('nix flake metadata --json printed no "path" and "url"');
+    }
+    const meta = {
+        path: raw.path,
+        url: raw.url,
+        originalUrl: typeof raw.originalUrl === 'string' ? raw.originalUrl : raw.url,
+        locked: parseRef(raw.locked, 'metadata.locked'),
+        original: parseRef(raw.original, 'metadata.original'),
+        locks: parseFlakeLock(JSON.stringify(raw.locks ?? { version: 7, root: 'root', nodes: { root: {} } })),
+    };
+    if (typeof raw.description === 'string')
+        meta.description = raw.description;
+    if (typeof raw.resolvedUrl === 'string')
+        meta.resolvedUrl = raw.resolvedUrl;
+    if (typeof raw.revision === 'string')
+        meta.revision = raw.revision;
+    if (typeof raw.lastModified === 'number')
+        meta.lastModified = raw.lastModified;
+    return meta;
+}
+
+;// CONCATENATED MODULE: ./src/nix/hash.ts
+/**
+ * Hash text formats Nix prints and reads: nix32 ("base32" in Nix's own words), base16, base64
+ * and SRI. Source of truth: NixOS/nix src/libutil/hash.cc.
+ */
+const HASH_SIZES = { md5: 16, sha1: 20, sha256: 32, sha512: 64 };
+/** Nix's base-32 alphabet: digits and letters without e, o, u, t. */
+const NIX32_ALPHABET = '0123456789abcdfghijklmnpqrsvwxyz';
+const NIX32_INDEX = new Map([...NIX32_ALPHABET].map((c, i) => [c, i]));
+/** Length of the nix32 text of `bytes` bytes. */
+function nix32Length(bytes) {
+    return Math.floor((bytes * 8 - 1) / 5) + 1;
+}
+/**
+ * Encodes bytes in nix32. Nix writes the most significant 5-bit group first, where the groups
+ * are counted from the start of the byte array (so the last byte ends up at the front).
+ */
+function nix32Encode(bytes) {
+    if (bytes.length === 0)
+        return '';
+    const length = nix32Length(bytes.length);
+    let out = '';
+    for (let n = length - 1; n >= 0; n--) {
+        const bit = n * 5;
+        const i = Math.floor(bit / 8);
+        const j = bit % 8;
+        const low = bytes[i] >> j;
+        const high = i >= bytes.length - 1 ? 0 : bytes[i + 1] << (8 - j);
+        out += NIX32_ALPHABET[(low | high) & 0x1f];
+    }
+    return out;
+}
+/** Decodes nix32 text; the byte length is the one whose nix32 text has this length. */
+function nix32Decode(text) {
+    const size = Math.floor((text.length * 5) / 8);
+    if (nix32Length(size) !== text.length)
+        throw new Error(`"${text}" has no valid nix32 length`);
+    const bytes = Buffer.alloc(size);
+    for (let n = 0; n < text.length; n++) {
+        const c = text[text.length - n - 1];
+        const digit = NIX32_INDEX.get(c);
+        if (digit === undefined)
+            throw new Error(`"${text}" is not nix32: "${c}" is not in ${NIX32_ALPHABET}`);
+        const bit = n * 5;
+        const i = Math.floor(bit / 8);
+        const j = bit % 8;
+        bytes[i] = bytes[i] | ((digit << j) & 0xff);
+        const carry = digit >> (8 - j);
+        if (i < size - 1)
+            bytes[i + 1] = bytes[i + 1] | carry;
+        else if (carry)
+            throw new Error(`"${text}" is not nix32: it overflows ${size} bytes`);
+    }
+    return bytes;
+}
+function isAlgorithm(text) {
+    return Object.hasOwn(HASH_SIZES, text);
+}
+/** Decodes a digest written in base16, nix32 or base64, told apart by length as Nix does. */
+function decodeDigest(text, algorithm) {
+    const size = HASH_SIZES[algorithm];
+    if (text.length === size * 2 && /^[0-9a-fA-F]+$/.test(text))
+        return Buffer.from(text, 'hex');
+    if (text.length === nix32Length(size))
+        return nix32Decode(text);
+    if (text.length === Math.ceil(size / 3) * 4) {
+        const digest = Buffer.from(text, 'base64');
+        if (digest.length === size && /^[A-Za-z0-9+/]+={0,2}$/.test(text))
+            return digest;
+    }
+    throw new Error(`"${text}" is not a ${algorithm} digest in base16, nix32 or base64`);
+}
+/**
+ * Parses `sha256-<base64>` (SRI), `sha256:<nix32|base16|base64>`, or a bare digest when
+ * `algorithm` is given.
+ */
+function parseHash(text, algorithm) {
+    const sri = /^(md5|sha1|sha256|sha512)-(.+)$/.exec(text);
+    if (sri) {
+        const algo = sri[1];
+        const digest = Buffer.from(sri[2], 'base64');
+        if (digest.length !== HASH_SIZES[algo] || !/^[A-Za-z0-9+/]+={0,2}$/.test(sri[2])) {
+            throw new Error(`"${text}" is not a valid SRI ${algo} hash`);
+        }
+        return { algorithm: algo, digest };
+    }
+    const colon = text.indexOf(':');
+    if (colon >= 0) {
+        const algo = text.slice(0, colon);
+        if (!isAlgorithm(algo))
+            throw new Error(`"${text}" names an unknown hash algorithm "${algo}"`);
+        if (algorithm && algo !== algorithm)
+            throw new Error(`"${text}" is a ${algo} hash, expected ${algorithm}`);
+        return { algorithm: algo, digest: decodeDigest(text.slice(colon + 1), algo) };
+    }
+    if (!algorithm)
+        throw new Error(`"${text}" does not say its hash algorithm (expected e.g. sha256:… or sha256-…)`);
+    return { algorithm, digest: decodeDigest(text, algorithm) };
+}
+/** `sha256:<nix32>`, the form narinfo files and signatures use. */
+function formatNix32Hash(hash) {
+    return `${hash.algorithm}:${nix32Encode(hash.digest)}`;
+}
+/** `sha256-<base64>`, the form newer Nix prints. */
+function formatSriHash(hash) {
+    return `${hash.algorithm}-${hash.digest.toString('base64')}`;
+}
+function formatBase16Hash(hash) {
+    return `${hash.algorithm}:${hash.digest.toString('hex')}`;
+}
+/** Any hash Nix may print (SRI, prefixed, or object), as `sha256:<nix32>`. */
+function toNix32Hash(value, algorithm = 'sha256') {
+    return formatNix32Hash(parseAnyHash(value, algorithm));
+}
+function parseAnyHash(value, algorithm) {
+    if (typeof value === 'string')
+        return parseHash(value, algorithm);
+    if (!value || typeof value !== 'object' || typeof value.hash !== 'string' || typeof value.algorithm !== 'string') {
+        throw new Error(`${JSON.stringify(value)} is not a hash`);
+    }
+    const algo = value.algorithm;
+    if (!isAlgorithm(algo))
+        throw new Error(`${JSON.stringify(value)} names an unknown hash algorithm`);
+    if (value.format === 'sri' || /^(md5|sha1|sha256|sha512)-/.test(value.hash))
+        return parseHash(value.hash, algo);
+    return { algorithm: algo, digest: decodeDigest(value.hash.replace(/^\w+:/, ''), algo) };
+}
+
+;// CONCATENATED MODULE: ./src/nix/path-info.ts
+
+const DEFAULT_STORE_DIR = '/nix/store';
+function path_info_isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** Newer JSON formats (path-info v2+) print store paths as base names. */
+function path_info_fullPath(p, storeDir) {
+    return p.startsWith('/') ? p : `${storeDir}/${p}`;
+}
+function signatureText(sig) {
+    if (typeof sig === 'string')
+        return sig;
+    if (path_info_isObject(sig) && typeof sig.keyName === 'string' && typeof sig.sig === 'string')
+        return `${sig.keyName}:${sig.sig}`;
+    throw new Error(`unexpected signature ${JSON.stringify(sig)}`);
+}
+/** Renders a content address the way narinfo's `CA:` line writes it. */
+function contentAddressText(ca) {
+    if (ca === null || ca === undefined || ca === '')
+        return undefined;
+    if (typeof ca === 'string')
+        return ca;
+    if (path_info_isObject(ca) && typeof ca.method === 'string' && (typeof ca.hash === 'string' || path_info_isObject(ca.hash))) {
+        const hash = parseAnyHash(ca.hash);
+        const digest = `${hash.algorithm}:${nix32Encode(hash.digest)}`;
+        switch (ca.method) {
+            case 'text':
+                return `text:${digest}`;
+            case 'flat':
+                return `fixed:${digest}`;
+            case 'nar':
+                return `fixed:r:${digest}`;
+            case 'git':
+                return `fixed:git:${digest}`;
+        }
+    }
+    throw new Error(`unexpected content address ${JSON.stringify(ca)}`);
+}
+function toPathInfo(path, raw, defaultStoreDir) {
+    const storeDir = typeof raw.storeDir === 'string' ? raw.storeDir : defaultStoreDir;
+    const full = path_info_fullPath(path, storeDir);
+    if (raw.narHash === undefined || raw.narHash === null)
+        throw new Error(`path-info for ${full} has no narHash`);
+    if (typeof raw.narSize !== 'number')
+        throw new Error(`path-info for ${full} has no narSize`);
+    const references = Array.isArray(raw.references) ? raw.references.map((r) => path_info_fullPath(String(r), storeDir)) : [];
+    const info = {
+        path: full,
+        narHash: toNix32Hash(raw.narHash),
+        narSize: raw.narSize,
+        references: references.sort(),
+        signatures: Array.isArray(raw.signatures) ? raw.signatures.map(signatureText) : [],
+    };
+    if (typeof raw.deriver === 'string' && raw.deriver)
+        info.deriver = path_info_fullPath(raw.deriver, storeDir);
+    const ca = contentAddressText(raw.ca);
+    if (ca)
+        info.ca = ca;
+    if (typeof raw.registrationTime === 'number')
+        info.registrationTime = raw.registrationTime;
+    if (typeof raw.closureSize === 'number')
+        info.closureSize = raw.closureSize;
+    if (typeof raw.ultimate === 'boolean')
+        info.ultimate = raw.ultimate;
+    return info;
+}
+/**
+ * Parses `nix path-info --json` output of any Nix version:
+ * - up to 2.18 (and Lix): an array of `{ path, narHash, … }`, invalid paths as `{ path, valid: false }`;
+ * - 2.19 onwards: an object keyed by path, invalid paths as `null`;
+ * - 2.33 `--json-format 2`: the same with base-name store paths, `storeDir`, structured `ca` and
+ *   signatures.
+ */
+function parsePathInfoJson(input, storeDir = DEFAULT_STORE_DIR) {
+    const value = typeof input === 'string' ? JSON.parse(input) : input;
+    const infos = [];
+    const invalid = [];
+    if (Array.isArray(value)) {
+        for (const entry of value) {
+            if (!path_info_isObject(entry) || typeof entry.path !== 'string')
+                throw new Error(`unexpected path-info entry ${JSON.stringify(entry)}`);
+            if (entry.valid === false)
+                invalid.push(path_info_fullPath(entry.path, storeDir));
+            else
+                infos.push(toPathInfo(entry.path, entry, storeDir));
+        }
+    }
+    else if (path_info_isObject(value)) {
+        // A wrapped document `{ version, info: { path: … } }` carries the map one level down.
+        const map = path_info_isObject(value.info) && typeof value.version === 'number' && !('narHash' in value) ? value.info : value;
+        for (const [path, entry] of Object.entries(map)) {
+            if (entry === null || (path_info_isObject(entry) && entry.valid === false))
+                invalid.push(path_info_fullPath(path, storeDir));
+            else if (path_info_isObject(entry))
+                infos.push(toPathInfo(path, entry, storeDir));
+            else
+                throw new Error(`unexpected path-info entry for ${path}: ${JSON.stringify(entry)}`);
+        }
+    }
+    else {
+        throw new Error('nix path-info --json printed neither an array nor an object');
+    }
+    return { infos, invalid };
+}
+/** Sum of NAR sizes over the given infos, each path counted once. */
+function totalNarSize(infos) {
+    const seen = new Map();
+    for (const info of infos)
+        seen.set(info.path, info.narSize);
+    let total = 0;
+    for (const size of seen.values())
+        total += size;
+    return total;
+}
+/**
+ * Orders infos so every path comes after its references (a path's own self-reference ignored).
+ * Paths referenced but absent from `infos` are ignored. Throws on a cycle, which a valid store
+ * never has.
+ */
+function sortByReferences(infos) {
+    const byPath = new Map(infos.map((i) => [i.path, i]));
+    const state = new Map();
+    const out = [];
+    const visit = (info) => {
+        const s = state.get(info.path);
+        if (s === 'done')
+            return;
+        if (s === 'visiting')
+            throw new Error(`reference cycle through ${info.path}`);
+        state.set(info.path, 'visiting');
+        for (const ref of info.references) {
+            const dep = ref === info.path ? undefined : byPath.get(ref);
+            if (dep)
+                visit(dep);
+        }
+        state.set(info.path, 'done');
+        out.push(info);
+    };
+    for (const info of infos)
+        visit(info);
+    return out;
+}
+/** The base name's first 32 characters: how binary caches name a path's narinfo. */
+function storePathHashPart(path) {
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    const hash = base.slice(0, 32);
+    if (!/^[0123456789abcdfghijklmnpqrsvwxyz]{32}$/.test(hash) || base[32] !== '-')
+        throw new Error(`"${path}" is not a store path`);
+    return hash;
+}
+function storePathBaseName(path) {
+    return path.slice(path.lastIndexOf('/') + 1);
+}
+
+;// CONCATENATED MODULE: ./src/nix/version.ts
+const NUMBER = /(\d+)\.(\d+)(?:\.(\d+))?/;
+/**
+ * Parses `nix --version`: `nix (Nix) 2.8.0`, `nix (Nix) 2.24.10`,
+ * `nix (Determinate Nix 3.1.0) 2.26.3`, `nix (Lix, like Nix) 2.91.1`.
+ */
+function parseNixVersion(output) {
+    const text = output.trim().split('\n')[0]?.trim() ?? '';
+    const match = /^nix \(([^)]*)\) (\S+)/.exec(text);
+    const numbers = match ? NUMBER.exec(match[2]) : null;
+    if (!match || !numbers) {
+        throw new Error(`cannot read the Nix version from "${text}" (expected e.g. "nix (Nix) 2.24.10")`);
+    }
+    const product = match[1];
+    const [major, minor, patch] = [numbers[1], numbers[2], numbers[3] ?? '0'].map(Number);
+    if (/lix/i.test(product)) {
+        // Lix forked from Nix 2.18 and numbers its releases 2.90 onwards.
+        return { text, flavor: 'lix', major: 2, minor: 18, patch: 0, productVersion: numbers[0] };
+    }
+    const determinate = /determinate nix\s+(\S+)/i.exec(product);
+    if (determinate)
+        return { text, flavor: 'determinate', major, minor, patch, productVersion: determinate[1] };
+    return { text, flavor: 'nix', major, minor, patch };
+}
+function formatNixVersion(v) {
+    return `${v.major}.${v.minor}.${v.patch}`;
+}
+/** Whether `v` is at least `major.minor[.patch]`. */
+function nixAtLeast(v, major, minor, patch = 0) {
+    if (v.major !== major)
+        return v.major > major;
+    if (v.minor !== minor)
+        return v.minor > minor;
+    return v.patch >= patch;
+}
+/** `nix flake update INPUT…` updates only the named inputs from 2.19; before, `nix flake lock --update-input`. */
+const supportsFlakeUpdateInputs = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 19);
+/** `nix path-info --json` prints an object keyed by path from 2.19 (an array before). */
+const pathInfoJsonIsObject = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 19);
+/** `nix path-info --json-format 1` exists (and plain `--json` warns) from 2.33. */
+const supportsPathInfoJsonFormat = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 33);
+/** `nix show-derivation` became `nix derivation show` in 2.15. */
+const derivationShowCommand = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 15) ? ['derivation', 'show'] : ['show-derivation'];
+
+;// CONCATENATED MODULE: ./src/nix/nix.ts
+
+
+
+
+
+
+
+
+
+const FLAKE_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
+/**
+ * The `nix` CLI. Every nix process the suite starts goes through here, with the same options,
+ * configuration and log.
+ */
+class Nix {
+    log;
+    settings;
+    versionPromise;
+    constructor(settings = {}) {
+        this.settings = settings;
+        this.log = settings.log ?? log/* consoleLog */.a;
+    }
+    /** The version, detected once per instance. */
+    version() {
+        this.versionPromise ??= (async () => {
+            const version = parseNixVersion((await this.run(this.nixBin, ['--version'], {})).stdout);
+            this.log.debug(`using ${version.text}`);
+            return version;
+        })();
+        return this.versionPromise;
+    }
+    /** `nix eval --json INSTALLABLE`, parsed. */
+    async eval(installable, options = {}) {
+        const args = ['eval', '--json', ...(options.impure ? ['--impure'] : []), ...(options.apply ? ['--apply', options.apply] : []), installable];
+        const { stdout } = await this.nix(args);
+        return JSON.parse(stdout);
+    }
+    /** `nix eval --raw INSTALLABLE`. */
+    async evalRaw(installable, options = {}) {
+        const args = ['eval', '--raw', ...(options.impure ? ['--impure'] : []), ...(options.apply ? ['--apply', options.apply] : []), installable];
+        return (await this.nix(args)).stdout;
+    }
+    /** The attribute names under `flake#attrPath`, e.g. the hosts of `nixosConfigurations`. */
+    evalAttrNames(flake, attrPath) {
+        return this.eval(`${flake}#${attrPath}`, { apply: 'builtins.attrNames' });
+    }
+    /**
+     * Builds every installable in one `nix build --keep-going` and reports each one: its outputs,
+     * or why it failed (evaluation error, or the builder failures in its closure with their log
+     * tails). Never throws for a failed build; throws only when Nix cannot run at all.
+     *
+     * Nix 2.8 prints no JSON when any build fails, and does not print `--json` results in
+     * installable order, so each installable's derivation is first read from a dry run (cheap:
+     * flake evaluations are cached) and outcomes are matched by derivation path.
+     */
+    async build(installables, options = {}) {
+        if (installables.length === 0)
+            return [];
+        const plans = await this.planBuild(installables, options.signal);
+        const evaluable = [...new Set(installables.filter((_, i) => 'entry' in plans[i]))];
+        const args = ['build', '--json', '--no-link'];
+        if (options.keepGoing ?? true)
+            args.push('--keep-going');
+        if (options.printBuildLogs)
+            args.push('--print-build-logs');
+        const result = evaluable.length > 0
+            ? await this.nix([...args, ...evaluable], { allowFailure: true, signal: options.signal, streamTo: 'info' })
+            : { code: 0, stdout: '[]', stderr: '' };
+        const built = new Map();
+        for (const entry of (result.code === 0 ? tryParseBuildJson(result.stdout) : undefined) ?? []) {
+            built.set(entry.drvPath ?? Object.values(entry.outputs)[0] ?? '', entry.outputs);
+        }
+        const planned = plans.flatMap((p) => ('entry' in p ? Object.values(p.entry.outputs) : []));
+        const valid = await this.validPaths(planned);
+        return (0,util_async/* mapConcurrent */._k)(installables, this.concurrency, async (installable, i) => {
+            const plan = plans[i];
+            if ('error' in plan)
+                return { installable, ok: false, stage: 'eval', error: plan.error, failedDrvs: [] };
+            const { entry } = plan;
+            const key = entry.drvPath ?? Object.values(entry.outputs)[0] ?? '';
+            const outputs = { ...entry.outputs, ...built.get(key) };
+            const paths = Object.values(outputs);
+            if (paths.length > 0 && paths.every((p) => valid.has(p) || built.has(key)))
+                return successOf(installable, { ...entry, outputs });
+            const closure = new Set(entry.drvPath ? await this.requisites([entry.drvPath]) : []);
+            const { error, failedDrvs } = attributeBuildErrors(result.stderr, closure);
+            const failure = {
+                installable,
+                ok: false,
+                stage: 'build',
+                error: error || `${installable} was not built (nix build exited with code ${result.code}; see the build log above)`,
+                failedDrvs,
+            };
+            if (entry.drvPath)
+                failure.drvPath = entry.drvPath;
+            return failure;
+        });
+    }
+    /** What each installable would build (`nix build --dry-run --json`), or its evaluation error. */
+    async planBuild(installables, signal) {
+        const dryRun = (list, extra = []) => this.nix(['build', '--dry-run', '--json', '--no-link', ...extra, ...list], { allowFailure: true, signal });
+        const all = await dryRun(installables);
+        const entries = all.code === 0 ? tryParseBuildJson(all.stdout) : undefined;
+        if (entries && entries.length === installables.length)
+            return entries.map((entry) => ({ entry }));
+        // Some installable fails to evaluate: find which, one dry run each. Without the evaluation
+        // cache, which (in Nix 2.8) remembers a failure only as "is not a derivation".
+        return (0,util_async/* mapConcurrent */._k)(installables, this.concurrency, async (installable) => {
+            const one = await dryRun([installable], ['--option', 'eval-cache', 'false']);
+            const entry = one.code === 0 ? tryParseBuildJson(one.stdout)?.[0] : undefined;
+            if (entry)
+                return { entry };
+            const blocks = parseErrorBlocks(one.stderr);
+            return { error: blocks.join('\n') || one.stderr.trim() || `nix could not evaluate ${installable}` };
+        });
+    }
+    /**
+     * `nix path-info --json` normalized across Nix versions. Invalid paths make it throw unless
+     * `allowInvalid`, in which case they are left out.
+     */
+    async pathInfo(paths, options = {}) {
+        if (options.allowInvalid && options.recursive) {
+            // A recursive query of an invalid path fails outright in every version: leave them out first.
+            const valid = await this.validPaths(paths);
+            paths = paths.filter((p) => valid.has(p));
+        }
+        if (paths.length === 0)
+            return [];
+        const version = await this.version();
+        const args = ['path-info', '--json'];
+        if (supportsPathInfoJsonFormat(version))
+            args.push('--json-format', '1');
+        if (options.recursive)
+            args.push('--recursive');
+        if (options.closureSize)
+            args.push('--closure-size');
+        // A .drv path means the derivation itself, not its outputs.
+        if (paths.some((p) => p.endsWith('.drv')))
+            args.push('--derivation');
+        const result = await this.nix([...args, ...paths], { allowFailure: true });
+        const parsed = result.code === 0 || result.stdout.trim() ? safeParsePathInfo(result.stdout) : undefined;
+        if (!parsed)
+            throw this.commandError(['path-info', ...paths], result);
+        if (parsed.invalid.length > 0 && !options.allowInvalid) {
+            throw new NixCommandError((0,exec/* describeCommand */.vL)(this.nixBin, ['path-info', ...paths]), result.code, '', `not in the store: ${parsed.invalid.join(', ')} (build or copy them first)`);
+        }
+        if (result.code !== 0 && !options.allowInvalid)
+            throw this.commandError(['path-info', ...paths], result);
+        return parsed.infos;
+    }
+    /** The paths among `paths` that are valid in the store. */
+    async validPaths(paths) {
+        if (paths.length === 0)
+            return new Set();
+        const { stdout } = await this.nixStore(['--check-validity', '--print-invalid', ...paths]);
+        const invalid = new Set(stdout.split('\n').filter(Boolean));
+        return new Set(paths.filter((p) => !invalid.has(p)));
+    }
+    /** Every store path in the closure of `paths` (for a .drv: every derivation and source it needs). */
+    async requisites(paths) {
+        if (paths.length === 0)
+            return [];
+        const { stdout } = await this.nixStore(['--query', '--requisites', ...paths]);
+        return stdout.split('\n').filter(Boolean);
+    }
+    /** Total NAR size of the union of the closures of `paths`. */
+    async closureSize(paths) {
+        return totalNarSize(await this.pathInfo(paths, { recursive: true }));
+    }
+    /**
+     * The NAR serialisation of a store path (`nix-store --dump`), streamed. The stream fails if the
+     * dump fails; destroying it stops the process.
+     */
+    dump(path) {
+        const args = [...this.storeArgs(), '--dump', path];
+        const command = (0,exec/* describeCommand */.vL)(this.nixStoreBin, args);
+        const child = (0,exec/* spawnProcess */.Nu)(this.nixStoreBin, args, { env: this.env() });
+        child.stdin.end();
+        const stderr = [];
+        child.stderr.on('data', (b) => stderr.push(b));
+        const exited = new Promise((resolve) => {
+            child.on('error', (err) => resolve(err.code === 'ENOENT' ? new NixNotFoundError(this.nixStoreBin) : new exec/* CommandError */.Qd(command, null, '', `could not start: ${err.message}`)));
+            child.on('close', (code, signal) => {
+                if (code === 0)
+                    return resolve(undefined);
+                const text = Buffer.concat(stderr).toString('utf8');
+                resolve(new NixCommandError(command, code, text, signal ? `killed by ${signal}` : hintFor(text)));
+            });
+        });
+        const out = new external_node_stream_.Transform({
+            transform: (chunk, _encoding, callback) => callback(null, chunk),
+            // The stream ends only once nix-store has exited cleanly, so a truncated dump is an error, never a short NAR.
+            flush: (callback) => void exited.then((error) => callback(error)),
+        });
+        child.stdout.pipe(out);
+        void exited.then((error) => {
+            if (error && !out.destroyed)
+                out.destroy(error);
+        });
+        out.on('close', () => {
+            if (child.exitCode === null && child.signalCode === null)
+                child.kill('SIGKILL');
+        });
+        return out;
+    }
+    /** `nix flake metadata --json`, without writing a lock file. */
+    async flakeMetadata(flake) {
+        const { stdout } = await this.nix(['flake', 'metadata', '--json', '--no-write-lock-file', flake]);
+        return parseFlakeMetadata(stdout);
+    }
+    /**
+     * Updates flake.lock: all inputs, or only the named ones (`nix flake update A B` from 2.19,
+     * `nix flake lock --update-input A --update-input B` before).
+     */
+    async updateLock(flake, inputs = []) {
+        const version = await this.version();
+        if (inputs.length === 0) {
+            await this.nix(supportsFlakeUpdateInputs(version) ? ['flake', 'update', '--flake', flake] : ['flake', 'update', flake], { streamTo: 'info' });
+        }
+        else if (supportsFlakeUpdateInputs(version)) {
+            await this.nix(['flake', 'update', '--flake', flake, ...inputs], { streamTo: 'info' });
+        }
+        else {
+            await this.nix(['flake', 'lock', flake, ...inputs.flatMap((i) => ['--update-input', i])], { streamTo: 'info' });
+        }
+    }
+    /** The build log of a derivation (`nix log`), or undefined when Nix kept none. */
+    async logOf(drvPath) {
+        const result = await this.nix(['log', drvPath], { allowFailure: true });
+        return result.code === 0 ? result.stdout : undefined;
+    }
+    /** `nix copy` of `paths` (with their closures) between stores. */
+    async copy(paths, options) {
+        if (paths.length === 0)
+            return;
+        const args = ['copy'];
+        if (options.from)
+            args.push('--from', options.from);
+        if (options.to)
+            args.push('--to', options.to);
+        if (options.substituteOnDestination)
+            args.push('--substitute-on-destination');
+        if (options.noCheckSigs)
+            args.push('--no-check-sigs');
+        await this.nix([...args, ...paths], { signal: options.signal, extraEnv: options.env, streamTo: 'info' });
+    }
+    // ── process plumbing ──
+    get nixBin() {
+        return this.settings.nixBin ?? 'nix';
+    }
+    get nixStoreBin() {
+        return this.settings.nixStoreBin ?? 'nix-store';
+    }
+    get concurrency() {
+        return Math.max(1, this.settings.concurrency ?? 2);
+    }
+    storeArgs() {
+        const args = this.settings.store ? ['--store', this.settings.store] : [];
+        for (const [name, value] of Object.entries(this.settings.options ?? {}))
+            args.push('--option', name, value);
+        return args;
+    }
+    env(extra) {
+        const base = { ...(this.settings.env ?? process.env), ...extra };
+        const config = [base.NIX_CONFIG, this.settings.extraConfig].filter((s) => s && s.trim()).join('\n');
+        if (config)
+            base.NIX_CONFIG = config;
+        return base;
+    }
+    nix(args, options = {}) {
+        return this.run(this.nixBin, [...FLAKE_FEATURES, ...this.storeArgs(), ...args], options);
+    }
+    nixStore(args, options = {}) {
+        return this.run(this.nixStoreBin, [...this.storeArgs(), ...args], options);
+    }
+    commandError(args, result) {
+        return new NixCommandError((0,exec/* describeCommand */.vL)(this.nixBin, args), result.code, result.stderr, hintFor(result.stderr));
+    }
+    async run(cmd, args, options) {
+        const command = (0,exec/* describeCommand */.vL)(cmd, args);
+        this.log.debug(`running ${command}`);
+        const stream = options.streamTo;
+        const lines = stream ? lineSplitter((line) => (stream === 'info' ? this.log.info(line) : this.log.debug(line))) : undefined;
+        let result;
+        try {
+            result = await (0,exec/* exec */.m0)(cmd, args, {
+                env: this.env(options.extraEnv),
+                allowFailure: true,
+                signal: options.signal,
+                onStderr: lines?.push,
+            });
+        }
+        catch (error) {
+            if (error instanceof exec/* CommandError */.Qd && error.code === null && /ENOENT/.test(error.message))
+                throw new NixNotFoundError(cmd);
+            throw error;
+        }
+        finally {
+            lines?.flush();
+        }
+        if (result.code !== 0 && !options.allowFailure) {
+            throw new NixCommandError(command, result.code, result.stderr, hintFor(result.stderr));
+        }
+        return result;
+    }
+}
+function successOf(installable, entry) {
+    const outcome = { installable, ok: true, outputs: entry.outputs };
+    if (entry.drvPath)
+        outcome.drvPath = entry.drvPath;
+    return outcome;
+}
+function tryParseBuildJson(stdout) {
+    if (!stdout.trim())
+        return undefined;
+    try {
+        return parseBuildJson(stdout.trim().split('\n').at(-1), DEFAULT_STORE_DIR);
+    }
+    catch {
+        return undefined;
+    }
+}
+function safeParsePathInfo(stdout) {
+    try {
+        return parsePathInfoJson(stdout);
+    }
+    catch {
+        return undefined;
+    }
+}
+function lineSplitter(emit) {
+    let pending = '';
+    return {
+        push: (chunk) => {
+            pending += chunk;
+            const parts = pending.split('\n');
+            pending = parts.pop() ?? '';
+            for (const line of parts)
+                if (line.trim())
+                    emit(line);
+        },
+        flush: () => {
+            if (pending.trim())
+                emit(pending);
+            pending = '';
+        },
+    };
+}
+/** Detects the installed Nix version (`nix --version`). */
+async function detectNixVersion(settings = {}) {
+    return new Nix(settings).version();
+}
+
+;// CONCATENATED MODULE: ./src/nix/index.ts
+
+
+
+
+
+
+
+
+/***/ }),
+
+/***/ 641:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  dz: () => (/* reexport */ InputError),
+  c3: () => (/* reexport */ JobSummary),
+  Zx: () => (/* reexport */ log_actionLog),
   Yq: () => (/* reexport */ choice),
   p_: () => (/* reexport */ list),
   TL: () => (/* reexport */ parseInputs),
+  $p: () => (/* reexport */ readRunContext),
   Cs: () => (/* reexport */ runAction),
   rJ: () => (/* reexport */ secret),
+  n0: () => (/* reexport */ setOutputs),
   Yj: () => (/* reexport */ string)
 });
 
-// UNUSED EXPORTS: InputError, JobSummary, actionLog, amount, boolean, duration, escapeHtml, integer, isPost, json, markMainRan, readActionInput, readRunContext, readState, redactUrl, saveState, setOutputs, splitList, url
+// UNUSED EXPORTS: amount, assumeRoleForThisStep, boolean, duration, escapeHtml, integer, isPost, json, markMainRan, readActionInput, readState, redactUrl, saveState, splitList, url
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -28581,16 +36537,16 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!fs.existsSync(filePath)) {
+    if (!external_fs_namespaceObject.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    fs.appendFileSync(filePath, `${toCommandValue(message)}${os.EOL}`, {
+    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
 function file_command_prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
-    const convertedValue = toCommandValue(value);
+    const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
+    const convertedValue = utils_toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -28600,7 +36556,7 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${os.EOL}${convertedValue}${os.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
 ;// CONCATENATED MODULE: external "path"
@@ -29830,7 +37786,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = (/* unused pure expression or super */ null && (_summary));
+const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -31222,10 +39178,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
     }
-    process.stdout.write(os.EOL);
-    issueCommand('set-output', { name }, toCommandValue(value));
+    process.stdout.write(external_os_namespaceObject.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -31580,7 +39536,7 @@ function redactUrl(raw) {
 ;// CONCATENATED MODULE: ./src/runner/log.ts
 
 /** The core's Log backed by the runner: groups, annotations and masking. */
-const actionLog = {
+const log_actionLog = {
     debug: (message) => core_debug(message),
     info: (message) => info(message),
     warning: (message, where) => warning(message, where ?? {}),
@@ -31596,7 +39552,7 @@ function setOutputs(outputs) {
     for (const [name, value] of Object.entries(outputs)) {
         if (value === undefined)
             continue;
-        core.setOutput(name, typeof value === 'string' ? value : JSON.stringify(value));
+        setOutput(name, typeof value === 'string' ? value : JSON.stringify(value));
     }
 }
 const outputs_saveState = (name, value) => core.saveState(name, value);
@@ -31632,7 +39588,7 @@ function isForkPullRequest(env) {
     if (!env.GITHUB_EVENT_NAME?.startsWith('pull_request') || !env.GITHUB_EVENT_PATH)
         return false;
     try {
-        const event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
+        const event = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(env.GITHUB_EVENT_PATH, 'utf8'));
         const head = event.pull_request?.head?.repo;
         return Boolean(head?.fork) || (head?.full_name !== undefined && head.full_name !== event.repository?.full_name);
     }
@@ -31642,15 +39598,8 @@ function isForkPullRequest(env) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/util/errors.ts
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-/** An error whose message already tells the user what to do; shown without a stack. */
-class UserError extends (/* unused pure expression or super */ null && (Error)) {
-    name = 'UserError';
-}
-
+// EXTERNAL MODULE: ./src/util/errors.ts
+var errors = __nccwpck_require__(17);
 ;// CONCATENATED MODULE: ./src/runner/run.ts
 
 
@@ -31665,15 +39614,275 @@ async function runAction(main) {
     catch (error) {
         if (error instanceof Error && error.stack)
             core_debug(error.stack);
-        setFailed(errorMessage(error));
+        setFailed((0,errors/* errorMessage */.g)(error));
     }
+}
+
+// EXTERNAL MODULE: ./src/util/async.ts
+var util_async = __nccwpck_require__(9332);
+;// CONCATENATED MODULE: ./src/aws/id-token.ts
+
+
+/** The audience AWS expects in a GitHub OIDC token unless the IAM provider says otherwise. */
+const id_token_DEFAULT_AUDIENCE = 'sts.amazonaws.com';
+const PERMISSION_HELP = [
+    'The job lacks `permissions: id-token: write`, so GitHub gave it no way to request an OIDC token',
+    '(ACTIONS_ID_TOKEN_REQUEST_URL is not set). Add this to the job (or to the whole workflow):',
+    '',
+    '    permissions:',
+    '      id-token: write',
+    '      contents: read',
+    '',
+    'Once a job lists `permissions`, every permission it does not list is `none`, so keep `contents: read`',
+    'for actions/checkout. Pull requests from forks never receive an OIDC token.',
+].join('\n');
+/** The error for a job that cannot request an OIDC token at all. */
+function missingIdTokenPermissionError() {
+    return new UserError(PERMISSION_HELP);
+}
+/**
+ * Requests a GitHub OIDC token over HTTP exactly as `@actions/core`'s getIDToken does:
+ * GET `${ACTIONS_ID_TOKEN_REQUEST_URL}&audience=…` with the request token as Bearer, answer `{ value }`.
+ */
+async function id_token_getWebIdentityToken(audience = id_token_DEFAULT_AUDIENCE, options = {}) {
+    const env = options.env ?? process.env;
+    const requestUrl = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+    if (!requestUrl)
+        throw missingIdTokenPermissionError();
+    const requestToken = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+    if (!requestToken) {
+        throw new UserError('ACTIONS_ID_TOKEN_REQUEST_URL is set but ACTIONS_ID_TOKEN_REQUEST_TOKEN is not; the runner provides both when the job has `permissions: id-token: write`.');
+    }
+    // GitHub's URL already carries a query string (`?api-version=2.0`), hence `&`.
+    const url = `${requestUrl}&audience=${encodeURIComponent(audience)}`;
+    const attempts = Math.max(1, options.attempts ?? 4);
+    const retryDelayMs = options.retryDelayMs ?? 500;
+    let lastProblem = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+        if (attempt > 1)
+            await sleep(retryDelayMs * 2 ** (attempt - 2));
+        let response;
+        try {
+            response = await fetch(url, {
+                headers: { authorization: `Bearer ${requestToken}`, accept: 'application/json' },
+                signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+            });
+        }
+        catch (error) {
+            lastProblem = errorMessage(error);
+            continue;
+        }
+        if (response.status >= 500 || response.status === 429) {
+            lastProblem = `HTTP ${response.status}`;
+            await response.body?.cancel();
+            continue;
+        }
+        if (!response.ok) {
+            // The answer body may echo request details; the status is what the user can act on.
+            await response.body?.cancel();
+            throw new Error(`GitHub refused the OIDC token request (HTTP ${response.status} ${response.statusText}). The request token may have expired: OIDC tokens can only be requested while the job runs.`);
+        }
+        const body = (await response.json().catch(() => undefined));
+        if (typeof body?.value !== 'string' || body.value === '') {
+            throw new Error('GitHub answered the OIDC token request without a token (no `value` in the JSON body).');
+        }
+        return body.value;
+    }
+    throw new Error(`Could not get a GitHub OIDC token after ${attempts} attempts: ${lastProblem}`);
+}
+/**
+ * Wraps a token source (such as `core.getIDToken`, which says only "Unable to get
+ * ACTIONS_ID_TOKEN_REQUEST_URL env variable") so a missing permission explains how to fix it.
+ */
+function id_token_explainingMissingPermission(source) {
+    return async (audience) => {
+        try {
+            return await source(audience);
+        }
+        catch (error) {
+            if (/ACTIONS_ID_TOKEN_REQUEST_URL/.test(errorMessage(error)) && !(error instanceof UserError)) {
+                throw missingIdTokenPermissionError();
+            }
+            throw error;
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/aws/sts.ts
+
+
+
+
+/** Validates every option before anything is requested, so a typo fails without side effects. */
+function sts_validateAssumeRoleOptions(options, env = process.env) {
+    parseRoleArn(options.roleArn);
+    const audience = options.audience?.trim() || DEFAULT_AUDIENCE;
+    return {
+        roleArn: options.roleArn.trim(),
+        region: validateRegion(options.region),
+        audience,
+        durationSeconds: validateDurationSeconds(options.durationSeconds ?? 3600),
+        sessionName: options.sessionName ? validateSessionName(options.sessionName) : defaultSessionName(env),
+        endpoint: stsEndpoint(options.endpoint, env),
+    };
+}
+/** The endpoint the SDK would use for STS, made explicit so tests and users see one rule. */
+function stsEndpoint(explicit, env = process.env) {
+    return explicit?.trim() || env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || undefined;
+}
+function createStsClient(options) {
+    return new STSClient({
+        region: options.region,
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+    });
+}
+/** Trades a fresh GitHub OIDC token for role credentials (sts:AssumeRoleWithWebIdentity). */
+async function sts_assumeRoleWithWebIdentity(options, deps = {}) {
+    const env = deps.env ?? process.env;
+    const valid = sts_validateAssumeRoleOptions(options, env);
+    const getIdToken = explainingMissingPermission(deps.getIdToken ?? ((audience) => getWebIdentityToken(audience, { env })));
+    const token = await getIdToken(valid.audience);
+    deps.onSecret?.(token);
+    const client = deps.client ?? createStsClient(valid);
+    try {
+        const answer = await client
+            .send(new AssumeRoleWithWebIdentityCommand({
+            RoleArn: valid.roleArn,
+            RoleSessionName: valid.sessionName,
+            WebIdentityToken: token,
+            DurationSeconds: valid.durationSeconds,
+        }))
+            .catch((error) => {
+            throw explainAssumeRoleError(error, token, valid.roleArn);
+        });
+        const c = answer.Credentials;
+        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+            throw new Error(`STS answered AssumeRoleWithWebIdentity for ${valid.roleArn} without complete credentials.`);
+        }
+        for (const secret of [c.AccessKeyId, c.SecretAccessKey, c.SessionToken])
+            deps.onSecret?.(secret);
+        return {
+            credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration },
+            assumedRoleArn: answer.AssumedRoleUser?.Arn ?? valid.roleArn,
+            ...(answer.SubjectFromWebIdentityToken ? { subject: answer.SubjectFromWebIdentityToken } : {}),
+            ...(answer.Audience ? { audience: answer.Audience } : {}),
+            ...(answer.Provider ? { provider: answer.Provider } : {}),
+        };
+    }
+    finally {
+        if (!deps.client)
+            client.destroy();
+    }
+}
+/** Who the credentials act as (sts:GetCallerIdentity): an ARN for logs, never a secret. */
+async function describeIdentity(credentials, options) {
+    const client = createStsClient({ region: options.region, endpoint: stsEndpoint(options.endpoint, options.env), credentials });
+    try {
+        const answer = await client.send(new GetCallerIdentityCommand({}));
+        return { arn: answer.Arn ?? '', account: answer.Account ?? '', userId: answer.UserId ?? '' };
+    }
+    finally {
+        client.destroy();
+    }
+}
+
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/aws/credentials.ts
+
+
+
+
+const REDACTED = '[AWS credentials: redacted]';
+const RETRY_PAUSE_MS = 30_000;
+/** A credentials object that prints as a placeholder if anything ever logs or serializes it. */
+function redacted(credentials) {
+    const copy = { ...credentials };
+    Object.defineProperty(copy, 'toJSON', { value: () => REDACTED, enumerable: false });
+    Object.defineProperty(copy, inspect.custom, { value: () => REDACTED, enumerable: false });
+    return copy;
+}
+/**
+ * Holds role credentials in memory only and refreshes them (new OIDC token, new STS call) shortly
+ * before they expire. Nothing is written to the environment, files, outputs or logs.
+ */
+function credentials_createRefreshingCredentials(options, deps) {
+    const env = deps.env ?? process.env;
+    const valid = validateAssumeRoleOptions(options, env);
+    const clock = deps.clock ?? systemClock;
+    const refreshBeforeMs = (options.refreshBeforeExpirySeconds ?? 300) * 1000;
+    let current;
+    let inFlight;
+    /** After a failed refresh, valid credentials are served without retrying until this time. */
+    let quietUntil = 0;
+    const refresh = () => {
+        inFlight ??= (async () => {
+            // A client per refresh (about hourly) leaves no sockets open between refreshes.
+            const assumed = await assumeRoleWithWebIdentity(valid, {
+                env,
+                onSecret: deps.onSecret,
+                ...(deps.getIdToken ? { getIdToken: deps.getIdToken } : {}),
+            });
+            deps.log?.info(`AWS credentials for ${assumed.assumedRoleArn}, valid until ${assumed.credentials.expiration.toISOString()}`);
+            current = assumed;
+            return assumed;
+        })().finally(() => {
+            inFlight = undefined;
+        });
+        return inFlight;
+    };
+    const provider = async () => {
+        const now = clock.now().getTime();
+        if (!current)
+            return redacted((await refresh()).credentials);
+        const expires = current.credentials.expiration.getTime();
+        if (now < expires - refreshBeforeMs || (now < quietUntil && now < expires))
+            return redacted(current.credentials);
+        try {
+            return redacted((await refresh()).credentials);
+        }
+        catch (error) {
+            // Still-valid credentials beat a failed refresh; retry after a pause rather than on every request.
+            if (now < expires) {
+                quietUntil = now + RETRY_PAUSE_MS;
+                deps.log?.warning(`Refreshing AWS credentials failed; using the current ones until ${current.credentials.expiration.toISOString()}: ${errorMessage(error)}`);
+                return redacted(current.credentials);
+            }
+            throw error;
+        }
+    };
+    return Object.assign(provider, {
+        memoized: true,
+        session: () => (current ? { assumedRoleArn: current.assumedRoleArn, expiration: current.credentials.expiration } : undefined),
+    });
+}
+
+;// CONCATENATED MODULE: ./src/aws/index.ts
+
+
+
+
+
+
+
+;// CONCATENATED MODULE: ./src/runner/aws.ts
+
+
+
+/**
+ * Role credentials for this process only: from the job's OIDC token through STS, masked,
+ * refreshed before expiry, never exported to later steps.
+ */
+function assumeRoleForThisStep(request) {
+    return createRefreshingCredentials({ roleArn: request.roleToAssume, region: request.region, audience: request.audience, durationSeconds: request.durationSeconds }, { getIdToken: explainingMissingPermission((audience) => core.getIDToken(audience)), onSecret: (value) => core.setSecret(value), log: actionLog });
 }
 
 ;// CONCATENATED MODULE: ./src/runner/summary.ts
 
 /** Builds the job summary; plain data in, Markdown/HTML out through @actions/core. */
 class JobSummary {
-    summary = core.summary;
+    summary = summary;
     heading(text, level = 2) {
         this.summary.addHeading(text, level);
         return this;
@@ -31719,6 +39928,190 @@ function escapeHtml(text) {
 
 
 
+
+
+
+/***/ }),
+
+/***/ 9332:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   _k: () => (/* binding */ mapConcurrent),
+/* harmony export */   yy: () => (/* binding */ sleep)
+/* harmony export */ });
+/* unused harmony export systemClock */
+/** Runs `worker` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapConcurrent(items, limit, worker) {
+    const results = new Array(items.length);
+    let next = 0;
+    const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await worker(items[index], index);
+        }
+    });
+    await Promise.all(lanes);
+    return results;
+}
+const sleep = (ms, signal) => new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+    }, { once: true });
+});
+const systemClock = { now: () => new Date() };
+
+
+/***/ }),
+
+/***/ 17:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   g: () => (/* binding */ errorMessage),
+/* harmony export */   y: () => (/* binding */ UserError)
+/* harmony export */ });
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+/** An error whose message already tells the user what to do; shown without a stack. */
+class UserError extends Error {
+    name = 'UserError';
+}
+
+
+/***/ }),
+
+/***/ 2817:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Qd: () => (/* binding */ CommandError),
+  vL: () => (/* binding */ describeCommand),
+  m0: () => (/* binding */ exec),
+  Nu: () => (/* binding */ spawnProcess)
+});
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/util/exec.ts
+
+class CommandError extends Error {
+    command;
+    code;
+    stderr;
+    constructor(command, code, stderr, reason) {
+        const tail = stderr.trim().split('\n').slice(-20).join('\n');
+        super(`${command} ${reason ?? `exited with code ${code}`}${tail ? `:\n${tail}` : ''}`);
+        this.command = command;
+        this.code = code;
+        this.stderr = stderr;
+        this.name = 'CommandError';
+    }
+}
+/** Describes a command for messages; arguments are never passed through a shell. */
+function describeCommand(cmd, args) {
+    return [cmd, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+}
+/** Runs a program with an argument array and collects its output. */
+function exec(cmd, args, options = {}) {
+    return new Promise((resolve, reject) => {
+        const child = spawnProcess(cmd, args, options);
+        const stdout = [];
+        const stderr = [];
+        let timedOut = false;
+        const timer = options.timeoutMs
+            ? setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGKILL');
+            }, options.timeoutMs)
+            : undefined;
+        child.stdout.on('data', (b) => stdout.push(b));
+        child.stderr.on('data', (b) => {
+            stderr.push(b);
+            options.onStderr?.(b.toString('utf8'));
+        });
+        child.on('error', (err) => {
+            clearTimeout(timer);
+            reject(new CommandError(describeCommand(cmd, args), null, '', `could not start: ${err.message}`));
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            const result = {
+                code: code ?? 128,
+                stdout: Buffer.concat(stdout).toString('utf8'),
+                stderr: Buffer.concat(stderr).toString('utf8'),
+            };
+            if (timedOut) {
+                reject(new CommandError(describeCommand(cmd, args), null, result.stderr, `timed out after ${options.timeoutMs} ms`));
+            }
+            else if (result.code !== 0 && !options.allowFailure) {
+                reject(new CommandError(describeCommand(cmd, args), code, result.stderr, signal ? `was killed by ${signal}` : undefined));
+            }
+            else {
+                resolve(result);
+            }
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+/** Starts a program whose stdout the caller consumes as a stream. */
+function spawnProcess(cmd, args, options = {}) {
+    return (0,external_node_child_process_namespaceObject.spawn)(cmd, args, {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        signal: options.signal,
+        stdio: ['pipe', 'pipe', 'pipe'],
+    });
+}
+
+
+/***/ }),
+
+/***/ 9906:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ consoleLog)
+/* harmony export */ });
+/* unused harmony export memoryLog */
+const consoleLog = {
+    debug: (m) => {
+        if (process.env.FLEET_DEBUG)
+            console.error(`debug: ${m}`);
+    },
+    info: (m) => console.error(m),
+    warning: (m) => console.error(`warning: ${m}`),
+    error: (m) => console.error(`error: ${m}`),
+    group: async (title, body) => {
+        console.error(`── ${title}`);
+        return body();
+    },
+    secret: () => { },
+};
+/** A log that keeps every line, for tests. */
+function memoryLog() {
+    const lines = [];
+    return {
+        lines,
+        debug: (m) => lines.push(`debug: ${m}`),
+        info: (m) => lines.push(m),
+        warning: (m) => lines.push(`warning: ${m}`),
+        error: (m) => lines.push(`error: ${m}`),
+        group: async (title, body) => {
+            lines.push(`group: ${title}`);
+            return body();
+        },
+        secret: () => { },
+    };
+}
 
 
 /***/ }),
@@ -31814,6 +40207,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -31832,6 +40232,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -32021,6 +40428,18 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

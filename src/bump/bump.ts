@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { GitHubClient, RepoRef } from '../github/client.js';
 import type { AutoMergeSetting } from '../github/auto-merge.js';
 import type { BranchWriter } from '../github/branch-writer.js';
-import type { FileChanges } from '../github/git-data.js';
+import { getBranchSha, type FileChanges } from '../github/git-data.js';
 import { getRepositoryInfo, type RepositoryInfo } from '../github/repository.js';
 import { upsertPullRequest, type PullRequestOperation } from '../github/upsert.js';
 import type { Nix, NixSettings } from '../nix/index.js';
@@ -11,7 +11,7 @@ import { UserError } from '../util/errors.js';
 import type { Log } from '../util/log.js';
 import { buildChecks, buildHosts, evalHosts, listHosts, runFlakeCheck, type ChecksMode, type HostBuild } from './checks.js';
 import { diffClosures } from './closure-diff.js';
-import { locateFlake, type FlakeSource } from './flake-source.js';
+import { checkoutHead, locateFlake, type FlakeSource } from './flake-source.js';
 import { directInputNames, type InputChange } from './lock-diff.js';
 import { closureOf } from './nix-helpers.js';
 import { bumpMarker, renderBumpBody, renderCommitMessage } from './pr-body.js';
@@ -100,6 +100,11 @@ export async function runFlakeBump(options: FlakeBumpOptions): Promise<FlakeBump
   if (roots.size > 1) throw new UserError(`the flakes in "path" belong to different git checkouts (${[...roots].join(', ')}); bump each checkout in its own step`);
   const repository: RepositoryInfo = await getRepositoryInfo(options.client, options.repo);
   const base = options.base || repository.defaultBranch;
+  const [baseSha, head] = await Promise.all([getBranchSha(options.client, options.repo, base), checkoutHead((flakes[0] as FlakeState).source.repoRoot)]);
+  if (!baseSha) throw new UserError(`Input "base": the branch "${base}" does not exist in ${repository.fullName}. Example: base: ${repository.defaultBranch}`);
+  if (head && head !== baseSha) {
+    log.warning(`the checkout is at ${head.slice(0, 7)} but ${base} is at ${baseSha.slice(0, 7)}: the bump starts from the checkout's flake.lock (check out ${base} before this step)`);
+  }
   log.info(`${(await nix.version()).text}; base ${base}; ${flakes.length} flake${flakes.length === 1 ? '' : 's'}: ${flakes.map((f) => f.source.relativeDir).join(', ')}`);
 
   const known = new Set(flakes.flatMap((f) => directInputNames(f.original.lock)));

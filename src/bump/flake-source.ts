@@ -42,3 +42,9 @@ export async function locateFlake(dir: string, cwd: string = process.cwd()): Pro
 export function toplevelAttr(ref: string, host: string): string {
   return `${ref}#nixosConfigurations.${JSON.stringify(host)}.config.system.build.toplevel`;
 }
+
+/** The commit checked out at `repoRoot`, or undefined outside git. */
+export async function checkoutHead(repoRoot: string): Promise<string | undefined> {
+  const head = await exec('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, allowFailure: true });
+  return head.code === 0 ? head.stdout.trim() : undefined;
+}

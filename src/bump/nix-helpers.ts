@@ -21,7 +21,13 @@ export async function flakeCheck(settings: NixSettings, ref: string): Promise<{ 
   settings.log?.debug(`running ${describeCommand(bin, args)}`);
   const result = await exec(bin, args, { env: base, allowFailure: true });
   if (result.code === 0) return { ok: true };
-  return { ok: false, error: new NixCommandError(describeCommand(bin, args), result.code, result.stderr).message };
+  // With --keep-going each problem is an `error (ignored): …` line before the final summary line.
+  const ignored = result.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('error (ignored): '))
+    .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
+  const summary = new NixCommandError(describeCommand(bin, args), result.code, result.stderr).message;
+  return { ok: false, error: ignored.length > 0 ? `${ignored.join('\n')}\n${summary}` : summary };
 }
 
 /** Every path in the closure of a store path, with its NAR size. */

@@ -30,7 +30,7 @@ export function summaryTables(outcome: FlakeBumpOutcome): SummaryTables {
     },
     changes: {
       headers: ['Group', 'Lock file', 'Input', 'Change', 'From', 'To', 'Compare'],
-      rows: outcome.changes.map((c) => [c.group, c.lockPath, c.name, c.kind, revision(c, 'old'), revision(c, 'new'), c.compareUrl ?? '']),
+      rows: outcome.changes.map((c) => [c.group, c.lockPath, c.name, c.kind, revision(c, 'old'), revision(c, 'new'), c.compareUrl ?? '—']),
     },
     checks: {
       headers: ['Group', 'Check', 'Result'],

@@ -2,9 +2,13 @@ import { createHash, type Hash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { nix32Encode, parseHash } from '../nix/hash.js';
-import { compressBuffer, createCompressor, narFileExtension, type Compression } from './compress.js';
+import { compressBuffer, compressionLevel, createCompressor, narFileExtension, type Compression } from './compress.js';
+import { hashMismatch, NarMismatchError, sizeMismatch } from './nar-mismatch.js';
 import { narChunks } from './nar.js';
+import { NarWorkersUnavailable, type NarWorkerPool, type PreparedNar } from './nar-workers.js';
 import type { BinaryCacheStore } from './store.js';
+
+export { NarMismatchError };
 
 export const NAR_CONTENT_TYPE = 'application/x-nix-nar';
 
@@ -14,21 +18,6 @@ export const BUFFERED_NAR_LIMIT = 1024 * 1024;
 /** Where a NAR goes: named by its NarHash, so the key is known before a byte is compressed. */
 export function narObjectKey(narHash: string, compression: Compression): string {
   return `nar/${nix32Encode(parseHash(narHash, 'sha256').digest)}${narFileExtension(compression.method)}`;
-}
-
-/** The NAR read from disk differs from what Nix's database recorded for the path. */
-export class NarMismatchError extends Error {
-  override name = 'NarMismatchError';
-}
-
-const HINT = 'the store path changed after Nix registered it; check it with "nix-store --verify --check-contents" and rebuild or repair it (nix-store --repair-path)';
-
-function sizeMismatch(path: string, actual: number, expected: number): NarMismatchError {
-  return new NarMismatchError(`the NAR of ${path} is ${actual > expected ? 'more than ' : ''}${actual} bytes but Nix recorded NarSize ${expected}: ${HINT}`);
-}
-
-function hashMismatch(path: string, actual: Buffer, expected: Buffer): NarMismatchError {
-  return new NarMismatchError(`the NAR of ${path} hashes to sha256:${nix32Encode(actual)} but Nix recorded NarHash sha256:${nix32Encode(expected)}: ${HINT}`);
 }
 
 /**
@@ -91,6 +80,8 @@ export interface NarUploadRequest {
   compression: Compression;
   /** Where the NAR comes from; defaults to serializing `path` from the filesystem. */
   source?: NarSource;
+  /** Worker threads that prepare small NARs read from the filesystem (not used with `source`). */
+  workers?: NarWorkerPool;
 }
 
 export interface NarUploadResult {
@@ -123,11 +114,27 @@ export async function uploadNar(request: NarUploadRequest): Promise<NarUploadRes
 type Uploader = (request: NarUploadRequest, source: NarSource, expected: Buffer, key: string) => Promise<{ fileHash: string; fileSize: number }>;
 
 const uploadBuffered: Uploader = async (request, source, expected, key) => {
+  const { file, fileHash } = (await prepareInWorker(request, expected)) ?? (await prepareHere(request, source, expected));
+  await request.store.put(key, file, NAR_CONTENT_TYPE);
+  return { fileHash, fileSize: file.length };
+};
+
+async function prepareInWorker(request: NarUploadRequest, expected: Buffer): Promise<PreparedNar | undefined> {
+  const { workers, compression } = request;
+  if (!workers || request.source || compression.method === 'xz') return undefined;
+  try {
+    return await workers.prepare({ path: request.path, expectedHash: expected, expectedSize: request.narSize, method: compression.method, level: compressionLevel(compression) });
+  } catch (error) {
+    if (error instanceof NarWorkersUnavailable) return undefined;
+    throw error;
+  }
+}
+
+async function prepareHere(request: NarUploadRequest, source: NarSource, expected: Buffer): Promise<PreparedNar> {
   const nar = await readNar(request.path, source(request.path), expected, request.narSize);
   const file = await compressBuffer(request.compression, nar);
-  await request.store.put(key, file, NAR_CONTENT_TYPE);
-  return { fileHash: `sha256:${nix32Encode(createHash('sha256').update(file).digest())}`, fileSize: file.length };
-};
+  return { file, fileHash: `sha256:${nix32Encode(createHash('sha256').update(file).digest())}` };
+}
 
 const uploadStreamed: Uploader = async (request, source, expected, key) => {
   const check = new NarCheck(request.path, expected, request.narSize);

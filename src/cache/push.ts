@@ -7,7 +7,8 @@ import { errorMessage } from '../util/errors.js';
 import type { Log } from '../util/log.js';
 import { ensureCacheInfo } from './cache-info.js';
 import { compressionParallelism, narInfoCompression, type Compression } from './compress.js';
-import { NarMismatchError, uploadNar, type NarSource, type NarUploadResult } from './nar-upload.js';
+import { BUFFERED_NAR_LIMIT, NarMismatchError, uploadNar, type NarSource, type NarUploadResult } from './nar-upload.js';
+import { defaultNarWorkers, NarWorkerPool } from './nar-workers.js';
 import { fingerprint, narInfoKey, normalizeSha256, renderNarInfo, type NarInfo } from './narinfo.js';
 import { PushPlan, type PathStatus, type PlanNode } from './push-plan.js';
 import { isTransientError, withRetry } from './retry.js';
@@ -36,7 +37,12 @@ export interface PushOptions {
   onProgress?: (progress: PushProgress) => void;
   /** Where NARs come from; defaults to serializing each path from the filesystem. */
   narSource?: NarSource;
-  /** Attempts per streamed NAR when the store fails transiently mid-stream. Default 3. */
+  /**
+   * Worker threads preparing small NARs (serialize, check, compress) off the main thread.
+   * Default: the cores beyond the first, at most 4. 0 keeps all work on the main thread.
+   */
+  narWorkers?: number;
+  /** Attempts per streamed (bigger than 1 MiB) NAR when the store fails transiently mid-stream. Default 3. */
   uploadAttempts?: number;
 }
 
@@ -176,17 +182,26 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
 
   const maxCompressing = compressionParallelism(compression);
   let compressing = 0;
+  // Started on the first upload: a push with nothing to upload needs none.
+  const workerCount = options.narSource || compression.method === 'xz' ? 0 : (options.narWorkers ?? defaultNarWorkers());
+  let workers: NarWorkerPool | undefined;
+  const pool = (): NarWorkerPool | undefined => {
+    if (workerCount > 0 && !workers) workers = new NarWorkerPool(workerCount);
+    return workers;
+  };
 
   const upload = async (node: PlanNode<PushPathInfo>): Promise<void> => {
     const info = node.info as PushPathInfo;
     const t0 = performance.now();
     try {
-      const request = { path: info.path, narHash: info.narHash, narSize: info.narSize, store, compression, ...(options.narSource ? { source: options.narSource } : {}) };
+      const small = info.narSize <= BUFFERED_NAR_LIMIT;
+      const request = { path: info.path, narHash: info.narHash, narSize: info.narSize, store, compression, ...(options.narSource ? { source: options.narSource } : {}), ...(small ? { workers: pool() } : {}) };
       const result = await withRetry(() => uploadNar(request), {
         what: `upload of the NAR of ${info.path}`,
         attempts: options.uploadAttempts ?? 3,
         log,
-        isRetryable: (error) => !(error instanceof NarMismatchError) && isTransientError(error),
+        // Small NARs go up as Buffers, which the store retries itself; a stream it cannot replay.
+        isRetryable: (error) => info.narSize > BUFFERED_NAR_LIMIT && !(error instanceof NarMismatchError) && isTransientError(error),
       });
       work.set(node.path, { upload: result, durationMs: performance.now() - t0 });
       plan.uploaded(node);
@@ -235,7 +250,11 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
     }
   };
 
-  await Promise.all([checks, ...Array.from({ length: concurrency }, lane)]);
+  try {
+    await Promise.all([checks, ...Array.from({ length: concurrency }, lane)]);
+  } finally {
+    await workers?.close();
+  }
 
   const paths = [...plan.given()].map(resultOf);
   const totals = summarize(paths, performance.now() - started);

@@ -1,5 +1,8 @@
 import type { Readable } from 'node:stream';
 
+/** A body to stream; a factory lets a store retry the upload in place by making it again. */
+export type StreamBody = Readable | (() => Readable);
+
 /**
  * One binary cache (or manifest/status store) addressed by keys relative to its root:
  * `nix-cache-info`, `<hashPart>.narinfo`, `nar/<name>.nar.zst`, `fleet/<env>/<host>.json`.
@@ -18,7 +21,7 @@ export interface BinaryCacheStore {
    * Streams an object of unknown size (a compressed NAR). Large bodies go up in parts; memory
    * stays bounded. The object is visible only once complete (no half-written object).
    */
-  putStream(key: string, body: Readable, contentType: string): Promise<{ bytes: number }>;
+  putStream(key: string, body: StreamBody, contentType: string): Promise<{ bytes: number }>;
   /** Lists keys under a prefix (status reports, manifests). */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;

@@ -146,7 +146,7 @@ export interface FleetRepo {
  * Upstream repositories, a fleet flake locked on their first commits, committed to `main` of a
  * GitHub emulator, and a clone of it as the workspace.
  */
-export async function createFleetRepo(options: GitHubEmulatorOptions & { follows?: boolean; extraFiles?: Record<string, string> } = {}): Promise<FleetRepo> {
+export async function createFleetRepo(options: GitHubEmulatorOptions & { follows?: boolean; subflakes?: string[] } = {}): Promise<FleetRepo> {
   const root = await mkdtemp(join(tmpdir(), 'fleet-bump-'));
   const pkgs = await newUpstream(root, 'pkgs', { 'flake.nix': pkgsFlake, 'versions.json': versionsJson({ openssl: '3.0.15', nginx: '1.26.2' }) });
   const helper = await newUpstream(root, 'helper', { 'flake.nix': helperFlake('hello v1') });
@@ -163,7 +163,9 @@ export async function createFleetRepo(options: GitHubEmulatorOptions & { follows
   await nix(['flake', 'lock', `path:${seedDir}`]);
   const lock = await readFile(join(seedDir, 'flake.lock'), 'utf8');
 
-  const { follows: _follows, extraFiles, ...emulatorOptions } = options;
+  const { follows: _follows, subflakes = [], ...emulatorOptions } = options;
+  // Further flakes in subdirectories (a repository with several fleets), locked the same way.
+  const extraFiles = Object.fromEntries(subflakes.flatMap((dir) => [[`${dir}/flake.nix`, fleetFlake(upstreams, options)], [`${dir}/flake.lock`, lock]]));
   const gh = await startGitHubEmulator({
     owner: 'acme',
     repo: 'fleet',

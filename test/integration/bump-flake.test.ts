@@ -217,6 +217,60 @@ describe('flake bump against the GitHub emulator with git+file inputs', () => {
     repo.gh.assertNoViolations();
   });
 
+  it('bumps several flakes of one repository in one pull request', async () => {
+    const repo = await fleet({ subflakes: ['edge'] });
+    const rev = await repo.upstreams.pkgs.commit({ 'versions.json': versionsJson({ openssl: '3.0.16', nginx: '1.26.2' }) });
+    const { outcome } = await bump(repo, { flakes: ['.', 'edge'], checks: 'none' });
+    expect(outcome.operation).toBe('created');
+    expect(outcome.changes.map((c) => `${c.lockPath}:${c.name}`)).toEqual(['flake.lock:pkgs', 'edge/flake.lock:pkgs']);
+    expect((await git(repo.gh.bareRepo, 'diff', '--name-only', 'main', 'flake-bump')).split('\n')).toEqual(['edge/flake.lock', 'flake.lock']);
+    expect(JSON.parse(await git(repo.gh.bareRepo, 'show', 'flake-bump:edge/flake.lock')).nodes.pkgs.locked.rev).toBe(rev);
+    const body = bodyOf(repo, 1);
+    expect(body).toContain('## Flake at the repository root');
+    expect(body).toContain('## Flake `edge`');
+    repo.gh.assertNoViolations();
+  });
+
+  it('warns when Nix changes inputs that were not asked for, and diffs only the chosen hosts', async () => {
+    const repo = await fleet();
+    await repo.upstreams.pkgs.commit({ 'versions.json': versionsJson({ openssl: '3.0.16', nginx: '1.26.2' }) });
+    // flake.nix on main no longer lets tools follow pkgs, but its lock was not refreshed.
+    await repo.gh.seed({ 'flake.nix': fleetFlake(repo.upstreams, { follows: false }) }, { message: 'tools: own pkgs' });
+    await repo.pull();
+    const { outcome, log } = await bump(repo, { inputs: ['pkgs'], checks: 'eval', diffHosts: ['web1', 'mail9'] });
+    expect(outcome.changes.map((c) => c.name)).toEqual(['pkgs', 'tools/pkgs']);
+    const flake = outcome.groups[0]?.report.flakes[0];
+    expect(flake?.unexpected.map((c) => c.name)).toEqual(['tools/pkgs']);
+    expect(log.lines).toContain('warning: flake.lock: tools/pkgs changed although only pkgs was asked for');
+    expect(log.lines).toContain('warning: flake.lock: diff-hosts mail9 is not in nixosConfigurations (hosts: db1, web1)');
+    expect(flake?.closures.map((c) => [c.host, c.diff?.changes.map((p) => p.name)])).toEqual([['web1', ['openssl']]]);
+    expect(flake?.checks.map((c) => `${c.kind} ${c.target} ${c.ok}`)).toEqual(['eval db1 true', 'eval web1 true']);
+    expect(bodyOf(repo, 1)).toContain('⚠️ Nix also changed inputs that were not asked for: `tools/pkgs`.');
+    repo.gh.assertNoViolations();
+  });
+
+  it('runs nix flake check when asked, and reports its failure', async () => {
+    const repo = await fleet();
+    await repo.upstreams.pkgs.commit({ 'versions.json': versionsJson({ openssl: '3.0.16', nginx: '1.26.2', broken: true }) });
+    const { outcome } = await bump(repo, { checks: 'flake-check' });
+    expect(outcome.failedChecks).toEqual([expect.objectContaining({ kind: 'flake-check', ok: false, error: expect.stringContaining('db1: this package set is broken') })]);
+    expect(bodyOf(repo, 1)).toContain('| nix flake check | ❌ failed |');
+    repo.gh.assertNoViolations();
+  });
+
+  it('warns when the checkout is not the tip of the base branch', async () => {
+    const repo = await fleet();
+    await repo.gh.seed({ 'NOTES.md': 'later\n' }, { message: 'main moves on' });
+    const { outcome, log } = await bump(repo, { checks: 'none' });
+    expect(outcome.operation).toBe('unchanged');
+    expect(log.lines.some((l) => /^warning: the checkout is at [0-9a-f]{7} but main is at [0-9a-f]{7}/.test(l))).toBe(true);
+  });
+
+  it('names a base branch that does not exist', async () => {
+    const repo = await fleet();
+    await expect(bump(repo, { base: 'release' })).rejects.toThrow('Input "base": the branch "release" does not exist in acme/fleet. Example: base: main');
+  });
+
   it('names unknown inputs before changing anything', async () => {
     const repo = await fleet();
     await expect(bump(repo, { inputs: ['nixpkgs'] })).rejects.toThrow('Input "inputs": "nixpkgs" is not an input of flake.lock (inputs: pkgs, tools)');

@@ -5,13 +5,9 @@ import { compressBuffer, createCompressor, createDecompressor, ProcessTransform 
 
 async function through(stream: Duplex, input: Buffer): Promise<Buffer> {
   const parts: Buffer[] = [];
-  await pipeline(
-    Readable.from([input.subarray(0, 4096), input.subarray(4096)]),
-    stream,
-    async function* (source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) parts.push(chunk);
-    },
-  );
+  await pipeline(Readable.from([input.subarray(0, 4096), input.subarray(4096)]), stream, async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) parts.push(chunk);
+  });
   return Buffer.concat(parts);
 }
 

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { exec } from '../../src/util/exec.js';
 import { actionsCannotCreatePullRequestsMessage, startGitHubEmulator, type GitHubEmulator, type GitHubEmulatorOptions } from '../support/github/index.js';
+import { openApiValidator } from '../support/github/openapi/validator.js';
+import { operationById } from '../support/github/openapi/router.js';
 
 const gitEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'dev@example.com', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'dev@example.com' };
 const git = async (args: string[], cwd?: string): Promise<string> => (await exec('git', args, { env: gitEnv, ...(cwd ? { cwd } : {}) })).stdout.trim();
@@ -35,13 +37,9 @@ async function branchWithCommit(branch: string, files: Record<string, string>, f
   return gh.seed(files, { branch, from, message: `change ${Object.keys(files).join(', ')}` });
 }
 
+// stop() also fails the test if the emulator recorded violations nobody took.
 afterEach(async () => {
-  const emulators = running.splice(0);
-  try {
-    for (const emulator of emulators) emulator.assertNoViolations();
-  } finally {
-    await Promise.all(emulators.map((emulator) => emulator.stop()));
-  }
+  await Promise.all(running.splice(0).map((emulator) => emulator.stop()));
 });
 
 describe('repository and Git Data API', () => {
@@ -513,10 +511,35 @@ describe('validation against GitHub\'s OpenAPI description', () => {
     ]);
   });
 
-  test('assertNoViolations lists what went wrong', async () => {
+  test('assertNoViolations and stop() list what went wrong', async () => {
     await failure(octokit.request('GET /repos/{owner}/{repo}/flakes', repo as never));
     expect(() => gh.assertNoViolations()).toThrow(/\[request\] GET \/repos\/acme\/fleet\/flakes/);
-    gh.takeViolations();
+    const emulator = running.splice(0)[0] as GitHubEmulator;
+    await expect(emulator.stop()).rejects.toThrow(/1 violation/);
+  });
+
+  test('response checks: nullable, formats, oneOf, enums and GitHub\'s documented loose spots', () => {
+    const validator = openApiValidator();
+    const label = { id: 1, node_id: 'LA_1', url: 'https://api.github.com/repos/acme/fleet/labels/x', name: 'x', color: 'ededed', default: false };
+    const getLabel = operationById('issues/get-label');
+    expect(validator.checkResponse(getLabel!, 200, { ...label, description: null })).toEqual([]);
+    expect(validator.checkResponse(getLabel!, 200, { ...label, description: 5 })).not.toEqual([]);
+    expect(validator.checkResponse(getLabel!, 200, { ...label, url: 'not a uri', description: null }).join()).toContain('must match format "uri"');
+    expect(validator.checkResponse(getLabel!, 200, { ...label, description: null, extra: true })).toEqual([]);
+    expect(validator.checkResponse(getLabel!, 201, { ...label, description: null })).toEqual(['status 201 is not documented for issues/get-label']);
+    expect(validator.checkResponse(getLabel!, 404, { message: 'Not Found' })).toEqual([]);
+
+    const merge = operationById('pulls/merge');
+    expect(validator.checkResponse(merge!, 200, { sha: 'a', merged: 'yes', message: 'ok' }).join()).toContain('merged must be boolean');
+
+    const addLabels = operationById('issues/add-labels')!;
+    expect(validator.checkRequest(addLabels, { owner: 'acme', repo: 'fleet', issue_number: '1' }, new URLSearchParams(), { labels: ['a', { name: 'b' }] }).errors).toEqual([]);
+    expect(validator.checkRequest(addLabels, { owner: 'acme', repo: 'fleet', issue_number: '1' }, new URLSearchParams(), { labels: [] }).errors).not.toEqual([]);
+    const list = operationById('pulls/list')!;
+    const checked = validator.checkRequest(list, { owner: 'acme', repo: 'fleet' }, new URLSearchParams('state=merged&per_page=10&colour=red'), undefined);
+    expect(checked.errors.join()).toContain('must be equal to one of the allowed values');
+    expect(checked.warnings).toEqual(['query parameter "colour" is not documented for pulls/list (GitHub ignores it)']);
+    expect(checked.query.per_page).toBe(10);
   });
 });
 

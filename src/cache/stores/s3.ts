@@ -55,12 +55,13 @@ export const DEFAULT_QUEUE_SIZE = 2;
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 
 /**
- * An S3 (or S3-compatible) binary cache through the AWS SDK. Requests are retried by the SDK
- * (standard mode: exponential backoff with full jitter; SlowDown, 429, 5xx and dropped
- * connections). `putStream` goes through lib-storage's Upload: bodies under one part go up as
- * one PutObject, larger ones as a multipart upload of buffered parts, each part retried on
- * its own, so a stream needs no replay. If the upload fails, its multipart upload is aborted:
- * S3 shows an object only after CompleteMultipartUpload, so nothing half-written is visible.
+ * An S3 (or S3-compatible) binary cache through the AWS SDK. Requests are retried inside the SDK
+ * by `s3RetryStrategy` (full-jitter backoff; SlowDown, 429, 5xx and dropped connections).
+ * `putStream` goes through lib-storage's Upload: bodies under one part go up as one PutObject,
+ * larger ones as a multipart upload of buffered parts, each part retried on its own, so a plain
+ * stream needs no replay (a factory body is opened once). Memory per upload stays under
+ * (queueSize + 1) × partSize. If the upload fails, its multipart upload is aborted: S3 shows an
+ * object only after CompleteMultipartUpload, so nothing half-written is ever visible.
  */
 export class S3BinaryCacheStore implements BinaryCacheStore {
   readonly url: string;

@@ -1,4 +1,5 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { StreamBody } from '../store.js';
 
 /**
  * The body of `putStream`. A `Readable` can be sent once: if the upload fails midway it cannot
@@ -6,7 +7,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
  * caller's re-run uploads it again. A factory that re-creates the stream (e.g. re-serializes
  * the NAR) lets the store retry in place instead.
  */
-export type StreamBody = Readable | (() => Readable);
+export type { StreamBody };
 
 export function isReplayable(body: StreamBody): body is () => Readable {
   return typeof body === 'function';

@@ -2,7 +2,7 @@ import { parseHostState, type HostState } from './host-state.js';
 
 /** An activation's state as the helper reports it (see helper-script.ts). */
 export type ActivationState =
-  | { phase: 'missing' | 'starting' | 'activating' | 'refused' }
+  | { phase: 'missing' | 'starting' | 'activating' | 'refused' | 'rebooted' }
   | { phase: 'activated' | 'done' | 'confirmed'; code: number }
   | { phase: 'rolling-back'; code: number; reason: RollbackReason }
   | { phase: 'rolled-back'; code: number; reason: RollbackReason; rollbackCode: number };
@@ -31,6 +31,7 @@ export function parseActivationState(line: string): ActivationState {
     case 'starting':
     case 'activating':
     case 'refused':
+    case 'rebooted':
       return { phase };
     case 'activated':
     case 'done':

@@ -6,10 +6,11 @@ export const HELPER_PATH = `${HELPER_DIR}/activate.sh`;
  * The helper the deployer installs on each host (POSIX sh; NixOS and the simulated hosts alike).
  *
  * - `state [SYSTEM]`: the host's state as key=value lines.
- * - `start ID ACTION SYSTEM SET_PROFILE PREV PREV_ACTION CONFIRM_S LIMIT_S WAIT_S`: runs `run`
- *   detached from the ssh session (a transient systemd unit, or `setsid` without systemd) so a
- *   dropped connection cannot interrupt an activation, then waits like `wait` for up to WAIT_S.
- *   Starting an ID again only waits, so a retry is safe.
+ * - `start WAIT_S BOOT_ID ID ACTION SYSTEM SET_PROFILE PREV PREV_ACTION CONFIRM_S LIMIT_S`: runs
+ *   `run` detached from the ssh session (a transient systemd unit, or `setsid` without systemd)
+ *   so a dropped connection cannot interrupt an activation, then waits like `wait` for up to
+ *   WAIT_S. Starting an ID again only waits, so a retry is safe; on a host whose boot id is no
+ *   longer BOOT_ID it starts nothing and reports `rebooted`.
  * - `run …`: sets the profile (SET_PROFILE=1), runs SYSTEM's `switch-to-configuration ACTION`
  *   with a time limit; then, when CONFIRM_S > 0, waits that long for `confirm` and otherwise
  *   (timeout, or `abort`) restores PREV itself: profile back to PREV, PREV's
@@ -22,7 +23,8 @@ export const HELPER_PATH = `${HELPER_DIR}/activate.sh`;
  * - `reboot`: reboots a second later, after this ssh command has returned.
  *
  * State lines: `starting`, `activating`, `activated CODE`, `done CODE`, `confirmed CODE`,
- * `rolling-back CODE REASON`, `rolled-back CODE REASON ROLLBACK_CODE`, `refused busy`.
+ * `rolling-back CODE REASON`, `rolled-back CODE REASON ROLLBACK_CODE`, `refused busy`; `missing`
+ * for an unknown ID, `rebooted` from `start` (see above).
  */
 export const HELPER_SCRIPT = String.raw`#!/bin/sh
 # fleet deploy helper (installed by the deployer; see src/deploy/remote/helper-script.ts).
@@ -81,13 +83,17 @@ cmd_state() {
 }
 
 cmd_start() {
-  # Idempotent: a retry after a lost reply must not start a second activation.
+  secs=$1 boot=$2
+  shift 2
+  # Idempotent: a retry after a lost reply must not start a second activation, and a host that
+  # rebooted meanwhile (its /run is empty) must not start one at all.
   if [ ! -f "$dir/$1.state" ]; then
+    if [ -n "$boot" ] && [ "$boot" != "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)" ]; then echo 'state=rebooted'; return; fi
     if owner=$(lock_owner); then echo "busy $owner"; exit 3; fi
     put "$dir/$1" starting
-    detach "fleet-activate-$1" /bin/sh "$dir/activate.sh" run "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" || put "$dir/$1" "done 1"
+    detach "fleet-activate-$1" /bin/sh "$dir/activate.sh" run "$@" || put "$dir/$1" "done 1"
   fi
-  cmd_wait "$1" "$9" starting activating
+  cmd_wait "$1" "$secs" starting activating
 }
 
 cmd_run() {

@@ -45,18 +45,16 @@ export class RemoteHost {
     return parseHostState(result.stdout);
   }
 
-  /** Starts the activation (again: a no-op) and waits up to `seconds` while it runs. */
-  async start(spec: ActivationSpec, seconds: number, signal?: AbortSignal): Promise<WaitResult> {
+  /**
+   * Starts the activation (again: a no-op) and waits up to `seconds` while it runs. `bootId` is
+   * the boot the deployer saw: a host that rebooted since starts nothing and says `rebooted`.
+   */
+  async start(spec: ActivationSpec, bootId: string | undefined, seconds: number, signal?: AbortSignal): Promise<WaitResult> {
     const args = [spec.id, spec.action, spec.system, spec.setProfile ? '1' : '0', spec.previous, spec.previousAction, String(spec.confirmSeconds), String(spec.limitSeconds)];
-    const result = await this.helper(['start', ...args, String(seconds)], seconds * 1000 + SSH_SLACK_MS, signal);
+    const result = await this.helper(['start', String(seconds), bootId ?? '', ...args], seconds * 1000 + SSH_SLACK_MS, signal);
     if (result.code === 3) throw new Error(`another deployment is activating on this host (${result.stdout.trim()})`);
     if (result.code !== 0) throw new Error(`could not start the activation: ${(result.stdout + result.stderr).trim() || `exit ${result.code}`}`);
     return parseWaitOutput(result.stdout);
-  }
-
-  /** Waits up to `seconds` on the host while the activation is in one of `transient` states. */
-  wait(id: string, seconds: number, transient: readonly string[], signal?: AbortSignal): Promise<WaitResult> {
-    return this.waitCommand(['wait', id, String(seconds), ...transient], seconds, signal);
   }
 
   /** Confirms the activation (so the host keeps it) and waits for the host to acknowledge. */

@@ -106,7 +106,7 @@ export async function probeHosts(hosts: readonly Host[], options: SshProbeOption
       problems.push({ key: host.name, message: `unreachable: ${said || errorMessage(error).split('\n')[0]}` });
     }
   });
-  return { reports, problems };
+  return { reports, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };
 }
 
 /**

@@ -214,9 +214,14 @@ export class GitHubEmulator {
     this.server.requests.splice(0);
   }
 
+  /**
+   * Stops the server and removes the temp repository, then throws if violations were recorded
+   * and never taken: a test cannot pass while talking to GitHub in a way GitHub would not accept.
+   */
   async stop(): Promise<void> {
     await this.server.close();
     if (this.ownedDir) await rm(this.ownedDir, { recursive: true, force: true });
+    this.assertNoViolations();
   }
 }
 

@@ -171,7 +171,9 @@ export const gitDataRoutes: RouteTable = {
         throw unprocessable(`${ref} is not a valid ref name.`);
       }
       if (!isSha(sha) || !(await objectType(core.git, sha))) throw unprocessable('Object does not exist');
-      if (!(await updateRef(core.git, ref, sha, ''))) throw unprocessable('Reference already exists');
+      if (await readRef(core.git, ref)) throw unprocessable('Reference already exists');
+      // Compare-and-swap on "absent": a concurrent push of the same ref loses like on GitHub.
+      if (!(await updateRef(core.git, ref, sha, ''))) throw unprocessable('Reference update failed');
       const created = (await readRef(core.git, ref)) as RefInfo;
       return json(201, renderRef(core, created), { location: core.urls.repo(`/git/${ref}`) });
     },

@@ -1,0 +1,72 @@
+import { runAction } from '../support/harness.js';
+import { offlineNixEnv } from '../support/nix.js';
+import { createFleetRepo, git, versionsJson, type FleetRepo } from '../integration/bump-fixtures.js';
+
+let repo: FleetRepo;
+
+beforeAll(async () => {
+  repo = await createFleetRepo({ collaborators: ['alice'] });
+});
+
+afterAll(async () => {
+  await repo?.stop();
+});
+
+function run(inputs: Record<string, string>) {
+  return runAction('action-flake-bump', {
+    inputs,
+    githubToken: repo.gh.token,
+    cwd: repo.workspace,
+    env: { ...repo.gh.env(), NIX_CONFIG: offlineNixEnv().NIX_CONFIG as string },
+  });
+}
+
+describe('action-flake-bump bundle under the runner harness', () => {
+  it('opens the bump pull request, then fails the step on a broken check after updating it', async () => {
+    const rev = await repo.upstreams.pkgs.commit({ 'versions.json': versionsJson({ openssl: '3.0.16', nginx: '1.26.2' }) }, 'openssl: 3.0.16');
+
+    const first = await run({ checks: 'build', reviewers: 'alice', labels: 'dependencies, security' });
+    expect(first.stderr).toBe('');
+    expect(first.exitCode).toBe(0);
+    expect(first.outputs.operation).toBe('created');
+    expect(first.outputs['pull-request-number']).toBe('1');
+    expect(first.outputs['pull-request-url']).toBe('https://github.com/acme/fleet/pull/1');
+    expect(first.outputs['failed-checks']).toBe('0');
+    const changes = JSON.parse(first.outputs.changes as string) as Array<{ name: string; kind: string; old: { rev: string }; new: { rev: string }; lockPath: string; group: string }>;
+    expect(changes).toEqual([expect.objectContaining({ name: 'pkgs', kind: 'updated', lockPath: 'flake.lock', group: 'all', new: expect.objectContaining({ rev }) })]);
+    expect(JSON.parse(first.outputs['pull-requests'] as string)).toEqual([{ group: 'all', branch: 'flake-bump', operation: 'created', number: 1, url: 'https://github.com/acme/fleet/pull/1' }]);
+    expect(first.summary).toContain('fleet flake bump');
+    expect(first.summary).toContain('<td>commit-method</td><td>api</td>');
+    expect(first.summary).toContain('<td>all</td><td>flake-bump</td><td>created</td>');
+    // The token is masked as soon as it is read, and never printed otherwise.
+    expect(first.stdout.split('\n').filter((l) => l.includes(repo.gh.token))).toEqual([`::add-mask::${repo.gh.token}`, `::add-mask::${repo.gh.token}`]);
+    expect(first.summary).not.toContain(repo.gh.token);
+
+    const pull = repo.gh.state.pulls.get(1);
+    const firstHead = pull?.headSha as string;
+    expect(pull?.requestedReviewers).toEqual(['alice']);
+    expect(repo.gh.state.issue(1)?.labels.sort()).toEqual(['dependencies', 'security']);
+    expect(repo.gh.state.signedCommits.has(firstHead)).toBe(true);
+    expect(await git(repo.gh.bareRepo, 'diff', '--name-only', 'main', 'flake-bump')).toBe('flake.lock');
+    const body = repo.gh.state.issue(1)?.body ?? '';
+    expect(body).toContain('| openssl | 3.0.15 → 3.0.16 |');
+    expect(body).toContain('| build web1 | ✅ passed |');
+
+    // Upstream breaks a host: the pull request is updated with the failure, then the step fails.
+    await repo.upstreams.pkgs.commit({ 'versions.json': versionsJson({ openssl: '3.0.16', nginx: '1.26.2', broken: true }) }, 'break db1');
+    const second = await run({ checks: 'eval' });
+    expect(second.exitCode).toBe(1);
+    expect(second.outputs.operation).toBe('updated');
+    expect(second.outputs['failed-checks']).toBe('1');
+    expect(second.annotations).toContainEqual({ level: 'error', message: '1 check failed after the update (eval db1) (details in https://github.com/acme/fleet/pull/1)' });
+    expect(repo.gh.state.issue(1)?.body).toContain('| eval db1 | ❌ failed |');
+    expect(await git(repo.gh.bareRepo, 'rev-parse', 'flake-bump^')).toBe(firstHead);
+    repo.gh.assertNoViolations();
+  });
+
+  it('rejects nix-options that are not name value pairs before touching anything', async () => {
+    const result = await run({ 'nix-options': 'max-jobs' });
+    expect(result.exitCode).toBe(1);
+    expect(result.annotations[0]?.message).toBe('Input "nix-options": "max-jobs" is not a "name value" pair. Example: nix-options: max-jobs 4');
+  });
+});

@@ -1,0 +1,47 @@
+import { readWaveInputs } from '../../../action-upgrade-wave/src/inputs.js';
+import { clockFromEnv } from '../../../action-upgrade-wave/src/settings.js';
+
+const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
+
+describe('action-upgrade-wave inputs', () => {
+  it('applies the defaults and parses every input', () => {
+    const inputs = readWaveInputs(reader({ token: 't', mode: 'advance', soak: '2h', quorum: '80%', hosts: 'env:staging, @canary', expected: '{"web1":"/nix/store/x"}', abort: 'true' }));
+    expect(inputs).toMatchObject({
+      inventory: 'fleet.yaml', mode: 'advance', 'source-branch': 'staging', 'target-branch': 'main', 'status-source': 'cache', flake: '.', soak: 7_200_000,
+      quorum: { percent: 80 }, 'offline-after': 7 * 86_400_000, 'hold-label': 'fleet-hold', 'auto-merge': 'off', abort: true, hosts: ['env:staging', '@canary'], expected: { web1: '/nix/store/x' },
+    });
+  });
+
+  it('names every bad input with an example', () => {
+    expect(() => readWaveInputs(reader({ token: 't', mode: 'yolo' }))).toThrow('Input "mode": "yolo" is not one of status, promote, advance. Example: mode: promote');
+    expect(() => readWaveInputs(reader({}))).toThrow('Input "token": is required');
+    expect(() => readWaveInputs(reader({ token: 't', 'offline-after': 'a week', quorum: 'most' }))).toThrow(/2 inputs are invalid:\n- Input "quorum": "most" is not a number or a percentage.*\n- Input "offline-after": "a week" is not a duration/);
+    expect(() => readWaveInputs(reader({ token: 't', cache: 'ftp://x' }))).toThrow('Input "cache": must start with s3://, http://, https:// or file://');
+    expect(() => readWaveInputs(reader({ token: 't', expected: '{' }))).toThrow(/Input "expected": is not valid JSON/);
+  });
+});
+
+describe('FLEET_NOW', () => {
+  it('fixes the clock for tests and refuses anything but an ISO time', () => {
+    expect(clockFromEnv({ FLEET_NOW: '2025-03-10T12:00:00Z' }).now()).toEqual(new Date('2025-03-10T12:00:00Z'));
+    expect(Math.abs(clockFromEnv({}).now().getTime() - Date.now())).toBeLessThan(60_000);
+    expect(() => clockFromEnv({ FLEET_NOW: 'tomorrow' })).toThrow('FLEET_NOW="tomorrow" is not an ISO 8601 time');
+  });
+});
+
+describe('action-upgrade-wave README', () => {
+  it('documents every input and output of action.yml, with its default', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    const root = new URL('../../../action-upgrade-wave/', import.meta.url);
+    const manifest = parse(await readFile(new URL('action.yml', root), 'utf8')) as { inputs: Record<string, { default?: string }>; outputs: Record<string, unknown> };
+    const readme = await readFile(new URL('README.md', root), 'utf8');
+    for (const [name, spec] of Object.entries(manifest.inputs)) {
+      expect(readme).toContain(spec.default ? `| \`${name}\` | \`${spec.default}\` |` : `| \`${name}\` | |`);
+    }
+    for (const name of Object.keys(manifest.outputs)) expect(readme).toContain(`| \`${name}\` |`);
+    // And every parsed input exists in action.yml.
+    const parsed = Object.keys(readWaveInputs(reader({ token: 't' })));
+    expect(parsed.sort()).toEqual(Object.keys(manifest.inputs).sort());
+  });
+});
