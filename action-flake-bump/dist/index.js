@@ -28512,6 +28512,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/github/git-data.ts
+var git_data = __nccwpck_require__(8932);
 // EXTERNAL MODULE: ./src/github/repository.ts
 var github_repository = __nccwpck_require__(651);
 // EXTERNAL MODULE: ./src/github/upsert.ts
@@ -28551,6 +28553,11 @@ async function locateFlake(dir, cwd = process.cwd()) {
 function toplevelAttr(ref, host) {
     return `${ref}#nixosConfigurations.${JSON.stringify(host)}.config.system.build.toplevel`;
 }
+/** The commit checked out at `repoRoot`, or undefined outside git. */
+async function checkoutHead(repoRoot) {
+    const head = await (0,exec/* exec */.m0)('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, allowFailure: true });
+    return head.code === 0 ? head.stdout.trim() : undefined;
+}
 
 // EXTERNAL MODULE: ./src/nix/index.ts + 7 modules
 var nix = __nccwpck_require__(4240);
@@ -28578,7 +28585,13 @@ async function flakeCheck(settings, ref) {
     const result = await (0,exec/* exec */.m0)(bin, args, { env: base, allowFailure: true });
     if (result.code === 0)
         return { ok: true };
-    return { ok: false, error: new nix/* NixCommandError */.BA((0,exec/* describeCommand */.vL)(bin, args), result.code, result.stderr).message };
+    // With --keep-going each problem is an `error (ignored): …` line before the final summary line.
+    const ignored = result.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('error (ignored): '))
+        .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
+    const summary = new nix/* NixCommandError */.BA((0,exec/* describeCommand */.vL)(bin, args), result.code, result.stderr).message;
+    return { ok: false, error: ignored.length > 0 ? `${ignored.join('\n')}\n${summary}` : summary };
 }
 /** Every path in the closure of a store path, with its NAR size. */
 async function closureOf(nix, storePath) {
@@ -28954,6 +28967,7 @@ async function updateFlakeLock(nix, source, inputs, before) {
 
 
 
+
 const OPERATION_RANK = ['created', 'updated', 'closed', 'unchanged'];
 /** `nixpkgs` → `flake-bump-nixpkgs`; characters git refuses become `-`. */
 function groupBranch(branch, input) {
@@ -28972,6 +28986,12 @@ async function runFlakeBump(options) {
         throw new errors/* UserError */.y(`the flakes in "path" belong to different git checkouts (${[...roots].join(', ')}); bump each checkout in its own step`);
     const repository = await (0,github_repository/* getRepositoryInfo */.R)(options.client, options.repo);
     const base = options.base || repository.defaultBranch;
+    const [baseSha, head] = await Promise.all([(0,git_data/* getBranchSha */.Ho)(options.client, options.repo, base), checkoutHead(flakes[0].source.repoRoot)]);
+    if (!baseSha)
+        throw new errors/* UserError */.y(`Input "base": the branch "${base}" does not exist in ${repository.fullName}. Example: base: ${repository.defaultBranch}`);
+    if (head && head !== baseSha) {
+        log.warning(`the checkout is at ${head.slice(0, 7)} but ${base} is at ${baseSha.slice(0, 7)}: the bump starts from the checkout's flake.lock (check out ${base} before this step)`);
+    }
     log.info(`${(await nix.version()).text}; base ${base}; ${flakes.length} flake${flakes.length === 1 ? '' : 's'}: ${flakes.map((f) => f.source.relativeDir).join(', ')}`);
     const known = new Set(flakes.flatMap((f) => directInputNames(f.original.lock)));
     const unknown = options.inputs.filter((i) => !known.has(i.split('/')[0]));

@@ -70426,10 +70426,11 @@ const ACTIONS_CANNOT_CREATE_PULL_REQUESTS = /not permitted to create or approve 
 /* harmony export */   DE: () => (/* binding */ createCommitFromFiles),
 /* harmony export */   Ho: () => (/* binding */ getBranchSha),
 /* harmony export */   SN: () => (/* binding */ deleteBranch),
+/* harmony export */   k7: () => (/* binding */ fastForwardBranch),
 /* harmony export */   kO: () => (/* binding */ getCommit),
 /* harmony export */   lY: () => (/* binding */ createBranch)
 /* harmony export */ });
-/* unused harmony exports fileBytes, fileMode, gitBlobSha, blobShasAt, treeHasFiles, fastForwardBranch, compareCommits */
+/* unused harmony exports fileBytes, fileMode, gitBlobSha, blobShasAt, treeHasFiles, compareCommits */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3116);
@@ -75886,7 +75887,7 @@ async function publishEdit(github, edit) {
         if (have?.text === edit.text)
             return;
         const sha = await (0,git_data/* createCommitFromFiles */.DE)(client, repo, { message: edit.message, baseTree: tipCommit.tree, parents: [tip], files: { [edit.path]: edit.text } });
-        await client.octokit.rest.git.updateRef({ ...repo, ref: `heads/${edit.branch}`, sha, force: false });
+        await (0,git_data/* fastForwardBranch */.k7)(client, repo, edit.branch, sha);
         return;
     }
     if (tip)
@@ -76943,15 +76944,9 @@ function gateSection(gate) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   l: () => (/* binding */ reportJson)
 /* harmony export */ });
-/* unused harmony export allStragglers */
 /** The report as plain JSON (times as ISO strings), for the `report` output. */
 function reportJson(report) {
     return JSON.parse(JSON.stringify(report));
-}
-/** The hosts any gate of the report lists as stragglers. */
-function allStragglers(report) {
-    const gates = [...report.waves, ...(report.promotion?.gate ? [report.promotion.gate] : [])];
-    return [...new Set(gates.flatMap((g) => g.stragglers))];
 }
 
 

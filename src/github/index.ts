@@ -42,3 +42,4 @@ export { ensureLabels, addLabels, type LabelStyle } from './labels.js';
 export { requestReviewers, splitReviewers } from './reviewers.js';
 export { enableAutoMerge, chooseMergeMethod, type AutoMergeResult, type AutoMergeSetting } from './auto-merge.js';
 export { upsertPullRequest, type UpsertPullRequestOptions, type UpsertPullRequestResult, type PullRequestOperation } from './upsert.js';
+export { DeploymentRecord, type DeploymentRequest, type DeploymentState } from './deployments.js';

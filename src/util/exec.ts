@@ -74,6 +74,9 @@ export function exec(cmd: string, args: readonly string[], options: ExecOptions 
         resolve(result);
       }
     });
+    // A child may exit without reading its input (ssh that cannot connect): that is its exit
+    // code's business, not an EPIPE that takes this process down.
+    child.stdin.on('error', () => {});
     if (options.input !== undefined) child.stdin.end(options.input);
     else child.stdin.end();
   });

@@ -1,7 +1,7 @@
 import { setWaveChannel } from '../fleet/edit.js';
 import { orderedWaves } from '../fleet/inventory.js';
 import type { Wave } from '../fleet/types.js';
-import { createBranch, createCommitFromFiles, deleteBranch, getBranchSha, getCommit } from '../github/git-data.js';
+import { createBranch, createCommitFromFiles, deleteBranch, fastForwardBranch, getBranchSha, getCommit } from '../github/git-data.js';
 import { listOpenPullRequests } from '../github/pulls.js';
 import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
@@ -116,7 +116,7 @@ async function publishEdit(github: WaveGitHub, edit: EditCommit): Promise<void> 
     const have = await readFileAt(client, repo, tipCommit.tree, edit.path);
     if (have?.text === edit.text) return;
     const sha = await createCommitFromFiles(client, repo, { message: edit.message, baseTree: tipCommit.tree, parents: [tip], files: { [edit.path]: edit.text } });
-    await client.octokit.rest.git.updateRef({ ...repo, ref: `heads/${edit.branch}`, sha, force: false });
+    await fastForwardBranch(client, repo, edit.branch, sha);
     return;
   }
   if (tip) await deleteBranch(client, repo, edit.branch);

@@ -51,9 +51,3 @@ export interface WaveReport {
 export function reportJson(report: WaveReport): unknown {
   return JSON.parse(JSON.stringify(report));
 }
-
-/** The hosts any gate of the report lists as stragglers. */
-export function allStragglers(report: WaveReport): string[] {
-  const gates = [...report.waves, ...(report.promotion?.gate ? [report.promotion.gate] : [])];
-  return [...new Set(gates.flatMap((g) => g.stragglers))];
-}

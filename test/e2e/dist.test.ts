@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../support/harness.js';
 
-const actions = readdirSync(repoRoot).filter((d) => d.startsWith('action-')).sort();
+const bundles = readdirSync(repoRoot).filter((d) => d.startsWith('action-') || d === 'cli').sort();
 
 describe('committed bundles', () => {
   it('match what the source builds', () => {
     const out = mkdtempSync(join(tmpdir(), 'fleet-dist-'));
     execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), out], { cwd: repoRoot, stdio: 'pipe' });
     const stale: string[] = [];
-    for (const action of actions) {
+    for (const action of bundles) {
       const built = readdirSync(join(out, action, 'dist')).sort();
       const committed = readdirSync(join(repoRoot, action, 'dist')).sort();
       if (built.join() !== committed.join()) stale.push(`${action}/dist: files ${committed.join(', ')} but the build makes ${built.join(', ')}`);
@@ -29,7 +29,7 @@ describe('committed bundles', () => {
     expect(stale).toEqual([]);
   }, 300_000);
 
-  it('exist for the four actions', () => {
-    expect(actions).toEqual(['action-build', 'action-deploy', 'action-flake-bump', 'action-upgrade-wave']);
+  it('exist for the four actions and the command line', () => {
+    expect(bundles).toEqual(['action-build', 'action-deploy', 'action-flake-bump', 'action-upgrade-wave', 'cli']);
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { narChunks } from '../../src/cache/nar.js';
 import { hashNar } from '../../src/cache/nar-upload.js';
+import { NarWorkerPool } from '../../src/cache/nar-workers.js';
 import { spawnProcess } from '../../src/util/exec.js';
 import { buildTestClosure, type TestClosure } from './cache-closure.js';
 
@@ -41,7 +42,7 @@ afterAll(async () => {
 });
 
 describe('narChunks against nix-store --dump', () => {
-  it('matches byte for byte on a tree with every kind of entry', async () => {
+  it('matches byte for byte on a tree with every kind of entry, in-process and in the worker pool', async () => {
     const root = join(dir, 'tree');
     await mkdir(join(root, 'nested', 'deeper', 'deepest'), { recursive: true });
     await mkdir(join(root, 'empty-dir'));
@@ -63,6 +64,13 @@ describe('narChunks against nix-store --dump', () => {
     expect(actual.length).toBe(expected.length);
     expect(sha256(actual)).toBe(sha256(expected));
     expect(actual.equals(expected)).toBe(true);
+    const pool = new NarWorkerPool(1);
+    try {
+      const prepared = await pool.prepare({ path: root, expectedHash: createHash('sha256').update(expected).digest(), expectedSize: expected.length, method: 'none', level: 0 });
+      expect(prepared.file.equals(expected)).toBe(true);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('matches on a single file and a single symlink', async () => {

@@ -36,7 +36,9 @@ afterAll(async () => {
 const fresh = (name: string): string => join(dir, `${name}-${counter++}`);
 
 async function pushTo(cache: string, method: 'zstd' | 'xz' | 'none') {
-  return pushToCache({ paths: closure.infos, store: new DirectoryStore(cache), signingKey: key, compression: { method }, log: memoryLog(), concurrency: 4 });
+  // zstd prepares small NARs in worker threads; none does everything on the main thread.
+  const narWorkers = method === 'none' ? 0 : 1;
+  return pushToCache({ paths: closure.infos, store: new DirectoryStore(cache), signingKey: key, compression: { method }, log: memoryLog(), concurrency: 4, narWorkers });
 }
 
 /** `nix copy` from the cache into a fresh local store, signatures required. */

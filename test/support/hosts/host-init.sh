@@ -1,7 +1,8 @@
 #!/bin/sh
 # PID 1 of a simulated host, started by hosts.ts inside
 #   unshare --mount --pid --fork --mount-proc --propagation private --kill-child
-# The host gets its own /nix (store, db, profiles), /run, /boot, /etc/ssh, /root and boot id; it
+# The host gets its own /nix (store, db, profiles), /run, /boot, /etc/ssh, /etc/nix, /root and
+# boot id; it
 # "boots" (fresh /run, new boot id, the boot loader's default system booted and current) and
 # runs sshd. SIGUSR1 (the reboot shim) kills everything else and boots again.
 #
@@ -15,6 +16,7 @@ mount --bind "$root/run" /run
 mount --bind "$root/boot" /boot
 mount --bind "$root/etc" /etc/ssh
 mount --bind "$root/home" /root
+mount --bind "$root/etc-nix" /etc/nix
 mount --bind "$root/boot_id" /proc/sys/kernel/random/boot_id
 mount --bind "$root/sbin/systemctl" /usr/bin/systemctl
 mount --bind "$root/sbin/systemd-run" /usr/bin/systemd-run

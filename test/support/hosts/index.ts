@@ -1,7 +1,7 @@
 /**
  * Simulated NixOS hosts for deploy tests: each host is its own sshd on a loopback port, running
  * inside its own mount and PID namespaces with its own /nix (store + db + profiles), /run,
- * /boot, /etc/ssh, /root (an empty home) and boot id. Deploys reach it exactly as they reach a real host: ssh, `nix copy
+ * /boot, /etc/ssh, /etc/nix, /root (an empty home) and boot id. Deploys reach it exactly as they reach a real host: ssh, `nix copy
  * --to ssh://…` (which runs `nix-store --serve` there), the host's switch-to-configuration.
  *
  * The harness reads a host's state straight from its directory (the namespaces' bind sources),
@@ -39,7 +39,7 @@ export interface StartHostsOptions {
 export interface SimulatedHost {
   name: string;
   port: number;
-  /** The host's directory: nix/, run/, boot/, etc/ (its /etc/ssh), home/ (its /root), boot_id, sshd.log. */
+  /** The host's directory: nix/, run/, boot/, etc/ (its /etc/ssh), etc-nix/, home/ (its /root), boot_id, sshd.log. */
   root: string;
   /** The system it was seeded with. */
   initialSystem: string;
@@ -47,6 +47,10 @@ export interface SimulatedHost {
   inventoryHost(overrides?: Partial<Host>): Host;
   /** Runs a command on the host as root over ssh (the harness's own connection). */
   ssh(argv: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
+  /** Runs a command inside the host's namespaces without ssh, as at its console. */
+  console(argv: readonly string[]): Promise<ExecResult>;
+  /** Copies a closure into the host's store the way a deployer does (`nix copy --to ssh://…`). */
+  copy(storePath: string): Promise<void>;
   currentSystem(): Promise<string | undefined>;
   bootedSystem(): Promise<string | undefined>;
   /** The store path of /nix/var/nix/profiles/system. */
@@ -159,10 +163,12 @@ class HostProcess implements SimulatedHost {
   /** Lays out the host's directory and seeds its store, profile and boot loader with the initial system. */
   async create(publicKey: string): Promise<void> {
     const r = this.root;
-    for (const sub of ['nix/var/nix/profiles', 'run', 'boot', 'etc', 'sbin', 'home']) await mkdir(join(r, sub), { recursive: true });
+    for (const sub of ['nix/var/nix/profiles', 'run', 'boot', 'etc', 'etc-nix', 'sbin', 'home']) await mkdir(join(r, sub), { recursive: true });
     await writeFile(join(r, 'boot_id'), `${randomUUID()}\n`);
     await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', this.name, '-f', join(r, 'etc/ssh_host_ed25519_key')]);
     await writeFile(join(r, 'etc/authorized_keys'), publicKey);
+    // The host's own nix.conf: offline, so no default substituter (cache.nixos.org) to time out on.
+    await writeFile(join(r, 'etc-nix/nix.conf'), 'sandbox = false\nsubstituters =\nexperimental-features = nix-command\n');
     await this.install('authorized-keys-command.sh', 'etc/authorized-keys-command');
     await this.install('systemctl.sh', 'sbin/systemctl');
     await this.install('systemd-run.sh', 'sbin/systemd-run');
@@ -180,11 +186,17 @@ class HostProcess implements SimulatedHost {
 
   async start(): Promise<void> {
     if (this.child) return;
+    // A host keeps its port (and so its known_hosts line) across power cycles; only the first start may look for another.
+    const firstStart = this.port === 0;
     for (let attempt = 1; ; attempt++) {
-      this.port = await freePort();
-      await writeFile(join(this.root, 'etc/sshd_config'), sshdConfig(this.port));
+      if (firstStart) {
+        this.port = await freePort();
+        await writeFile(join(this.root, 'etc/sshd_config'), sshdConfig(this.port));
+      }
       if (await this.spawn()) return;
-      if (attempt >= 5) throw new Error(`simulated host ${this.name} did not start:\n${this.output}${await readFile(join(this.root, 'sshd.log'), 'utf8').catch(() => '')}`);
+      if (!firstStart || attempt >= 5) {
+        throw new Error(`simulated host ${this.name} did not start:\n${this.output}${await readFile(join(this.root, 'sshd.log'), 'utf8').catch(() => '')}`);
+      }
     }
   }
 
@@ -254,6 +266,20 @@ class HostProcess implements SimulatedHost {
       '-p', String(this.port), 'root@127.0.0.1', remoteCommand(argv),
     ];
     return exec('ssh', args, { allowFailure: true, timeoutMs: options.timeoutMs ?? 30_000, input: options.input });
+  }
+
+  async console(argv: readonly string[]): Promise<ExecResult> {
+    const unshare = this.child?.pid;
+    if (!unshare) throw new Error(`${this.name} is not running`);
+    // The namespaces' init is unshare's only child.
+    const init = (await readFile(`/proc/${unshare}/task/${unshare}/children`, 'utf8')).trim().split(/\s+/)[0];
+    if (!init) throw new Error(`${this.name} has no init process`);
+    return exec('nsenter', ['-t', init, '--mount', '--pid', '--', ...argv], { allowFailure: true, timeoutMs: 30_000 });
+  }
+
+  async copy(storePath: string): Promise<void> {
+    const sshOptions = `-F /dev/null -i ${this.clientKey} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${this.knownHostsFile} -p ${this.port}`;
+    await exec('nix', ['copy', '--no-check-sigs', '--to', 'ssh://root@127.0.0.1', storePath], { env: { ...offlineNixEnv(), NIX_SSHOPTS: sshOptions } });
   }
 
   currentSystem(): Promise<string | undefined> {

@@ -452,3 +452,20 @@ describe('pushToCache reporting', () => {
     expect(paths[0]).toMatchObject({ status: 'failed', error: 'EIO: i/o error, read' });
   });
 });
+
+describe('pushToCache edge cases', () => {
+  it('does nothing but ensure nix-cache-info for an empty list', async () => {
+    const store = new MemoryStore();
+    const { paths, totals } = await pushToCache({ paths: [], store, signingKey: key, log: memoryLog() });
+    expect(paths).toEqual([]);
+    expect(totals).toMatchObject({ paths: 0, pushed: 0 });
+    expect(store.log).toEqual(['put nix-cache-info']);
+  });
+
+  it('settles everything when more lanes than paths wait for work', async () => {
+    const c = new Closure();
+    c.add('only', 10);
+    const { totals } = await push(c, new MemoryStore(), { concurrency: 64, checkConcurrency: 1 }).result;
+    expect(totals.pushed).toBe(1);
+  });
+});

@@ -89,7 +89,7 @@ describe('executeRollout', () => {
     const seen: string[] = [];
     const report = await executeRollout(
       plan,
-      async (host, batch, signal) => {
+      async (host) => {
         if (host.name === 'h2') controller.abort();
         return fake.deployOne(host);
       },

@@ -1,0 +1,122 @@
+/**
+ * `fleet build|deploy|bump|wave|status`: the actions, from a terminal. Each command runs the
+ * same committed bundle the action runs, with inputs from flags named like the inputs
+ * (`--cache URL`, `--hosts 'web*'`); `--NAME-file PATH` reads a value from a file, and secrets
+ * may come from FLEET_<NAME> variables (`FLEET_SIGNING_KEY`), never from argv.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inputEnvironment, makeStepDir, readActionManifest, runActionSteps, type ActionManifest } from '../../src/cli/action-process.js';
+import { summaryAsText, WorkflowCommandPrinter } from '../../src/cli/terminal.js';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+const COMMANDS: Record<string, { action: string; fixed?: Record<string, string>; about: string }> = {
+  build: { action: 'action-build', about: 'build hosts and VM tests, push their closures to a binary cache' },
+  deploy: { action: 'action-deploy', about: 'roll systems out to the hosts of an environment' },
+  bump: { action: 'action-flake-bump', about: 'open or update the flake.lock bump pull request' },
+  wave: { action: 'action-upgrade-wave', about: 'promote staging or advance the next upgrade wave' },
+  status: { action: 'action-upgrade-wave', fixed: { mode: 'status' }, about: 'report which hosts run what, per wave' },
+};
+const SECRET_INPUTS = ['signing-key', 'ssh-private-key', 'manifest-signing-key', 'token', 'github-token'];
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  fleet ${name.padEnd(7)} ${c.about}`);
+  return `usage: fleet COMMAND [--INPUT VALUE]… [--INPUT-file PATH]… [--verbose]\n\n${lines.join('\n')}\n\n'fleet COMMAND --help' lists a command's inputs.`;
+}
+
+function help(command: string, manifest: ActionManifest): string {
+  const inputs = Object.entries(manifest.inputs ?? {}).map(([name, spec]) => {
+    const secret = SECRET_INPUTS.includes(name) ? ` (or FLEET_${name.toUpperCase().replace(/-/g, '_')})` : '';
+    const fallback = spec.default ? ` [${spec.default}]` : spec.required ? ' (required)' : '';
+    return `  --${name}${fallback}${secret}\n      ${(spec.description ?? '').replace(/\s+/g, ' ')}`;
+  });
+  return `fleet ${command}: ${COMMANDS[command]?.about}\n\n${inputs.join('\n')}`;
+}
+
+/** Flags to inputs: `--name value`, `--name=value`, `--name-file path`, a bare `--flag` is true. */
+export function parseFlags(args: readonly string[], manifest: ActionManifest): { inputs: Record<string, string>; verbose: boolean } {
+  const inputs: Record<string, string> = {};
+  let verbose = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--verbose' || arg === '-v') {
+      verbose = true;
+      continue;
+    }
+    const match = /^--([a-z0-9-]+?)(-file)?(?:=(.*))?$/.exec(arg);
+    if (!match) throw new Error(`unexpected argument "${arg}"; flags look like --cache s3://bucket`);
+    const [, name, fromFile, inline] = match as unknown as [string, string, string | undefined, string | undefined];
+    const known = manifest.inputs?.[name] ? name : fromFile && manifest.inputs?.[`${name}-file`] ? `${name}-file` : undefined;
+    if (!known) throw new Error(`unknown flag --${name}${fromFile ?? ''}; see --help`);
+    const next = args[i + 1];
+    const value = inline ?? (next !== undefined && !next.startsWith('--') ? (i++, next) : 'true');
+    if (known === name && SECRET_INPUTS.includes(name) && !fromFile) {
+      throw new Error(`--${name} would put a secret on the command line: use --${name}-file PATH or FLEET_${name.toUpperCase().replace(/-/g, '_')}`);
+    }
+    inputs[known] = fromFile && known === name ? readFileSync(value, 'utf8').trim() : value;
+  }
+  return { inputs, verbose };
+}
+
+function gitRef(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--symbolic-full-name', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h') {
+    console.log(usage());
+    return command ? 0 : 2;
+  }
+  const spec = COMMANDS[command];
+  if (!spec) {
+    console.error(`unknown command "${command}"\n\n${usage()}`);
+    return 2;
+  }
+  const actionDir = join(ROOT, spec.action);
+  const manifest = await readActionManifest(actionDir);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(help(command, manifest));
+    return 0;
+  }
+  const { inputs, verbose } = parseFlags(rest, manifest);
+  for (const name of SECRET_INPUTS) {
+    const fromEnv = process.env[`FLEET_${name.toUpperCase().replace(/-/g, '_')}`];
+    if (manifest.inputs?.[name] && inputs[name] === undefined && fromEnv) inputs[name] = fromEnv;
+  }
+  Object.assign(inputs, spec.fixed);
+  const workDir = await makeStepDir();
+  const printer = new WorkflowCommandPrinter((text) => process.stderr.write(text), verbose);
+  try {
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      GITHUB_WORKSPACE: process.cwd(),
+      GITHUB_REF: process.env.GITHUB_REF ?? gitRef() ?? '',
+      ...inputEnvironment(manifest, inputs, process.env.GITHUB_TOKEN ?? ''),
+    };
+    const run = await runActionSteps(actionDir, manifest, env, {
+      cwd: process.cwd(),
+      workDir,
+      onStdout: (chunk) => printer.push(chunk),
+      onStderr: (chunk) => process.stderr.write(printer.mask(chunk)),
+    });
+    printer.flush();
+    if (run.summary.trim()) process.stderr.write(`\n${printer.mask(summaryAsText(run.summary))}\n`);
+    process.stdout.write(`${JSON.stringify(run.outputs, null, 2)}\n`);
+    return run.exitCode;
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2)).catch((error: Error) => {
+  console.error(`fleet: ${error.message}`);
+  return 2;
+});

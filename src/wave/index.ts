@@ -1,0 +1,16 @@
+export { runWave } from './run.js';
+export type { ExpectedSource, ReportSource, WaveGitHub, WaveOptions } from './context.js';
+export { hostsOfWave, promotionHosts, stagingGate, waveGate } from './context.js';
+export { describeQuorum, evaluateGate, requiredPassing, type GateHost, type GateInput } from './gate.js';
+export { blockingHolds, describeHold, inventoryHolds } from './holds.js';
+export { evaluateToplevels, evaluateToplevelsWithInventory, parseExpected } from './expected.js';
+export { loadInventoryWithText, pathInside, type LoadedInventory } from './inventory-source.js';
+export { cacheClosures, firstClosure, localClosures, sizeChange, type Closure, type ClosureSource, type SizeChange } from './sizes.js';
+export { nextAdvance, advanceBranch } from './advance.js';
+export { revertBranch, revertChanges } from './revert.js';
+export { reportJson, type PullRequestOutcome, type WaveReport } from './report.js';
+export { summaryMarkdown } from './summary.js';
+export { mermaidWaves } from './render.js';
+export { probeHosts, parseProbeOutput, PROBE_SCRIPT } from './sources/ssh.js';
+export { deploymentReports, payloadSystems } from './sources/deployments.js';
+export type { Decision, GroupGate, HoldInfo, HostGate, HostState } from './types.js';
