@@ -1,10 +1,9 @@
 #!/bin/sh
-# PID 1 of a simulated host, started by hosts.ts inside
+# PID 1 of a simulated host, started by index.ts inside
 #   unshare --mount --pid --fork --mount-proc --propagation private --kill-child
 # The host gets its own /nix (store, db, profiles), /run, /boot, /etc/ssh, /etc/nix, /root and
-# boot id; it
-# "boots" (fresh /run, new boot id, the boot loader's default system booted and current) and
-# runs sshd. SIGUSR1 (the reboot shim) kills everything else and boots again.
+# boot id; it "boots" (fresh /run, new boot id, the boot loader's default system booted and
+# current) and runs sshd. SIGUSR1 (the reboot shim) kills everything else and boots again.
 #
 #   host-init.sh ROOT SYSTEMD(0|1)
 set -u

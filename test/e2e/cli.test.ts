@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { copyExampleFleet } from '../support/example-fleet.js';
+import { repoRoot } from '../support/harness.js';
+import { nixKeyPair } from '../support/keys.js';
+import { cleanupFreshStores, freshStore, offlineNixEnv } from '../support/nix.js';
+
+const run = promisify(execFile);
+const fleet = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  run(join(repoRoot, 'bin', 'fleet'), args, { env: { ...offlineNixEnv(), ...env }, maxBuffer: 1 << 24 }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+
+describe('fleet command line', () => {
+  let work: string;
+  const keys = nixKeyPair();
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'fleet-cli-'));
+  });
+  afterAll(async () => {
+    await Promise.all([rm(work, { recursive: true, force: true }), cleanupFreshStores()]);
+  });
+
+  it('builds and pushes with the action bundle, printing outputs as JSON and the summary as text', async () => {
+    const flake = await copyExampleFleet('cli');
+    const cache = join(work, 'cache');
+    const result = await fleet(['build', '--flake', `path:${flake}`, '--inventory', join(flake, 'fleet.yaml'), '--hosts', 'web1', '--cache', `file://${cache}`], {
+      FLEET_SIGNING_KEY: keys.secret,
+    });
+    expect(result.code).toBe(0);
+    const outputs = JSON.parse(result.stdout) as Record<string, string>;
+    const storePaths = JSON.parse(outputs['store-paths'] as string) as Record<string, string>;
+    expect(Object.keys(storePaths)).toEqual(['web1']);
+    expect(result.stderr).toMatch(/^web1\s+✅ built\s+\/nix\/store\/\S+-nixos-system-web1-/m);
+    expect(result.stderr).not.toContain('::');
+    expect(result.stderr).not.toContain(keys.secret);
+    const store = await freshStore();
+    expect((await store.copyFrom(`file://${cache}`, [storePaths.web1 as string], { trustedPublicKeys: keys.public })).code).toBe(0);
+  });
+
+  it('reads secrets from a file, never from argv', async () => {
+    const refused = await fleet(['build', '--signing-key', keys.secret]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--signing-key would put a secret on the command line: use --signing-key-file PATH or FLEET_SIGNING_KEY');
+    const keyFile = join(work, 'key');
+    await writeFile(keyFile, 'not-a-key', { mode: 0o600 });
+    const bad = await fleet(['build', '--signing-key-file', keyFile, '--cache', `file://${work}/c2`, '--installables', '/nix/store/x']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/error: Input "signing-key": /);
+  });
+
+  it('explains its commands and rejects unknown flags', async () => {
+    expect((await fleet(['--help'])).stdout).toContain('fleet deploy');
+    expect((await fleet(['deploy', '--help'])).stdout).toContain('--max-concurrency [25%]');
+    const unknown = await fleet(['build', '--cahce', 'x']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown flag --cahce');
+  });
+});
