@@ -1,7 +1,95 @@
-import { runAction } from '../../src/runner/index.js';
+import { deploy, planDeploy, type DeployRequest } from '../../src/deploy/index.js';
+import { selectDeployHosts } from '../../src/deploy/guard.js';
+import { loadInventory } from '../../src/fleet/index.js';
+import { createGitHubClient, DeploymentRecord } from '../../src/github/index.js';
+import { Nix } from '../../src/nix/index.js';
+import { formatResultsMarkdown, type HostResult } from '../../src/rollout/index.js';
+import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
+import { UserError } from '../../src/util/errors.js';
 import { readDeployInputs } from './inputs.js';
+import { resolveSystems } from './systems.js';
 
-await runAction(async () => {
-  readDeployInputs();
-  throw new Error('action-deploy: inputs are valid, but this action is not implemented yet in this build of fleet');
-});
+const byOutcome = (results: readonly HostResult[], ...outcomes: string[]) => results.filter((r) => outcomes.includes(r.outcome)).map((r) => r.host);
+
+async function main(): Promise<void> {
+  const inputs = readDeployInputs();
+  const context = readRunContext();
+  const nix = new Nix({ log: actionLog });
+  const inventory = await loadInventory(inputs.inventory, (installable) => nix.eval(installable));
+  const hosts = selectDeployHosts(inventory, inputs.environment, context.ref, inputs.hosts);
+  const systems = await resolveSystems(hosts, inputs['store-paths'], inputs.flake, nix);
+
+  const request: DeployRequest = {
+    hosts,
+    systems,
+    rollout: { canary: inputs.canary, maxConcurrency: inputs['max-concurrency'], maxErrors: inputs['max-errors'] },
+    settings: {
+      action: inputs.action,
+      rollback: inputs.rollback,
+      confirmTimeoutMs: inputs['confirm-timeout'],
+      healthChecks: inputs['health-checks'].map((command) => ({ command, timeoutMs: inputs['health-check-timeout'] })),
+      substituters: inputs.substituters,
+      trustedPublicKeys: inputs['trusted-public-keys'],
+    },
+    ssh: {
+      ...(inputs['ssh-private-key'] ? { privateKey: inputs['ssh-private-key'] } : {}),
+      ...(inputs['ssh-known-hosts'] ? { knownHosts: inputs['ssh-known-hosts'] } : {}),
+      ...(inputs['ssh-user'] ? { user: inputs['ssh-user'] } : {}),
+    },
+    log: actionLog,
+    nix,
+  };
+  const plan = planDeploy(request);
+  const planOutput = plan.plan.batches.map((batch) => batch.hosts.map((h) => h.name));
+  const summary = new JobSummary().heading(`fleet deploy to ${inputs.environment}`).text(plan.markdown);
+  if (inputs['dry-run']) {
+    actionLog.info(plan.text);
+    setOutputs({ plan: planOutput, results: {}, succeeded: [], failed: [], 'rolled-back': [] });
+    await summary.text('Dry run: nothing was touched.').write();
+    return;
+  }
+
+  const record =
+    inputs.deployment && inputs['github-token']
+      ? await DeploymentRecord.create(
+          createGitHubClient({ token: inputs['github-token'], log: actionLog }),
+          { owner: context.owner, repo: context.repo },
+          {
+            ref: context.sha || context.ref,
+            environment: inputs.environment,
+            payload: { hosts: systems, action: inputs.action },
+            description: `${inputs.action} ${hosts.length} hosts`,
+            productionEnvironment: inventory.environments[inputs.environment]?.protected ?? false,
+          },
+          context.runUrl,
+        )
+      : undefined;
+  await record?.status('in_progress', `deploying ${hosts.length} hosts`);
+
+  let report;
+  try {
+    report = await deploy(request);
+  } catch (error) {
+    await record?.status('error', (error as Error).message);
+    throw error;
+  }
+  const failed = byOutcome(report.results, 'failed', 'rolled-back', 'unreachable', 'degraded');
+  const skipped = byOutcome(report.results, 'skipped');
+  await record?.status(failed.length === 0 && skipped.length === 0 ? 'success' : 'failure', `${byOutcome(report.results, 'succeeded').length} succeeded, ${failed.length} failed, ${skipped.length} skipped`);
+
+  setOutputs({
+    results: Object.fromEntries(
+      report.results.map(({ host, batch: _batch, ...result }) => [host, { ...result, duration: Math.round(result.durationMs) }]),
+    ),
+    succeeded: byOutcome(report.results, 'succeeded'),
+    failed,
+    'rolled-back': byOutcome(report.results, 'rolled-back'),
+    plan: planOutput,
+  });
+  await summary.heading('Results', 3).text(formatResultsMarkdown(report)).write();
+  if (failed.length > 0 || skipped.length > 0) {
+    throw new UserError(`${failed.length} ${failed.length === 1 ? 'host' : 'hosts'} failed (${failed.join(', ') || 'none'}); ${skipped.length} skipped${skipped.length > 0 ? ` (${skipped.join(', ')})` : ''}`);
+  }
+}
+
+await runAction(main);

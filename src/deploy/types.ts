@@ -19,7 +19,7 @@ export interface DeploySettings {
   rollback: 'auto' | 'off';
   /** How long a host waits for the deployer's confirmation before restoring the previous system itself. */
   confirmTimeoutMs: number;
-  /** Time limit of one switch-to-configuration run on the host. */
+  /** Time limit of one switch-to-configuration run on the host (and of fetching the closure from the caches there). */
   activationTimeoutMs: number;
   /** How long a host may take to come back after a reboot. */
   rebootTimeoutMs: number;

@@ -18,6 +18,8 @@ export interface RolloutReport {
   /** One per host, in plan order. */
   results: HostResult[];
   counts: Record<Outcome, number>;
+  /** Host names per outcome, in plan order (for outputs such as `succeeded`, `failed`, `rolled-back`). */
+  hostsByOutcome: Record<Outcome, string[]>;
   /** Results that spent the error budget. */
   failures: number;
   /** Why the remaining hosts were skipped, when they were. */
@@ -66,9 +68,9 @@ export async function executeRollout<H extends { name: string }>(
   }
 
   const results = plan.batches.flatMap((b) => b.hosts.map((h) => byHost.get(h.name) as HostResult));
-  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
-  for (const r of results) counts[r.outcome]++;
-  const report: RolloutReport = { results, counts, failures, ok: counts.succeeded === results.length, durationMs: Date.now() - started };
+  const hostsByOutcome = Object.fromEntries(OUTCOMES.map((o) => [o, results.filter((r) => r.outcome === o).map((r) => r.host)])) as Record<Outcome, string[]>;
+  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, hostsByOutcome[o].length])) as Record<Outcome, number>;
+  const report: RolloutReport = { results, counts, hostsByOutcome, failures, ok: counts.succeeded === results.length, durationMs: Date.now() - started };
   // A stop after the last batch skipped nothing: it is not worth reporting.
   if (stopped && stopped.afterBatch < plan.batches.length) report.stopped = stopped;
   return report;

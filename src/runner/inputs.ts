@@ -75,10 +75,17 @@ export function string<O extends Common<string> & { pattern?: RegExp; patternPro
   }) as InputParser<Opt<string, O>>;
 }
 
-/** A secret: masked in every later log line as soon as it is read; never echoed in errors. */
+/**
+ * A secret: masked in every later log line as soon as it is read; never echoed in errors.
+ * Each line of a multi-line secret (an SSH key) is masked too, since the runner only hides a
+ * masked value where it appears whole.
+ */
 export function secret<O extends Common<string>>(options: O): InputParser<Opt<string, O>> {
   return parser(options, (raw) => {
     core.setSecret(raw);
+    for (const line of raw.split('\n').map((l) => l.trim())) {
+      if (line.length >= 8 && line !== raw) core.setSecret(line);
+    }
     return raw;
   }) as InputParser<Opt<string, O>>;
 }

@@ -12,7 +12,7 @@ describe('deploy over ssh: rollouts', () => {
   let v2: string;
   const ready = (async () => {
     ({ v1, v2 } = await twoGenerations());
-    fleet = await startHosts(15, { system: v1 });
+    fleet = await startHosts(16, { system: v1 });
   })();
   const hosts = async (from: number, to: number) => {
     await ready;
@@ -83,6 +83,18 @@ describe('deploy over ssh: rollouts', () => {
     expect(result?.message).toContain('the host rebooted during the deploy and came back running');
     expect(result?.message).toContain(v2.slice('/nix/store/'.length, '/nix/store/'.length + 8));
     expect(await snapshot(h)).toMatchObject({ current: v1, profile: v1, bootDefault: v1, generation: 3 });
+  });
+
+  it.concurrent('refuses a second deployment while another one is activating on the host', async () => {
+    const [h] = (await hosts(15, 16)) as [SimulatedHost];
+    await h.setFault('hang');
+    const first = deployTo(fleet, [h], v2, { settings: { activationTimeoutMs: 4000 } });
+    await until(async () => (await activationStates(h)).includes('activating'));
+    const second = await deployTo(fleet, [h], v2);
+
+    expect(second.byHost[h.name]?.outcome).toBe('failed');
+    expect(second.byHost[h.name]?.message).toMatch(/^another deployment \(.+\) is activating on this host$/);
+    expect((await first).byHost[h.name]).toMatchObject({ outcome: 'rolled-back', after: v1 });
   });
 });
 

@@ -19,7 +19,7 @@ describe('deploy over ssh: reaching hosts and getting closures there', () => {
   let publicKey: string;
   const ready = (async () => {
     ({ v1, v2 } = await twoGenerations());
-    [fleet, plain] = await Promise.all([startHosts(6, { system: v1 }), startHosts(1, { system: v1, systemd: false })]);
+    [fleet, plain] = await Promise.all([startHosts(7, { system: v1 }), startHosts(1, { system: v1, systemd: false })]);
     // A signed file:// binary cache holding v2's closure.
     cacheDir = await mkdtemp(join(tmpdir(), 'fleet-deploy-cache-'));
     await exec('nix-store', ['--generate-binary-cache-key', 'fleet-test-1', join(cacheDir, 'secret'), join(cacheDir, 'public')]);
@@ -76,6 +76,15 @@ describe('deploy over ssh: reaching hosts and getting closures there', () => {
     } finally {
       await rm(empty, { recursive: true, force: true });
     }
+  });
+
+  it.concurrent('does not take paths signed by a key the host was not told to trust', async () => {
+    const h = await host(6);
+    const stranger = `stranger-1:${Buffer.alloc(32, 7).toString('base64')}`;
+    const report = await deployTo(fleet, [h], v2, { settings: { substituters: [`file://${cacheDir}/cache`], trustedPublicKeys: [stranger] } });
+    expect(report.byHost[h.name]).toMatchObject({ outcome: 'succeeded', after: v2 });
+    expect(report.log.some((l) => l.includes('could not fetch the system from the cache'))).toBe(true);
+    expect(report.log.some((l) => l.includes('substituted the closure'))).toBe(false);
   });
 
   it.concurrent('refuses a host whose key does not match known_hosts, without retrying', async () => {

@@ -123,7 +123,7 @@ describe('example fleet inventory (fleet.yaml)', () => {
 
   it('describes environments and waves', async () => {
     const inv = await inventory();
-    expect(inv.environments.staging?.['allowed-refs']).toEqual(['refs/heads/staging', 'refs/heads/main', 'refs/pull/*']);
+    expect(inv.environments.staging?.['allowed-refs']).toEqual(['refs/heads/staging', 'refs/heads/main', 'refs/pull/**']);
     expect(inv.environments.production).toEqual({ 'allowed-refs': ['refs/heads/main', 'refs/tags/v*'], protected: true });
     expect(inv.waves).toEqual({
       first: { order: 1, soak: '1h', quorum: '100%', channel: 'nixos-24.11' },

@@ -9,12 +9,15 @@ import type { DeployAction } from '../types.js';
  */
 export const DEPLOY_DOCUMENT_NAME = 'NixOS-Deploy';
 
+/** The document's allowedPattern strings (Java/ECMAScript-compatible). */
 export const DOCUMENT_PATTERNS = {
-  storePath: /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$/,
-  substituters: /^[A-Za-z0-9:/._?=&%+@,~ -]*$/,
-  trustedPublicKeys: /^[A-Za-z0-9:._+/= -]*$/,
-  executionTimeout: /^[1-9][0-9]{0,5}$/,
+  storePath: '^/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$',
+  substituters: '^[A-Za-z0-9:/._?=&%+@,~ -]*$',
+  trustedPublicKeys: '^[A-Za-z0-9:._+/= -]*$',
+  executionTimeout: '^[1-9][0-9]{0,5}$',
 } as const;
+
+const PATTERNS = Object.fromEntries(Object.entries(DOCUMENT_PATTERNS).map(([k, v]) => [k, new RegExp(v)])) as Record<keyof typeof DOCUMENT_PATTERNS, RegExp>;
 
 /** What the document's exit code means (see its description). */
 export const EXIT_CODES = {
@@ -40,10 +43,10 @@ export function documentParameters(p: DeployParameters): Record<string, string[]
   const substituters = p.substituters.join(' ');
   const keys = p.trustedPublicKeys.join(' ');
   const timeout = String(Math.ceil(p.executionTimeoutSeconds));
-  if (!DOCUMENT_PATTERNS.storePath.test(p.system)) throw new Error(`store path "${p.system}" is not one the ${DEPLOY_DOCUMENT_NAME} document accepts (example: /nix/store/…-nixos-system-web1-24.11)`);
-  if (!DOCUMENT_PATTERNS.substituters.test(substituters)) throw new Error(`substituters: "${substituters}" has characters the ${DEPLOY_DOCUMENT_NAME} document refuses (quotes, $, backslashes; example: https://cache.example.org)`);
-  if (!DOCUMENT_PATTERNS.trustedPublicKeys.test(keys)) throw new Error(`trusted-public-keys: "${keys}" has characters a Nix public key never has (example: cache.example.org-1:AbC…=)`);
-  if (!DOCUMENT_PATTERNS.executionTimeout.test(timeout)) throw new Error(`execution timeout ${timeout}s is out of range (1 to 999999 seconds)`);
+  if (!PATTERNS.storePath.test(p.system)) throw new Error(`store path "${p.system}" is not one the ${DEPLOY_DOCUMENT_NAME} document accepts (example: /nix/store/…-nixos-system-web1-24.11)`);
+  if (!PATTERNS.substituters.test(substituters)) throw new Error(`substituters: "${substituters}" has characters the ${DEPLOY_DOCUMENT_NAME} document refuses (quotes, $, backslashes; example: https://cache.example.org)`);
+  if (!PATTERNS.trustedPublicKeys.test(keys)) throw new Error(`trusted-public-keys: "${keys}" has characters a Nix public key never has (example: cache.example.org-1:AbC…=)`);
+  if (!PATTERNS.executionTimeout.test(timeout)) throw new Error(`execution timeout ${timeout}s is out of range (1 to 999999 seconds)`);
   return {
     storePath: [p.system],
     substituters: [substituters],

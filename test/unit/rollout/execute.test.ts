@@ -60,6 +60,7 @@ describe('executeRollout', () => {
     expect(fake.ran).toEqual(['h1', 'h2', 'h3', 'h4', 'h5']);
     expect(outcomesOf(report.results)).toEqual({ h1: 'succeeded', h2: 'failed', h3: 'succeeded', h4: 'succeeded', h5: 'unreachable', h6: 'skipped', h7: 'skipped' });
     expect(report.failures).toBe(2);
+    expect(report.hostsByOutcome).toEqual({ succeeded: ['h1', 'h3', 'h4'], degraded: [], failed: ['h2'], 'rolled-back': [], skipped: ['h6', 'h7'], unreachable: ['h5'] });
     expect(report.stopped?.reason).toBe('2 failed hosts exceed max-errors 1 (1)');
   });
 

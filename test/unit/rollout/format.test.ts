@@ -41,6 +41,7 @@ describe('results printing', () => {
       { host: 'c', outcome: 'skipped', batch: 2, durationMs: 0, message: 'skipped: the canary batch failed' },
     ],
     counts: { succeeded: 1, degraded: 0, failed: 0, 'rolled-back': 1, skipped: 1, unreachable: 0 },
+    hostsByOutcome: { succeeded: ['a'], degraded: [], failed: [], 'rolled-back': ['b'], skipped: ['c'], unreachable: [] },
     failures: 1,
     stopped: { afterBatch: 2, reason: '1 failed host exceeds max-errors 0 (0)' },
     ok: false,

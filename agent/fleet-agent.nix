@@ -1,0 +1,192 @@
+# NixOS module for fleet's pull agent (agent/fleet-agent.sh; see agent/README.md).
+#
+#   imports = [ "${fleet}/agent/fleet-agent.nix" ];
+#   services.fleet-agent = {
+#     enable = true;
+#     environment = "production";
+#     storeUrl = "https://cache.example.org";
+#     manifestPublicKeys = [ "fleet-manifest-1:…=" ];
+#     substituters = [ "https://cache.example.org" ];
+#     trustedPublicKeys = [ "cache.example.org-1:…=" ];
+#     reportTokenFile = "/run/keys/fleet-report-token";
+#     rebootWindow = { lower = "01:00"; upper = "05:00"; };
+#     healthChecks.web = "curl -fsS --max-time 5 http://127.0.0.1/healthz";
+#   };
+#
+# A timer runs the agent every `interval` (plus a random delay, so a fleet does not hit the cache
+# at once); `systemctl start fleet-agent` runs it by hand.
+{ config, lib, pkgs, ... }:
+
+let
+  cfg = config.services.fleet-agent;
+  inherit (lib) mkEnableOption mkIf mkOption types concatStringsSep mapAttrs' nameValuePair optionalAttrs;
+
+  healthCheckScripts = mapAttrs' (name: command:
+    nameValuePair "fleet-agent/health-checks/${name}" {
+      source = pkgs.writeShellScript "fleet-health-check-${name}" command;
+    }) cfg.healthChecks;
+in
+{
+  options.services.fleet-agent = {
+    enable = mkEnableOption "fleet's pull agent, which converges this host to the manifest action-deploy publishes for it";
+
+    host = mkOption {
+      type = types.strMatching "[A-Za-z0-9][A-Za-z0-9._-]*";
+      default = config.networking.hostName;
+      defaultText = lib.literalExpression "config.networking.hostName";
+      description = "This host's name in the fleet inventory.";
+    };
+
+    environment = mkOption {
+      type = types.strMatching "[A-Za-z0-9][A-Za-z0-9._-]*";
+      example = "production";
+      description = "The inventory environment the host belongs to; manifests for another environment are refused.";
+    };
+
+    storeUrl = mkOption {
+      type = types.str;
+      example = "https://cache.example.org";
+      description = ''
+        The store action-deploy writes manifests to, as Nix and curl read it (HTTPS, a public-read
+        S3 bucket's HTTPS URL, or file://). The agent reads fleet/<environment>/<host>.json there.
+      '';
+    };
+
+    manifestPublicKeys = mkOption {
+      type = types.nonEmptyListOf types.str;
+      example = [ "fleet-manifest-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=" ];
+      description = "Public halves of action-deploy's manifest-signing-key (Nix key format). Give two while rotating.";
+    };
+
+    substituters = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      description = "Caches the system closure is fetched from; empty: nix.conf's substituters.";
+    };
+
+    trustedPublicKeys = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      description = "Keys the closure must be signed with; empty: nix.conf's trusted-public-keys.";
+    };
+
+    reportUrl = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "https://cache.example.org/fleet/status/clinic-kin.json";
+      description = "Where the status report is PUT; default: <storeUrl>/fleet/status/<host>.json.";
+    };
+
+    reportTokenFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/run/keys/fleet-report-token";
+      description = ''
+        A root-only file holding this host's bearer token for the report upload (not a path in the
+        Nix store: the store is world-readable). Null: upload without credentials.
+      '';
+    };
+
+    interval = mkOption {
+      type = types.str;
+      default = "15min";
+      description = "How often the agent runs (systemd time span, OnUnitActiveSec).";
+    };
+
+    randomizedDelay = mkOption {
+      type = types.str;
+      default = "10min";
+      description = "Random delay added to every run (RandomizedDelaySec), so hosts do not all fetch at once.";
+    };
+
+    healthChecks = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+      example = { web = "curl -fsS --max-time 5 http://127.0.0.1/healthz"; };
+      description = ''
+        Shell commands run after a switch (each in /etc/fleet-agent/health-checks); any failure
+        restores the previous system. They are the new system's checks: /etc is switched first.
+      '';
+    };
+
+    healthCheckTimeout = mkOption {
+      type = types.ints.positive;
+      default = 60;
+      description = "Seconds each health check may take.";
+    };
+
+    switchTimeout = mkOption {
+      type = types.ints.positive;
+      default = 1800;
+      description = "Seconds switch-to-configuration may take.";
+    };
+
+    allowReboot = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Reboot by itself when the running kernel, initrd or modules are not the current system's (in rebootWindow).";
+    };
+
+    rebootWindow = mkOption {
+      type = types.nullOr (types.submodule {
+        options = {
+          lower = mkOption { type = types.strMatching "[[:digit:]]{2}:[[:digit:]]{2}"; example = "01:00"; description = "Start of the window, local time."; };
+          upper = mkOption { type = types.strMatching "[[:digit:]]{2}:[[:digit:]]{2}"; example = "05:00"; description = "End of the window, local time."; };
+        };
+      });
+      default = null;
+      description = "When reboots (the manifest's `reboot` action, or allowReboot) may happen; null: any time.";
+    };
+  };
+
+  config = mkIf cfg.enable {
+    environment.etc = healthCheckScripts;
+
+    systemd.services.fleet-agent = {
+      description = "fleet pull agent: converge to this host's signed manifest";
+      wants = [ "network-online.target" ];
+      after = [ "network-online.target" ];
+      # The agent runs switch-to-configuration itself: a switch must never stop or restart it.
+      restartIfChanged = false;
+      stopIfChanged = false;
+      unitConfig.X-StopOnRemoval = false;
+      path = [ pkgs.coreutils pkgs.curl config.nix.package config.systemd.package ];
+      environment = {
+        FLEET_AGENT_HOST = cfg.host;
+        FLEET_AGENT_ENVIRONMENT = cfg.environment;
+        FLEET_AGENT_STORE_URL = cfg.storeUrl;
+        FLEET_AGENT_MANIFEST_KEYS = concatStringsSep " " cfg.manifestPublicKeys;
+        FLEET_AGENT_SUBSTITUTERS = concatStringsSep " " cfg.substituters;
+        FLEET_AGENT_TRUSTED_PUBLIC_KEYS = concatStringsSep " " cfg.trustedPublicKeys;
+        FLEET_AGENT_STATE_DIR = "/var/lib/fleet-agent";
+        FLEET_AGENT_HEALTH_CHECKS_DIR = "/etc/fleet-agent/health-checks";
+        FLEET_AGENT_HEALTH_CHECK_TIMEOUT = toString cfg.healthCheckTimeout;
+        FLEET_AGENT_SWITCH_TIMEOUT = toString cfg.switchTimeout;
+        FLEET_AGENT_ALLOW_REBOOT = lib.boolToString cfg.allowReboot;
+      }
+      // optionalAttrs (cfg.reportUrl != null) { FLEET_AGENT_REPORT_URL = cfg.reportUrl; }
+      // optionalAttrs (cfg.reportTokenFile != null) { FLEET_AGENT_REPORT_TOKEN_FILE = cfg.reportTokenFile; }
+      // optionalAttrs (cfg.rebootWindow != null) { FLEET_AGENT_REBOOT_WINDOW = "${cfg.rebootWindow.lower}-${cfg.rebootWindow.upper}"; };
+      serviceConfig = {
+        Type = "oneshot";
+        ExecStart = "${pkgs.bash}/bin/sh ${./fleet-agent.sh} run";
+        StateDirectory = "fleet-agent";
+        StateDirectoryMode = "0700";
+        PrivateTmp = true;
+        # Fetching a closure over a poor link takes long; the switch has its own limit.
+        TimeoutStartSec = "${toString (cfg.switchTimeout + 3600)}s";
+      };
+    };
+
+    systemd.timers.fleet-agent = {
+      description = "Run fleet's pull agent regularly";
+      wantedBy = [ "timers.target" ];
+      timerConfig = {
+        OnBootSec = "2min";
+        OnUnitActiveSec = cfg.interval;
+        RandomizedDelaySec = cfg.randomizedDelay;
+        AccuracySec = "1min";
+      };
+    };
+  };
+}

@@ -1,0 +1,96 @@
+import {
+  CancelCommandCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  type Command,
+  type CommandInvocation,
+  type CommandStatus,
+  type SendCommandRequest,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import { sleep as realSleep, systemClock, type Clock } from '../../util/async.js';
+import { formatDuration } from '../../util/duration.js';
+import type { Log } from '../../util/log.js';
+
+export class SsmError extends Error {
+  override name = 'SsmError';
+}
+
+const FINAL: ReadonlySet<CommandStatus> = new Set<CommandStatus>(['Success', 'Failed', 'Cancelled', 'TimedOut']);
+
+export async function sendCommand(client: SSMClient, request: SendCommandRequest): Promise<Command> {
+  const out = await client.send(new SendCommandCommand(request));
+  if (!out.Command?.CommandId) throw new SsmError(`SSM accepted ${request.DocumentName} but returned no command id`);
+  return out.Command;
+}
+
+export async function describeCommand(client: SSMClient, commandId: string): Promise<Command> {
+  const out = await client.send(new ListCommandsCommand({ CommandId: commandId }));
+  const command = out.Commands?.find((c) => c.CommandId === commandId);
+  if (!command) throw new SsmError(`command ${commandId} is not listed`);
+  return command;
+}
+
+/** Every invocation of a command with its plugin output (paginated). */
+export async function listInvocations(client: SSMClient, commandId: string): Promise<CommandInvocation[]> {
+  const all: CommandInvocation[] = [];
+  let token: string | undefined;
+  do {
+    const out = await client.send(new ListCommandInvocationsCommand({ CommandId: commandId, Details: true, MaxResults: 50, ...(token ? { NextToken: token } : {}) }));
+    all.push(...(out.CommandInvocations ?? []));
+    token = out.NextToken;
+  } while (token);
+  return all;
+}
+
+export interface WaitCommandOptions {
+  timeoutMs: number;
+  /** Default 10 s. */
+  pollIntervalMs?: number;
+  /** How long to wait for a cancelled command to settle (default 2 minutes). */
+  cancelWaitMs?: number;
+  clock?: Clock;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  signal?: AbortSignal;
+  log?: Log;
+  /** For log lines. */
+  label?: string;
+}
+
+export interface CommandEnd {
+  command: Command;
+  timedOut: boolean;
+}
+
+/** Polls the command until it ends; on timeout (or abort) cancels it and waits for it to settle. */
+export async function waitForCommand(client: SSMClient, commandId: string, options: WaitCommandOptions): Promise<CommandEnd> {
+  const clock = options.clock ?? systemClock;
+  const pause = options.sleep ?? realSleep;
+  const poll = options.pollIntervalMs ?? 10_000;
+  const deadline = clock.now().getTime() + options.timeoutMs;
+  const label = options.label ?? commandId;
+  let last = '';
+  const progress = (c: Command) => {
+    const line = `${label}: command ${commandId} ${c.Status}${c.StatusDetails && c.StatusDetails !== c.Status ? ` (${c.StatusDetails})` : ''}: ${c.CompletedCount ?? 0}/${c.TargetCount ?? '?'} done, ${c.ErrorCount ?? 0} errors${c.DeliveryTimedOutCount ? `, ${c.DeliveryTimedOutCount} not delivered` : ''}`;
+    if (line !== last) options.log?.info(line);
+    last = line;
+  };
+  for (;;) {
+    const command = await describeCommand(client, commandId);
+    progress(command);
+    if (command.Status && FINAL.has(command.Status)) return { command, timedOut: false };
+    const now = clock.now().getTime();
+    if (now >= deadline || options.signal?.aborted) break;
+    await pause(Math.min(poll, deadline - now), options.signal).catch(() => undefined);
+  }
+  options.log?.warning(`${label}: cancelling command ${commandId} after ${formatDuration(options.timeoutMs)}`);
+  await client.send(new CancelCommandCommand({ CommandId: commandId }));
+  const settle = clock.now().getTime() + (options.cancelWaitMs ?? 2 * 60_000);
+  for (;;) {
+    const command = await describeCommand(client, commandId);
+    progress(command);
+    if ((command.Status && FINAL.has(command.Status)) || clock.now().getTime() >= settle) return { command, timedOut: true };
+    await pause(Math.min(poll, 5_000));
+  }
+}

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exec } from '../../src/util/exec.js';
+
+const MODULE = fileURLToPath(new URL('../../agent/fleet-agent.nix', import.meta.url));
+const AGENT = fileURLToPath(new URL('../../agent/fleet-agent.sh', import.meta.url));
+
+/**
+ * The NixOS module, evaluated by real Nix against a small stand-in for nixpkgs' lib (no nixpkgs
+ * here): the unit it defines must hand the agent every variable the agent reads, and the timer
+ * must have its jitter.
+ */
+const HARNESS = (module: string) => `
+let
+  lib = {
+    mkEnableOption = d: { type = "bool"; };
+    mkOption = o: o;
+    mkIf = c: v: if c then v else { };
+    types = { str = "str"; bool = "bool"; strMatching = r: "str"; nonEmptyListOf = t: "list"; listOf = t: "list"; nullOr = t: "null"; attrsOf = t: "attrs"; submodule = m: "submodule"; ints = { positive = "int"; }; };
+    concatStringsSep = builtins.concatStringsSep;
+    mapAttrs' = f: set: builtins.listToAttrs (map (n: f n set.\${n}) (builtins.attrNames set));
+    nameValuePair = name: value: { inherit name value; };
+    optionalAttrs = c: a: if c then a else { };
+    boolToString = b: if b then "true" else "false";
+    literalExpression = x: x;
+  };
+  pkgs = { writeShellScript = n: t: "/nix/store/00000000000000000000000000000000-\${n}"; coreutils = "coreutils"; curl = "curl"; bash = "/nix/store/00000000000000000000000000000000-bash"; };
+  cfg = {
+    enable = true; host = "clinic-kin"; environment = "production"; storeUrl = "https://cache.example.org";
+    manifestPublicKeys = [ "fleet-manifest-1:AAAA" "fleet-manifest-2:BBBB" ]; substituters = [ "https://cache.example.org" ];
+    trustedPublicKeys = [ "cache.example.org-1:CCCC" ]; reportUrl = "https://reports.example.org/clinic-kin.json";
+    reportTokenFile = "/run/keys/fleet-report-token"; interval = "15min"; randomizedDelay = "10min";
+    healthChecks = { web = "curl -fsS http://127.0.0.1/"; }; healthCheckTimeout = 30; switchTimeout = 900;
+    allowReboot = true; rebootWindow = { lower = "01:00"; upper = "05:00"; };
+  };
+  m = import ${module} { inherit lib pkgs; config = { services.fleet-agent = cfg; networking.hostName = "h"; nix.package = "nix"; systemd.package = "systemd"; }; };
+  service = m.config.systemd.services.fleet-agent;
+in {
+  environment = service.environment;
+  serviceConfig = service.serviceConfig;
+  restartIfChanged = service.restartIfChanged;
+  stopIfChanged = service.stopIfChanged;
+  timer = m.config.systemd.timers.fleet-agent;
+  etc = builtins.attrNames m.config.environment.etc;
+}`;
+
+describe('agent/fleet-agent.nix', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fleet-agent-module-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives the agent every setting it reads, runs it from a jittered timer and never restarts it during a switch', async () => {
+    const file = join(dir, 'eval.nix');
+    await writeFile(file, HARNESS(MODULE));
+    const out = await exec('nix-instantiate', ['--eval', '--strict', '--json', file]);
+    const config = JSON.parse(out.stdout) as {
+      environment: Record<string, string>;
+      serviceConfig: Record<string, unknown>;
+      restartIfChanged: boolean;
+      stopIfChanged: boolean;
+      timer: { wantedBy: string[]; timerConfig: Record<string, string> };
+      etc: string[];
+    };
+    const script = await readFile(AGENT, 'utf8');
+    const read = [...new Set([...script.matchAll(/\$\{(FLEET_AGENT_[A-Z_]+)/g)].map((m) => m[1] as string))].sort();
+    expect(read.length).toBeGreaterThan(10);
+    // Every variable is set except the profile path, whose default is NixOS's.
+    expect(Object.keys(config.environment).sort()).toEqual(read.filter((v) => v !== 'FLEET_AGENT_PROFILE' && v !== 'FLEET_AGENT_CONNECT_TIMEOUT'));
+    expect(config.environment).toMatchObject({
+      FLEET_AGENT_HOST: 'clinic-kin',
+      FLEET_AGENT_MANIFEST_KEYS: 'fleet-manifest-1:AAAA fleet-manifest-2:BBBB',
+      FLEET_AGENT_REBOOT_WINDOW: '01:00-05:00',
+      FLEET_AGENT_ALLOW_REBOOT: 'true',
+      FLEET_AGENT_HEALTH_CHECKS_DIR: '/etc/fleet-agent/health-checks',
+    });
+    expect(config.serviceConfig).toMatchObject({ Type: 'oneshot', StateDirectory: 'fleet-agent', StateDirectoryMode: '0700' });
+    expect(String(config.serviceConfig.ExecStart)).toMatch(/^\/nix\/store\/00000000000000000000000000000000-bash\/bin\/sh \/nix\/store\/[a-z0-9]{32}-fleet-agent\.sh run$/);
+    expect([config.restartIfChanged, config.stopIfChanged]).toEqual([false, false]);
+    expect(config.timer.wantedBy).toEqual(['timers.target']);
+    expect(config.timer.timerConfig).toMatchObject({ OnUnitActiveSec: '15min', RandomizedDelaySec: '10min' });
+    expect(config.etc).toEqual(['fleet-agent/health-checks/web']);
+  });
+});
