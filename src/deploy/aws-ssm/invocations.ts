@@ -23,8 +23,9 @@ export function parseDocumentOutput(output: string | undefined): DocumentReport 
     if (!match) continue;
     const text = match[1] as string;
     const kv = /^([a-z]+)=(.*)$/.exec(text);
-    if (kv && KEYS.has(kv[1] as string)) {
-      const [, key, value] = kv as unknown as [string, string, string];
+    const key = kv?.[1];
+    const value = kv?.[2] ?? '';
+    if (key && KEYS.has(key)) {
       if (value === '') continue;
       if (key === 'generation' || key === 'exit') {
         if (/^\d+$/.test(value)) report[key] = Number(value);

@@ -33,7 +33,9 @@ const manifest: Manifest = {
 
 describe('canonical manifest JSON', () => {
   it('is one line with sorted keys and no white space, whatever the key order given', () => {
-    const shuffled = Object.fromEntries(Object.entries(manifest).reverse()) as unknown as Manifest;
+    const { format, host, environment, system, action, rollback, commit, wave, sequence, issuedAt, expiresAt } = manifest;
+    const shuffled: Manifest = { wave, system, sequence, rollback, issuedAt, host, format, expiresAt, environment, commit, action };
+    expect(Object.keys(shuffled)[0]).toBe('wave');
     const text = canonicalManifestJson(shuffled);
     expect(text).toBe(
       '{"action":"switch","commit":"0123456789abcdef0123456789abcdef01234567","environment":"production","expiresAt":"2025-03-31T10:00:00Z",' +

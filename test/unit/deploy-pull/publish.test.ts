@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { narInfoKey, parseNarInfo } from '../../../src/cache/narinfo.js';
-import { parsePointer, prepareManifestStore, publishManifest, readPreviousManifest, signManifest, verifySignedManifest } from '../../../src/deploy/pull/index.js';
+import { parsePointer, prepareManifestStore, publishManifest, readPreviousManifest, signManifest, validateManifest, verifySignedManifest } from '../../../src/deploy/pull/index.js';
 import { memoryLog } from '../../../src/util/log.js';
 import { MemoryStore } from '../../support/memory-store.js';
 import { testSigningKey } from './keys.js';
@@ -38,7 +38,7 @@ describe('publishManifest', () => {
     expect(narinfo).toMatchObject({ storePath: published.storePath, url: narKey, compression: 'none', narHash: published.narHash, narSize: published.narSize, references: [], sigs: published.signatures });
     expect(narinfo.ca).toBeUndefined();
     const pointer = parsePointer(store.text('fleet/production/clinic-kin.json') as string, 'pointer');
-    expect(verifySignedManifest({ manifest: pointer.manifest as never, storePath: pointer.storePath, signatures: pointer.signatures }, [key.publicKey])).toEqual(published.manifest);
+    expect(verifySignedManifest({ manifest: validateManifest(pointer.manifest), storePath: pointer.storePath, signatures: pointer.signatures }, [key.publicKey])).toEqual(published.manifest);
   });
 
   it('increments the sequence it reads from the store, per host', async () => {
