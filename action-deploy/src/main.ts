@@ -4,10 +4,11 @@ import { loadInventory } from '../../src/fleet/index.js';
 import { createGitHubClient, DeploymentRecord } from '../../src/github/index.js';
 import { Nix } from '../../src/nix/index.js';
 import { formatResultsMarkdown, type HostResult } from '../../src/rollout/index.js';
-import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
+import { actionLog, JobSummary, readRunContext, runAction, setOutputs, type RunContext } from '../../src/runner/index.js';
 import { UserError } from '../../src/util/errors.js';
-import { readDeployInputs } from './inputs.js';
+import { readDeployInputs, type DeployInputs } from './inputs.js';
 import { resolveSystems } from './systems.js';
+import { openTransports } from './transports.js';
 
 const byOutcome = (results: readonly HostResult[], ...outcomes: string[]) => results.filter((r) => outcomes.includes(r.outcome)).map((r) => r.host);
 
@@ -19,26 +20,38 @@ async function main(): Promise<void> {
   const hosts = selectDeployHosts(inventory, inputs.environment, context.ref, inputs.hosts);
   const systems = await resolveSystems(hosts, inputs['store-paths'], inputs.flake, nix);
 
-  const request: DeployRequest = {
-    hosts,
-    systems,
-    rollout: { canary: inputs.canary, maxConcurrency: inputs['max-concurrency'], maxErrors: inputs['max-errors'] },
-    settings: {
-      action: inputs.action,
-      rollback: inputs.rollback,
-      confirmTimeoutMs: inputs['confirm-timeout'],
-      healthChecks: inputs['health-checks'].map((command) => ({ command, timeoutMs: inputs['health-check-timeout'] })),
-      substituters: inputs.substituters,
-      trustedPublicKeys: inputs['trusted-public-keys'],
-    },
-    ssh: {
-      ...(inputs['ssh-private-key'] ? { privateKey: inputs['ssh-private-key'] } : {}),
-      ...(inputs['ssh-known-hosts'] ? { knownHosts: inputs['ssh-known-hosts'] } : {}),
-      ...(inputs['ssh-user'] ? { user: inputs['ssh-user'] } : {}),
-    },
-    log: actionLog,
-    nix,
+  const rollout = { canary: inputs.canary, maxConcurrency: inputs['max-concurrency'], maxErrors: inputs['max-errors'] };
+  const settings = {
+    action: inputs.action,
+    rollback: inputs.rollback,
+    confirmTimeoutMs: inputs['confirm-timeout'],
+    healthChecks: inputs['health-checks'].map((command) => ({ command, timeoutMs: inputs['health-check-timeout'] })),
+    substituters: inputs.substituters,
+    trustedPublicKeys: inputs['trusted-public-keys'],
   };
+  const transports = await openTransports(hosts, inputs, settings, rollout, context, actionLog);
+  try {
+    await rollOut(inputs, context, inventory.environments[inputs.environment]?.protected ?? false, {
+      hosts,
+      systems,
+      rollout,
+      settings,
+      transports,
+      ssh: {
+        ...(inputs['ssh-private-key'] ? { privateKey: inputs['ssh-private-key'] } : {}),
+        ...(inputs['ssh-known-hosts'] ? { knownHosts: inputs['ssh-known-hosts'] } : {}),
+        ...(inputs['ssh-user'] ? { user: inputs['ssh-user'] } : {}),
+      },
+      log: actionLog,
+      nix,
+    });
+  } finally {
+    await Promise.all(Object.values(transports).map((t) => t.close()));
+  }
+}
+
+async function rollOut(inputs: DeployInputs, context: RunContext, production: boolean, request: DeployRequest): Promise<void> {
+  const { hosts, systems } = request;
   const plan = planDeploy(request);
   const planOutput = plan.plan.batches.map((batch) => batch.hosts.map((h) => h.name));
   const summary = new JobSummary().heading(`fleet deploy to ${inputs.environment}`).text(plan.markdown);
@@ -59,7 +72,7 @@ async function main(): Promise<void> {
             environment: inputs.environment,
             payload: { hosts: systems, action: inputs.action },
             description: `${inputs.action} ${hosts.length} hosts`,
-            productionEnvironment: inventory.environments[inputs.environment]?.protected ?? false,
+            productionEnvironment: production,
           },
           context.runUrl,
         )

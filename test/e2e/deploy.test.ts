@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -6,6 +6,7 @@ import { startGitHubEmulator, type GitHubEmulator } from '../support/github/inde
 import { runAction, type ActionResult } from '../support/harness.js';
 import { twoGenerations } from '../support/hosts/deploy.js';
 import { startHosts, type SimulatedFleet } from '../support/hosts/index.js';
+import { nixKeyPair } from '../support/keys.js';
 import { offlineNixEnv } from '../support/nix.js';
 
 describe('action-deploy bundle: environment-gated rollout to SSH hosts with GitHub deployments', () => {
@@ -97,4 +98,39 @@ describe('action-deploy bundle: environment-gated rollout to SSH hosts with GitH
       expect(log.join('\n')).not.toContain(line);
     }
   }, 300_000);
+});
+
+describe('action-deploy bundle: pull hosts get a signed manifest in the store', () => {
+  let work: string;
+  const system = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-clinic-kin-24.11';
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'fleet-pull-e2e-'));
+    await writeFile(
+      join(work, 'fleet.yaml'),
+      stringify({ environments: { production: { 'allowed-refs': ['refs/heads/main'] } }, hosts: { 'clinic-kin': { environment: 'production', deploy: { method: 'pull' } } } }),
+    );
+  });
+  afterAll(() => rm(work, { recursive: true, force: true }));
+
+  const pull = (inputs: Record<string, string>) =>
+    runAction('action-deploy', {
+      inputs: { inventory: join(work, 'fleet.yaml'), environment: 'production', hosts: 'clinic-kin', 'store-paths': JSON.stringify({ 'clinic-kin': system }), deployment: 'false', ...inputs },
+      env: { NIX_CONFIG: offlineNixEnv().NIX_CONFIG as string },
+    });
+
+  it('names the missing input', async () => {
+    const result = await pull({});
+    expect(result.exitCode).toBe(1);
+    expect(result.annotations.at(-1)?.message).toContain('Input "manifest-store": is required to deploy pull hosts (clinic-kin)');
+  });
+
+  it('publishes the manifest and its pointer, and reports the host as published', async () => {
+    const keys = nixKeyPair('fleet-manifest-1');
+    const result = await pull({ 'manifest-store': `file://${work}/store`, 'manifest-signing-key': keys.secret });
+    expect(result.exitCode).toBe(0);
+    const pointer = JSON.parse(await readFile(join(work, 'store', 'fleet', 'production', 'clinic-kin.json'), 'utf8')) as Record<string, unknown>;
+    expect(JSON.stringify(pointer)).toContain(system.split('/').pop());
+    const results = JSON.parse(result.outputs.results as string) as Record<string, { outcome: string; message: string }>;
+    expect(results['clinic-kin']?.message).toMatch(/published/);
+  });
 });

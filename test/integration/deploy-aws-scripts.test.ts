@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocumentOutput } from '../../src/deploy/aws-ssm/index.js';
-import { buildExampleFleet } from '../support/example-fleet.js';
+import { buildExampleFleet, cleanupExampleFleets } from '../support/example-fleet.js';
 import { startHosts, type SimulatedFleet, type SimulatedHost } from '../support/hosts/index.js';
 import { freePort, startNginxCache, type NginxCacheHandle } from '../support/servers/index.js';
 import { generateKeyPair, pushClosures, type KeyPair } from './deploy-pull-fixture.js';
@@ -73,6 +73,7 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
 
   afterAll(async () => {
     await Promise.all([fleet?.stop(), cache?.stop()]);
+    await cleanupExampleFleets();
   });
 
   describe('user-data.sh (Auto Scaling instances)', () => {

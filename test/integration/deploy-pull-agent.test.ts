@@ -5,7 +5,7 @@ import { openStore, type OpenedStore } from '../../src/cache/open-store.js';
 import { parseSigningKey, type SigningKey } from '../../src/cache/signing.js';
 import { parseStatusReport, statusReportKey } from '../../src/fleet/status.js';
 import { publishManifest, readReport, waitForConvergence, prepareManifestStore, type PublishedManifest } from '../../src/deploy/pull/index.js';
-import { buildExampleFleet } from '../support/example-fleet.js';
+import { buildExampleFleet, cleanupExampleFleets } from '../support/example-fleet.js';
 import { startHosts, type SimulatedFleet, type SimulatedHost } from '../support/hosts/index.js';
 import { freePort, startNginxCache, startS3rver, type NginxCacheHandle, type S3rverHandle } from '../support/servers/index.js';
 import { addHealthCheck, agentPaths, generateKeyPair, pushClosures, runAgent, type AgentConfig, type KeyPair } from './deploy-pull-fixture.js';
@@ -66,6 +66,7 @@ describe('pull agent against s3rver (manifests, reports) and nginx (closures)', 
   afterAll(async () => {
     await store?.close();
     await Promise.all([fleet?.stop(), s3?.stop(), cache?.stop()]);
+    await cleanupExampleFleets();
   });
 
   it('applies a new manifest: substitutes the closure, switches, reports; a second run changes nothing', async () => {

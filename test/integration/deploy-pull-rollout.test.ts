@@ -8,7 +8,7 @@ import { PullTransport } from '../../src/deploy/pull/index.js';
 import type { Host } from '../../src/fleet/types.js';
 import { executeRollout, planRollout } from '../../src/rollout/index.js';
 import { memoryLog } from '../../src/util/log.js';
-import { buildExampleFleet } from '../support/example-fleet.js';
+import { buildExampleFleet, cleanupExampleFleets } from '../support/example-fleet.js';
 import { startHosts, type SimulatedFleet, type SimulatedHost } from '../support/hosts/index.js';
 import { startNginxCache, type NginxCacheHandle } from '../support/servers/index.js';
 import { generateKeyPair, pushClosures, runAgent, type AgentConfig, type KeyPair } from './deploy-pull-fixture.js';
@@ -95,6 +95,7 @@ describe('pull rollout: canary, batches and waiting on real agents', () => {
     await store?.close();
     await Promise.all([fleet?.stop(), cache?.stop()]);
     if (storeDir) await rm(storeDir, { recursive: true, force: true });
+    await cleanupExampleFleets();
   });
 
   it('stops after a canary that rolled back: later hosts get no manifest; the next rollout converges everywhere', async () => {

@@ -9,7 +9,7 @@ import { classifyReport, prepareManifestStore, publishManifest, readReport, rend
 import { canonicalManifestJson } from '../../src/deploy/pull/manifest.js';
 import { parseStatusReport } from '../../src/fleet/status.js';
 import { exec } from '../../src/util/exec.js';
-import { buildExampleFleet } from '../support/example-fleet.js';
+import { buildExampleFleet, cleanupExampleFleets } from '../support/example-fleet.js';
 import { startHosts, type SimulatedFleet, type SimulatedHost } from '../support/hosts/index.js';
 import { offlineNixEnv } from '../support/nix.js';
 import { startNginxCache, type NginxCacheHandle } from '../support/servers/index.js';
@@ -104,6 +104,7 @@ describe('pull agent refuses tampered manifests (nginx store)', () => {
     await store?.close();
     await Promise.all([fleet?.stop(), cache?.stop()]);
     if (scratch) await rm(scratch, { recursive: true, force: true });
+    await cleanupExampleFleets();
   });
 
   it('refuses every forgery, then applies the next genuine manifest', async () => {

@@ -1,0 +1,74 @@
+import { openStore } from '../../src/cache/open-store.js';
+import { parseSigningKey } from '../../src/cache/signing.js';
+import { AsgTransport } from '../../src/deploy/aws-asg/index.js';
+import { SsmTransport } from '../../src/deploy/aws-ssm/index.js';
+import { PullTransport } from '../../src/deploy/pull/transport.js';
+import type { DeploySettings, Transport } from '../../src/deploy/index.js';
+import type { DeployTarget, Host } from '../../src/fleet/index.js';
+import type { RolloutOptions } from '../../src/rollout/index.js';
+import { assumeRoleForThisStep, InputError, type RunContext } from '../../src/runner/index.js';
+import type { Log } from '../../src/util/log.js';
+import type { DeployInputs } from './inputs.js';
+
+type Method = Exclude<DeployTarget['method'], 'ssh'>;
+
+/** For a dry run: the plan needs to know a method is covered, nothing more. */
+const planningOnly = (method: Method): Transport => ({
+  method,
+  deployHost: () => Promise.reject(new Error('a dry run deploys nothing')),
+  close: async () => {},
+});
+
+/**
+ * Opens the transports the selected hosts need besides ssh, each checked for the inputs it
+ * requires before anything is contacted. Credentials are requested only when a transport is used.
+ */
+export async function openTransports(
+  hosts: readonly Host[],
+  inputs: DeployInputs,
+  settings: Partial<DeploySettings>,
+  rollout: RolloutOptions,
+  context: RunContext,
+  log: Log,
+): Promise<Partial<Record<Method, Transport>>> {
+  const methods = new Set(hosts.map((h) => h.deploy.method).filter((m): m is Method => m !== 'ssh'));
+  if (methods.size === 0) return {};
+  if (methods.has('pull')) {
+    if (!inputs['manifest-store']) throw new InputError('manifest-store', `is required to deploy pull hosts (${hosts.filter((h) => h.deploy.method === 'pull').map((h) => h.name).join(', ')})`, 's3://my-nix-cache?region=eu-west-1');
+    if (!inputs['manifest-signing-key']) throw new InputError('manifest-signing-key', 'is required to deploy pull hosts', '${{ secrets.FLEET_MANIFEST_KEY }}');
+  }
+  const signingKey = inputs['manifest-signing-key'] ? parseManifestKey(inputs['manifest-signing-key']) : undefined;
+  if (inputs['dry-run']) return Object.fromEntries([...methods].map((m) => [m, planningOnly(m)]));
+
+  const region = inputs['aws-region'];
+  const role = inputs['role-to-assume'];
+  const credentials = role
+    ? assumeRoleForThisStep({ roleToAssume: role, region: region ?? process.env.AWS_REGION ?? 'us-east-1', audience: inputs.audience, durationSeconds: 3600 })
+    : undefined;
+  const full = { action: 'switch', rollback: 'auto', healthChecks: [], substituters: [], trustedPublicKeys: [], activationTimeoutMs: 600_000, ...settings } as DeploySettings;
+  const transports: Partial<Record<Method, Transport>> = {};
+  if (methods.has('pull') && signingKey) {
+    const url = inputs['manifest-store'] as string;
+    transports.pull = await PullTransport.open({
+      store: openStore(url, { log, ...(credentials && url.startsWith('s3://') ? { credentials } : {}) }),
+      signingKey,
+      settings: full,
+      log,
+      ...(context.sha ? { commit: context.sha } : {}),
+      waitMs: inputs.wait,
+      manifestLifetimeMs: inputs['manifest-lifetime'],
+    });
+  }
+  const aws = { log, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}), ...(context.sha ? { commit: context.sha } : {}) };
+  if (methods.has('aws-asg')) transports['aws-asg'] = new AsgTransport({ ...aws, settings: full, rollout });
+  if (methods.has('aws-ssm')) transports['aws-ssm'] = new SsmTransport({ ...aws, settings: full, rollout, comment: `fleet ${context.runUrl}`.slice(0, 100) });
+  return transports;
+}
+
+function parseManifestKey(text: string) {
+  try {
+    return parseSigningKey(text);
+  } catch (error) {
+    throw new InputError('manifest-signing-key', (error as Error).message, '${{ secrets.FLEET_MANIFEST_KEY }}');
+  }
+}
