@@ -6,7 +6,7 @@
 #   fleet-agent.sh version
 #
 # It uses only sh, coreutils, curl and nix; it never evaluates Nix code. Configuration comes from
-# the environment (the NixOS module agent/fleet-agent.nix sets it):
+# the environment (the NixOS module nixos/fleet-agent.nix sets it):
 #
 #   FLEET_AGENT_HOST                 this host's inventory name (required)
 #   FLEET_AGENT_ENVIRONMENT          its environment (required)

@@ -5,7 +5,9 @@
  *   - a no-op push of 5,000 paths (everything already cached);
  *   - large NARs, with fleet's peak RSS.
  * Sizes: BENCH_SMALL (2000), BENCH_NOOP (5000), BENCH_LARGE_MIB (256,1024,2048),
- * BENCH_LATENCY_MS (20). Timings are printed, never asserted.
+ * BENCH_LATENCY_MS (20). Then a rollout to BENCH_DEPLOY_HOSTS (50) simulated hosts with
+ * max-concurrency 10 (root only), against the sum of the per-host times.
+ * Timings are printed, never asserted.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +18,7 @@ import { formatBytes } from '../src/util/bytes.js';
 import { formatDuration } from '../src/util/duration.js';
 import { nixKeyPair } from '../test/support/keys.js';
 import { startFaultProxy, startNginxCache } from '../test/support/servers/index.js';
+import { benchDeploy, formatDeployBench } from './deploy.js';
 import { importSynthetic, largePaths, smallClosure } from './synthetic.js';
 
 const run = promisify(execFile);
@@ -23,6 +26,7 @@ const SMALL = Number(process.env.BENCH_SMALL ?? 2000);
 const NOOP = Number(process.env.BENCH_NOOP ?? 5000);
 const LARGE_MIB = (process.env.BENCH_LARGE_MIB ?? '256,1024,2048').split(',').filter(Boolean).map(Number);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
+const DEPLOY_HOSTS = Number(process.env.BENCH_DEPLOY_HOSTS ?? 50);
 
 const work = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
 const keys = nixKeyPair('bench-1');
@@ -87,10 +91,12 @@ async function noop(count: number): Promise<void> {
 
 try {
   console.error(`nix: ${(await run('nix', ['--version'])).stdout.trim()}, node ${process.version}, ${SMALL} small paths, large NARs ${LARGE_MIB.join(', ')} MiB`);
-  const small = smallClosure(SMALL, 'small');
-  await importSynthetic(small.paths, nixEnv);
-  await compare(`${SMALL} small paths, loopback`, [small.root]);
-  if (LATENCY_MS > 0) await compare(`${SMALL} small paths, +${LATENCY_MS} ms per request`, [small.root], LATENCY_MS);
+  if (SMALL > 0) {
+    const small = smallClosure(SMALL, 'small');
+    await importSynthetic(small.paths, nixEnv);
+    await compare(`${SMALL} small paths, loopback`, [small.root]);
+    if (LATENCY_MS > 0) await compare(`${SMALL} small paths, +${LATENCY_MS} ms per request`, [small.root], LATENCY_MS);
+  }
   if (NOOP > 0) await noop(NOOP);
   for (const mib of LARGE_MIB) {
     const [large] = largePaths([mib * 1024 * 1024], `${mib}m`);
@@ -100,6 +106,7 @@ try {
   }
   console.log('\n| scenario | fleet | nix copy | fleet is | fleet peak RSS |\n|---|---|---|---|---|');
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  if (DEPLOY_HOSTS > 0 && process.getuid?.() === 0) console.log(`\n${formatDeployBench(await benchDeploy({ hosts: DEPLOY_HOSTS, maxConcurrency: 10 }))}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -28408,7 +28408,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _src_bump_nix_options_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(588);
 /* harmony import */ var _src_bump_pr_body_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6128);
 /* harmony import */ var _src_bump_summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9832);
-/* harmony import */ var _src_github_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8076);
+/* harmony import */ var _src_github_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4582);
 /* harmony import */ var _src_nix_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4240);
 /* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(641);
 /* harmony import */ var _src_util_errors_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(17);
@@ -29872,7 +29872,7 @@ async function compareCommits(client, repo, base, head) {
 
 /***/ }),
 
-/***/ 8076:
+/***/ 4582:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29883,7 +29883,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   KO: () => (/* reexport */ gitBranchWriter)
 });
 
-// UNUSED EXPORTS: GitHubGraphqlError, GitHubPermissionError, PullRequestsNotPermittedError, addLabels, assertCanCreatePullRequests, blobShasAt, chooseMergeMethod, closePullRequest, commentOnIssue, compareCommits, createBranch, createCommitFromFiles, createPullRequest, deleteBranch, enableAutoMerge, ensureLabels, fastForwardBranch, getBranchSha, getCommit, getPullRequest, getRepositoryInfo, gitBlobSha, githubErrorMessage, httpStatusOf, isNotFound, listOpenPullRequests, mergeMethodAllowed, requestReviewers, splitReviewers, treeHasFiles, updatePullRequest, upsertPullRequest
+// UNUSED EXPORTS: DeploymentRecord, GitHubGraphqlError, GitHubPermissionError, PullRequestsNotPermittedError, addLabels, assertCanCreatePullRequests, blobShasAt, chooseMergeMethod, closePullRequest, commentOnIssue, compareCommits, createBranch, createCommitFromFiles, createPullRequest, deleteBranch, enableAutoMerge, ensureLabels, fastForwardBranch, getBranchSha, getCommit, getPullRequest, getRepositoryInfo, gitBlobSha, githubErrorMessage, httpStatusOf, isNotFound, listOpenPullRequests, mergeMethodAllowed, requestReviewers, splitReviewers, treeHasFiles, updatePullRequest, upsertPullRequest
 
 ;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
 function getUserAgent() {
@@ -34950,7 +34950,67 @@ var reviewers = __nccwpck_require__(6499);
 var auto_merge = __nccwpck_require__(7661);
 // EXTERNAL MODULE: ./src/github/upsert.ts
 var upsert = __nccwpck_require__(9564);
+;// CONCATENATED MODULE: ./src/github/deployments.ts
+
+/**
+ * One GitHub deployment per environment per run, so the repository's Environments page shows
+ * what runs where. Failures to record it warn; they never stop the rollout itself.
+ */
+class DeploymentRecord {
+    client;
+    repo;
+    id;
+    logUrl;
+    constructor(client, repo, id, logUrl) {
+        this.client = client;
+        this.repo = repo;
+        this.id = id;
+        this.logUrl = logUrl;
+    }
+    static async create(client, repo, request, logUrl) {
+        try {
+            const { data } = await client.octokit.rest.repos.createDeployment({
+                ...repo,
+                ref: request.ref,
+                environment: request.environment,
+                payload: request.payload,
+                description: request.description.slice(0, 140),
+                auto_merge: false,
+                required_contexts: [],
+                production_environment: request.productionEnvironment,
+                transient_environment: false,
+            });
+            const id = 'id' in data ? data.id : undefined;
+            if (id === undefined)
+                client.log.warning(`GitHub did not create a deployment: ${'message' in data ? data.message : 'no id returned'}`);
+            return new DeploymentRecord(client, repo, id, logUrl);
+        }
+        catch (error) {
+            client.log.warning(`could not create a GitHub deployment for ${request.environment} (${githubErrorMessage(error)}); the rollout goes on without it. Give the job \`permissions: deployments: write\`.`);
+            return new DeploymentRecord(client, repo, undefined, logUrl);
+        }
+    }
+    async status(state, description) {
+        if (this.id === undefined)
+            return;
+        try {
+            await this.client.octokit.rest.repos.createDeploymentStatus({
+                ...this.repo,
+                deployment_id: this.id,
+                state,
+                log_url: this.logUrl,
+                description: description.slice(0, 140),
+                auto_inactive: state === 'success',
+            });
+        }
+        catch (error) {
+            this.client.log.warning(`could not set the GitHub deployment status to ${state}: ${githubErrorMessage(error)}`);
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/github/index.ts
+
 
 
 
@@ -39441,10 +39501,18 @@ function string(options) {
         return raw;
     });
 }
-/** A secret: masked in every later log line as soon as it is read; never echoed in errors. */
+/**
+ * A secret: masked in every later log line as soon as it is read; never echoed in errors.
+ * Each line of a multi-line secret (an SSH key) is masked too, since the runner only hides a
+ * masked value where it appears whole.
+ */
 function secret(options) {
     return parser(options, (raw) => {
         core_setSecret(raw);
+        for (const line of raw.split('\n').map((l) => l.trim())) {
+            if (line.length >= 8 && line !== raw)
+                core_setSecret(line);
+        }
         return raw;
     });
 }
@@ -40076,6 +40144,9 @@ function exec(cmd, args, options = {}) {
                 resolve(result);
             }
         });
+        // A child may exit without reading its input (ssh that cannot connect): that is its exit
+        // code's business, not an EPIPE that takes this process down.
+        child.stdin.on('error', () => { });
         if (options.input !== undefined)
             child.stdin.end(options.input);
         else

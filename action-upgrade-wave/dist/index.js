@@ -74726,10 +74726,18 @@ function string(options) {
         return raw;
     });
 }
-/** A secret: masked in every later log line as soon as it is read; never echoed in errors. */
+/**
+ * A secret: masked in every later log line as soon as it is read; never echoed in errors.
+ * Each line of a multi-line secret (an SSH key) is masked too, since the runner only hides a
+ * masked value where it appears whole.
+ */
 function secret(options) {
     return parser(options, (raw) => {
         setSecret(raw);
+        for (const line of raw.split('\n').map((l) => l.trim())) {
+            if (line.length >= 8 && line !== raw)
+                setSecret(line);
+        }
         return raw;
     });
 }
@@ -75544,6 +75552,9 @@ function exec(cmd, args, options = {}) {
                 resolve(result);
             }
         });
+        // A child may exit without reading its input (ssh that cannot connect): that is its exit
+        // code's business, not an EPIPE that takes this process down.
+        child.stdin.on('error', () => { });
         if (options.input !== undefined)
             child.stdin.end(options.input);
         else

@@ -99,8 +99,15 @@ export async function compressBuffer(compression: Compression, data: Buffer): Pr
   }
 }
 
+/**
+ * zlib's default 16 KiB output chunk costs a thread-pool round trip per 16 KiB: 250 MB/s here
+ * against 1.5 GB/s with 1 MiB chunks. Only NARs over 1 MiB are streamed, so the buffer is cheap.
+ */
+const ZSTD_STREAM_CHUNK = 1 << 20;
+
 function zstdOptions(compression: Compression, narSize: number | undefined) {
   return {
+    chunkSize: ZSTD_STREAM_CHUNK,
     params: { [zlibConstants.ZSTD_c_compressionLevel]: compressionLevel(compression) },
     ...(narSize !== undefined ? { pledgedSrcSize: narSize } : {}),
   };

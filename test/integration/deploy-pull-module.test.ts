@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec } from '../../src/util/exec.js';
 
-const MODULE = fileURLToPath(new URL('../../agent/fleet-agent.nix', import.meta.url));
+const MODULE = fileURLToPath(new URL('../../nixos/fleet-agent.nix', import.meta.url));
 const AGENT = fileURLToPath(new URL('../../agent/fleet-agent.sh', import.meta.url));
 
 /**
@@ -47,7 +47,7 @@ in {
   etc = builtins.attrNames m.config.environment.etc;
 }`;
 
-describe('agent/fleet-agent.nix', () => {
+describe('nixos/fleet-agent.nix', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fleet-agent-module-'));

@@ -1,6 +1,6 @@
 # NixOS module for fleet's pull agent (agent/fleet-agent.sh; see agent/README.md).
 #
-#   imports = [ "${fleet}/agent/fleet-agent.nix" ];
+#   imports = [ "${fleet}/nixos/fleet-agent.nix" ];
 #   services.fleet-agent = {
 #     enable = true;
 #     environment = "production";
@@ -169,7 +169,7 @@ in
       // optionalAttrs (cfg.rebootWindow != null) { FLEET_AGENT_REBOOT_WINDOW = "${cfg.rebootWindow.lower}-${cfg.rebootWindow.upper}"; };
       serviceConfig = {
         Type = "oneshot";
-        ExecStart = "${pkgs.bash}/bin/sh ${./fleet-agent.sh} run";
+        ExecStart = "${pkgs.bash}/bin/sh ${../agent/fleet-agent.sh} run";
         StateDirectory = "fleet-agent";
         StateDirectoryMode = "0700";
         PrivateTmp = true;
