@@ -54,9 +54,10 @@ async function main(): Promise<void> {
     checks: built.checks.map(({ log: _log, ...check }) => check),
   });
 
-  const summary = new JobSummary().heading('fleet build').table(TARGET_HEADERS, targetRows(targets, push.enabled));
-  summary.text(push.enabled ? totalsLine(manifest) : `Not pushed: ${push.reason}`);
-  if ('delegatedTo' in pushed && pushed.delegatedTo) summary.text(`Copied with \`nix copy\` to ${pushed.delegatedTo}.`);
+  const delegatedTo = 'delegatedTo' in pushed ? pushed.delegatedTo : undefined;
+  const summary = new JobSummary().heading('fleet build').table(TARGET_HEADERS, targetRows(targets, push.enabled && !delegatedTo));
+  if (delegatedTo) summary.text(`Copied ${manifest.totals.paths} paths with \`nix copy\` to ${delegatedTo}.`);
+  else summary.text(push.enabled ? totalsLine(manifest) : `Not pushed: ${push.reason}`);
   if (built.checks.length > 0) summary.heading('NixOS VM tests', 3).table(CHECK_HEADERS, checkRows(built.checks));
   const failedPaths = manifest.paths.filter((p) => p.status === 'failed' || p.status === 'blocked');
   if (failedPaths.length > 0) {

@@ -49,6 +49,7 @@ export function readBuildSettings(): BuildSettings {
     push: {
       cache: cache ?? '',
       ...(signingKey ? { signingKey } : {}),
+      ...(signingKey && /^ssh(-ng)?:\/\//.test(cache ?? '') ? { signingKeyText: inputs['signing-key'] as string } : {}),
       compression,
       concurrency: inputs.concurrency,
       skipUpstream,

@@ -18,7 +18,6 @@ async function main(): Promise<void> {
   const nix = new Nix({ log: actionLog });
   const inventory = await loadInventory(inputs.inventory, (installable) => nix.eval(installable));
   const hosts = selectDeployHosts(inventory, inputs.environment, context.ref, inputs.hosts);
-  const systems = await resolveSystems(hosts, inputs['store-paths'], inputs.flake, nix);
 
   const rollout = { canary: inputs.canary, maxConcurrency: inputs['max-concurrency'], maxErrors: inputs['max-errors'] };
   const settings = {
@@ -29,8 +28,10 @@ async function main(): Promise<void> {
     substituters: inputs.substituters,
     trustedPublicKeys: inputs['trusted-public-keys'],
   };
+  // Transports check their own inputs (manifest store and key) before anything is built.
   const transports = await openTransports(hosts, inputs, settings, rollout, context, actionLog);
   try {
+    const systems = await resolveSystems(hosts, inputs['store-paths'], inputs.flake, nix);
     await rollOut(inputs, context, inventory.environments[inputs.environment]?.protected ?? false, {
       hosts,
       systems,

@@ -36316,6 +36316,15 @@ class Nix {
         const result = await this.nix(['log', drvPath], { allowFailure: true });
         return result.code === 0 ? result.stdout : undefined;
     }
+    /**
+     * Signs `paths` and their closures in the local store with a secret key, read by Nix from its
+     * stdin so the key never touches disk or argv (`nix store sign --key-file /dev/stdin`).
+     */
+    async sign(paths, secretKey) {
+        if (paths.length === 0)
+            return;
+        await this.nix(['store', 'sign', '--key-file', '/dev/stdin', '--recursive', ...paths], { input: secretKey });
+    }
     /** `nix copy` of `paths` (with their closures) between stores. */
     async copy(paths, options) {
         if (paths.length === 0)
@@ -36375,6 +36384,7 @@ class Nix {
                 allowFailure: true,
                 signal: options.signal,
                 onStderr: lines?.push,
+                ...(options.input !== undefined ? { input: options.input } : {}),
             });
         }
         catch (error) {

@@ -22,6 +22,8 @@ export interface BuildRequest {
 export interface PushRequest {
   cache: string;
   signingKey?: SigningKey;
+  /** The key's text, kept only for SSH stores: Nix signs the local paths before `nix copy`. */
+  signingKeyText?: string;
   compression: Compression;
   concurrency: number;
   skipUpstream: readonly PublicKey[];
@@ -80,7 +82,10 @@ export async function pushOutputs(roots: readonly string[], request: PushRequest
   const infos = roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [];
   const url = parseCacheUrl(request.cache);
   if (url.kind === 'nix-copy') {
-    await log.group(`Copying ${infos.length} paths to ${url.url} with nix copy`, () => nix.copy(roots, { to: request.cache }));
+    await log.group(`Copying ${infos.length} paths to ${url.url} with nix copy`, async () => {
+      if (request.signingKeyText) await nix.sign(roots, request.signingKeyText);
+      await nix.copy(roots, { to: request.cache });
+    });
     return { infos, delegatedTo: url.url, pushMs: performance.now() - started };
   }
   const store = openStore(url, { ...(await request.storeOptions()), log });

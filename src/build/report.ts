@@ -66,7 +66,7 @@ export function targetRows(targets: readonly TargetReport[], pushed: boolean): s
   return targets.map((t) => [
     t.target.name,
     t.outcome.ok ? '✅ built' : `❌ ${t.outcome.stage === 'eval' ? 'evaluation failed' : 'build failed'}`,
-    t.outPath ? `<code>${t.outPath}</code>` : '',
+    t.outPath ?? '',
     t.outPath ? `${t.closurePaths} paths, ${formatBytes(t.closureBytes)}` : '',
     pushed ? `${t.pushedPaths} paths, ${formatBytes(t.pushedBytes)}` : '—',
     pushed ? String(t.skippedPaths) : '—',

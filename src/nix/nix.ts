@@ -288,6 +288,19 @@ export class Nix {
     return result.code === 0 ? result.stdout : undefined;
   }
 
+  /**
+   * Signs `paths` and their closures in the local store with a secret key, read by Nix from its
+   * stdin so the key never touches disk or argv (`nix store sign --key-file /dev/stdin`).
+   */
+  async sign(paths: readonly string[], secretKey: string): Promise<void> {
+    if (paths.length === 0) return;
+    // Node's stdin for a child is a socketpair, which /dev/stdin cannot open (ENXIO); `cat`
+    // hands the key on through a real pipe. The script is constant; arguments stay an array.
+    const args = [...FLAKE_FEATURES, ...this.storeArgs(), 'store', 'sign', '--key-file', '/dev/stdin', '--recursive', ...paths];
+    const result = await this.run('sh', ['-c', 'cat | "$0" "$@"', this.nixBin, ...args], { input: secretKey, allowFailure: true });
+    if (result.code !== 0) throw new NixCommandError(describeCommand(this.nixBin, args), result.code, result.stderr, hintFor(result.stderr));
+  }
+
   /** `nix copy` of `paths` (with their closures) between stores. */
   async copy(paths: readonly string[], options: CopyOptions): Promise<void> {
     if (paths.length === 0) return;
@@ -350,6 +363,7 @@ export class Nix {
         allowFailure: true,
         signal: options.signal,
         onStderr: lines?.push,
+        ...(options.input !== undefined ? { input: options.input } : {}),
       });
     } catch (error) {
       if (error instanceof CommandError && error.code === null && /ENOENT/.test(error.message)) throw new NixNotFoundError(cmd);
@@ -366,6 +380,8 @@ export class Nix {
 
 interface RunOptions {
   allowFailure?: boolean;
+  /** Written to the command's stdin (secrets go here, never into argv). */
+  input?: string;
   signal?: AbortSignal;
   extraEnv?: NodeJS.ProcessEnv;
   /** Forward stderr lines to the log as they come (build progress). */

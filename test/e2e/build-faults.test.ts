@@ -31,7 +31,7 @@ describe('action-build bundle: failed hosts and VM tests are reported, the rest 
   beforeAll(async () => {
     [nginx, flake] = await Promise.all([startNginxCache(), writeFlake({ 'flake.nix': flakeNix })]);
     result = await runAction('action-build', {
-      inputs: { flake: flake.ref, checks: 'vm-*', cache: nginx.url, 'signing-key': keys.secret },
+      inputs: { flake: flake.ref, checks: 'vm-*', cache: nginx.url, 'signing-key': keys.secret, 'nix-eval-cache': 'true' },
       env: { NIX_CONFIG: offlineNixEnv().NIX_CONFIG as string },
     });
   });
@@ -53,6 +53,10 @@ describe('action-build bundle: failed hosts and VM tests are reported, the rest 
     expect(errors.some((m) => m.startsWith('check vm-web failed'))).toBe(true);
     expect(result.stdout).toContain('::group::nix log of failed check vm-web');
     expect(result.stdout).toContain('kernel panic: VFS unable to mount root');
+  });
+
+  it('evaluates without the Nix evaluation cache when the Actions cache service is absent, saying so', () => {
+    expect(result.annotations).toContainEqual({ level: 'warning', message: expect.stringContaining('nix-eval-cache: the Actions cache service is not available') });
   });
 
   it('reports the hosts and tests that worked, and only the matching tests ran', () => {

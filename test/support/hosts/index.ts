@@ -51,6 +51,8 @@ export interface SimulatedHost {
   console(argv: readonly string[]): Promise<ExecResult>;
   /** Copies a closure into the host's store the way a deployer does (`nix copy --to ssh://…`). */
   copy(storePath: string): Promise<void>;
+  /** NIX_SSHOPTS that reach this host as `ssh://root@127.0.0.1` (key, known_hosts, port). */
+  readonly nixSshOptions: string;
   currentSystem(): Promise<string | undefined>;
   bootedSystem(): Promise<string | undefined>;
   /** The store path of /nix/var/nix/profiles/system. */
@@ -277,9 +279,12 @@ class HostProcess implements SimulatedHost {
     return exec('nsenter', ['-t', init, '--mount', '--pid', '--', ...argv], { allowFailure: true, timeoutMs: 30_000 });
   }
 
+  get nixSshOptions(): string {
+    return `-F /dev/null -i ${this.clientKey} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${this.knownHostsFile} -p ${this.port}`;
+  }
+
   async copy(storePath: string): Promise<void> {
-    const sshOptions = `-F /dev/null -i ${this.clientKey} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${this.knownHostsFile} -p ${this.port}`;
-    await exec('nix', ['copy', '--no-check-sigs', '--to', 'ssh://root@127.0.0.1', storePath], { env: { ...offlineNixEnv(), NIX_SSHOPTS: sshOptions } });
+    await exec('nix', ['copy', '--no-check-sigs', '--to', 'ssh://root@127.0.0.1', storePath], { env: { ...offlineNixEnv(), NIX_SSHOPTS: this.nixSshOptions } });
   }
 
   currentSystem(): Promise<string | undefined> {
