@@ -36323,7 +36323,12 @@ class Nix {
     async sign(paths, secretKey) {
         if (paths.length === 0)
             return;
-        await this.nix(['store', 'sign', '--key-file', '/dev/stdin', '--recursive', ...paths], { input: secretKey });
+        // Node's stdin for a child is a socketpair, which /dev/stdin cannot open (ENXIO); `cat`
+        // hands the key on through a real pipe. The script is constant; arguments stay an array.
+        const args = [...FLAKE_FEATURES, ...this.storeArgs(), 'store', 'sign', '--key-file', '/dev/stdin', '--recursive', ...paths];
+        const result = await this.run('sh', ['-c', 'cat | "$0" "$@"', this.nixBin, ...args], { input: secretKey, allowFailure: true });
+        if (result.code !== 0)
+            throw new NixCommandError((0,exec/* describeCommand */.vL)(this.nixBin, args), result.code, result.stderr, hintFor(result.stderr));
     }
     /** `nix copy` of `paths` (with their closures) between stores. */
     async copy(paths, options) {
