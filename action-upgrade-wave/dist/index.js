@@ -76027,10 +76027,6 @@ function matchSelector(inventory, hosts, selector) {
         throw new SelectionError(`selector "${selector}": unknown host; hosts: ${known(hosts.map((h) => h.name))}`);
     return [host];
 }
-/** Whether a selection names hosts explicitly rather than through an implicit default. */
-function isExplicitSelection(selectors) {
-    return selectors.length > 0;
-}
 /** Whether `ref` (e.g. `refs/heads/main`) may deploy to the environment. */
 function refAllowed(allowedRefs, ref) {
     return allowedRefs.some((pattern) => pattern === ref || (0,external_node_path_.matchesGlob)(ref, pattern));

@@ -55,11 +55,6 @@ function matchSelector(inventory: Inventory, hosts: Host[], selector: string): H
   return [host];
 }
 
-/** Whether a selection names hosts explicitly rather than through an implicit default. */
-export function isExplicitSelection(selectors: readonly string[]): boolean {
-  return selectors.length > 0;
-}
-
 /** Whether `ref` (e.g. `refs/heads/main`) may deploy to the environment. */
 export function refAllowed(allowedRefs: readonly string[], ref: string): boolean {
   return allowedRefs.some((pattern) => pattern === ref || matchesGlob(ref, pattern));

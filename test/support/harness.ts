@@ -85,4 +85,3 @@ function parseAnnotations(stdout: string): { level: string; message: string }[] 
   }));
 }
 
-export const actionDir = (action: string): string => join(repoRoot, action);
