@@ -211,6 +211,7 @@ describe('pull agent against s3rver (manifests, reports) and nginx (closures)', 
     expect(await h.currentSystem()).toBe(v2);
     const status = await readReport(store, h.name);
     expect(status?.lastError).toBe('switch-to-configuration switch exited with 4: some units failed');
+    expect(status?.failedUnits).toEqual(['app.service']);
     const waited = await waitForConvergence(store, [{ host: h.name, system: v2, sequence: published.manifest.sequence, action: 'switch', issuedAt: new Date(published.manifest.issuedAt) }], {
       timeoutMs: 1000,
     });

@@ -24,6 +24,12 @@ case "$verb" in
     echo active
     exit 1
     ;;
+  list-units)
+    # `list-units --failed --plain --no-legend`: one failed unit a line, as systemd prints them.
+    while read -r failed; do
+      [ -n "$failed" ] && printf '%s loaded failed failed %s\n' "$failed" "$failed"
+    done < "$sim/failed-units" 2>/dev/null
+    ;;
   reboot)
     # PID 1 of the host's namespace is host-init.sh, which reboots on SIGUSR1.
     kill -USR1 1
