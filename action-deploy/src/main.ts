@@ -1,3 +1,4 @@
+import { INSTANCE_HEADERS, instanceRows, SsmTransport } from '../../src/deploy/aws-ssm/index.js';
 import { deploy, planDeploy, type DeployRequest } from '../../src/deploy/index.js';
 import { selectDeployHosts } from '../../src/deploy/guard.js';
 import { loadInventory } from '../../src/fleet/index.js';
@@ -100,7 +101,10 @@ async function rollOut(inputs: DeployInputs, context: RunContext, production: bo
     'rolled-back': byOutcome(report.results, 'rolled-back'),
     plan: planOutput,
   });
-  await summary.heading('Results', 3).text(formatResultsMarkdown(report)).write();
+  summary.heading('Results', 3).text(formatResultsMarkdown(report));
+  const ssm = request.transports?.['aws-ssm'];
+  if (ssm instanceof SsmTransport) summary.heading('SSM instances', 3).table(INSTANCE_HEADERS, instanceRows(ssm.instanceResults()));
+  await summary.write();
   if (failed.length > 0 || skipped.length > 0) {
     throw new UserError(`${failed.length} ${failed.length === 1 ? 'host' : 'hosts'} failed (${failed.join(', ') || 'none'}); ${skipped.length} skipped${skipped.length > 0 ? ` (${skipped.join(', ')})` : ''}`);
   }
