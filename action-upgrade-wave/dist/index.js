@@ -63216,11 +63216,15 @@ await (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_2__/* .runAction */ .Cs)(
     const hostNames = Object.keys(loaded.inventory.hosts);
     const systems = (name) => (inputs[name] ? (0,_src_wave_expected_js__WEBPACK_IMPORTED_MODULE_4__/* .parseExpected */ ._8)(inputs[name], hostNames, name) : undefined);
     const [expected, baseline, nextExpected] = [systems('expected'), systems('baseline'), systems('next-expected')];
-    const github = {
-        client: (0,_src_github_client_js__WEBPACK_IMPORTED_MODULE_0__/* .createGitHubClient */ .L)({ token: inputs.token, baseUrl: context.apiUrl, graphqlUrl: context.graphqlUrl, log: _src_runner_index_js__WEBPACK_IMPORTED_MODULE_2__/* .actionLog */ .Zx }),
-        repo: { owner: context.owner, repo: context.repo },
-        runUrl: context.runUrl,
-    };
+    const github = inputs.token
+        ? {
+            client: (0,_src_github_client_js__WEBPACK_IMPORTED_MODULE_0__/* .createGitHubClient */ .L)({ token: inputs.token, baseUrl: context.apiUrl, graphqlUrl: context.graphqlUrl, log: _src_runner_index_js__WEBPACK_IMPORTED_MODULE_2__/* .actionLog */ .Zx }),
+            repo: { owner: context.owner, repo: context.repo },
+            runUrl: context.runUrl,
+        }
+        : undefined;
+    if (!github)
+        _src_runner_index_js__WEBPACK_IMPORTED_MODULE_2__/* .actionLog */ .Zx.warning('no token: hold labels on issues and pull requests were not checked (only the inventory\'s holds)');
     const store = (0,_sources_js__WEBPACK_IMPORTED_MODULE_9__/* .openStatusStore */ .qs)(settings);
     try {
         const nextSource = (0,_sources_js__WEBPACK_IMPORTED_MODULE_9__/* .nextExpectedSource */ .H5)(nextExpected, inputs.flake, loaded, context.workspace, nix);
@@ -63243,7 +63247,7 @@ await (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_2__/* .runAction */ .Cs)(
             holdLabel: inputs['hold-label'],
             autoMerge: inputs['auto-merge'],
             abort: inputs.abort,
-            github,
+            ...(github ? { github } : {}),
             now: settings.clock.now(),
             log: _src_runner_index_js__WEBPACK_IMPORTED_MODULE_2__/* .actionLog */ .Zx,
         });
@@ -63309,7 +63313,7 @@ function readWaveInputs(read) {
         'hold-label': (0,runner/* string */.Yj)({ fallback: 'fleet-hold', example: 'fleet-hold' }),
         'auto-merge': (0,runner/* choice */.Yq)(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'merge' }),
         abort: (0,runner/* boolean */.zM)({ fallback: false, example: 'true' }),
-        token: (0,runner/* secret */.rJ)({ required: true, example: '${{ github.token }}' }),
+        token: (0,runner/* secret */.rJ)({ example: '${{ github.token }}' }),
     }, read);
 }
 
@@ -63335,6 +63339,9 @@ function clockFromEnv(env = process.env) {
 /** Inputs, then what depends on several of them, all checked before anything is read or written. */
 function readWaveSettings(env = process.env) {
     const inputs = readWaveInputs();
+    if (!inputs.token && (inputs.mode !== 'status' || inputs.abort || inputs['status-source'] === 'deployments')) {
+        throw new runner/* InputError */.dz('token', 'is required to open pull requests, to abort, and to read deployments (only mode status works without it)', '${{ github.token }}');
+    }
     if (inputs.quorum && ('count' in inputs.quorum ? inputs.quorum.count : inputs.quorum.percent) === 0) {
         throw new runner/* InputError */.dz('quorum', 'must be at least 1 host or 1%', '80%');
     }
@@ -63664,7 +63671,11 @@ function reportSource(settings, store, github) {
         case 'ssh':
             return (hosts) => probeHosts(hosts, { clock: settings.clock, log: runner/* actionLog */.Zx });
         case 'deployments':
-            return (hosts) => deploymentReports(github.client, github.repo, hosts, { clock: settings.clock });
+            return (hosts) => {
+                if (!github)
+                    throw new errors/* UserError */.y('status-source deployments needs the token input');
+                return deploymentReports(github.client, github.repo, hosts, { clock: settings.clock });
+            };
     }
 }
 /** The `expected` input, or an evaluation of the flake's toplevels for the hosts asked about. */

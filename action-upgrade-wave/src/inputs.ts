@@ -26,7 +26,7 @@ export function readWaveInputs(read?: InputReader) {
       'hold-label': string({ fallback: 'fleet-hold', example: 'fleet-hold' }),
       'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'merge' }),
       abort: boolean({ fallback: false, example: 'true' }),
-      token: secret({ required: true, example: '${{ github.token }}' }),
+      token: secret({ example: '${{ github.token }}' }),
     },
     read,
   );

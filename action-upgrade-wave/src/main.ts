@@ -22,11 +22,14 @@ await runAction(async () => {
   const systems = (name: 'expected' | 'baseline' | 'next-expected') => (inputs[name] ? parseExpected(inputs[name], hostNames, name) : undefined);
   const [expected, baseline, nextExpected] = [systems('expected'), systems('baseline'), systems('next-expected')];
 
-  const github = {
-    client: createGitHubClient({ token: inputs.token, baseUrl: context.apiUrl, graphqlUrl: context.graphqlUrl, log: actionLog }),
-    repo: { owner: context.owner, repo: context.repo },
-    runUrl: context.runUrl,
-  };
+  const github = inputs.token
+    ? {
+        client: createGitHubClient({ token: inputs.token, baseUrl: context.apiUrl, graphqlUrl: context.graphqlUrl, log: actionLog }),
+        repo: { owner: context.owner, repo: context.repo },
+        runUrl: context.runUrl,
+      }
+    : undefined;
+  if (!github) actionLog.warning('no token: hold labels on issues and pull requests were not checked (only the inventory\'s holds)');
   const store = openStatusStore(settings);
   try {
     const nextSource = nextExpectedSource(nextExpected, inputs.flake, loaded, context.workspace, nix);
@@ -49,7 +52,7 @@ await runAction(async () => {
       holdLabel: inputs['hold-label'],
       autoMerge: inputs['auto-merge'],
       abort: inputs.abort,
-      github,
+      ...(github ? { github } : {}),
       now: settings.clock.now(),
       log: actionLog,
     });

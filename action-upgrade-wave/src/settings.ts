@@ -27,6 +27,9 @@ export function clockFromEnv(env: NodeJS.ProcessEnv = process.env): Clock {
 /** Inputs, then what depends on several of them, all checked before anything is read or written. */
 export function readWaveSettings(env: NodeJS.ProcessEnv = process.env): WaveSettings {
   const inputs = readWaveInputs();
+  if (!inputs.token && (inputs.mode !== 'status' || inputs.abort || inputs['status-source'] === 'deployments')) {
+    throw new InputError('token', 'is required to open pull requests, to abort, and to read deployments (only mode status works without it)', '${{ github.token }}');
+  }
   if (inputs.quorum && ('count' in inputs.quorum ? inputs.quorum.count : inputs.quorum.percent) === 0) {
     throw new InputError('quorum', 'must be at least 1 host or 1%', '80%');
   }

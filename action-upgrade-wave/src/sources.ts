@@ -23,7 +23,7 @@ export function openStatusStore(settings: WaveSettings): OpenedStore | undefined
   });
 }
 
-export function reportSource(settings: WaveSettings, store: OpenedStore | undefined, github: WaveGitHub): ReportSource {
+export function reportSource(settings: WaveSettings, store: OpenedStore | undefined, github: WaveGitHub | undefined): ReportSource {
   switch (settings.inputs['status-source']) {
     case 'cache':
       return async () => {
@@ -33,7 +33,10 @@ export function reportSource(settings: WaveSettings, store: OpenedStore | undefi
     case 'ssh':
       return (hosts) => probeHosts(hosts, { clock: settings.clock, log: actionLog });
     case 'deployments':
-      return (hosts) => deploymentReports(github.client, github.repo, hosts, { clock: settings.clock });
+      return (hosts) => {
+        if (!github) throw new UserError('status-source deployments needs the token input');
+        return deploymentReports(github.client, github.repo, hosts, { clock: settings.clock });
+      };
   }
 }
 

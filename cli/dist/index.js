@@ -80,6 +80,17 @@ function parseFlags(args, manifest) {
     }
     return { inputs, verbose };
 }
+/** Outputs are strings for the runner; JSON ones (store-paths, report) print as JSON here. */
+function asJson(value) {
+    if (!/^[[{]/.test(value))
+        return value;
+    try {
+        return JSON.parse(value);
+    }
+    catch {
+        return value;
+    }
+}
 function gitRef() {
     try {
         return (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFileSync)('git', ['rev-parse', '--symbolic-full-name', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
@@ -130,7 +141,7 @@ async function main(argv) {
         printer.flush();
         if (run.summary.trim())
             process.stderr.write(`\n${printer.mask((0,_src_cli_terminal_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryAsText */ .k)(run.summary))}\n`);
-        process.stdout.write(`${JSON.stringify(run.outputs, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(run.outputs).map(([name, value]) => [name, asJson(value)])), null, 2)}\n`);
         return run.exitCode;
     }
     finally {

@@ -61,6 +61,16 @@ export function parseFlags(args: readonly string[], manifest: ActionManifest): {
   return { inputs, verbose };
 }
 
+/** Outputs are strings for the runner; JSON ones (store-paths, report) print as JSON here. */
+function asJson(value: string): unknown {
+  if (!/^[[{]/.test(value)) return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
 function gitRef(): string | undefined {
   try {
     return execFileSync('git', ['rev-parse', '--symbolic-full-name', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
@@ -109,7 +119,7 @@ async function main(argv: readonly string[]): Promise<number> {
     });
     printer.flush();
     if (run.summary.trim()) process.stderr.write(`\n${printer.mask(summaryAsText(run.summary))}\n`);
-    process.stdout.write(`${JSON.stringify(run.outputs, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(run.outputs).map(([name, value]) => [name, asJson(value)])), null, 2)}\n`);
     return run.exitCode;
   } finally {
     await rm(workDir, { recursive: true, force: true });

@@ -32,8 +32,9 @@ describe('fleet command line', () => {
       FLEET_SIGNING_KEY: keys.secret,
     });
     expect(result.code).toBe(0);
-    const outputs = JSON.parse(result.stdout) as Record<string, string>;
-    const storePaths = JSON.parse(outputs['store-paths'] as string) as Record<string, string>;
+    const outputs = JSON.parse(result.stdout) as { 'store-paths': Record<string, string>; 'pushed-paths': string };
+    const storePaths = outputs['store-paths'];
+    expect(Number(outputs['pushed-paths'])).toBeGreaterThan(0);
     expect(Object.keys(storePaths)).toEqual(['web1']);
     expect(result.stderr).toMatch(/^web1\s+✅ built\s+\/nix\/store\/\S+-nixos-system-web1-/m);
     expect(result.stderr).not.toContain('::');

@@ -1,5 +1,5 @@
 import { readWaveInputs } from '../../../action-upgrade-wave/src/inputs.js';
-import { clockFromEnv } from '../../../action-upgrade-wave/src/settings.js';
+import { clockFromEnv, readWaveSettings } from '../../../action-upgrade-wave/src/settings.js';
 
 const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
 
@@ -14,7 +14,6 @@ describe('action-upgrade-wave inputs', () => {
 
   it('names every bad input with an example', () => {
     expect(() => readWaveInputs(reader({ token: 't', mode: 'yolo' }))).toThrow('Input "mode": "yolo" is not one of status, promote, advance. Example: mode: promote');
-    expect(() => readWaveInputs(reader({}))).toThrow('Input "token": is required');
     expect(() => readWaveInputs(reader({ token: 't', 'offline-after': 'a week', quorum: 'most' }))).toThrow(/2 inputs are invalid:\n- Input "quorum": "most" is not a number or a percentage.*\n- Input "offline-after": "a week" is not a duration/);
     expect(() => readWaveInputs(reader({ token: 't', cache: 'ftp://x' }))).toThrow('Input "cache": must start with s3://, http://, https:// or file://');
     expect(() => readWaveInputs(reader({ token: 't', expected: '{' }))).toThrow(/Input "expected": is not valid JSON/);
@@ -37,5 +36,29 @@ describe('action-upgrade-wave inputs', () => {
     const manifest = parse(await readFile(new URL('action.yml', root), 'utf8')) as { inputs: Record<string, unknown> };
     const parsed = Object.keys(readWaveInputs(reader({ token: 't' })));
     expect(parsed.sort()).toEqual(Object.keys(manifest.inputs).sort());
+  });
+});
+
+describe('token', () => {
+  // The runner passes inputs as INPUT_* variables; readWaveSettings reads them as the action does.
+  function withInputs<T>(values: Record<string, string>, body: () => T): T {
+    const names = Object.keys(values).map((name) => `INPUT_${name.toUpperCase()}`);
+    Object.entries(values).forEach(([name, value]) => (process.env[`INPUT_${name.toUpperCase()}`] = value));
+    try {
+      return body();
+    } finally {
+      names.forEach((name) => delete process.env[name]);
+    }
+  }
+
+  it('is optional for a status report, so operators can ask from a terminal', () => {
+    expect(withInputs({ mode: 'status', cache: 'file:///tmp/cache' }, () => readWaveSettings().inputs.token)).toBeUndefined();
+  });
+
+  it('is required to open pull requests, abort, or read deployments', () => {
+    const cases: Record<string, string>[] = [{ mode: 'promote' }, { mode: 'advance' }, { mode: 'status', abort: 'true' }, { mode: 'status', 'status-source': 'deployments' }];
+    for (const values of cases) {
+      expect(() => withInputs({ cache: 'file:///tmp/cache', ...values }, () => readWaveSettings())).toThrow(/Input "token": is required to open pull requests/);
+    }
   });
 });
