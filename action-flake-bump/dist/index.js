@@ -28450,7 +28450,6 @@ await (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .runAction */ .Cs)(
         checks: inputs.checks,
         diffHosts: inputs['diff-hosts'],
         nix,
-        nixSettings,
         client,
         repo,
         writer: (repoRoot) => (inputs['commit-method'] === 'git' ? (0,_src_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .gitBranchWriter */ .KO)({ cwd: repoRoot, token: inputs.token }) : (0,_src_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .apiBranchWriter */ .KU)(client, repo)),
@@ -28559,48 +28558,7 @@ async function checkoutHead(repoRoot) {
     return head.code === 0 ? head.stdout.trim() : undefined;
 }
 
-// EXTERNAL MODULE: ./src/nix/index.ts + 7 modules
-var nix = __nccwpck_require__(4240);
-;// CONCATENATED MODULE: ./src/bump/nix-helpers.ts
-
-
-// Small helpers src/nix does not have (yet): `nix flake check`, and a closure with sizes.
-/**
- * `nix flake check REF`, run with the same settings as the suite's `Nix` (options, NIX_CONFIG,
- * store). Resolves with Nix's error text when the check fails; throws only when nix cannot start.
- */
-async function flakeCheck(settings, ref) {
-    const args = ['--extra-experimental-features', 'nix-command flakes'];
-    if (settings.store)
-        args.push('--store', settings.store);
-    for (const [name, value] of Object.entries(settings.options ?? {}))
-        args.push('--option', name, value);
-    args.push('flake', 'check', '--keep-going', ref);
-    const base = { ...(settings.env ?? process.env) };
-    const config = [base.NIX_CONFIG, settings.extraConfig].filter((s) => s && s.trim()).join('\n');
-    if (config)
-        base.NIX_CONFIG = config;
-    const bin = settings.nixBin ?? 'nix';
-    settings.log?.debug(`running ${(0,exec/* describeCommand */.vL)(bin, args)}`);
-    const result = await (0,exec/* exec */.m0)(bin, args, { env: base, allowFailure: true });
-    if (result.code === 0)
-        return { ok: true };
-    // With --keep-going each problem is an `error (ignored): …` line before the final summary line.
-    const ignored = result.stderr
-        .split('\n')
-        .filter((line) => line.startsWith('error (ignored): '))
-        .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
-    const summary = new nix/* NixCommandError */.BA((0,exec/* describeCommand */.vL)(bin, args), result.code, result.stderr).message;
-    return { ok: false, error: ignored.length > 0 ? `${ignored.join('\n')}\n${summary}` : summary };
-}
-/** Every path in the closure of a store path, with its NAR size. */
-async function closureOf(nix, storePath) {
-    const infos = await nix.pathInfo([storePath], { recursive: true });
-    return infos.map((info) => ({ path: info.path, narSize: info.narSize }));
-}
-
 ;// CONCATENATED MODULE: ./src/bump/checks.ts
-
 
 
 
@@ -28643,8 +28601,8 @@ async function buildHosts(nix, ref, hosts) {
     });
 }
 const buildChecks = (builds) => builds.map((b) => (b.toplevel ? { kind: 'build', target: b.host, ok: true } : { kind: 'build', target: b.host, ok: false, error: b.error ?? 'did not build' }));
-async function runFlakeCheck(settings, ref) {
-    const result = await flakeCheck(settings, ref);
+async function runFlakeCheck(nix, ref) {
+    const result = await nix.flakeCheck(ref);
     return result.ok ? { kind: 'flake-check', target: 'flake', ok: true } : { kind: 'flake-check', target: 'flake', ok: false, error: result.error };
 }
 
@@ -28906,8 +28864,17 @@ function unexpectedChanges(changes, requested) {
     return changes.filter((change) => !prefixes.some((prefix) => prefix.every((part, i) => change.path[i] === part)));
 }
 
+;// CONCATENATED MODULE: ./src/bump/nix-helpers.ts
+/** Every path in the closure of a store path, with its NAR size. */
+async function closureOf(nix, storePath) {
+    const infos = await nix.pathInfo([storePath], { recursive: true });
+    return infos.map((info) => ({ path: info.path, narSize: info.narSize }));
+}
+
 // EXTERNAL MODULE: ./src/bump/pr-body.ts + 3 modules
 var pr_body = __nccwpck_require__(6128);
+// EXTERNAL MODULE: ./src/nix/index.ts + 7 modules
+var nix = __nccwpck_require__(4240);
 ;// CONCATENATED MODULE: ./src/bump/update.ts
 
 
@@ -29113,7 +29080,7 @@ async function checkFlake(options, flake, after, bump) {
     if (options.checks === 'build')
         bump.checks.push(...buildChecks(hosts.map((h) => afterBuilds.get(h))));
     if (options.checks === 'flake-check')
-        bump.checks.push(await runFlakeCheck(options.nixSettings, ref));
+        bump.checks.push(await runFlakeCheck(nix, ref));
     if (diffHosts.length > 0) {
         const missingBefore = diffHosts.filter((h) => !flake.before.has(h));
         if (missingBefore.length > 0) {
@@ -35455,11 +35422,10 @@ async function upsertPullRequest(client, repo, options) {
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   aG: () => (/* reexport */ Nix),
-  BA: () => (/* reexport */ NixCommandError),
   q1: () => (/* reexport */ parseFlakeLock)
 });
 
-// UNUSED EXPORTS: DEFAULT_STORE_DIR, NixNotFoundError, detectNixVersion, formatBase16Hash, formatNix32Hash, formatNixVersion, formatSriHash, nix32Decode, nix32Encode, nixAtLeast, parseAnyHash, parseFlakeMetadata, parseHash, parseNixVersion, parsePathInfoJson, pathInfoJsonIsObject, readLock, resolveLockInput, rootInputs, sortByReferences, storePathBaseName, storePathHashPart, supportsFlakeUpdateInputs, supportsPathInfoJsonFormat, toNix32Hash, totalNarSize
+// UNUSED EXPORTS: DEFAULT_STORE_DIR, NixCommandError, NixNotFoundError, detectNixVersion, formatBase16Hash, formatNix32Hash, formatNixVersion, formatSriHash, nix32Decode, nix32Encode, nixAtLeast, parseAnyHash, parseFlakeMetadata, parseHash, parseNixVersion, parsePathInfoJson, pathInfoJsonIsObject, readLock, resolveLockInput, rootInputs, sortByReferences, storePathBaseName, storePathHashPart, supportsFlakeUpdateInputs, supportsPathInfoJsonFormat, toNix32Hash, totalNarSize
 
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
@@ -36315,6 +36281,23 @@ class Nix {
     async logOf(drvPath) {
         const result = await this.nix(['log', drvPath], { allowFailure: true });
         return result.code === 0 ? result.stdout : undefined;
+    }
+    /**
+     * `nix flake check --keep-going REF`. Resolves with Nix's error text when the check fails;
+     * throws only when nix cannot start.
+     */
+    async flakeCheck(ref) {
+        const args = ['flake', 'check', '--keep-going', ref];
+        const result = await this.nix(args, { allowFailure: true });
+        if (result.code === 0)
+            return { ok: true };
+        // With --keep-going each problem is an `error (ignored): …` line before the final summary line.
+        const ignored = result.stderr
+            .split('\n')
+            .filter((line) => line.startsWith('error (ignored): '))
+            .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
+        const summary = this.commandError(args, result).message;
+        return { ok: false, error: ignored.length > 0 ? `${ignored.join('\n')}\n${summary}` : summary };
     }
     /**
      * Signs `paths` and their closures in the local store with a secret key, read by Nix from its

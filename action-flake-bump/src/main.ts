@@ -36,7 +36,6 @@ await runAction(async () => {
     checks: inputs.checks,
     diffHosts: inputs['diff-hosts'],
     nix,
-    nixSettings,
     client,
     repo,
     writer: (repoRoot) => (inputs['commit-method'] === 'git' ? gitBranchWriter({ cwd: repoRoot, token: inputs.token }) : apiBranchWriter(client, repo)),

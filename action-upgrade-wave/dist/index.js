@@ -63598,7 +63598,11 @@ async function probeHosts(hosts, options) {
             return;
         }
         try {
-            const { stdout } = await runProbe(options.ssh ?? 'ssh', probeArguments(host, options), ((options.connectTimeoutSeconds ?? 15) + 30) * 1000, options.env);
+            const { stdout } = await (0,exec/* exec */.m0)(options.ssh ?? 'ssh', probeArguments(host, options), {
+                input: PROBE_SCRIPT,
+                timeoutMs: ((options.connectTimeoutSeconds ?? 15) + 30) * 1000,
+                ...(options.env ? { env: options.env } : {}),
+            });
             reports.set(host.name, parseProbeOutput(host.name, stdout, options.clock.now()));
         }
         catch (error) {
@@ -63609,34 +63613,6 @@ async function probeHosts(hosts, options) {
         }
     });
     return { reports, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };
-}
-/**
- * Runs ssh with the probe script on stdin. Unlike `exec`, a host that hangs up before reading the
- * script (refused, unreachable) is an ordinary failure: the broken pipe on stdin is expected.
- */
-function runProbe(ssh, args, timeoutMs, env) {
-    return new Promise((resolve, reject) => {
-        const child = (0,exec/* spawnProcess */.Nu)(ssh, args, env ? { env } : {});
-        const stdout = [];
-        const stderr = [];
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-        child.stdin.on('error', () => { });
-        child.stdout.on('data', (b) => stdout.push(b));
-        child.stderr.on('data', (b) => stderr.push(b));
-        child.on('error', (error) => {
-            clearTimeout(timer);
-            reject(new exec/* CommandError */.Qd((0,exec/* describeCommand */.vL)(ssh, args), null, '', `could not start: ${error.message}`));
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            const err = Buffer.concat(stderr).toString('utf8');
-            if (code === 0)
-                resolve({ stdout: Buffer.concat(stdout).toString('utf8') });
-            else
-                reject(new exec/* CommandError */.Qd((0,exec/* describeCommand */.vL)(ssh, args), code, err, signal ? `was killed by ${signal} (timeout ${timeoutMs} ms)` : undefined));
-        });
-        child.stdin.end(PROBE_SCRIPT);
-    });
 }
 
 ;// CONCATENATED MODULE: ./action-upgrade-wave/src/sources.ts
@@ -71398,6 +71374,23 @@ class Nix {
     async logOf(drvPath) {
         const result = await this.nix(['log', drvPath], { allowFailure: true });
         return result.code === 0 ? result.stdout : undefined;
+    }
+    /**
+     * `nix flake check --keep-going REF`. Resolves with Nix's error text when the check fails;
+     * throws only when nix cannot start.
+     */
+    async flakeCheck(ref) {
+        const args = ['flake', 'check', '--keep-going', ref];
+        const result = await this.nix(args, { allowFailure: true });
+        if (result.code === 0)
+            return { ok: true };
+        // With --keep-going each problem is an `error (ignored): …` line before the final summary line.
+        const ignored = result.stderr
+            .split('\n')
+            .filter((line) => line.startsWith('error (ignored): '))
+            .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
+        const summary = this.commandError(args, result).message;
+        return { ok: false, error: ignored.length > 0 ? `${ignored.join('\n')}\n${summary}` : summary };
     }
     /**
      * Signs `paths` and their closures in the local store with a secret key, read by Nix from its

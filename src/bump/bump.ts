@@ -6,7 +6,7 @@ import type { BranchWriter } from '../github/branch-writer.js';
 import { getBranchSha, type FileChanges } from '../github/git-data.js';
 import { getRepositoryInfo, type RepositoryInfo } from '../github/repository.js';
 import { upsertPullRequest, type PullRequestOperation } from '../github/upsert.js';
-import type { Nix, NixSettings } from '../nix/index.js';
+import type { Nix } from '../nix/index.js';
 import { UserError } from '../util/errors.js';
 import type { Log } from '../util/log.js';
 import { buildChecks, buildHosts, evalHosts, listHosts, runFlakeCheck, type ChecksMode, type HostBuild } from './checks.js';
@@ -36,8 +36,6 @@ export interface FlakeBumpOptions {
   /** Hosts to build before and after for closure diffs; empty: all when `checks` is `build`. */
   diffHosts: readonly string[];
   nix: Nix;
-  /** The settings `nix` was made with (for the few commands src/nix does not wrap). */
-  nixSettings: NixSettings;
   client: GitHubClient;
   repo: RepoRef;
   /** Makes the writer for commits (default: Git Data API). Called once with the checkout root. */
@@ -235,7 +233,7 @@ async function checkFlake(options: FlakeBumpOptions, flake: FlakeState, after: L
   const toBuild = options.checks === 'build' ? hosts : diffHosts;
   const afterBuilds = new Map((await buildHosts(nix, ref, toBuild)).map((b) => [b.host, b]));
   if (options.checks === 'build') bump.checks.push(...buildChecks(hosts.map((h) => afterBuilds.get(h) as HostBuild)));
-  if (options.checks === 'flake-check') bump.checks.push(await runFlakeCheck(options.nixSettings, ref));
+  if (options.checks === 'flake-check') bump.checks.push(await runFlakeCheck(nix, ref));
 
   if (diffHosts.length > 0) {
     const missingBefore = diffHosts.filter((h) => !flake.before.has(h));

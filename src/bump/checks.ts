@@ -1,8 +1,7 @@
-import type { Nix, NixSettings } from '../nix/index.js';
+import type { Nix } from '../nix/index.js';
 import { mapConcurrent } from '../util/async.js';
 import { errorMessage } from '../util/errors.js';
 import { toplevelAttr } from './flake-source.js';
-import { flakeCheck } from './nix-helpers.js';
 import type { CheckKind, CheckResult } from './report.js';
 
 export type ChecksMode = 'none' | CheckKind;
@@ -54,7 +53,7 @@ export async function buildHosts(nix: Nix, ref: string, hosts: readonly string[]
 export const buildChecks = (builds: readonly HostBuild[]): CheckResult[] =>
   builds.map((b) => (b.toplevel ? { kind: 'build', target: b.host, ok: true } : { kind: 'build', target: b.host, ok: false, error: b.error ?? 'did not build' }));
 
-export async function runFlakeCheck(settings: NixSettings, ref: string): Promise<CheckResult> {
-  const result = await flakeCheck(settings, ref);
+export async function runFlakeCheck(nix: Nix, ref: string): Promise<CheckResult> {
+  const result = await nix.flakeCheck(ref);
   return result.ok ? { kind: 'flake-check', target: 'flake', ok: true } : { kind: 'flake-check', target: 'flake', ok: false, error: result.error };
 }

@@ -289,6 +289,23 @@ export class Nix {
   }
 
   /**
+   * `nix flake check --keep-going REF`. Resolves with Nix's error text when the check fails;
+   * throws only when nix cannot start.
+   */
+  async flakeCheck(ref: string): Promise<{ ok: true } | { ok: false; error: string }> {
+    const args = ['flake', 'check', '--keep-going', ref];
+    const result = await this.nix(args, { allowFailure: true });
+    if (result.code === 0) return { ok: true };
+    // With --keep-going each problem is an `error (ignored): …` line before the final summary line.
+    const ignored = result.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('error (ignored): '))
+      .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
+    const summary = this.commandError(args, result).message;
+    return { ok: false, error: ignored.length > 0 ? `${ignored.join('\n')}\n${summary}` : summary };
+  }
+
+  /**
    * Signs `paths` and their closures in the local store with a secret key, read by Nix from its
    * stdin so the key never touches disk or argv (`nix store sign --key-file /dev/stdin`).
    */

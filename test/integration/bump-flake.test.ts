@@ -35,7 +35,6 @@ function bump(repo: FleetRepo, overrides: Partial<FlakeBumpOptions> = {}) {
     checks: 'eval',
     diffHosts: [],
     nix: new Nix(nixSettings),
-    nixSettings,
     client: createGitHubClient({ token: repo.gh.token, baseUrl: repo.gh.apiUrl, graphqlUrl: repo.gh.graphqlUrl, log, retryDelayMs: 1 }),
     repo: { owner: 'acme', repo: 'fleet' },
     log,

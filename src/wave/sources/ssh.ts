@@ -2,7 +2,7 @@ import type { Host } from '../../fleet/types.js';
 import type { HostStatusReport } from '../../fleet/status.js';
 import { mapConcurrent, type Clock } from '../../util/async.js';
 import { errorMessage } from '../../util/errors.js';
-import { CommandError, describeCommand, spawnProcess } from '../../util/exec.js';
+import { CommandError, exec } from '../../util/exec.js';
 import type { Log } from '../../util/log.js';
 
 /**
@@ -97,7 +97,11 @@ export async function probeHosts(hosts: readonly Host[], options: SshProbeOption
       return;
     }
     try {
-      const { stdout } = await runProbe(options.ssh ?? 'ssh', probeArguments(host, options), ((options.connectTimeoutSeconds ?? 15) + 30) * 1000, options.env);
+      const { stdout } = await exec(options.ssh ?? 'ssh', probeArguments(host, options), {
+        input: PROBE_SCRIPT,
+        timeoutMs: ((options.connectTimeoutSeconds ?? 15) + 30) * 1000,
+        ...(options.env ? { env: options.env } : {}),
+      });
       reports.set(host.name, parseProbeOutput(host.name, stdout, options.clock.now()));
     } catch (error) {
       // ssh's own last words (`No route to host`, `Permission denied`) say more than the exit code.
@@ -107,31 +111,4 @@ export async function probeHosts(hosts: readonly Host[], options: SshProbeOption
     }
   });
   return { reports, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };
-}
-
-/**
- * Runs ssh with the probe script on stdin. Unlike `exec`, a host that hangs up before reading the
- * script (refused, unreachable) is an ordinary failure: the broken pipe on stdin is expected.
- */
-function runProbe(ssh: string, args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<{ stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawnProcess(ssh, args, env ? { env } : {});
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdin.on('error', () => {});
-    child.stdout.on('data', (b: Buffer) => stdout.push(b));
-    child.stderr.on('data', (b: Buffer) => stderr.push(b));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new CommandError(describeCommand(ssh, args), null, '', `could not start: ${error.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const err = Buffer.concat(stderr).toString('utf8');
-      if (code === 0) resolve({ stdout: Buffer.concat(stdout).toString('utf8') });
-      else reject(new CommandError(describeCommand(ssh, args), code, err, signal ? `was killed by ${signal} (timeout ${timeoutMs} ms)` : undefined));
-    });
-    child.stdin.end(PROBE_SCRIPT);
-  });
 }
