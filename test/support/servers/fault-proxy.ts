@@ -90,7 +90,9 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
   const chooseFault = (req: IncomingMessage): FaultKind | undefined => {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
-    const id = `${method} ${path}`;
+    // S3 names each multipart upload with a random uploadId; leaving it out keeps the promise
+    // that a seed faults the same requests in every run.
+    const id = `${method} ${path.replace(/([?&])uploadId=[^&]*/, '$1uploadId')}`;
     const occurrence = seen.get(id) ?? 0;
     seen.set(id, occurrence + 1);
     const rate = options.failRate ?? 0;
