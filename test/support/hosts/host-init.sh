@@ -17,8 +17,12 @@ mount --bind "$root/etc" /etc/ssh
 mount --bind "$root/home" /root
 mount --bind "$root/etc-nix" /etc/nix
 mount --bind "$root/boot_id" /proc/sys/kernel/random/boot_id
-mount --bind "$root/sbin/systemctl" /usr/bin/systemctl
-mount --bind "$root/sbin/systemd-run" /usr/bin/systemd-run
+# The simulated systemctl and systemd-run come first in root's PATH; where the machine has real ones,
+# they are covered too, so that nothing a host runs can reach the machine's own systemd.
+mount --bind "$root/sbin" /usr/local/sbin
+for tool in systemctl systemd-run; do
+  if [ -e "/usr/bin/$tool" ]; then mount --bind "$root/sbin/$tool" "/usr/bin/$tool"; fi
+done
 
 boot() {
   find /run -mindepth 1 -maxdepth 1 -exec rm -rf {} +

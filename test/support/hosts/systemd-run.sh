@@ -4,7 +4,7 @@
 while [ $# -gt 0 ]; do
   case "$1" in
     --setenv=*) export "${1#--setenv=}"; shift ;;
-    -E | --setenv) export "$2"; shift 2 ;;
+    -E | --setenv) export "${2?}"; shift 2 ;;
     -u | --unit | -p | --property | --description) shift 2 ;;
     --) shift; break ;;
     -*) shift ;;
