@@ -35,14 +35,16 @@ function fullPath(p: string, storeDir: string): string {
 }
 
 /**
- * Parses `nix build --json` output: `[{ drvPath, outputs: { out: path } }]` in installable order,
- * or `[{ path }]` for a store-path installable. Output paths may be absent (`null`) in dry runs of
- * floating content-addressed derivations.
+ * Parses `nix build --json` output: `[{ drvPath, outputs: { out: path } }]` in installable order.
+ * A store-path installable is `{ path }` in Nix 2.8 and a bare path string in current Nix (which also
+ * reads a bare `.drv` installable as the file itself; `DRV^out` names its output). Output paths may be
+ * absent (`null`) in dry runs of floating content-addressed derivations.
  */
 export function parseBuildJson(stdout: string, storeDir = '/nix/store'): BuildJsonEntry[] {
   const value = JSON.parse(stdout) as unknown;
   if (!Array.isArray(value)) throw new Error('nix build --json printed no array');
   return value.map((entry: unknown) => {
+    if (typeof entry === 'string') return { outputs: { out: fullPath(entry, storeDir) } };
     if (typeof entry !== 'object' || entry === null) throw new Error(`unexpected nix build --json entry ${JSON.stringify(entry)}`);
     const e = entry as { drvPath?: unknown; outputs?: unknown; path?: unknown };
     if (typeof e.path === 'string') return { outputs: { out: fullPath(e.path, storeDir) } };
@@ -63,15 +65,38 @@ export function drvPathsIn(text: string): string[] {
   return [...new Set(text.match(DRV_PATH) ?? [])];
 }
 
-/** Derivations whose builder failed, from `error: builder for '…drv' failed` (and newer `Cannot build '…drv'`) blocks. */
+/**
+ * Derivations whose builder failed: `error: builder for '…drv' failed` blocks (Nix 2.8), `Cannot build
+ * '…drv'. Reason: builder failed` (current Nix; not its `Reason: 1 dependency failed` blocks, whose
+ * builder never ran), and fixed-output hash mismatches.
+ */
 export function failedBuilders(stderr: string): string[] {
   const failed = new Set<string>();
   for (const block of parseErrorBlocks(stderr)) {
     const head = block.split('\n')[0] ?? '';
-    const m = /^error: (?:builder for|Cannot build) '([^']+\.drv)'/.exec(head) ?? /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head);
+    const cannot = /^error: (?:.*: )?Cannot build '([^']+\.drv)'/.exec(head);
+    if (cannot) {
+      if (!/Reason: \d+ dependenc(?:y|ies) failed/.test(block)) failed.add(cannot[1] as string);
+      continue;
+    }
+    const m = /^error: builder for '([^']+\.drv)'/.exec(head) ?? /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head);
     if (m) failed.add(m[1] as string);
   }
   return [...failed];
+}
+
+/**
+ * The problems a failed `nix flake check --keep-going` reports: Nix 2.8 prints each as an `error (ignored): …`
+ * line; current Nix prints `error:` blocks (with an evaluation trace) and a closing `some errors were
+ * encountered` line, which says nothing by itself.
+ */
+export function flakeCheckProblems(stderr: string): string[] {
+  const ignored = stderr
+    .split('\n')
+    .filter((line) => line.startsWith('error (ignored): '))
+    .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
+  const blocks = parseErrorBlocks(stderr).filter((block) => !/^error: some errors were encountered during the evaluation$/.test(block));
+  return [...ignored, ...blocks];
 }
 
 /**

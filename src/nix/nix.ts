@@ -2,7 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import { mapConcurrent } from '../util/async.js';
 import { CommandError, describeCommand, exec, spawnProcess, type ExecResult } from '../util/exec.js';
 import { consoleLog, type Log } from '../util/log.js';
-import { attributeBuildErrors, parseBuildJson, type BuildJsonEntry, type BuildOutcome } from './build-report.js';
+import { attributeBuildErrors, flakeCheckProblems, parseBuildJson, type BuildJsonEntry, type BuildOutcome } from './build-report.js';
 import { hintFor, NixCommandError, NixNotFoundError, parseErrorBlocks } from './errors.js';
 import { parseFlakeMetadata, type FlakeMetadata } from './flake-lock.js';
 import { DEFAULT_STORE_DIR, parsePathInfoJson, totalNarSize, type PathInfo } from './path-info.js';
@@ -296,13 +296,9 @@ export class Nix {
     const args = ['flake', 'check', '--keep-going', ref];
     const result = await this.nix(args, { allowFailure: true });
     if (result.code === 0) return { ok: true };
-    // With --keep-going each problem is an `error (ignored): …` line before the final summary line.
-    const ignored = result.stderr
-      .split('\n')
-      .filter((line) => line.startsWith('error (ignored): '))
-      .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
-    const summary = this.commandError(args, result).message;
-    return { ok: false, error: ignored.length > 0 ? `${ignored.join('\n')}\n${summary}` : summary };
+    const problems = flakeCheckProblems(result.stderr);
+    const summary = `${describeCommand(this.nixBin, args)} failed (exit code ${result.code})`;
+    return { ok: false, error: problems.length > 0 ? `${problems.join('\n')}\n${summary}` : this.commandError(args, result).message };
   }
 
   /**

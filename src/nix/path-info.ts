@@ -111,7 +111,9 @@ export function parsePathInfoJson(input: string | unknown, storeDir = DEFAULT_ST
     }
   } else if (isObject(value)) {
     // A wrapped document `{ version, info: { path: … } }` carries the map one level down.
-    const map = isObject(value.info) && typeof value.version === 'number' && !('narHash' in value) ? value.info : value;
+    const wrapped = isObject(value.info) && typeof value.version === 'number' && !('narHash' in value);
+    const map = wrapped ? (value.info as Json) : value;
+    if (wrapped && typeof value.storeDir === 'string') storeDir = value.storeDir;
     for (const [path, entry] of Object.entries(map)) {
       if (entry === null || (isObject(entry) && entry.valid === false)) invalid.push(fullPath(path, storeDir));
       else if (isObject(entry)) infos.push(toPathInfo(path, entry, storeDir));

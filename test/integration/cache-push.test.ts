@@ -10,6 +10,7 @@ import { exec } from '../../src/util/exec.js';
 import { memoryLog } from '../../src/util/log.js';
 import { DirectoryStore } from '../support/memory-store.js';
 import { buildTestClosure, nix, nixEnv, type TestClosure } from './cache-closure.js';
+import { SIGNATURE_REFUSED, signatureRefusedFor } from '../support/nix-messages.js';
 
 let dir: string;
 let closure: TestClosure;
@@ -87,7 +88,7 @@ describe.each(['zstd', 'xz', 'none'] as const)('a cache pushed with %s compressi
     const other = parseSigningKey(await nix(['key', 'generate-secret', '--key-name', 'fleet-test-1'], env));
     const { code, stderr } = await nixCopyFrom(cache, other.publicKey.text);
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(/lacks a valid signature/);
+    expect(stderr).toMatch(SIGNATURE_REFUSED);
   });
 });
 
@@ -116,7 +117,7 @@ describe('tampering', () => {
     });
     const { code, stderr, store } = await nixCopyFrom(cache);
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(new RegExp(`${closure.top}' because it lacks a valid signature`));
+    expect(stderr).toMatch(signatureRefusedFor(closure.top));
     await expect(nix(['path-info', '--store', store, closure.top], env)).rejects.toThrow();
   });
 
@@ -130,7 +131,7 @@ describe('tampering', () => {
     });
     const { code, stderr } = await nixCopyFrom(cache);
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(/lacks a valid signature/);
+    expect(stderr).toMatch(SIGNATURE_REFUSED);
   });
 
   it('a changed NAR is refused (hash mismatch)', async () => {
