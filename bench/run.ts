@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: fleet's push pipeline against `nix copy` in the same run, on the same
+ * One lane of `npm run bench` (bench/lanes.ts runs it with each Nix): fleet's push pipeline against
+ * this machine's `nix copy` in the same run, on the same
  * synthetic closures, to the same kind of cache (nginx WebDAV, zstd, signed):
  *   - thousands of small paths on loopback, and behind a proxy adding 20 ms per request;
  *   - a no-op push of 5,000 paths (everything already cached);
@@ -7,7 +8,7 @@
  * Sizes: BENCH_SMALL (2000), BENCH_NOOP (5000), BENCH_LARGE_MIB (256,1024,2048),
  * BENCH_LATENCY_MS (20). Then a rollout to BENCH_DEPLOY_HOSTS (50) simulated hosts with
  * max-concurrency 10 (root only), against the sum of the per-host times.
- * Timings are printed, never asserted.
+ * Timings are printed, never asserted. BENCH_JSON=FILE also writes the rows as JSON for bench/lanes.ts.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -33,7 +34,14 @@ const keys = nixKeyPair('bench-1');
 const keyFile = join(work, 'nix-copy-secret-key');
 await writeFile(keyFile, keys.secret, { mode: 0o600 }); // for nix copy only; fleet keeps its key in memory
 const nixEnv = { ...process.env, NIX_CONFIG: 'experimental-features = nix-command flakes\nsubstituters =\nsandbox = false' };
-const rows: string[][] = [];
+/** One scenario's result; bench/lanes.ts puts the rows of two Nix versions side by side. */
+export interface BenchRow {
+  scenario: string;
+  fleetMs: number;
+  nixCopyMs: number;
+  fleetMaxRssBytes?: number;
+}
+const rows: BenchRow[] = [];
 
 interface Measured {
   ms: number;
@@ -69,7 +77,7 @@ async function compare(label: string, roots: readonly string[], latencyMs = 0): 
   };
   const ours = await measure(fleetPush);
   const theirs = await measure(nixCopy);
-  rows.push([label, formatDuration(ours.ms), formatDuration(theirs.ms), `${(theirs.ms / ours.ms).toFixed(1)}x`, ours.maxRssBytes ? formatBytes(ours.maxRssBytes) : '']);
+  rows.push({ scenario: label, fleetMs: ours.ms, nixCopyMs: theirs.ms, ...(ours.maxRssBytes ? { fleetMaxRssBytes: ours.maxRssBytes } : {}) });
   console.error(`${label}: fleet ${formatDuration(ours.ms)}, nix copy ${formatDuration(theirs.ms)}`);
 }
 
@@ -82,7 +90,7 @@ async function noop(count: number): Promise<void> {
     const ours = await fleetPush(nginx.url, [closure.root]);
     if (ours.pushed !== 0) throw new Error(`the no-op push pushed ${ours.pushed} paths`);
     const theirs = await nixCopy(nginx.url, [closure.root]);
-    rows.push([`no-op, ${count} paths cached`, formatDuration(ours.ms), formatDuration(theirs.ms), `${(theirs.ms / ours.ms).toFixed(1)}x`, formatBytes(ours.maxRssBytes ?? 0)]);
+    rows.push({ scenario: `no-op, ${count} paths cached`, fleetMs: ours.ms, nixCopyMs: theirs.ms, ...(ours.maxRssBytes ? { fleetMaxRssBytes: ours.maxRssBytes } : {}) });
     console.error(`no-op: fleet ${formatDuration(ours.ms)}, nix copy ${formatDuration(theirs.ms)}`);
   } finally {
     await nginx.stop();
@@ -90,7 +98,8 @@ async function noop(count: number): Promise<void> {
 }
 
 try {
-  console.error(`nix: ${(await run('nix', ['--version'])).stdout.trim()}, node ${process.version}, ${SMALL} small paths, large NARs ${LARGE_MIB.join(', ')} MiB`);
+  const nixVersion = (await run('nix', ['--version'])).stdout.trim();
+  console.error(`nix: ${nixVersion}, node ${process.version}, ${SMALL} small paths, large NARs ${LARGE_MIB.join(', ')} MiB`);
   if (SMALL > 0) {
     const small = smallClosure(SMALL, 'small');
     await importSynthetic(small.paths, nixEnv);
@@ -105,7 +114,11 @@ try {
     await run('nix-store', ['--delete', large!.path], { env: nixEnv }).catch(() => undefined);
   }
   console.log('\n| scenario | fleet | nix copy | fleet is | fleet peak RSS |\n|---|---|---|---|---|');
-  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  for (const row of rows) {
+    const cells = [row.scenario, formatDuration(row.fleetMs), formatDuration(row.nixCopyMs), `${(row.nixCopyMs / row.fleetMs).toFixed(1)}x`, row.fleetMaxRssBytes ? formatBytes(row.fleetMaxRssBytes) : ''];
+    console.log(`| ${cells.join(' | ')} |`);
+  }
+  if (process.env.BENCH_JSON) await writeFile(process.env.BENCH_JSON, JSON.stringify({ nix: nixVersion, rows }));
   if (DEPLOY_HOSTS > 0 && process.getuid?.() === 0) console.log(`\n${formatDeployBench(await benchDeploy({ hosts: DEPLOY_HOSTS, maxConcurrency: 10 }))}`);
 } finally {
   await rm(work, { recursive: true, force: true });
