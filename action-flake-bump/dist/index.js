@@ -35524,15 +35524,18 @@ function fullPath(p, storeDir) {
     return p.startsWith('/') ? p : `${storeDir}/${p}`;
 }
 /**
- * Parses `nix build --json` output: `[{ drvPath, outputs: { out: path } }]` in installable order,
- * or `[{ path }]` for a store-path installable. Output paths may be absent (`null`) in dry runs of
- * floating content-addressed derivations.
+ * Parses `nix build --json` output: `[{ drvPath, outputs: { out: path } }]` in installable order.
+ * A store-path installable is `{ path }` in Nix 2.8 and a bare path string in current Nix (which also
+ * reads a bare `.drv` installable as the file itself; `DRV^out` names its output). Output paths may be
+ * absent (`null`) in dry runs of floating content-addressed derivations.
  */
 function parseBuildJson(stdout, storeDir = '/nix/store') {
     const value = JSON.parse(stdout);
     if (!Array.isArray(value))
         throw new Error('nix build --json printed no array');
     return value.map((entry) => {
+        if (typeof entry === 'string')
+            return { outputs: { out: fullPath(entry, storeDir) } };
         if (typeof entry !== 'object' || entry === null)
             throw new Error(`unexpected nix build --json entry ${JSON.stringify(entry)}`);
         const e = entry;
@@ -35555,16 +35558,39 @@ const DRV_PATH = /\/[^\s'"`]*\/[0123456789abcdfghijklmnpqrsvwxyz]{32}-[^\s'"`]+?
 function drvPathsIn(text) {
     return [...new Set(text.match(DRV_PATH) ?? [])];
 }
-/** Derivations whose builder failed, from `error: builder for '…drv' failed` (and newer `Cannot build '…drv'`) blocks. */
+/**
+ * Derivations whose builder failed: `error: builder for '…drv' failed` blocks (Nix 2.8), `Cannot build
+ * '…drv'. Reason: builder failed` (current Nix; not its `Reason: 1 dependency failed` blocks, whose
+ * builder never ran), and fixed-output hash mismatches.
+ */
 function failedBuilders(stderr) {
     const failed = new Set();
     for (const block of parseErrorBlocks(stderr)) {
         const head = block.split('\n')[0] ?? '';
-        const m = /^error: (?:builder for|Cannot build) '([^']+\.drv)'/.exec(head) ?? /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head);
+        const cannot = /^error: (?:.*: )?Cannot build '([^']+\.drv)'/.exec(head);
+        if (cannot) {
+            if (!/Reason: \d+ dependenc(?:y|ies) failed/.test(block))
+                failed.add(cannot[1]);
+            continue;
+        }
+        const m = /^error: builder for '([^']+\.drv)'/.exec(head) ?? /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head);
         if (m)
             failed.add(m[1]);
     }
     return [...failed];
+}
+/**
+ * The problems a failed `nix flake check --keep-going` reports: Nix 2.8 prints each as an `error (ignored): …`
+ * line; current Nix prints `error:` blocks (with an evaluation trace) and a closing `some errors were
+ * encountered` line, which says nothing by itself.
+ */
+function flakeCheckProblems(stderr) {
+    const ignored = stderr
+        .split('\n')
+        .filter((line) => line.startsWith('error (ignored): '))
+        .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
+    const blocks = parseErrorBlocks(stderr).filter((block) => !/^error: some errors were encountered during the evaluation$/.test(block));
+    return [...ignored, ...blocks];
 }
 /**
  * The part of a failed `nix build` stderr that concerns one installable, given the derivations
@@ -35941,7 +35967,10 @@ function parsePathInfoJson(input, storeDir = DEFAULT_STORE_DIR) {
     }
     else if (path_info_isObject(value)) {
         // A wrapped document `{ version, info: { path: … } }` carries the map one level down.
-        const map = path_info_isObject(value.info) && typeof value.version === 'number' && !('narHash' in value) ? value.info : value;
+        const wrapped = path_info_isObject(value.info) && typeof value.version === 'number' && !('narHash' in value);
+        const map = wrapped ? value.info : value;
+        if (wrapped && typeof value.storeDir === 'string')
+            storeDir = value.storeDir;
         for (const [path, entry] of Object.entries(map)) {
             if (entry === null || (path_info_isObject(entry) && entry.valid === false))
                 invalid.push(path_info_fullPath(path, storeDir));
@@ -36291,13 +36320,9 @@ class Nix {
         const result = await this.nix(args, { allowFailure: true });
         if (result.code === 0)
             return { ok: true };
-        // With --keep-going each problem is an `error (ignored): …` line before the final summary line.
-        const ignored = result.stderr
-            .split('\n')
-            .filter((line) => line.startsWith('error (ignored): '))
-            .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
-        const summary = this.commandError(args, result).message;
-        return { ok: false, error: ignored.length > 0 ? `${ignored.join('\n')}\n${summary}` : summary };
+        const problems = flakeCheckProblems(result.stderr);
+        const summary = `${(0,exec/* describeCommand */.vL)(this.nixBin, args)} failed (exit code ${result.code})`;
+        return { ok: false, error: problems.length > 0 ? `${problems.join('\n')}\n${summary}` : this.commandError(args, result).message };
     }
     /**
      * Signs `paths` and their closures in the local store with a secret key, read by Nix from its
