@@ -3,7 +3,7 @@ import { mapConcurrent } from '../util/async.js';
 import { errorMessage } from '../util/errors.js';
 
 /**
- * Host status reports: what a host says it runs. The pull agent (nixos/fleet-agent.nix) writes one
+ * Host status reports: what a host says it runs. The pull agent (host/nixos/fleet-agent.nix) writes one
  * JSON object per host after every run to `fleet/status/<host>.json` in the cache store; the
  * wave gate and action-deploy's `wait` read them.
  *

@@ -11,6 +11,6 @@ export { revertBranch, revertChanges } from './revert.js';
 export { reportJson, type PullRequestOutcome, type WaveReport } from './report.js';
 export { summaryMarkdown } from './summary.js';
 export { mermaidWaves } from './render.js';
-export { probeHosts, parseProbeOutput, PROBE_SCRIPT } from './sources/ssh.js';
+export { probeHosts, parseProbeOutput } from './sources/ssh.js';
 export { deploymentReports, payloadSystems } from './sources/deployments.js';
 export type { Decision, GroupGate, HoldInfo, HostGate, HostState } from './types.js';

@@ -9,8 +9,9 @@ import { startHosts, type SimulatedFleet, type SimulatedHost } from '../support/
 import { freePort, startNginxCache, type NginxCacheHandle } from '../support/servers/index.js';
 import { generateKeyPair, pushClosures, type KeyPair } from './deploy-pull-fixture.js';
 
-const USER_DATA = fileURLToPath(new URL('../../aws/user-data.sh', import.meta.url));
-const DOCUMENT = fileURLToPath(new URL('../../aws/NixOS-Deploy.json', import.meta.url));
+/** host/aws/user-data.sh as installed on the simulated instance. */
+const userData = async (h: SimulatedHost) => `${await h.installHostFiles()}/aws/user-data.sh`;
+const DOCUMENT = fileURLToPath(new URL('../../host/aws/NixOS-Deploy.json', import.meta.url));
 
 /** An instance metadata service (IMDSv2 only): a PUT for a token, then GETs that carry it. */
 async function startImds(tags: () => Record<string, string> | undefined): Promise<{ url: string; requests: string[]; stop(): Promise<void> }> {
@@ -95,7 +96,7 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
       const imds = await startImds(() => ({ Name: 'web', 'fleet:system': v2, 'fleet:substituters': cache.url, 'fleet:trusted-public-keys': cacheKey.public }));
       try {
         const record = await installKexecStandIns(h);
-        const run = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', USER_DATA], { timeoutMs: 120_000 });
+        const run = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', await userData(h)], { timeoutMs: 120_000 });
         expect(run.stderr).toContain(`kexec into ${v2}`);
         expect(run.code).toBe(0);
         expect(imds.requests[0]).toBe('PUT /latest/api/token');
@@ -109,7 +110,7 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
         await rebootHost(h);
         expect(await h.bootedSystem()).toBe(v2);
         const record2 = await installKexecStandIns(h);
-        const again = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', USER_DATA], { timeoutMs: 60_000 });
+        const again = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', await userData(h)], { timeoutMs: 60_000 });
         expect(again.code).toBe(0);
         expect(again.stderr).toContain(`running ${v2}`);
         expect(await readFile(record2, 'utf8')).toBe('');
@@ -124,15 +125,15 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
       const imds = await startImds(() => tags);
       try {
         const record = await installKexecStandIns(h);
-        const off = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', USER_DATA]);
+        const off = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', await userData(h)]);
         expect(off.code).toBe(1);
         expect(off.stderr).toContain('enable InstanceMetadataTags');
         tags = { Name: 'web' };
-        const none = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', USER_DATA]);
+        const none = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', await userData(h)]);
         expect(none.code).toBe(0);
         expect(none.stderr).toContain('no fleet:system tag');
         tags = { 'fleet:system': '/nix/store/not-a-path' };
-        const bad = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', USER_DATA]);
+        const bad = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', await userData(h)]);
         expect(bad.code).toBe(1);
         expect(bad.stderr).toContain('is not a store path');
         expect(await readFile(record, 'utf8')).toBe('');

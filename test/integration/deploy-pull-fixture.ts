@@ -1,14 +1,12 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { SimulatedHost } from '../support/hosts/index.js';
 import { exec, type ExecResult } from '../../src/util/exec.js';
 import { offlineNixEnv } from '../support/nix.js';
 
 /** Shared by the pull-agent integration tests: keys, closures in a cache, running the agent on a host. */
 
-export const AGENT_SCRIPT = fileURLToPath(new URL('../../agent/fleet-agent.sh', import.meta.url));
 
 export interface KeyPair {
   secret: string;
@@ -64,7 +62,7 @@ export async function addHealthCheck(host: SimulatedHost, name: string, script: 
 }
 
 /** Runs the agent inside the host (over the harness's ssh, so in its namespaces). */
-export function runAgent(host: SimulatedHost, config: AgentConfig, command: 'run' | 'report' = 'run'): Promise<ExecResult> {
+export async function runAgent(host: SimulatedHost, config: AgentConfig, command: 'run' | 'report' = 'run'): Promise<ExecResult> {
   const { state, checks } = agentPaths(host);
   const vars: Record<string, string> = {
     FLEET_AGENT_HOST: config.host,
@@ -84,5 +82,6 @@ export function runAgent(host: SimulatedHost, config: AgentConfig, command: 'run
     ...(config.allowReboot ? { FLEET_AGENT_ALLOW_REBOOT: 'true' } : {}),
   };
   const env = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-  return host.ssh(['env', ...env, '/bin/sh', AGENT_SCRIPT, command], { timeoutMs: 120_000 });
+  const installed = await host.installHostFiles();
+  return host.ssh(['env', ...env, '/bin/sh', `${installed}/agent/fleet-agent.sh`, command], { timeoutMs: 120_000 });
 }

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec } from '../../src/util/exec.js';
 
-const MODULE = fileURLToPath(new URL('../../nixos/fleet-agent.nix', import.meta.url));
-const AGENT = fileURLToPath(new URL('../../agent/fleet-agent.sh', import.meta.url));
+const MODULE = fileURLToPath(new URL('../../host/nixos/fleet-agent.nix', import.meta.url));
+const AGENT = fileURLToPath(new URL('../../host/agent/fleet-agent.sh', import.meta.url));
 
 /**
  * The NixOS module, evaluated by real Nix against a small stand-in for nixpkgs' lib (no nixpkgs
@@ -26,6 +26,7 @@ let
     optionalAttrs = c: a: if c then a else { };
     boolToString = b: if b then "true" else "false";
     literalExpression = x: x;
+    hasPrefix = p: s: builtins.substring 0 (builtins.stringLength p) s == p;
   };
   pkgs = { writeShellScript = n: t: "/nix/store/00000000000000000000000000000000-\${n}"; coreutils = "coreutils"; curl = "curl"; bash = "/nix/store/00000000000000000000000000000000-bash"; };
   cfg = {
@@ -47,7 +48,7 @@ in {
   etc = builtins.attrNames m.config.environment.etc;
 }`;
 
-describe('nixos/fleet-agent.nix', () => {
+describe('host/nixos/fleet-agent.nix', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fleet-agent-module-'));
@@ -81,7 +82,11 @@ describe('nixos/fleet-agent.nix', () => {
       FLEET_AGENT_HEALTH_CHECKS_DIR: '/etc/fleet-agent/health-checks',
     });
     expect(config.serviceConfig).toMatchObject({ Type: 'oneshot', StateDirectory: 'fleet-agent', StateDirectoryMode: '0700' });
-    expect(String(config.serviceConfig.ExecStart)).toMatch(/^\/nix\/store\/00000000000000000000000000000000-bash\/bin\/sh \/nix\/store\/[a-z0-9]{32}-fleet-agent\.sh run$/);
+    const execStart = /^\/nix\/store\/00000000000000000000000000000000-bash\/bin\/sh (\/nix\/store\/[a-z0-9]{32}-fleet-agent)\/agent\/fleet-agent\.sh run$/.exec(String(config.serviceConfig.ExecStart));
+    expect(execStart).not.toBeNull();
+    // The agent's files and the library it sources, nothing else of host/.
+    const shipped = (await exec('find', [execStart?.[1] as string, '-type', 'f', '-printf', '%P\\n'])).stdout.split('\n').filter(Boolean).sort();
+    expect(shipped).toEqual(['agent/README.md', 'agent/fleet-agent.sh', 'lib/system.sh']);
     expect([config.restartIfChanged, config.stopIfChanged]).toEqual([false, false]);
     expect(config.timer.wantedBy).toEqual(['timers.target']);
     expect(config.timer.timerConfig).toMatchObject({ OnUnitActiveSec: '15min', RandomizedDelaySec: '10min' });

@@ -18,7 +18,7 @@ import { agentPaths, generateKeyPair, pushClosures, runAgent, type AgentConfig, 
 const TOKEN = 'report-token-of-clinic-t.0123456789abcdef';
 
 /**
- * Per-host report upload on a self-hosted nginx cache (the configuration agent/README.md shows):
+ * Per-host report upload on a self-hosted nginx cache (the configuration host/agent/README.md shows):
  * each host may PUT only its own report, with its own bearer token; everything else under
  * fleet/status/ is read-only.
  */

@@ -104,6 +104,6 @@ hosts:
   it('reaches a host through its port, user and jump host from the inventory', async () => {
     await probeHosts([inventory.hosts.web1 as NonNullable<typeof inventory.hosts.web1>], { clock: { now: () => now }, log: memoryLog(), ssh: fakeSsh, sshArgs: ['-i', '/keys/id'] });
     const args = (await readFile(join(dir, 'args'), 'utf8')).trim().split('\n');
-    expect(args).toEqual(['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=15', '-p', '2222', '-J', 'relay.example.org', '-i', '/keys/id', '-l', 'deploy', '--', 'web1.example.org', 'sh -s']);
+    expect(args).toEqual(['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=15', '-p', '2222', '-J', 'relay.example.org', '-i', '/keys/id', '-l', 'deploy', '--', 'web1.example.org', 'sh -s probe']);
   });
 });

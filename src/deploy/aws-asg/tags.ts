@@ -8,7 +8,7 @@ import type {
 
 /**
  * The instance tags that tell a new instance which system to run. The user-data script
- * (aws/user-data.sh) reads them from the instance metadata service (IMDSv2), which only serves
+ * (host/aws/user-data.sh) reads them from the instance metadata service (IMDSv2), which only serves
  * tags when the launch template enables `InstanceMetadataTags`, and only keys without `/` or spaces.
  */
 export const TAG_SYSTEM = 'fleet:system';

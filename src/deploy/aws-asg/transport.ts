@@ -43,7 +43,7 @@ export interface AsgTransportOptions {
  * Deploys `aws-asg` hosts (each is an Auto Scaling group): a launch template version whose
  * instance tags name the system, then an instance refresh to exactly that version (rolling,
  * skip matching, automatic rollback, checkpoints from the canary and batch sizes), waited for.
- * New instances converge at boot with aws/user-data.sh.
+ * New instances converge at boot with host/aws/user-data.sh.
  */
 export class AsgTransport implements Transport {
   readonly method = 'aws-asg' as const;

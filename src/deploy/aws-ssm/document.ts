@@ -3,7 +3,7 @@ import type { SsmTarget } from '../../fleet/types.js';
 import type { DeployAction } from '../types.js';
 
 /**
- * The `NixOS-Deploy` command document (aws/NixOS-Deploy.json) as this code sends it. The
+ * The `NixOS-Deploy` command document (host/aws/NixOS-Deploy.json) as this code sends it. The
  * patterns repeat the document's `allowedPattern`s (a unit test keeps them equal), so a bad value
  * is refused here, with the input named, before SSM refuses the whole command.
  */

@@ -21,7 +21,7 @@ export interface SsmTransportOptions {
   credentials?: SSMClientConfig['credentials'];
   /** Injected in tests; otherwise a client per region with `credentials`. */
   clients?: (region: string) => SSMClient;
-  /** Default `NixOS-Deploy` (aws/NixOS-Deploy.json, created in the account beforehand). */
+  /** Default `NixOS-Deploy` (host/aws/NixOS-Deploy.json, created in the account beforehand). */
   documentName?: string;
   documentVersion?: string;
   /** How long SSM may take to deliver the command to an instance (default 10 minutes). */

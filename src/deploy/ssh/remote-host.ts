@@ -1,8 +1,8 @@
 import type { SshTarget } from '../../fleet/types.js';
 import type { ExecResult } from '../../util/exec.js';
-import { parseWaitOutput, type WaitResult } from '../remote/activation.js';
-import { HELPER_PATH, HELPER_SCRIPT, INSTALL_AND_STATE } from '../remote/helper-script.js';
-import { parseHostState, type HostState } from '../remote/host-state.js';
+import { parseWaitOutput, type WaitResult } from './activation.js';
+import { HELPER_PATH, helperScript, INSTALL_AND_STATE } from './helper.js';
+import { parseHostState, type HostState } from './host-state.js';
 import type { SshSession } from './session.js';
 
 /** One activation run by the helper (see helper-script.ts for the fields' meaning). */
@@ -34,7 +34,7 @@ export class RemoteHost {
 
   /** Installs (refreshes) the helper and returns the host's state, with whether `system` is present. */
   async installAndState(system: string, signal?: AbortSignal): Promise<HostState> {
-    const result = await this.run(['sh', '-c', INSTALL_AND_STATE, 'fleet-install', system], { input: HELPER_SCRIPT, timeoutMs: 60_000, signal });
+    const result = await this.run(['sh', '-c', INSTALL_AND_STATE, 'fleet-install', system], { input: helperScript(), timeoutMs: 60_000, signal });
     if (result.code !== 0) throw new Error(`could not install the deploy helper in /run/fleet: ${result.stderr.trim() || `exit ${result.code}`}`);
     return parseHostState(result.stdout);
   }

@@ -1,27 +1,10 @@
 import type { Host } from '../../fleet/types.js';
 import type { HostStatusReport } from '../../fleet/status.js';
+import { sshHelperScript } from '../../host-scripts/index.js';
 import { mapConcurrent, type Clock } from '../../util/async.js';
 import { errorMessage } from '../../util/errors.js';
 import { CommandError, exec } from '../../util/exec.js';
 import type { Log } from '../../util/log.js';
-
-/**
- * Run on the host through `sh -s` (the script is a constant; nothing from inputs goes into it).
- * /run/current-system is replaced by a rename at every switch, so the symlink's own mtime is
- * the time the current system was adopted.
- */
-export const PROBE_SCRIPT = `
-current=$(readlink /run/current-system 2>/dev/null || true)
-booted=$(readlink /run/booted-system 2>/dev/null || true)
-generation=$(readlink /nix/var/nix/profiles/system 2>/dev/null | sed -n 's/^system-\\([0-9][0-9]*\\)-link$/\\1/p')
-adopted=$(stat -c %Y /run/current-system 2>/dev/null || true)
-failed=$(systemctl list-units --failed --plain --no-legend 2>/dev/null | awk '{print $1}' | tr '\\n' ' ')
-reboot=0
-for part in kernel initrd kernel-modules; do
-  if [ "$(readlink "/run/booted-system/$part" 2>/dev/null)" != "$(readlink "/run/current-system/$part" 2>/dev/null)" ]; then reboot=1; fi
-done
-printf 'fleet-probe=1\\ncurrent=%s\\nbooted=%s\\ngeneration=%s\\nadopted=%s\\nfailed=%s\\nreboot=%s\\n' "$current" "$booted" "$generation" "$adopted" "$failed" "$reboot"
-`;
 
 export class ProbeOutputError extends Error {
   override name = 'ProbeOutputError';
@@ -80,7 +63,8 @@ export function probeArguments(host: Host, options: Pick<SshProbeOptions, 'sshAr
     ...(options.sshArgs ?? []),
     '-l', target.user,
     '--', target.host,
-    'sh -s',
+    // The deploy helper's `probe` command, sent on stdin: nothing from inputs goes into it.
+    'sh -s probe',
   ];
 }
 
@@ -98,7 +82,7 @@ export async function probeHosts(hosts: readonly Host[], options: SshProbeOption
     }
     try {
       const { stdout } = await exec(options.ssh ?? 'ssh', probeArguments(host, options), {
-        input: PROBE_SCRIPT,
+        input: sshHelperScript(),
         timeoutMs: ((options.connectTimeoutSeconds ?? 15) + 30) * 1000,
         ...(options.env ? { env: options.env } : {}),
       });

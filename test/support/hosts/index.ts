@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { buildExampleFleet, EXAMPLE_FLEET_HOSTS } from '../example-fleet.js';
 import { offlineNixEnv } from '../nix.js';
 
 const SUPPORT_DIR = fileURLToPath(new URL('.', import.meta.url));
+const HOST_FILES_DIR = fileURLToPath(new URL('../../../host', import.meta.url));
 
 /** Faults switch-to-configuration acts on at its next switch/boot/test (see examples/fleet/lib/switch-to-configuration.sh). */
 export type Fault = 'fail' | 'degraded' | 'needs-reboot' | 'hang' | 'drop-ssh' | 'health-fail';
@@ -51,6 +52,12 @@ export interface SimulatedHost {
   console(argv: readonly string[]): Promise<ExecResult>;
   /** Copies a closure into the host's store the way a deployer does (`nix copy --to ssh://…`). */
   copy(storePath: string): Promise<void>;
+  /**
+   * Installs this checkout's host/ folder (the agent, the AWS scripts and their shell library) on the
+   * host, as a NixOS module or user data would, and returns where it is: the checkout itself may lie
+   * where a host cannot see it (under /root, which each host has its own of).
+   */
+  installHostFiles(): Promise<string>;
   /** NIX_SSHOPTS that reach this host as `ssh://root@127.0.0.1` (key, known_hosts, port). */
   readonly nixSshOptions: string;
   currentSystem(): Promise<string | undefined>;
@@ -281,6 +288,13 @@ class HostProcess implements SimulatedHost {
 
   get nixSshOptions(): string {
     return `-F /dev/null -i ${this.clientKey} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${this.knownHostsFile} -p ${this.port}`;
+  }
+
+  async installHostFiles(): Promise<string> {
+    const target = join(this.root, 'fleet-host');
+    await rm(target, { recursive: true, force: true });
+    await cp(HOST_FILES_DIR, target, { recursive: true });
+    return target;
   }
 
   async copy(storePath: string): Promise<void> {

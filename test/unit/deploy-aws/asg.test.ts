@@ -75,7 +75,7 @@ function templateVersion(version: number, system: string | undefined, extra: Par
       ImageId: 'ami-0abcdef1234567890',
       InstanceType: 'm6i.large',
       IamInstanceProfile: { Arn: 'arn:aws:iam::123456789012:instance-profile/web' },
-      UserData: Buffer.from('#!/usr/bin/env bash\n# aws/user-data.sh\n').toString('base64'),
+      UserData: Buffer.from('#!/usr/bin/env bash\n# host/aws/user-data.sh\n').toString('base64'),
       MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2, HttpEndpoint: 'enabled', HttpProtocolIpv6: 'disabled', InstanceMetadataTags: 'enabled' },
       TagSpecifications: [
         { ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'web' }, ...fleetTags] },

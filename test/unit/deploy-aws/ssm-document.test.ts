@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEPLOY_ACTIONS } from '../../../src/deploy/types.js';
 import { commandTargets, DOCUMENT_PATTERNS, documentParameters, parseDocumentOutput } from '../../../src/deploy/aws-ssm/index.js';
+import { renderSsmDocument, ssmDeployScript, ssmDocumentTemplate } from '../../../src/host-scripts/index.js';
 
 interface DocumentParameter {
   type: string;
@@ -17,11 +18,18 @@ interface CommandDocument {
   mainSteps: { action: string; name: string; inputs: { runCommand: string[]; timeoutSeconds: string } }[];
 }
 
-const document = JSON.parse(readFileSync(fileURLToPath(new URL('../../../aws/NixOS-Deploy.json', import.meta.url)), 'utf8')) as CommandDocument;
+const document = JSON.parse(readFileSync(fileURLToPath(new URL('../../../host/aws/NixOS-Deploy.json', import.meta.url)), 'utf8')) as CommandDocument;
 const script = document.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
 const SYSTEM = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-api-24.11';
 
 describe('the NixOS-Deploy document', () => {
+  it('is generated from host/aws/ssm-deploy.sh and ssm-document.json (run npm run build after changing them)', () => {
+    const committed = readFileSync(fileURLToPath(new URL('../../../host/aws/NixOS-Deploy.json', import.meta.url)), 'utf8');
+    expect(committed).toBe(renderSsmDocument(ssmDocumentTemplate(), ssmDeployScript()));
+    expect(script).toContain('fleet_rollback_action() {');
+    expect(script).not.toMatch(/fleet:inline|dirname "\$0"|^#!/m);
+  });
+
   it('is a schema 2.2 command document with one shell step', () => {
     expect(document.schemaVersion).toBe('2.2');
     expect(document.mainSteps).toHaveLength(1);

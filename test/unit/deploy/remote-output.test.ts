@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { activationSucceeded, classifyExitCode, logTail, parseActivationState, parseWaitOutput } from '../../../src/deploy/remote/activation.js';
-import { parseHostState } from '../../../src/deploy/remote/host-state.js';
+import { activationSucceeded, classifyExitCode, logTail, parseActivationState, parseWaitOutput } from '../../../src/deploy/ssh/activation.js';
+import { parseHostState } from '../../../src/deploy/ssh/host-state.js';
 
 const SYS = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-a';
 

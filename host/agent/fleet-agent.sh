@@ -1,12 +1,12 @@
 #!/bin/sh
-# fleet-agent: the host side of fleet's pull deploys (see agent/README.md).
+# fleet-agent: the host side of fleet's pull deploys (see host/agent/README.md).
 #
 #   fleet-agent.sh [run]     fetch this host's manifest, converge to it, write the status report
 #   fleet-agent.sh report    write the status report only
 #   fleet-agent.sh version
 #
 # It uses only sh, coreutils, curl and nix; it never evaluates Nix code. Configuration comes from
-# the environment (the NixOS module nixos/fleet-agent.nix sets it):
+# the environment (the NixOS module host/nixos/fleet-agent.nix sets it):
 #
 #   FLEET_AGENT_HOST                 this host's inventory name (required)
 #   FLEET_AGENT_ENVIRONMENT          its environment (required)
@@ -30,6 +30,8 @@
 # Exit status: 0 when the host runs what it should (or there is nothing to do), 1 otherwise.
 set -u
 umask 077
+# shellcheck source=../lib/system.sh
+. "$(dirname "$0")/../lib/system.sh" # fleet:inline
 
 agent_version=1.0.0
 host=${FLEET_AGENT_HOST:-}
@@ -71,7 +73,7 @@ fail() {
 tail_of() { tail -n "${2:-3}" "$1" 2>/dev/null | tr '\n\t' '  ' | cut -c 1-600; }
 
 # Writes a state file atomically.
-put_state() { printf '%s\n' "$2" > "$state/$1.tmp" && mv -f "$state/$1.tmp" "$state/$1"; }
+put_state() { fleet_put "$state/$1" "$2"; }
 get_state() { cat "$state/$1" 2>/dev/null || true; }
 
 is_store_path() {
@@ -150,36 +152,28 @@ in_reboot_window() {
   fi
 }
 
-current_system() { readlink -f /run/current-system 2>/dev/null || true; }
-booted_system() { readlink -f /run/booted-system 2>/dev/null || true; }
+current_system() { fleet_current_system; }
+booted_system() { fleet_booted_system; }
 
 # The running kernel is not the current system's, or the boot default is not what runs.
 needs_reboot() {
   cur=$(current_system)
-  boot=$(booted_system)
   [ -n "$cur" ] || return 1
-  for f in kernel initrd kernel-modules; do
-    [ "$(readlink -f "$boot/$f" 2>/dev/null)" = "$(readlink -f "$cur/$f" 2>/dev/null)" ] || return 0
-  done
+  fleet_kernel_outdated && return 0
   [ "$(readlink -f "$profile" 2>/dev/null)" = "$cur" ] || return 0
   return 1
 }
 
-failed_units() {
-  [ -d /run/systemd/system ] || return 0
-  systemctl list-units --failed --plain --no-legend --no-pager 2>/dev/null | cut -d ' ' -f 1 | tr -cd 'A-Za-z0-9@:._\\\n-'
-}
+failed_units() { fleet_failed_units; }
 
 # --- the lock -----------------------------------------------------------------------------------
 
 take_lock() {
-  if ! mkdir "$state/lock" 2>/dev/null; then
+  if ! fleet_lock_take "$state/lock" run; then
     pid=$(cat "$state/lock/pid" 2>/dev/null || true)
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then die "another run (pid $pid) is in progress"; fi
-    rm -rf "$state/lock"
-    mkdir "$state/lock" 2>/dev/null || die "cannot take the lock $state/lock"
+    if fleet_lock_owner "$state/lock" >/dev/null; then die "another run (pid $pid) is in progress"; fi
+    die "cannot take the lock $state/lock"
   fi
-  echo $$ > "$state/lock/pid"
   trap 'rm -rf "$state/lock" "$tmp"' EXIT
   trap 'exit 1' INT TERM
 }
@@ -252,14 +246,14 @@ activate() {
     return
   }
   rc=0
-  timeout -k 10 "$switch_timeout" "$1/bin/switch-to-configuration" "$2" >&2 || rc=$?
+  fleet_switch "$1" "$2" "$switch_timeout" >&2 || rc=$?
   echo "$rc"
 }
 
 run_health_checks() {
   [ -d "$checks_dir" ] || return 0
   for check in "$checks_dir"/*; do
-    [ -f "$check" ] && [ -x "$check" ] || continue
+    if [ ! -f "$check" ] || [ ! -x "$check" ]; then continue; fi
     rc=0
     timeout -k 5 "$check_timeout" "$check" >"$tmp/check.out" 2>&1 || rc=$?
     if [ "$rc" != 0 ]; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fleet: user data for the NixOS instances of an Auto Scaling group (see aws/README.md).
+# fleet: user data for the NixOS instances of an Auto Scaling group (see host/aws/README.md).
 #
 # An instance refresh launches instances from a launch template version whose instance tags name
 # the system to run (action-deploy's aws-asg transport writes them):

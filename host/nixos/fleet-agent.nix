@@ -1,6 +1,6 @@
-# NixOS module for fleet's pull agent (agent/fleet-agent.sh; see agent/README.md).
+# NixOS module for fleet's pull agent (host/agent/fleet-agent.sh; see host/agent/README.md).
 #
-#   imports = [ "${fleet}/nixos/fleet-agent.nix" ];
+#   imports = [ "${fleet}/host/nixos/fleet-agent.nix" ];
 #   services.fleet-agent = {
 #     enable = true;
 #     environment = "production";
@@ -19,6 +19,12 @@
 
 let
   cfg = config.services.fleet-agent;
+  # The agent and the shell library it sources, as they lie in host/.
+  agentFiles = builtins.path {
+    name = "fleet-agent";
+    path = ./..;
+    filter = path: type: builtins.any (dir: lib.hasPrefix (toString ./.. + "/${dir}") (toString path)) [ "agent" "lib" ];
+  };
   inherit (lib) mkEnableOption mkIf mkOption types concatStringsSep mapAttrs' nameValuePair optionalAttrs;
 
   healthCheckScripts = mapAttrs' (name: command:
@@ -169,7 +175,7 @@ in
       // optionalAttrs (cfg.rebootWindow != null) { FLEET_AGENT_REBOOT_WINDOW = "${cfg.rebootWindow.lower}-${cfg.rebootWindow.upper}"; };
       serviceConfig = {
         Type = "oneshot";
-        ExecStart = "${pkgs.bash}/bin/sh ${../agent/fleet-agent.sh} run";
+        ExecStart = "${pkgs.bash}/bin/sh ${agentFiles}/agent/fleet-agent.sh run";
         StateDirectory = "fleet-agent";
         StateDirectoryMode = "0700";
         PrivateTmp = true;
