@@ -1,5 +1,5 @@
-import { sleep } from '../util/async.js';
 import { UserError, errorMessage } from '../util/errors.js';
+import { retry } from '../util/retry.js';
 
 /** The audience AWS expects in a GitHub OIDC token unless the IAM provider says otherwise. */
 export const DEFAULT_AUDIENCE = 'sts.amazonaws.com';
@@ -54,9 +54,7 @@ export async function getWebIdentityToken(audience: string = DEFAULT_AUDIENCE, o
   const url = `${requestUrl}&audience=${encodeURIComponent(audience)}`;
   const attempts = Math.max(1, options.attempts ?? 4);
   const retryDelayMs = options.retryDelayMs ?? 500;
-  let lastProblem = '';
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (attempt > 1) await sleep(retryDelayMs * 2 ** (attempt - 2));
+  const requestOnce = async (): Promise<string> => {
     let response: Response;
     try {
       response = await fetch(url, {
@@ -64,13 +62,11 @@ export async function getWebIdentityToken(audience: string = DEFAULT_AUDIENCE, o
         signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
       });
     } catch (error) {
-      lastProblem = errorMessage(error);
-      continue;
+      throw new TransientTokenFailure(errorMessage(error), { cause: error });
     }
     if (response.status >= 500 || response.status === 429) {
-      lastProblem = `HTTP ${response.status}`;
       await response.body?.cancel();
-      continue;
+      throw new TransientTokenFailure(`HTTP ${response.status}`);
     }
     if (!response.ok) {
       // The answer body may echo request details; the status is what the user can act on.
@@ -82,8 +78,18 @@ export async function getWebIdentityToken(audience: string = DEFAULT_AUDIENCE, o
       throw new Error('GitHub answered the OIDC token request without a token (no `value` in the JSON body).');
     }
     return body.value;
-  }
-  throw new Error(`Could not get a GitHub OIDC token after ${attempts} attempts: ${lastProblem}`);
+  };
+  return retry(requestOnce, {
+    attempts,
+    isRetryable: (error) => error instanceof TransientTokenFailure,
+    delayMs: (retryIndex) => retryDelayMs * 2 ** retryIndex,
+    exhaustedError: (error, tried) => new Error(`Could not get a GitHub OIDC token after ${tried} attempts: ${errorMessage(error)}`),
+  });
+}
+
+/** A 5xx or 429 answer, or a dropped connection: another attempt may succeed. */
+class TransientTokenFailure extends Error {
+  override name = 'TransientTokenFailure';
 }
 
 /**

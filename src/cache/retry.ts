@@ -1,6 +1,7 @@
-import { sleep as defaultSleep } from '../util/async.js';
+import type { Sleep } from '../util/async.js';
 import { errorMessage } from '../util/errors.js';
 import type { Log } from '../util/log.js';
+import { backoffDelay, retry, type BackoffPolicy } from '../util/retry.js';
 import { StoreError } from './stores/store-error.js';
 
 /**
@@ -12,12 +13,13 @@ import { StoreError } from './stores/store-error.js';
  * A request is retried only when its body can be sent again: a Buffer always can, a stream only
  * when the caller hands over a factory that re-creates it (see `StreamBody`).
  */
-export interface RetryPolicy {
+export interface RetryPolicy extends BackoffPolicy {
   /** Total attempts, the first included. */
   attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
 }
+
+/** The stores' backoff; the S3 client's SDK retry strategy uses it too. */
+export { backoffDelay };
 
 export const defaultRetryPolicy: RetryPolicy = { attempts: 6, baseDelayMs: 200, maxDelayMs: 20_000 };
 
@@ -30,7 +32,7 @@ export interface RetryOptions extends Partial<RetryPolicy> {
   isRetryable?: (error: unknown) => boolean;
   /** Injected by tests. */
   random?: () => number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: Sleep;
 }
 
 const RETRYABLE_CODES = new Set([
@@ -101,14 +103,9 @@ function walkCauses(error: unknown, test: (e: ErrorLike) => boolean, depth = 0):
   return false;
 }
 
-/** Full jitter: uniform in [0, min(max, base * 2^retry)). `retry` counts from 0. */
-export function backoffDelay(retry: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-  return Math.floor(random() * ceiling);
-}
-
 /**
  * Runs `operation` until it succeeds, fails with a non-retryable error, or runs out of attempts.
+ * Waits at least as long as a `StoreError` says the server asked (Retry-After), at most the cap.
  * The final error names what was attempted and how often; a `StoreError` keeps its hint.
  */
 export async function withRetry<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
@@ -117,21 +114,19 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, o
     baseDelayMs: options.baseDelayMs ?? defaultRetryPolicy.baseDelayMs,
     maxDelayMs: options.maxDelayMs ?? defaultRetryPolicy.maxDelayMs,
   };
-  const retryable = options.isRetryable ?? isTransientError;
-  const pause = options.sleep ?? defaultSleep;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation(attempt);
-    } catch (error) {
-      if (options.signal?.aborted || !retryable(error)) throw error;
-      if (attempt >= policy.attempts) throw exhausted(error, options.what, attempt);
-      const jitter = backoffDelay(attempt - 1, policy, options.random);
-      const hinted = error instanceof StoreError && error.retryAfterMs !== undefined ? Math.min(error.retryAfterMs, policy.maxDelayMs) : 0;
-      const delay = Math.max(jitter, hinted);
-      options.log?.debug(`${options.what}: ${errorMessage(error)}; retrying in ${delay} ms (attempt ${attempt + 1} of ${policy.attempts})`);
-      await pause(delay, options.signal);
-    }
-  }
+  return retry(operation, {
+    attempts: policy.attempts,
+    isRetryable: options.isRetryable ?? isTransientError,
+    delayMs: (retryIndex, error) => Math.max(backoffDelay(retryIndex, policy, options.random), retryAfterHint(error, policy.maxDelayMs)),
+    onRetry: ({ error, attempt, delayMs }) => options.log?.debug(`${options.what}: ${errorMessage(error)}; retrying in ${delayMs} ms (attempt ${attempt + 1} of ${policy.attempts})`),
+    exhaustedError: (error, attempts) => exhausted(error, options.what, attempts),
+    signal: options.signal,
+    sleep: options.sleep,
+  });
+}
+
+function retryAfterHint(error: unknown, maxDelayMs: number): number {
+  return error instanceof StoreError && error.retryAfterMs !== undefined ? Math.min(error.retryAfterMs, maxDelayMs) : 0;
 }
 
 function exhausted(error: unknown, what: string, attempts: number): Error {

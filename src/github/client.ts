@@ -1,6 +1,6 @@
 import { Octokit } from '@octokit/rest';
-import { sleep } from '../util/async.js';
 import { consoleLog, type Log } from '../util/log.js';
+import { retry } from '../util/retry.js';
 import { GitHubGraphqlError, httpStatusOf } from './errors.js';
 
 /** Which repository a call is about. */
@@ -36,6 +36,12 @@ export interface GitHubClient {
 /** Repeating these cannot do anything twice: Git objects are content-addressed. */
 const IDEMPOTENT_POST = /\/git\/(blobs|trees|commits)$/;
 
+/** Network errors (no status), server errors and rate limiting may pass. */
+function isTransient(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  return status === undefined || status >= 500 || status === 429;
+}
+
 function defaultGraphqlUrl(baseUrl: string): string {
   // GitHub Enterprise Server serves REST at /api/v3 and GraphQL at /api/graphql.
   return /\/api\/v3\/?$/.test(baseUrl) ? baseUrl.replace(/\/api\/v3\/?$/, '/api/graphql') : `${baseUrl.replace(/\/+$/, '')}/graphql`;
@@ -63,17 +69,12 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     const method = String(endpoint.method).toUpperCase();
     const url = String(endpoint.url);
     const repeatable = method === 'GET' || method === 'HEAD' || (method === 'POST' && IDEMPOTENT_POST.test(url.split('?')[0] ?? ''));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await request(endpoint);
-      } catch (error) {
-        const status = httpStatusOf(error);
-        const transient = status === undefined || status >= 500 || status === 429;
-        if (!repeatable || !transient || attempt >= attempts) throw error;
-        log.debug(`${method} ${url} failed (${status ?? 'network error'}); retry ${attempt} of ${attempts - 1}`);
-        await sleep(retryDelayMs * 2 ** (attempt - 1));
-      }
-    }
+    return retry(async () => request(endpoint), {
+      attempts: repeatable ? attempts : 1,
+      isRetryable: isTransient,
+      delayMs: (retryIndex) => retryDelayMs * 2 ** retryIndex,
+      onRetry: ({ error, attempt }) => log.debug(`${method} ${url} failed (${httpStatusOf(error) ?? 'network error'}); retry ${attempt} of ${attempts - 1}`),
+    });
   });
   return {
     octokit,

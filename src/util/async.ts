@@ -12,7 +12,10 @@ export async function mapConcurrent<T, R>(items: readonly T[], limit: number, wo
   return results;
 }
 
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+/** Waits `ms`; rejects with the signal's reason when it aborts first. Tests inject their own. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export const sleep: Sleep = (ms, signal) =>
   new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => {

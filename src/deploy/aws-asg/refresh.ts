@@ -11,9 +11,10 @@ import {
   type RefreshPreferences,
 } from '@aws-sdk/client-auto-scaling';
 import type { Outcome } from '../../rollout/types.js';
-import { sleep as realSleep, systemClock, type Clock } from '../../util/async.js';
+import type { Clock, Sleep } from '../../util/async.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Log } from '../../util/log.js';
+import { poll } from '../../util/poll.js';
 import { AsgError } from './launch-template.js';
 
 const FINAL: ReadonlySet<InstanceRefreshStatus> = new Set<InstanceRefreshStatus>(['Successful', 'Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']);
@@ -57,47 +58,46 @@ export interface WaitRefreshOptions {
   /** How long to wait for a cancelled refresh to settle (default 10 minutes). */
   cancelWaitMs?: number;
   clock?: Clock;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: Sleep;
   signal?: AbortSignal;
   log?: Log;
 }
 
 /** Polls the refresh until it ends; on timeout (or abort) cancels it and waits for it to settle. */
 export async function waitForInstanceRefresh(client: AutoScalingClient, groupName: string, id: string, options: WaitRefreshOptions): Promise<RefreshEnd> {
-  const clock = options.clock ?? systemClock;
-  const pause = options.sleep ?? realSleep;
-  const poll = options.pollIntervalMs ?? 30_000;
-  const deadline = clock.now().getTime() + options.timeoutMs;
+  const pollIntervalMs = options.pollIntervalMs ?? 30_000;
   let last = '';
   const progress = (refresh: InstanceRefresh) => {
     const line = `${groupName}: instance refresh ${refresh.Status}${refresh.PercentageComplete !== undefined ? ` ${refresh.PercentageComplete}%` : ''}${refresh.InstancesToUpdate !== undefined ? `, ${refresh.InstancesToUpdate} to update` : ''}${refresh.StatusReason ? ` (${refresh.StatusReason})` : ''}`;
     if (line !== last) options.log?.info(line);
     last = line;
   };
-
-  for (;;) {
-    const refresh = await describeInstanceRefresh(client, groupName, id);
-    progress(refresh);
-    if (refresh.Status && FINAL.has(refresh.Status)) return { refresh, timedOut: false };
-    const now = clock.now().getTime();
-    if (now >= deadline || options.signal?.aborted) break;
-    await pause(Math.min(poll, deadline - now), options.signal).catch(() => undefined);
-  }
-
-  options.log?.warning(`${groupName}: cancelling instance refresh ${id} after ${formatDuration(options.timeoutMs)}`);
-  try {
-    await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: groupName }));
-  } catch (error) {
-    // It ended between the last poll and the cancel: report how.
-    if (!(error instanceof ActiveInstanceRefreshNotFoundFault)) throw error;
-  }
-  const settle = clock.now().getTime() + (options.cancelWaitMs ?? 10 * 60_000);
-  for (;;) {
-    const refresh = await describeInstanceRefresh(client, groupName, id);
-    progress(refresh);
-    if ((refresh.Status && FINAL.has(refresh.Status)) || clock.now().getTime() >= settle) return { refresh, timedOut: true };
-    await pause(Math.min(poll, 15_000));
-  }
+  const end = await poll(
+    async () => {
+      const refresh = await describeInstanceRefresh(client, groupName, id);
+      progress(refresh);
+      return refresh;
+    },
+    {
+      isDone: (refresh) => refresh.Status !== undefined && FINAL.has(refresh.Status),
+      timeoutMs: options.timeoutMs,
+      intervalMs: pollIntervalMs,
+      cancel: async () => {
+        options.log?.warning(`${groupName}: cancelling instance refresh ${id} after ${formatDuration(options.timeoutMs)}`);
+        try {
+          await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: groupName }));
+        } catch (error) {
+          // It ended between the last poll and the cancel: the settle wait reports how.
+          if (!(error instanceof ActiveInstanceRefreshNotFoundFault)) throw error;
+        }
+      },
+      settle: { withinMs: options.cancelWaitMs ?? 10 * 60_000, intervalMs: Math.min(pollIntervalMs, 15_000) },
+      signal: options.signal,
+      clock: options.clock,
+      sleep: options.sleep,
+    },
+  );
+  return { refresh: end.value, timedOut: end.ended !== 'done' };
 }
 
 /** The rollout outcome of a finished refresh, with the reason AWS gave. */

@@ -9,9 +9,10 @@ import {
   type SendCommandRequest,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { sleep as realSleep, systemClock, type Clock } from '../../util/async.js';
+import type { Clock, Sleep } from '../../util/async.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Log } from '../../util/log.js';
+import { poll } from '../../util/poll.js';
 
 export class SsmError extends Error {
   override name = 'SsmError';
@@ -51,7 +52,7 @@ export interface WaitCommandOptions {
   /** How long to wait for a cancelled command to settle (default 2 minutes). */
   cancelWaitMs?: number;
   clock?: Clock;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: Sleep;
   signal?: AbortSignal;
   log?: Log;
   /** For log lines. */
@@ -65,10 +66,7 @@ export interface CommandEnd {
 
 /** Polls the command until it ends; on timeout (or abort) cancels it and waits for it to settle. */
 export async function waitForCommand(client: SSMClient, commandId: string, options: WaitCommandOptions): Promise<CommandEnd> {
-  const clock = options.clock ?? systemClock;
-  const pause = options.sleep ?? realSleep;
-  const poll = options.pollIntervalMs ?? 10_000;
-  const deadline = clock.now().getTime() + options.timeoutMs;
+  const pollIntervalMs = options.pollIntervalMs ?? 10_000;
   const label = options.label ?? commandId;
   let last = '';
   const progress = (c: Command) => {
@@ -76,21 +74,25 @@ export async function waitForCommand(client: SSMClient, commandId: string, optio
     if (line !== last) options.log?.info(line);
     last = line;
   };
-  for (;;) {
-    const command = await describeCommand(client, commandId);
-    progress(command);
-    if (command.Status && FINAL.has(command.Status)) return { command, timedOut: false };
-    const now = clock.now().getTime();
-    if (now >= deadline || options.signal?.aborted) break;
-    await pause(Math.min(poll, deadline - now), options.signal).catch(() => undefined);
-  }
-  options.log?.warning(`${label}: cancelling command ${commandId} after ${formatDuration(options.timeoutMs)}`);
-  await client.send(new CancelCommandCommand({ CommandId: commandId }));
-  const settle = clock.now().getTime() + (options.cancelWaitMs ?? 2 * 60_000);
-  for (;;) {
-    const command = await describeCommand(client, commandId);
-    progress(command);
-    if ((command.Status && FINAL.has(command.Status)) || clock.now().getTime() >= settle) return { command, timedOut: true };
-    await pause(Math.min(poll, 5_000));
-  }
+  const end = await poll(
+    async () => {
+      const command = await describeCommand(client, commandId);
+      progress(command);
+      return command;
+    },
+    {
+      isDone: (command) => command.Status !== undefined && FINAL.has(command.Status),
+      timeoutMs: options.timeoutMs,
+      intervalMs: pollIntervalMs,
+      cancel: async () => {
+        options.log?.warning(`${label}: cancelling command ${commandId} after ${formatDuration(options.timeoutMs)}`);
+        await client.send(new CancelCommandCommand({ CommandId: commandId }));
+      },
+      settle: { withinMs: options.cancelWaitMs ?? 2 * 60_000, intervalMs: Math.min(pollIntervalMs, 5_000) },
+      signal: options.signal,
+      clock: options.clock,
+      sleep: options.sleep,
+    },
+  );
+  return { command: end.value, timedOut: end.ended !== 'done' };
 }

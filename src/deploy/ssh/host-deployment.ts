@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { shortStorePath } from '../../rollout/format.js';
 import type { HostResult, Outcome } from '../../rollout/types.js';
-import { sleep } from '../../util/async.js';
 import { formatDuration } from '../../util/duration.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
+import { poll } from '../../util/poll.js';
+import { retry, type RetryOptions } from '../../util/retry.js';
 import { activationSucceeded, classifyExitCode, logTail, type ActivationState, type WaitResult } from './activation.js';
 import type { HostState } from './host-state.js';
 import type { DeploySettings, HostJob } from '../types.js';
@@ -29,6 +30,11 @@ class Rebooted extends Error {
     super('the host rebooted during the deploy');
     this.state = state;
   }
+}
+
+/** A connection that failed or dropped may come back; a host key mismatch never does. */
+function isConnectionLoss(error: unknown): error is SshConnectionError {
+  return error instanceof SshConnectionError && error.kind !== 'host-key';
 }
 
 export interface HostDeploymentOptions {
@@ -224,33 +230,45 @@ export class HostDeployment {
   }
 
   /**
-   * Repeats `poll` (a long poll over a new connection; every helper command it uses is
-   * idempotent) while the activation is in a `transient` state. Rides out lost connections until
-   * a deadline that covers the activation, the confirm window and a rollback's activation; after
-   * one it reinstalls the helper first, which also tells whether the host rebooted meanwhile.
+   * Repeats `longPoll` (over a new connection; every helper command it uses is idempotent) while
+   * the activation is in a `transient` state. Rides out lost connections until a deadline that
+   * covers the activation, the confirm window and a rollback's activation; after one it
+   * reinstalls the helper first, which also tells whether the host rebooted meanwhile.
    */
-  private async settle(poll: (seconds: number) => Promise<WaitResult>, transient: readonly string[]): Promise<WaitResult> {
-    const deadline = Date.now() + 2 * this.settings.activationTimeoutMs + this.settings.confirmTimeoutMs + 60_000;
+  private async settle(longPoll: (seconds: number) => Promise<WaitResult>, transient: readonly string[]): Promise<WaitResult> {
     let reconnecting = false;
-    for (;;) {
+    const pollOnce = async (deadline: number): Promise<WaitResult> => {
       try {
         if (reconnecting) {
           const state = await this.remote.installAndState(this.system, this.signal);
           if (state.bootId && this.bootId && state.bootId !== this.bootId) throw new Rebooted(state);
           reconnecting = false;
         }
-        const result = await poll(Math.max(1, Math.min(15, Math.ceil((deadline - Date.now()) / 1000))));
+        const result = await longPoll(Math.max(1, Math.min(15, Math.ceil((deadline - Date.now()) / 1000))));
         if (result.state.phase === 'rebooted') throw new Rebooted(await this.remote.state(this.signal));
-        if (!transient.includes(result.state.phase) || Date.now() >= deadline) return result;
+        return result;
       } catch (error) {
-        if (!(error instanceof SshConnectionError) || error.kind === 'host-key') throw error;
-        if (!this.lostContact) this.log.warning(`lost contact (${error.message}); waiting for the host to come back`);
-        this.lostContact = error.message;
-        reconnecting = true;
-        if (Date.now() >= deadline) throw new LostContact(`lost contact after the activation began and the host did not come back: ${error.message}`);
-        await sleep(this.settings.retryDelayMs, this.signal);
+        if (isConnectionLoss(error)) {
+          if (!this.lostContact) this.log.warning(`lost contact (${error.message}); waiting for the host to come back`);
+          this.lostContact = error.message;
+          reconnecting = true;
+        }
+        throw error;
       }
-    }
+    };
+    const settled = await poll(
+      (deadline) =>
+        retry(() => pollOnce(deadline), {
+          ...this.reconnectingUntil(deadline),
+          exhaustedError: (error) => new LostContact(`lost contact after the activation began and the host did not come back: ${errorMessage(error)}`),
+        }),
+      {
+        isDone: (result) => !transient.includes(result.state.phase),
+        timeoutMs: 2 * this.settings.activationTimeoutMs + this.settings.confirmTimeoutMs + 60_000,
+        intervalMs: 0,
+      },
+    );
+    return settled.value;
   }
 
   private async checkHealth(systemd: boolean): Promise<HealthReport> {
@@ -358,23 +376,35 @@ export class HostDeployment {
       // The reboot may cut the connection before the command returns.
       if (!(error instanceof SshConnectionError)) throw error;
     }
-    const deadline = Date.now() + this.settings.rebootTimeoutMs;
+    const pauseMs = Math.min(this.settings.retryDelayMs, 1000);
     let lastError = 'no answer yet';
-    while (Date.now() < deadline) {
-      await sleep(Math.min(this.settings.retryDelayMs, 1000), this.signal);
-      try {
-        const state = await this.remote.installAndState(this.system, this.signal);
-        if (state.bootId && state.bootId !== this.bootId) {
-          this.log.info(`back up (boot id ${state.bootId})`);
-          this.bootId = state.bootId;
+    const end = await poll(
+      async () => {
+        try {
+          const state = await this.remote.installAndState(this.system, this.signal);
+          lastError = 'still the old boot id';
           return state;
+        } catch (error) {
+          if (!isConnectionLoss(error)) throw error;
+          lastError = error.message;
+          return undefined;
         }
-        lastError = 'still the old boot id';
-      } catch (error) {
-        if (!(error instanceof SshConnectionError) || error.kind === 'host-key') throw error;
-        lastError = error.message;
-      }
+      },
+      {
+        isDone: (state) => Boolean(state?.bootId) && state?.bootId !== this.bootId,
+        timeoutMs: this.settings.rebootTimeoutMs,
+        initialDelayMs: pauseMs,
+        intervalMs: pauseMs,
+        signal: this.signal,
+      },
+    );
+    const state = end.value;
+    if (end.ended === 'done' && state) {
+      this.log.info(`back up (boot id ${state.bootId})`);
+      this.bootId = state.bootId;
+      return state;
     }
+    this.signal?.throwIfAborted();
     throw new LostContact(`the host did not come back within reboot-timeout ${formatDuration(this.settings.rebootTimeoutMs)} after rebooting (${lastError})`);
   }
 
@@ -394,16 +424,19 @@ export class HostDeployment {
   // ── plumbing ──
 
   /** Retries a first contact `connectAttempts` times (poor links drop connections); never retries a host key mismatch. */
-  private async connect<T>(attempt: () => Promise<T>): Promise<T> {
-    for (let n = 1; ; n++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!(error instanceof SshConnectionError) || error.kind === 'host-key' || n >= this.settings.connectAttempts) throw error;
-        this.log.debug(`connection attempt ${n} failed (${error.message}); retrying`);
-        await sleep(this.settings.retryDelayMs * n, this.signal);
-      }
-    }
+  private connect<T>(contact: () => Promise<T>): Promise<T> {
+    return retry(contact, {
+      attempts: this.settings.connectAttempts,
+      isRetryable: isConnectionLoss,
+      delayMs: (retryIndex) => this.settings.retryDelayMs * (retryIndex + 1),
+      onRetry: ({ error, attempt }) => this.log.debug(`connection attempt ${attempt} failed (${errorMessage(error)}); retrying`),
+      signal: this.signal,
+    });
+  }
+
+  /** Rides out lost connections until `deadline`, `retry-delay` apart. */
+  private reconnectingUntil(deadline: number): RetryOptions {
+    return { attempts: Infinity, deadline, isRetryable: isConnectionLoss, delayMs: () => this.settings.retryDelayMs, signal: this.signal };
   }
 
   /** The host's state at the end: as the last confirm/abort reported it, or asked anew (after a lost connection that may take a while). */
@@ -411,15 +444,7 @@ export class HostDeployment {
     const seen = this.lastSeen;
     this.lastSeen = undefined;
     if (seen) return seen;
-    const deadline = Date.now() + this.settings.confirmTimeoutMs + 60_000;
-    for (;;) {
-      try {
-        return await this.remote.state(this.signal);
-      } catch (error) {
-        if (!(error instanceof SshConnectionError) || error.kind === 'host-key' || Date.now() >= deadline) throw error;
-        await sleep(this.settings.retryDelayMs, this.signal);
-      }
-    }
+    return retry(() => this.remote.state(this.signal), this.reconnectingUntil(Date.now() + this.settings.confirmTimeoutMs + 60_000));
   }
 
   private finish(outcome: Outcome, message: string, after?: HostState, extra: Partial<HostOutcome> = {}): HostOutcome {
