@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     ...built.checks.flatMap((c) => (c.outPath ? [c.outPath] : [])),
   ];
   const pushed = push.enabled
-    ? await pushOutputs(roots, settings.push, nix, actionLog)
+    ? await pushOutputs(roots, push.request, nix, actionLog)
     : { infos: roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [], pushMs: 0 };
   const targets = reportTargets(built.targets, built.outcomes, pushed.infos, 'push' in pushed ? pushed.push : undefined);
   const manifest = buildManifest(push.enabled ? settings.cacheForDisplay : undefined, targets, built.checks, pushed.infos, 'push' in pushed ? pushed.push : undefined, built.buildMs, pushed.pushMs);

@@ -1,5 +1,5 @@
 import { parseCompression, type Compression } from '../../src/cache/compress.js';
-import { parseCacheUrl, redactUrl } from '../../src/cache/open-store.js';
+import { parseCacheUrl, type CacheUrl } from '../../src/cache/open-store.js';
 import { KeyFormatError, parsePublicKey, parseSigningKey, type PublicKey, type SigningKey } from '../../src/cache/signing.js';
 import type { PushRequest } from '../../src/build/build-and-push.js';
 import { assumeRoleForThisStep, InputError, type RunContext } from '../../src/runner/index.js';
@@ -7,7 +7,8 @@ import { readBuildInputs, type BuildInputs } from './inputs.js';
 
 export interface BuildSettings {
   inputs: BuildInputs;
-  push: PushRequest;
+  /** Absent when no cache is set: nothing can be pushed. */
+  push?: PushRequest;
   cacheForDisplay?: string;
 }
 
@@ -33,48 +34,48 @@ export function readBuildSettings(): BuildSettings {
   } catch (error) {
     throw new InputError('compression-level', (error as Error).message, '6');
   }
-  if (inputs.cache) {
-    try {
-      parseCacheUrl(inputs.cache);
-    } catch (error) {
-      throw new InputError('cache', (error as Error).message, 's3://my-nix-cache?region=eu-west-1');
-    }
-  }
-  const cache = inputs.cache;
+  const cache = inputs.cache ? cacheInput(inputs.cache) : undefined;
   const roleToAssume = inputs['role-to-assume'];
-  const region = inputs['aws-region'] ?? (cache ? new URL(cache).searchParams.get('region') : null) ?? process.env.AWS_REGION ?? 'us-east-1';
+  const region = inputs['aws-region'] ?? (cache?.kind === 's3' ? cache.location.region : undefined) ?? process.env.AWS_REGION ?? 'us-east-1';
+  if (!cache) return { inputs };
   return {
     inputs,
-    ...(cache ? { cacheForDisplay: redactUrl(cache) } : {}),
+    cacheForDisplay: cache.url,
     push: {
-      cache: cache ?? '',
+      cache,
       ...(signingKey ? { signingKey } : {}),
-      ...(signingKey && /^ssh(-ng)?:\/\//.test(cache ?? '') ? { signingKeyText: inputs['signing-key'] as string } : {}),
+      ...(signingKey && cache.kind === 'nix-copy' ? { signingKeyText: inputs['signing-key'] as string } : {}),
       compression,
       concurrency: inputs.concurrency,
       skipUpstream,
       storeOptions: async () =>
-        roleToAssume && cache?.startsWith('s3://')
+        roleToAssume && cache.kind === 's3'
           ? { credentials: assumeRoleForThisStep({ roleToAssume, region, audience: inputs.audience, durationSeconds: inputs['role-duration-seconds'] }) }
           : {},
     },
   };
 }
 
-export interface PushDecision {
-  enabled: boolean;
-  reason: string;
+function cacheInput(text: string): CacheUrl {
+  try {
+    return parseCacheUrl(text);
+  } catch (error) {
+    throw new InputError('cache', (error as Error).message, 's3://my-nix-cache?region=eu-west-1');
+  }
 }
+
+export type PushDecision = { enabled: true; reason: string; request: PushRequest } | { enabled: false; reason: string };
 
 /** `auto` never pushes from a fork's pull request: its build ran untrusted code. */
 export function decidePush(settings: BuildSettings, context: RunContext): PushDecision {
-  const { push, cache } = settings.inputs;
+  const { push } = settings.inputs;
+  const request = settings.push;
   if (push === 'false') return { enabled: false, reason: 'push is false: building only' };
   if (push === 'true') {
-    if (!cache) throw new InputError('cache', 'is required when push is true', 's3://my-nix-cache?region=eu-west-1');
-    return { enabled: true, reason: `pushing to ${settings.cacheForDisplay}` };
+    if (!request) throw new InputError('cache', 'is required when push is true', 's3://my-nix-cache?region=eu-west-1');
+    return { enabled: true, reason: `pushing to ${settings.cacheForDisplay}`, request };
   }
-  if (!cache) return { enabled: false, reason: 'no cache is set: building only' };
+  if (!request) return { enabled: false, reason: 'no cache is set: building only' };
   if (context.fromFork) return { enabled: false, reason: 'a pull request from a fork: building only, nothing is pushed (its code is untrusted)' };
-  return { enabled: true, reason: `pushing to ${settings.cacheForDisplay}` };
+  return { enabled: true, reason: `pushing to ${settings.cacheForDisplay}`, request };
 }

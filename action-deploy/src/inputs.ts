@@ -1,4 +1,5 @@
 import { amount, boolean, choice, duration, integer, json, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+import { DEPLOY_ACTIONS } from '../../src/deploy/actions.js';
 
 function storePathMap(value: unknown): Record<string, string> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('must be a JSON object from host to store path');
@@ -18,7 +19,7 @@ export function readDeployInputs(read?: InputReader) {
       hosts: list({ required: true, example: 'all' }),
       'store-paths': json({ example: '${{ needs.build.outputs.store-paths }}', validate: storePathMap }),
       flake: string({ fallback: '.', example: '.' }),
-      action: choice(['switch', 'boot', 'test', 'dry-activate', 'reboot'], { fallback: 'switch', example: 'switch' }),
+      action: choice(DEPLOY_ACTIONS, { fallback: 'switch', example: 'switch' }),
       canary: integer({ fallback: 1, min: 0, example: '1' }),
       'max-concurrency': amount({ fallback: { percent: 25 }, example: '25%' }),
       'max-errors': amount({ fallback: { count: 0 }, example: '10%' }),

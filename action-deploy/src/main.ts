@@ -1,5 +1,5 @@
 import { INSTANCE_HEADERS, instanceRows, SsmTransport } from '../../src/deploy/aws-ssm/index.js';
-import { deploy, planDeploy, type DeployRequest } from '../../src/deploy/index.js';
+import { deploy, planDeploy, resolveDeploySettings, type DeployRequest } from '../../src/deploy/index.js';
 import { selectDeployHosts } from '../../src/deploy/guard.js';
 import { loadInventory } from '../../src/fleet/index.js';
 import { createGitHubClient, DeploymentRecord } from '../../src/github/index.js';
@@ -21,14 +21,14 @@ async function main(): Promise<void> {
   const hosts = selectDeployHosts(inventory, inputs.environment, context.ref, inputs.hosts);
 
   const rollout = { canary: inputs.canary, maxConcurrency: inputs['max-concurrency'], maxErrors: inputs['max-errors'] };
-  const settings = {
+  const settings = resolveDeploySettings({
     action: inputs.action,
     rollback: inputs.rollback,
     confirmTimeoutMs: inputs['confirm-timeout'],
     healthChecks: inputs['health-checks'].map((command) => ({ command, timeoutMs: inputs['health-check-timeout'] })),
     substituters: inputs.substituters,
     trustedPublicKeys: inputs['trusted-public-keys'],
-  };
+  });
   // Transports check their own inputs (manifest store and key) before anything is built.
   const transports = await openTransports(hosts, inputs, settings, rollout, context, actionLog);
   try {

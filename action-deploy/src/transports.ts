@@ -1,4 +1,4 @@
-import { openStore } from '../../src/cache/open-store.js';
+import { openStore, parseCacheUrl, type CacheUrl } from '../../src/cache/open-store.js';
 import { parseSigningKey } from '../../src/cache/signing.js';
 import { AsgTransport } from '../../src/deploy/aws-asg/index.js';
 import { SsmTransport } from '../../src/deploy/aws-ssm/index.js';
@@ -26,7 +26,7 @@ const planningOnly = (method: Method): Transport => ({
 export async function openTransports(
   hosts: readonly Host[],
   inputs: DeployInputs,
-  settings: Partial<DeploySettings>,
+  settings: DeploySettings,
   rollout: RolloutOptions,
   context: RunContext,
   log: Log,
@@ -38,6 +38,7 @@ export async function openTransports(
     if (!inputs['manifest-signing-key']) throw new InputError('manifest-signing-key', 'is required to deploy pull hosts', '${{ secrets.FLEET_MANIFEST_KEY }}');
   }
   const signingKey = inputs['manifest-signing-key'] ? parseManifestKey(inputs['manifest-signing-key']) : undefined;
+  const manifestStore = methods.has('pull') && inputs['manifest-store'] ? parseManifestStore(inputs['manifest-store']) : undefined;
   if (inputs['dry-run']) return Object.fromEntries([...methods].map((m) => [m, planningOnly(m)]));
 
   const region = inputs['aws-region'];
@@ -45,14 +46,12 @@ export async function openTransports(
   const credentials = role
     ? assumeRoleForThisStep({ roleToAssume: role, region: region ?? process.env.AWS_REGION ?? 'us-east-1', audience: inputs.audience, durationSeconds: 3600 })
     : undefined;
-  const full = { action: 'switch', rollback: 'auto', healthChecks: [], substituters: [], trustedPublicKeys: [], activationTimeoutMs: 600_000, ...settings } as DeploySettings;
   const transports: Partial<Record<Method, Transport>> = {};
-  if (methods.has('pull') && signingKey) {
-    const url = inputs['manifest-store'] as string;
+  if (manifestStore && signingKey) {
     transports.pull = await PullTransport.open({
-      store: openStore(url, { log, ...(credentials && url.startsWith('s3://') ? { credentials } : {}) }),
+      store: openStore(manifestStore, { log, ...(credentials && manifestStore.kind === 's3' ? { credentials } : {}) }),
       signingKey,
-      settings: full,
+      settings,
       log,
       ...(context.sha ? { commit: context.sha } : {}),
       waitMs: inputs.wait,
@@ -60,9 +59,20 @@ export async function openTransports(
     });
   }
   const aws = { log, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}), ...(context.sha ? { commit: context.sha } : {}) };
-  if (methods.has('aws-asg')) transports['aws-asg'] = new AsgTransport({ ...aws, settings: full, rollout });
-  if (methods.has('aws-ssm')) transports['aws-ssm'] = new SsmTransport({ ...aws, settings: full, rollout, comment: `fleet ${context.runUrl}`.slice(0, 100) });
+  if (methods.has('aws-asg')) transports['aws-asg'] = new AsgTransport({ ...aws, settings, rollout });
+  if (methods.has('aws-ssm')) transports['aws-ssm'] = new SsmTransport({ ...aws, settings, rollout, comment: `fleet ${context.runUrl}`.slice(0, 100) });
   return transports;
+}
+
+function parseManifestStore(text: string): CacheUrl {
+  let store: CacheUrl;
+  try {
+    store = parseCacheUrl(text);
+  } catch (error) {
+    throw new InputError('manifest-store', (error as Error).message, 's3://my-nix-cache?region=eu-west-1');
+  }
+  if (store.kind === 'nix-copy') throw new InputError('manifest-store', `${store.url}: manifests are published to a binary cache, not over ssh`, 's3://my-nix-cache?region=eu-west-1');
+  return store;
 }
 
 function parseManifestKey(text: string) {

@@ -1,4 +1,4 @@
-import { openStore, parseCacheUrl, type OpenStoreOptions } from '../cache/open-store.js';
+import { openStore, type CacheUrl, type OpenStoreOptions } from '../cache/open-store.js';
 import { pushToCache, type PathPushResult, type PushResult } from '../cache/push.js';
 import type { Compression } from '../cache/compress.js';
 import type { PublicKey, SigningKey } from '../cache/signing.js';
@@ -20,7 +20,7 @@ export interface BuildRequest {
 }
 
 export interface PushRequest {
-  cache: string;
+  cache: CacheUrl;
   signingKey?: SigningKey;
   /** The key's text, kept only for SSH stores: Nix signs the local paths before `nix copy`. */
   signingKeyText?: string;
@@ -80,11 +80,11 @@ export async function buildTargets(request: BuildRequest, nix: Nix, log: Log): P
 export async function pushOutputs(roots: readonly string[], request: PushRequest, nix: Nix, log: Log): Promise<{ infos: PathInfo[]; push?: PushResult; delegatedTo?: string; pushMs: number }> {
   const started = performance.now();
   const infos = roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [];
-  const url = parseCacheUrl(request.cache);
+  const url = request.cache;
   if (url.kind === 'nix-copy') {
     await log.group(`Copying ${infos.length} paths to ${url.url} with nix copy`, async () => {
       if (request.signingKeyText) await nix.sign(roots, request.signingKeyText);
-      await nix.copy(roots, { to: request.cache });
+      await nix.copy(roots, { to: url.target });
     });
     return { infos, delegatedTo: url.url, pushMs: performance.now() - started };
   }

@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { parseDuration } from '../util/duration.js';
+import { redactUrl } from '../util/redact.js';
 
 /** A problem with one input: names it, says what is wrong and shows a good value. */
 export class InputError extends Error {
@@ -190,7 +191,3 @@ export function url<O extends Common<URL> & { schemes: readonly string[] }>(opti
   }) as InputParser<Opt<URL, O>>;
 }
 
-/** Hides the password of a URL-like string for messages. */
-export function redactUrl(raw: string): string {
-  return raw.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
-}

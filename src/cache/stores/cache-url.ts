@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../util/errors.js';
+import { redactUrl } from '../../util/redact.js';
 import type { HttpAuth } from './http.js';
 import { s3DisplayUrl, type S3Location } from './s3.js';
 
@@ -15,15 +16,12 @@ export type CacheUrl =
   | { kind: 'file'; url: string; directory: string; params: StoreParams }
   | { kind: 'http'; url: string; auth?: HttpAuth; params: StoreParams }
   | { kind: 's3'; url: string; location: S3Location; params: StoreParams }
-  | { kind: 'nix-copy'; url: string; scheme: 'ssh' | 'ssh-ng'; params: StoreParams };
+  | { kind: 'nix-copy'; url: string; scheme: 'ssh' | 'ssh-ng'; params: StoreParams; /** The URL as given, for `nix copy --to`. */ target: string };
 
 const EXAMPLES = 's3://my-nix-cache?region=eu-west-1, https://cache.example.org, file:///srv/nix-cache';
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-/** Hides `user:password@` in anything that looks like a URL, for messages. */
-export function redactUrl(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@');
-}
+export { redactUrl } from '../../util/redact.js';
 
 /**
  * Parses and validates a binary cache URL. `env` supplies `AWS_ENDPOINT_URL_S3` (or
@@ -88,7 +86,7 @@ export function parseCacheUrl(input: string, env: NodeJS.ProcessEnv = process.en
     case 'ssh':
     case 'ssh-ng': {
       if (!url.hostname) fail('has no host', 'ssh-ng://deploy@cache.example.org');
-      return { kind: 'nix-copy', url: redactUrl(text.replace(/\?.*$/, '')), scheme, params };
+      return { kind: 'nix-copy', url: redactUrl(text.replace(/\?.*$/, '')), scheme, params, target: text };
     }
     default:
       return fail(`uses the unsupported scheme "${scheme}://"; use s3://, http://, https:// or file:// (or ssh://, ssh-ng:// for nix copy)`);

@@ -10,6 +10,7 @@ import { awsErrorMessage } from './errors.js';
 import { describeGroup, desiredConfiguration, prepareLaunchTemplateVersion } from './launch-template.js';
 import { planRefresh } from './preferences.js';
 import { refreshOutcome, startInstanceRefresh, waitForInstanceRefresh } from './refresh.js';
+import { runsWithoutBooting } from '../actions.js';
 
 export interface AsgClients {
   autoScaling: AutoScalingClient;
@@ -51,7 +52,7 @@ export class AsgTransport implements Transport {
 
   constructor(private readonly options: AsgTransportOptions) {
     const action = options.settings.action;
-    if (action === 'test' || action === 'dry-activate') {
+    if (runsWithoutBooting(action)) {
       throw new UserError(`action: aws-asg hosts get new instances that boot the system; "${action}" cannot be done by an instance refresh (use switch)`);
     }
     if (options.settings.substituters.length === 0 || options.settings.trustedPublicKeys.length === 0) {

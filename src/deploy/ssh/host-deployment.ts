@@ -8,11 +8,12 @@ import { poll } from '../../util/poll.js';
 import { retry, type RetryOptions } from '../../util/retry.js';
 import { activationSucceeded, classifyExitCode, logTail, type ActivationState, type WaitResult } from './activation.js';
 import type { HostState } from './host-state.js';
+import { bootOnly, changesNothing, rollbackActionAfter, usesProfile } from '../actions.js';
+import type { Host } from '../../fleet/types.js';
 import type { DeploySettings, HostJob } from '../types.js';
 import { runHealthChecks, type HealthReport } from './health.js';
 import type { ActivationSpec, RemoteHost } from './remote-host.js';
 import { SshConnectionError } from './session.js';
-import type { SshTransport } from './transport.js';
 
 type HostOutcome = Omit<HostResult, 'batch'>;
 type RolledBack = Extract<ActivationState, { phase: 'rolled-back' }>;
@@ -37,8 +38,14 @@ function isConnectionLoss(error: unknown): error is SshConnectionError {
   return error instanceof SshConnectionError && error.kind !== 'host-key';
 }
 
+/** What a host's deployment needs of its transport: a connection, and the closure on the host. */
+export interface HostAccess {
+  remote(host: Host): RemoteHost;
+  ensureClosure(host: RemoteHost, system: string, state: HostState, log: Log, signal?: AbortSignal): Promise<void>;
+}
+
 export interface HostDeploymentOptions {
-  transport: SshTransport;
+  transport: HostAccess;
   job: HostJob;
   settings: DeploySettings;
   /** Prefixed with the host's name. */
@@ -53,7 +60,7 @@ export interface HostDeploymentOptions {
  * verified.
  */
 export class HostDeployment {
-  private readonly transport: SshTransport;
+  private readonly transport: HostAccess;
   private readonly job: HostJob;
   private readonly settings: DeploySettings;
   private readonly log: Log;
@@ -85,7 +92,7 @@ export class HostDeployment {
   }
 
   private get rollbackEnabled(): boolean {
-    return this.settings.rollback === 'auto' && this.action !== 'dry-activate';
+    return this.settings.rollback === 'auto' && !changesNothing(this.action);
   }
 
   async run(): Promise<HostOutcome> {
@@ -148,14 +155,12 @@ export class HostDeployment {
     }
   }
 
-  /** Whether this action goes through the system profile (and so does its rollback). */
   private usesProfile(): boolean {
-    return this.action === 'switch' || this.action === 'boot' || this.action === 'reboot';
+    return usesProfile(this.action);
   }
 
-  /** boot (and reboot, before it reboots) change only the profile and the boot loader. */
   private bootOnly(): boolean {
-    return this.action === 'boot' || this.action === 'reboot';
+    return bootOnly(this.action);
   }
 
   /** The exact path a rollback restores: the running system, or for boot the profile's. */
@@ -165,7 +170,7 @@ export class HostDeployment {
 
   /** How a rollback activates the previous path. */
   private previousAction(): 'switch' | 'test' | 'boot' {
-    return this.action === 'test' ? 'test' : this.bootOnly() ? 'boot' : 'switch';
+    return rollbackActionAfter(this.action);
   }
 
   // ── switch, test, boot, dry-activate ──

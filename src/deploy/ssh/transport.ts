@@ -8,7 +8,7 @@ import { logTail } from './activation.js';
 import type { HostState } from './host-state.js';
 import type { HostJob, Transport, TransportContext } from '../types.js';
 import { checkSshTarget } from './config.js';
-import { HostDeployment } from './host-deployment.js';
+import { HostDeployment, type HostAccess } from './host-deployment.js';
 import { RemoteHost } from './remote-host.js';
 import { SshSession, type SshSessionOptions } from './session.js';
 
@@ -21,7 +21,7 @@ export interface SshTransportOptions extends TransportContext {
 }
 
 /** Deploys NixOS systems over ssh: copy, set the profile, activate through the host's helper, check, confirm or roll back. */
-export class SshTransport implements Transport {
+export class SshTransport implements Transport, HostAccess {
   readonly method = 'ssh' as const;
   private readonly session: SshSession;
   private readonly options: SshTransportOptions;

@@ -51,8 +51,10 @@ describe('parseCacheUrl', () => {
     expect(parseCacheUrl('ssh-ng://deploy@cache.example.org?remote-store=/nix', noEnv)).toEqual({
       kind: 'nix-copy',
       scheme: 'ssh-ng',
-      url: 'ssh-ng://***@cache.example.org',
+      // The user says who connects (no secret); nix copy gets the URL as given.
+      url: 'ssh-ng://deploy@cache.example.org',
       params: { 'remote-store': '/nix' },
+      target: 'ssh-ng://deploy@cache.example.org?remote-store=/nix',
     });
     expect(parseCacheUrl('ssh://host', noEnv)).toMatchObject({ kind: 'nix-copy', scheme: 'ssh' });
   });
@@ -77,12 +79,14 @@ describe('parseCacheUrl', () => {
   });
 
   test('errors never echo credentials', () => {
-    expect(() => parseCacheUrl('gopher://user:hunter2@host', noEnv)).toThrow(/"gopher:\/\/\*\*\*@host"/);
+    expect(() => parseCacheUrl('gopher://user:hunter2@host', noEnv)).toThrow(/"gopher:\/\/user:\*\*\*@host"/);
     expect(() => parseCacheUrl('gopher://user:hunter2@host', noEnv)).not.toThrow(/hunter2/);
   });
 
   test('redactUrl hides user info anywhere in a text', () => {
-    expect(redactUrl('see https://a:b@h/x and s3://c')).toBe('see https://***@h/x and s3://c');
+    expect(redactUrl('see https://a:b@h/x and s3://c')).toBe('see https://a:***@h/x and s3://c');
+    expect(redactUrl('https://ghp_token@github.example/x.git')).toBe('https://***@github.example/x.git');
+    expect(redactUrl('ssh-ng://deploy@cache.example.org and ssh://root:pw@h')).toBe('ssh-ng://deploy@cache.example.org and ssh://root:***@h');
   });
 });
 
