@@ -4,13 +4,13 @@
  * (`--cache URL`, `--hosts 'web*'`); `--NAME-file PATH` reads a value from a file, and secrets
  * may come from FLEET_<NAME> variables (`FLEET_SIGNING_KEY`), never from argv.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inputEnvironment, makeStepDir, readActionManifest, runActionSteps, type ActionManifest } from '../../src/cli/action-process.js';
 import { summaryAsText, WorkflowCommandPrinter } from '../../src/cli/terminal.js';
+import { exec } from '../../src/util/exec.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const COMMANDS: Record<string, { action: string; fixed?: Record<string, string>; about: string }> = {
@@ -71,10 +71,12 @@ function asJson(value: string): unknown {
   }
 }
 
-function gitRef(): string | undefined {
+async function gitRef(): Promise<string | undefined> {
   try {
-    return execFileSync('git', ['rev-parse', '--symbolic-full-name', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
+    const { code, stdout } = await exec('git', ['rev-parse', '--symbolic-full-name', 'HEAD'], { allowFailure: true });
+    return code === 0 ? stdout.trim() || undefined : undefined;
   } catch {
+    // No git on the PATH.
     return undefined;
   }
 }
@@ -108,7 +110,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
       GITHUB_WORKSPACE: process.cwd(),
-      GITHUB_REF: process.env.GITHUB_REF ?? gitRef() ?? '',
+      GITHUB_REF: process.env.GITHUB_REF ?? (await gitRef()) ?? '',
       ...inputEnvironment(manifest, inputs, process.env.GITHUB_TOKEN ?? ''),
     };
     const run = await runActionSteps(actionDir, manifest, env, {
