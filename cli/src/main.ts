@@ -113,22 +113,25 @@ async function main(argv: readonly string[]): Promise<number> {
       GITHUB_REF: process.env.GITHUB_REF ?? (await gitRef()) ?? '',
       ...inputEnvironment(manifest, inputs, process.env.GITHUB_TOKEN ?? ''),
     };
-    const run = await runActionSteps(actionDir, manifest, env, {
+    const steps = await runActionSteps(actionDir, manifest, env, {
       cwd: process.cwd(),
       workDir,
       onStdout: (chunk) => printer.push(chunk),
       onStderr: (chunk) => process.stderr.write(printer.mask(chunk)),
     });
     printer.flush();
-    if (run.summary.trim()) process.stderr.write(`\n${printer.mask(summaryAsText(run.summary))}\n`);
-    process.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(run.outputs).map(([name, value]) => [name, asJson(value)])), null, 2)}\n`);
-    return run.exitCode;
+    if (steps.summary.trim()) process.stderr.write(`\n${printer.mask(summaryAsText(steps.summary))}\n`);
+    process.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(steps.outputs).map(([name, value]) => [name, asJson(value)])), null, 2)}\n`);
+    return steps.exitCode;
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
 }
 
-process.exitCode = await main(process.argv.slice(2)).catch((error: Error) => {
-  console.error(`fleet: ${error.message}`);
-  return 2;
-});
+/** Runs one command line and resolves with the exit code; 2 for a usage error or a crash. */
+export function run(argv: readonly string[]): Promise<number> {
+  return main(argv).catch((error: Error) => {
+    console.error(`fleet: ${error.message}`);
+    return 2;
+  });
+}
