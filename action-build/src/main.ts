@@ -4,14 +4,17 @@ import { buildTargets, pushOutputs, reportTargets } from '../../src/build/build-
 import { buildManifest, CHECK_HEADERS, checkRows, storePathsOf, TARGET_HEADERS, targetRows, totalsLine } from '../../src/build/report.js';
 import { loadInventory } from '../../src/fleet/index.js';
 import { Nix } from '../../src/nix/index.js';
-import { actionLog, isPost, JobSummary, markMainRan, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
+import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
 import { UserError } from '../../src/util/errors.js';
-import { restoreEvalCache, saveEvalCache } from './eval-cache.js';
+import { restoreEvalCache } from './eval-cache.js';
 import { decidePush, readBuildSettings } from './settings.js';
 
-async function main(): Promise<void> {
-  if (isPost()) return saveEvalCache();
-  markMainRan();
+/** The main step (action.yml `runs.main`); post.ts is the post step, which saves the eval cache. */
+export function run(): Promise<void> {
+  return runAction(buildHosts);
+}
+
+async function buildHosts(): Promise<void> {
   const settings = readBuildSettings();
   const context = readRunContext();
   const push = decidePush(settings, context);
@@ -74,5 +77,3 @@ async function main(): Promise<void> {
   ].filter(Boolean);
   if (problems.length > 0) throw new UserError(problems.join('; '));
 }
-
-await runAction(main);

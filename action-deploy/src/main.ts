@@ -1,5 +1,5 @@
 import { INSTANCE_HEADERS, instanceRows, SsmTransport } from '../../src/deploy/aws-ssm/index.js';
-import { deploy, planDeploy, resolveDeploySettings, type DeployRequest } from '../../src/deploy/index.js';
+import { deploy, planDeploy, type DeployRequest } from '../../src/deploy/index.js';
 import { selectDeployHosts } from '../../src/deploy/guard.js';
 import { loadInventory } from '../../src/fleet/index.js';
 import { createGitHubClient, DeploymentRecord } from '../../src/github/index.js';
@@ -7,28 +7,25 @@ import { Nix } from '../../src/nix/index.js';
 import { formatResultsMarkdown, type HostResult } from '../../src/rollout/index.js';
 import { actionLog, JobSummary, readRunContext, runAction, setOutputs, type RunContext } from '../../src/runner/index.js';
 import { UserError } from '../../src/util/errors.js';
-import { readDeployInputs, type DeployInputs } from './inputs.js';
+import type { DeployInputs } from './inputs.js';
+import { readDeploySettings } from './settings.js';
 import { resolveSystems } from './systems.js';
 import { openTransports } from './transports.js';
 
 const byOutcome = (results: readonly HostResult[], ...outcomes: string[]) => results.filter((r) => outcomes.includes(r.outcome)).map((r) => r.host);
 
-async function main(): Promise<void> {
-  const inputs = readDeployInputs();
+/** The action's one step (action.yml `runs.main`). Fails the step on any error. */
+export function run(): Promise<void> {
+  return runAction(deployToEnvironment);
+}
+
+async function deployToEnvironment(): Promise<void> {
+  const { inputs, rollout, deploy: settings, ssh } = readDeploySettings();
   const context = readRunContext();
   const nix = new Nix({ log: actionLog });
   const inventory = await loadInventory(inputs.inventory, (installable) => nix.eval(installable));
   const hosts = selectDeployHosts(inventory, inputs.environment, context.ref, inputs.hosts);
 
-  const rollout = { canary: inputs.canary, maxConcurrency: inputs['max-concurrency'], maxErrors: inputs['max-errors'] };
-  const settings = resolveDeploySettings({
-    action: inputs.action,
-    rollback: inputs.rollback,
-    confirmTimeoutMs: inputs['confirm-timeout'],
-    healthChecks: inputs['health-checks'].map((command) => ({ command, timeoutMs: inputs['health-check-timeout'] })),
-    substituters: inputs.substituters,
-    trustedPublicKeys: inputs['trusted-public-keys'],
-  });
   // Transports check their own inputs (manifest store and key) before anything is built.
   const transports = await openTransports(hosts, inputs, settings, rollout, context, actionLog);
   try {
@@ -39,11 +36,7 @@ async function main(): Promise<void> {
       rollout,
       settings,
       transports,
-      ssh: {
-        ...(inputs['ssh-private-key'] ? { privateKey: inputs['ssh-private-key'] } : {}),
-        ...(inputs['ssh-known-hosts'] ? { knownHosts: inputs['ssh-known-hosts'] } : {}),
-        ...(inputs['ssh-user'] ? { user: inputs['ssh-user'] } : {}),
-      },
+      ssh,
       log: actionLog,
       nix,
     });
@@ -109,5 +102,3 @@ async function rollOut(inputs: DeployInputs, context: RunContext, production: bo
     throw new UserError(`${failed.length} ${failed.length === 1 ? 'host' : 'hosts'} failed (${failed.join(', ') || 'none'}); ${skipped.length} skipped${skipped.length > 0 ? ` (${skipped.join(', ')})` : ''}`);
   }
 }
-
-await runAction(main);

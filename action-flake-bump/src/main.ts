@@ -1,21 +1,19 @@
 import { runFlakeBump } from '../../src/bump/bump.js';
-import { parseNixOptions } from '../../src/bump/nix-options.js';
 import { describeCheck } from '../../src/bump/pr-body.js';
 import { summaryTables } from '../../src/bump/summary.js';
 import { apiBranchWriter, createGitHubClient, gitBranchWriter } from '../../src/github/index.js';
 import { Nix, type NixSettings } from '../../src/nix/index.js';
-import { actionLog, InputError, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
+import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
 import { UserError } from '../../src/util/errors.js';
-import { readBumpInputs } from './inputs.js';
+import { readBumpSettings } from './settings.js';
 
-await runAction(async () => {
-  const inputs = readBumpInputs();
-  let nixOptions: Record<string, string>;
-  try {
-    nixOptions = parseNixOptions(inputs['nix-options']);
-  } catch (error) {
-    throw new InputError('nix-options', (error as Error).message, 'max-jobs 4');
-  }
+/** The action's one step (action.yml `runs.main`). Fails the step on any error. */
+export function run(): Promise<void> {
+  return runAction(bumpFlakeLocks);
+}
+
+async function bumpFlakeLocks(): Promise<void> {
+  const { inputs, nixOptions } = readBumpSettings();
   const context = readRunContext();
   const repo = { owner: context.owner, repo: context.repo };
   const client = createGitHubClient({ token: inputs.token, baseUrl: context.apiUrl, graphqlUrl: context.graphqlUrl, log: actionLog });
@@ -79,4 +77,4 @@ await runAction(async () => {
     const names = outcome.failedChecks.map(describeCheck).join(', ');
     throw new UserError(`${outcome.failedChecks.length} check${outcome.failedChecks.length === 1 ? '' : 's'} failed after the update (${names})${where}`);
   }
-});
+}

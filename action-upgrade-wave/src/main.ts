@@ -10,7 +10,12 @@ import { summaryMarkdown } from '../../src/wave/summary.js';
 import { readWaveSettings } from './settings.js';
 import { expectedSource, nextExpectedSource, openStatusStore, reportSource } from './sources.js';
 
-await runAction(async () => {
+/** The action's one step (action.yml `runs.main`). Fails the step on any error. */
+export function run(): Promise<void> {
+  return runAction(runUpgradeWave);
+}
+
+async function runUpgradeWave(): Promise<void> {
   const settings = readWaveSettings();
   const { inputs } = settings;
   const context = readRunContext();
@@ -65,4 +70,4 @@ await runAction(async () => {
   } finally {
     await store?.close();
   }
-});
+}

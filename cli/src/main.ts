@@ -4,13 +4,13 @@
  * (`--cache URL`, `--hosts 'web*'`); `--NAME-file PATH` reads a value from a file, and secrets
  * may come from FLEET_<NAME> variables (`FLEET_SIGNING_KEY`), never from argv.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inputEnvironment, makeStepDir, readActionManifest, runActionSteps, type ActionManifest } from '../../src/cli/action-process.js';
 import { summaryAsText, WorkflowCommandPrinter } from '../../src/cli/terminal.js';
+import { exec } from '../../src/util/exec.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const COMMANDS: Record<string, { action: string; fixed?: Record<string, string>; about: string }> = {
@@ -71,10 +71,12 @@ function asJson(value: string): unknown {
   }
 }
 
-function gitRef(): string | undefined {
+async function gitRef(): Promise<string | undefined> {
   try {
-    return execFileSync('git', ['rev-parse', '--symbolic-full-name', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
+    const { code, stdout } = await exec('git', ['rev-parse', '--symbolic-full-name', 'HEAD'], { allowFailure: true });
+    return code === 0 ? stdout.trim() || undefined : undefined;
   } catch {
+    // No git on the PATH.
     return undefined;
   }
 }
@@ -108,25 +110,28 @@ async function main(argv: readonly string[]): Promise<number> {
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
       GITHUB_WORKSPACE: process.cwd(),
-      GITHUB_REF: process.env.GITHUB_REF ?? gitRef() ?? '',
+      GITHUB_REF: process.env.GITHUB_REF ?? (await gitRef()) ?? '',
       ...inputEnvironment(manifest, inputs, process.env.GITHUB_TOKEN ?? ''),
     };
-    const run = await runActionSteps(actionDir, manifest, env, {
+    const steps = await runActionSteps(actionDir, manifest, env, {
       cwd: process.cwd(),
       workDir,
       onStdout: (chunk) => printer.push(chunk),
       onStderr: (chunk) => process.stderr.write(printer.mask(chunk)),
     });
     printer.flush();
-    if (run.summary.trim()) process.stderr.write(`\n${printer.mask(summaryAsText(run.summary))}\n`);
-    process.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(run.outputs).map(([name, value]) => [name, asJson(value)])), null, 2)}\n`);
-    return run.exitCode;
+    if (steps.summary.trim()) process.stderr.write(`\n${printer.mask(summaryAsText(steps.summary))}\n`);
+    process.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(steps.outputs).map(([name, value]) => [name, asJson(value)])), null, 2)}\n`);
+    return steps.exitCode;
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
 }
 
-process.exitCode = await main(process.argv.slice(2)).catch((error: Error) => {
-  console.error(`fleet: ${error.message}`);
-  return 2;
-});
+/** Runs one command line and resolves with the exit code; 2 for a usage error or a crash. */
+export function run(argv: readonly string[]): Promise<number> {
+  return main(argv).catch((error: Error) => {
+    console.error(`fleet: ${error.message}`);
+    return 2;
+  });
+}

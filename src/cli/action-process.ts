@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { spawnProcess } from '../util/exec.js';
 
 /** What the runner reads from an action.yml. */
 export interface ActionManifest {
@@ -103,7 +103,9 @@ export async function runActionStep(script: string, options: StepOptions): Promi
     GITHUB_PATH: join(options.workDir, `${options.step}-path`),
   };
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnProcess(process.execPath, [script], { env, cwd: options.cwd });
+    // The runner gives a step no stdin.
+    child.stdin.end();
     const out: string[] = [];
     const err: string[] = [];
     child.stdout.setEncoding('utf8').on('data', (s: string) => {

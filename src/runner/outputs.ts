@@ -10,5 +10,3 @@ export function setOutputs(outputs: Record<string, string | number | boolean | o
 
 export const saveState = (name: string, value: string): void => core.saveState(name, value);
 export const readState = (name: string): string => core.getState(name);
-export const isPost = (): boolean => core.getState('isPost') === 'true';
-export const markMainRan = (): void => core.saveState('isPost', 'true');

@@ -59,6 +59,8 @@ describe('action-build bundle: build the example fleet and push it to S3 with OI
     first = await build();
     expect(first.stderr).toBe('');
     expect(first.exitCode).toBe(0);
+    // The post step, dist/post/index.js from action.yml's runs.post, has no eval cache to save here.
+    expect(first.post).toMatchObject({ exitCode: 0, stderr: '' });
     const storePaths = JSON.parse(first.outputs['store-paths'] as string) as Record<string, string>;
     expect(Object.keys(storePaths).sort()).toEqual([...HOSTS].sort());
     expect(Number(first.outputs['pushed-paths'])).toBeGreaterThan(10);

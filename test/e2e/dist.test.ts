@@ -1,10 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { repoRoot } from '../support/harness.js';
 
 const bundles = readdirSync(repoRoot).filter((d) => d.startsWith('action-') || d === 'cli').sort();
+/** Every file under a dist folder, with its path inside it (a post step's bundle is in post/). */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
 
 describe('committed bundles', () => {
   it('match what the source builds', () => {
@@ -12,8 +18,8 @@ describe('committed bundles', () => {
     execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), out], { cwd: repoRoot, stdio: 'pipe' });
     const stale: string[] = [];
     for (const action of bundles) {
-      const built = readdirSync(join(out, action, 'dist')).sort();
-      const committed = readdirSync(join(repoRoot, action, 'dist')).sort();
+      const built = filesUnder(join(out, action, 'dist'));
+      const committed = filesUnder(join(repoRoot, action, 'dist'));
       if (built.join() !== committed.join()) stale.push(`${action}/dist: files ${committed.join(', ')} but the build makes ${built.join(', ')}`);
       for (const file of built) {
         const fresh = readFileSync(join(out, action, 'dist', file));
