@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildTargets, pushOutputs, reportTargets } from '../../src/build/build-and-push.js';
-import { buildManifest, CHECK_HEADERS, checkRows, storePathsOf, TARGET_HEADERS, targetRows, totalsLine } from '../../src/build/report.js';
+import { buildTargets, pushOutputs, reportTargets } from '../../src/pipeline/build-and-push.js';
+import { buildManifest, CHECK_HEADERS, checkRows, storePathsOf, TARGET_HEADERS, targetRows, totalsLine } from '../../src/pipeline/report.js';
 import { loadInventory } from '../../src/fleet/index.js';
 import { Nix } from '../../src/nix/index.js';
 import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';

@@ -1,7 +1,7 @@
 import { parseCompression, type Compression } from '../../src/cache/compress.js';
 import { parseCacheUrl, type CacheUrl } from '../../src/cache/open-store.js';
 import { KeyFormatError, parsePublicKey, parseSigningKey, type PublicKey, type SigningKey } from '../../src/cache/signing.js';
-import type { PushRequest } from '../../src/build/build-and-push.js';
+import type { PushRequest } from '../../src/pipeline/build-and-push.js';
 import { assumeRoleForThisStep, InputError, type RunContext } from '../../src/runner/index.js';
 import { readBuildInputs, type BuildInputs } from './inputs.js';
 

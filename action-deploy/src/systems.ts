@@ -1,4 +1,4 @@
-import { toplevelOf } from '../../src/build/targets.js';
+import { toplevelOf } from '../../src/pipeline/targets.js';
 import type { Host } from '../../src/fleet/index.js';
 import type { Nix } from '../../src/nix/index.js';
 import { UserError } from '../../src/util/errors.js';

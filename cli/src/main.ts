@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inputEnvironment, makeStepDir, readActionManifest, runActionSteps, type ActionManifest } from '../../src/cli/action-process.js';
-import { summaryAsText, WorkflowCommandPrinter } from '../../src/cli/terminal.js';
+import { inputEnvironment, makeStepDir, readActionManifest, runActionSteps, type ActionManifest } from '../../src/local-runner/action-process.js';
+import { summaryAsText, WorkflowCommandPrinter } from '../../src/local-runner/terminal.js';
 import { exec } from '../../src/util/exec.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');

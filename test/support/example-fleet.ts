@@ -7,12 +7,12 @@ import type { Nix } from '../../src/nix/nix.js';
 import { offlineNix } from './nix.js';
 
 /** The example fleet flake in this repository. */
-export const EXAMPLE_FLEET_DIR = fileURLToPath(new URL('../../examples/fleet', import.meta.url));
+export const EXAMPLE_FLEET_DIR = fileURLToPath(new URL('../../examples/offline-fleet', import.meta.url));
 
 export const EXAMPLE_FLEET_HOSTS = ['gateway', 'web1', 'web2', 'db1', 'monitor', 'clinic-kin', 'clinic-bamako'] as const;
 
 export interface ExampleFleetBuild {
-  /** A private copy of examples/fleet with this variant written to variant.txt. */
+  /** A private copy of examples/offline-fleet with this variant written to variant.txt. */
   flakeDir: string;
   /** `path:${flakeDir}`, the flake reference to give Nix. */
   flakeRef: string;
@@ -43,7 +43,7 @@ process.once('exit', () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Copies examples/fleet to a temp dir with `variant` in variant.txt, without building anything. */
+/** Copies examples/offline-fleet to a temp dir with `variant` in variant.txt, without building anything. */
 export async function copyExampleFleet(variant = '1'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `fleet-example-${variant.replace(/[^\w.-]/g, '_')}-`));
   tempDirs.add(dir);

@@ -7,9 +7,9 @@ import {
   runActionSteps,
   type ActionManifest,
   type StepResult as ProcessStepResult,
-} from '../../src/cli/action-process.js';
+} from '../../src/local-runner/action-process.js';
 
-export { inputVariable, parseFileCommand } from '../../src/cli/action-process.js';
+export { inputVariable, parseFileCommand } from '../../src/local-runner/action-process.js';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 

@@ -25,7 +25,7 @@ import { offlineNixEnv } from '../nix.js';
 const SUPPORT_DIR = fileURLToPath(new URL('.', import.meta.url));
 const HOST_FILES_DIR = fileURLToPath(new URL('../../../host', import.meta.url));
 
-/** Faults switch-to-configuration acts on at its next switch/boot/test (see examples/fleet/lib/switch-to-configuration.sh). */
+/** Faults switch-to-configuration acts on at its next switch/boot/test (see examples/offline-fleet/lib/switch-to-configuration.sh). */
 export type Fault = 'fail' | 'degraded' | 'needs-reboot' | 'hang' | 'drop-ssh' | 'health-fail';
 
 export interface StartHostsOptions {

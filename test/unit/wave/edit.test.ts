@@ -12,7 +12,7 @@ function changedLines(before: string, after: string): { before: string; after: s
 
 describe('setWaveChannel', () => {
   it('changes only the channel of one wave in the example inventory', async () => {
-    const text = await readFile(new URL('../../../examples/fleet/fleet.yaml', import.meta.url), 'utf8');
+    const text = await readFile(new URL('../../../examples/offline-fleet/fleet.yaml', import.meta.url), 'utf8');
     const edited = setWaveChannel(text, 'middle', 'nixos-25.05');
     expect(edited).toMatchObject({ changed: true, previous: 'nixos-24.11' });
     expect(changedLines(text, edited.text)).toEqual([
