@@ -9,6 +9,17 @@ export interface PollEnd<T> {
   ended: PollEnding;
 }
 
+/** The options of a wait that polls, cancels what it waited for when time runs out, and lets it settle. */
+export interface CancellableWaitOptions {
+  timeoutMs: number;
+  pollIntervalMs?: number;
+  /** How long to wait for what was cancelled to settle. */
+  cancelWaitMs?: number;
+  clock?: Clock;
+  sleep?: Sleep;
+  signal?: AbortSignal;
+}
+
 export interface PollOptions<T> {
   isDone: (value: T) => boolean;
   timeoutMs: number;

@@ -11,10 +11,9 @@ import {
   type RefreshPreferences,
 } from '@aws-sdk/client-auto-scaling';
 import type { Outcome } from '../../rollout/types.js';
-import type { Clock, Sleep } from '../../util/async.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Log } from '../../util/log.js';
-import { poll } from '../../util/poll.js';
+import { poll, type CancellableWaitOptions } from '../../util/poll.js';
 import { AsgError } from './launch-template.js';
 
 const FINAL: ReadonlySet<InstanceRefreshStatus> = new Set<InstanceRefreshStatus>(['Successful', 'Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']);
@@ -51,15 +50,8 @@ export interface RefreshEnd {
   timedOut: boolean;
 }
 
-export interface WaitRefreshOptions {
-  timeoutMs: number;
-  /** Default 30 s. */
-  pollIntervalMs?: number;
-  /** How long to wait for a cancelled refresh to settle (default 10 minutes). */
-  cancelWaitMs?: number;
-  clock?: Clock;
-  sleep?: Sleep;
-  signal?: AbortSignal;
+/** Defaults: poll every 30 s, let a cancelled one settle for 10 minutes. */
+export interface WaitRefreshOptions extends CancellableWaitOptions {
   log?: Log;
 }
 

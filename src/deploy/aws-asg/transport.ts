@@ -2,42 +2,32 @@ import { AutoScalingClient, type AutoScalingClientConfig } from '@aws-sdk/client
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { AsgTarget } from '../../fleet/types.js';
 import type { HostResult, Limit } from '../../rollout/types.js';
-import { systemClock, type Clock } from '../../util/async.js';
+import { systemClock } from '../../util/async.js';
 import { UserError } from '../../util/errors.js';
-import type { Log } from '../../util/log.js';
 import type { DeploySettings, HostJob, Transport } from '../types.js';
 import { awsErrorMessage } from './errors.js';
 import { describeGroup, desiredConfiguration, prepareLaunchTemplateVersion } from './launch-template.js';
 import { planRefresh } from './preferences.js';
 import { refreshOutcome, startInstanceRefresh, waitForInstanceRefresh } from './refresh.js';
 import { runsWithoutBooting } from '../actions.js';
+import type { AwsTransportOptions } from '../aws-transport.js';
 
 export interface AsgClients {
   autoScaling: AutoScalingClient;
   ec2: EC2Client;
 }
 
-export interface AsgTransportOptions {
+export interface AsgTransportOptions extends AwsTransportOptions {
   settings: Pick<DeploySettings, 'action' | 'rollback' | 'substituters' | 'trustedPublicKeys'>;
-  log: Log;
   /** The rollout plan's sizes, applied inside each group: canary instances, then batches. */
   rollout?: { canary?: number; maxConcurrency?: Limit };
-  /** The `aws-region` input; an inventory host's own region wins. */
-  region?: string;
   /** OIDC role credentials (`createRefreshingCredentials`); the SDK's default chain when absent. */
   credentials?: AutoScalingClientConfig['credentials'];
   /** Injected in tests; otherwise clients are made per region with `credentials`. */
   clients?: (region: string) => AsgClients;
-  /** The commit deployed, tagged on new instances. */
-  commit?: string;
-  /** How long to wait for each refresh before cancelling it (default 1 h). */
-  timeoutMs?: number;
-  pollIntervalMs?: number;
   /** Pause at each checkpoint (default 300 s). */
   checkpointDelaySeconds?: number;
   instanceWarmupSeconds?: number;
-  clock?: Clock;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /**

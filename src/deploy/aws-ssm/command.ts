@@ -9,10 +9,9 @@ import {
   type SendCommandRequest,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import type { Clock, Sleep } from '../../util/async.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Log } from '../../util/log.js';
-import { poll } from '../../util/poll.js';
+import { poll, type CancellableWaitOptions } from '../../util/poll.js';
 
 export class SsmError extends Error {
   override name = 'SsmError';
@@ -45,15 +44,8 @@ export async function listInvocations(client: SSMClient, commandId: string): Pro
   return all;
 }
 
-export interface WaitCommandOptions {
-  timeoutMs: number;
-  /** Default 10 s. */
-  pollIntervalMs?: number;
-  /** How long to wait for a cancelled command to settle (default 2 minutes). */
-  cancelWaitMs?: number;
-  clock?: Clock;
-  sleep?: Sleep;
-  signal?: AbortSignal;
+/** Defaults: poll every 10 s, let a cancelled one settle for 2 minutes. */
+export interface WaitCommandOptions extends CancellableWaitOptions {
   log?: Log;
   /** For log lines. */
   label?: string;

@@ -2,22 +2,19 @@ import { SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
 import type { SsmTarget } from '../../fleet/types.js';
 import { formatLimit } from '../../rollout/limits.js';
 import type { HostResult, Limit } from '../../rollout/types.js';
-import { systemClock, type Clock } from '../../util/async.js';
+import { systemClock } from '../../util/async.js';
 import { UserError } from '../../util/errors.js';
-import type { Log } from '../../util/log.js';
 import { awsErrorMessage } from '../aws-asg/errors.js';
 import type { DeploySettings, HostJob, Transport } from '../types.js';
 import { listInvocations, sendCommand, waitForCommand } from './command.js';
 import { commandTargets, DEPLOY_DOCUMENT_NAME, documentParameters } from './document.js';
 import { classifyInvocation, summarizeInstances, type InstanceResult } from './invocations.js';
+import type { AwsTransportOptions } from '../aws-transport.js';
 
-export interface SsmTransportOptions {
+export interface SsmTransportOptions extends AwsTransportOptions {
   settings: Pick<DeploySettings, 'action' | 'rollback' | 'substituters' | 'trustedPublicKeys' | 'activationTimeoutMs'>;
-  log: Log;
   /** The plan's limits, handed to SSM, which applies them across the instances of each host entry. */
   rollout?: { maxConcurrency?: Limit; maxErrors?: Limit };
-  /** The `aws-region` input; an inventory host's own region wins. */
-  region?: string;
   credentials?: SSMClientConfig['credentials'];
   /** Injected in tests; otherwise a client per region with `credentials`. */
   clients?: (region: string) => SSMClient;
@@ -26,15 +23,10 @@ export interface SsmTransportOptions {
   documentVersion?: string;
   /** How long SSM may take to deliver the command to an instance (default 10 minutes). */
   deliveryTimeoutSeconds?: number;
-  /** How long to wait for the whole command before cancelling it (default: delivery + execution + 5 min). */
-  timeoutMs?: number;
-  pollIntervalMs?: number;
   /** Run/commit for the command's comment (up to 100 characters). */
   comment?: string;
   /** Each instance's result, as the command finishes. */
   onInstanceResult?: (result: InstanceResult) => void;
-  clock?: Clock;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /**
