@@ -39,8 +39,8 @@ export function locateNarWorker(here: string = import.meta.url): NarWorkerEntry 
 }
 
 function tsxLoader(here: string): string {
-  // tsx's package exports map "." to its ESM loader, the one `node --import tsx` registers.
-  return pathToFileURL(createRequire(here).resolve('tsx')).href;
+  // `node --import tsx/esm`: ESM only, which is all the worker needs, and quicker to start than `tsx`.
+  return pathToFileURL(createRequire(here).resolve('tsx/esm')).href;
 }
 
 export interface NarJob {

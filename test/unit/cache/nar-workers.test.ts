@@ -150,7 +150,7 @@ describe('locateNarWorker', () => {
   it('runs the TypeScript source with tsx when running from the sources', () => {
     const entry = locateNarWorker();
     expect(entry.url.href).toMatch(/\/src\/cache\/nar-worker\.ts$/);
-    expect(entry.execArgv).toEqual(['--import', expect.stringMatching(/^file:.*\/tsx\/dist\/loader\.mjs$/)]);
+    expect(entry.execArgv).toEqual(['--import', expect.stringMatching(/^file:.*\/tsx\/dist\/esm\/index\.mjs$/)]);
   });
 
   it('runs the bundled worker beside a bundle as it is', async () => {
