@@ -28370,159 +28370,735 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8304:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   c: () => (/* binding */ readBumpInputs)
-/* harmony export */ });
-/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(641);
-
-function readBumpInputs(read) {
-    return (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .parseInputs */ .TL)({
-        path: (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .list */ .p_)({ fallback: ['.'], example: '.' }),
-        inputs: (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .list */ .p_)({ example: 'nixpkgs, home-manager' }),
-        group: (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .choice */ .Yq)(['all', 'per-input'], { fallback: 'all', example: 'all' }),
-        branch: (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .Yj)({ fallback: 'flake-bump', pattern: /^[\w./-]+$/, patternProblem: 'is not a branch name', example: 'flake-bump' }),
-        base: (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .Yj)({ pattern: /^[\w./-]+$/, patternProblem: 'is not a branch name', example: 'main' }),
-        title: (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .Yj)({ fallback: 'flake.lock: update', example: 'flake.lock: update' }),
-        labels: (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .list */ .p_)({ example: 'dependencies' }),
-        reviewers: (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .list */ .p_)({ example: 'octocat' }),
-        'auto-merge': (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .choice */ .Yq)(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'squash' }),
-        token: (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .secret */ .rJ)({ required: true, example: '${{ github.token }}' }),
-        'commit-method': (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .choice */ .Yq)(['api', 'git'], { fallback: 'api', example: 'api' }),
-        checks: (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .choice */ .Yq)(['none', 'eval', 'build', 'flake-check'], { fallback: 'eval', example: 'eval' }),
-        'diff-hosts': (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .list */ .p_)({ example: 'web1, db1' }),
-        'nix-options': (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__/* .list */ .p_)({ example: 'max-jobs 4' }),
-    }, read);
-}
-
-
-/***/ }),
-
-/***/ 4720:
+/***/ 1161:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _src_bump_bump_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5358);
-/* harmony import */ var _src_bump_nix_options_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(588);
-/* harmony import */ var _src_bump_pr_body_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6128);
-/* harmony import */ var _src_bump_summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9832);
-/* harmony import */ var _src_github_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4582);
-/* harmony import */ var _src_nix_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4240);
-/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(641);
-/* harmony import */ var _src_util_errors_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(17);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8304);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5755);
 
-
-
-
-
-
-
-
-
-await (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .runAction */ .Cs)(async () => {
-    const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .readBumpInputs */ .c)();
-    let nixOptions;
-    try {
-        nixOptions = (0,_src_bump_nix_options_js__WEBPACK_IMPORTED_MODULE_5__/* .parseNixOptions */ .Z)(inputs['nix-options']);
-    }
-    catch (error) {
-        throw new _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz('nix-options', error.message, 'max-jobs 4');
-    }
-    const context = (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .readRunContext */ .$p)();
-    const repo = { owner: context.owner, repo: context.repo };
-    const client = (0,_src_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .createGitHubClient */ .LX)({ token: inputs.token, baseUrl: context.apiUrl, graphqlUrl: context.graphqlUrl, log: _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .actionLog */ .Zx });
-    const nixSettings = { log: _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .actionLog */ .Zx, options: nixOptions };
-    const nix = new _src_nix_index_js__WEBPACK_IMPORTED_MODULE_2__/* .Nix */ .aG(nixSettings);
-    const outcome = await (0,_src_bump_bump_js__WEBPACK_IMPORTED_MODULE_0__/* .runFlakeBump */ .n)({
-        flakes: inputs.path,
-        cwd: context.workspace,
-        inputs: inputs.inputs,
-        group: inputs.group,
-        branch: inputs.branch,
-        base: inputs.base ?? '',
-        title: inputs.title,
-        labels: inputs.labels,
-        reviewers: inputs.reviewers,
-        autoMerge: inputs['auto-merge'],
-        checks: inputs.checks,
-        diffHosts: inputs['diff-hosts'],
-        nix,
-        client,
-        repo,
-        writer: (repoRoot) => (inputs['commit-method'] === 'git' ? (0,_src_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .gitBranchWriter */ .KO)({ cwd: repoRoot, token: inputs.token }) : (0,_src_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .apiBranchWriter */ .KU)(client, repo)),
-        log: _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .actionLog */ .Zx,
-    });
-    (0,_src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .setOutputs */ .n0)({
-        'pull-request-number': outcome.pullRequest ? String(outcome.pullRequest.number) : '',
-        'pull-request-url': outcome.pullRequest?.url ?? '',
-        operation: outcome.operation,
-        changes: outcome.changes,
-        'pull-requests': outcome.groups.map((g) => ({ group: g.group, branch: g.branch, operation: g.operation, number: g.pullRequest?.number ?? null, url: g.pullRequest?.url ?? null })),
-        'failed-checks': outcome.failedChecks.length,
-    });
-    const tables = (0,_src_bump_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryTables */ .Q)(outcome);
-    const summary = new _src_runner_index_js__WEBPACK_IMPORTED_MODULE_3__/* .JobSummary */ .c3().heading('fleet flake bump').text(tables.headline);
-    summary.heading('Inputs', 3).table(['Input', 'Value'], [
-        ['path', inputs.path.join(', ')],
-        ['inputs', inputs.inputs.join(', ') || '(all)'],
-        ['group', inputs.group],
-        ['branch', inputs.branch],
-        ['base', outcome.base],
-        ['commit-method', inputs['commit-method']],
-        ['checks', inputs.checks],
-        ['diff-hosts', inputs['diff-hosts'].join(', ') || (inputs.checks === 'build' ? '(all)' : '(none)')],
-        ['auto-merge', inputs['auto-merge']],
-        ['labels', inputs.labels.join(', ')],
-        ['reviewers', inputs.reviewers.join(', ')],
-    ]);
-    summary.heading('Outcome', 3).table(tables.outcome.headers, tables.outcome.rows);
-    if (tables.changes.rows.length > 0)
-        summary.heading('Changes', 3).table(tables.changes.headers, tables.changes.rows);
-    if (tables.checks.rows.length > 0)
-        summary.heading('Checks', 3).table(tables.checks.headers, tables.checks.rows);
-    await summary.write();
-    if (outcome.failedChecks.length > 0) {
-        const where = outcome.pullRequest ? ` (details in ${outcome.pullRequest.url})` : '';
-        const names = outcome.failedChecks.map(_src_bump_pr_body_js__WEBPACK_IMPORTED_MODULE_7__/* .describeCheck */ .cn).join(', ');
-        throw new _src_util_errors_js__WEBPACK_IMPORTED_MODULE_8__/* .UserError */ .y(`${outcome.failedChecks.length} check${outcome.failedChecks.length === 1 ? '' : 's'} failed after the update (${names})${where}`);
-    }
-});
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 5358:
+/***/ 5755:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  n: () => (/* binding */ runFlakeBump)
+  e: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: groupBranch
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/util/errors.ts
+function errors_errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+/** An error whose message already tells the user what to do; shown without a stack. */
+class errors_UserError extends Error {
+    name = 'UserError';
+}
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/github/git-data.ts
-var git_data = __nccwpck_require__(8932);
-// EXTERNAL MODULE: ./src/github/repository.ts
-var github_repository = __nccwpck_require__(651);
-// EXTERNAL MODULE: ./src/github/upsert.ts
-var upsert = __nccwpck_require__(9564);
-// EXTERNAL MODULE: ./src/util/errors.ts
-var errors = __nccwpck_require__(17);
-// EXTERNAL MODULE: ./src/util/async.ts
-var util_async = __nccwpck_require__(9332);
-// EXTERNAL MODULE: ./src/util/exec.ts + 1 modules
-var exec = __nccwpck_require__(2817);
+;// CONCATENATED MODULE: ./src/github/errors.ts
+
+/** The HTTP status of an Octokit request error (undefined for network errors and others). */
+function httpStatusOf(error) {
+    if (typeof error === 'object' && error !== null && 'status' in error) {
+        const status = error.status;
+        if (typeof status === 'number' && status >= 100)
+            return status;
+    }
+    return undefined;
+}
+/** GitHub's `message` (and field errors) from an error response, for messages to users. */
+function errors_githubErrorMessage(error) {
+    const data = error?.response?.data;
+    if (data && typeof data === 'object') {
+        const body = data;
+        const details = (body.errors ?? [])
+            .map((e) => (typeof e === 'string' ? e : (e.message ?? [e.field, e.code].filter(Boolean).join(' '))))
+            .filter(Boolean);
+        if (body.message)
+            return details.length ? `${body.message}: ${details.join('; ')}` : body.message;
+    }
+    return error instanceof Error ? error.message : String(error);
+}
+function isNotFound(error) {
+    return httpStatusOf(error) === 404;
+}
+class GitHubGraphqlError extends Error {
+    errors;
+    name = 'GitHubGraphqlError';
+    constructor(errors) {
+        super(errors.map((e) => e.message).join('; '));
+        this.errors = errors;
+    }
+}
+/** The workflow token may not open pull requests: says which setting fixes it. */
+class PullRequestsNotPermittedError extends errors_UserError {
+    repository;
+    name = 'PullRequestsNotPermittedError';
+    constructor(repository, githubMessage) {
+        super(`GitHub refused to let this token open pull requests in ${repository} ("${githubMessage}"). ` +
+            'Fix it in the repository (or organization) settings: Settings → Actions → General → Workflow permissions → ' +
+            'check "Allow GitHub Actions to create and approve pull requests", and give the job `permissions: { contents: write, pull-requests: write }`; ' +
+            'or pass a token of a GitHub App or user with those permissions in `token`.');
+        this.repository = repository;
+    }
+}
+/** The token lacks a permission the job needs (403 "Resource not accessible by integration"). */
+class GitHubPermissionError extends errors_UserError {
+    name = 'GitHubPermissionError';
+    constructor(action, needed, githubMessage) {
+        super(`GitHub refused to ${action} ("${githubMessage}"): the token needs ${needed}. Add it to the job's \`permissions:\` block (or use a token that has it).`);
+    }
+}
+const ACTIONS_CANNOT_CREATE_PULL_REQUESTS = /not permitted to create or approve pull requests/i;
+
+;// CONCATENATED MODULE: ./src/github/git-data.ts
+
+
+function fileBytes(file) {
+    const content = typeof file === 'object' && !Buffer.isBuffer(file) ? file.content : file;
+    return Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+}
+function fileMode(file) {
+    return typeof file === 'object' && !Buffer.isBuffer(file) ? file.mode : '100644';
+}
+/** The object id git gives these bytes as a blob (what trees list). */
+function gitBlobSha(content) {
+    const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+    return (0,external_node_crypto_.createHash)('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+}
+/** The tip of a branch, or undefined when it does not exist. */
+async function getBranchSha(client, repo, branch) {
+    try {
+        const { data } = await client.octokit.rest.git.getRef({ ...repo, ref: `heads/${branch}` });
+        // A prefix match answers with a list; only an exact ref counts.
+        if (Array.isArray(data))
+            return undefined;
+        return data.ref === `refs/heads/${branch}` ? data.object.sha : undefined;
+    }
+    catch (error) {
+        if (isNotFound(error))
+            return undefined;
+        throw error;
+    }
+}
+async function getCommit(client, repo, sha) {
+    const { data } = await client.octokit.rest.git.getCommit({ ...repo, commit_sha: sha });
+    return { sha: data.sha, tree: data.tree.sha, parents: data.parents.map((p) => p.sha), message: data.message };
+}
+/**
+ * The blob id of each path in a tree (undefined when absent), reading only the directories on
+ * the way (a recursive listing of a large repository would be truncated).
+ */
+async function blobShasAt(client, repo, treeSha, paths) {
+    const trees = new Map();
+    const list = (sha) => {
+        let entries = trees.get(sha);
+        if (!entries) {
+            entries = client.octokit.rest.git.getTree({ ...repo, tree_sha: sha }).then((r) => r.data.tree);
+            trees.set(sha, entries);
+        }
+        return entries;
+    };
+    const result = {};
+    for (const path of paths) {
+        const parts = path.split('/').filter(Boolean);
+        let current = treeSha;
+        let found;
+        for (const [i, part] of parts.entries()) {
+            if (!current)
+                break;
+            const entry = (await list(current)).find((e) => e.path === part);
+            const last = i === parts.length - 1;
+            if (!entry)
+                current = undefined;
+            else if (last)
+                found = entry.type === 'blob' ? entry.sha : undefined;
+            else
+                current = entry.type === 'tree' ? entry.sha : undefined;
+        }
+        result[path] = found;
+    }
+    return result;
+}
+/** Whether a tree already holds exactly these files (and lacks the deleted ones). */
+async function treeHasFiles(client, repo, treeSha, files) {
+    const present = await blobShasAt(client, repo, treeSha, Object.keys(files));
+    return Object.entries(files).every(([path, file]) => (file === null ? present[path] === undefined : present[path] === gitBlobSha(fileBytes(file))));
+}
+/**
+ * A commit through the Git Data API: blobs, a tree on top of `baseTree`, the commit. Without an
+ * author or committer GitHub commits as the token's identity and signs it (shown as Verified).
+ */
+async function createCommitFromFiles(client, repo, commit) {
+    const tree = [];
+    for (const [path, file] of Object.entries(commit.files)) {
+        if (file === null) {
+            tree.push({ path, mode: '100644', type: 'blob', sha: null });
+            continue;
+        }
+        const { data: blob } = await client.octokit.rest.git.createBlob({ ...repo, content: fileBytes(file).toString('base64'), encoding: 'base64' });
+        tree.push({ path, mode: fileMode(file), type: 'blob', sha: blob.sha });
+    }
+    const { data: newTree } = await client.octokit.rest.git.createTree({ ...repo, base_tree: commit.baseTree, tree });
+    const { data: created } = await client.octokit.rest.git.createCommit({ ...repo, message: commit.message, tree: newTree.sha, parents: commit.parents });
+    return created.sha;
+}
+async function createBranch(client, repo, branch, sha) {
+    await client.octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha });
+}
+/** Moves a branch to a descendant of its tip; GitHub refuses anything else (never forced). */
+async function fastForwardBranch(client, repo, branch, sha) {
+    await client.octokit.rest.git.updateRef({ ...repo, ref: `heads/${branch}`, sha, force: false });
+}
+/** Deletes a branch; a branch already gone is not an error. */
+async function deleteBranch(client, repo, branch) {
+    try {
+        await client.octokit.rest.git.deleteRef({ ...repo, ref: `heads/${branch}` });
+    }
+    catch (error) {
+        if (isNotFound(error) || /does not exist/i.test(String(error.response?.data?.message ?? '')))
+            return;
+        throw error;
+    }
+}
+/** How `head` relates to `base`: ahead (only new commits), behind (an ancestor), diverged, identical. */
+async function compareCommits(client, repo, base, head) {
+    if (base === head)
+        return 'identical';
+    const { data } = await client.octokit.rest.repos.compareCommitsWithBasehead({ ...repo, basehead: `${base}...${head}`, per_page: 1 });
+    return data.status;
+}
+
+;// CONCATENATED MODULE: ./src/github/repository.ts
+
+
+/** `GET /repos/{owner}/{repo}`: default branch and the merge methods the repository allows. */
+async function getRepositoryInfo(client, repo) {
+    let data;
+    try {
+        data = (await client.octokit.rest.repos.get({ ...repo })).data;
+    }
+    catch (error) {
+        const status = httpStatusOf(error);
+        if (status === 404 || status === 403) {
+            throw new errors_UserError(`cannot read the repository ${repo.owner}/${repo.repo} (${errors_githubErrorMessage(error)}): check the repository name and that the token may read it`);
+        }
+        throw error;
+    }
+    const info = {
+        fullName: String(data.full_name ?? `${repo.owner}/${repo.repo}`),
+        defaultBranch: String(data.default_branch ?? 'main'),
+        htmlUrl: String(data.html_url ?? ''),
+        nodeId: String(data.node_id ?? ''),
+    };
+    const flag = (key) => (typeof data[key] === 'boolean' ? data[key] : undefined);
+    const optional = [
+        ['allowMergeCommit', 'allow_merge_commit'],
+        ['allowSquashMerge', 'allow_squash_merge'],
+        ['allowRebaseMerge', 'allow_rebase_merge'],
+        ['allowAutoMerge', 'allow_auto_merge'],
+        ['deleteBranchOnMerge', 'delete_branch_on_merge'],
+    ];
+    for (const [field, key] of optional) {
+        const value = flag(key);
+        if (value !== undefined)
+            info[field] = value;
+    }
+    return info;
+}
+/** Whether the repository allows a merge method (`undefined`: not known). */
+function mergeMethodAllowed(info, method) {
+    return method === 'merge' ? info.allowMergeCommit : method === 'squash' ? info.allowSquashMerge : info.allowRebaseMerge;
+}
+
+;// CONCATENATED MODULE: ./src/github/auto-merge.ts
+
+
+const PREFERENCE = ['squash', 'merge', 'rebase'];
+/**
+ * The merge method to use: the requested one when the repository allows it (or does not say),
+ * else another one it allows, else none.
+ */
+function chooseMergeMethod(info, requested) {
+    if (mergeMethodAllowed(info, requested) !== false)
+        return { method: requested };
+    const fallback = PREFERENCE.find((m) => mergeMethodAllowed(info, m) === true);
+    if (!fallback)
+        return { warning: `${info.fullName} allows none of merge, squash and rebase merges; auto-merge was not enabled` };
+    return { method: fallback, warning: `${info.fullName} does not allow ${requested} merges; auto-merge uses ${fallback} instead (set auto-merge: ${fallback} to silence this)` };
+}
+const ENABLE = `mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!) {
+  enablePullRequestAutoMerge(input: { pullRequestId: $pullRequestId, mergeMethod: $mergeMethod }) {
+    pullRequest { number autoMergeRequest { mergeMethod enabledAt } }
+  }
+}`;
+/**
+ * Turns on auto-merge (GraphQL `enablePullRequestAutoMerge`) with a method the repository allows.
+ * Never throws for what a maintainer must fix in the settings: those come back as warnings.
+ */
+async function enableAutoMerge(client, info, pullRequestNodeId, requested) {
+    if (info.allowAutoMerge === false) {
+        return { enabled: false, warning: `auto-merge is off in ${info.fullName}: turn on Settings → General → Pull Requests → "Allow auto-merge" (it also needs a branch protection rule or ruleset with required checks on the base branch)` };
+    }
+    const choice = chooseMergeMethod(info, requested);
+    if (!choice.method)
+        return { enabled: false, ...(choice.warning ? { warning: choice.warning } : {}) };
+    try {
+        await client.graphql(ENABLE, { pullRequestId: pullRequestNodeId, mergeMethod: choice.method.toUpperCase() });
+    }
+    catch (error) {
+        const message = errors_githubErrorMessage(error);
+        const hint = /clean status|protected branch|not allowed/i.test(message)
+            ? ' (GitHub enables auto-merge only when the base branch requires checks or reviews that are still pending; add a branch protection rule or merge by hand)'
+            : '';
+        return { enabled: false, warning: `could not enable auto-merge (${choice.method}): ${message}${hint}` };
+    }
+    return { enabled: true, method: choice.method, ...(choice.warning ? { warning: choice.warning } : {}) };
+}
+
+;// CONCATENATED MODULE: ./src/github/branch-writer.ts
+
+/** Commits through the Git Data API: no checkout needed, and GitHub marks them Verified. */
+function apiBranchWriter(client, repo) {
+    return {
+        method: 'api',
+        commit: (plan) => createCommitFromFiles(client, repo, plan),
+        publish: (branch, sha, create) => (create ? createBranch(client, repo, branch, sha) : fastForwardBranch(client, repo, branch, sha)),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/github/labels.ts
+
+/** Colours for labels this suite creates, so they look the same in every repository. */
+const KNOWN_STYLES = {
+    dependencies: { color: '0366d6', description: 'Pull requests that update a dependency file' },
+};
+/**
+ * Makes sure each label exists (creating the missing ones). Returns the names as the repository
+ * spells them (GitHub label names are case-insensitive).
+ */
+async function ensureLabels(client, repo, names, style = {}) {
+    const result = [];
+    for (const name of [...new Set(names)]) {
+        try {
+            const { data } = await client.octokit.rest.issues.getLabel({ ...repo, name });
+            result.push(data.name);
+            continue;
+        }
+        catch (error) {
+            if (!isNotFound(error))
+                throw error;
+        }
+        const known = KNOWN_STYLES[name.toLowerCase()] ?? {};
+        try {
+            const { data } = await client.octokit.rest.issues.createLabel({
+                ...repo,
+                name,
+                color: style.color ?? known.color ?? 'ededed',
+                ...((style.description ?? known.description) ? { description: style.description ?? known.description } : {}),
+            });
+            client.log.info(`created label "${data.name}"`);
+            result.push(data.name);
+        }
+        catch (error) {
+            // Another run created it in between: that is what we wanted.
+            if (httpStatusOf(error) === 422 && /already_exists|already exists/i.test(JSON.stringify(error.response?.data ?? ''))) {
+                result.push(name);
+                continue;
+            }
+            throw new Error(`cannot create the label "${name}": ${errors_githubErrorMessage(error)}`, { cause: error });
+        }
+    }
+    return result;
+}
+/** Adds labels to an issue or pull request (labels it already has are left as they are). */
+async function addLabels(client, repo, issueNumber, names) {
+    if (names.length === 0)
+        return;
+    await client.octokit.rest.issues.addLabels({ ...repo, issue_number: issueNumber, labels: [...names] });
+}
+
+;// CONCATENATED MODULE: ./src/github/pulls.ts
+
+
+function toPullRequest(data) {
+    return {
+        number: data.number,
+        nodeId: data.node_id,
+        url: data.html_url,
+        title: data.title,
+        body: data.body ?? '',
+        head: data.head.ref,
+        headSha: data.head.sha,
+        base: data.base.ref,
+        state: data.state === 'open' ? 'open' : 'closed',
+        draft: data.draft ?? false,
+        labels: (data.labels ?? []).map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+        requestedReviewers: (data.requested_reviewers ?? []).map((r) => r.login),
+        autoMerge: data.auto_merge !== null && data.auto_merge !== undefined,
+        ...(data.user?.login ? { author: data.user.login } : {}),
+    };
+}
+/** Open pull requests from `branch` of this repository (into `base`, when given). */
+async function listOpenPullRequests(client, repo, branch, base) {
+    const pulls = await client.octokit.paginate(client.octokit.rest.pulls.list, {
+        ...repo,
+        state: 'open',
+        // GitHub filters on `owner:branch` only; a bare branch name is ignored.
+        head: `${repo.owner}:${branch}`,
+        ...(base ? { base } : {}),
+        per_page: 100,
+    });
+    return pulls.map((p) => toPullRequest(p)).filter((p) => p.head === branch && (!base || p.base === base));
+}
+async function getPullRequest(client, repo, number) {
+    const { data } = await client.octokit.rest.pulls.get({ ...repo, pull_number: number });
+    return toPullRequest(data);
+}
+/** Opens a pull request; a refusal of the token says which setting or permission fixes it. */
+async function createPullRequest(client, repo, pull) {
+    try {
+        const { data } = await client.octokit.rest.pulls.create({ ...repo, head: pull.head, base: pull.base, title: pull.title, body: pull.body, draft: pull.draft ?? false, maintainer_can_modify: true });
+        return toPullRequest(data);
+    }
+    catch (error) {
+        throw explainPullRequestRefusal(error, repo);
+    }
+}
+/** Turns GitHub's 403s on opening pull requests into errors that name the fix. */
+function explainPullRequestRefusal(error, repo) {
+    if (httpStatusOf(error) !== 403)
+        return error;
+    const message = errors_githubErrorMessage(error);
+    if (ACTIONS_CANNOT_CREATE_PULL_REQUESTS.test(message))
+        return new PullRequestsNotPermittedError(`${repo.owner}/${repo.repo}`, message);
+    return new GitHubPermissionError(`open a pull request in ${repo.owner}/${repo.repo}`, '`pull-requests: write` and `contents: write`', message);
+}
+/**
+ * Checks, without creating anything, that the token may open pull requests: asks GitHub for a
+ * pull request from `base` into itself, which it always refuses with 422 ("No commits between")
+ * once the permission checks have passed, and with 403 before.
+ */
+async function assertCanCreatePullRequests(client, repo, base) {
+    try {
+        await client.octokit.rest.pulls.create({ ...repo, head: base, base, title: 'permission check (never created)', body: '' });
+    }
+    catch (error) {
+        const status = httpStatusOf(error);
+        if (status === 403)
+            throw explainPullRequestRefusal(error, repo);
+        if (status === 422)
+            return;
+        // Anything else (rate limits, a server error): the real attempt later reports it.
+        client.log.debug(`pull request permission probe: ${errors_githubErrorMessage(error)}`);
+        return;
+    }
+    // GitHub never opens a pull request from a branch into itself; if it somehow did, say so.
+    client.log.warning(`GitHub accepted a pull request from ${base} into itself while checking permissions; close it by hand`);
+}
+async function updatePullRequest(client, repo, number, changes) {
+    const { data } = await client.octokit.rest.pulls.update({ ...repo, pull_number: number, ...changes });
+    return toPullRequest(data);
+}
+async function commentOnIssue(client, repo, number, body) {
+    await client.octokit.rest.issues.createComment({ ...repo, issue_number: number, body });
+}
+/** Closes a pull request, optionally saying why (a comment first) and deleting its branch. */
+async function closePullRequest(client, repo, pull, options = {}) {
+    if (options.comment)
+        await commentOnIssue(client, repo, pull.number, options.comment);
+    await updatePullRequest(client, repo, pull.number, { state: 'closed' });
+    if (options.deleteBranch)
+        await deleteBranch(client, repo, pull.head);
+}
+
+;// CONCATENATED MODULE: ./src/github/reviewers.ts
+
+/** `octocat` → a user; `org/team` or `@org/team` → a team (by slug). */
+function splitReviewers(reviewers) {
+    const users = [];
+    const teams = [];
+    for (const raw of reviewers) {
+        const name = raw.trim().replace(/^@/, '');
+        if (!name)
+            continue;
+        if (name.includes('/'))
+            teams.push(name.slice(name.indexOf('/') + 1));
+        else
+            users.push(name);
+    }
+    return { users: [...new Set(users)], teams: [...new Set(teams)] };
+}
+/**
+ * Requests reviews. GitHub refuses the whole request when one reviewer cannot review (not a
+ * collaborator, the author): then each is requested alone, and the refusals come back as warnings.
+ */
+async function requestReviewers(client, repo, pullNumber, reviewers, author) {
+    const { users, teams } = splitReviewers(reviewers);
+    const warnings = [];
+    const wanted = users.filter((u) => !author || u.toLowerCase() !== author.toLowerCase());
+    if (wanted.length < users.length)
+        warnings.push(`${author} opened the pull request and cannot review it`);
+    if (wanted.length === 0 && teams.length === 0)
+        return warnings;
+    const request = (u, t) => client.octokit.rest.pulls.requestReviewers({ ...repo, pull_number: pullNumber, reviewers: u, team_reviewers: t });
+    try {
+        await request(wanted, teams);
+        return warnings;
+    }
+    catch (error) {
+        if (wanted.length + teams.length === 1) {
+            warnings.push(`cannot request a review from ${[...wanted, ...teams.map((t) => `team ${t}`)][0]}: ${errors_githubErrorMessage(error)}`);
+            return warnings;
+        }
+    }
+    for (const user of wanted) {
+        await request([user], []).catch((error) => warnings.push(`cannot request a review from ${user}: ${errors_githubErrorMessage(error)}`));
+    }
+    for (const team of teams) {
+        await request([], [team]).catch((error) => warnings.push(`cannot request a review from team ${team}: ${errors_githubErrorMessage(error)}`));
+    }
+    return warnings;
+}
+
+;// CONCATENATED MODULE: ./src/github/upsert.ts
+
+
+
+
+
+
+
+
+/**
+ * Keeps one pull request from `branch` into `base` in step with `files`:
+ * - the base already holds them: closes the open pull request (operation `closed`), or does nothing;
+ * - no open pull request: commits on the base (or on top of an existing branch), pushes, opens one (`created`);
+ * - an open one whose branch already holds them: leaves the branch alone (`unchanged`);
+ * - else: a new commit on top of the branch, never a force-push (`updated`).
+ * Title and body are refreshed when they differ; labels are created if missing and added;
+ * reviewers are requested on new commits; auto-merge is enabled with an allowed merge method.
+ *
+ * Before a branch is pushed for a new pull request, the token's right to open pull requests is
+ * checked, so a refusal leaves no branch behind (and one created anyway is deleted).
+ */
+async function upsertPullRequest(client, repo, options) {
+    if (!options.body.includes(options.marker))
+        throw new Error('upsertPullRequest: the body must contain the marker');
+    const log = client.log;
+    const info = options.repository ?? (await getRepositoryInfo(client, repo));
+    const base = options.base || info.defaultBranch;
+    if (options.branch === base)
+        throw new errors_UserError(`the pull request branch "${options.branch}" is the base branch; choose another branch name`);
+    const writer = options.writer ?? apiBranchWriter(client, repo);
+    const warnings = [];
+    const warn = (message) => {
+        warnings.push(message);
+        log.warning(message);
+    };
+    const baseSha = await getBranchSha(client, repo, base);
+    if (!baseSha)
+        throw new errors_UserError(`the base branch "${base}" does not exist in ${repo.owner}/${repo.repo}`);
+    const baseCommit = await getCommit(client, repo, baseSha);
+    const open = await listOpenPullRequests(client, repo, options.branch, base);
+    const foreign = open.find((p) => !p.body.includes(options.marker));
+    if (foreign) {
+        throw new errors_UserError(`pull request #${foreign.number} (${foreign.url}) from ${options.branch} was not opened by this action (its description lacks the marker); close it or choose another branch name`);
+    }
+    let pull = open[0];
+    if (await treeHasFiles(client, repo, baseCommit.tree, options.files)) {
+        if (!pull) {
+            log.info(`${base} already has these changes: no pull request needed`);
+            return { operation: 'unchanged', base, warnings };
+        }
+        log.info(`${base} already has the changes of #${pull.number}: closing it`);
+        await closePullRequest(client, repo, pull, {
+            comment: options.closeComment ?? `Closing: \`${base}\` already has these changes, so this pull request has nothing left to do.`,
+            deleteBranch: options.deleteBranchOnClose ?? true,
+        });
+        return { operation: 'closed', pullRequest: { ...pull, state: 'closed' }, base, warnings };
+    }
+    const branchSha = await getBranchSha(client, repo, options.branch);
+    let commitSha;
+    if (branchSha) {
+        const status = await compareCommits(client, repo, baseSha, branchSha);
+        const branchCommit = await getCommit(client, repo, branchSha);
+        const branchHasCommits = status === 'ahead' || status === 'diverged';
+        if (!branchHasCommits || !(await treeHasFiles(client, repo, branchCommit.tree, options.files))) {
+            // On top of the branch; when the base moved on, merge it in so the pull request shows only these files.
+            const plan = status === 'ahead'
+                ? { parents: [branchSha], baseTree: branchCommit.tree }
+                : status === 'diverged'
+                    ? { parents: [branchSha, baseSha], baseTree: baseCommit.tree }
+                    : { parents: [baseSha], baseTree: baseCommit.tree };
+            if (!pull)
+                await assertCanCreatePullRequests(client, repo, base);
+            commitSha = await writer.commit({ ...plan, message: options.commitMessage, files: options.files, sourceBranches: [base, options.branch] });
+            await writer.publish(options.branch, commitSha, false);
+            log.info(`pushed ${commitSha.slice(0, 7)} on top of ${options.branch} (${status} of ${base})`);
+        }
+    }
+    else {
+        await assertCanCreatePullRequests(client, repo, base);
+        commitSha = await writer.commit({ parents: [baseSha], baseTree: baseCommit.tree, message: options.commitMessage, files: options.files, sourceBranches: [base] });
+        await writer.publish(options.branch, commitSha, true);
+        log.info(`created ${options.branch} at ${commitSha.slice(0, 7)}`);
+    }
+    let operation;
+    if (!pull) {
+        try {
+            pull = await createPullRequest(client, repo, { head: options.branch, base, title: options.title, body: options.body, draft: options.draft ?? false });
+        }
+        catch (error) {
+            if (!branchSha) {
+                // The branch exists only for this pull request: do not leave it behind.
+                await deleteBranch(client, repo, options.branch).catch((cleanup) => log.warning(`could not delete ${options.branch} after the failure: ${errors_errorMessage(cleanup)}`));
+            }
+            throw error;
+        }
+        operation = 'created';
+        log.info(`opened #${pull.number}: ${pull.url}`);
+    }
+    else {
+        operation = commitSha ? 'updated' : 'unchanged';
+        if (pull.title !== options.title || pull.body !== options.body) {
+            pull = { ...(await updatePullRequest(client, repo, pull.number, { title: options.title, body: options.body })), labels: pull.labels };
+        }
+        log.info(`#${pull.number} ${operation}: ${pull.url}`);
+    }
+    const labels = options.labels ?? [];
+    const missing = labels.filter((l) => !pull.labels.some((have) => have.toLowerCase() === l.toLowerCase()));
+    if (missing.length > 0)
+        await addLabels(client, repo, pull.number, await ensureLabels(client, repo, missing));
+    if ((options.reviewers ?? []).length > 0 && operation !== 'unchanged') {
+        for (const warning of await requestReviewers(client, repo, pull.number, options.reviewers ?? [], pull.author))
+            warn(warning);
+    }
+    let autoMerge;
+    if (options.autoMerge && options.autoMerge !== 'off' && !pull.autoMerge) {
+        autoMerge = await enableAutoMerge(client, info, pull.nodeId, options.autoMerge);
+        if (autoMerge.warning)
+            warn(autoMerge.warning);
+        if (autoMerge.enabled)
+            log.info(`auto-merge (${autoMerge.method}) enabled on #${pull.number}`);
+    }
+    return { operation, pullRequest: pull, ...(commitSha ? { commitSha } : {}), base, ...(autoMerge ? { autoMerge } : {}), warnings };
+}
+
+;// CONCATENATED MODULE: ./src/util/async.ts
+/** Runs `worker` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapConcurrent(items, limit, worker) {
+    const results = new Array(items.length);
+    let next = 0;
+    const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await worker(items[index], index);
+        }
+    });
+    await Promise.all(lanes);
+    return results;
+}
+const sleep = (ms, signal) => new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+    }, { once: true });
+});
+const async_systemClock = { now: () => new Date() };
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/util/exec.ts
+
+class CommandError extends Error {
+    command;
+    code;
+    stderr;
+    constructor(command, code, stderr, reason) {
+        const tail = stderr.trim().split('\n').slice(-20).join('\n');
+        super(`${command} ${reason ?? `exited with code ${code}`}${tail ? `:\n${tail}` : ''}`);
+        this.command = command;
+        this.code = code;
+        this.stderr = stderr;
+        this.name = 'CommandError';
+    }
+}
+/** Describes a command for messages; arguments are never passed through a shell. */
+function describeCommand(cmd, args) {
+    return [cmd, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+}
+/** Runs a program with an argument array and collects its output. */
+function exec_exec(cmd, args, options = {}) {
+    return new Promise((resolve, reject) => {
+        const child = spawnProcess(cmd, args, options);
+        const stdout = [];
+        const stderr = [];
+        let timedOut = false;
+        const timer = options.timeoutMs
+            ? setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGKILL');
+            }, options.timeoutMs)
+            : undefined;
+        child.stdout.on('data', (b) => stdout.push(b));
+        child.stderr.on('data', (b) => {
+            stderr.push(b);
+            options.onStderr?.(b.toString('utf8'));
+        });
+        child.on('error', (err) => {
+            clearTimeout(timer);
+            reject(new CommandError(describeCommand(cmd, args), null, '', `could not start: ${err.message}`));
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            const result = {
+                code: code ?? 128,
+                stdout: Buffer.concat(stdout).toString('utf8'),
+                stderr: Buffer.concat(stderr).toString('utf8'),
+            };
+            if (timedOut) {
+                reject(new CommandError(describeCommand(cmd, args), null, result.stderr, `timed out after ${options.timeoutMs} ms`));
+            }
+            else if (result.code !== 0 && !options.allowFailure) {
+                reject(new CommandError(describeCommand(cmd, args), code, result.stderr, signal ? `was killed by ${signal}` : undefined));
+            }
+            else {
+                resolve(result);
+            }
+        });
+        // A child may exit without reading its input (ssh that cannot connect): that is its exit
+        // code's business, not an EPIPE that takes this process down.
+        child.stdin.on('error', () => { });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+/** Starts a program whose stdout the caller consumes as a stream. */
+function spawnProcess(cmd, args, options = {}) {
+    return (0,external_node_child_process_namespaceObject.spawn)(cmd, args, {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        signal: options.signal,
+        stdio: ['pipe', 'pipe', 'pipe'],
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/bump/flake-source.ts
 
 
@@ -28532,13 +29108,13 @@ var exec = __nccwpck_require__(2817);
  * shallow repository otherwise. Outside git: `path:`.
  */
 async function locateFlake(dir, cwd = process.cwd()) {
-    const abs = (0,external_node_path_.resolve)(cwd, dir);
-    const top = await (0,exec/* exec */.m0)('git', ['rev-parse', '--show-toplevel'], { cwd: abs, allowFailure: true });
+    const abs = (0,external_node_path_namespaceObject.resolve)(cwd, dir);
+    const top = await exec_exec('git', ['rev-parse', '--show-toplevel'], { cwd: abs, allowFailure: true });
     if (top.code !== 0) {
         return { dir: abs, repoRoot: abs, relativeDir: '.', lockPath: 'flake.lock', ref: `path:${abs}` };
     }
     const repoRoot = top.stdout.trim();
-    const sub = (0,external_node_path_.relative)(repoRoot, abs).split(external_node_path_.sep).join('/');
+    const sub = (0,external_node_path_namespaceObject.relative)(repoRoot, abs).split(external_node_path_namespaceObject.sep).join('/');
     const query = `shallow=1${sub ? `&dir=${encodeURIComponent(sub).replace(/%2F/g, '/')}` : ''}`;
     return {
         dir: abs,
@@ -28554,7 +29130,7 @@ function toplevelAttr(ref, host) {
 }
 /** The commit checked out at `repoRoot`, or undefined outside git. */
 async function checkoutHead(repoRoot) {
-    const head = await (0,exec/* exec */.m0)('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, allowFailure: true });
+    const head = await exec_exec('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, allowFailure: true });
     return head.code === 0 ? head.stdout.trim() : undefined;
 }
 
@@ -28568,7 +29144,7 @@ async function listHosts(nix, ref) {
         return { hosts: await nix.evalAttrNames(ref, 'nixosConfigurations') };
     }
     catch (error) {
-        const message = (0,errors/* errorMessage */.g)(error);
+        const message = errors_errorMessage(error);
         if (/does not provide attribute/.test(message))
             return { hosts: [] };
         return { hosts: [], error: message };
@@ -28576,13 +29152,13 @@ async function listHosts(nix, ref) {
 }
 /** Evaluates each host's system derivation: the cheap check that the bump did not break evaluation. */
 async function evalHosts(nix, ref, hosts) {
-    return (0,util_async/* mapConcurrent */._k)(hosts, 2, async (host) => {
+    return mapConcurrent(hosts, 2, async (host) => {
         try {
             await nix.evalRaw(`${toplevelAttr(ref, host)}.drvPath`);
             return { kind: 'eval', target: host, ok: true };
         }
         catch (error) {
-            return { kind: 'eval', target: host, ok: false, error: (0,errors/* errorMessage */.g)(error) };
+            return { kind: 'eval', target: host, ok: false, error: errors_errorMessage(error) };
         }
     });
 }
@@ -28606,8 +29182,90 @@ async function runFlakeCheck(nix, ref) {
     return result.ok ? { kind: 'flake-check', target: 'flake', ok: true } : { kind: 'flake-check', target: 'flake', ok: false, error: result.error };
 }
 
-// EXTERNAL MODULE: ./src/bump/closure-diff.ts
-var closure_diff = __nccwpck_require__(6629);
+;// CONCATENATED MODULE: ./src/bump/closure-diff.ts
+/**
+ * Splits a store path's name like `nix store diff-closures` does: an output suffix
+ * (`-[a-z]+`, `-lib32`, `-lib64`) comes off first (ambiguous with versions such as `-unstable`,
+ * as in Nix), then the version starts at the first `-` not followed by a letter.
+ */
+function parseStoreName(pathOrName) {
+    const base = pathOrName.slice(pathOrName.lastIndexOf('/') + 1);
+    let name = /^[0-9a-df-np-sv-z]{32}-/.test(base) ? base.slice(33) : base;
+    let output = '';
+    const suffix = /^(.*)-([a-z]+|lib32|lib64)$/.exec(name);
+    if (suffix) {
+        name = suffix[1];
+        output = suffix[2];
+    }
+    for (let i = 0; i < name.length - 1; i++) {
+        if (name[i] === '-' && !/[A-Za-z]/.test(name[i + 1])) {
+            return { name: name.slice(0, i), version: name.slice(i + 1), output };
+        }
+    }
+    return { name, version: '', output };
+}
+/** Size moves below this are noise (as in `nix store diff-closures`). */
+const SIZE_DELTA_THRESHOLD = 8 * 1024;
+function group(closure) {
+    const grouped = new Map();
+    for (const entry of closure) {
+        const { name, version } = parseStoreName(entry.path);
+        const versions = grouped.get(name) ?? new Map();
+        versions.set(version, (versions.get(version) ?? 0) + entry.narSize);
+        grouped.set(name, versions);
+    }
+    return grouped;
+}
+const sum = (values) => [...values].reduce((a, b) => a + b, 0);
+/** Package-level difference of two closures, as `nix store diff-closures` computes it. */
+function diffClosures(before, after) {
+    const old = group(dedupe(before));
+    const now = group(dedupe(after));
+    const changes = [];
+    for (const name of [...new Set([...old.keys(), ...now.keys()])].sort()) {
+        const a = old.get(name) ?? new Map();
+        const b = now.get(name) ?? new Map();
+        const removedVersions = [...a.keys()].filter((v) => !b.has(v)).sort(compareVersions);
+        const addedVersions = [...b.keys()].filter((v) => !a.has(v)).sort(compareVersions);
+        const sizeDelta = sum(b.values()) - sum(a.values());
+        let kind;
+        if (a.size === 0)
+            kind = 'added';
+        else if (b.size === 0)
+            kind = 'removed';
+        else if (removedVersions.length || addedVersions.length)
+            kind = 'changed';
+        else if (Math.abs(sizeDelta) >= SIZE_DELTA_THRESHOLD)
+            kind = 'rebuilt';
+        else
+            continue;
+        changes.push({ name, kind, removedVersions, addedVersions, sizeDelta });
+    }
+    const beforeSize = sum(dedupe(before).map((e) => e.narSize));
+    const afterSize = sum(dedupe(after).map((e) => e.narSize));
+    return {
+        before: { paths: dedupe(before).length, size: beforeSize },
+        after: { paths: dedupe(after).length, size: afterSize },
+        sizeDelta: afterSize - beforeSize,
+        changes,
+    };
+}
+function dedupe(closure) {
+    const seen = new Map();
+    for (const entry of closure)
+        seen.set(entry.path, entry);
+    return [...seen.values()];
+}
+/** Orders versions the way people read them: numeric parts as numbers (`1.9` < `1.10`). */
+function compareVersions(a, b) {
+    return a.localeCompare(b, 'en', { numeric: true });
+}
+/** `3.0.15 → 3.0.16`, `∅ → 1.2` (as diff-closures writes it; `ε` is the empty version). */
+function describeVersions(change) {
+    const show = (versions) => (versions.length === 0 ? '∅' : versions.map((v) => v || 'ε').join(', '));
+    return `${show(change.removedVersions)} → ${show(change.addedVersions)}`;
+}
+
 ;// CONCATENATED MODULE: ./src/bump/flake-ref.ts
 /** How a user would write a flake reference (`github:NixOS/nixpkgs/nixos-24.11`), for tables and messages. */
 function formatFlakeRef(ref) {
@@ -28871,386 +29529,6 @@ async function closureOf(nix, storePath) {
     return infos.map((info) => ({ path: info.path, narSize: info.narSize }));
 }
 
-// EXTERNAL MODULE: ./src/bump/pr-body.ts + 3 modules
-var pr_body = __nccwpck_require__(6128);
-// EXTERNAL MODULE: ./src/nix/index.ts + 7 modules
-var nix = __nccwpck_require__(4240);
-;// CONCATENATED MODULE: ./src/bump/update.ts
-
-
-
-
-const EMPTY_LOCK = { version: 7, root: 'root', nodes: { root: {} } };
-async function readLockState(source) {
-    const file = (0,external_node_path_.join)(source.dir, 'flake.lock');
-    let text;
-    try {
-        text = await (0,promises_.readFile)(file, 'utf8');
-    }
-    catch (error) {
-        if (error.code === 'ENOENT')
-            return { text: undefined, lock: EMPTY_LOCK };
-        throw error;
-    }
-    try {
-        return { text, lock: (0,nix/* parseFlakeLock */.q1)(text) };
-    }
-    catch (error) {
-        throw new Error(`${source.lockPath}: ${error.message}`, { cause: error });
-    }
-}
-/** Puts flake.lock back as it was (removes it when there was none). */
-async function restoreLock(source, state) {
-    const file = (0,external_node_path_.join)(source.dir, 'flake.lock');
-    if (state.text === undefined)
-        await (0,promises_.rm)(file, { force: true });
-    else
-        await (0,promises_.writeFile)(file, state.text);
-}
-/**
- * Updates the named inputs (all when empty) with the command the installed Nix understands, then
- * diffs the JSON lock files and flags anything that moved without being asked for.
- */
-async function updateFlakeLock(nix, source, inputs, before) {
-    const old = before ?? (await readLockState(source));
-    await nix.updateLock(source.ref, inputs);
-    const after = await readLockState(source);
-    const changes = diffLocks(old.lock, after.lock);
-    // Nix re-formats nothing when nothing changed; a whitespace-only rewrite is not a change either.
-    const same = changes.length === 0;
-    return { before: old, after: same && old.text !== undefined ? old : after, changes, unexpected: unexpectedChanges(changes, inputs) };
-}
-
-;// CONCATENATED MODULE: ./src/bump/bump.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-const OPERATION_RANK = ['created', 'updated', 'closed', 'unchanged'];
-/** `nixpkgs` → `flake-bump-nixpkgs`; characters git refuses become `-`. */
-function groupBranch(branch, input) {
-    return `${branch}-${input.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '')}`;
-}
-/**
- * The whole bump: per group (all inputs, or one input each), update flake.lock in the checkout,
- * diff it, run the checks and closure diffs, then create, update or close the group's pull
- * request. The checkout's lock files are put back as they were at the end.
- */
-async function runFlakeBump(options) {
-    const { log, nix } = options;
-    const flakes = await Promise.all(options.flakes.map((dir) => prepareFlake(dir, options.cwd)));
-    const roots = new Set(flakes.map((f) => f.source.repoRoot));
-    if (roots.size > 1)
-        throw new errors/* UserError */.y(`the flakes in "path" belong to different git checkouts (${[...roots].join(', ')}); bump each checkout in its own step`);
-    const repository = await (0,github_repository/* getRepositoryInfo */.R)(options.client, options.repo);
-    const base = options.base || repository.defaultBranch;
-    const [baseSha, head] = await Promise.all([(0,git_data/* getBranchSha */.Ho)(options.client, options.repo, base), checkoutHead(flakes[0].source.repoRoot)]);
-    if (!baseSha)
-        throw new errors/* UserError */.y(`Input "base": the branch "${base}" does not exist in ${repository.fullName}. Example: base: ${repository.defaultBranch}`);
-    if (head && head !== baseSha) {
-        log.warning(`the checkout is at ${head.slice(0, 7)} but ${base} is at ${baseSha.slice(0, 7)}: the bump starts from the checkout's flake.lock (check out ${base} before this step)`);
-    }
-    log.info(`${(await nix.version()).text}; base ${base}; ${flakes.length} flake${flakes.length === 1 ? '' : 's'}: ${flakes.map((f) => f.source.relativeDir).join(', ')}`);
-    const known = new Set(flakes.flatMap((f) => directInputNames(f.original.lock)));
-    const unknown = options.inputs.filter((i) => !known.has(i.split('/')[0]));
-    if (unknown.length > 0 && flakes.every((f) => f.original.text !== undefined)) {
-        throw new errors/* UserError */.y(`Input "inputs": ${unknown.map((i) => `"${i}"`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not an input of ${flakes.map((f) => f.source.lockPath).join(', ')} (inputs: ${[...known].sort().join(', ') || 'none'})`);
-    }
-    const groups = options.group === 'all'
-        ? [{ name: 'all', inputs: [...options.inputs], branch: options.branch, title: options.title }]
-        : (options.inputs.length > 0 ? [...options.inputs] : [...known].sort()).map((input) => ({
-            name: input,
-            inputs: [input],
-            branch: groupBranch(options.branch, input),
-            title: `${options.title} (${input})`,
-        }));
-    if (groups.length === 0)
-        log.warning('the flakes have no inputs: nothing to bump');
-    const writer = options.writer?.(flakes[0].source.repoRoot);
-    const outcomes = [];
-    try {
-        for (const group of groups) {
-            outcomes.push(await log.group(`bump ${group.name === 'all' ? 'all inputs' : group.name} (${group.branch})`, () => bumpGroup(options, flakes, group, base, repository, writer)));
-        }
-    }
-    finally {
-        await Promise.all(flakes.map((f) => restoreLock(f.source, f.original)));
-    }
-    const operation = OPERATION_RANK.find((op) => outcomes.some((o) => o.operation === op)) ?? 'unchanged';
-    const first = outcomes.find((o) => o.pullRequest && o.operation !== 'closed') ?? outcomes.find((o) => o.pullRequest);
-    return {
-        base,
-        groups: outcomes,
-        operation,
-        ...(first?.pullRequest ? { pullRequest: first.pullRequest } : {}),
-        changes: outcomes.flatMap((o) => o.report.flakes.flatMap((f) => f.changes.map((c) => ({ group: o.group, flake: f.flake, lockPath: f.lockPath, ...c })))),
-        failedChecks: outcomes.flatMap((o) => o.failedChecks),
-    };
-}
-async function prepareFlake(dir, cwd) {
-    const source = await locateFlake(dir, cwd);
-    const exists = await (0,promises_.stat)((0,external_node_path_.join)(source.dir, 'flake.nix')).then((s) => s.isFile(), () => false);
-    if (!exists)
-        throw new errors/* UserError */.y(`Input "path": ${dir} has no flake.nix (looked in ${source.dir}). Example: path: .`);
-    return { source, original: await readLockState(source), before: new Map() };
-}
-async function bumpGroup(options, flakes, group, base, repository, writer) {
-    const { log } = options;
-    const report = { group: group.name, requested: group.inputs, flakes: [], nixVersion: (await options.nix.version()).text };
-    const files = {};
-    for (const flake of flakes) {
-        // Each group starts from the base branch's lock.
-        await restoreLock(flake.source, flake.original);
-        const own = directInputNames(flake.original.lock);
-        const inputs = group.inputs.filter((i) => flake.original.text === undefined || own.includes(i.split('/')[0]));
-        if (group.inputs.length > 0 && inputs.length === 0)
-            continue;
-        const update = await updateFlakeLock(options.nix, flake.source, inputs, flake.original);
-        for (const change of update.unexpected) {
-            log.warning(`${flake.source.lockPath}: ${change.name} changed although only ${inputs.join(', ')} ${inputs.length === 1 ? 'was' : 'were'} asked for`);
-        }
-        const bump = { flake: flake.source.relativeDir, lockPath: flake.source.lockPath, changes: update.changes, unexpected: update.unexpected, closures: [], checks: [] };
-        if (update.after.text !== undefined)
-            files[flake.source.lockPath] = update.after.text;
-        if (update.changes.length === 0) {
-            log.info(`${flake.source.lockPath}: no changes`);
-            continue;
-        }
-        log.info(`${flake.source.lockPath}: ${update.changes.length} change${update.changes.length === 1 ? '' : 's'} (${update.changes.map((c) => c.name).join(', ')})`);
-        await checkFlake(options, flake, update.after, bump);
-        report.flakes.push(bump);
-    }
-    const marker = (0,pr_body/* bumpMarker */.V5)(group.branch);
-    const body = (0,pr_body/* renderBumpBody */.Jo)(report, { marker });
-    const result = await (0,upsert/* upsertPullRequest */._)(options.client, options.repo, {
-        branch: group.branch,
-        base,
-        title: group.title,
-        body,
-        marker,
-        files,
-        commitMessage: (0,pr_body/* renderCommitMessage */.jq)(group.title, report),
-        labels: options.labels,
-        reviewers: options.reviewers,
-        autoMerge: options.autoMerge,
-        repository,
-        closeComment: `Closing: \`${base}\` already has ${group.name === 'all' ? 'these inputs' : `this revision of \`${group.name}\``}, so there is nothing left to bump.`,
-        ...(writer ? { writer } : {}),
-    });
-    const failedChecks = report.flakes.flatMap((f) => f.checks.filter((c) => !c.ok));
-    return {
-        group: group.name,
-        branch: group.branch,
-        operation: result.operation,
-        ...(result.pullRequest ? { pullRequest: { number: result.pullRequest.number, url: result.pullRequest.url } } : {}),
-        report,
-        failedChecks,
-        warnings: result.warnings,
-    };
-}
-/** Checks and closure diffs of one flake with its new lock (which is in the checkout). */
-async function checkFlake(options, flake, after, bump) {
-    const { nix, log } = options;
-    const ref = flake.source.ref;
-    const needsHosts = options.checks === 'eval' || options.checks === 'build' || options.diffHosts.length > 0;
-    const listed = needsHosts ? await listHosts(nix, ref) : { hosts: [] };
-    if (listed.error)
-        bump.checks.push({ kind: options.checks === 'build' ? 'build' : 'eval', target: 'nixosConfigurations', ok: false, error: listed.error });
-    const hosts = listed.hosts;
-    let diffHosts = options.diffHosts.length > 0 ? [...options.diffHosts] : options.checks === 'build' ? hosts : [];
-    if (!listed.error && options.diffHosts.length > 0) {
-        const missing = diffHosts.filter((h) => !hosts.includes(h));
-        if (missing.length > 0)
-            log.warning(`${flake.source.lockPath}: diff-hosts ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in nixosConfigurations (hosts: ${hosts.join(', ') || 'none'})`);
-        diffHosts = diffHosts.filter((h) => hosts.includes(h));
-    }
-    if (options.checks === 'eval')
-        bump.checks.push(...(await evalHosts(nix, ref, hosts)));
-    const toBuild = options.checks === 'build' ? hosts : diffHosts;
-    const afterBuilds = new Map((await buildHosts(nix, ref, toBuild)).map((b) => [b.host, b]));
-    if (options.checks === 'build')
-        bump.checks.push(...buildChecks(hosts.map((h) => afterBuilds.get(h))));
-    if (options.checks === 'flake-check')
-        bump.checks.push(await runFlakeCheck(nix, ref));
-    if (diffHosts.length > 0) {
-        const missingBefore = diffHosts.filter((h) => !flake.before.has(h));
-        if (missingBefore.length > 0) {
-            // The systems of the base branch: build them with the original lock, then put the new one back.
-            await restoreLock(flake.source, flake.original);
-            try {
-                for (const build of await buildHosts(nix, ref, missingBefore))
-                    flake.before.set(build.host, build);
-            }
-            finally {
-                if (after.text !== undefined)
-                    await (0,promises_.writeFile)((0,external_node_path_.join)(flake.source.dir, 'flake.lock'), after.text);
-            }
-        }
-        for (const host of diffHosts)
-            bump.closures.push(await compareHost(nix, host, flake.before.get(host), afterBuilds.get(host)));
-    }
-    const failed = bump.checks.filter((c) => !c.ok);
-    if (failed.length > 0)
-        log.warning(`${flake.source.lockPath}: ${failed.length} check${failed.length === 1 ? '' : 's'} failed after the update`);
-}
-async function compareHost(nix, host, before, after) {
-    if (!before?.toplevel)
-        return { host, ...(after?.toplevel ? { after: after.toplevel } : {}), error: `did not build before the update: ${before?.error ?? 'unknown error'}` };
-    if (!after?.toplevel)
-        return { host, before: before.toplevel, error: `does not build after the update: ${after?.error ?? 'unknown error'}` };
-    const [old, now] = await Promise.all([closureOf(nix, before.toplevel), closureOf(nix, after.toplevel)]);
-    return { host, before: before.toplevel, after: after.toplevel, diff: (0,closure_diff/* diffClosures */.Ep)(old, now) };
-}
-
-
-/***/ }),
-
-/***/ 6629:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ep: () => (/* binding */ diffClosures),
-/* harmony export */   Tt: () => (/* binding */ describeVersions)
-/* harmony export */ });
-/* unused harmony exports parseStoreName, SIZE_DELTA_THRESHOLD, compareVersions */
-/**
- * Splits a store path's name like `nix store diff-closures` does: an output suffix
- * (`-[a-z]+`, `-lib32`, `-lib64`) comes off first (ambiguous with versions such as `-unstable`,
- * as in Nix), then the version starts at the first `-` not followed by a letter.
- */
-function parseStoreName(pathOrName) {
-    const base = pathOrName.slice(pathOrName.lastIndexOf('/') + 1);
-    let name = /^[0-9a-df-np-sv-z]{32}-/.test(base) ? base.slice(33) : base;
-    let output = '';
-    const suffix = /^(.*)-([a-z]+|lib32|lib64)$/.exec(name);
-    if (suffix) {
-        name = suffix[1];
-        output = suffix[2];
-    }
-    for (let i = 0; i < name.length - 1; i++) {
-        if (name[i] === '-' && !/[A-Za-z]/.test(name[i + 1])) {
-            return { name: name.slice(0, i), version: name.slice(i + 1), output };
-        }
-    }
-    return { name, version: '', output };
-}
-/** Size moves below this are noise (as in `nix store diff-closures`). */
-const SIZE_DELTA_THRESHOLD = 8 * 1024;
-function group(closure) {
-    const grouped = new Map();
-    for (const entry of closure) {
-        const { name, version } = parseStoreName(entry.path);
-        const versions = grouped.get(name) ?? new Map();
-        versions.set(version, (versions.get(version) ?? 0) + entry.narSize);
-        grouped.set(name, versions);
-    }
-    return grouped;
-}
-const sum = (values) => [...values].reduce((a, b) => a + b, 0);
-/** Package-level difference of two closures, as `nix store diff-closures` computes it. */
-function diffClosures(before, after) {
-    const old = group(dedupe(before));
-    const now = group(dedupe(after));
-    const changes = [];
-    for (const name of [...new Set([...old.keys(), ...now.keys()])].sort()) {
-        const a = old.get(name) ?? new Map();
-        const b = now.get(name) ?? new Map();
-        const removedVersions = [...a.keys()].filter((v) => !b.has(v)).sort(compareVersions);
-        const addedVersions = [...b.keys()].filter((v) => !a.has(v)).sort(compareVersions);
-        const sizeDelta = sum(b.values()) - sum(a.values());
-        let kind;
-        if (a.size === 0)
-            kind = 'added';
-        else if (b.size === 0)
-            kind = 'removed';
-        else if (removedVersions.length || addedVersions.length)
-            kind = 'changed';
-        else if (Math.abs(sizeDelta) >= SIZE_DELTA_THRESHOLD)
-            kind = 'rebuilt';
-        else
-            continue;
-        changes.push({ name, kind, removedVersions, addedVersions, sizeDelta });
-    }
-    const beforeSize = sum(dedupe(before).map((e) => e.narSize));
-    const afterSize = sum(dedupe(after).map((e) => e.narSize));
-    return {
-        before: { paths: dedupe(before).length, size: beforeSize },
-        after: { paths: dedupe(after).length, size: afterSize },
-        sizeDelta: afterSize - beforeSize,
-        changes,
-    };
-}
-function dedupe(closure) {
-    const seen = new Map();
-    for (const entry of closure)
-        seen.set(entry.path, entry);
-    return [...seen.values()];
-}
-/** Orders versions the way people read them: numeric parts as numbers (`1.9` < `1.10`). */
-function compareVersions(a, b) {
-    return a.localeCompare(b, 'en', { numeric: true });
-}
-/** `3.0.15 → 3.0.16`, `∅ → 1.2` (as diff-closures writes it; `ε` is the empty version). */
-function describeVersions(change) {
-    const show = (versions) => (versions.length === 0 ? '∅' : versions.map((v) => v || 'ε').join(', '));
-    return `${show(change.removedVersions)} → ${show(change.addedVersions)}`;
-}
-
-
-/***/ }),
-
-/***/ 588:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Z: () => (/* binding */ parseNixOptions)
-/* harmony export */ });
-/**
- * `nix-options` lines (`max-jobs 4`, `accept-flake-config true`) as `--option NAME VALUE` pairs.
- * Throws a message naming the bad line.
- */
-function parseNixOptions(lines) {
-    const options = {};
-    for (const line of lines) {
-        const match = /^([A-Za-z][\w-]*)\s+(.+)$/.exec(line.trim());
-        if (!match)
-            throw new Error(`"${line}" is not a "name value" pair`);
-        const name = match[1];
-        if (/^(access-tokens|netrc-file|secret-key-files)$/.test(name)) {
-            // These would put credentials on every nix command line.
-            throw new Error(`"${name}" must not be given on the command line; set it in nix.conf or NIX_CONFIG instead`);
-        }
-        options[name] = match[2].trim();
-    }
-    return options;
-}
-
-
-/***/ }),
-
-/***/ 6128:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  V5: () => (/* binding */ bumpMarker),
-  cn: () => (/* binding */ describeCheck),
-  Jo: () => (/* binding */ renderBumpBody),
-  jq: () => (/* binding */ renderCommitMessage)
-});
-
-// UNUSED EXPORTS: describeChangeLine
-
 ;// CONCATENATED MODULE: ./src/util/bytes.ts
 function formatBytes(n) {
     const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -29263,8 +29541,6 @@ function formatBytes(n) {
     return unit === 0 ? `${n} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
-// EXTERNAL MODULE: ./src/bump/closure-diff.ts
-var closure_diff = __nccwpck_require__(6629);
 ;// CONCATENATED MODULE: ./src/bump/markdown.ts
 /** GitHub refuses a pull request or issue body longer than this (characters). */
 const GITHUB_BODY_LIMIT = 65_536;
@@ -29481,7 +29757,7 @@ function hostRow(host) {
     return `| ${cell(host.host)} | ${formatBytes(diff.before.size)} → ${formatBytes(diff.after.size)} | ${signedBytes(diff.sizeDelta)} | ${counts.join(', ') || 'no package changes'} |`;
 }
 function packageRow(change) {
-    const versions = change.kind === 'rebuilt' ? 'rebuilt' : (0,closure_diff/* describeVersions */.Tt)(change);
+    const versions = change.kind === 'rebuilt' ? 'rebuilt' : describeVersions(change);
     return `| ${cell(change.name)} | ${cell(versions)} | ${signedBytes(change.sizeDelta)} |`;
 }
 function hostDetails(host) {
@@ -29510,16 +29786,1305 @@ function describeChangeLine(change) {
     return `${verb} input '${change.name}': ${rev(change.old, change.oldFollows)} → ${rev(change.new, change.newFollows)}`;
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/util/log.ts
+const consoleLog = {
+    debug: (m) => {
+        if (process.env.FLEET_DEBUG)
+            console.error(`debug: ${m}`);
+    },
+    info: (m) => console.error(m),
+    warning: (m) => console.error(`warning: ${m}`),
+    error: (m) => console.error(`error: ${m}`),
+    group: async (title, body) => {
+        console.error(`── ${title}`);
+        return body();
+    },
+    secret: () => { },
+};
+/** A log that keeps every line, for tests. */
+function memoryLog() {
+    const lines = [];
+    return {
+        lines,
+        debug: (m) => lines.push(`debug: ${m}`),
+        info: (m) => lines.push(m),
+        warning: (m) => lines.push(`warning: ${m}`),
+        error: (m) => lines.push(`error: ${m}`),
+        group: async (title, body) => {
+            lines.push(`group: ${title}`);
+            return body();
+        },
+        secret: () => { },
+    };
+}
 
-/***/ }),
+;// CONCATENATED MODULE: ./src/nix/errors.ts
 
-/***/ 9832:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+/** Nix is not on PATH. */
+class NixNotFoundError extends errors_UserError {
+    constructor(command) {
+        super(`${command} was not found: install Nix (apt-get install nix-bin, or uses: cachix/install-nix-action in a workflow) ` +
+            'and make sure it is on PATH');
+        this.name = 'NixNotFoundError';
+    }
+}
+/** A nix command failed; the message carries Nix's own error lines and what to check. */
+class NixCommandError extends errors_UserError {
+    command;
+    code;
+    stderr;
+    constructor(command, code, stderr, hint) {
+        const errors = errorLines(stderr);
+        super(`${command} failed${code === null ? '' : ` (exit code ${code})`}${errors ? `:\n${errors}` : ''}${hint ? `\n${hint}` : ''}`);
+        this.command = command;
+        this.code = code;
+        this.stderr = stderr;
+        this.name = 'NixCommandError';
+    }
+}
+/** The `error:` blocks of Nix's stderr (without build progress), or its tail when there are none. */
+function errorLines(stderr) {
+    const blocks = parseErrorBlocks(stderr);
+    const text = blocks.length ? blocks.join('\n') : stderr.trim().split('\n').slice(-20).join('\n');
+    return text.length > 4000 ? `${text.slice(0, 4000)}…` : text;
+}
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+/**
+ * Splits Nix's stderr into error blocks: a line starting with `error:` and the indented lines
+ * after it (log tail, hints, traces).
+ */
+function parseErrorBlocks(stderr) {
+    const blocks = [];
+    let current;
+    for (const raw of stderr.replace(ANSI, '').split('\n')) {
+        const line = raw.replace(/\s+$/, '');
+        if (/^error:/.test(line)) {
+            if (current)
+                blocks.push(current.join('\n'));
+            current = [line];
+        }
+        else if (current && (line === '' || /^\s/.test(line))) {
+            current.push(line);
+        }
+        else if (current) {
+            blocks.push(current.join('\n'));
+            current = undefined;
+        }
+    }
+    if (current)
+        blocks.push(current.join('\n'));
+    return blocks.map((b) => b.replace(/\n+$/, ''));
+}
+/** What Nix's error text suggests the user should do, when it is a known situation. */
+function hintFor(stderr) {
+    if (/experimental Nix feature '(nix-command|flakes)' is disabled/.test(stderr)) {
+        return "Enable flakes: add 'experimental-features = nix-command flakes' to nix.conf or NIX_CONFIG.";
+    }
+    if (/cannot connect to (socket|daemon)|Connection refused.*daemon/i.test(stderr)) {
+        return 'Start the Nix daemon (systemctl start nix-daemon) or run as a user who may open the store directly.';
+    }
+    if (/unable to download|Could not resolve host|Couldn't resolve host/.test(stderr)) {
+        return 'A download failed: check the network, or add the path to a substituter you can reach.';
+    }
+    if (/No space left on device/.test(stderr))
+        return 'The disk is full: free space or run nix-collect-garbage.';
+    if (/does not provide attribute/.test(stderr))
+        return 'Check the attribute name (nix flake show lists what the flake provides).';
+    if (/path '.*' does not contain a 'flake.nix'/.test(stderr)) {
+        return 'Point at the directory holding flake.nix (inside a git repository, untracked files are invisible to git+file: flake refs; use path: or git add).';
+    }
+    if (/is not valid|don't know how to build these paths/.test(stderr))
+        return 'The path is not in the store: build or copy it first.';
+    return undefined;
+}
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Q: () => (/* binding */ summaryTables)
-/* harmony export */ });
-/* harmony import */ var _pr_body_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6128);
+;// CONCATENATED MODULE: ./src/nix/build-report.ts
+
+function fullPath(p, storeDir) {
+    return p.startsWith('/') ? p : `${storeDir}/${p}`;
+}
+/**
+ * Parses `nix build --json` output: `[{ drvPath, outputs: { out: path } }]` in installable order.
+ * A store-path installable is `{ path }` in Nix 2.8 and a bare path string in current Nix (which also
+ * reads a bare `.drv` installable as the file itself; `DRV^out` names its output). Output paths may be
+ * absent (`null`) in dry runs of floating content-addressed derivations.
+ */
+function parseBuildJson(stdout, storeDir = '/nix/store') {
+    const value = JSON.parse(stdout);
+    if (!Array.isArray(value))
+        throw new Error('nix build --json printed no array');
+    return value.map((entry) => {
+        if (typeof entry === 'string')
+            return { outputs: { out: fullPath(entry, storeDir) } };
+        if (typeof entry !== 'object' || entry === null)
+            throw new Error(`unexpected nix build --json entry ${JSON.stringify(entry)}`);
+        const e = entry;
+        if (typeof e.path === 'string')
+            return { outputs: { out: fullPath(e.path, storeDir) } };
+        const outputs = {};
+        if (typeof e.outputs === 'object' && e.outputs !== null) {
+            for (const [name, path] of Object.entries(e.outputs))
+                if (typeof path === 'string')
+                    outputs[name] = fullPath(path, storeDir);
+        }
+        const parsed = { outputs };
+        if (typeof e.drvPath === 'string')
+            parsed.drvPath = fullPath(e.drvPath, storeDir);
+        return parsed;
+    });
+}
+const DRV_PATH = /\/[^\s'"`]*\/[0123456789abcdfghijklmnpqrsvwxyz]{32}-[^\s'"`]+?\.drv\b/g;
+/** Derivation paths named in a block of Nix's text. */
+function drvPathsIn(text) {
+    return [...new Set(text.match(DRV_PATH) ?? [])];
+}
+/**
+ * Derivations whose builder failed: `error: builder for '…drv' failed` blocks (Nix 2.8), `Cannot build
+ * '…drv'. Reason: builder failed` (current Nix; not its `Reason: 1 dependency failed` blocks, whose
+ * builder never ran), and fixed-output hash mismatches.
+ */
+function failedBuilders(stderr) {
+    const failed = new Set();
+    for (const block of parseErrorBlocks(stderr)) {
+        const head = block.split('\n')[0] ?? '';
+        const cannot = /^error: (?:.*: )?Cannot build '([^']+\.drv)'/.exec(head);
+        if (cannot) {
+            if (!/Reason: \d+ dependenc(?:y|ies) failed/.test(block))
+                failed.add(cannot[1]);
+            continue;
+        }
+        const m = /^error: builder for '([^']+\.drv)'/.exec(head) ?? /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head);
+        if (m)
+            failed.add(m[1]);
+    }
+    return [...failed];
+}
+/**
+ * The problems a failed `nix flake check --keep-going` reports: Nix 2.8 prints each as an `error (ignored): …`
+ * line; current Nix prints `error:` blocks (with an evaluation trace) and a closing `some errors were
+ * encountered` line, which says nothing by itself.
+ */
+function flakeCheckProblems(stderr) {
+    const ignored = stderr
+        .split('\n')
+        .filter((line) => line.startsWith('error (ignored): '))
+        .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
+    const blocks = parseErrorBlocks(stderr).filter((block) => !/^error: some errors were encountered during the evaluation$/.test(block));
+    return [...ignored, ...blocks];
+}
+/**
+ * The part of a failed `nix build` stderr that concerns one installable, given the derivations
+ * in its closure (its own drv and every drv it depends on).
+ */
+function attributeBuildErrors(stderr, closure) {
+    const blocks = parseErrorBlocks(stderr);
+    const mine = blocks.filter((b) => drvPathsIn(b).some((d) => closure.has(d)));
+    const failedDrvs = failedBuilders(stderr).filter((d) => closure.has(d));
+    if (mine.length > 0)
+        return { error: mine.join('\n'), failedDrvs };
+    // Errors that name no derivation (disk full, daemon gone) concern every installable.
+    const general = blocks.filter((b) => drvPathsIn(b).length === 0);
+    return { error: general.join('\n'), failedDrvs };
+}
+
+;// CONCATENATED MODULE: ./src/nix/flake-lock.ts
+
+
+function fail(message) {
+    throw new Error(`flake.lock is not valid: ${message}`);
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function parseRef(value, where) {
+    if (!isObject(value) || typeof value.type !== 'string')
+        fail(`${where} must be an object with a "type"`);
+    return value;
+}
+/** Parses and checks flake.lock text. */
+function parseFlakeLock(text) {
+    let raw;
+    try {
+        raw = JSON.parse(text);
+    }
+    catch (error) {
+        fail(`not JSON (${error.message})`);
+    }
+    if (!isObject(raw))
+        fail('expected an object');
+    if (typeof raw.version !== 'number')
+        fail('missing "version"');
+    if (raw.version < 5 || raw.version > 7)
+        fail(`version ${raw.version} is not supported (expected 5 to 7)`);
+    if (!isObject(raw.nodes))
+        fail('missing "nodes"');
+    const root = typeof raw.root === 'string' ? raw.root : 'root';
+    const nodes = {};
+    for (const [name, value] of Object.entries(raw.nodes)) {
+        if (!isObject(value))
+            fail(`node "${name}" must be an object`);
+        const node = {};
+        if (value.inputs !== undefined) {
+            if (!isObject(value.inputs))
+                fail(`node "${name}".inputs must be an object`);
+            node.inputs = {};
+            for (const [input, target] of Object.entries(value.inputs)) {
+                const ok = typeof target === 'string' || (Array.isArray(target) && target.every((t) => typeof t === 'string'));
+                if (!ok)
+                    fail(`node "${name}" input "${input}" must be a node name or a follows path`);
+                node.inputs[input] = target;
+            }
+        }
+        if (value.locked !== undefined)
+            node.locked = parseRef(value.locked, `node "${name}".locked`);
+        if (value.original !== undefined)
+            node.original = parseRef(value.original, `node "${name}".original`);
+        if (value.flake === false)
+            node.flake = false;
+        if (Array.isArray(value.parent))
+            node.parent = value.parent.map(String);
+        nodes[name] = node;
+    }
+    if (!nodes[root])
+        fail(`root node "${root}" is missing`);
+    for (const [name, node] of Object.entries(nodes)) {
+        for (const [input, target] of Object.entries(node.inputs ?? {})) {
+            if (typeof target === 'string' && !nodes[target])
+                fail(`node "${name}" input "${input}" points to missing node "${target}"`);
+        }
+    }
+    return { version: raw.version, root, nodes };
+}
+/** Reads `flake.lock` from a file path or from a flake directory. */
+async function readLock(path) {
+    const file = (await stat(path)).isDirectory() ? join(path, 'flake.lock') : path;
+    let text;
+    try {
+        text = await readFile(file, 'utf8');
+    }
+    catch (error) {
+        throw new Error(`cannot read ${file}: ${error.message} (run \`nix flake lock\` to create it)`, { cause: error });
+    }
+    try {
+        return parseFlakeLock(text);
+    }
+    catch (error) {
+        throw new Error(`${file}: ${error.message}`, { cause: error });
+    }
+}
+/**
+ * Follows an input path from the root (`["home-manager", "nixpkgs"]`) to the node it ends at,
+ * resolving `follows` targets (paths from the root) along the way. Returns the node's name.
+ */
+function resolveLockInput(lock, path, depth = 0) {
+    if (depth > 32)
+        throw new Error(`flake.lock follows ${JSON.stringify(path)} loop`);
+    let current = lock.root;
+    for (const input of path) {
+        const target = lock.nodes[current]?.inputs?.[input];
+        if (target === undefined)
+            return undefined;
+        const next = typeof target === 'string' ? target : resolveLockInput(lock, target, depth + 1);
+        if (next === undefined)
+            return undefined;
+        current = next;
+    }
+    return current;
+}
+/** The root's direct inputs: input name → the node it resolves to (follows resolved). */
+function rootInputs(lock) {
+    const out = {};
+    for (const input of Object.keys(lock.nodes[lock.root]?.inputs ?? {})) {
+        const node = resolveLockInput(lock, [input]);
+        if (node !== undefined)
+            out[input] = node;
+    }
+    return out;
+}
+function parseFlakeMetadata(text) {
+    const raw = JSON.parse(text);
+    if (!isObject(raw) || typeof raw.path !== 'string' || typeof raw.url !== 'string') {
+        throw new Error('nix flake metadata --json printed no "path" and "url"');
+    }
+    const meta = {
+        path: raw.path,
+        url: raw.url,
+        originalUrl: typeof raw.originalUrl === 'string' ? raw.originalUrl : raw.url,
+        locked: parseRef(raw.locked, 'metadata.locked'),
+        original: parseRef(raw.original, 'metadata.original'),
+        locks: parseFlakeLock(JSON.stringify(raw.locks ?? { version: 7, root: 'root', nodes: { root: {} } })),
+    };
+    if (typeof raw.description === 'string')
+        meta.description = raw.description;
+    if (typeof raw.resolvedUrl === 'string')
+        meta.resolvedUrl = raw.resolvedUrl;
+    if (typeof raw.revision === 'string')
+        meta.revision = raw.revision;
+    if (typeof raw.lastModified === 'number')
+        meta.lastModified = raw.lastModified;
+    return meta;
+}
+
+;// CONCATENATED MODULE: ./src/nix/hash.ts
+/**
+ * Hash text formats Nix prints and reads: nix32 ("base32" in Nix's own words), base16, base64
+ * and SRI. Source of truth: NixOS/nix src/libutil/hash.cc.
+ */
+const HASH_SIZES = { md5: 16, sha1: 20, sha256: 32, sha512: 64 };
+/** Nix's base-32 alphabet: digits and letters without e, o, u, t. */
+const NIX32_ALPHABET = '0123456789abcdfghijklmnpqrsvwxyz';
+const NIX32_INDEX = new Map([...NIX32_ALPHABET].map((c, i) => [c, i]));
+/** Length of the nix32 text of `bytes` bytes. */
+function nix32Length(bytes) {
+    return Math.floor((bytes * 8 - 1) / 5) + 1;
+}
+/**
+ * Encodes bytes in nix32. Nix writes the most significant 5-bit group first, where the groups
+ * are counted from the start of the byte array (so the last byte ends up at the front).
+ */
+function nix32Encode(bytes) {
+    if (bytes.length === 0)
+        return '';
+    const length = nix32Length(bytes.length);
+    let out = '';
+    for (let n = length - 1; n >= 0; n--) {
+        const bit = n * 5;
+        const i = Math.floor(bit / 8);
+        const j = bit % 8;
+        const low = bytes[i] >> j;
+        const high = i >= bytes.length - 1 ? 0 : bytes[i + 1] << (8 - j);
+        out += NIX32_ALPHABET[(low | high) & 0x1f];
+    }
+    return out;
+}
+/** Decodes nix32 text; the byte length is the one whose nix32 text has this length. */
+function nix32Decode(text) {
+    const size = Math.floor((text.length * 5) / 8);
+    if (nix32Length(size) !== text.length)
+        throw new Error(`"${text}" has no valid nix32 length`);
+    const bytes = Buffer.alloc(size);
+    for (let n = 0; n < text.length; n++) {
+        const c = text[text.length - n - 1];
+        const digit = NIX32_INDEX.get(c);
+        if (digit === undefined)
+            throw new Error(`"${text}" is not nix32: "${c}" is not in ${NIX32_ALPHABET}`);
+        const bit = n * 5;
+        const i = Math.floor(bit / 8);
+        const j = bit % 8;
+        bytes[i] = bytes[i] | ((digit << j) & 0xff);
+        const carry = digit >> (8 - j);
+        if (i < size - 1)
+            bytes[i + 1] = bytes[i + 1] | carry;
+        else if (carry)
+            throw new Error(`"${text}" is not nix32: it overflows ${size} bytes`);
+    }
+    return bytes;
+}
+function isAlgorithm(text) {
+    return Object.hasOwn(HASH_SIZES, text);
+}
+/** Decodes a digest written in base16, nix32 or base64, told apart by length as Nix does. */
+function decodeDigest(text, algorithm) {
+    const size = HASH_SIZES[algorithm];
+    if (text.length === size * 2 && /^[0-9a-fA-F]+$/.test(text))
+        return Buffer.from(text, 'hex');
+    if (text.length === nix32Length(size))
+        return nix32Decode(text);
+    if (text.length === Math.ceil(size / 3) * 4) {
+        const digest = Buffer.from(text, 'base64');
+        if (digest.length === size && /^[A-Za-z0-9+/]+={0,2}$/.test(text))
+            return digest;
+    }
+    throw new Error(`"${text}" is not a ${algorithm} digest in base16, nix32 or base64`);
+}
+/**
+ * Parses `sha256-<base64>` (SRI), `sha256:<nix32|base16|base64>`, or a bare digest when
+ * `algorithm` is given.
+ */
+function parseHash(text, algorithm) {
+    const sri = /^(md5|sha1|sha256|sha512)-(.+)$/.exec(text);
+    if (sri) {
+        const algo = sri[1];
+        const digest = Buffer.from(sri[2], 'base64');
+        if (digest.length !== HASH_SIZES[algo] || !/^[A-Za-z0-9+/]+={0,2}$/.test(sri[2])) {
+            throw new Error(`"${text}" is not a valid SRI ${algo} hash`);
+        }
+        return { algorithm: algo, digest };
+    }
+    const colon = text.indexOf(':');
+    if (colon >= 0) {
+        const algo = text.slice(0, colon);
+        if (!isAlgorithm(algo))
+            throw new Error(`"${text}" names an unknown hash algorithm "${algo}"`);
+        if (algorithm && algo !== algorithm)
+            throw new Error(`"${text}" is a ${algo} hash, expected ${algorithm}`);
+        return { algorithm: algo, digest: decodeDigest(text.slice(colon + 1), algo) };
+    }
+    if (!algorithm)
+        throw new Error(`"${text}" does not say its hash algorithm (expected e.g. sha256:… or sha256-…)`);
+    return { algorithm, digest: decodeDigest(text, algorithm) };
+}
+/** `sha256:<nix32>`, the form narinfo files and signatures use. */
+function formatNix32Hash(hash) {
+    return `${hash.algorithm}:${nix32Encode(hash.digest)}`;
+}
+/** `sha256-<base64>`, the form newer Nix prints. */
+function formatSriHash(hash) {
+    return `${hash.algorithm}-${hash.digest.toString('base64')}`;
+}
+function formatBase16Hash(hash) {
+    return `${hash.algorithm}:${hash.digest.toString('hex')}`;
+}
+/** Any hash Nix may print (SRI, prefixed, or object), as `sha256:<nix32>`. */
+function toNix32Hash(value, algorithm = 'sha256') {
+    return formatNix32Hash(parseAnyHash(value, algorithm));
+}
+function parseAnyHash(value, algorithm) {
+    if (typeof value === 'string')
+        return parseHash(value, algorithm);
+    if (!value || typeof value !== 'object' || typeof value.hash !== 'string' || typeof value.algorithm !== 'string') {
+        throw new Error(`${JSON.stringify(value)} is not a hash`);
+    }
+    const algo = value.algorithm;
+    if (!isAlgorithm(algo))
+        throw new Error(`${JSON.stringify(value)} names an unknown hash algorithm`);
+    if (value.format === 'sri' || /^(md5|sha1|sha256|sha512)-/.test(value.hash))
+        return parseHash(value.hash, algo);
+    return { algorithm: algo, digest: decodeDigest(value.hash.replace(/^\w+:/, ''), algo) };
+}
+
+;// CONCATENATED MODULE: ./src/nix/path-info.ts
+
+const DEFAULT_STORE_DIR = '/nix/store';
+function path_info_isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** Newer JSON formats (path-info v2+) print store paths as base names. */
+function path_info_fullPath(p, storeDir) {
+    return p.startsWith('/') ? p : `${storeDir}/${p}`;
+}
+function signatureText(sig) {
+    if (typeof sig === 'string')
+        return sig;
+    if (path_info_isObject(sig) && typeof sig.keyName === 'string' && typeof sig.sig === 'string')
+        return `${sig.keyName}:${sig.sig}`;
+    throw new Error(`unexpected signature ${JSON.stringify(sig)}`);
+}
+/** Renders a content address the way narinfo's `CA:` line writes it. */
+function contentAddressText(ca) {
+    if (ca === null || ca === undefined || ca === '')
+        return undefined;
+    if (typeof ca === 'string')
+        return ca;
+    if (path_info_isObject(ca) && typeof ca.method === 'string' && (typeof ca.hash === 'string' || path_info_isObject(ca.hash))) {
+        const hash = parseAnyHash(ca.hash);
+        const digest = `${hash.algorithm}:${nix32Encode(hash.digest)}`;
+        switch (ca.method) {
+            case 'text':
+                return `text:${digest}`;
+            case 'flat':
+                return `fixed:${digest}`;
+            case 'nar':
+                return `fixed:r:${digest}`;
+            case 'git':
+                return `fixed:git:${digest}`;
+        }
+    }
+    throw new Error(`unexpected content address ${JSON.stringify(ca)}`);
+}
+function toPathInfo(path, raw, defaultStoreDir) {
+    const storeDir = typeof raw.storeDir === 'string' ? raw.storeDir : defaultStoreDir;
+    const full = path_info_fullPath(path, storeDir);
+    if (raw.narHash === undefined || raw.narHash === null)
+        throw new Error(`path-info for ${full} has no narHash`);
+    if (typeof raw.narSize !== 'number')
+        throw new Error(`path-info for ${full} has no narSize`);
+    const references = Array.isArray(raw.references) ? raw.references.map((r) => path_info_fullPath(String(r), storeDir)) : [];
+    const info = {
+        path: full,
+        narHash: toNix32Hash(raw.narHash),
+        narSize: raw.narSize,
+        references: references.sort(),
+        signatures: Array.isArray(raw.signatures) ? raw.signatures.map(signatureText) : [],
+    };
+    if (typeof raw.deriver === 'string' && raw.deriver)
+        info.deriver = path_info_fullPath(raw.deriver, storeDir);
+    const ca = contentAddressText(raw.ca);
+    if (ca)
+        info.ca = ca;
+    if (typeof raw.registrationTime === 'number')
+        info.registrationTime = raw.registrationTime;
+    if (typeof raw.closureSize === 'number')
+        info.closureSize = raw.closureSize;
+    if (typeof raw.ultimate === 'boolean')
+        info.ultimate = raw.ultimate;
+    return info;
+}
+/**
+ * Parses `nix path-info --json` output of any Nix version:
+ * - up to 2.18 (and Lix): an array of `{ path, narHash, … }`, invalid paths as `{ path, valid: false }`;
+ * - 2.19 onwards: an object keyed by path, invalid paths as `null`;
+ * - 2.33 `--json-format 2`: the same with base-name store paths, `storeDir`, structured `ca` and
+ *   signatures.
+ */
+function parsePathInfoJson(input, storeDir = DEFAULT_STORE_DIR) {
+    const value = typeof input === 'string' ? JSON.parse(input) : input;
+    const infos = [];
+    const invalid = [];
+    if (Array.isArray(value)) {
+        for (const entry of value) {
+            if (!path_info_isObject(entry) || typeof entry.path !== 'string')
+                throw new Error(`unexpected path-info entry ${JSON.stringify(entry)}`);
+            if (entry.valid === false)
+                invalid.push(path_info_fullPath(entry.path, storeDir));
+            else
+                infos.push(toPathInfo(entry.path, entry, storeDir));
+        }
+    }
+    else if (path_info_isObject(value)) {
+        // A wrapped document `{ version, info: { path: … } }` carries the map one level down.
+        const wrapped = path_info_isObject(value.info) && typeof value.version === 'number' && !('narHash' in value);
+        const map = wrapped ? value.info : value;
+        if (wrapped && typeof value.storeDir === 'string')
+            storeDir = value.storeDir;
+        for (const [path, entry] of Object.entries(map)) {
+            if (entry === null || (path_info_isObject(entry) && entry.valid === false))
+                invalid.push(path_info_fullPath(path, storeDir));
+            else if (path_info_isObject(entry))
+                infos.push(toPathInfo(path, entry, storeDir));
+            else
+                throw new Error(`unexpected path-info entry for ${path}: ${JSON.stringify(entry)}`);
+        }
+    }
+    else {
+        throw new Error('nix path-info --json printed neither an array nor an object');
+    }
+    return { infos, invalid };
+}
+/** Sum of NAR sizes over the given infos, each path counted once. */
+function totalNarSize(infos) {
+    const seen = new Map();
+    for (const info of infos)
+        seen.set(info.path, info.narSize);
+    let total = 0;
+    for (const size of seen.values())
+        total += size;
+    return total;
+}
+/**
+ * Orders infos so every path comes after its references (a path's own self-reference ignored).
+ * Paths referenced but absent from `infos` are ignored. Throws on a cycle, which a valid store
+ * never has.
+ */
+function sortByReferences(infos) {
+    const byPath = new Map(infos.map((i) => [i.path, i]));
+    const state = new Map();
+    const out = [];
+    const visit = (info) => {
+        const s = state.get(info.path);
+        if (s === 'done')
+            return;
+        if (s === 'visiting')
+            throw new Error(`reference cycle through ${info.path}`);
+        state.set(info.path, 'visiting');
+        for (const ref of info.references) {
+            const dep = ref === info.path ? undefined : byPath.get(ref);
+            if (dep)
+                visit(dep);
+        }
+        state.set(info.path, 'done');
+        out.push(info);
+    };
+    for (const info of infos)
+        visit(info);
+    return out;
+}
+/** The base name's first 32 characters: how binary caches name a path's narinfo. */
+function storePathHashPart(path) {
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    const hash = base.slice(0, 32);
+    if (!/^[0123456789abcdfghijklmnpqrsvwxyz]{32}$/.test(hash) || base[32] !== '-')
+        throw new Error(`"${path}" is not a store path`);
+    return hash;
+}
+function storePathBaseName(path) {
+    return path.slice(path.lastIndexOf('/') + 1);
+}
+
+;// CONCATENATED MODULE: ./src/nix/version.ts
+const NUMBER = /(\d+)\.(\d+)(?:\.(\d+))?/;
+/**
+ * Parses `nix --version`: `nix (Nix) 2.8.0`, `nix (Nix) 2.24.10`,
+ * `nix (Determinate Nix 3.1.0) 2.26.3`, `nix (Lix, like Nix) 2.91.1`.
+ */
+function parseNixVersion(output) {
+    const text = output.trim().split('\n')[0]?.trim() ?? '';
+    const match = /^nix \(([^)]*)\) (\S+)/.exec(text);
+    const numbers = match ? NUMBER.exec(match[2]) : null;
+    if (!match || !numbers) {
+        throw new Error(`cannot read the Nix version from "${text}" (expected e.g. "nix (Nix) 2.24.10")`);
+    }
+    const product = match[1];
+    const [major, minor, patch] = [numbers[1], numbers[2], numbers[3] ?? '0'].map(Number);
+    if (/lix/i.test(product)) {
+        // Lix forked from Nix 2.18 and numbers its releases 2.90 onwards.
+        return { text, flavor: 'lix', major: 2, minor: 18, patch: 0, productVersion: numbers[0] };
+    }
+    const determinate = /determinate nix\s+(\S+)/i.exec(product);
+    if (determinate)
+        return { text, flavor: 'determinate', major, minor, patch, productVersion: determinate[1] };
+    return { text, flavor: 'nix', major, minor, patch };
+}
+function formatNixVersion(v) {
+    return `${v.major}.${v.minor}.${v.patch}`;
+}
+/** Whether `v` is at least `major.minor[.patch]`. */
+function nixAtLeast(v, major, minor, patch = 0) {
+    if (v.major !== major)
+        return v.major > major;
+    if (v.minor !== minor)
+        return v.minor > minor;
+    return v.patch >= patch;
+}
+/** `nix flake update INPUT…` updates only the named inputs from 2.19; before, `nix flake lock --update-input`. */
+const supportsFlakeUpdateInputs = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 19);
+/** `nix path-info --json` prints an object keyed by path from 2.19 (an array before). */
+const pathInfoJsonIsObject = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 19);
+/** `nix path-info --json-format 1` exists (and plain `--json` warns) from 2.33. */
+const supportsPathInfoJsonFormat = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 33);
+/** `nix show-derivation` became `nix derivation show` in 2.15. */
+const derivationShowCommand = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 15) ? ['derivation', 'show'] : ['show-derivation'];
+
+;// CONCATENATED MODULE: ./src/nix/nix.ts
+
+
+
+
+
+
+
+
+
+const FLAKE_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
+/**
+ * The `nix` CLI. Every nix process the suite starts goes through here, with the same options,
+ * configuration and log.
+ */
+class Nix {
+    log;
+    settings;
+    versionPromise;
+    constructor(settings = {}) {
+        this.settings = settings;
+        this.log = settings.log ?? consoleLog;
+    }
+    /** The version, detected once per instance. */
+    version() {
+        this.versionPromise ??= (async () => {
+            const version = parseNixVersion((await this.run(this.nixBin, ['--version'], {})).stdout);
+            this.log.debug(`using ${version.text}`);
+            return version;
+        })();
+        return this.versionPromise;
+    }
+    /** `nix eval --json INSTALLABLE`, parsed. */
+    async eval(installable, options = {}) {
+        const args = ['eval', '--json', ...(options.impure ? ['--impure'] : []), ...(options.apply ? ['--apply', options.apply] : []), installable];
+        const { stdout } = await this.nix(args);
+        return JSON.parse(stdout);
+    }
+    /** `nix eval --raw INSTALLABLE`. */
+    async evalRaw(installable, options = {}) {
+        const args = ['eval', '--raw', ...(options.impure ? ['--impure'] : []), ...(options.apply ? ['--apply', options.apply] : []), installable];
+        return (await this.nix(args)).stdout;
+    }
+    /** The attribute names under `flake#attrPath`, e.g. the hosts of `nixosConfigurations`. */
+    evalAttrNames(flake, attrPath) {
+        return this.eval(`${flake}#${attrPath}`, { apply: 'builtins.attrNames' });
+    }
+    /**
+     * Builds every installable in one `nix build --keep-going` and reports each one: its outputs,
+     * or why it failed (evaluation error, or the builder failures in its closure with their log
+     * tails). Never throws for a failed build; throws only when Nix cannot run at all.
+     *
+     * Nix 2.8 prints no JSON when any build fails, and does not print `--json` results in
+     * installable order, so each installable's derivation is first read from a dry run (cheap:
+     * flake evaluations are cached) and outcomes are matched by derivation path.
+     */
+    async build(installables, options = {}) {
+        if (installables.length === 0)
+            return [];
+        const plans = await this.planBuild(installables, options.signal);
+        const evaluable = [...new Set(installables.filter((_, i) => 'entry' in plans[i]))];
+        const args = ['build', '--json', '--no-link'];
+        if (options.keepGoing ?? true)
+            args.push('--keep-going');
+        if (options.printBuildLogs)
+            args.push('--print-build-logs');
+        const result = evaluable.length > 0
+            ? await this.nix([...args, ...evaluable], { allowFailure: true, signal: options.signal, streamTo: 'info' })
+            : { code: 0, stdout: '[]', stderr: '' };
+        const built = new Map();
+        for (const entry of (result.code === 0 ? tryParseBuildJson(result.stdout) : undefined) ?? []) {
+            built.set(entry.drvPath ?? Object.values(entry.outputs)[0] ?? '', entry.outputs);
+        }
+        const planned = plans.flatMap((p) => ('entry' in p ? Object.values(p.entry.outputs) : []));
+        const valid = await this.validPaths(planned);
+        return mapConcurrent(installables, this.concurrency, async (installable, i) => {
+            const plan = plans[i];
+            if ('error' in plan)
+                return { installable, ok: false, stage: 'eval', error: plan.error, failedDrvs: [] };
+            const { entry } = plan;
+            const key = entry.drvPath ?? Object.values(entry.outputs)[0] ?? '';
+            const outputs = { ...entry.outputs, ...built.get(key) };
+            const paths = Object.values(outputs);
+            if (paths.length > 0 && paths.every((p) => valid.has(p) || built.has(key)))
+                return successOf(installable, { ...entry, outputs });
+            const closure = new Set(entry.drvPath ? await this.requisites([entry.drvPath]) : []);
+            const { error, failedDrvs } = attributeBuildErrors(result.stderr, closure);
+            const failure = {
+                installable,
+                ok: false,
+                stage: 'build',
+                error: error || `${installable} was not built (nix build exited with code ${result.code}; see the build log above)`,
+                failedDrvs,
+            };
+            if (entry.drvPath)
+                failure.drvPath = entry.drvPath;
+            return failure;
+        });
+    }
+    /** What each installable would build (`nix build --dry-run --json`), or its evaluation error. */
+    async planBuild(installables, signal) {
+        const dryRun = (list, extra = []) => this.nix(['build', '--dry-run', '--json', '--no-link', ...extra, ...list], { allowFailure: true, signal });
+        const all = await dryRun(installables);
+        const entries = all.code === 0 ? tryParseBuildJson(all.stdout) : undefined;
+        if (entries && entries.length === installables.length)
+            return entries.map((entry) => ({ entry }));
+        // Some installable fails to evaluate: find which, one dry run each. Without the evaluation
+        // cache, which (in Nix 2.8) remembers a failure only as "is not a derivation".
+        return mapConcurrent(installables, this.concurrency, async (installable) => {
+            const one = await dryRun([installable], ['--option', 'eval-cache', 'false']);
+            const entry = one.code === 0 ? tryParseBuildJson(one.stdout)?.[0] : undefined;
+            if (entry)
+                return { entry };
+            const blocks = parseErrorBlocks(one.stderr);
+            return { error: blocks.join('\n') || one.stderr.trim() || `nix could not evaluate ${installable}` };
+        });
+    }
+    /**
+     * `nix path-info --json` normalized across Nix versions. Invalid paths make it throw unless
+     * `allowInvalid`, in which case they are left out.
+     */
+    async pathInfo(paths, options = {}) {
+        if (options.allowInvalid && options.recursive) {
+            // A recursive query of an invalid path fails outright in every version: leave them out first.
+            const valid = await this.validPaths(paths);
+            paths = paths.filter((p) => valid.has(p));
+        }
+        if (paths.length === 0)
+            return [];
+        const version = await this.version();
+        const args = ['path-info', '--json'];
+        if (supportsPathInfoJsonFormat(version))
+            args.push('--json-format', '1');
+        if (options.recursive)
+            args.push('--recursive');
+        if (options.closureSize)
+            args.push('--closure-size');
+        // A .drv path means the derivation itself, not its outputs.
+        if (paths.some((p) => p.endsWith('.drv')))
+            args.push('--derivation');
+        const result = await this.nix([...args, ...paths], { allowFailure: true });
+        const parsed = result.code === 0 || result.stdout.trim() ? safeParsePathInfo(result.stdout) : undefined;
+        if (!parsed)
+            throw this.commandError(['path-info', ...paths], result);
+        if (parsed.invalid.length > 0 && !options.allowInvalid) {
+            throw new NixCommandError(describeCommand(this.nixBin, ['path-info', ...paths]), result.code, '', `not in the store: ${parsed.invalid.join(', ')} (build or copy them first)`);
+        }
+        if (result.code !== 0 && !options.allowInvalid)
+            throw this.commandError(['path-info', ...paths], result);
+        return parsed.infos;
+    }
+    /** The paths among `paths` that are valid in the store. */
+    async validPaths(paths) {
+        if (paths.length === 0)
+            return new Set();
+        const { stdout } = await this.nixStore(['--check-validity', '--print-invalid', ...paths]);
+        const invalid = new Set(stdout.split('\n').filter(Boolean));
+        return new Set(paths.filter((p) => !invalid.has(p)));
+    }
+    /** Every store path in the closure of `paths` (for a .drv: every derivation and source it needs). */
+    async requisites(paths) {
+        if (paths.length === 0)
+            return [];
+        const { stdout } = await this.nixStore(['--query', '--requisites', ...paths]);
+        return stdout.split('\n').filter(Boolean);
+    }
+    /** Total NAR size of the union of the closures of `paths`. */
+    async closureSize(paths) {
+        return totalNarSize(await this.pathInfo(paths, { recursive: true }));
+    }
+    /**
+     * The NAR serialisation of a store path (`nix-store --dump`), streamed. The stream fails if the
+     * dump fails; destroying it stops the process.
+     */
+    dump(path) {
+        const args = [...this.storeArgs(), '--dump', path];
+        const command = describeCommand(this.nixStoreBin, args);
+        const child = spawnProcess(this.nixStoreBin, args, { env: this.env() });
+        child.stdin.end();
+        const stderr = [];
+        child.stderr.on('data', (b) => stderr.push(b));
+        const exited = new Promise((resolve) => {
+            child.on('error', (err) => resolve(err.code === 'ENOENT' ? new NixNotFoundError(this.nixStoreBin) : new CommandError(command, null, '', `could not start: ${err.message}`)));
+            child.on('close', (code, signal) => {
+                if (code === 0)
+                    return resolve(undefined);
+                const text = Buffer.concat(stderr).toString('utf8');
+                resolve(new NixCommandError(command, code, text, signal ? `killed by ${signal}` : hintFor(text)));
+            });
+        });
+        const out = new external_node_stream_.Transform({
+            transform: (chunk, _encoding, callback) => callback(null, chunk),
+            // The stream ends only once nix-store has exited cleanly, so a truncated dump is an error, never a short NAR.
+            flush: (callback) => void exited.then((error) => callback(error)),
+        });
+        child.stdout.pipe(out);
+        void exited.then((error) => {
+            if (error && !out.destroyed)
+                out.destroy(error);
+        });
+        out.on('close', () => {
+            if (child.exitCode === null && child.signalCode === null)
+                child.kill('SIGKILL');
+        });
+        return out;
+    }
+    /** `nix flake metadata --json`, without writing a lock file. */
+    async flakeMetadata(flake) {
+        const { stdout } = await this.nix(['flake', 'metadata', '--json', '--no-write-lock-file', flake]);
+        return parseFlakeMetadata(stdout);
+    }
+    /**
+     * Updates flake.lock: all inputs, or only the named ones (`nix flake update A B` from 2.19,
+     * `nix flake lock --update-input A --update-input B` before).
+     */
+    async updateLock(flake, inputs = []) {
+        const version = await this.version();
+        if (inputs.length === 0) {
+            await this.nix(supportsFlakeUpdateInputs(version) ? ['flake', 'update', '--flake', flake] : ['flake', 'update', flake], { streamTo: 'info' });
+        }
+        else if (supportsFlakeUpdateInputs(version)) {
+            await this.nix(['flake', 'update', '--flake', flake, ...inputs], { streamTo: 'info' });
+        }
+        else {
+            await this.nix(['flake', 'lock', flake, ...inputs.flatMap((i) => ['--update-input', i])], { streamTo: 'info' });
+        }
+    }
+    /** The build log of a derivation (`nix log`), or undefined when Nix kept none. */
+    async logOf(drvPath) {
+        const result = await this.nix(['log', drvPath], { allowFailure: true });
+        return result.code === 0 ? result.stdout : undefined;
+    }
+    /**
+     * `nix flake check --keep-going REF`. Resolves with Nix's error text when the check fails;
+     * throws only when nix cannot start.
+     */
+    async flakeCheck(ref) {
+        const args = ['flake', 'check', '--keep-going', ref];
+        const result = await this.nix(args, { allowFailure: true });
+        if (result.code === 0)
+            return { ok: true };
+        const problems = flakeCheckProblems(result.stderr);
+        const summary = `${describeCommand(this.nixBin, args)} failed (exit code ${result.code})`;
+        return { ok: false, error: problems.length > 0 ? `${problems.join('\n')}\n${summary}` : this.commandError(args, result).message };
+    }
+    /**
+     * Signs `paths` and their closures in the local store with a secret key, read by Nix from its
+     * stdin so the key never touches disk or argv (`nix store sign --key-file /dev/stdin`).
+     */
+    async sign(paths, secretKey) {
+        if (paths.length === 0)
+            return;
+        // Node's stdin for a child is a socketpair, which /dev/stdin cannot open (ENXIO); `cat`
+        // hands the key on through a real pipe. The script is constant; arguments stay an array.
+        const args = [...FLAKE_FEATURES, ...this.storeArgs(), 'store', 'sign', '--key-file', '/dev/stdin', '--recursive', ...paths];
+        const result = await this.run('sh', ['-c', 'cat | "$0" "$@"', this.nixBin, ...args], { input: secretKey, allowFailure: true });
+        if (result.code !== 0)
+            throw new NixCommandError(describeCommand(this.nixBin, args), result.code, result.stderr, hintFor(result.stderr));
+    }
+    /** `nix copy` of `paths` (with their closures) between stores. */
+    async copy(paths, options) {
+        if (paths.length === 0)
+            return;
+        const args = ['copy'];
+        if (options.from)
+            args.push('--from', options.from);
+        if (options.to)
+            args.push('--to', options.to);
+        if (options.substituteOnDestination)
+            args.push('--substitute-on-destination');
+        if (options.noCheckSigs)
+            args.push('--no-check-sigs');
+        await this.nix([...args, ...paths], { signal: options.signal, extraEnv: options.env, streamTo: 'info' });
+    }
+    // ── process plumbing ──
+    get nixBin() {
+        return this.settings.nixBin ?? 'nix';
+    }
+    get nixStoreBin() {
+        return this.settings.nixStoreBin ?? 'nix-store';
+    }
+    get concurrency() {
+        return Math.max(1, this.settings.concurrency ?? 2);
+    }
+    storeArgs() {
+        const args = this.settings.store ? ['--store', this.settings.store] : [];
+        for (const [name, value] of Object.entries(this.settings.options ?? {}))
+            args.push('--option', name, value);
+        return args;
+    }
+    env(extra) {
+        const base = { ...(this.settings.env ?? process.env), ...extra };
+        const config = [base.NIX_CONFIG, this.settings.extraConfig].filter((s) => s && s.trim()).join('\n');
+        if (config)
+            base.NIX_CONFIG = config;
+        return base;
+    }
+    nix(args, options = {}) {
+        return this.run(this.nixBin, [...FLAKE_FEATURES, ...this.storeArgs(), ...args], options);
+    }
+    nixStore(args, options = {}) {
+        return this.run(this.nixStoreBin, [...this.storeArgs(), ...args], options);
+    }
+    commandError(args, result) {
+        return new NixCommandError(describeCommand(this.nixBin, args), result.code, result.stderr, hintFor(result.stderr));
+    }
+    async run(cmd, args, options) {
+        const command = describeCommand(cmd, args);
+        this.log.debug(`running ${command}`);
+        const stream = options.streamTo;
+        const lines = stream ? lineSplitter((line) => (stream === 'info' ? this.log.info(line) : this.log.debug(line))) : undefined;
+        let result;
+        try {
+            result = await exec_exec(cmd, args, {
+                env: this.env(options.extraEnv),
+                allowFailure: true,
+                signal: options.signal,
+                onStderr: lines?.push,
+                ...(options.input !== undefined ? { input: options.input } : {}),
+            });
+        }
+        catch (error) {
+            if (error instanceof CommandError && error.code === null && /ENOENT/.test(error.message))
+                throw new NixNotFoundError(cmd);
+            throw error;
+        }
+        finally {
+            lines?.flush();
+        }
+        if (result.code !== 0 && !options.allowFailure) {
+            throw new NixCommandError(command, result.code, result.stderr, hintFor(result.stderr));
+        }
+        return result;
+    }
+}
+function successOf(installable, entry) {
+    const outcome = { installable, ok: true, outputs: entry.outputs };
+    if (entry.drvPath)
+        outcome.drvPath = entry.drvPath;
+    return outcome;
+}
+function tryParseBuildJson(stdout) {
+    if (!stdout.trim())
+        return undefined;
+    try {
+        return parseBuildJson(stdout.trim().split('\n').at(-1), DEFAULT_STORE_DIR);
+    }
+    catch {
+        return undefined;
+    }
+}
+function safeParsePathInfo(stdout) {
+    try {
+        return parsePathInfoJson(stdout);
+    }
+    catch {
+        return undefined;
+    }
+}
+function lineSplitter(emit) {
+    let pending = '';
+    return {
+        push: (chunk) => {
+            pending += chunk;
+            const parts = pending.split('\n');
+            pending = parts.pop() ?? '';
+            for (const line of parts)
+                if (line.trim())
+                    emit(line);
+        },
+        flush: () => {
+            if (pending.trim())
+                emit(pending);
+            pending = '';
+        },
+    };
+}
+/** Detects the installed Nix version (`nix --version`). */
+async function detectNixVersion(settings = {}) {
+    return new Nix(settings).version();
+}
+
+;// CONCATENATED MODULE: ./src/nix/index.ts
+
+
+
+
+
+
+
+;// CONCATENATED MODULE: ./src/bump/update.ts
+
+
+
+
+const EMPTY_LOCK = { version: 7, root: 'root', nodes: { root: {} } };
+async function readLockState(source) {
+    const file = (0,external_node_path_namespaceObject.join)(source.dir, 'flake.lock');
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return { text: undefined, lock: EMPTY_LOCK };
+        throw error;
+    }
+    try {
+        return { text, lock: parseFlakeLock(text) };
+    }
+    catch (error) {
+        throw new Error(`${source.lockPath}: ${error.message}`, { cause: error });
+    }
+}
+/** Puts flake.lock back as it was (removes it when there was none). */
+async function restoreLock(source, state) {
+    const file = (0,external_node_path_namespaceObject.join)(source.dir, 'flake.lock');
+    if (state.text === undefined)
+        await (0,promises_namespaceObject.rm)(file, { force: true });
+    else
+        await (0,promises_namespaceObject.writeFile)(file, state.text);
+}
+/**
+ * Updates the named inputs (all when empty) with the command the installed Nix understands, then
+ * diffs the JSON lock files and flags anything that moved without being asked for.
+ */
+async function updateFlakeLock(nix, source, inputs, before) {
+    const old = before ?? (await readLockState(source));
+    await nix.updateLock(source.ref, inputs);
+    const after = await readLockState(source);
+    const changes = diffLocks(old.lock, after.lock);
+    // Nix re-formats nothing when nothing changed; a whitespace-only rewrite is not a change either.
+    const same = changes.length === 0;
+    return { before: old, after: same && old.text !== undefined ? old : after, changes, unexpected: unexpectedChanges(changes, inputs) };
+}
+
+;// CONCATENATED MODULE: ./src/bump/bump.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+const OPERATION_RANK = ['created', 'updated', 'closed', 'unchanged'];
+/** `nixpkgs` → `flake-bump-nixpkgs`; characters git refuses become `-`. */
+function groupBranch(branch, input) {
+    return `${branch}-${input.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '')}`;
+}
+/**
+ * The whole bump: per group (all inputs, or one input each), update flake.lock in the checkout,
+ * diff it, run the checks and closure diffs, then create, update or close the group's pull
+ * request. The checkout's lock files are put back as they were at the end.
+ */
+async function runFlakeBump(options) {
+    const { log, nix } = options;
+    const flakes = await Promise.all(options.flakes.map((dir) => prepareFlake(dir, options.cwd)));
+    const roots = new Set(flakes.map((f) => f.source.repoRoot));
+    if (roots.size > 1)
+        throw new errors_UserError(`the flakes in "path" belong to different git checkouts (${[...roots].join(', ')}); bump each checkout in its own step`);
+    const repository = await getRepositoryInfo(options.client, options.repo);
+    const base = options.base || repository.defaultBranch;
+    const [baseSha, head] = await Promise.all([getBranchSha(options.client, options.repo, base), checkoutHead(flakes[0].source.repoRoot)]);
+    if (!baseSha)
+        throw new errors_UserError(`Input "base": the branch "${base}" does not exist in ${repository.fullName}. Example: base: ${repository.defaultBranch}`);
+    if (head && head !== baseSha) {
+        log.warning(`the checkout is at ${head.slice(0, 7)} but ${base} is at ${baseSha.slice(0, 7)}: the bump starts from the checkout's flake.lock (check out ${base} before this step)`);
+    }
+    log.info(`${(await nix.version()).text}; base ${base}; ${flakes.length} flake${flakes.length === 1 ? '' : 's'}: ${flakes.map((f) => f.source.relativeDir).join(', ')}`);
+    const known = new Set(flakes.flatMap((f) => directInputNames(f.original.lock)));
+    const unknown = options.inputs.filter((i) => !known.has(i.split('/')[0]));
+    if (unknown.length > 0 && flakes.every((f) => f.original.text !== undefined)) {
+        throw new errors_UserError(`Input "inputs": ${unknown.map((i) => `"${i}"`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not an input of ${flakes.map((f) => f.source.lockPath).join(', ')} (inputs: ${[...known].sort().join(', ') || 'none'})`);
+    }
+    const groups = options.group === 'all'
+        ? [{ name: 'all', inputs: [...options.inputs], branch: options.branch, title: options.title }]
+        : (options.inputs.length > 0 ? [...options.inputs] : [...known].sort()).map((input) => ({
+            name: input,
+            inputs: [input],
+            branch: groupBranch(options.branch, input),
+            title: `${options.title} (${input})`,
+        }));
+    if (groups.length === 0)
+        log.warning('the flakes have no inputs: nothing to bump');
+    const writer = options.writer?.(flakes[0].source.repoRoot);
+    const outcomes = [];
+    try {
+        for (const group of groups) {
+            outcomes.push(await log.group(`bump ${group.name === 'all' ? 'all inputs' : group.name} (${group.branch})`, () => bumpGroup(options, flakes, group, base, repository, writer)));
+        }
+    }
+    finally {
+        await Promise.all(flakes.map((f) => restoreLock(f.source, f.original)));
+    }
+    const operation = OPERATION_RANK.find((op) => outcomes.some((o) => o.operation === op)) ?? 'unchanged';
+    const first = outcomes.find((o) => o.pullRequest && o.operation !== 'closed') ?? outcomes.find((o) => o.pullRequest);
+    return {
+        base,
+        groups: outcomes,
+        operation,
+        ...(first?.pullRequest ? { pullRequest: first.pullRequest } : {}),
+        changes: outcomes.flatMap((o) => o.report.flakes.flatMap((f) => f.changes.map((c) => ({ group: o.group, flake: f.flake, lockPath: f.lockPath, ...c })))),
+        failedChecks: outcomes.flatMap((o) => o.failedChecks),
+    };
+}
+async function prepareFlake(dir, cwd) {
+    const source = await locateFlake(dir, cwd);
+    const exists = await (0,promises_namespaceObject.stat)((0,external_node_path_namespaceObject.join)(source.dir, 'flake.nix')).then((s) => s.isFile(), () => false);
+    if (!exists)
+        throw new errors_UserError(`Input "path": ${dir} has no flake.nix (looked in ${source.dir}). Example: path: .`);
+    return { source, original: await readLockState(source), before: new Map() };
+}
+async function bumpGroup(options, flakes, group, base, repository, writer) {
+    const { log } = options;
+    const report = { group: group.name, requested: group.inputs, flakes: [], nixVersion: (await options.nix.version()).text };
+    const files = {};
+    for (const flake of flakes) {
+        // Each group starts from the base branch's lock.
+        await restoreLock(flake.source, flake.original);
+        const own = directInputNames(flake.original.lock);
+        const inputs = group.inputs.filter((i) => flake.original.text === undefined || own.includes(i.split('/')[0]));
+        if (group.inputs.length > 0 && inputs.length === 0)
+            continue;
+        const update = await updateFlakeLock(options.nix, flake.source, inputs, flake.original);
+        for (const change of update.unexpected) {
+            log.warning(`${flake.source.lockPath}: ${change.name} changed although only ${inputs.join(', ')} ${inputs.length === 1 ? 'was' : 'were'} asked for`);
+        }
+        const bump = { flake: flake.source.relativeDir, lockPath: flake.source.lockPath, changes: update.changes, unexpected: update.unexpected, closures: [], checks: [] };
+        if (update.after.text !== undefined)
+            files[flake.source.lockPath] = update.after.text;
+        if (update.changes.length === 0) {
+            log.info(`${flake.source.lockPath}: no changes`);
+            continue;
+        }
+        log.info(`${flake.source.lockPath}: ${update.changes.length} change${update.changes.length === 1 ? '' : 's'} (${update.changes.map((c) => c.name).join(', ')})`);
+        await checkFlake(options, flake, update.after, bump);
+        report.flakes.push(bump);
+    }
+    const marker = bumpMarker(group.branch);
+    const body = renderBumpBody(report, { marker });
+    const result = await upsertPullRequest(options.client, options.repo, {
+        branch: group.branch,
+        base,
+        title: group.title,
+        body,
+        marker,
+        files,
+        commitMessage: renderCommitMessage(group.title, report),
+        labels: options.labels,
+        reviewers: options.reviewers,
+        autoMerge: options.autoMerge,
+        repository,
+        closeComment: `Closing: \`${base}\` already has ${group.name === 'all' ? 'these inputs' : `this revision of \`${group.name}\``}, so there is nothing left to bump.`,
+        ...(writer ? { writer } : {}),
+    });
+    const failedChecks = report.flakes.flatMap((f) => f.checks.filter((c) => !c.ok));
+    return {
+        group: group.name,
+        branch: group.branch,
+        operation: result.operation,
+        ...(result.pullRequest ? { pullRequest: { number: result.pullRequest.number, url: result.pullRequest.url } } : {}),
+        report,
+        failedChecks,
+        warnings: result.warnings,
+    };
+}
+/** Checks and closure diffs of one flake with its new lock (which is in the checkout). */
+async function checkFlake(options, flake, after, bump) {
+    const { nix, log } = options;
+    const ref = flake.source.ref;
+    const needsHosts = options.checks === 'eval' || options.checks === 'build' || options.diffHosts.length > 0;
+    const listed = needsHosts ? await listHosts(nix, ref) : { hosts: [] };
+    if (listed.error)
+        bump.checks.push({ kind: options.checks === 'build' ? 'build' : 'eval', target: 'nixosConfigurations', ok: false, error: listed.error });
+    const hosts = listed.hosts;
+    let diffHosts = options.diffHosts.length > 0 ? [...options.diffHosts] : options.checks === 'build' ? hosts : [];
+    if (!listed.error && options.diffHosts.length > 0) {
+        const missing = diffHosts.filter((h) => !hosts.includes(h));
+        if (missing.length > 0)
+            log.warning(`${flake.source.lockPath}: diff-hosts ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in nixosConfigurations (hosts: ${hosts.join(', ') || 'none'})`);
+        diffHosts = diffHosts.filter((h) => hosts.includes(h));
+    }
+    if (options.checks === 'eval')
+        bump.checks.push(...(await evalHosts(nix, ref, hosts)));
+    const toBuild = options.checks === 'build' ? hosts : diffHosts;
+    const afterBuilds = new Map((await buildHosts(nix, ref, toBuild)).map((b) => [b.host, b]));
+    if (options.checks === 'build')
+        bump.checks.push(...buildChecks(hosts.map((h) => afterBuilds.get(h))));
+    if (options.checks === 'flake-check')
+        bump.checks.push(await runFlakeCheck(nix, ref));
+    if (diffHosts.length > 0) {
+        const missingBefore = diffHosts.filter((h) => !flake.before.has(h));
+        if (missingBefore.length > 0) {
+            // The systems of the base branch: build them with the original lock, then put the new one back.
+            await restoreLock(flake.source, flake.original);
+            try {
+                for (const build of await buildHosts(nix, ref, missingBefore))
+                    flake.before.set(build.host, build);
+            }
+            finally {
+                if (after.text !== undefined)
+                    await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(flake.source.dir, 'flake.lock'), after.text);
+            }
+        }
+        for (const host of diffHosts)
+            bump.closures.push(await compareHost(nix, host, flake.before.get(host), afterBuilds.get(host)));
+    }
+    const failed = bump.checks.filter((c) => !c.ok);
+    if (failed.length > 0)
+        log.warning(`${flake.source.lockPath}: ${failed.length} check${failed.length === 1 ? '' : 's'} failed after the update`);
+}
+async function compareHost(nix, host, before, after) {
+    if (!before?.toplevel)
+        return { host, ...(after?.toplevel ? { after: after.toplevel } : {}), error: `did not build before the update: ${before?.error ?? 'unknown error'}` };
+    if (!after?.toplevel)
+        return { host, before: before.toplevel, error: `does not build after the update: ${after?.error ?? 'unknown error'}` };
+    const [old, now] = await Promise.all([closureOf(nix, before.toplevel), closureOf(nix, after.toplevel)]);
+    return { host, before: before.toplevel, after: after.toplevel, diff: diffClosures(old, now) };
+}
+
+;// CONCATENATED MODULE: ./src/bump/summary.ts
 
 const revision = (c, side) => {
     const follows = side === 'old' ? c.oldFollows : c.newFollows;
@@ -29545,312 +31110,10 @@ function summaryTables(outcome) {
         },
         checks: {
             headers: ['Group', 'Check', 'Result'],
-            rows: outcome.groups.flatMap((g) => g.report.flakes.flatMap((f) => f.checks.map((c) => [g.group, (0,_pr_body_js__WEBPACK_IMPORTED_MODULE_0__/* .describeCheck */ .cn)(c), c.ok ? 'passed' : 'failed']))),
+            rows: outcome.groups.flatMap((g) => g.report.flakes.flatMap((f) => f.checks.map((c) => [g.group, describeCheck(c), c.ok ? 'passed' : 'failed']))),
         },
     };
 }
-
-
-/***/ }),
-
-/***/ 7661:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   W: () => (/* binding */ enableAutoMerge)
-/* harmony export */ });
-/* unused harmony export chooseMergeMethod */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3116);
-/* harmony import */ var _repository_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(651);
-
-
-const PREFERENCE = ['squash', 'merge', 'rebase'];
-/**
- * The merge method to use: the requested one when the repository allows it (or does not say),
- * else another one it allows, else none.
- */
-function chooseMergeMethod(info, requested) {
-    if ((0,_repository_js__WEBPACK_IMPORTED_MODULE_1__/* .mergeMethodAllowed */ .G)(info, requested) !== false)
-        return { method: requested };
-    const fallback = PREFERENCE.find((m) => (0,_repository_js__WEBPACK_IMPORTED_MODULE_1__/* .mergeMethodAllowed */ .G)(info, m) === true);
-    if (!fallback)
-        return { warning: `${info.fullName} allows none of merge, squash and rebase merges; auto-merge was not enabled` };
-    return { method: fallback, warning: `${info.fullName} does not allow ${requested} merges; auto-merge uses ${fallback} instead (set auto-merge: ${fallback} to silence this)` };
-}
-const ENABLE = `mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!) {
-  enablePullRequestAutoMerge(input: { pullRequestId: $pullRequestId, mergeMethod: $mergeMethod }) {
-    pullRequest { number autoMergeRequest { mergeMethod enabledAt } }
-  }
-}`;
-/**
- * Turns on auto-merge (GraphQL `enablePullRequestAutoMerge`) with a method the repository allows.
- * Never throws for what a maintainer must fix in the settings: those come back as warnings.
- */
-async function enableAutoMerge(client, info, pullRequestNodeId, requested) {
-    if (info.allowAutoMerge === false) {
-        return { enabled: false, warning: `auto-merge is off in ${info.fullName}: turn on Settings → General → Pull Requests → "Allow auto-merge" (it also needs a branch protection rule or ruleset with required checks on the base branch)` };
-    }
-    const choice = chooseMergeMethod(info, requested);
-    if (!choice.method)
-        return { enabled: false, ...(choice.warning ? { warning: choice.warning } : {}) };
-    try {
-        await client.graphql(ENABLE, { pullRequestId: pullRequestNodeId, mergeMethod: choice.method.toUpperCase() });
-    }
-    catch (error) {
-        const message = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error);
-        const hint = /clean status|protected branch|not allowed/i.test(message)
-            ? ' (GitHub enables auto-merge only when the base branch requires checks or reviews that are still pending; add a branch protection rule or merge by hand)'
-            : '';
-        return { enabled: false, warning: `could not enable auto-merge (${choice.method}): ${message}${hint}` };
-    }
-    return { enabled: true, method: choice.method, ...(choice.warning ? { warning: choice.warning } : {}) };
-}
-
-
-/***/ }),
-
-/***/ 6675:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   K: () => (/* binding */ apiBranchWriter)
-/* harmony export */ });
-/* harmony import */ var _git_data_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8932);
-
-/** Commits through the Git Data API: no checkout needed, and GitHub marks them Verified. */
-function apiBranchWriter(client, repo) {
-    return {
-        method: 'api',
-        commit: (plan) => (0,_git_data_js__WEBPACK_IMPORTED_MODULE_0__/* .createCommitFromFiles */ .DE)(client, repo, plan),
-        publish: (branch, sha, create) => (create ? (0,_git_data_js__WEBPACK_IMPORTED_MODULE_0__/* .createBranch */ .lY)(client, repo, branch, sha) : (0,_git_data_js__WEBPACK_IMPORTED_MODULE_0__/* .fastForwardBranch */ .k7)(client, repo, branch, sha)),
-    };
-}
-
-
-/***/ }),
-
-/***/ 3116:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   De: () => (/* binding */ GitHubGraphqlError),
-/* harmony export */   Gf: () => (/* binding */ ACTIONS_CANNOT_CREATE_PULL_REQUESTS),
-/* harmony export */   Lo: () => (/* binding */ githubErrorMessage),
-/* harmony export */   c4: () => (/* binding */ isNotFound),
-/* harmony export */   s_: () => (/* binding */ httpStatusOf),
-/* harmony export */   vU: () => (/* binding */ PullRequestsNotPermittedError),
-/* harmony export */   x6: () => (/* binding */ GitHubPermissionError)
-/* harmony export */ });
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(17);
-
-/** The HTTP status of an Octokit request error (undefined for network errors and others). */
-function httpStatusOf(error) {
-    if (typeof error === 'object' && error !== null && 'status' in error) {
-        const status = error.status;
-        if (typeof status === 'number' && status >= 100)
-            return status;
-    }
-    return undefined;
-}
-/** GitHub's `message` (and field errors) from an error response, for messages to users. */
-function githubErrorMessage(error) {
-    const data = error?.response?.data;
-    if (data && typeof data === 'object') {
-        const body = data;
-        const details = (body.errors ?? [])
-            .map((e) => (typeof e === 'string' ? e : (e.message ?? [e.field, e.code].filter(Boolean).join(' '))))
-            .filter(Boolean);
-        if (body.message)
-            return details.length ? `${body.message}: ${details.join('; ')}` : body.message;
-    }
-    return error instanceof Error ? error.message : String(error);
-}
-function isNotFound(error) {
-    return httpStatusOf(error) === 404;
-}
-class GitHubGraphqlError extends Error {
-    errors;
-    name = 'GitHubGraphqlError';
-    constructor(errors) {
-        super(errors.map((e) => e.message).join('; '));
-        this.errors = errors;
-    }
-}
-/** The workflow token may not open pull requests: says which setting fixes it. */
-class PullRequestsNotPermittedError extends _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .y {
-    repository;
-    name = 'PullRequestsNotPermittedError';
-    constructor(repository, githubMessage) {
-        super(`GitHub refused to let this token open pull requests in ${repository} ("${githubMessage}"). ` +
-            'Fix it in the repository (or organization) settings: Settings → Actions → General → Workflow permissions → ' +
-            'check "Allow GitHub Actions to create and approve pull requests", and give the job `permissions: { contents: write, pull-requests: write }`; ' +
-            'or pass a token of a GitHub App or user with those permissions in `token`.');
-        this.repository = repository;
-    }
-}
-/** The token lacks a permission the job needs (403 "Resource not accessible by integration"). */
-class GitHubPermissionError extends _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .y {
-    name = 'GitHubPermissionError';
-    constructor(action, needed, githubMessage) {
-        super(`GitHub refused to ${action} ("${githubMessage}"): the token needs ${needed}. Add it to the job's \`permissions:\` block (or use a token that has it).`);
-    }
-}
-const ACTIONS_CANNOT_CREATE_PULL_REQUESTS = /not permitted to create or approve pull requests/i;
-
-
-/***/ }),
-
-/***/ 8932:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   DE: () => (/* binding */ createCommitFromFiles),
-/* harmony export */   Ho: () => (/* binding */ getBranchSha),
-/* harmony export */   IB: () => (/* binding */ fileMode),
-/* harmony export */   SN: () => (/* binding */ deleteBranch),
-/* harmony export */   k7: () => (/* binding */ fastForwardBranch),
-/* harmony export */   kC: () => (/* binding */ compareCommits),
-/* harmony export */   kO: () => (/* binding */ getCommit),
-/* harmony export */   ko: () => (/* binding */ treeHasFiles),
-/* harmony export */   lY: () => (/* binding */ createBranch),
-/* harmony export */   sG: () => (/* binding */ fileBytes)
-/* harmony export */ });
-/* unused harmony exports gitBlobSha, blobShasAt */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3116);
-
-
-function fileBytes(file) {
-    const content = typeof file === 'object' && !Buffer.isBuffer(file) ? file.content : file;
-    return Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
-}
-function fileMode(file) {
-    return typeof file === 'object' && !Buffer.isBuffer(file) ? file.mode : '100644';
-}
-/** The object id git gives these bytes as a blob (what trees list). */
-function gitBlobSha(content) {
-    const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
-    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
-}
-/** The tip of a branch, or undefined when it does not exist. */
-async function getBranchSha(client, repo, branch) {
-    try {
-        const { data } = await client.octokit.rest.git.getRef({ ...repo, ref: `heads/${branch}` });
-        // A prefix match answers with a list; only an exact ref counts.
-        if (Array.isArray(data))
-            return undefined;
-        return data.ref === `refs/heads/${branch}` ? data.object.sha : undefined;
-    }
-    catch (error) {
-        if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .isNotFound */ .c4)(error))
-            return undefined;
-        throw error;
-    }
-}
-async function getCommit(client, repo, sha) {
-    const { data } = await client.octokit.rest.git.getCommit({ ...repo, commit_sha: sha });
-    return { sha: data.sha, tree: data.tree.sha, parents: data.parents.map((p) => p.sha), message: data.message };
-}
-/**
- * The blob id of each path in a tree (undefined when absent), reading only the directories on
- * the way (a recursive listing of a large repository would be truncated).
- */
-async function blobShasAt(client, repo, treeSha, paths) {
-    const trees = new Map();
-    const list = (sha) => {
-        let entries = trees.get(sha);
-        if (!entries) {
-            entries = client.octokit.rest.git.getTree({ ...repo, tree_sha: sha }).then((r) => r.data.tree);
-            trees.set(sha, entries);
-        }
-        return entries;
-    };
-    const result = {};
-    for (const path of paths) {
-        const parts = path.split('/').filter(Boolean);
-        let current = treeSha;
-        let found;
-        for (const [i, part] of parts.entries()) {
-            if (!current)
-                break;
-            const entry = (await list(current)).find((e) => e.path === part);
-            const last = i === parts.length - 1;
-            if (!entry)
-                current = undefined;
-            else if (last)
-                found = entry.type === 'blob' ? entry.sha : undefined;
-            else
-                current = entry.type === 'tree' ? entry.sha : undefined;
-        }
-        result[path] = found;
-    }
-    return result;
-}
-/** Whether a tree already holds exactly these files (and lacks the deleted ones). */
-async function treeHasFiles(client, repo, treeSha, files) {
-    const present = await blobShasAt(client, repo, treeSha, Object.keys(files));
-    return Object.entries(files).every(([path, file]) => (file === null ? present[path] === undefined : present[path] === gitBlobSha(fileBytes(file))));
-}
-/**
- * A commit through the Git Data API: blobs, a tree on top of `baseTree`, the commit. Without an
- * author or committer GitHub commits as the token's identity and signs it (shown as Verified).
- */
-async function createCommitFromFiles(client, repo, commit) {
-    const tree = [];
-    for (const [path, file] of Object.entries(commit.files)) {
-        if (file === null) {
-            tree.push({ path, mode: '100644', type: 'blob', sha: null });
-            continue;
-        }
-        const { data: blob } = await client.octokit.rest.git.createBlob({ ...repo, content: fileBytes(file).toString('base64'), encoding: 'base64' });
-        tree.push({ path, mode: fileMode(file), type: 'blob', sha: blob.sha });
-    }
-    const { data: newTree } = await client.octokit.rest.git.createTree({ ...repo, base_tree: commit.baseTree, tree });
-    const { data: created } = await client.octokit.rest.git.createCommit({ ...repo, message: commit.message, tree: newTree.sha, parents: commit.parents });
-    return created.sha;
-}
-async function createBranch(client, repo, branch, sha) {
-    await client.octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha });
-}
-/** Moves a branch to a descendant of its tip; GitHub refuses anything else (never forced). */
-async function fastForwardBranch(client, repo, branch, sha) {
-    await client.octokit.rest.git.updateRef({ ...repo, ref: `heads/${branch}`, sha, force: false });
-}
-/** Deletes a branch; a branch already gone is not an error. */
-async function deleteBranch(client, repo, branch) {
-    try {
-        await client.octokit.rest.git.deleteRef({ ...repo, ref: `heads/${branch}` });
-    }
-    catch (error) {
-        if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .isNotFound */ .c4)(error) || /does not exist/i.test(String(error.response?.data?.message ?? '')))
-            return;
-        throw error;
-    }
-}
-/** How `head` relates to `base`: ahead (only new commits), behind (an ancestor), diverged, identical. */
-async function compareCommits(client, repo, base, head) {
-    if (base === head)
-        return 'identical';
-    const { data } = await client.octokit.rest.repos.compareCommitsWithBasehead({ ...repo, basehead: `${base}...${head}`, per_page: 1 });
-    return data.status;
-}
-
-
-/***/ }),
-
-/***/ 4582:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  KU: () => (/* reexport */ branch_writer/* apiBranchWriter */.K),
-  LX: () => (/* reexport */ createGitHubClient),
-  KO: () => (/* reexport */ gitBranchWriter)
-});
-
-// UNUSED EXPORTS: DeploymentRecord, GitHubGraphqlError, GitHubPermissionError, PullRequestsNotPermittedError, addLabels, assertCanCreatePullRequests, blobShasAt, chooseMergeMethod, closePullRequest, commentOnIssue, compareCommits, createBranch, createCommitFromFiles, createPullRequest, deleteBranch, enableAutoMerge, ensureLabels, fastForwardBranch, getBranchSha, getCommit, getPullRequest, getRepositoryInfo, gitBlobSha, githubErrorMessage, httpStatusOf, isNotFound, listOpenPullRequests, mergeMethodAllowed, requestReviewers, splitReviewers, treeHasFiles, updatePullRequest, upsertPullRequest
 
 ;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
 function getUserAgent() {
@@ -34735,12 +35998,40 @@ const dist_src_Octokit = Octokit.plugin(requestLog, legacyRestEndpointMethods, p
 );
 
 
-// EXTERNAL MODULE: ./src/util/async.ts
-var util_async = __nccwpck_require__(9332);
-// EXTERNAL MODULE: ./src/util/log.ts
-var util_log = __nccwpck_require__(9906);
-// EXTERNAL MODULE: ./src/github/errors.ts
-var errors = __nccwpck_require__(3116);
+;// CONCATENATED MODULE: ./src/util/retry.ts
+
+/** Full jitter: uniform in [0, min(max, base * 2^retry)). `retry` counts from 0. */
+function backoffDelay(retry, policy, random = Math.random) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+    return Math.floor(random() * ceiling);
+}
+/**
+ * Runs `operation` until it succeeds, fails with an error that is not retryable, or runs out of
+ * attempts (or time).
+ */
+async function retry_retry(operation, options) {
+    const attempts = Math.max(1, options.attempts);
+    const policy = { baseDelayMs: options.baseDelayMs ?? 200, maxDelayMs: options.maxDelayMs ?? 20_000 };
+    const delayMs = options.delayMs ?? ((retryIndex) => backoffDelay(retryIndex, policy, options.random));
+    const clock = options.clock ?? async_systemClock;
+    const pause = options.sleep ?? sleep;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await operation(attempt);
+        }
+        catch (error) {
+            if (options.signal?.aborted || !options.isRetryable(error))
+                throw error;
+            const outOfTime = options.deadline !== undefined && clock.now().getTime() >= options.deadline;
+            if (attempt >= attempts || outOfTime)
+                throw options.exhaustedError ? options.exhaustedError(error, attempt) : error;
+            const delay = delayMs(attempt - 1, error);
+            options.onRetry?.({ error, attempt, attempts, delayMs: delay });
+            await pause(delay, options.signal);
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/github/client.ts
 
 
@@ -34748,6 +36039,11 @@ var errors = __nccwpck_require__(3116);
 
 /** Repeating these cannot do anything twice: Git objects are content-addressed. */
 const IDEMPOTENT_POST = /\/git\/(blobs|trees|commits)$/;
+/** Network errors (no status), server errors and rate limiting may pass. */
+function isTransient(error) {
+    const status = httpStatusOf(error);
+    return status === undefined || status >= 500 || status === 429;
+}
 function defaultGraphqlUrl(baseUrl) {
     // GitHub Enterprise Server serves REST at /api/v3 and GraphQL at /api/graphql.
     return /\/api\/v3\/?$/.test(baseUrl) ? baseUrl.replace(/\/api\/v3\/?$/, '/api/graphql') : `${baseUrl.replace(/\/+$/, '')}/graphql`;
@@ -34758,7 +36054,7 @@ function defaultGraphqlUrl(baseUrl) {
  */
 function createGitHubClient(options) {
     const env = options.env ?? process.env;
-    const log = options.log ?? util_log/* consoleLog */.a;
+    const log = options.log ?? consoleLog;
     const baseUrl = (options.baseUrl ?? env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
     const graphqlUrl = options.graphqlUrl ?? env.GITHUB_GRAPHQL_URL ?? defaultGraphqlUrl(baseUrl);
     const attempts = Math.max(1, options.attempts ?? 3);
@@ -34774,19 +36070,12 @@ function createGitHubClient(options) {
         const method = String(endpoint.method).toUpperCase();
         const url = String(endpoint.url);
         const repeatable = method === 'GET' || method === 'HEAD' || (method === 'POST' && IDEMPOTENT_POST.test(url.split('?')[0] ?? ''));
-        for (let attempt = 1;; attempt++) {
-            try {
-                return await request(endpoint);
-            }
-            catch (error) {
-                const status = (0,errors/* httpStatusOf */.s_)(error);
-                const transient = status === undefined || status >= 500 || status === 429;
-                if (!repeatable || !transient || attempt >= attempts)
-                    throw error;
-                log.debug(`${method} ${url} failed (${status ?? 'network error'}); retry ${attempt} of ${attempts - 1}`);
-                await (0,util_async/* sleep */.yy)(retryDelayMs * 2 ** (attempt - 1));
-            }
-        }
+        return retry_retry(async () => request(endpoint), {
+            attempts: repeatable ? attempts : 1,
+            isRetryable: isTransient,
+            delayMs: (retryIndex) => retryDelayMs * 2 ** retryIndex,
+            onRetry: ({ error, attempt }) => log.debug(`${method} ${url} failed (${httpStatusOf(error) ?? 'network error'}); retry ${attempt} of ${attempts - 1}`),
+        });
     });
     return {
         octokit,
@@ -34797,28 +36086,14 @@ function createGitHubClient(options) {
             const response = await octokit.request({ method: 'POST', url: graphqlUrl, query, variables });
             const data = response.data;
             if (data.errors && data.errors.length > 0)
-                throw new errors/* GitHubGraphqlError */.De(data.errors);
+                throw new GitHubGraphqlError(data.errors);
             return data.data;
         },
     };
 }
 
-// EXTERNAL MODULE: ./src/github/repository.ts
-var repository = __nccwpck_require__(651);
-// EXTERNAL MODULE: ./src/github/git-data.ts
-var git_data = __nccwpck_require__(8932);
-// EXTERNAL MODULE: ./src/github/branch-writer.ts
-var branch_writer = __nccwpck_require__(6675);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/util/exec.ts + 1 modules
-var exec = __nccwpck_require__(2817);
-// EXTERNAL MODULE: ./src/util/errors.ts
-var util_errors = __nccwpck_require__(17);
 ;// CONCATENATED MODULE: ./src/github/git-writer.ts
 
 
@@ -34835,7 +36110,7 @@ function gitBranchWriter(options) {
     const remote = options.remote ?? 'origin';
     const author = options.author ?? BOT;
     let authEnv;
-    const git = (args, extra = {}) => (0,exec/* exec */.m0)('git', args, {
+    const git = (args, extra = {}) => exec_exec('git', args, {
         cwd: options.cwd,
         ...extra,
         env: {
@@ -34874,26 +36149,26 @@ function gitBranchWriter(options) {
             for (const sha of [...plan.parents, plan.baseTree]) {
                 const present = await git(['cat-file', '-e', sha], { allowFailure: true });
                 if (present.code !== 0)
-                    throw new util_errors/* UserError */.y(`git: ${sha} is not in the checkout at ${options.cwd} after fetching ${refspecs.join(' ')}`);
+                    throw new errors_UserError(`git: ${sha} is not in the checkout at ${options.cwd} after fetching ${refspecs.join(' ')}`);
             }
-            const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fleet-index-'));
+            const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fleet-index-'));
             try {
-                const indexEnv = { GIT_INDEX_FILE: (0,external_node_path_.join)(dir, 'index') };
+                const indexEnv = { GIT_INDEX_FILE: (0,external_node_path_namespaceObject.join)(dir, 'index') };
                 await git(['read-tree', plan.baseTree], { env: indexEnv });
                 for (const [path, file] of Object.entries(plan.files)) {
                     if (file === null) {
                         await git(['update-index', '--force-remove', '--', path], { env: indexEnv });
                         continue;
                     }
-                    const blob = (await git(['hash-object', '-w', '--stdin'], { input: (0,git_data/* fileBytes */.sG)(file) })).stdout.trim();
-                    await git(['update-index', '--add', '--cacheinfo', `${(0,git_data/* fileMode */.IB)(file)},${blob},${path}`], { env: indexEnv });
+                    const blob = (await git(['hash-object', '-w', '--stdin'], { input: fileBytes(file) })).stdout.trim();
+                    await git(['update-index', '--add', '--cacheinfo', `${fileMode(file)},${blob},${path}`], { env: indexEnv });
                 }
                 const tree = (await git(['write-tree'], { env: indexEnv })).stdout.trim();
                 const parents = plan.parents.flatMap((p) => ['-p', p]);
                 return (await git(['commit-tree', tree, ...parents, '-F', '-'], { input: plan.message })).stdout.trim();
             }
             finally {
-                await (0,promises_.rm)(dir, { recursive: true, force: true });
+                await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
             }
         },
         async publish(branch, sha, create) {
@@ -34901,22 +36176,12 @@ function gitBranchWriter(options) {
             const result = await git(['push', '--porcelain', remote, `${sha}:refs/heads/${branch}`], { env, allowFailure: true });
             if (result.code !== 0) {
                 const detail = (result.stderr + result.stdout).trim().split('\n').slice(-5).join('\n');
-                throw new util_errors/* UserError */.y(`git push of ${branch} (${create ? 'new branch' : 'fast-forward'}) was refused:\n${detail}`);
+                throw new errors_UserError(`git push of ${branch} (${create ? 'new branch' : 'fast-forward'}) was refused:\n${detail}`);
             }
         },
     };
 }
 
-// EXTERNAL MODULE: ./src/github/pulls.ts
-var pulls = __nccwpck_require__(4487);
-// EXTERNAL MODULE: ./src/github/labels.ts
-var labels = __nccwpck_require__(7448);
-// EXTERNAL MODULE: ./src/github/reviewers.ts
-var reviewers = __nccwpck_require__(6499);
-// EXTERNAL MODULE: ./src/github/auto-merge.ts
-var auto_merge = __nccwpck_require__(7661);
-// EXTERNAL MODULE: ./src/github/upsert.ts
-var upsert = __nccwpck_require__(9564);
 ;// CONCATENATED MODULE: ./src/github/deployments.ts
 
 /**
@@ -34989,1509 +36254,6 @@ class DeploymentRecord {
 
 
 
-
-
-/***/ }),
-
-/***/ 7448:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   N: () => (/* binding */ addLabels),
-/* harmony export */   c: () => (/* binding */ ensureLabels)
-/* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3116);
-
-/** Colours for labels this suite creates, so they look the same in every repository. */
-const KNOWN_STYLES = {
-    dependencies: { color: '0366d6', description: 'Pull requests that update a dependency file' },
-};
-/**
- * Makes sure each label exists (creating the missing ones). Returns the names as the repository
- * spells them (GitHub label names are case-insensitive).
- */
-async function ensureLabels(client, repo, names, style = {}) {
-    const result = [];
-    for (const name of [...new Set(names)]) {
-        try {
-            const { data } = await client.octokit.rest.issues.getLabel({ ...repo, name });
-            result.push(data.name);
-            continue;
-        }
-        catch (error) {
-            if (!(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .isNotFound */ .c4)(error))
-                throw error;
-        }
-        const known = KNOWN_STYLES[name.toLowerCase()] ?? {};
-        try {
-            const { data } = await client.octokit.rest.issues.createLabel({
-                ...repo,
-                name,
-                color: style.color ?? known.color ?? 'ededed',
-                ...((style.description ?? known.description) ? { description: style.description ?? known.description } : {}),
-            });
-            client.log.info(`created label "${data.name}"`);
-            result.push(data.name);
-        }
-        catch (error) {
-            // Another run created it in between: that is what we wanted.
-            if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatusOf */ .s_)(error) === 422 && /already_exists|already exists/i.test(JSON.stringify(error.response?.data ?? ''))) {
-                result.push(name);
-                continue;
-            }
-            throw new Error(`cannot create the label "${name}": ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error)}`, { cause: error });
-        }
-    }
-    return result;
-}
-/** Adds labels to an issue or pull request (labels it already has are left as they are). */
-async function addLabels(client, repo, issueNumber, names) {
-    if (names.length === 0)
-        return;
-    await client.octokit.rest.issues.addLabels({ ...repo, issue_number: issueNumber, labels: [...names] });
-}
-
-
-/***/ }),
-
-/***/ 4487:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C9: () => (/* binding */ assertCanCreatePullRequests),
-/* harmony export */   Ku: () => (/* binding */ updatePullRequest),
-/* harmony export */   d6: () => (/* binding */ closePullRequest),
-/* harmony export */   jC: () => (/* binding */ createPullRequest),
-/* harmony export */   oh: () => (/* binding */ listOpenPullRequests)
-/* harmony export */ });
-/* unused harmony exports toPullRequest, getPullRequest, explainPullRequestRefusal, commentOnIssue */
-/* harmony import */ var _git_data_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8932);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3116);
-
-
-function toPullRequest(data) {
-    return {
-        number: data.number,
-        nodeId: data.node_id,
-        url: data.html_url,
-        title: data.title,
-        body: data.body ?? '',
-        head: data.head.ref,
-        headSha: data.head.sha,
-        base: data.base.ref,
-        state: data.state === 'open' ? 'open' : 'closed',
-        draft: data.draft ?? false,
-        labels: (data.labels ?? []).map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
-        requestedReviewers: (data.requested_reviewers ?? []).map((r) => r.login),
-        autoMerge: data.auto_merge !== null && data.auto_merge !== undefined,
-        ...(data.user?.login ? { author: data.user.login } : {}),
-    };
-}
-/** Open pull requests from `branch` of this repository (into `base`, when given). */
-async function listOpenPullRequests(client, repo, branch, base) {
-    const pulls = await client.octokit.paginate(client.octokit.rest.pulls.list, {
-        ...repo,
-        state: 'open',
-        // GitHub filters on `owner:branch` only; a bare branch name is ignored.
-        head: `${repo.owner}:${branch}`,
-        ...(base ? { base } : {}),
-        per_page: 100,
-    });
-    return pulls.map((p) => toPullRequest(p)).filter((p) => p.head === branch && (!base || p.base === base));
-}
-async function getPullRequest(client, repo, number) {
-    const { data } = await client.octokit.rest.pulls.get({ ...repo, pull_number: number });
-    return toPullRequest(data);
-}
-/** Opens a pull request; a refusal of the token says which setting or permission fixes it. */
-async function createPullRequest(client, repo, pull) {
-    try {
-        const { data } = await client.octokit.rest.pulls.create({ ...repo, head: pull.head, base: pull.base, title: pull.title, body: pull.body, draft: pull.draft ?? false, maintainer_can_modify: true });
-        return toPullRequest(data);
-    }
-    catch (error) {
-        throw explainPullRequestRefusal(error, repo);
-    }
-}
-/** Turns GitHub's 403s on opening pull requests into errors that name the fix. */
-function explainPullRequestRefusal(error, repo) {
-    if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .httpStatusOf */ .s_)(error) !== 403)
-        return error;
-    const message = (0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .githubErrorMessage */ .Lo)(error);
-    if (_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ACTIONS_CANNOT_CREATE_PULL_REQUESTS */ .Gf.test(message))
-        return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .PullRequestsNotPermittedError */ .vU(`${repo.owner}/${repo.repo}`, message);
-    return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .GitHubPermissionError */ .x6(`open a pull request in ${repo.owner}/${repo.repo}`, '`pull-requests: write` and `contents: write`', message);
-}
-/**
- * Checks, without creating anything, that the token may open pull requests: asks GitHub for a
- * pull request from `base` into itself, which it always refuses with 422 ("No commits between")
- * once the permission checks have passed, and with 403 before.
- */
-async function assertCanCreatePullRequests(client, repo, base) {
-    try {
-        await client.octokit.rest.pulls.create({ ...repo, head: base, base, title: 'permission check (never created)', body: '' });
-    }
-    catch (error) {
-        const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .httpStatusOf */ .s_)(error);
-        if (status === 403)
-            throw explainPullRequestRefusal(error, repo);
-        if (status === 422)
-            return;
-        // Anything else (rate limits, a server error): the real attempt later reports it.
-        client.log.debug(`pull request permission probe: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .githubErrorMessage */ .Lo)(error)}`);
-        return;
-    }
-    // GitHub never opens a pull request from a branch into itself; if it somehow did, say so.
-    client.log.warning(`GitHub accepted a pull request from ${base} into itself while checking permissions; close it by hand`);
-}
-async function updatePullRequest(client, repo, number, changes) {
-    const { data } = await client.octokit.rest.pulls.update({ ...repo, pull_number: number, ...changes });
-    return toPullRequest(data);
-}
-async function commentOnIssue(client, repo, number, body) {
-    await client.octokit.rest.issues.createComment({ ...repo, issue_number: number, body });
-}
-/** Closes a pull request, optionally saying why (a comment first) and deleting its branch. */
-async function closePullRequest(client, repo, pull, options = {}) {
-    if (options.comment)
-        await commentOnIssue(client, repo, pull.number, options.comment);
-    await updatePullRequest(client, repo, pull.number, { state: 'closed' });
-    if (options.deleteBranch)
-        await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_0__/* .deleteBranch */ .SN)(client, repo, pull.head);
-}
-
-
-/***/ }),
-
-/***/ 651:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   G: () => (/* binding */ mergeMethodAllowed),
-/* harmony export */   R: () => (/* binding */ getRepositoryInfo)
-/* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3116);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(17);
-
-
-/** `GET /repos/{owner}/{repo}`: default branch and the merge methods the repository allows. */
-async function getRepositoryInfo(client, repo) {
-    let data;
-    try {
-        data = (await client.octokit.rest.repos.get({ ...repo })).data;
-    }
-    catch (error) {
-        const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatusOf */ .s_)(error);
-        if (status === 404 || status === 403) {
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .y(`cannot read the repository ${repo.owner}/${repo.repo} (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error)}): check the repository name and that the token may read it`);
-        }
-        throw error;
-    }
-    const info = {
-        fullName: String(data.full_name ?? `${repo.owner}/${repo.repo}`),
-        defaultBranch: String(data.default_branch ?? 'main'),
-        htmlUrl: String(data.html_url ?? ''),
-        nodeId: String(data.node_id ?? ''),
-    };
-    const flag = (key) => (typeof data[key] === 'boolean' ? data[key] : undefined);
-    const optional = [
-        ['allowMergeCommit', 'allow_merge_commit'],
-        ['allowSquashMerge', 'allow_squash_merge'],
-        ['allowRebaseMerge', 'allow_rebase_merge'],
-        ['allowAutoMerge', 'allow_auto_merge'],
-        ['deleteBranchOnMerge', 'delete_branch_on_merge'],
-    ];
-    for (const [field, key] of optional) {
-        const value = flag(key);
-        if (value !== undefined)
-            info[field] = value;
-    }
-    return info;
-}
-/** Whether the repository allows a merge method (`undefined`: not known). */
-function mergeMethodAllowed(info, method) {
-    return method === 'merge' ? info.allowMergeCommit : method === 'squash' ? info.allowSquashMerge : info.allowRebaseMerge;
-}
-
-
-/***/ }),
-
-/***/ 6499:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   i: () => (/* binding */ requestReviewers)
-/* harmony export */ });
-/* unused harmony export splitReviewers */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3116);
-
-/** `octocat` → a user; `org/team` or `@org/team` → a team (by slug). */
-function splitReviewers(reviewers) {
-    const users = [];
-    const teams = [];
-    for (const raw of reviewers) {
-        const name = raw.trim().replace(/^@/, '');
-        if (!name)
-            continue;
-        if (name.includes('/'))
-            teams.push(name.slice(name.indexOf('/') + 1));
-        else
-            users.push(name);
-    }
-    return { users: [...new Set(users)], teams: [...new Set(teams)] };
-}
-/**
- * Requests reviews. GitHub refuses the whole request when one reviewer cannot review (not a
- * collaborator, the author): then each is requested alone, and the refusals come back as warnings.
- */
-async function requestReviewers(client, repo, pullNumber, reviewers, author) {
-    const { users, teams } = splitReviewers(reviewers);
-    const warnings = [];
-    const wanted = users.filter((u) => !author || u.toLowerCase() !== author.toLowerCase());
-    if (wanted.length < users.length)
-        warnings.push(`${author} opened the pull request and cannot review it`);
-    if (wanted.length === 0 && teams.length === 0)
-        return warnings;
-    const request = (u, t) => client.octokit.rest.pulls.requestReviewers({ ...repo, pull_number: pullNumber, reviewers: u, team_reviewers: t });
-    try {
-        await request(wanted, teams);
-        return warnings;
-    }
-    catch (error) {
-        if (wanted.length + teams.length === 1) {
-            warnings.push(`cannot request a review from ${[...wanted, ...teams.map((t) => `team ${t}`)][0]}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error)}`);
-            return warnings;
-        }
-    }
-    for (const user of wanted) {
-        await request([user], []).catch((error) => warnings.push(`cannot request a review from ${user}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error)}`));
-    }
-    for (const team of teams) {
-        await request([], [team]).catch((error) => warnings.push(`cannot request a review from team ${team}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .githubErrorMessage */ .Lo)(error)}`));
-    }
-    return warnings;
-}
-
-
-/***/ }),
-
-/***/ 9564:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   _: () => (/* binding */ upsertPullRequest)
-/* harmony export */ });
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(17);
-/* harmony import */ var _auto_merge_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7661);
-/* harmony import */ var _branch_writer_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6675);
-/* harmony import */ var _git_data_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8932);
-/* harmony import */ var _labels_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7448);
-/* harmony import */ var _pulls_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4487);
-/* harmony import */ var _repository_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(651);
-/* harmony import */ var _reviewers_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6499);
-
-
-
-
-
-
-
-
-/**
- * Keeps one pull request from `branch` into `base` in step with `files`:
- * - the base already holds them: closes the open pull request (operation `closed`), or does nothing;
- * - no open pull request: commits on the base (or on top of an existing branch), pushes, opens one (`created`);
- * - an open one whose branch already holds them: leaves the branch alone (`unchanged`);
- * - else: a new commit on top of the branch, never a force-push (`updated`).
- * Title and body are refreshed when they differ; labels are created if missing and added;
- * reviewers are requested on new commits; auto-merge is enabled with an allowed merge method.
- *
- * Before a branch is pushed for a new pull request, the token's right to open pull requests is
- * checked, so a refusal leaves no branch behind (and one created anyway is deleted).
- */
-async function upsertPullRequest(client, repo, options) {
-    if (!options.body.includes(options.marker))
-        throw new Error('upsertPullRequest: the body must contain the marker');
-    const log = client.log;
-    const info = options.repository ?? (await (0,_repository_js__WEBPACK_IMPORTED_MODULE_5__/* .getRepositoryInfo */ .R)(client, repo));
-    const base = options.base || info.defaultBranch;
-    if (options.branch === base)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .UserError */ .y(`the pull request branch "${options.branch}" is the base branch; choose another branch name`);
-    const writer = options.writer ?? (0,_branch_writer_js__WEBPACK_IMPORTED_MODULE_1__/* .apiBranchWriter */ .K)(client, repo);
-    const warnings = [];
-    const warn = (message) => {
-        warnings.push(message);
-        log.warning(message);
-    };
-    const baseSha = await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .getBranchSha */ .Ho)(client, repo, base);
-    if (!baseSha)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .UserError */ .y(`the base branch "${base}" does not exist in ${repo.owner}/${repo.repo}`);
-    const baseCommit = await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .getCommit */ .kO)(client, repo, baseSha);
-    const open = await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .listOpenPullRequests */ .oh)(client, repo, options.branch, base);
-    const foreign = open.find((p) => !p.body.includes(options.marker));
-    if (foreign) {
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .UserError */ .y(`pull request #${foreign.number} (${foreign.url}) from ${options.branch} was not opened by this action (its description lacks the marker); close it or choose another branch name`);
-    }
-    let pull = open[0];
-    if (await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .treeHasFiles */ .ko)(client, repo, baseCommit.tree, options.files)) {
-        if (!pull) {
-            log.info(`${base} already has these changes: no pull request needed`);
-            return { operation: 'unchanged', base, warnings };
-        }
-        log.info(`${base} already has the changes of #${pull.number}: closing it`);
-        await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .closePullRequest */ .d6)(client, repo, pull, {
-            comment: options.closeComment ?? `Closing: \`${base}\` already has these changes, so this pull request has nothing left to do.`,
-            deleteBranch: options.deleteBranchOnClose ?? true,
-        });
-        return { operation: 'closed', pullRequest: { ...pull, state: 'closed' }, base, warnings };
-    }
-    const branchSha = await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .getBranchSha */ .Ho)(client, repo, options.branch);
-    let commitSha;
-    if (branchSha) {
-        const status = await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .compareCommits */ .kC)(client, repo, baseSha, branchSha);
-        const branchCommit = await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .getCommit */ .kO)(client, repo, branchSha);
-        const branchHasCommits = status === 'ahead' || status === 'diverged';
-        if (!branchHasCommits || !(await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .treeHasFiles */ .ko)(client, repo, branchCommit.tree, options.files))) {
-            // On top of the branch; when the base moved on, merge it in so the pull request shows only these files.
-            const plan = status === 'ahead'
-                ? { parents: [branchSha], baseTree: branchCommit.tree }
-                : status === 'diverged'
-                    ? { parents: [branchSha, baseSha], baseTree: baseCommit.tree }
-                    : { parents: [baseSha], baseTree: baseCommit.tree };
-            if (!pull)
-                await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .assertCanCreatePullRequests */ .C9)(client, repo, base);
-            commitSha = await writer.commit({ ...plan, message: options.commitMessage, files: options.files, sourceBranches: [base, options.branch] });
-            await writer.publish(options.branch, commitSha, false);
-            log.info(`pushed ${commitSha.slice(0, 7)} on top of ${options.branch} (${status} of ${base})`);
-        }
-    }
-    else {
-        await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .assertCanCreatePullRequests */ .C9)(client, repo, base);
-        commitSha = await writer.commit({ parents: [baseSha], baseTree: baseCommit.tree, message: options.commitMessage, files: options.files, sourceBranches: [base] });
-        await writer.publish(options.branch, commitSha, true);
-        log.info(`created ${options.branch} at ${commitSha.slice(0, 7)}`);
-    }
-    let operation;
-    if (!pull) {
-        try {
-            pull = await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .createPullRequest */ .jC)(client, repo, { head: options.branch, base, title: options.title, body: options.body, draft: options.draft ?? false });
-        }
-        catch (error) {
-            if (!branchSha) {
-                // The branch exists only for this pull request: do not leave it behind.
-                await (0,_git_data_js__WEBPACK_IMPORTED_MODULE_2__/* .deleteBranch */ .SN)(client, repo, options.branch).catch((cleanup) => log.warning(`could not delete ${options.branch} after the failure: ${(0,_util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .errorMessage */ .g)(cleanup)}`));
-            }
-            throw error;
-        }
-        operation = 'created';
-        log.info(`opened #${pull.number}: ${pull.url}`);
-    }
-    else {
-        operation = commitSha ? 'updated' : 'unchanged';
-        if (pull.title !== options.title || pull.body !== options.body) {
-            pull = { ...(await (0,_pulls_js__WEBPACK_IMPORTED_MODULE_4__/* .updatePullRequest */ .Ku)(client, repo, pull.number, { title: options.title, body: options.body })), labels: pull.labels };
-        }
-        log.info(`#${pull.number} ${operation}: ${pull.url}`);
-    }
-    const labels = options.labels ?? [];
-    const missing = labels.filter((l) => !pull.labels.some((have) => have.toLowerCase() === l.toLowerCase()));
-    if (missing.length > 0)
-        await (0,_labels_js__WEBPACK_IMPORTED_MODULE_3__/* .addLabels */ .N)(client, repo, pull.number, await (0,_labels_js__WEBPACK_IMPORTED_MODULE_3__/* .ensureLabels */ .c)(client, repo, missing));
-    if ((options.reviewers ?? []).length > 0 && operation !== 'unchanged') {
-        for (const warning of await (0,_reviewers_js__WEBPACK_IMPORTED_MODULE_6__/* .requestReviewers */ .i)(client, repo, pull.number, options.reviewers ?? [], pull.author))
-            warn(warning);
-    }
-    let autoMerge;
-    if (options.autoMerge && options.autoMerge !== 'off' && !pull.autoMerge) {
-        autoMerge = await (0,_auto_merge_js__WEBPACK_IMPORTED_MODULE_0__/* .enableAutoMerge */ .W)(client, info, pull.nodeId, options.autoMerge);
-        if (autoMerge.warning)
-            warn(autoMerge.warning);
-        if (autoMerge.enabled)
-            log.info(`auto-merge (${autoMerge.method}) enabled on #${pull.number}`);
-    }
-    return { operation, pullRequest: pull, ...(commitSha ? { commitSha } : {}), base, ...(autoMerge ? { autoMerge } : {}), warnings };
-}
-
-
-/***/ }),
-
-/***/ 4240:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  aG: () => (/* reexport */ Nix),
-  q1: () => (/* reexport */ parseFlakeLock)
-});
-
-// UNUSED EXPORTS: DEFAULT_STORE_DIR, NixCommandError, NixNotFoundError, detectNixVersion, formatBase16Hash, formatNix32Hash, formatNixVersion, formatSriHash, nix32Decode, nix32Encode, nixAtLeast, parseAnyHash, parseFlakeMetadata, parseHash, parseNixVersion, parsePathInfoJson, pathInfoJsonIsObject, readLock, resolveLockInput, rootInputs, sortByReferences, storePathBaseName, storePathHashPart, supportsFlakeUpdateInputs, supportsPathInfoJsonFormat, toNix32Hash, totalNarSize
-
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-// EXTERNAL MODULE: ./src/util/async.ts
-var util_async = __nccwpck_require__(9332);
-// EXTERNAL MODULE: ./src/util/exec.ts + 1 modules
-var exec = __nccwpck_require__(2817);
-// EXTERNAL MODULE: ./src/util/log.ts
-var log = __nccwpck_require__(9906);
-// EXTERNAL MODULE: ./src/util/errors.ts
-var errors = __nccwpck_require__(17);
-;// CONCATENATED MODULE: ./src/nix/errors.ts
-
-/** Nix is not on PATH. */
-class NixNotFoundError extends errors/* UserError */.y {
-    constructor(command) {
-        super(`${command} was not found: install Nix (apt-get install nix-bin, or uses: cachix/install-nix-action in a workflow) ` +
-            'and make sure it is on PATH');
-        this.name = 'NixNotFoundError';
-    }
-}
-/** A nix command failed; the message carries Nix's own error lines and what to check. */
-class NixCommandError extends errors/* UserError */.y {
-    command;
-    code;
-    stderr;
-    constructor(command, code, stderr, hint) {
-        const errors = errorLines(stderr);
-        super(`${command} failed${code === null ? '' : ` (exit code ${code})`}${errors ? `:\n${errors}` : ''}${hint ? `\n${hint}` : ''}`);
-        this.command = command;
-        this.code = code;
-        this.stderr = stderr;
-        this.name = 'NixCommandError';
-    }
-}
-/** The `error:` blocks of Nix's stderr (without build progress), or its tail when there are none. */
-function errorLines(stderr) {
-    const blocks = parseErrorBlocks(stderr);
-    const text = blocks.length ? blocks.join('\n') : stderr.trim().split('\n').slice(-20).join('\n');
-    return text.length > 4000 ? `${text.slice(0, 4000)}…` : text;
-}
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
-/**
- * Splits Nix's stderr into error blocks: a line starting with `error:` and the indented lines
- * after it (log tail, hints, traces).
- */
-function parseErrorBlocks(stderr) {
-    const blocks = [];
-    let current;
-    for (const raw of stderr.replace(ANSI, '').split('\n')) {
-        const line = raw.replace(/\s+$/, '');
-        if (/^error:/.test(line)) {
-            if (current)
-                blocks.push(current.join('\n'));
-            current = [line];
-        }
-        else if (current && (line === '' || /^\s/.test(line))) {
-            current.push(line);
-        }
-        else if (current) {
-            blocks.push(current.join('\n'));
-            current = undefined;
-        }
-    }
-    if (current)
-        blocks.push(current.join('\n'));
-    return blocks.map((b) => b.replace(/\n+$/, ''));
-}
-/** What Nix's error text suggests the user should do, when it is a known situation. */
-function hintFor(stderr) {
-    if (/experimental Nix feature '(nix-command|flakes)' is disabled/.test(stderr)) {
-        return "Enable flakes: add 'experimental-features = nix-command flakes' to nix.conf or NIX_CONFIG.";
-    }
-    if (/cannot connect to (socket|daemon)|Connection refused.*daemon/i.test(stderr)) {
-        return 'Start the Nix daemon (systemctl start nix-daemon) or run as a user who may open the store directly.';
-    }
-    if (/unable to download|Could not resolve host|Couldn't resolve host/.test(stderr)) {
-        return 'A download failed: check the network, or add the path to a substituter you can reach.';
-    }
-    if (/No space left on device/.test(stderr))
-        return 'The disk is full: free space or run nix-collect-garbage.';
-    if (/does not provide attribute/.test(stderr))
-        return 'Check the attribute name (nix flake show lists what the flake provides).';
-    if (/path '.*' does not contain a 'flake.nix'/.test(stderr)) {
-        return 'Point at the directory holding flake.nix (inside a git repository, untracked files are invisible to git+file: flake refs; use path: or git add).';
-    }
-    if (/is not valid|don't know how to build these paths/.test(stderr))
-        return 'The path is not in the store: build or copy it first.';
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/nix/build-report.ts
-
-function fullPath(p, storeDir) {
-    return p.startsWith('/') ? p : `${storeDir}/${p}`;
-}
-/**
- * Parses `nix build --json` output: `[{ drvPath, outputs: { out: path } }]` in installable order.
- * A store-path installable is `{ path }` in Nix 2.8 and a bare path string in current Nix (which also
- * reads a bare `.drv` installable as the file itself; `DRV^out` names its output). Output paths may be
- * absent (`null`) in dry runs of floating content-addressed derivations.
- */
-function parseBuildJson(stdout, storeDir = '/nix/store') {
-    const value = JSON.parse(stdout);
-    if (!Array.isArray(value))
-        throw new Error('nix build --json printed no array');
-    return value.map((entry) => {
-        if (typeof entry === 'string')
-            return { outputs: { out: fullPath(entry, storeDir) } };
-        if (typeof entry !== 'object' || entry === null)
-            throw new Error(`unexpected nix build --json entry ${JSON.stringify(entry)}`);
-        const e = entry;
-        if (typeof e.path === 'string')
-            return { outputs: { out: fullPath(e.path, storeDir) } };
-        const outputs = {};
-        if (typeof e.outputs === 'object' && e.outputs !== null) {
-            for (const [name, path] of Object.entries(e.outputs))
-                if (typeof path === 'string')
-                    outputs[name] = fullPath(path, storeDir);
-        }
-        const parsed = { outputs };
-        if (typeof e.drvPath === 'string')
-            parsed.drvPath = fullPath(e.drvPath, storeDir);
-        return parsed;
-    });
-}
-const DRV_PATH = /\/[^\s'"`]*\/[0123456789abcdfghijklmnpqrsvwxyz]{32}-[^\s'"`]+?\.drv\b/g;
-/** Derivation paths named in a block of Nix's text. */
-function drvPathsIn(text) {
-    return [...new Set(text.match(DRV_PATH) ?? [])];
-}
-/**
- * Derivations whose builder failed: `error: builder for '…drv' failed` blocks (Nix 2.8), `Cannot build
- * '…drv'. Reason: builder failed` (current Nix; not its `Reason: 1 dependency failed` blocks, whose
- * builder never ran), and fixed-output hash mismatches.
- */
-function failedBuilders(stderr) {
-    const failed = new Set();
-    for (const block of parseErrorBlocks(stderr)) {
-        const head = block.split('\n')[0] ?? '';
-        const cannot = /^error: (?:.*: )?Cannot build '([^']+\.drv)'/.exec(head);
-        if (cannot) {
-            if (!/Reason: \d+ dependenc(?:y|ies) failed/.test(block))
-                failed.add(cannot[1]);
-            continue;
-        }
-        const m = /^error: builder for '([^']+\.drv)'/.exec(head) ?? /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head);
-        if (m)
-            failed.add(m[1]);
-    }
-    return [...failed];
-}
-/**
- * The problems a failed `nix flake check --keep-going` reports: Nix 2.8 prints each as an `error (ignored): …`
- * line; current Nix prints `error:` blocks (with an evaluation trace) and a closing `some errors were
- * encountered` line, which says nothing by itself.
- */
-function flakeCheckProblems(stderr) {
-    const ignored = stderr
-        .split('\n')
-        .filter((line) => line.startsWith('error (ignored): '))
-        .map((line) => line.replace(/^error \(ignored\): (error: )?/, 'error: '));
-    const blocks = parseErrorBlocks(stderr).filter((block) => !/^error: some errors were encountered during the evaluation$/.test(block));
-    return [...ignored, ...blocks];
-}
-/**
- * The part of a failed `nix build` stderr that concerns one installable, given the derivations
- * in its closure (its own drv and every drv it depends on).
- */
-function attributeBuildErrors(stderr, closure) {
-    const blocks = parseErrorBlocks(stderr);
-    const mine = blocks.filter((b) => drvPathsIn(b).some((d) => closure.has(d)));
-    const failedDrvs = failedBuilders(stderr).filter((d) => closure.has(d));
-    if (mine.length > 0)
-        return { error: mine.join('\n'), failedDrvs };
-    // Errors that name no derivation (disk full, daemon gone) concern every installable.
-    const general = blocks.filter((b) => drvPathsIn(b).length === 0);
-    return { error: general.join('\n'), failedDrvs };
-}
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/nix/flake-lock.ts
-
-
-function fail(message) {
-    throw new Error(`flake.lock is not valid: ${message}`);
-}
-function isObject(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function parseRef(value, where) {
-    if (!isObject(value) || typeof value.type !== 'string')
-        fail(`${where} must be an object with a "type"`);
-    return value;
-}
-/** Parses and checks flake.lock text. */
-function parseFlakeLock(text) {
-    let raw;
-    try {
-        raw = JSON.parse(text);
-    }
-    catch (error) {
-        fail(`not JSON (${error.message})`);
-    }
-    if (!isObject(raw))
-        fail('expected an object');
-    if (typeof raw.version !== 'number')
-        fail('missing "version"');
-    if (raw.version < 5 || raw.version > 7)
-        fail(`version ${raw.version} is not supported (expected 5 to 7)`);
-    if (!isObject(raw.nodes))
-        fail('missing "nodes"');
-    const root = typeof raw.root === 'string' ? raw.root : 'root';
-    const nodes = {};
-    for (const [name, value] of Object.entries(raw.nodes)) {
-        if (!isObject(value))
-            fail(`node "${name}" must be an object`);
-        const node = {};
-        if (value.inputs !== undefined) {
-            if (!isObject(value.inputs))
-                fail(`node "${name}".inputs must be an object`);
-            node.inputs = {};
-            for (const [input, target] of Object.entries(value.inputs)) {
-                const ok = typeof target === 'string' || (Array.isArray(target) && target.every((t) => typeof t === 'string'));
-                if (!ok)
-                    fail(`node "${name}" input "${input}" must be a node name or a follows path`);
-                node.inputs[input] = target;
-            }
-        }
-        if (value.locked !== undefined)
-            node.locked = parseRef(value.locked, `node "${name}".locked`);
-        if (value.original !== undefined)
-            node.original = parseRef(value.original, `node "${name}".original`);
-        if (value.flake === false)
-            node.flake = false;
-        if (Array.isArray(value.parent))
-            node.parent = value.parent.map(String);
-        nodes[name] = node;
-    }
-    if (!nodes[root])
-        fail(`root node "${root}" is missing`);
-    for (const [name, node] of Object.entries(nodes)) {
-        for (const [input, target] of Object.entries(node.inputs ?? {})) {
-            if (typeof target === 'string' && !nodes[target])
-                fail(`node "${name}" input "${input}" points to missing node "${target}"`);
-        }
-    }
-    return { version: raw.version, root, nodes };
-}
-/** Reads `flake.lock` from a file path or from a flake directory. */
-async function readLock(path) {
-    const file = (await stat(path)).isDirectory() ? join(path, 'flake.lock') : path;
-    let text;
-    try {
-        text = await readFile(file, 'utf8');
-    }
-    catch (error) {
-        throw new Error(`cannot read ${file}: ${error.message} (run \`nix flake lock\` to create it)`, { cause: error });
-    }
-    try {
-        return parseFlakeLock(text);
-    }
-    catch (error) {
-        throw new Error(`${file}: ${error.message}`, { cause: error });
-    }
-}
-/**
- * Follows an input path from the root (`["home-manager", "nixpkgs"]`) to the node it ends at,
- * resolving `follows` targets (paths from the root) along the way. Returns the node's name.
- */
-function resolveLockInput(lock, path, depth = 0) {
-    if (depth > 32)
-        throw new Error(`flake.lock follows ${JSON.stringify(path)} loop`);
-    let current = lock.root;
-    for (const input of path) {
-        const target = lock.nodes[current]?.inputs?.[input];
-        if (target === undefined)
-            return undefined;
-        const next = typeof target === 'string' ? target : resolveLockInput(lock, target, depth + 1);
-        if (next === undefined)
-            return undefined;
-        current = next;
-    }
-    return current;
-}
-/** The root's direct inputs: input name → the node it resolves to (follows resolved). */
-function rootInputs(lock) {
-    const out = {};
-    for (const input of Object.keys(lock.nodes[lock.root]?.inputs ?? {})) {
-        const node = resolveLockInput(lock, [input]);
-        if (node !== undefined)
-            out[input] = node;
-    }
-    return out;
-}
-function parseFlakeMetadata(text) {
-    const raw = JSON.parse(text);
-    if (!isObject(raw) || typeof raw.path !== 'string' || typeof raw.url !== 'string') {
-        throw new Error('nix flake metadata --json printed no "path" and "url"');
-    }
-    const meta = {
-        path: raw.path,
-        url: raw.url,
-        originalUrl: typeof raw.originalUrl === 'string' ? raw.originalUrl : raw.url,
-        locked: parseRef(raw.locked, 'metadata.locked'),
-        original: parseRef(raw.original, 'metadata.original'),
-        locks: parseFlakeLock(JSON.stringify(raw.locks ?? { version: 7, root: 'root', nodes: { root: {} } })),
-    };
-    if (typeof raw.description === 'string')
-        meta.description = raw.description;
-    if (typeof raw.resolvedUrl === 'string')
-        meta.resolvedUrl = raw.resolvedUrl;
-    if (typeof raw.revision === 'string')
-        meta.revision = raw.revision;
-    if (typeof raw.lastModified === 'number')
-        meta.lastModified = raw.lastModified;
-    return meta;
-}
-
-;// CONCATENATED MODULE: ./src/nix/hash.ts
-/**
- * Hash text formats Nix prints and reads: nix32 ("base32" in Nix's own words), base16, base64
- * and SRI. Source of truth: NixOS/nix src/libutil/hash.cc.
- */
-const HASH_SIZES = { md5: 16, sha1: 20, sha256: 32, sha512: 64 };
-/** Nix's base-32 alphabet: digits and letters without e, o, u, t. */
-const NIX32_ALPHABET = '0123456789abcdfghijklmnpqrsvwxyz';
-const NIX32_INDEX = new Map([...NIX32_ALPHABET].map((c, i) => [c, i]));
-/** Length of the nix32 text of `bytes` bytes. */
-function nix32Length(bytes) {
-    return Math.floor((bytes * 8 - 1) / 5) + 1;
-}
-/**
- * Encodes bytes in nix32. Nix writes the most significant 5-bit group first, where the groups
- * are counted from the start of the byte array (so the last byte ends up at the front).
- */
-function nix32Encode(bytes) {
-    if (bytes.length === 0)
-        return '';
-    const length = nix32Length(bytes.length);
-    let out = '';
-    for (let n = length - 1; n >= 0; n--) {
-        const bit = n * 5;
-        const i = Math.floor(bit / 8);
-        const j = bit % 8;
-        const low = bytes[i] >> j;
-        const high = i >= bytes.length - 1 ? 0 : bytes[i + 1] << (8 - j);
-        out += NIX32_ALPHABET[(low | high) & 0x1f];
-    }
-    return out;
-}
-/** Decodes nix32 text; the byte length is the one whose nix32 text has this length. */
-function nix32Decode(text) {
-    const size = Math.floor((text.length * 5) / 8);
-    if (nix32Length(size) !== text.length)
-        throw new Error(`"${text}" has no valid nix32 length`);
-    const bytes = Buffer.alloc(size);
-    for (let n = 0; n < text.length; n++) {
-        const c = text[text.length - n - 1];
-        const digit = NIX32_INDEX.get(c);
-        if (digit === undefined)
-            throw new Error(`"${text}" is not nix32: "${c}" is not in ${NIX32_ALPHABET}`);
-        const bit = n * 5;
-        const i = Math.floor(bit / 8);
-        const j = bit % 8;
-        bytes[i] = bytes[i] | ((digit << j) & 0xff);
-        const carry = digit >> (8 - j);
-        if (i < size - 1)
-            bytes[i + 1] = bytes[i + 1] | carry;
-        else if (carry)
-            throw new Error(`"${text}" is not nix32: it overflows ${size} bytes`);
-    }
-    return bytes;
-}
-function isAlgorithm(text) {
-    return Object.hasOwn(HASH_SIZES, text);
-}
-/** Decodes a digest written in base16, nix32 or base64, told apart by length as Nix does. */
-function decodeDigest(text, algorithm) {
-    const size = HASH_SIZES[algorithm];
-    if (text.length === size * 2 && /^[0-9a-fA-F]+$/.test(text))
-        return Buffer.from(text, 'hex');
-    if (text.length === nix32Length(size))
-        return nix32Decode(text);
-    if (text.length === Math.ceil(size / 3) * 4) {
-        const digest = Buffer.from(text, 'base64');
-        if (digest.length === size && /^[A-Za-z0-9+/]+={0,2}$/.test(text))
-            return digest;
-    }
-    throw new Error(`"${text}" is not a ${algorithm} digest in base16, nix32 or base64`);
-}
-/**
- * Parses `sha256-<base64>` (SRI), `sha256:<nix32|base16|base64>`, or a bare digest when
- * `algorithm` is given.
- */
-function parseHash(text, algorithm) {
-    const sri = /^(md5|sha1|sha256|sha512)-(.+)$/.exec(text);
-    if (sri) {
-        const algo = sri[1];
-        const digest = Buffer.from(sri[2], 'base64');
-        if (digest.length !== HASH_SIZES[algo] || !/^[A-Za-z0-9+/]+={0,2}$/.test(sri[2])) {
-            throw new Error(`"${text}" is not a valid SRI ${algo} hash`);
-        }
-        return { algorithm: algo, digest };
-    }
-    const colon = text.indexOf(':');
-    if (colon >= 0) {
-        const algo = text.slice(0, colon);
-        if (!isAlgorithm(algo))
-            throw new Error(`"${text}" names an unknown hash algorithm "${algo}"`);
-        if (algorithm && algo !== algorithm)
-            throw new Error(`"${text}" is a ${algo} hash, expected ${algorithm}`);
-        return { algorithm: algo, digest: decodeDigest(text.slice(colon + 1), algo) };
-    }
-    if (!algorithm)
-        throw new Error(`"${text}" does not say its hash algorithm (expected e.g. sha256:… or sha256-…)`);
-    return { algorithm, digest: decodeDigest(text, algorithm) };
-}
-/** `sha256:<nix32>`, the form narinfo files and signatures use. */
-function formatNix32Hash(hash) {
-    return `${hash.algorithm}:${nix32Encode(hash.digest)}`;
-}
-/** `sha256-<base64>`, the form newer Nix prints. */
-function formatSriHash(hash) {
-    return `${hash.algorithm}-${hash.digest.toString('base64')}`;
-}
-function formatBase16Hash(hash) {
-    return `${hash.algorithm}:${hash.digest.toString('hex')}`;
-}
-/** Any hash Nix may print (SRI, prefixed, or object), as `sha256:<nix32>`. */
-function toNix32Hash(value, algorithm = 'sha256') {
-    return formatNix32Hash(parseAnyHash(value, algorithm));
-}
-function parseAnyHash(value, algorithm) {
-    if (typeof value === 'string')
-        return parseHash(value, algorithm);
-    if (!value || typeof value !== 'object' || typeof value.hash !== 'string' || typeof value.algorithm !== 'string') {
-        throw new Error(`${JSON.stringify(value)} is not a hash`);
-    }
-    const algo = value.algorithm;
-    if (!isAlgorithm(algo))
-        throw new Error(`${JSON.stringify(value)} names an unknown hash algorithm`);
-    if (value.format === 'sri' || /^(md5|sha1|sha256|sha512)-/.test(value.hash))
-        return parseHash(value.hash, algo);
-    return { algorithm: algo, digest: decodeDigest(value.hash.replace(/^\w+:/, ''), algo) };
-}
-
-;// CONCATENATED MODULE: ./src/nix/path-info.ts
-
-const DEFAULT_STORE_DIR = '/nix/store';
-function path_info_isObject(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-/** Newer JSON formats (path-info v2+) print store paths as base names. */
-function path_info_fullPath(p, storeDir) {
-    return p.startsWith('/') ? p : `${storeDir}/${p}`;
-}
-function signatureText(sig) {
-    if (typeof sig === 'string')
-        return sig;
-    if (path_info_isObject(sig) && typeof sig.keyName === 'string' && typeof sig.sig === 'string')
-        return `${sig.keyName}:${sig.sig}`;
-    throw new Error(`unexpected signature ${JSON.stringify(sig)}`);
-}
-/** Renders a content address the way narinfo's `CA:` line writes it. */
-function contentAddressText(ca) {
-    if (ca === null || ca === undefined || ca === '')
-        return undefined;
-    if (typeof ca === 'string')
-        return ca;
-    if (path_info_isObject(ca) && typeof ca.method === 'string' && (typeof ca.hash === 'string' || path_info_isObject(ca.hash))) {
-        const hash = parseAnyHash(ca.hash);
-        const digest = `${hash.algorithm}:${nix32Encode(hash.digest)}`;
-        switch (ca.method) {
-            case 'text':
-                return `text:${digest}`;
-            case 'flat':
-                return `fixed:${digest}`;
-            case 'nar':
-                return `fixed:r:${digest}`;
-            case 'git':
-                return `fixed:git:${digest}`;
-        }
-    }
-    throw new Error(`unexpected content address ${JSON.stringify(ca)}`);
-}
-function toPathInfo(path, raw, defaultStoreDir) {
-    const storeDir = typeof raw.storeDir === 'string' ? raw.storeDir : defaultStoreDir;
-    const full = path_info_fullPath(path, storeDir);
-    if (raw.narHash === undefined || raw.narHash === null)
-        throw new Error(`path-info for ${full} has no narHash`);
-    if (typeof raw.narSize !== 'number')
-        throw new Error(`path-info for ${full} has no narSize`);
-    const references = Array.isArray(raw.references) ? raw.references.map((r) => path_info_fullPath(String(r), storeDir)) : [];
-    const info = {
-        path: full,
-        narHash: toNix32Hash(raw.narHash),
-        narSize: raw.narSize,
-        references: references.sort(),
-        signatures: Array.isArray(raw.signatures) ? raw.signatures.map(signatureText) : [],
-    };
-    if (typeof raw.deriver === 'string' && raw.deriver)
-        info.deriver = path_info_fullPath(raw.deriver, storeDir);
-    const ca = contentAddressText(raw.ca);
-    if (ca)
-        info.ca = ca;
-    if (typeof raw.registrationTime === 'number')
-        info.registrationTime = raw.registrationTime;
-    if (typeof raw.closureSize === 'number')
-        info.closureSize = raw.closureSize;
-    if (typeof raw.ultimate === 'boolean')
-        info.ultimate = raw.ultimate;
-    return info;
-}
-/**
- * Parses `nix path-info --json` output of any Nix version:
- * - up to 2.18 (and Lix): an array of `{ path, narHash, … }`, invalid paths as `{ path, valid: false }`;
- * - 2.19 onwards: an object keyed by path, invalid paths as `null`;
- * - 2.33 `--json-format 2`: the same with base-name store paths, `storeDir`, structured `ca` and
- *   signatures.
- */
-function parsePathInfoJson(input, storeDir = DEFAULT_STORE_DIR) {
-    const value = typeof input === 'string' ? JSON.parse(input) : input;
-    const infos = [];
-    const invalid = [];
-    if (Array.isArray(value)) {
-        for (const entry of value) {
-            if (!path_info_isObject(entry) || typeof entry.path !== 'string')
-                throw new Error(`unexpected path-info entry ${JSON.stringify(entry)}`);
-            if (entry.valid === false)
-                invalid.push(path_info_fullPath(entry.path, storeDir));
-            else
-                infos.push(toPathInfo(entry.path, entry, storeDir));
-        }
-    }
-    else if (path_info_isObject(value)) {
-        // A wrapped document `{ version, info: { path: … } }` carries the map one level down.
-        const wrapped = path_info_isObject(value.info) && typeof value.version === 'number' && !('narHash' in value);
-        const map = wrapped ? value.info : value;
-        if (wrapped && typeof value.storeDir === 'string')
-            storeDir = value.storeDir;
-        for (const [path, entry] of Object.entries(map)) {
-            if (entry === null || (path_info_isObject(entry) && entry.valid === false))
-                invalid.push(path_info_fullPath(path, storeDir));
-            else if (path_info_isObject(entry))
-                infos.push(toPathInfo(path, entry, storeDir));
-            else
-                throw new Error(`unexpected path-info entry for ${path}: ${JSON.stringify(entry)}`);
-        }
-    }
-    else {
-        throw new Error('nix path-info --json printed neither an array nor an object');
-    }
-    return { infos, invalid };
-}
-/** Sum of NAR sizes over the given infos, each path counted once. */
-function totalNarSize(infos) {
-    const seen = new Map();
-    for (const info of infos)
-        seen.set(info.path, info.narSize);
-    let total = 0;
-    for (const size of seen.values())
-        total += size;
-    return total;
-}
-/**
- * Orders infos so every path comes after its references (a path's own self-reference ignored).
- * Paths referenced but absent from `infos` are ignored. Throws on a cycle, which a valid store
- * never has.
- */
-function sortByReferences(infos) {
-    const byPath = new Map(infos.map((i) => [i.path, i]));
-    const state = new Map();
-    const out = [];
-    const visit = (info) => {
-        const s = state.get(info.path);
-        if (s === 'done')
-            return;
-        if (s === 'visiting')
-            throw new Error(`reference cycle through ${info.path}`);
-        state.set(info.path, 'visiting');
-        for (const ref of info.references) {
-            const dep = ref === info.path ? undefined : byPath.get(ref);
-            if (dep)
-                visit(dep);
-        }
-        state.set(info.path, 'done');
-        out.push(info);
-    };
-    for (const info of infos)
-        visit(info);
-    return out;
-}
-/** The base name's first 32 characters: how binary caches name a path's narinfo. */
-function storePathHashPart(path) {
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    const hash = base.slice(0, 32);
-    if (!/^[0123456789abcdfghijklmnpqrsvwxyz]{32}$/.test(hash) || base[32] !== '-')
-        throw new Error(`"${path}" is not a store path`);
-    return hash;
-}
-function storePathBaseName(path) {
-    return path.slice(path.lastIndexOf('/') + 1);
-}
-
-;// CONCATENATED MODULE: ./src/nix/version.ts
-const NUMBER = /(\d+)\.(\d+)(?:\.(\d+))?/;
-/**
- * Parses `nix --version`: `nix (Nix) 2.8.0`, `nix (Nix) 2.24.10`,
- * `nix (Determinate Nix 3.1.0) 2.26.3`, `nix (Lix, like Nix) 2.91.1`.
- */
-function parseNixVersion(output) {
-    const text = output.trim().split('\n')[0]?.trim() ?? '';
-    const match = /^nix \(([^)]*)\) (\S+)/.exec(text);
-    const numbers = match ? NUMBER.exec(match[2]) : null;
-    if (!match || !numbers) {
-        throw new Error(`cannot read the Nix version from "${text}" (expected e.g. "nix (Nix) 2.24.10")`);
-    }
-    const product = match[1];
-    const [major, minor, patch] = [numbers[1], numbers[2], numbers[3] ?? '0'].map(Number);
-    if (/lix/i.test(product)) {
-        // Lix forked from Nix 2.18 and numbers its releases 2.90 onwards.
-        return { text, flavor: 'lix', major: 2, minor: 18, patch: 0, productVersion: numbers[0] };
-    }
-    const determinate = /determinate nix\s+(\S+)/i.exec(product);
-    if (determinate)
-        return { text, flavor: 'determinate', major, minor, patch, productVersion: determinate[1] };
-    return { text, flavor: 'nix', major, minor, patch };
-}
-function formatNixVersion(v) {
-    return `${v.major}.${v.minor}.${v.patch}`;
-}
-/** Whether `v` is at least `major.minor[.patch]`. */
-function nixAtLeast(v, major, minor, patch = 0) {
-    if (v.major !== major)
-        return v.major > major;
-    if (v.minor !== minor)
-        return v.minor > minor;
-    return v.patch >= patch;
-}
-/** `nix flake update INPUT…` updates only the named inputs from 2.19; before, `nix flake lock --update-input`. */
-const supportsFlakeUpdateInputs = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 19);
-/** `nix path-info --json` prints an object keyed by path from 2.19 (an array before). */
-const pathInfoJsonIsObject = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 19);
-/** `nix path-info --json-format 1` exists (and plain `--json` warns) from 2.33. */
-const supportsPathInfoJsonFormat = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 33);
-/** `nix show-derivation` became `nix derivation show` in 2.15. */
-const derivationShowCommand = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 15) ? ['derivation', 'show'] : ['show-derivation'];
-
-;// CONCATENATED MODULE: ./src/nix/nix.ts
-
-
-
-
-
-
-
-
-
-const FLAKE_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
-/**
- * The `nix` CLI. Every nix process the suite starts goes through here, with the same options,
- * configuration and log.
- */
-class Nix {
-    log;
-    settings;
-    versionPromise;
-    constructor(settings = {}) {
-        this.settings = settings;
-        this.log = settings.log ?? log/* consoleLog */.a;
-    }
-    /** The version, detected once per instance. */
-    version() {
-        this.versionPromise ??= (async () => {
-            const version = parseNixVersion((await this.run(this.nixBin, ['--version'], {})).stdout);
-            this.log.debug(`using ${version.text}`);
-            return version;
-        })();
-        return this.versionPromise;
-    }
-    /** `nix eval --json INSTALLABLE`, parsed. */
-    async eval(installable, options = {}) {
-        const args = ['eval', '--json', ...(options.impure ? ['--impure'] : []), ...(options.apply ? ['--apply', options.apply] : []), installable];
-        const { stdout } = await this.nix(args);
-        return JSON.parse(stdout);
-    }
-    /** `nix eval --raw INSTALLABLE`. */
-    async evalRaw(installable, options = {}) {
-        const args = ['eval', '--raw', ...(options.impure ? ['--impure'] : []), ...(options.apply ? ['--apply', options.apply] : []), installable];
-        return (await this.nix(args)).stdout;
-    }
-    /** The attribute names under `flake#attrPath`, e.g. the hosts of `nixosConfigurations`. */
-    evalAttrNames(flake, attrPath) {
-        return this.eval(`${flake}#${attrPath}`, { apply: 'builtins.attrNames' });
-    }
-    /**
-     * Builds every installable in one `nix build --keep-going` and reports each one: its outputs,
-     * or why it failed (evaluation error, or the builder failures in its closure with their log
-     * tails). Never throws for a failed build; throws only when Nix cannot run at all.
-     *
-     * Nix 2.8 prints no JSON when any build fails, and does not print `--json` results in
-     * installable order, so each installable's derivation is first read from a dry run (cheap:
-     * flake evaluations are cached) and outcomes are matched by derivation path.
-     */
-    async build(installables, options = {}) {
-        if (installables.length === 0)
-            return [];
-        const plans = await this.planBuild(installables, options.signal);
-        const evaluable = [...new Set(installables.filter((_, i) => 'entry' in plans[i]))];
-        const args = ['build', '--json', '--no-link'];
-        if (options.keepGoing ?? true)
-            args.push('--keep-going');
-        if (options.printBuildLogs)
-            args.push('--print-build-logs');
-        const result = evaluable.length > 0
-            ? await this.nix([...args, ...evaluable], { allowFailure: true, signal: options.signal, streamTo: 'info' })
-            : { code: 0, stdout: '[]', stderr: '' };
-        const built = new Map();
-        for (const entry of (result.code === 0 ? tryParseBuildJson(result.stdout) : undefined) ?? []) {
-            built.set(entry.drvPath ?? Object.values(entry.outputs)[0] ?? '', entry.outputs);
-        }
-        const planned = plans.flatMap((p) => ('entry' in p ? Object.values(p.entry.outputs) : []));
-        const valid = await this.validPaths(planned);
-        return (0,util_async/* mapConcurrent */._k)(installables, this.concurrency, async (installable, i) => {
-            const plan = plans[i];
-            if ('error' in plan)
-                return { installable, ok: false, stage: 'eval', error: plan.error, failedDrvs: [] };
-            const { entry } = plan;
-            const key = entry.drvPath ?? Object.values(entry.outputs)[0] ?? '';
-            const outputs = { ...entry.outputs, ...built.get(key) };
-            const paths = Object.values(outputs);
-            if (paths.length > 0 && paths.every((p) => valid.has(p) || built.has(key)))
-                return successOf(installable, { ...entry, outputs });
-            const closure = new Set(entry.drvPath ? await this.requisites([entry.drvPath]) : []);
-            const { error, failedDrvs } = attributeBuildErrors(result.stderr, closure);
-            const failure = {
-                installable,
-                ok: false,
-                stage: 'build',
-                error: error || `${installable} was not built (nix build exited with code ${result.code}; see the build log above)`,
-                failedDrvs,
-            };
-            if (entry.drvPath)
-                failure.drvPath = entry.drvPath;
-            return failure;
-        });
-    }
-    /** What each installable would build (`nix build --dry-run --json`), or its evaluation error. */
-    async planBuild(installables, signal) {
-        const dryRun = (list, extra = []) => this.nix(['build', '--dry-run', '--json', '--no-link', ...extra, ...list], { allowFailure: true, signal });
-        const all = await dryRun(installables);
-        const entries = all.code === 0 ? tryParseBuildJson(all.stdout) : undefined;
-        if (entries && entries.length === installables.length)
-            return entries.map((entry) => ({ entry }));
-        // Some installable fails to evaluate: find which, one dry run each. Without the evaluation
-        // cache, which (in Nix 2.8) remembers a failure only as "is not a derivation".
-        return (0,util_async/* mapConcurrent */._k)(installables, this.concurrency, async (installable) => {
-            const one = await dryRun([installable], ['--option', 'eval-cache', 'false']);
-            const entry = one.code === 0 ? tryParseBuildJson(one.stdout)?.[0] : undefined;
-            if (entry)
-                return { entry };
-            const blocks = parseErrorBlocks(one.stderr);
-            return { error: blocks.join('\n') || one.stderr.trim() || `nix could not evaluate ${installable}` };
-        });
-    }
-    /**
-     * `nix path-info --json` normalized across Nix versions. Invalid paths make it throw unless
-     * `allowInvalid`, in which case they are left out.
-     */
-    async pathInfo(paths, options = {}) {
-        if (options.allowInvalid && options.recursive) {
-            // A recursive query of an invalid path fails outright in every version: leave them out first.
-            const valid = await this.validPaths(paths);
-            paths = paths.filter((p) => valid.has(p));
-        }
-        if (paths.length === 0)
-            return [];
-        const version = await this.version();
-        const args = ['path-info', '--json'];
-        if (supportsPathInfoJsonFormat(version))
-            args.push('--json-format', '1');
-        if (options.recursive)
-            args.push('--recursive');
-        if (options.closureSize)
-            args.push('--closure-size');
-        // A .drv path means the derivation itself, not its outputs.
-        if (paths.some((p) => p.endsWith('.drv')))
-            args.push('--derivation');
-        const result = await this.nix([...args, ...paths], { allowFailure: true });
-        const parsed = result.code === 0 || result.stdout.trim() ? safeParsePathInfo(result.stdout) : undefined;
-        if (!parsed)
-            throw this.commandError(['path-info', ...paths], result);
-        if (parsed.invalid.length > 0 && !options.allowInvalid) {
-            throw new NixCommandError((0,exec/* describeCommand */.vL)(this.nixBin, ['path-info', ...paths]), result.code, '', `not in the store: ${parsed.invalid.join(', ')} (build or copy them first)`);
-        }
-        if (result.code !== 0 && !options.allowInvalid)
-            throw this.commandError(['path-info', ...paths], result);
-        return parsed.infos;
-    }
-    /** The paths among `paths` that are valid in the store. */
-    async validPaths(paths) {
-        if (paths.length === 0)
-            return new Set();
-        const { stdout } = await this.nixStore(['--check-validity', '--print-invalid', ...paths]);
-        const invalid = new Set(stdout.split('\n').filter(Boolean));
-        return new Set(paths.filter((p) => !invalid.has(p)));
-    }
-    /** Every store path in the closure of `paths` (for a .drv: every derivation and source it needs). */
-    async requisites(paths) {
-        if (paths.length === 0)
-            return [];
-        const { stdout } = await this.nixStore(['--query', '--requisites', ...paths]);
-        return stdout.split('\n').filter(Boolean);
-    }
-    /** Total NAR size of the union of the closures of `paths`. */
-    async closureSize(paths) {
-        return totalNarSize(await this.pathInfo(paths, { recursive: true }));
-    }
-    /**
-     * The NAR serialisation of a store path (`nix-store --dump`), streamed. The stream fails if the
-     * dump fails; destroying it stops the process.
-     */
-    dump(path) {
-        const args = [...this.storeArgs(), '--dump', path];
-        const command = (0,exec/* describeCommand */.vL)(this.nixStoreBin, args);
-        const child = (0,exec/* spawnProcess */.Nu)(this.nixStoreBin, args, { env: this.env() });
-        child.stdin.end();
-        const stderr = [];
-        child.stderr.on('data', (b) => stderr.push(b));
-        const exited = new Promise((resolve) => {
-            child.on('error', (err) => resolve(err.code === 'ENOENT' ? new NixNotFoundError(this.nixStoreBin) : new exec/* CommandError */.Qd(command, null, '', `could not start: ${err.message}`)));
-            child.on('close', (code, signal) => {
-                if (code === 0)
-                    return resolve(undefined);
-                const text = Buffer.concat(stderr).toString('utf8');
-                resolve(new NixCommandError(command, code, text, signal ? `killed by ${signal}` : hintFor(text)));
-            });
-        });
-        const out = new external_node_stream_.Transform({
-            transform: (chunk, _encoding, callback) => callback(null, chunk),
-            // The stream ends only once nix-store has exited cleanly, so a truncated dump is an error, never a short NAR.
-            flush: (callback) => void exited.then((error) => callback(error)),
-        });
-        child.stdout.pipe(out);
-        void exited.then((error) => {
-            if (error && !out.destroyed)
-                out.destroy(error);
-        });
-        out.on('close', () => {
-            if (child.exitCode === null && child.signalCode === null)
-                child.kill('SIGKILL');
-        });
-        return out;
-    }
-    /** `nix flake metadata --json`, without writing a lock file. */
-    async flakeMetadata(flake) {
-        const { stdout } = await this.nix(['flake', 'metadata', '--json', '--no-write-lock-file', flake]);
-        return parseFlakeMetadata(stdout);
-    }
-    /**
-     * Updates flake.lock: all inputs, or only the named ones (`nix flake update A B` from 2.19,
-     * `nix flake lock --update-input A --update-input B` before).
-     */
-    async updateLock(flake, inputs = []) {
-        const version = await this.version();
-        if (inputs.length === 0) {
-            await this.nix(supportsFlakeUpdateInputs(version) ? ['flake', 'update', '--flake', flake] : ['flake', 'update', flake], { streamTo: 'info' });
-        }
-        else if (supportsFlakeUpdateInputs(version)) {
-            await this.nix(['flake', 'update', '--flake', flake, ...inputs], { streamTo: 'info' });
-        }
-        else {
-            await this.nix(['flake', 'lock', flake, ...inputs.flatMap((i) => ['--update-input', i])], { streamTo: 'info' });
-        }
-    }
-    /** The build log of a derivation (`nix log`), or undefined when Nix kept none. */
-    async logOf(drvPath) {
-        const result = await this.nix(['log', drvPath], { allowFailure: true });
-        return result.code === 0 ? result.stdout : undefined;
-    }
-    /**
-     * `nix flake check --keep-going REF`. Resolves with Nix's error text when the check fails;
-     * throws only when nix cannot start.
-     */
-    async flakeCheck(ref) {
-        const args = ['flake', 'check', '--keep-going', ref];
-        const result = await this.nix(args, { allowFailure: true });
-        if (result.code === 0)
-            return { ok: true };
-        const problems = flakeCheckProblems(result.stderr);
-        const summary = `${(0,exec/* describeCommand */.vL)(this.nixBin, args)} failed (exit code ${result.code})`;
-        return { ok: false, error: problems.length > 0 ? `${problems.join('\n')}\n${summary}` : this.commandError(args, result).message };
-    }
-    /**
-     * Signs `paths` and their closures in the local store with a secret key, read by Nix from its
-     * stdin so the key never touches disk or argv (`nix store sign --key-file /dev/stdin`).
-     */
-    async sign(paths, secretKey) {
-        if (paths.length === 0)
-            return;
-        // Node's stdin for a child is a socketpair, which /dev/stdin cannot open (ENXIO); `cat`
-        // hands the key on through a real pipe. The script is constant; arguments stay an array.
-        const args = [...FLAKE_FEATURES, ...this.storeArgs(), 'store', 'sign', '--key-file', '/dev/stdin', '--recursive', ...paths];
-        const result = await this.run('sh', ['-c', 'cat | "$0" "$@"', this.nixBin, ...args], { input: secretKey, allowFailure: true });
-        if (result.code !== 0)
-            throw new NixCommandError((0,exec/* describeCommand */.vL)(this.nixBin, args), result.code, result.stderr, hintFor(result.stderr));
-    }
-    /** `nix copy` of `paths` (with their closures) between stores. */
-    async copy(paths, options) {
-        if (paths.length === 0)
-            return;
-        const args = ['copy'];
-        if (options.from)
-            args.push('--from', options.from);
-        if (options.to)
-            args.push('--to', options.to);
-        if (options.substituteOnDestination)
-            args.push('--substitute-on-destination');
-        if (options.noCheckSigs)
-            args.push('--no-check-sigs');
-        await this.nix([...args, ...paths], { signal: options.signal, extraEnv: options.env, streamTo: 'info' });
-    }
-    // ── process plumbing ──
-    get nixBin() {
-        return this.settings.nixBin ?? 'nix';
-    }
-    get nixStoreBin() {
-        return this.settings.nixStoreBin ?? 'nix-store';
-    }
-    get concurrency() {
-        return Math.max(1, this.settings.concurrency ?? 2);
-    }
-    storeArgs() {
-        const args = this.settings.store ? ['--store', this.settings.store] : [];
-        for (const [name, value] of Object.entries(this.settings.options ?? {}))
-            args.push('--option', name, value);
-        return args;
-    }
-    env(extra) {
-        const base = { ...(this.settings.env ?? process.env), ...extra };
-        const config = [base.NIX_CONFIG, this.settings.extraConfig].filter((s) => s && s.trim()).join('\n');
-        if (config)
-            base.NIX_CONFIG = config;
-        return base;
-    }
-    nix(args, options = {}) {
-        return this.run(this.nixBin, [...FLAKE_FEATURES, ...this.storeArgs(), ...args], options);
-    }
-    nixStore(args, options = {}) {
-        return this.run(this.nixStoreBin, [...this.storeArgs(), ...args], options);
-    }
-    commandError(args, result) {
-        return new NixCommandError((0,exec/* describeCommand */.vL)(this.nixBin, args), result.code, result.stderr, hintFor(result.stderr));
-    }
-    async run(cmd, args, options) {
-        const command = (0,exec/* describeCommand */.vL)(cmd, args);
-        this.log.debug(`running ${command}`);
-        const stream = options.streamTo;
-        const lines = stream ? lineSplitter((line) => (stream === 'info' ? this.log.info(line) : this.log.debug(line))) : undefined;
-        let result;
-        try {
-            result = await (0,exec/* exec */.m0)(cmd, args, {
-                env: this.env(options.extraEnv),
-                allowFailure: true,
-                signal: options.signal,
-                onStderr: lines?.push,
-                ...(options.input !== undefined ? { input: options.input } : {}),
-            });
-        }
-        catch (error) {
-            if (error instanceof exec/* CommandError */.Qd && error.code === null && /ENOENT/.test(error.message))
-                throw new NixNotFoundError(cmd);
-            throw error;
-        }
-        finally {
-            lines?.flush();
-        }
-        if (result.code !== 0 && !options.allowFailure) {
-            throw new NixCommandError(command, result.code, result.stderr, hintFor(result.stderr));
-        }
-        return result;
-    }
-}
-function successOf(installable, entry) {
-    const outcome = { installable, ok: true, outputs: entry.outputs };
-    if (entry.drvPath)
-        outcome.drvPath = entry.drvPath;
-    return outcome;
-}
-function tryParseBuildJson(stdout) {
-    if (!stdout.trim())
-        return undefined;
-    try {
-        return parseBuildJson(stdout.trim().split('\n').at(-1), DEFAULT_STORE_DIR);
-    }
-    catch {
-        return undefined;
-    }
-}
-function safeParsePathInfo(stdout) {
-    try {
-        return parsePathInfoJson(stdout);
-    }
-    catch {
-        return undefined;
-    }
-}
-function lineSplitter(emit) {
-    let pending = '';
-    return {
-        push: (chunk) => {
-            pending += chunk;
-            const parts = pending.split('\n');
-            pending = parts.pop() ?? '';
-            for (const line of parts)
-                if (line.trim())
-                    emit(line);
-        },
-        flush: () => {
-            if (pending.trim())
-                emit(pending);
-            pending = '';
-        },
-    };
-}
-/** Detects the installed Nix version (`nix --version`). */
-async function detectNixVersion(settings = {}) {
-    return new Nix(settings).version();
-}
-
-;// CONCATENATED MODULE: ./src/nix/index.ts
-
-
-
-
-
-
-
-
-/***/ }),
-
-/***/ 641:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  dz: () => (/* reexport */ InputError),
-  c3: () => (/* reexport */ JobSummary),
-  Zx: () => (/* reexport */ log_actionLog),
-  Yq: () => (/* reexport */ choice),
-  p_: () => (/* reexport */ list),
-  TL: () => (/* reexport */ parseInputs),
-  $p: () => (/* reexport */ readRunContext),
-  Cs: () => (/* reexport */ runAction),
-  rJ: () => (/* reexport */ secret),
-  n0: () => (/* reexport */ setOutputs),
-  Yj: () => (/* reexport */ string)
-});
-
-// UNUSED EXPORTS: amount, assumeRoleForThisStep, boolean, duration, escapeHtml, integer, isPost, json, markMainRan, readActionInput, readState, redactUrl, saveState, splitList, url
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -37223,9 +36985,9 @@ class lib_HttpClient {
     }
     _mergeHeaders(headers) {
         if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+            return Object.assign({}, lib_lowercaseKeys(this.requestOptions.headers), lib_lowercaseKeys(headers || {}));
         }
-        return lowercaseKeys(headers || {});
+        return lib_lowercaseKeys(headers || {});
     }
     /**
      * Gets an existing header value or returns a default.
@@ -37237,7 +36999,7 @@ class lib_HttpClient {
     _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            const headerValue = lib_lowercaseKeys(this.requestOptions.headers)[header];
             if (headerValue) {
                 clientHeader =
                     typeof headerValue === 'number' ? headerValue.toString() : headerValue;
@@ -37264,7 +37026,7 @@ class lib_HttpClient {
     _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            const headerValue = lib_lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
             if (headerValue) {
                 if (typeof headerValue === 'number') {
                     clientHeader = String(headerValue);
@@ -37458,7 +37220,7 @@ class lib_HttpClient {
         });
     }
 }
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+const lib_lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -37945,7 +37707,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat: io_util_stat, symlink, unlink } = external_fs_namespaceObject.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -37976,7 +37738,7 @@ const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
-            yield stat(fsPath);
+            yield io_util_stat(fsPath);
         }
         catch (err) {
             if (err.code === 'ENOENT') {
@@ -37989,7 +37751,7 @@ function exists(fsPath) {
 }
 function isDirectory(fsPath_1) {
     return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
-        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        const stats = useStat ? yield io_util_stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
 }
@@ -38019,7 +37781,7 @@ function tryGetExecutablePath(filePath, extensions) {
         let stats = undefined;
         try {
             // test file exists
-            stats = yield stat(filePath);
+            stats = yield io_util_stat(filePath);
         }
         catch (err) {
             if (err.code !== 'ENOENT') {
@@ -38047,7 +37809,7 @@ function tryGetExecutablePath(filePath, extensions) {
             filePath = originalFilePath + extension;
             stats = undefined;
             try {
-                stats = yield stat(filePath);
+                stats = yield io_util_stat(filePath);
             }
             catch (err) {
                 if (err.code !== 'ENOENT') {
@@ -38997,7 +38759,7 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec_exec(commandLine, args, options) {
+function lib_exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
         const commandArgs = tr.argStringToArray(commandLine);
         if (commandArgs.length === 0) {
@@ -39043,7 +38805,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield lib_exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -39377,7 +39139,7 @@ function endGroup() {
  * @param name The name of the group
  * @param fn The function to wrap in the group
  */
-function group(name, fn) {
+function core_group(name, fn) {
     return core_awaiter(this, void 0, void 0, function* () {
         startGroup(name);
         let result;
@@ -39465,6 +39227,7 @@ function formatDuration(ms) {
 }
 
 ;// CONCATENATED MODULE: ./src/runner/inputs.ts
+
 
 
 /** A problem with one input: names it, says what is wrong and shows a good value. */
@@ -39639,10 +39402,6 @@ function url(options) {
         return parsed;
     });
 }
-/** Hides the password of a URL-like string for messages. */
-function redactUrl(raw) {
-    return raw.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
-}
 
 ;// CONCATENATED MODULE: ./src/runner/log.ts
 
@@ -39652,7 +39411,7 @@ const log_actionLog = {
     info: (message) => info(message),
     warning: (message, where) => warning(message, where ?? {}),
     error: (message, where) => error(message, where ?? {}),
-    group: (title, body) => group(title, body),
+    group: (title, body) => core_group(title, body),
     secret: (value) => core_setSecret(value),
 };
 
@@ -39668,8 +39427,6 @@ function setOutputs(outputs) {
 }
 const outputs_saveState = (name, value) => core.saveState(name, value);
 const readState = (name) => core.getState(name);
-const isPost = () => core.getState('isPost') === 'true';
-const markMainRan = () => core.saveState('isPost', 'true');
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
@@ -39709,8 +39466,6 @@ function isForkPullRequest(env) {
     }
 }
 
-// EXTERNAL MODULE: ./src/util/errors.ts
-var errors = __nccwpck_require__(17);
 ;// CONCATENATED MODULE: ./src/runner/run.ts
 
 
@@ -39725,12 +39480,10 @@ async function runAction(main) {
     catch (error) {
         if (error instanceof Error && error.stack)
             core_debug(error.stack);
-        setFailed((0,errors/* errorMessage */.g)(error));
+        setFailed(errors_errorMessage(error));
     }
 }
 
-// EXTERNAL MODULE: ./src/util/async.ts
-var util_async = __nccwpck_require__(9332);
 ;// CONCATENATED MODULE: ./src/aws/id-token.ts
 
 
@@ -39768,10 +39521,7 @@ async function id_token_getWebIdentityToken(audience = id_token_DEFAULT_AUDIENCE
     const url = `${requestUrl}&audience=${encodeURIComponent(audience)}`;
     const attempts = Math.max(1, options.attempts ?? 4);
     const retryDelayMs = options.retryDelayMs ?? 500;
-    let lastProblem = '';
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-        if (attempt > 1)
-            await sleep(retryDelayMs * 2 ** (attempt - 2));
+    const requestOnce = async () => {
         let response;
         try {
             response = await fetch(url, {
@@ -39780,13 +39530,11 @@ async function id_token_getWebIdentityToken(audience = id_token_DEFAULT_AUDIENCE
             });
         }
         catch (error) {
-            lastProblem = errorMessage(error);
-            continue;
+            throw new TransientTokenFailure(errorMessage(error), { cause: error });
         }
         if (response.status >= 500 || response.status === 429) {
-            lastProblem = `HTTP ${response.status}`;
             await response.body?.cancel();
-            continue;
+            throw new TransientTokenFailure(`HTTP ${response.status}`);
         }
         if (!response.ok) {
             // The answer body may echo request details; the status is what the user can act on.
@@ -39798,8 +39546,17 @@ async function id_token_getWebIdentityToken(audience = id_token_DEFAULT_AUDIENCE
             throw new Error('GitHub answered the OIDC token request without a token (no `value` in the JSON body).');
         }
         return body.value;
-    }
-    throw new Error(`Could not get a GitHub OIDC token after ${attempts} attempts: ${lastProblem}`);
+    };
+    return retry(requestOnce, {
+        attempts,
+        isRetryable: (error) => error instanceof TransientTokenFailure,
+        delayMs: (retryIndex) => retryDelayMs * 2 ** retryIndex,
+        exhaustedError: (error, tried) => new Error(`Could not get a GitHub OIDC token after ${tried} attempts: ${errorMessage(error)}`),
+    });
+}
+/** A 5xx or 429 answer, or a dropped connection: another attempt may succeed. */
+class TransientTokenFailure extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'TransientTokenFailure';
 }
 /**
  * Wraps a token source (such as `core.getIDToken`, which says only "Unable to get
@@ -40041,190 +39798,136 @@ function escapeHtml(text) {
 
 
 
-
-/***/ }),
-
-/***/ 9332:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   _k: () => (/* binding */ mapConcurrent),
-/* harmony export */   yy: () => (/* binding */ sleep)
-/* harmony export */ });
-/* unused harmony export systemClock */
-/** Runs `worker` over `items` with at most `limit` in flight; results keep the input order. */
-async function mapConcurrent(items, limit, worker) {
-    const results = new Array(items.length);
-    let next = 0;
-    const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await worker(items[index], index);
+;// CONCATENATED MODULE: ./src/bump/nix-options.ts
+/**
+ * `nix-options` lines (`max-jobs 4`, `accept-flake-config true`) as `--option NAME VALUE` pairs.
+ * Throws a message naming the bad line.
+ */
+function parseNixOptions(lines) {
+    const options = {};
+    for (const line of lines) {
+        const match = /^([A-Za-z][\w-]*)\s+(.+)$/.exec(line.trim());
+        if (!match)
+            throw new Error(`"${line}" is not a "name value" pair`);
+        const name = match[1];
+        if (/^(access-tokens|netrc-file|secret-key-files)$/.test(name)) {
+            // These would put credentials on every nix command line.
+            throw new Error(`"${name}" must not be given on the command line; set it in nix.conf or NIX_CONFIG instead`);
         }
-    });
-    await Promise.all(lanes);
-    return results;
-}
-const sleep = (ms, signal) => new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-    }, { once: true });
-});
-const systemClock = { now: () => new Date() };
-
-
-/***/ }),
-
-/***/ 17:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   g: () => (/* binding */ errorMessage),
-/* harmony export */   y: () => (/* binding */ UserError)
-/* harmony export */ });
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-/** An error whose message already tells the user what to do; shown without a stack. */
-class UserError extends Error {
-    name = 'UserError';
+        options[name] = match[2].trim();
+    }
+    return options;
 }
 
+;// CONCATENATED MODULE: ./action-flake-bump/src/inputs.ts
 
-/***/ }),
+function readBumpInputs(read) {
+    return parseInputs({
+        path: list({ fallback: ['.'], example: '.' }),
+        inputs: list({ example: 'nixpkgs, home-manager' }),
+        group: choice(['all', 'per-input'], { fallback: 'all', example: 'all' }),
+        branch: string({ fallback: 'flake-bump', pattern: /^[\w./-]+$/, patternProblem: 'is not a branch name', example: 'flake-bump' }),
+        base: string({ pattern: /^[\w./-]+$/, patternProblem: 'is not a branch name', example: 'main' }),
+        title: string({ fallback: 'flake.lock: update', example: 'flake.lock: update' }),
+        labels: list({ example: 'dependencies' }),
+        reviewers: list({ example: 'octocat' }),
+        'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'squash' }),
+        token: secret({ required: true, example: '${{ github.token }}' }),
+        'commit-method': choice(['api', 'git'], { fallback: 'api', example: 'api' }),
+        checks: choice(['none', 'eval', 'build', 'flake-check'], { fallback: 'eval', example: 'eval' }),
+        'diff-hosts': list({ example: 'web1, db1' }),
+        'nix-options': list({ example: 'max-jobs 4' }),
+    }, read);
+}
 
-/***/ 2817:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+;// CONCATENATED MODULE: ./action-flake-bump/src/settings.ts
 
 
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Qd: () => (/* binding */ CommandError),
-  vL: () => (/* binding */ describeCommand),
-  m0: () => (/* binding */ exec),
-  Nu: () => (/* binding */ spawnProcess)
-});
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/util/exec.ts
-
-class CommandError extends Error {
-    command;
-    code;
-    stderr;
-    constructor(command, code, stderr, reason) {
-        const tail = stderr.trim().split('\n').slice(-20).join('\n');
-        super(`${command} ${reason ?? `exited with code ${code}`}${tail ? `:\n${tail}` : ''}`);
-        this.command = command;
-        this.code = code;
-        this.stderr = stderr;
-        this.name = 'CommandError';
+/** Inputs, then the Nix options they give, checked before any flake is touched. */
+function readBumpSettings() {
+    const inputs = readBumpInputs();
+    try {
+        return { inputs, nixOptions: parseNixOptions(inputs['nix-options']) };
+    }
+    catch (error) {
+        throw new InputError('nix-options', error.message, 'max-jobs 4');
     }
 }
-/** Describes a command for messages; arguments are never passed through a shell. */
-function describeCommand(cmd, args) {
-    return [cmd, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+
+;// CONCATENATED MODULE: ./action-flake-bump/src/main.ts
+
+
+
+
+
+
+
+
+/** The action's one step (action.yml `runs.main`). Fails the step on any error. */
+function run() {
+    return runAction(bumpFlakeLocks);
 }
-/** Runs a program with an argument array and collects its output. */
-function exec(cmd, args, options = {}) {
-    return new Promise((resolve, reject) => {
-        const child = spawnProcess(cmd, args, options);
-        const stdout = [];
-        const stderr = [];
-        let timedOut = false;
-        const timer = options.timeoutMs
-            ? setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGKILL');
-            }, options.timeoutMs)
-            : undefined;
-        child.stdout.on('data', (b) => stdout.push(b));
-        child.stderr.on('data', (b) => {
-            stderr.push(b);
-            options.onStderr?.(b.toString('utf8'));
-        });
-        child.on('error', (err) => {
-            clearTimeout(timer);
-            reject(new CommandError(describeCommand(cmd, args), null, '', `could not start: ${err.message}`));
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            const result = {
-                code: code ?? 128,
-                stdout: Buffer.concat(stdout).toString('utf8'),
-                stderr: Buffer.concat(stderr).toString('utf8'),
-            };
-            if (timedOut) {
-                reject(new CommandError(describeCommand(cmd, args), null, result.stderr, `timed out after ${options.timeoutMs} ms`));
-            }
-            else if (result.code !== 0 && !options.allowFailure) {
-                reject(new CommandError(describeCommand(cmd, args), code, result.stderr, signal ? `was killed by ${signal}` : undefined));
-            }
-            else {
-                resolve(result);
-            }
-        });
-        // A child may exit without reading its input (ssh that cannot connect): that is its exit
-        // code's business, not an EPIPE that takes this process down.
-        child.stdin.on('error', () => { });
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
+async function bumpFlakeLocks() {
+    const { inputs, nixOptions } = readBumpSettings();
+    const context = readRunContext();
+    const repo = { owner: context.owner, repo: context.repo };
+    const client = createGitHubClient({ token: inputs.token, baseUrl: context.apiUrl, graphqlUrl: context.graphqlUrl, log: log_actionLog });
+    const nixSettings = { log: log_actionLog, options: nixOptions };
+    const nix = new Nix(nixSettings);
+    const outcome = await runFlakeBump({
+        flakes: inputs.path,
+        cwd: context.workspace,
+        inputs: inputs.inputs,
+        group: inputs.group,
+        branch: inputs.branch,
+        base: inputs.base ?? '',
+        title: inputs.title,
+        labels: inputs.labels,
+        reviewers: inputs.reviewers,
+        autoMerge: inputs['auto-merge'],
+        checks: inputs.checks,
+        diffHosts: inputs['diff-hosts'],
+        nix,
+        client,
+        repo,
+        writer: (repoRoot) => (inputs['commit-method'] === 'git' ? gitBranchWriter({ cwd: repoRoot, token: inputs.token }) : apiBranchWriter(client, repo)),
+        log: log_actionLog,
     });
-}
-/** Starts a program whose stdout the caller consumes as a stream. */
-function spawnProcess(cmd, args, options = {}) {
-    return (0,external_node_child_process_namespaceObject.spawn)(cmd, args, {
-        cwd: options.cwd,
-        env: options.env ?? process.env,
-        signal: options.signal,
-        stdio: ['pipe', 'pipe', 'pipe'],
+    setOutputs({
+        'pull-request-number': outcome.pullRequest ? String(outcome.pullRequest.number) : '',
+        'pull-request-url': outcome.pullRequest?.url ?? '',
+        operation: outcome.operation,
+        changes: outcome.changes,
+        'pull-requests': outcome.groups.map((g) => ({ group: g.group, branch: g.branch, operation: g.operation, number: g.pullRequest?.number ?? null, url: g.pullRequest?.url ?? null })),
+        'failed-checks': outcome.failedChecks.length,
     });
-}
-
-
-/***/ }),
-
-/***/ 9906:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a: () => (/* binding */ consoleLog)
-/* harmony export */ });
-/* unused harmony export memoryLog */
-const consoleLog = {
-    debug: (m) => {
-        if (process.env.FLEET_DEBUG)
-            console.error(`debug: ${m}`);
-    },
-    info: (m) => console.error(m),
-    warning: (m) => console.error(`warning: ${m}`),
-    error: (m) => console.error(`error: ${m}`),
-    group: async (title, body) => {
-        console.error(`── ${title}`);
-        return body();
-    },
-    secret: () => { },
-};
-/** A log that keeps every line, for tests. */
-function memoryLog() {
-    const lines = [];
-    return {
-        lines,
-        debug: (m) => lines.push(`debug: ${m}`),
-        info: (m) => lines.push(m),
-        warning: (m) => lines.push(`warning: ${m}`),
-        error: (m) => lines.push(`error: ${m}`),
-        group: async (title, body) => {
-            lines.push(`group: ${title}`);
-            return body();
-        },
-        secret: () => { },
-    };
+    const tables = summaryTables(outcome);
+    const summary = new JobSummary().heading('fleet flake bump').text(tables.headline);
+    summary.heading('Inputs', 3).table(['Input', 'Value'], [
+        ['path', inputs.path.join(', ')],
+        ['inputs', inputs.inputs.join(', ') || '(all)'],
+        ['group', inputs.group],
+        ['branch', inputs.branch],
+        ['base', outcome.base],
+        ['commit-method', inputs['commit-method']],
+        ['checks', inputs.checks],
+        ['diff-hosts', inputs['diff-hosts'].join(', ') || (inputs.checks === 'build' ? '(all)' : '(none)')],
+        ['auto-merge', inputs['auto-merge']],
+        ['labels', inputs.labels.join(', ')],
+        ['reviewers', inputs.reviewers.join(', ')],
+    ]);
+    summary.heading('Outcome', 3).table(tables.outcome.headers, tables.outcome.rows);
+    if (tables.changes.rows.length > 0)
+        summary.heading('Changes', 3).table(tables.changes.headers, tables.changes.rows);
+    if (tables.checks.rows.length > 0)
+        summary.heading('Checks', 3).table(tables.checks.headers, tables.checks.rows);
+    await summary.write();
+    if (outcome.failedChecks.length > 0) {
+        const where = outcome.pullRequest ? ` (details in ${outcome.pullRequest.url})` : '';
+        const names = outcome.failedChecks.map(describeCheck).join(', ');
+        throw new errors_UserError(`${outcome.failedChecks.length} check${outcome.failedChecks.length === 1 ? '' : 's'} failed after the update (${names})${where}`);
+    }
 }
 
 
@@ -40321,13 +40024,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-
-/***/ }),
-
 /***/ 7067:
 /***/ ((module) => {
 
@@ -40346,13 +40042,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 6760:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -40545,18 +40234,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
-/******/ /* webpack/runtime/compat get default export */
-/******/ (() => {
-/******/ 	// getDefaultExport function for compatibility with non-harmony modules
-/******/ 	__nccwpck_require__.n = (module) => {
-/******/ 		var getter = module && module.__esModule ?
-/******/ 			() => (module['default']) :
-/******/ 			() => (module);
-/******/ 		__nccwpck_require__.d(getter, { a: getter });
-/******/ 		return getter;
-/******/ 	};
-/******/ })();
-/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -40579,6 +40256,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(4720);
+/******/ var __webpack_exports__ = __nccwpck_require__(1161);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

@@ -1,195 +1,129 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 2913:
-/***/ ((module, __webpack_exports__, __nccwpck_require__) => {
+/***/ 8682:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   b: () => (/* binding */ parseFlags)
-/* harmony export */ });
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3136);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _src_cli_action_process_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3531);
-/* harmony import */ var _src_cli_terminal_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1028);
-/**
- * `fleet build|deploy|bump|wave|status`: the actions, from a terminal. Each command runs the
- * same committed bundle the action runs, with inputs from flags named like the inputs
- * (`--cache URL`, `--hosts 'web*'`); `--NAME-file PATH` reads a value from a file, and secrets
- * may come from FLEET_<NAME> variables (`FLEET_SIGNING_KEY`), never from argv.
- */
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3403);
 
-
-
-
-
-
-
-const ROOT = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.resolve)((0,node_url__WEBPACK_IMPORTED_MODULE_4__.fileURLToPath)(import.meta.url), '..', '..', '..');
-const COMMANDS = {
-    build: { action: 'action-build', about: 'build hosts and VM tests, push their closures to a binary cache' },
-    deploy: { action: 'action-deploy', about: 'roll systems out to the hosts of an environment' },
-    bump: { action: 'action-flake-bump', about: 'open or update the flake.lock bump pull request' },
-    wave: { action: 'action-upgrade-wave', about: 'promote staging or advance the next upgrade wave' },
-    status: { action: 'action-upgrade-wave', fixed: { mode: 'status' }, about: 'report which hosts run what, per wave' },
-};
-const SECRET_INPUTS = ['signing-key', 'ssh-private-key', 'manifest-signing-key', 'token', 'github-token'];
-function usage() {
-    const lines = Object.entries(COMMANDS).map(([name, c]) => `  fleet ${name.padEnd(7)} ${c.about}`);
-    return `usage: fleet COMMAND [--INPUT VALUE]… [--INPUT-file PATH]… [--verbose]\n\n${lines.join('\n')}\n\n'fleet COMMAND --help' lists a command's inputs.`;
-}
-function help(command, manifest) {
-    const inputs = Object.entries(manifest.inputs ?? {}).map(([name, spec]) => {
-        const secret = SECRET_INPUTS.includes(name) ? ` (or FLEET_${name.toUpperCase().replace(/-/g, '_')})` : '';
-        const fallback = spec.default ? ` [${spec.default}]` : spec.required ? ' (required)' : '';
-        return `  --${name}${fallback}${secret}\n      ${(spec.description ?? '').replace(/\s+/g, ' ')}`;
-    });
-    return `fleet ${command}: ${COMMANDS[command]?.about}\n\n${inputs.join('\n')}`;
-}
-/** Flags to inputs: `--name value`, `--name=value`, `--name-file path`, a bare `--flag` is true. */
-function parseFlags(args, manifest) {
-    const inputs = {};
-    let verbose = false;
-    for (let i = 0; i < args.length; i++) {
-        const arg = args[i];
-        if (arg === '--verbose' || arg === '-v') {
-            verbose = true;
-            continue;
-        }
-        const match = /^--([a-z0-9-]+?)(-file)?(?:=(.*))?$/.exec(arg);
-        if (!match)
-            throw new Error(`unexpected argument "${arg}"; flags look like --cache s3://bucket`);
-        const [, name, fromFile, inline] = match;
-        const known = manifest.inputs?.[name] ? name : fromFile && manifest.inputs?.[`${name}-file`] ? `${name}-file` : undefined;
-        if (!known)
-            throw new Error(`unknown flag --${name}${fromFile ?? ''}; see --help`);
-        const next = args[i + 1];
-        const value = inline ?? (next !== undefined && !next.startsWith('--') ? (i++, next) : 'true');
-        if (known === name && SECRET_INPUTS.includes(name) && !fromFile) {
-            throw new Error(`--${name} would put a secret on the command line: use --${name}-file PATH or FLEET_${name.toUpperCase().replace(/-/g, '_')}`);
-        }
-        inputs[known] = fromFile && known === name ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(value, 'utf8').trim() : value;
-    }
-    return { inputs, verbose };
-}
-/** Outputs are strings for the runner; JSON ones (store-paths, report) print as JSON here. */
-function asJson(value) {
-    if (!/^[[{]/.test(value))
-        return value;
-    try {
-        return JSON.parse(value);
-    }
-    catch {
-        return value;
-    }
-}
-function gitRef() {
-    try {
-        return (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFileSync)('git', ['rev-parse', '--symbolic-full-name', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-async function main(argv) {
-    const [command, ...rest] = argv;
-    if (!command || command === '--help' || command === '-h') {
-        console.log(usage());
-        return command ? 0 : 2;
-    }
-    const spec = COMMANDS[command];
-    if (!spec) {
-        console.error(`unknown command "${command}"\n\n${usage()}`);
-        return 2;
-    }
-    const actionDir = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(ROOT, spec.action);
-    const manifest = await (0,_src_cli_action_process_js__WEBPACK_IMPORTED_MODULE_5__/* .readActionManifest */ .qn)(actionDir);
-    if (rest.includes('--help') || rest.includes('-h')) {
-        console.log(help(command, manifest));
-        return 0;
-    }
-    const { inputs, verbose } = parseFlags(rest, manifest);
-    for (const name of SECRET_INPUTS) {
-        const fromEnv = process.env[`FLEET_${name.toUpperCase().replace(/-/g, '_')}`];
-        if (manifest.inputs?.[name] && inputs[name] === undefined && fromEnv)
-            inputs[name] = fromEnv;
-    }
-    Object.assign(inputs, spec.fixed);
-    const workDir = await (0,_src_cli_action_process_js__WEBPACK_IMPORTED_MODULE_5__/* .makeStepDir */ .Uz)();
-    const printer = new _src_cli_terminal_js__WEBPACK_IMPORTED_MODULE_6__/* .WorkflowCommandPrinter */ .T((text) => process.stderr.write(text), verbose);
-    try {
-        const env = {
-            ...process.env,
-            GITHUB_WORKSPACE: process.cwd(),
-            GITHUB_REF: process.env.GITHUB_REF ?? gitRef() ?? '',
-            ...(0,_src_cli_action_process_js__WEBPACK_IMPORTED_MODULE_5__/* .inputEnvironment */ ._C)(manifest, inputs, process.env.GITHUB_TOKEN ?? ''),
-        };
-        const run = await (0,_src_cli_action_process_js__WEBPACK_IMPORTED_MODULE_5__/* .runActionSteps */ .Jv)(actionDir, manifest, env, {
-            cwd: process.cwd(),
-            workDir,
-            onStdout: (chunk) => printer.push(chunk),
-            onStderr: (chunk) => process.stderr.write(printer.mask(chunk)),
-        });
-        printer.flush();
-        if (run.summary.trim())
-            process.stderr.write(`\n${printer.mask((0,_src_cli_terminal_js__WEBPACK_IMPORTED_MODULE_6__/* .summaryAsText */ .k)(run.summary))}\n`);
-        process.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(run.outputs).map(([name, value]) => [name, asJson(value)])), null, 2)}\n`);
-        return run.exitCode;
-    }
-    finally {
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(workDir, { recursive: true, force: true });
-    }
-}
-process.exitCode = await main(process.argv.slice(2)).catch((error) => {
-    console.error(`fleet: ${error.message}`);
-    return 2;
-});
+process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)(process.argv.slice(2));
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 3531:
+/***/ 3403:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  _C: () => (/* binding */ inputEnvironment),
-  Uz: () => (/* binding */ makeStepDir),
-  qn: () => (/* binding */ readActionManifest),
-  Jv: () => (/* binding */ runActionSteps)
+  e: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: inputVariable, parseFileCommand, runActionStep
+// UNUSED EXPORTS: parseFlags
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:url"
+const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/cli/action-process.ts
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/util/exec.ts
+
+class CommandError extends Error {
+    command;
+    code;
+    stderr;
+    constructor(command, code, stderr, reason) {
+        const tail = stderr.trim().split('\n').slice(-20).join('\n');
+        super(`${command} ${reason ?? `exited with code ${code}`}${tail ? `:\n${tail}` : ''}`);
+        this.command = command;
+        this.code = code;
+        this.stderr = stderr;
+        this.name = 'CommandError';
+    }
+}
+/** Describes a command for messages; arguments are never passed through a shell. */
+function describeCommand(cmd, args) {
+    return [cmd, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+}
+/** Runs a program with an argument array and collects its output. */
+function exec(cmd, args, options = {}) {
+    return new Promise((resolve, reject) => {
+        const child = spawnProcess(cmd, args, options);
+        const stdout = [];
+        const stderr = [];
+        let timedOut = false;
+        const timer = options.timeoutMs
+            ? setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGKILL');
+            }, options.timeoutMs)
+            : undefined;
+        child.stdout.on('data', (b) => stdout.push(b));
+        child.stderr.on('data', (b) => {
+            stderr.push(b);
+            options.onStderr?.(b.toString('utf8'));
+        });
+        child.on('error', (err) => {
+            clearTimeout(timer);
+            reject(new CommandError(describeCommand(cmd, args), null, '', `could not start: ${err.message}`));
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            const result = {
+                code: code ?? 128,
+                stdout: Buffer.concat(stdout).toString('utf8'),
+                stderr: Buffer.concat(stderr).toString('utf8'),
+            };
+            if (timedOut) {
+                reject(new CommandError(describeCommand(cmd, args), null, result.stderr, `timed out after ${options.timeoutMs} ms`));
+            }
+            else if (result.code !== 0 && !options.allowFailure) {
+                reject(new CommandError(describeCommand(cmd, args), code, result.stderr, signal ? `was killed by ${signal}` : undefined));
+            }
+            else {
+                resolve(result);
+            }
+        });
+        // A child may exit without reading its input (ssh that cannot connect): that is its exit
+        // code's business, not an EPIPE that takes this process down.
+        child.stdin.on('error', () => { });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+/** Starts a program whose stdout the caller consumes as a stream. */
+function spawnProcess(cmd, args, options = {}) {
+    return (0,external_node_child_process_namespaceObject.spawn)(cmd, args, {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        signal: options.signal,
+        stdio: ['pipe', 'pipe', 'pipe'],
+    });
+}
+
+;// CONCATENATED MODULE: ./src/local-runner/action-process.ts
 
 
 
 
 
 async function readActionManifest(actionDir) {
-    return (0,dist/* parse */.qg)(await (0,promises_.readFile)((0,external_node_path_.join)(actionDir, 'action.yml'), 'utf8'));
+    return (0,dist/* parse */.qg)(await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(actionDir, 'action.yml'), 'utf8'));
 }
 /** `with: { signing-key: x }` becomes INPUT_SIGNING-KEY, as the runner does (hyphens kept). */
 function inputVariable(name) {
@@ -242,22 +176,24 @@ function parseFileCommand(text) {
 /** Runs one step of a node action with the runner's file commands, as the runner does. */
 async function runActionStep(script, options) {
     const files = {
-        output: (0,external_node_path_.join)(options.workDir, `${options.step}-output`),
-        env: (0,external_node_path_.join)(options.workDir, `${options.step}-env`),
-        state: (0,external_node_path_.join)(options.workDir, `${options.step}-state`),
-        summary: (0,external_node_path_.join)(options.workDir, `${options.step}-summary.md`),
+        output: (0,external_node_path_namespaceObject.join)(options.workDir, `${options.step}-output`),
+        env: (0,external_node_path_namespaceObject.join)(options.workDir, `${options.step}-env`),
+        state: (0,external_node_path_namespaceObject.join)(options.workDir, `${options.step}-state`),
+        summary: (0,external_node_path_namespaceObject.join)(options.workDir, `${options.step}-summary.md`),
     };
-    await Promise.all(Object.values(files).map((f) => (0,promises_.writeFile)(f, '')));
+    await Promise.all(Object.values(files).map((f) => (0,promises_namespaceObject.writeFile)(f, '')));
     const env = {
         ...options.env,
         GITHUB_OUTPUT: files.output,
         GITHUB_ENV: files.env,
         GITHUB_STATE: files.state,
         GITHUB_STEP_SUMMARY: files.summary,
-        GITHUB_PATH: (0,external_node_path_.join)(options.workDir, `${options.step}-path`),
+        GITHUB_PATH: (0,external_node_path_namespaceObject.join)(options.workDir, `${options.step}-path`),
     };
     const { code, stdout, stderr } = await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_.spawn)(process.execPath, [script], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawnProcess(process.execPath, [script], { env, cwd: options.cwd });
+        // The runner gives a step no stdin.
+        child.stdin.end();
         const out = [];
         const err = [];
         child.stdout.setEncoding('utf8').on('data', (s) => {
@@ -275,7 +211,7 @@ async function runActionStep(script, options) {
             resolve({ code: exitCode ?? 1, stdout: out.join(''), stderr: err.join('') });
         });
     });
-    const [output, exported, state, summary] = await Promise.all([files.output, files.env, files.state, files.summary].map((f) => (0,promises_.readFile)(f, 'utf8')));
+    const [output, exported, state, summary] = await Promise.all([files.output, files.env, files.state, files.summary].map((f) => (0,promises_namespaceObject.readFile)(f, 'utf8')));
     return {
         exitCode: code,
         stdout,
@@ -287,13 +223,13 @@ async function runActionStep(script, options) {
     };
 }
 /** A folder for one run's file commands and RUNNER_TEMP; the caller removes it when done. */
-const makeStepDir = () => (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fleet-step-'));
+const makeStepDir = () => (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fleet-step-'));
 /** Main step, then the post step (with STATE_*) when action.yml has one and `post-if` allows. */
 async function runActionSteps(actionDir, manifest, env, options) {
     if (manifest.runs.using !== 'node24')
         throw new Error(`${actionDir}/action.yml: runs.using is ${manifest.runs.using}, expected node24`);
     const stepEnv = { RUNNER_TEMP: options.workDir, ...env };
-    const main = await runActionStep((0,external_node_path_.join)(actionDir, manifest.runs.main), { ...options, env: stepEnv, step: 'main' });
+    const main = await runActionStep((0,external_node_path_namespaceObject.join)(actionDir, manifest.runs.main), { ...options, env: stepEnv, step: 'main' });
     if (!manifest.runs.post)
         return main;
     const postIf = manifest.runs['post-if'] ?? 'success()';
@@ -303,20 +239,11 @@ async function runActionSteps(actionDir, manifest, env, options) {
     const postEnv = { ...stepEnv };
     for (const [name, value] of Object.entries(main.state))
         postEnv[`STATE_${name}`] = value;
-    const post = await runActionStep((0,external_node_path_.join)(actionDir, manifest.runs.post), { ...options, env: postEnv, step: 'post' });
+    const post = await runActionStep((0,external_node_path_namespaceObject.join)(actionDir, manifest.runs.post), { ...options, env: postEnv, step: 'post' });
     return { ...main, post };
 }
 
-
-/***/ }),
-
-/***/ 1028:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   T: () => (/* binding */ WorkflowCommandPrinter),
-/* harmony export */   k: () => (/* binding */ summaryAsText)
-/* harmony export */ });
+;// CONCATENATED MODULE: ./src/local-runner/terminal.ts
 /**
  * Turns what an action prints for the runner into what a terminal should show: workflow
  * commands (`::group::`, `::error::`, `::add-mask::`) into plain lines, masked values hidden.
@@ -373,21 +300,160 @@ class WorkflowCommandPrinter {
     }
 }
 const ENTITIES = { '&lt;': '<', '&gt;': '>', '&amp;': '&', '&quot;': '"', '&#39;': "'" };
-const text = (html) => html.replace(/<[^>]+>/g, '').replace(/&(lt|gt|amp|quot|#39);/g, (e) => ENTITIES[e] ?? e).trim();
+const terminal_text = (html) => html.replace(/<[^>]+>/g, '').replace(/&(lt|gt|amp|quot|#39);/g, (e) => ENTITIES[e] ?? e).trim();
 /** Renders the job summary (Markdown with HTML tables) as plain text with aligned columns. */
 function summaryAsText(summary) {
     return summary
         .replace(/<table>([\s\S]*?)<\/table>/g, (_, body) => {
-        const rows = [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...r[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => text(c[1])));
+        const rows = [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...r[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => terminal_text(c[1])));
         const widths = rows.reduce((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
         return `\n${rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')}\n`;
     })
-        .replace(/<h(\d)>([\s\S]*?)<\/h\d>/g, (_, level, title) => `\n${'#'.repeat(Number(level))} ${text(title)}\n`)
-        .replace(/<summary>([\s\S]*?)<\/summary>/g, (_, title) => `${text(title)}:\n`)
+        .replace(/<h(\d)>([\s\S]*?)<\/h\d>/g, (_, level, title) => `\n${'#'.repeat(Number(level))} ${terminal_text(title)}\n`)
+        .replace(/<summary>([\s\S]*?)<\/summary>/g, (_, title) => `${terminal_text(title)}:\n`)
         .replace(/<[^>]+>/g, '')
         .replace(/&(lt|gt|amp|quot|#39);/g, (e) => ENTITIES[e] ?? e)
         .replace(/\n{3,}/g, '\n\n')
         .trim();
+}
+
+;// CONCATENATED MODULE: ./cli/src/main.ts
+/**
+ * `fleet build|deploy|bump|wave|status`: the actions, from a terminal. Each command runs the
+ * same committed bundle the action runs, with inputs from flags named like the inputs
+ * (`--cache URL`, `--hosts 'web*'`); `--NAME-file PATH` reads a value from a file, and secrets
+ * may come from FLEET_<NAME> variables (`FLEET_SIGNING_KEY`), never from argv.
+ */
+
+
+
+
+
+
+
+const ROOT = (0,external_node_path_namespaceObject.resolve)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url), '..', '..', '..');
+const COMMANDS = {
+    build: { action: 'action-build', about: 'build hosts and VM tests, push their closures to a binary cache' },
+    deploy: { action: 'action-deploy', about: 'roll systems out to the hosts of an environment' },
+    bump: { action: 'action-flake-bump', about: 'open or update the flake.lock bump pull request' },
+    wave: { action: 'action-upgrade-wave', about: 'promote staging or advance the next upgrade wave' },
+    status: { action: 'action-upgrade-wave', fixed: { mode: 'status' }, about: 'report which hosts run what, per wave' },
+};
+const SECRET_INPUTS = ['signing-key', 'ssh-private-key', 'manifest-signing-key', 'token', 'github-token'];
+function usage() {
+    const lines = Object.entries(COMMANDS).map(([name, c]) => `  fleet ${name.padEnd(7)} ${c.about}`);
+    return `usage: fleet COMMAND [--INPUT VALUE]… [--INPUT-file PATH]… [--verbose]\n\n${lines.join('\n')}\n\n'fleet COMMAND --help' lists a command's inputs.`;
+}
+function help(command, manifest) {
+    const inputs = Object.entries(manifest.inputs ?? {}).map(([name, spec]) => {
+        const secret = SECRET_INPUTS.includes(name) ? ` (or FLEET_${name.toUpperCase().replace(/-/g, '_')})` : '';
+        const fallback = spec.default ? ` [${spec.default}]` : spec.required ? ' (required)' : '';
+        return `  --${name}${fallback}${secret}\n      ${(spec.description ?? '').replace(/\s+/g, ' ')}`;
+    });
+    return `fleet ${command}: ${COMMANDS[command]?.about}\n\n${inputs.join('\n')}`;
+}
+/** Flags to inputs: `--name value`, `--name=value`, `--name-file path`, a bare `--flag` is true. */
+function parseFlags(args, manifest) {
+    const inputs = {};
+    let verbose = false;
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        if (arg === '--verbose' || arg === '-v') {
+            verbose = true;
+            continue;
+        }
+        const match = /^--([a-z0-9-]+?)(-file)?(?:=(.*))?$/.exec(arg);
+        if (!match)
+            throw new Error(`unexpected argument "${arg}"; flags look like --cache s3://bucket`);
+        const [, name, fromFile, inline] = match;
+        const known = manifest.inputs?.[name] ? name : fromFile && manifest.inputs?.[`${name}-file`] ? `${name}-file` : undefined;
+        if (!known)
+            throw new Error(`unknown flag --${name}${fromFile ?? ''}; see --help`);
+        const next = args[i + 1];
+        const value = inline ?? (next !== undefined && !next.startsWith('--') ? (i++, next) : 'true');
+        if (known === name && SECRET_INPUTS.includes(name) && !fromFile) {
+            throw new Error(`--${name} would put a secret on the command line: use --${name}-file PATH or FLEET_${name.toUpperCase().replace(/-/g, '_')}`);
+        }
+        inputs[known] = fromFile && known === name ? (0,external_node_fs_namespaceObject.readFileSync)(value, 'utf8').trim() : value;
+    }
+    return { inputs, verbose };
+}
+/** Outputs are strings for the runner; JSON ones (store-paths, report) print as JSON here. */
+function asJson(value) {
+    if (!/^[[{]/.test(value))
+        return value;
+    try {
+        return JSON.parse(value);
+    }
+    catch {
+        return value;
+    }
+}
+async function gitRef() {
+    try {
+        const { code, stdout } = await exec('git', ['rev-parse', '--symbolic-full-name', 'HEAD'], { allowFailure: true });
+        return code === 0 ? stdout.trim() || undefined : undefined;
+    }
+    catch {
+        // No git on the PATH.
+        return undefined;
+    }
+}
+async function main(argv) {
+    const [command, ...rest] = argv;
+    if (!command || command === '--help' || command === '-h') {
+        console.log(usage());
+        return command ? 0 : 2;
+    }
+    const spec = COMMANDS[command];
+    if (!spec) {
+        console.error(`unknown command "${command}"\n\n${usage()}`);
+        return 2;
+    }
+    const actionDir = (0,external_node_path_namespaceObject.join)(ROOT, spec.action);
+    const manifest = await readActionManifest(actionDir);
+    if (rest.includes('--help') || rest.includes('-h')) {
+        console.log(help(command, manifest));
+        return 0;
+    }
+    const { inputs, verbose } = parseFlags(rest, manifest);
+    for (const name of SECRET_INPUTS) {
+        const fromEnv = process.env[`FLEET_${name.toUpperCase().replace(/-/g, '_')}`];
+        if (manifest.inputs?.[name] && inputs[name] === undefined && fromEnv)
+            inputs[name] = fromEnv;
+    }
+    Object.assign(inputs, spec.fixed);
+    const workDir = await makeStepDir();
+    const printer = new WorkflowCommandPrinter((text) => process.stderr.write(text), verbose);
+    try {
+        const env = {
+            ...process.env,
+            GITHUB_WORKSPACE: process.cwd(),
+            GITHUB_REF: process.env.GITHUB_REF ?? (await gitRef()) ?? '',
+            ...inputEnvironment(manifest, inputs, process.env.GITHUB_TOKEN ?? ''),
+        };
+        const steps = await runActionSteps(actionDir, manifest, env, {
+            cwd: process.cwd(),
+            workDir,
+            onStdout: (chunk) => printer.push(chunk),
+            onStderr: (chunk) => process.stderr.write(printer.mask(chunk)),
+        });
+        printer.flush();
+        if (steps.summary.trim())
+            process.stderr.write(`\n${printer.mask(summaryAsText(steps.summary))}\n`);
+        process.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(steps.outputs).map(([name, value]) => [name, asJson(value)])), null, 2)}\n`);
+        return steps.exitCode;
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(workDir, { recursive: true, force: true });
+    }
+}
+/** Runs one command line and resolves with the exit code; 2 for a usage error or a crash. */
+function run(argv) {
+    return main(argv).catch((error) => {
+        console.error(`fleet: ${error.message}`);
+        return 2;
+    });
 }
 
 
@@ -397,41 +463,6 @@ function summaryAsText(summary) {
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
-
-/***/ }),
-
-/***/ 1421:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-
-/***/ }),
-
-/***/ 3024:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-
-/***/ }),
-
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-
-/***/ }),
-
-/***/ 6760:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-
-/***/ }),
-
-/***/ 3136:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
 
 /***/ }),
 
@@ -9114,18 +9145,6 @@ exports.visitAsync = visitAsync;
 /******/ 	};
 /******/ })();
 /******/ 
-/******/ /* webpack/runtime/compat get default export */
-/******/ (() => {
-/******/ 	// getDefaultExport function for compatibility with non-harmony modules
-/******/ 	__nccwpck_require__.n = (module) => {
-/******/ 		var getter = module && module.__esModule ?
-/******/ 			() => (module['default']) :
-/******/ 			() => (module);
-/******/ 		__nccwpck_require__.d(getter, { a: getter });
-/******/ 		return getter;
-/******/ 	};
-/******/ })();
-/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -9148,8 +9167,6 @@ exports.visitAsync = visitAsync;
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(2913);
+/******/ var __webpack_exports__ = __nccwpck_require__(8682);
 /******/ __webpack_exports__ = await __webpack_exports__;
-/******/ var __webpack_exports__parseFlags = __webpack_exports__.b;
-/******/ export { __webpack_exports__parseFlags as parseFlags };
 /******/ 

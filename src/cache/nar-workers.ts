@@ -1,134 +1,47 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { nix32Encode } from '../nix/hash.js';
 import { hashMismatch, sizeMismatch } from './nar-mismatch.js';
+import type { NarJobAnswer, NarJobMessage } from './nar-job.js';
 
 /**
  * Worker threads that turn small store paths into compressed NARs: serialize, check NarHash and
- * NarSize, compress with zstd (or not at all), hash the result. Thousands of small paths make
- * the main thread the bottleneck of a push; in a worker the same work runs with synchronous fs
- * calls (a third of the cost of async ones, and blocking nothing but the worker) and leaves the
- * main thread to uploads and signing.
- *
- * The worker's serializer is a second implementation of the NAR format (nar.ts is the first):
- * any difference shows up as a NarHash mismatch, failing the path, never as a wrong cache.
- * The source is a plain JavaScript string, run with `eval`, so the bundle needs no extra file
- * and no transpiler or coverage tool can rewrite it.
+ * NarSize, compress with zstd (or not at all), hash the result (nar-job.ts). Thousands of small
+ * paths make the main thread the bottleneck of a push; in a worker the same work runs with
+ * synchronous fs calls (a third of the cost of async ones, and blocking nothing but the worker)
+ * and leaves the main thread to uploads and signing.
  */
-const WORKER_SOURCE = String.raw`
-'use strict';
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-const crypto = require('node:crypto');
-const zlib = require('node:zlib');
 
-const PADDING = Buffer.alloc(8);
-function header(n) {
-  const b = Buffer.allocUnsafe(8);
-  b.writeBigUInt64LE(BigInt(n));
-  return b;
-}
-function frame(bytes) {
-  const out = Buffer.alloc(8 + bytes.length + ((8 - (bytes.length % 8)) % 8));
-  out.writeBigUInt64LE(BigInt(bytes.length));
-  bytes.copy(out, 8);
-  return out;
-}
-const tok = (s) => frame(Buffer.from(s, 'utf8'));
-const T = {
-  magic: tok('nix-archive-1'),
-  open: tok('('),
-  close: tok(')'),
-  regular: Buffer.concat([tok('type'), tok('regular')]),
-  executable: Buffer.concat([tok('executable'), tok('')]),
-  contents: tok('contents'),
-  directory: Buffer.concat([tok('type'), tok('directory')]),
-  symlink: Buffer.concat([tok('type'), tok('symlink'), tok('target')]),
-  entryName: Buffer.concat([tok('entry'), tok('('), tok('name')]),
-  node: tok('node'),
-};
-const SLASH = Buffer.from('/');
+/** The worker's bundle, which scripts/build.mjs writes beside every dist/index.js that needs it. */
+export const NAR_WORKER_BUNDLE = 'nar-worker.js';
 
-class TooBig extends Error {}
-
-function dump(path, st, out) {
-  out.push(T.open);
-  if (st.isFile()) {
-    out.push(T.regular);
-    if (st.mode & 0o100) out.push(T.executable);
-    out.push(T.contents);
-    const size = st.size;
-    out.push(header(size));
-    if (out.size + size > out.limit) throw new TooBig();
-    if (size > 0) {
-      const data = Buffer.allocUnsafe(size);
-      const fd = fs.openSync(path, 'r');
-      try {
-        for (let done = 0; done < size; ) {
-          const n = fs.readSync(fd, data, done, size - done, done);
-          if (n === 0) throw new Error(path.toString() + ' shrank while it was being read');
-          done += n;
-        }
-      } finally {
-        fs.closeSync(fd);
-      }
-      out.push(data);
-      const pad = (8 - (size % 8)) % 8;
-      if (pad) out.push(PADDING.subarray(0, pad));
-    }
-  } else if (st.isDirectory()) {
-    out.push(T.directory);
-    const entries = fs.readdirSync(path, { encoding: 'buffer', withFileTypes: true }).sort((a, b) => Buffer.compare(a.name, b.name));
-    for (const entry of entries) {
-      out.push(T.entryName);
-      out.push(frame(entry.name));
-      out.push(T.node);
-      const child = Buffer.concat([path, SLASH, entry.name]);
-      dump(child, entry.isDirectory() || entry.isSymbolicLink() ? entry : fs.lstatSync(child), out);
-      out.push(T.close);
-    }
-  } else if (st.isSymbolicLink()) {
-    out.push(T.symlink);
-    out.push(frame(fs.readlinkSync(path, { encoding: 'buffer' })));
-  } else {
-    throw new Error(path.toString() + ' has a file type a NAR cannot hold (only regular files, directories and symlinks)');
-  }
-  out.push(T.close);
-  if (out.size > out.limit) throw new TooBig();
+/** How to start a worker: its module and the Node options it needs. */
+export interface NarWorkerEntry {
+  url: URL;
+  execArgv?: string[];
 }
 
-function prepare(job) {
-  const parts = [];
-  const out = { size: 0, limit: job.size, push(b) { parts.push(b); this.size += b.length; } };
-  out.push(T.magic);
-  const root = Buffer.from(job.path, 'utf8');
-  try {
-    dump(root, fs.lstatSync(root), out);
-  } catch (error) {
-    if (error instanceof TooBig) return { ok: false, kind: 'size', actualSize: out.size, atLeast: true };
-    throw error;
-  }
-  if (out.size !== job.size) return { ok: false, kind: 'size', actualSize: out.size, atLeast: false };
-  const nar = Buffer.concat(parts, out.size);
-  const narHash = crypto.createHash('sha256').update(nar).digest();
-  if (!narHash.equals(Buffer.from(job.hash))) return { ok: false, kind: 'hash', actualHash: narHash };
-  const file = job.method === 'zstd'
-    ? zlib.zstdCompressSync(nar, { params: { [zlib.constants.ZSTD_c_compressionLevel]: job.level }, pledgedSrcSize: nar.length })
-    : nar;
-  return { ok: true, file, fileHash: crypto.createHash('sha256').update(file).digest() };
+/**
+ * Finds the worker next to the running code. In a bundle that is dist/nar-worker.js beside
+ * dist/index.js; run from the sources (jest, tsx) it is nar-worker.ts beside this file, which
+ * Node loads with tsx's loader, the thread then running real TypeScript rather than any
+ * transform the parent thread uses (jest's does not reach worker threads).
+ */
+export function locateNarWorker(here: string = import.meta.url): NarWorkerEntry {
+  const bundled = new URL(NAR_WORKER_BUNDLE, here);
+  if (existsSync(fileURLToPath(bundled))) return { url: bundled };
+  const source = new URL('nar-worker.ts', here);
+  if (here.endsWith('.ts') && existsSync(fileURLToPath(source))) return { url: source, execArgv: ['--import', tsxLoader(here)] };
+  throw new NarWorkersUnavailable(`there is no ${NAR_WORKER_BUNDLE} beside ${fileURLToPath(here)} (scripts/build.mjs writes it)`);
 }
 
-parentPort.on('message', (job) => {
-  let reply;
-  try {
-    reply = prepare(job);
-  } catch (error) {
-    reply = { ok: false, kind: 'error', message: error && error.message ? error.message : String(error), code: error && error.code };
-  }
-  reply.id = job.id;
-  parentPort.postMessage(reply);
-});
-`;
+function tsxLoader(here: string): string {
+  // `node --import tsx/esm`: ESM only, which is all the worker needs, and quicker to start than `tsx`.
+  return pathToFileURL(createRequire(here).resolve('tsx/esm')).href;
+}
 
 export interface NarJob {
   path: string;
@@ -145,16 +58,19 @@ export interface PreparedNar {
   fileHash: string;
 }
 
-/** The pool cannot take the job (a worker died): do it in-process instead. */
+/** The pool cannot take the job (no worker could start, or one died): do it in-process instead. */
 export class NarWorkersUnavailable extends Error {
   override name = 'NarWorkersUnavailable';
 }
 
-type Reply =
-  | { id: number; ok: true; file: Uint8Array; fileHash: Uint8Array }
-  | { id: number; ok: false; kind: 'size'; actualSize: number; atLeast: boolean }
-  | { id: number; ok: false; kind: 'hash'; actualHash: Uint8Array }
-  | { id: number; ok: false; kind: 'error'; message: string; code?: string };
+/** What a pool did, for the push's log: NARs its threads prepared, jobs it sent back. */
+export interface NarWorkerStats {
+  threads: number;
+  prepared: number;
+  refused: number;
+  /** Why the workers could not start or stopped, when they did. */
+  why?: string;
+}
 
 interface Pending {
   job: NarJob;
@@ -177,21 +93,31 @@ export class NarWorkerPool {
   private readonly lanes: Lane[] = [];
   private nextId = 0;
   private closed = false;
+  private prepared = 0;
+  private refused = 0;
+  private why: string | undefined;
 
-  constructor(size: number = defaultNarWorkers()) {
-    for (let i = 0; i < size; i++) this.lanes.push(this.spawn());
+  /** `entry` is where the worker's module is; by default found beside the running code. */
+  constructor(size: number = defaultNarWorkers(), entry: () => NarWorkerEntry = locateNarWorker) {
+    try {
+      const found = entry();
+      for (let i = 0; i < size; i++) this.lanes.push(this.spawn(found));
+    } catch (error) {
+      this.why = `the NAR workers could not start: ${error instanceof Error ? error.message : String(error)}`;
+    }
   }
 
-  private spawn(): Lane {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
+  private spawn({ url, execArgv }: NarWorkerEntry): Lane {
+    const worker = new Worker(url, { ...(execArgv ? { execArgv } : {}), stdout: false, stderr: false });
     // The pool must never keep the process alive on its own.
     worker.unref();
     const lane: Lane = { worker, pending: new Map(), dead: false };
-    worker.on('message', (reply: Reply) => this.settle(lane, reply));
+    worker.on('message', (answer: NarJobAnswer) => this.settle(lane, answer));
     const die = (why: string): void => {
       if (lane.dead) return;
       lane.dead = true;
-      for (const p of lane.pending.values()) p.reject(new NarWorkersUnavailable(why));
+      if (!this.closed) this.why ??= why;
+      for (const p of lane.pending.values()) this.refuse(p.reject, why);
       lane.pending.clear();
     };
     worker.on('error', (error) => die(`a NAR worker failed: ${error.message}`));
@@ -199,33 +125,44 @@ export class NarWorkerPool {
     return lane;
   }
 
-  private settle(lane: Lane, reply: Reply): void {
-    const pending = lane.pending.get(reply.id);
+  private refuse(reject: (error: Error) => void, why: string): void {
+    this.refused++;
+    reject(new NarWorkersUnavailable(why));
+  }
+
+  private settle(lane: Lane, answer: NarJobAnswer): void {
+    const pending = lane.pending.get(answer.id);
     if (!pending) return;
-    lane.pending.delete(reply.id);
+    lane.pending.delete(answer.id);
     const { job } = pending;
-    if (reply.ok) {
-      const file = Buffer.from(reply.file.buffer, reply.file.byteOffset, reply.file.byteLength);
-      pending.resolve({ file, fileHash: `sha256:${nix32Encode(reply.fileHash)}` });
-    } else if (reply.kind === 'size') {
-      pending.reject(sizeMismatch(job.path, reply.actualSize, job.expectedSize, reply.atLeast));
-    } else if (reply.kind === 'hash') {
-      pending.reject(hashMismatch(job.path, reply.actualHash, job.expectedHash));
+    if (answer.ok) {
+      this.prepared++;
+      const file = Buffer.from(answer.file.buffer, answer.file.byteOffset, answer.file.byteLength);
+      pending.resolve({ file, fileHash: `sha256:${nix32Encode(answer.fileHash)}` });
+    } else if (answer.kind === 'size') {
+      pending.reject(sizeMismatch(job.path, answer.actualSize, job.expectedSize, answer.atLeast));
+    } else if (answer.kind === 'hash') {
+      pending.reject(hashMismatch(job.path, answer.actualHash, job.expectedHash));
     } else {
-      pending.reject(Object.assign(new Error(reply.message), reply.code ? { code: reply.code } : {}));
+      pending.reject(Object.assign(new Error(answer.message), answer.code ? { code: answer.code } : {}));
     }
   }
 
   /** Serializes, checks and compresses one small path's NAR on the least busy worker. */
   prepare(job: NarJob): Promise<PreparedNar> {
     const live = this.lanes.filter((l) => !l.dead);
-    if (this.closed || live.length === 0) return Promise.reject(new NarWorkersUnavailable('no NAR worker is running'));
-    const lane = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.closed || live.length === 0) return this.refuse(reject, this.closed ? 'the NAR worker pool is closed' : (this.why ?? 'no NAR worker is running'));
+      const lane = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+      const id = this.nextId++;
       lane.pending.set(id, { job, resolve, reject });
-      lane.worker.postMessage({ id, path: job.path, hash: job.expectedHash, size: job.expectedSize, method: job.method, level: job.level });
+      const message: NarJobMessage = { id, path: job.path, hash: job.expectedHash, size: job.expectedSize, method: job.method, level: job.level };
+      lane.worker.postMessage(message);
     });
+  }
+
+  get stats(): NarWorkerStats {
+    return { threads: this.lanes.length, prepared: this.prepared, refused: this.refused, ...(this.why ? { why: this.why } : {}) };
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@ import type { Log } from '../util/log.js';
 import { ensureCacheInfo } from './cache-info.js';
 import { compressionParallelism, narInfoCompression, type Compression } from './compress.js';
 import { BUFFERED_NAR_LIMIT, NarMismatchError, uploadNar, type NarSource, type NarUploadResult } from './nar-upload.js';
-import { defaultNarWorkers, NarWorkerPool } from './nar-workers.js';
+import { defaultNarWorkers, NarWorkerPool, type NarWorkerStats } from './nar-workers.js';
 import { fingerprint, narInfoKey, normalizeSha256, renderNarInfo, type NarInfo } from './narinfo.js';
 import { PushPlan, type PathStatus, type PlanNode } from './push-plan.js';
 import { isTransientError, withRetry } from './retry.js';
@@ -255,6 +255,7 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
   } finally {
     await workers?.close();
   }
+  if (workers) logNarWorkers(workers.stats, log);
 
   const paths = [...plan.given()].map(resultOf);
   const totals = summarize(paths, performance.now() - started);
@@ -264,6 +265,12 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
       `; ${totals.skipped} already cached, ${totals.upstream} upstream, ${totals.failed} failed, ${totals.blocked} blocked`,
   );
   return { paths, totals };
+}
+
+function logNarWorkers(stats: NarWorkerStats, log: Log): void {
+  if (stats.prepared > 0) log.info(`${stats.prepared} NARs prepared in ${stats.threads} worker threads`);
+  // Slower, not wrong: every refused NAR was prepared on the main thread instead.
+  if (stats.refused > 0) log.warning(`${stats.refused} NARs prepared on the main thread, the worker threads being unavailable (${stats.why ?? 'no reason given'})`);
 }
 
 /** The narinfo for a path whose NAR is uploaded: its own signatures plus ours. */

@@ -70,6 +70,9 @@ describe('action-build bundle: build the example fleet and push it to S3 with OI
     expect(manifest.paths.every((p) => p.status === 'pushed')).toBe(true);
     for (const host of HOSTS) expect(first.summary).toContain(`<td>${host}</td>`);
     expect(sts.issued.length).toBeGreaterThan(0);
+    // The bundle's own NAR worker (dist/nar-worker.js) did the small paths, with no fallback.
+    expect(first.stdout).toMatch(/\b[1-9]\d* NARs prepared in \d+ worker threads/);
+    expect(first.stdout).not.toContain('prepared on the main thread');
   });
 
   it('writes a cache real Nix substitutes every host from, with signatures required', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { narChunks } from '../../src/cache/nar.js';
 import { hashNar } from '../../src/cache/nar-upload.js';
+import { narSync } from '../../src/cache/nar-sync.js';
 import { NarWorkerPool } from '../../src/cache/nar-workers.js';
 import { spawnProcess } from '../../src/util/exec.js';
 import { buildTestClosure, type TestClosure } from './cache-closure.js';
@@ -30,6 +31,12 @@ async function ours(path: string | Buffer): Promise<Buffer> {
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
+/** The NAR as a worker thread of the pool serializes it (uncompressed), checked against `expected`. */
+async function inWorker(pool: NarWorkerPool, path: string, expected: Buffer): Promise<Buffer> {
+  const prepared = await pool.prepare({ path, expectedHash: createHash('sha256').update(expected).digest(), expectedSize: expected.length, method: 'none', level: 0 });
+  return prepared.file;
+}
+
 let dir: string;
 let closure: TestClosure;
 
@@ -41,7 +48,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('narChunks against nix-store --dump', () => {
+describe('the NAR serializers against nix-store --dump', () => {
   it('matches byte for byte on a tree with every kind of entry, in-process and in the worker pool', async () => {
     const root = join(dir, 'tree');
     await mkdir(join(root, 'nested', 'deeper', 'deepest'), { recursive: true });
@@ -64,10 +71,11 @@ describe('narChunks against nix-store --dump', () => {
     expect(actual.length).toBe(expected.length);
     expect(sha256(actual)).toBe(sha256(expected));
     expect(actual.equals(expected)).toBe(true);
+    expect(narSync(root).equals(expected)).toBe(true);
     const pool = new NarWorkerPool(1);
     try {
-      const prepared = await pool.prepare({ path: root, expectedHash: createHash('sha256').update(expected).digest(), expectedSize: expected.length, method: 'none', level: 0 });
-      expect(prepared.file.equals(expected)).toBe(true);
+      expect((await inWorker(pool, root, expected)).equals(expected)).toBe(true);
+      expect(pool.stats).toMatchObject({ prepared: 1, refused: 0 });
     } finally {
       await pool.close();
     }
@@ -77,16 +85,26 @@ describe('narChunks against nix-store --dump', () => {
     await writeFile(join(dir, 'lonely'), 'one file');
     await symlink('lonely', join(dir, 'lonely-link'));
     for (const path of [join(dir, 'lonely'), join(dir, 'lonely-link')]) {
-      expect((await ours(path)).equals(await nixStoreDump(path))).toBe(true);
+      const expected = await nixStoreDump(path);
+      expect((await ours(path)).equals(expected)).toBe(true);
+      expect(narSync(path).equals(expected)).toBe(true);
     }
   });
 
-  it('matches every path of a real closure and reproduces the NarHash and NarSize Nix recorded', async () => {
+  it('matches every path of a real closure, in-process and in the worker pool, and reproduces the NarHash and NarSize Nix recorded', async () => {
     expect(closure.infos.length).toBeGreaterThanOrEqual(6);
-    for (const info of closure.infos) {
-      const actual = await ours(info.path);
-      expect(actual.equals(await nixStoreDump(info.path))).toBe(true);
-      await expect(hashNar(info.path)).resolves.toEqual({ narHash: info.narHash, narSize: info.narSize });
+    const pool = new NarWorkerPool(1);
+    try {
+      for (const info of closure.infos) {
+        const expected = await nixStoreDump(info.path);
+        expect((await ours(info.path)).equals(expected)).toBe(true);
+        expect(narSync(info.path).equals(expected)).toBe(true);
+        expect((await inWorker(pool, info.path, expected)).equals(expected)).toBe(true);
+        await expect(hashNar(info.path)).resolves.toEqual({ narHash: info.narHash, narSize: info.narSize });
+      }
+      expect(pool.stats).toMatchObject({ prepared: closure.infos.length, refused: 0 });
+    } finally {
+      await pool.close();
     }
   });
 });

@@ -2,6 +2,7 @@ import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { BUFFERED_NAR_LIMIT } from '../../src/cache/nar-upload.js';
 import { narInfoKey, parseNarInfo } from '../../src/cache/narinfo.js';
 import { pushToCache } from '../../src/cache/push.js';
 import { parseSigningKey, type SigningKey } from '../../src/cache/signing.js';
@@ -39,7 +40,9 @@ const fresh = (name: string): string => join(dir, `${name}-${counter++}`);
 async function pushTo(cache: string, method: 'zstd' | 'xz' | 'none') {
   // zstd prepares small NARs in worker threads; none does everything on the main thread.
   const narWorkers = method === 'none' ? 0 : 1;
-  return pushToCache({ paths: closure.infos, store: new DirectoryStore(cache), signingKey: key, compression: { method }, log: memoryLog(), concurrency: 4, narWorkers });
+  const log = memoryLog();
+  const result = await pushToCache({ paths: closure.infos, store: new DirectoryStore(cache), signingKey: key, compression: { method }, log, concurrency: 4, narWorkers });
+  return { ...result, log: log.lines };
 }
 
 /** `nix copy` from the cache into a fresh local store, signatures required. */
@@ -55,9 +58,12 @@ describe.each(['zstd', 'xz', 'none'] as const)('a cache pushed with %s compressi
 
   beforeAll(async () => {
     cache = fresh(`cache-${method}`);
-    const { totals, paths } = await pushTo(cache, method);
+    const { totals, paths, log } = await pushTo(cache, method);
     expect(paths.filter((p) => p.status !== 'pushed')).toEqual([]);
     expect(totals.pushed).toBe(closure.infos.length);
+    // The worker really served (no silent fallback to the main thread), and only where asked to.
+    const small = closure.infos.filter((i) => i.narSize <= BUFFERED_NAR_LIMIT).length;
+    expect(log.filter((l) => /worker threads/.test(l))).toEqual(method === 'zstd' ? [`${small} NARs prepared in 1 worker threads`] : []);
   });
 
   it('is fetched whole by real Nix with signatures required, and matches the local store', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { nix32Encode } from '../../../src/nix/hash.js';
 import { narChunks } from '../../../src/cache/nar.js';
 import { NarMismatchError } from '../../../src/cache/nar-mismatch.js';
 import { uploadNar } from '../../../src/cache/nar-upload.js';
-import { NarWorkerPool, NarWorkersUnavailable, type NarJob } from '../../../src/cache/nar-workers.js';
+import { locateNarWorker, NAR_WORKER_BUNDLE, NarWorkerPool, NarWorkersUnavailable, type NarJob } from '../../../src/cache/nar-workers.js';
 import { MemoryStore } from '../../support/memory-store.js';
 
 async function narOf(path: string): Promise<Buffer> {
@@ -98,6 +99,17 @@ describe('NarWorkerPool', () => {
     }
   });
 
+  it('does the work in its threads, not by falling back', async () => {
+    const counted = new NarWorkerPool(2);
+    try {
+      const job = await jobFor(tree, 'zstd');
+      await Promise.all(Array.from({ length: 10 }, () => counted.prepare(job)));
+      expect(counted.stats).toEqual({ threads: 2, prepared: 10, refused: 0 });
+    } finally {
+      await counted.close();
+    }
+  });
+
   it('says it is unavailable once closed, and uploadNar then does the work itself', async () => {
     const closed = new NarWorkerPool(1);
     await closed.close();
@@ -106,5 +118,49 @@ describe('NarWorkerPool', () => {
     const store = new MemoryStore();
     const result = await uploadNar({ path: tree, narHash: `sha256:${nix32Encode(job.expectedHash)}`, narSize: job.expectedSize, store, compression: { method: 'zstd' }, workers: closed });
     expect(sha256(zstdDecompressSync(store.objects.get(result.key)?.body as Buffer)).equals(job.expectedHash)).toBe(true);
+  });
+});
+
+describe('NarWorkerPool without a worker', () => {
+  it('refuses every job when its worker cannot be found, saying why, and uploadNar does the work itself', async () => {
+    const missing = new NarWorkerPool(1, () => {
+      throw new NarWorkersUnavailable('no worker here');
+    });
+    const job = await jobFor(tree, 'zstd');
+    await expect(missing.prepare(job)).rejects.toThrow(/the NAR workers could not start: no worker here/);
+    const store = new MemoryStore();
+    await uploadNar({ path: tree, narHash: `sha256:${nix32Encode(job.expectedHash)}`, narSize: job.expectedSize, store, compression: { method: 'zstd' }, workers: missing });
+    expect(store.objects.size).toBe(1);
+    expect(missing.stats).toEqual({ threads: 0, prepared: 0, refused: 2, why: 'the NAR workers could not start: no worker here' });
+    await missing.close();
+  });
+
+  it('refuses the jobs of a worker that fails to load', async () => {
+    const broken = new NarWorkerPool(1, () => ({ url: pathToFileURL(join(dir, 'no-such-worker.js')) }));
+    try {
+      await expect(broken.prepare(await jobFor(tree))).rejects.toBeInstanceOf(NarWorkersUnavailable);
+      expect(broken.stats).toMatchObject({ threads: 1, prepared: 0, refused: 1, why: expect.stringContaining('a NAR worker failed') });
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
+describe('locateNarWorker', () => {
+  it('runs the TypeScript source with tsx when running from the sources', () => {
+    const entry = locateNarWorker();
+    expect(entry.url.href).toMatch(/\/src\/cache\/nar-worker\.ts$/);
+    expect(entry.execArgv).toEqual(['--import', expect.stringMatching(/^file:.*\/tsx\/dist\/esm\/index\.mjs$/)]);
+  });
+
+  it('runs the bundled worker beside a bundle as it is', async () => {
+    const dist = join(dir, 'dist');
+    await mkdir(dist);
+    await writeFile(join(dist, NAR_WORKER_BUNDLE), '');
+    expect(locateNarWorker(pathToFileURL(join(dist, 'index.js')).href)).toEqual({ url: pathToFileURL(join(dist, NAR_WORKER_BUNDLE)) });
+  });
+
+  it('says so when a bundle has no worker beside it', () => {
+    expect(() => locateNarWorker(pathToFileURL(join(dir, 'index.js')).href)).toThrow(new RegExp(`no ${NAR_WORKER_BUNDLE} beside`));
   });
 });

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { narChunks, narStream } from '../../../src/cache/nar.js';
+import { narSync, NarTooBig } from '../../../src/cache/nar-sync.js';
 
 /** A NAR string as the format defines it: u64 LE length, bytes, zero padding to 8. */
 function str(value: string | Buffer): Buffer {
@@ -13,11 +14,12 @@ function str(value: string | Buffer): Buffer {
 }
 const nar = (...tokens: (string | Buffer)[]): Buffer => Buffer.concat([str('nix-archive-1'), ...tokens.map(str)]);
 
-async function collect(path: string | Buffer): Promise<Buffer> {
+async function streamed(path: string | Buffer): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of narChunks(path)) parts.push(chunk);
   return Buffer.concat(parts);
 }
+const synchronous = async (path: string | Buffer): Promise<Buffer> => narSync(path);
 
 let dir: string;
 beforeEach(async () => {
@@ -27,7 +29,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('narChunks', () => {
+// Both serializers must write the same grammar: each test runs against each.
+describe.each([
+  ['narChunks (streaming, main thread)', streamed],
+  ['narSync (synchronous, worker threads)', synchronous],
+])('%s', (_name, collect) => {
   it('serializes a regular file with its contents padded to 8 bytes', async () => {
     await writeFile(join(dir, 'f'), 'hello');
     expect(await collect(join(dir, 'f'))).toEqual(nar('(', 'type', 'regular', 'contents', 'hello', ')'));
@@ -97,6 +103,23 @@ describe('narChunks', () => {
     expect(await collect(root)).toEqual(nar('(', 'type', 'directory', 'entry', '(', 'name', name, 'node', '(', 'type', 'regular', 'contents', 'z', ')', ')', ')'));
   });
 
+  it('refuses file types a NAR cannot hold', async () => {
+    const socket = join(dir, 'sock');
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      await expect(collect(dir)).rejects.toThrow(/sock has a file type a NAR cannot hold/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('fails for a path that does not exist', async () => {
+    await expect(collect(join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('narChunks', () => {
   it('streams a large file in bounded chunks', async () => {
     const big = Buffer.alloc(5 * 1024 * 1024 + 3, 'pattern-');
     await writeFile(join(dir, 'big'), big);
@@ -111,20 +134,23 @@ describe('narChunks', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(1024 * 1024);
     expect(sizes.length).toBeGreaterThan(5);
   });
+});
 
-  it('refuses file types a NAR cannot hold', async () => {
-    const socket = join(dir, 'sock');
-    const server: Server = createServer();
-    await new Promise<void>((resolve) => server.listen(socket, resolve));
-    try {
-      await expect(collect(dir)).rejects.toThrow(/sock has a file type a NAR cannot hold/);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
-  });
-
-  it('fails for a path that does not exist', async () => {
-    await expect(collect(join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+describe('narSync', () => {
+  it('stops with NarTooBig once the NAR would pass the limit, before reading a file past it', async () => {
+    await writeFile(join(dir, 'f'), Buffer.alloc(1000));
+    const whole = narSync(join(dir, 'f'));
+    expect(narSync(join(dir, 'f'), whole.length).equals(whole)).toBe(true);
+    const error = (() => {
+      try {
+        narSync(join(dir, 'f'), 100);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(NarTooBig);
+    expect((error as NarTooBig).size).toBeGreaterThan(1000);
+    expect(() => narSync(join(dir, 'f'), whole.length - 1)).toThrow(NarTooBig);
   });
 });
 
