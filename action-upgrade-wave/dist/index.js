@@ -86313,22 +86313,6 @@ function shipped(scriptPath, read) {
 }
 /** host/ssh/fleet-helper.sh: the SSH deploy helper and the upgrade-wave probe. */
 const sshHelperScript = shipped('ssh/fleet-helper.sh', () => (0,external_node_fs_.readFileSync)(new URL(/* asset import */ __nccwpck_require__(3525), __nccwpck_require__.b), 'utf8'));
-/** host/aws/ssm-deploy.sh: the script of the NixOS-Deploy SSM document. */
-const ssmDeployScript = shipped('aws/ssm-deploy.sh', () => (0,external_node_fs_.readFileSync)(new URL(/* asset import */ __nccwpck_require__(4396), __nccwpck_require__.b), 'utf8'));
-/**
- * host/aws/NixOS-Deploy.json: host/aws/ssm-document.json with host/aws/ssm-deploy.sh (library
- * inlined, no shebang: SSM runs the lines itself) as its first step's `runCommand`. Written by
- * `npm run build`; a test fails when the committed file differs.
- */
-function renderSsmDocument(templateJson, script) {
-    const document = JSON.parse(templateJson);
-    const step = document.mainSteps[0];
-    if (!step)
-        throw new Error('the SSM document template has no step');
-    step.inputs.runCommand = script.replace(/^#!.*\n/, '').replace(/\n+$/, '').split('\n');
-    return `${JSON.stringify(document, null, 2)}\n`;
-}
-const ssmDocumentTemplate = () => readFileSync(/* unused asset import */ undefined, 'utf8');
 
 ;// CONCATENATED MODULE: ./src/wave/sources/ssh.ts
 
@@ -86558,13 +86542,6 @@ async function runUpgradeWave() {
     }
 }
 
-
-/***/ }),
-
-/***/ 4396:
-/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
-
-module.exports = __nccwpck_require__.p + "8a8afab8c4fc6be37ca8.sh";
 
 /***/ }),
 

@@ -60,7 +60,7 @@ describe('host/nixos/fleet-agent.nix', () => {
   it('gives the agent every setting it reads, runs it from a jittered timer and never restarts it during a switch', async () => {
     const file = join(dir, 'eval.nix');
     await writeFile(file, HARNESS(MODULE));
-    const out = await exec('nix-instantiate', ['--eval', '--strict', '--json', file]);
+    const out = await exec('nix-instantiate', ['--eval', '--read-write-mode', '--strict', '--json', file]);
     const config = JSON.parse(out.stdout) as {
       environment: Record<string, string>;
       serviceConfig: Record<string, unknown>;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEPLOY_ACTIONS } from '../../../src/deploy/types.js';
 import { commandTargets, DOCUMENT_PATTERNS, documentParameters, parseDocumentOutput } from '../../../src/deploy/aws-ssm/index.js';
-import { renderSsmDocument, ssmDeployScript, ssmDocumentTemplate } from '../../../src/host-scripts/index.js';
+import { renderSsmDocument, ssmDeployScript, ssmDocumentTemplate } from '../../../src/host-scripts/ssm-document.js';
 
 interface DocumentParameter {
   type: string;
