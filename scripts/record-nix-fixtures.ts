@@ -15,6 +15,7 @@ import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { parseNixVersion, formatNixVersion, nixAtLeast } from '../src/nix/version.js';
 import { exec, type ExecResult } from '../src/util/exec.js';
+import { OFFLINE_NIX_CONFIG } from '../test/support/nix.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORK = '/tmp/fleet-nix-fixtures';
@@ -22,14 +23,6 @@ const FLAKE = `${WORK}/flake`;
 const INVALID = '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-fixture-missing';
 const SYSTEM = 'x86_64-linux';
 
-const NIX_CONFIG = [
-  'experimental-features = nix-command flakes',
-  'sandbox = false',
-  'substituters =',
-  'warn-dirty = false',
-  'narinfo-cache-negative-ttl = 0',
-  'narinfo-cache-positive-ttl = 0',
-].join('\n');
 
 /** A fixed Ed25519 key (seed 0x01…0x20): signatures are the same in every version's fixtures. */
 function fixtureKey(): { secret: string; public: string } {
@@ -68,7 +61,7 @@ const FILES: Record<string, string> = {
 };
 
 async function nix(args: string[], extraConfig = ''): Promise<ExecResult> {
-  return exec('nix', args, { env: { ...process.env, NIX_CONFIG: [NIX_CONFIG, extraConfig].filter(Boolean).join('\n') }, allowFailure: true });
+  return exec('nix', args, { env: { ...process.env, NIX_CONFIG: [OFFLINE_NIX_CONFIG, extraConfig].filter(Boolean).join('\n') }, allowFailure: true });
 }
 
 async function ok(args: string[]): Promise<string> {
