@@ -156,8 +156,8 @@ export interface StatusStore {
 export interface StatusReadResult {
   /** Valid reports by host name. */
   reports: Map<string, HostStatusReport>;
-  /** Reports that could not be used, by key, with the reason; never fatal. */
-  problems: { key: string; message: string }[];
+  /** Reports that could not be used, by key, with the reason and the host the key belongs to; never fatal. */
+  problems: { key: string; message: string; host?: string }[];
 }
 
 /**
@@ -183,7 +183,7 @@ export async function readStatusReports(store: StatusStore, options: { prefix?: 
   });
   for (const item of read) {
     if ('report' in item && item.report) reports.set(item.report.host, item.report);
-    else problems.push({ key: item.key, message: item.problem ?? 'unreadable' });
+    else problems.push({ key: item.key, message: item.problem ?? 'unreadable', host: item.key.slice(prefix.length, -'.json'.length) });
   }
   return { reports, problems };
 }

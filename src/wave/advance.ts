@@ -7,6 +7,7 @@ import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { hostsOfWave, waveGate, type GateData, type WaveGitHub, type WaveOptions } from './context.js';
+import { blockedReason } from './gate.js';
 import { readFileAt } from './github.js';
 import { blockingHolds } from './holds.js';
 import { waitingReason } from './promote.js';
@@ -52,7 +53,7 @@ export async function advance(options: WaveOptions, github: WaveGitHub, holds: H
 
   const blocking = blockingHolds(holds, { kind: 'advance', wave: to.name });
   if (blocking.length > 0) return { ...report, decision: 'blocked', reason: `held: ${blocking.map((h) => h.reason).join('; ')}` };
-  if (gate.state === 'failed') return { ...report, decision: 'blocked', reason: `wave ${from.name} reports failures: ${gate.failures.join(', ')}` };
+  if (gate.state === 'failed') return { ...report, decision: 'blocked', reason: `wave ${from.name} ${blockedReason(gate, 'reports')}` };
   if (!gate.passed) return { ...report, decision: 'waiting', reason: `wave ${from.name} has not passed: ${waitingReason(gate)}` };
 
   const path = options.inventoryRepoPath;

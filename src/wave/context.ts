@@ -10,8 +10,23 @@ import type { LoadedInventory } from './inventory-source.js';
 import type { ClosureSource } from './sizes.js';
 import type { GroupGate } from './types.js';
 
+/**
+ * A status that could not be used. `host` is set when the problem leaves that host's state unknown
+ * (a report cut off, invalid, unreachable): the host then blocks its gate instead of counting as not seen.
+ */
+export interface ReportProblem {
+  key: string;
+  message: string;
+  host?: string;
+}
+
 /** Where the hosts' reports come from, read once per run. */
-export type ReportSource = (hosts: readonly Host[]) => Promise<{ reports: Map<string, HostStatusReport>; problems: { key: string; message: string }[] }>;
+export type ReportSource = (hosts: readonly Host[]) => Promise<{ reports: Map<string, HostStatusReport>; problems: ReportProblem[] }>;
+
+/** Host → why its status is unknown, from the problems that name a host. */
+export function unreadableHosts(problems: readonly ReportProblem[]): Map<string, string> {
+  return new Map(problems.filter((p) => p.host !== undefined).map((p) => [p.host as string, p.message]));
+}
 
 /** The expected systems of some hosts (from the `expected` input or an evaluation). */
 export type ExpectedSource = (hosts: readonly Host[]) => Promise<Map<string, string>>;
@@ -58,6 +73,8 @@ export function hostsOfWave(inventory: Inventory, wave: string): Host[] {
 export interface GateData {
   reports: Map<string, HostStatusReport>;
   expected: Map<string, string>;
+  /** Host → why its status could not be read: it blocks. */
+  unreadable?: Map<string, string>;
 }
 
 /** A wave's gate, with the run's soak and quorum overrides. */
@@ -69,6 +86,7 @@ export function waveGate(wave: Wave, inventory: Inventory, data: GateData, optio
     expected: data.expected,
     ...(options.baseline ? { baseline: options.baseline } : {}),
     reports: data.reports,
+    ...(data.unreadable ? { unreadable: data.unreadable } : {}),
     soakMs: options.soakMs ?? wave.soakMs,
     quorum: options.quorum ?? wave.quorum,
     offlineAfterMs: options.offlineAfterMs,
@@ -103,6 +121,7 @@ export function stagingGate(hosts: readonly Host[], inventory: Inventory, data: 
     expected: data.expected,
     ...(options.baseline ? { baseline: options.baseline } : {}),
     reports: data.reports,
+    ...(data.unreadable ? { unreadable: data.unreadable } : {}),
     soakMs: options.soakMs ?? (waveSoaks.length > 0 ? Math.max(...waveSoaks) : 0),
     quorum: options.quorum ?? { percent: 100 },
     offlineAfterMs: options.offlineAfterMs,

@@ -18,18 +18,24 @@ export interface GateInput {
   /** Host → system path before the candidate (the last promotion); equal paths pass at once. */
   baseline?: ReadonlyMap<string, string>;
   reports: ReadonlyMap<string, HostStatusReport>;
+  /** Host → why its status could not be read (cut off, invalid, unreachable): it blocks. */
+  unreadable?: ReadonlyMap<string, string>;
   soakMs: number;
   quorum: Quorum;
   offlineAfterMs: number;
   now: Date;
 }
 
+/** Reports dated further ahead of the runner's clock than this are not trusted. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
 /**
  * The gate of one group of hosts. It passes when at least `quorum` of the hosts seen within
  * `offlineAfterMs` run their expected system, each for at least `soakMs` counted from its own
  * adoption time, and no seen host reports a failure. Hosts not seen are stragglers: listed, never
- * blocking, never counted. A percentage quorum rounds up over the hosts seen; a count is capped
- * at the group's size.
+ * blocking, never counted. A host whose status could not be read or trusted is not "not seen": it
+ * blocks (fail closed). A percentage quorum rounds up over the hosts seen; a count is capped at the
+ * group's size.
  */
 export function evaluateGate(input: GateInput): GroupGate {
   const hosts = input.hosts.map((host) => evaluateHost(host, input));
@@ -37,19 +43,22 @@ export function evaluateGate(input: GateInput): GroupGate {
   const counted = hosts.filter((h) => h.state === 'passing' || h.state === 'unchanged');
   const stragglers = hosts.filter((h) => h.state === 'straggler').map((h) => h.host);
   const failures = hosts.filter((h) => h.state === 'failed').map((h) => h.host);
+  const unreadable = hosts.filter((h) => h.state === 'unreadable');
   const required = requiredPassing(input.quorum, seenHosts.length, hosts.length);
   const reasons: string[] = [];
 
   if (hosts.length === 0) reasons.push(`${input.name} has no hosts`);
   else if (seenHosts.length === 0) reasons.push(`no host of ${input.name} reported within ${formatDuration(input.offlineAfterMs)}`);
   for (const host of hosts.filter((h) => h.state === 'failed')) reasons.push(`${host.host} reports a failure: ${host.detail}`);
+  for (const host of unreadable) reasons.push(`${host.host}: ${host.detail}; it blocks until its status can be read`);
   if (seenHosts.length > 0 && counted.length < required) {
     reasons.push(`${counted.length} of ${seenHosts.length} hosts seen pass, ${required} needed (quorum ${describeQuorum(input.quorum)})`);
   }
 
-  const passed = hosts.length > 0 && seenHosts.length > 0 && failures.length === 0 && counted.length >= required;
-  const state = hosts.length === 0 ? 'empty' : failures.length > 0 ? 'failed' : passed ? 'passed' : 'waiting';
-  const readyAt = passed || failures.length > 0 ? undefined : readyTime(hosts, counted.length, required);
+  const blocked = failures.length > 0 || unreadable.length > 0;
+  const passed = hosts.length > 0 && seenHosts.length > 0 && !blocked && counted.length >= required;
+  const state = hosts.length === 0 ? 'empty' : blocked ? 'failed' : passed ? 'passed' : 'waiting';
+  const readyAt = passed || blocked ? undefined : readyTime(hosts, counted.length, required);
   return {
     name: input.name,
     ...(input.channel !== undefined ? { channel: input.channel } : {}),
@@ -62,6 +71,7 @@ export function evaluateGate(input: GateInput): GroupGate {
     required,
     stragglers,
     failures,
+    unreadable: unreadable.map((h) => h.host),
     passed,
     state,
     ...(readyAt ? { readyAt } : {}),
@@ -75,6 +85,15 @@ export function requiredPassing(quorum: Quorum, seen: number, total: number): nu
   if (seen === 0) return 1;
   // Subtracting a hair keeps 80% of 5 at exactly 4 despite floating point.
   return Math.max(1, Math.ceil((quorum.percent * seen) / 100 - 1e-9));
+}
+
+/** What blocks a gate, after its subject: `reports failures: a, b; status unreadable: c (why)`. */
+export function blockedReason(gate: GroupGate, reports: 'reports' | 'report'): string {
+  const unreadable = gate.hosts.filter((h) => h.state === 'unreadable').map((h) => `${h.host} (${h.detail})`);
+  return [
+    ...(gate.failures.length > 0 ? [`${reports} failures: ${gate.failures.join(', ')}`] : []),
+    ...(unreadable.length > 0 ? [`${gate.failures.length > 0 ? 'and ' : ''}cannot be judged: ${unreadable.join(', ')}`] : []),
+  ].join('; ');
 }
 
 export function describeQuorum(quorum: Quorum): string {
@@ -95,9 +114,15 @@ function evaluateHost(host: GateHost, input: GateInput): HostGate {
     needsReboot: false,
     detail: '',
   };
+  const problem = input.unreadable?.get(host.name);
+  if (problem !== undefined) return { ...base, state: 'unreadable', detail: `status unreadable: ${problem}` };
   if (!report) return { ...base, state: 'straggler', detail: 'has never reported' };
 
   const now = input.now.getTime();
+  const ahead = report.reportedAt.getTime() - now;
+  if (ahead > CLOCK_SKEW_MS) {
+    return { ...base, state: 'unreadable', reportedAt: report.reportedAt, detail: `status not trusted: it is dated ${formatDuration(ahead)} in the future (${report.reportedAt.toISOString()})` };
+  }
   const gate: HostGate = {
     ...base,
     running: report.system,

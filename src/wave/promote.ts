@@ -1,6 +1,7 @@
 import { formatDuration } from '../util/duration.js';
 import { blockingHolds } from './holds.js';
-import { promotionHosts, stagingGate, type WaveGitHub, type WaveOptions } from './context.js';
+import { promotionHosts, stagingGate, unreadableHosts, type WaveGitHub, type WaveOptions } from './context.js';
+import { blockedReason } from './gate.js';
 import { compareBranches } from './github.js';
 import { markPullRequestWaiting, upsertPullRequest } from './pull-request.js';
 import { formatTime, gateSection, holdLines } from './render.js';
@@ -24,7 +25,7 @@ export async function promote(options: WaveOptions, github: WaveGitHub, holds: H
   const hosts = promotionHosts(options.inventory.inventory, source, options.promotionHosts);
   const [{ reports, problems }, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
   report.problems.push(...problems);
-  const gate = stagingGate(hosts, options.inventory.inventory, { reports, expected }, options);
+  const gate = stagingGate(hosts, options.inventory.inventory, { reports, expected, unreadable: unreadableHosts(problems) }, options);
   report.promotion.gate = gate;
   const blocking = blockingHolds(holds, { kind: 'promote' });
 
@@ -37,7 +38,7 @@ export async function promote(options: WaveOptions, github: WaveGitHub, holds: H
       blocking.length > 0
         ? `held: ${blocking.map((h) => h.reason).join('; ')}`
         : gate.state === 'failed'
-          ? `staging hosts report failures: ${gate.failures.join(', ')}`
+          ? `staging hosts ${blockedReason(gate, 'report')}`
           : waitingReason(gate);
     const pull = await markPullRequestWaiting(github, { head: source, base: target, title, body: body(`${decision === 'blocked' ? 'Blocked' : 'Waiting'}: ${reason}.`) }, report.warnings);
     return { ...report, decision, reason, ...(pull ? { pullRequest: pull } : {}) };

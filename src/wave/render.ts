@@ -13,6 +13,7 @@ const STATE_MARK: Record<HostState, string> = {
   behind: '⬜ behind',
   failed: '❌ failed',
   straggler: '📴 straggler',
+  unreadable: '⛔ unreadable',
   unknown: '❔ unknown',
 };
 

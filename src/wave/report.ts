@@ -1,5 +1,6 @@
 import type { SizeChange } from './sizes.js';
 import type { Decision, GroupGate, HoldInfo } from './types.js';
+import type { ReportProblem } from './context.js';
 
 export type PullOperation = 'created' | 'updated' | 'unchanged';
 
@@ -43,7 +44,7 @@ export interface WaveReport {
   };
   pullRequest?: PullRequestOutcome;
   /** Status reports that could not be used, and hosts that could not be probed. */
-  problems: { key: string; message: string }[];
+  problems: ReportProblem[];
   warnings: string[];
 }
 

@@ -2,7 +2,7 @@ import { orderedWaves } from '../fleet/inventory.js';
 import { UserError } from '../util/errors.js';
 import { advance } from './advance.js';
 import type { GateData, WaveGitHub, WaveOptions } from './context.js';
-import { waveGate } from './context.js';
+import { unreadableHosts, waveGate } from './context.js';
 import { labelHolds } from './github.js';
 import { blockingHolds, inventoryHolds } from './holds.js';
 import { promote } from './promote.js';
@@ -52,7 +52,7 @@ async function gateData(options: WaveOptions, report: WaveReport): Promise<GateD
   options.log.debug(`${reports.size} status reports, ${expected.size} expected systems`);
   for (const problem of problems) options.log.warning(`status of ${problem.key}: ${problem.message}`);
   report.problems.push(...problems);
-  return { reports, expected };
+  return { reports, expected, unreadable: unreadableHosts(problems) };
 }
 
 /** `status`: every wave's gate; the decision says whether anything waits, fails or is held. */

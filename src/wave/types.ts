@@ -14,6 +14,11 @@ export type HostState =
   | 'failed'
   /** Not seen within offline-after (or never): listed, never blocking, never counted as passing. */
   | 'straggler'
+  /**
+   * Its status could not be read, parsed or trusted (cut off, invalid, unreachable, dated in the
+   * future): unlike a host never seen, it blocks the gate, which says why.
+   */
+  | 'unreadable'
   /** No expected system is known for it, so it cannot pass. */
   | 'unknown';
 
@@ -60,6 +65,8 @@ export interface GroupGate {
   required: number;
   stragglers: string[];
   failures: string[];
+  /** Hosts whose status could not be read or trusted: each blocks. */
+  unreadable: string[];
   passed: boolean;
   state: GroupState;
   /** Earliest time the gate can pass if nothing else changes (while soaking). */

@@ -69,6 +69,8 @@ export interface WaveBed {
   octokit: Octokit;
   repo: { owner: string; repo: string };
   putReports(reports: HostStatusReport[]): Promise<void>;
+  /** Stores any text at a key (a report cut off or forged). */
+  putRaw(key: string, text: string): Promise<void>;
   options(overrides?: Partial<WaveOptions>): WaveOptions;
   stop(): Promise<void>;
 }
@@ -93,6 +95,9 @@ export async function startWaveBed(options: { fleetYaml?: string; stagingAhead?:
     repo,
     async putReports(reports) {
       await Promise.all(reports.map((r) => store.put(statusReportKey(r.host), renderStatusReport(r), 'application/json')));
+    },
+    async putRaw(key, text) {
+      await store.put(key, text, 'application/json');
     },
     options(overrides = {}) {
       return {

@@ -111,8 +111,19 @@ describe('promote (GitHub emulator, status reports in s3rver)', () => {
     expect(pull?.body).toContain('📴 straggler: last seen 9d0h ago');
   });
 
+  it('fails closed: a staging host whose report cannot be read blocks the promotion and says why', async () => {
+    await bed.putReports([report('stage1')]);
+    await bed.putRaw('fleet/status/stage2.json', '{"format": 1, "host": "stage2", "system": "/nix/st');
+    const result = await runWave(bed.options());
+    expect(result.decision).toBe('blocked');
+    expect(result.reason).toMatch(/^staging hosts cannot be judged: stage2 \(status unreadable: .*not valid JSON/);
+    expect(result.promotion?.gate).toMatchObject({ passed: false, unreadable: ['stage2'], stragglers: [] });
+    const [pull] = await openPulls(bed);
+    expect(pull?.body ?? '').not.toContain('The staging hosts run the candidate and the gate passes');
+  });
+
   it('waits with the stragglers named when too few hosts are seen', async () => {
-    await bed.putReports([report('stage1', { reportedAt: new Date(NOW.getTime() - 8 * DAY) })]);
+    await bed.putReports([report('stage1', { reportedAt: new Date(NOW.getTime() - 8 * DAY), adoptedAt: new Date(NOW.getTime() - 9 * DAY) })]);
     const result = await runWave(bed.options());
     expect(result.decision).toBe('waiting');
     expect(result.reason).toContain('stragglers: stage1, stage2');

@@ -94,7 +94,7 @@ hosts:
     });
     expect(problems).toEqual([
       { key: 'clinic', message: 'deployed with pull: ssh probing skips it' },
-      { key: 'web2', message: 'unreachable: ssh: connect to host down.example.org port 22: No route to host' },
+      { key: 'web2', host: 'web2', message: 'unreachable: ssh: connect to host down.example.org port 22: No route to host' },
     ]);
     expect(reports.has('web2')).toBe(false);
     expect(reports.get('db1')).toMatchObject({ system: current, profileGeneration: 3, needsReboot: true });

@@ -42,7 +42,7 @@ describe('status (GitHub emulator, status reports in s3rver)', () => {
       ['web1', 'soaking', false],
       ['web2', 'behind', true],
     ]);
-    expect(result.problems).toEqual([{ key: 'fleet/status/ghost.json', message: expect.stringContaining('not a valid status report') }]);
+    expect(result.problems).toEqual([{ key: 'fleet/status/ghost.json', host: 'ghost', message: expect.stringContaining('not a valid status report') }]);
 
     const markdown = summaryMarkdown(result);
     expect(markdown).toContain('```mermaid\nflowchart LR\n  w0["first<br/>passed<br/>2/2 seen pass, 2 needed<br/>channel nixos-25.05"]:::passed');

@@ -1,6 +1,7 @@
 import type { Host } from '../../fleet/types.js';
 import type { HostStatusReport } from '../../fleet/status.js';
 import { sshHelperScript } from '../../host-scripts/index.js';
+import type { ReportProblem } from '../context.js';
 import { mapConcurrent, type Clock } from '../../util/async.js';
 import { errorMessage } from '../../util/errors.js';
 import { CommandError, exec } from '../../util/exec.js';
@@ -69,12 +70,13 @@ export function probeArguments(host: Host, options: Pick<SshProbeOptions, 'sshAr
 }
 
 /**
- * Probes ssh hosts now. Unreachable hosts get no report (they are then stragglers); hosts deployed
+ * Probes ssh hosts now. An unreachable host gets no report and a problem naming it, so it blocks its
+ * gate (its state is unknown, not "not seen"); hosts deployed
  * another way are skipped with a note.
  */
-export async function probeHosts(hosts: readonly Host[], options: SshProbeOptions): Promise<{ reports: Map<string, HostStatusReport>; problems: { key: string; message: string }[] }> {
+export async function probeHosts(hosts: readonly Host[], options: SshProbeOptions): Promise<{ reports: Map<string, HostStatusReport>; problems: ReportProblem[] }> {
   const reports = new Map<string, HostStatusReport>();
-  const problems: { key: string; message: string }[] = [];
+  const problems: ReportProblem[] = [];
   await mapConcurrent(hosts, options.concurrency ?? 16, async (host) => {
     if (host.deploy.method !== 'ssh') {
       problems.push({ key: host.name, message: `deployed with ${host.deploy.method}: ssh probing skips it` });
@@ -91,7 +93,7 @@ export async function probeHosts(hosts: readonly Host[], options: SshProbeOption
       // ssh's own last words (`No route to host`, `Permission denied`) say more than the exit code.
       const said = error instanceof CommandError ? error.stderr.trim().split('\n').pop() : undefined;
       options.log.warning(`${host.name}: probe failed: ${errorMessage(error)}`);
-      problems.push({ key: host.name, message: `unreachable: ${said || errorMessage(error).split('\n')[0]}` });
+      problems.push({ key: host.name, host: host.name, message: `unreachable: ${said || errorMessage(error).split('\n')[0]}` });
     }
   });
   return { reports, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };

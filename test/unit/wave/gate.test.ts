@@ -1,5 +1,5 @@
 import type { HostStatusReport } from '../../../src/fleet/status.js';
-import { evaluateGate, requiredPassing, type GateInput } from '../../../src/wave/gate.js';
+import { blockedReason, evaluateGate, requiredPassing, type GateInput } from '../../../src/wave/gate.js';
 
 const HOUR = 3_600_000;
 const now = new Date('2025-03-10T12:00:00Z');
@@ -51,6 +51,27 @@ describe('wave gate', () => {
     expect(gate.hosts[1]).toMatchObject({ state: 'soaking', soakEndsAt: new Date(now.getTime() + 4 * HOUR), detail: 'soaking, 4h0m to go' });
     expect(gate.readyAt).toEqual(new Date(now.getTime() + 4 * HOUR));
     expect(gate.reasons).toEqual(['1 of 2 hosts seen pass, 2 needed (quorum 100%)']);
+  });
+
+  it('fails closed: a host whose status could not be read blocks, even when the quorum is met without it', () => {
+    const unreadable = new Map([['c', 'fleet/status/c.json: the response was cut off after 3 attempts']]);
+    const gate = evaluateGate(input(['a', 'b', 'c'], [report('a'), report('b')], { quorum: { percent: 50 }, unreadable }));
+    expect(gate).toMatchObject({ passed: false, state: 'failed', unreadable: ['c'], stragglers: [], failures: [] });
+    expect(gate.hosts[2]).toMatchObject({ state: 'unreadable', detail: 'status unreadable: fleet/status/c.json: the response was cut off after 3 attempts' });
+    expect(gate.reasons).toEqual(['c: status unreadable: fleet/status/c.json: the response was cut off after 3 attempts; it blocks until its status can be read']);
+    expect(blockedReason(gate, 'reports')).toBe('cannot be judged: c (status unreadable: fleet/status/c.json: the response was cut off after 3 attempts)');
+    // The same host never seen at all is a straggler, and the wave passes on its quorum.
+    expect(evaluateGate(input(['a', 'b', 'c'], [report('a'), report('b')], { quorum: { percent: 50 } })).passed).toBe(true);
+  });
+
+  it('does not trust a report dated in the future', () => {
+    const future = report('b', { reportedAt: new Date(now.getTime() + 2 * HOUR), adoptedAt: new Date(now.getTime() + HOUR) });
+    const gate = evaluateGate(input(['a', 'b'], [report('a'), future], { quorum: { count: 1 } }));
+    expect(gate).toMatchObject({ passed: false, state: 'failed', unreadable: ['b'] });
+    expect(gate.hosts[1]?.detail).toBe('status not trusted: it is dated 2h0m in the future (2025-03-10T14:00:00.000Z)');
+    // A clock a few minutes ahead is tolerated.
+    const skewed = report('b', { reportedAt: new Date(now.getTime() + 60_000) });
+    expect(evaluateGate(input(['a', 'b'], [report('a'), skewed])).passed).toBe(true);
   });
 
   it('does not count a host running another system', () => {

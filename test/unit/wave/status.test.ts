@@ -84,8 +84,8 @@ describe('host status reports', () => {
     expect([...reports.keys()].sort()).toEqual(['web1', 'web2']);
     expect((reports.get('web2') as HostStatusReport).system).toBe(B);
     expect(problems).toEqual([
-      { key: 'fleet/status/db1.json', message: expect.stringContaining('not valid JSON') },
-      { key: 'fleet/status/impostor.json', message: 'names host "web1" but is stored as "impostor"' },
+      { key: 'fleet/status/db1.json', host: 'db1', message: expect.stringContaining('not valid JSON') },
+      { key: 'fleet/status/impostor.json', host: 'impostor', message: 'names host "web1" but is stored as "impostor"' },
     ]);
   });
 
