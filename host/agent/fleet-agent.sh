@@ -51,6 +51,9 @@ allow_reboot=${FLEET_AGENT_ALLOW_REBOOT:-false}
 reboot_window=${FLEET_AGENT_REBOOT_WINDOW:-}
 connect_timeout=${FLEET_AGENT_CONNECT_TIMEOUT:-15}
 profile=${FLEET_AGENT_PROFILE:-/nix/var/nix/profiles/system}
+# The applied manifest, kept as a profile beside the system's: it outlives a lost state directory
+# (and keeps the manifest from garbage collection), so a replayed older manifest is refused even then.
+manifest_profile="$(dirname "$profile")/fleet-manifest"
 
 nixx() { nix --extra-experimental-features nix-command "$@"; }
 log() { printf 'fleet-agent: %s\n' "$*" >&2; }
@@ -309,6 +312,7 @@ apply() {
   # The point of no return: a crash from here on must not apply the manifest a second time.
   put_state sequence "$sequence"
   put_state manifest "$mpath"
+  nix-env -p "$manifest_profile" --set "$mpath" 2>"$tmp/nix.err" || log "could not record $mpath in $manifest_profile: $(tail_of "$tmp/nix.err" 1)"
   put_state desired "$system"
   put_state manifest.json "$m"
   put_state error "activation of $system was interrupted"
@@ -352,6 +356,28 @@ apply() {
   return 0
 }
 
+# The manifest the profile beside the system's records as applied (empty when none).
+applied_manifest() { readlink -f "$manifest_profile" 2>/dev/null || true; }
+
+# The sequence every new manifest must exceed: the state's, or the manifest profile's when the
+# state was lost (the larger of the two; a loss is logged).
+sequence_floor() {
+  from_state=$(get_state sequence)
+  is_number "$from_state" || from_state=0
+  from_profile=0
+  recorded=$(applied_manifest)
+  if [ -n "$recorded" ]; then
+    n=${recorded#/nix/store/*-fleet-manifest-"$host"-}
+    is_number "$n" && from_profile=$n
+  fi
+  if [ "$from_profile" -gt "$from_state" ]; then
+    log "the agent's state has sequence $from_state but $manifest_profile records $from_profile: state was lost; using $from_profile"
+    echo "$from_profile"
+  else
+    echo "$from_state"
+  fi
+}
+
 # One run: returns 0 when nothing is wrong.
 converge() {
   pointer_url="$store_url/fleet/$environment/$host.json"
@@ -379,7 +405,7 @@ converge() {
     fail "manifest refused: $mpath is not a manifest of $host"
     return 1
   fi
-  if [ "$mpath" = "$(get_state manifest)" ]; then
+  if [ "$mpath" = "$(get_state manifest)" ] || [ "$mpath" = "$(applied_manifest)" ]; then
     log "manifest $number is applied already"
     return 0
   fi
@@ -400,14 +426,13 @@ converge() {
   case $action in switch | boot | reboot) ;; *) fail "manifest refused: unknown action ${action:-?}"; return 1 ;; esac
   { is_number "$sequence" && [ "$sequence" = "$number" ]; } || { fail "manifest refused: its sequence ${sequence:-?} does not match its name"; return 1; }
 
-  last=$(get_state sequence)
-  is_number "$last" || last=0
+  last=$(sequence_floor)
   if [ "$sequence" -lt "$last" ]; then
     fail "manifest refused: sequence $sequence is older than the applied $last (a replayed manifest?)"
     return 1
   fi
   if [ "$sequence" -eq "$last" ]; then
-    fail "manifest refused: sequence $sequence was applied already from another manifest ($(get_state manifest)), replayed?"
+    fail "manifest refused: sequence $sequence was applied already from another manifest ($(applied_manifest)), replayed?"
     return 1
   fi
   expiry=$(date -u -d "$expires" +%s 2>/dev/null) || { fail "manifest refused: expiry ${expires:-?} is not a time"; return 1; }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openStore, type OpenedStore } from '../../src/cache/open-store.js';
 import { parseSigningKey, type SigningKey } from '../../src/cache/signing.js';
@@ -16,7 +16,7 @@ import { addHealthCheck, agentPaths, generateKeyPair, pushClosures, runAgent, ty
  */
 describe('pull agent against s3rver (manifests, reports) and nginx (closures)', () => {
   const ENV = 'production';
-  const NAMES = ['clinic-a', 'clinic-b', 'clinic-c', 'clinic-d', 'clinic-e', 'clinic-f'];
+  const NAMES = ['clinic-a', 'clinic-b', 'clinic-c', 'clinic-d', 'clinic-e', 'clinic-f', 'clinic-g'];
   let fleet: SimulatedFleet;
   let s3: S3rverHandle;
   let cache: NginxCacheHandle;
@@ -133,6 +133,26 @@ describe('pull agent against s3rver (manifests, reports) and nginx (closures)', 
     const twinRun = await runAgent(h, config(h.name));
     expect(twinRun.code).toBe(1);
     expect(twinRun.stderr).toMatch(/sequence 2 was applied already from another manifest/);
+    expect(await h.currentSystem()).toBe(v3);
+  });
+
+  it('refuses a replayed older manifest after its state directory is lost, from the manifest profile beside the system profile', async () => {
+    const h = host('clinic-g');
+    const key = `fleet/${ENV}/${h.name}.json`;
+    await publish(h.name, v2);
+    const oldPointer = (await store.get(key)) as Buffer;
+    expect((await runAgent(h, config(h.name))).code).toBe(0);
+    await publish(h.name, v3);
+    expect((await runAgent(h, config(h.name))).code).toBe(0);
+    expect(await h.currentSystem()).toBe(v3);
+    expect((await h.console(['readlink', '-f', '/nix/var/nix/profiles/fleet-manifest'])).stdout.trim()).toMatch(/-fleet-manifest-clinic-g-2$/);
+
+    await rm(agentPaths(h).state, { recursive: true, force: true });
+    await store.put(key, oldPointer, 'application/json');
+    const replay = await runAgent(h, config(h.name));
+    expect(replay.code).toBe(1);
+    expect(replay.stderr).toMatch(/state was lost; using 2/);
+    expect(replay.stderr).toMatch(/sequence 1 is older than the applied 2/);
     expect(await h.currentSystem()).toBe(v3);
   });
 
