@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -39,6 +39,21 @@ describe('FileBinaryCacheStore', () => {
     await store.put('fleet/prod/web-1.json', '{"v":2}', 'application/json');
     expect((await store.get('fleet/prod/web-1.json'))?.toString()).toBe('{"v":2}');
     expect(await allFiles(join(dir, 'cache'))).toEqual(['fleet/prod/web-1.json', 'nix-cache-info']);
+  });
+
+  test('removes the temp files a killed writer left, not those of a write under way', async () => {
+    const nar = join(dir, 'cache', 'nar');
+    await mkdir(nar, { recursive: true });
+    const left = join(nar, '.0abc.nar.zst.tmp-0123456789ab');
+    const live = join(nar, '.1def.nar.zst.tmp-ba9876543210');
+    await writeFile(left, 'half a NAR');
+    await writeFile(live, 'a NAR being written');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(left, twoHoursAgo, twoHoursAgo);
+    await store.put('nar/2.nar.zst', 'whole', 'application/x-nix-nar');
+    expect(existsSync(left)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(await store.list('nar/')).toEqual(['nar/2.nar.zst']);
   });
 
   test('missing objects, and directories, are not objects', async () => {

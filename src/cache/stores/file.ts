@@ -18,6 +18,9 @@ export interface FileStoreOptions {
 /** Temp files sit beside their target so the final `rename` stays on one file system. */
 const TEMP_NAME = /^\..+\.tmp-[0-9a-f]{12}$/;
 
+/** A temp file this old was left by a writer that died (killed mid-upload): no live write takes this long to touch it. */
+const STALE_TEMP_MS = 60 * 60_000;
+
 /**
  * A binary cache in a local directory (`file:///srv/cache`), the layout `nix copy --to file://`
  * writes. Every write goes to a temp file in the target's directory and is renamed into place,
@@ -26,6 +29,8 @@ const TEMP_NAME = /^\..+\.tmp-[0-9a-f]{12}$/;
  */
 export class FileBinaryCacheStore implements BinaryCacheStore {
   readonly url: string;
+  /** Directories already swept of stale temp files by this store. */
+  private readonly swept = new Set<string>();
 
   constructor(
     readonly directory: string,
@@ -135,7 +140,27 @@ export class FileBinaryCacheStore implements BinaryCacheStore {
     } catch (error) {
       throw this.failure('write', key, error);
     }
+    await this.sweepStaleTemps(dirname(target));
     return join(dirname(target), `.${basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Removes, once per directory, the temp files of writers that died; a sweep that fails costs nothing but a debug line. */
+  private async sweepStaleTemps(directory: string): Promise<void> {
+    if (this.swept.has(directory)) return;
+    this.swept.add(directory);
+    const now = Date.now();
+    try {
+      for (const name of (await readdir(directory)).filter((n) => TEMP_NAME.test(n))) {
+        const path = join(directory, name);
+        const { mtimeMs } = await stat(path);
+        if (now - mtimeMs > STALE_TEMP_MS) {
+          await rm(path, { force: true });
+          this.options.log?.info(`file store: removed ${path}, left by an interrupted write`);
+        }
+      }
+    } catch (error) {
+      this.options.log?.debug(`file store: could not sweep ${directory}: ${errorMessage(error)}`);
+    }
   }
 
   private pathOf(key: string): string {
