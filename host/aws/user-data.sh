@@ -5,11 +5,16 @@
 # the system to run (action-deploy's aws-asg transport writes them):
 #   fleet:system                 the toplevel store path
 #   fleet:substituters           caches to fetch it from, space separated
-#   fleet:trusted-public-keys    the keys its paths are signed with, space separated
 # At boot this script reads them from the instance metadata service (IMDSv2; the template must
 # enable InstanceMetadataTags), fetches the closure without evaluating anything
-# (nix build --profile on a store path), makes it the boot default (switch-to-configuration boot)
-# and kexecs into it. Once the instance runs that system (the next boot), it does nothing.
+# (nix build --profile on a store path, signatures required), makes it the boot default
+# (switch-to-configuration boot) and kexecs into it. Once the instance runs that system (the next
+# boot), it does nothing.
+#
+# The keys the closure must be signed with never come from a tag (anyone allowed ec2:CreateTags
+# could name their own): put them in the launch template's user data, before this script,
+#   FLEET_TRUSTED_PUBLIC_KEYS='cache.example.org-1:AbC…='
+# or in the AMI's nix.conf (trusted-public-keys), which Nix uses when the variable is empty.
 set -euo pipefail
 export PATH="/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:/run/wrappers/bin:/usr/bin:/bin:${PATH:-}"
 
@@ -52,7 +57,10 @@ case $'\n'"$keys"$'\n' in
 esac
 system=$(metadata tags/instance/fleet:system)
 substituters=$(metadata tags/instance/fleet:substituters || true)
-trusted_keys=$(metadata tags/instance/fleet:trusted-public-keys || true)
+trusted_keys=${FLEET_TRUSTED_PUBLIC_KEYS:-}
+case $'\n'"$keys"$'\n' in
+  *$'\nfleet:trusted-public-keys\n'*) log "ignoring the fleet:trusted-public-keys tag: the keys come from the user data (FLEET_TRUSTED_PUBLIC_KEYS) or the AMI's nix.conf, never from a tag" ;;
+esac
 
 base=${system#/nix/store/}
 if [ "$base" = "$system" ] || [ "${#base}" -lt 34 ] || [[ ! $base =~ ^[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$ ]]; then

@@ -60,7 +60,7 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
   let cacheKey: KeyPair;
   let v1: string;
   let v2: string;
-  const NAMES = ['asg-1', 'asg-2', 'ssm-1', 'ssm-2', 'ssm-3', 'ssm-4', 'ssm-5'];
+  const NAMES = ['asg-1', 'asg-2', 'asg-3', 'ssm-1', 'ssm-2', 'ssm-3', 'ssm-4', 'ssm-5'];
   const host = (name: string) => fleet.hosts.find((h) => h.name === name) as SimulatedHost;
 
   beforeAll(async () => {
@@ -93,10 +93,11 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
 
     it('reads its tags over IMDSv2, fetches the system, makes it the boot default and kexecs into it', async () => {
       const h = host('asg-1');
-      const imds = await startImds(() => ({ Name: 'web', 'fleet:system': v2, 'fleet:substituters': cache.url, 'fleet:trusted-public-keys': cacheKey.public }));
+      const imds = await startImds(() => ({ Name: 'web', 'fleet:system': v2, 'fleet:substituters': cache.url }));
       try {
         const record = await installKexecStandIns(h);
-        const run = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', await userData(h)], { timeoutMs: 120_000 });
+        // The keys come from the launch template's user data, which sets them before the script.
+        const run = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, `FLEET_TRUSTED_PUBLIC_KEYS=${cacheKey.public}`, 'bash', await userData(h)], { timeoutMs: 120_000 });
         expect(run.stderr).toContain(`kexec into ${v2}`);
         expect(run.code).toBe(0);
         expect(imds.requests[0]).toBe('PUT /latest/api/token');
@@ -110,7 +111,7 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
         await rebootHost(h);
         expect(await h.bootedSystem()).toBe(v2);
         const record2 = await installKexecStandIns(h);
-        const again = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', await userData(h)], { timeoutMs: 60_000 });
+        const again = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, `FLEET_TRUSTED_PUBLIC_KEYS=${cacheKey.public}`, 'bash', await userData(h)], { timeoutMs: 60_000 });
         expect(again.code).toBe(0);
         expect(again.stderr).toContain(`running ${v2}`);
         expect(await readFile(record2, 'utf8')).toBe('');
@@ -118,6 +119,24 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
         await imds.stop();
       }
     });
+
+    it('never trusts keys named by an instance tag: whoever may write tags cannot vouch for a system', async () => {
+      const h = host('asg-3');
+      // A tag-writer names the key the cache is signed with; the user data and the AMI name none.
+      const imds = await startImds(() => ({ Name: 'web', 'fleet:system': v2, 'fleet:substituters': cache.url, 'fleet:trusted-public-keys': cacheKey.public }));
+      try {
+        const record = await installKexecStandIns(h);
+        const run = await h.ssh(['env', `FLEET_IMDS_ENDPOINT=${imds.url}`, 'bash', await userData(h)], { timeoutMs: 180_000 });
+        expect(run.stderr).toContain('ignoring the fleet:trusted-public-keys tag');
+        expect(run.stderr).toContain(`could not fetch ${v2}`);
+        expect(run.code).toBe(1);
+        expect(await h.profileSystem()).toBe(v1);
+        expect(await h.bootDefault()).toBe(v1);
+        expect(await readFile(record, 'utf8')).toBe('');
+      } finally {
+        await imds.stop();
+      }
+    }, 240_000);
 
     it('says what is wrong when instance tags are not served, and does nothing without a fleet:system tag', async () => {
       const h = host('asg-2');

@@ -78,7 +78,7 @@ export async function prepareLaunchTemplateVersion(
     pinned &&
     previousSystem === values.system &&
     instanceTagValue(data.TagSpecifications, TAG_SUBSTITUTERS) === values.substituters.join(' ') &&
-    instanceTagValue(data.TagSpecifications, TAG_TRUSTED_PUBLIC_KEYS) === values.trustedPublicKeys.join(' ') &&
+    instanceTagValue(data.TagSpecifications, TAG_TRUSTED_PUBLIC_KEYS) === undefined &&
     data.MetadataOptions?.InstanceMetadataTags === 'enabled';
   const base = { launchTemplateId: source.LaunchTemplateId, sourceVersion: source.VersionNumber, ...(previousSystem ? { previousSystem } : {}) };
   if (same) {

@@ -10,6 +10,9 @@ import type {
  * The instance tags that tell a new instance which system to run. The user-data script
  * (host/aws/user-data.sh) reads them from the instance metadata service (IMDSv2), which only serves
  * tags when the launch template enables `InstanceMetadataTags`, and only keys without `/` or spaces.
+ * The keys that vouch for the system are never a tag (anyone with ec2:CreateTags could name their
+ * own): they come from the launch template's user data or the AMI. `fleet:trusted-public-keys` is
+ * only listed to be removed from templates older versions of fleet wrote.
  */
 export const TAG_SYSTEM = 'fleet:system';
 export const TAG_SUBSTITUTERS = 'fleet:substituters';
@@ -25,7 +28,6 @@ export interface SystemTagValues {
   host: string;
   system: string;
   substituters: readonly string[];
-  trustedPublicKeys: readonly string[];
   commit?: string;
 }
 
@@ -35,7 +37,6 @@ export function systemTags(values: SystemTagValues): Tag[] {
     { Key: TAG_HOST, Value: values.host },
     { Key: TAG_SYSTEM, Value: values.system },
     { Key: TAG_SUBSTITUTERS, Value: values.substituters.join(' ') },
-    { Key: TAG_TRUSTED_PUBLIC_KEYS, Value: values.trustedPublicKeys.join(' ') },
   ];
   if (values.commit) tags.push({ Key: TAG_COMMIT, Value: values.commit });
   for (const tag of tags) {
@@ -46,7 +47,6 @@ export function systemTags(values: SystemTagValues): Tag[] {
     if (/[\n\r\0]/.test(value)) throw new Error(`${tag.Key} for ${values.host} contains a line break`);
   }
   if (values.substituters.length === 0) throw new Error(`aws-asg host ${values.host}: new instances need substituters to fetch the system from (example: https://cache.example.org)`);
-  if (values.trustedPublicKeys.length === 0) throw new Error(`aws-asg host ${values.host}: new instances need trusted-public-keys for the substituters`);
   return tags;
 }
 

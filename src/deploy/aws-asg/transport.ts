@@ -18,7 +18,7 @@ export interface AsgClients {
 }
 
 export interface AsgTransportOptions extends AwsTransportOptions {
-  settings: Pick<DeploySettings, 'action' | 'rollback' | 'substituters' | 'trustedPublicKeys'>;
+  settings: Pick<DeploySettings, 'action' | 'rollback' | 'substituters'>;
   /** The rollout plan's sizes, applied inside each group: canary instances, then batches. */
   rollout?: { canary?: number; maxConcurrency?: Limit };
   /** OIDC role credentials (`createRefreshingCredentials`); the SDK's default chain when absent. */
@@ -45,8 +45,8 @@ export class AsgTransport implements Transport {
     if (runsWithoutBooting(action)) {
       throw new UserError(`action: aws-asg hosts get new instances that boot the system; "${action}" cannot be done by an instance refresh (use switch)`);
     }
-    if (options.settings.substituters.length === 0 || options.settings.trustedPublicKeys.length === 0) {
-      throw new UserError('substituters and trusted-public-keys: required for aws-asg hosts, whose new instances fetch the system from the cache (example: https://cache.example.org)');
+    if (options.settings.substituters.length === 0) {
+      throw new UserError('substituters: required for aws-asg hosts, whose new instances fetch the system from the cache (example: https://cache.example.org); the keys they trust come from the launch template\'s user data or the AMI');
     }
   }
 
@@ -98,7 +98,6 @@ export class AsgTransport implements Transport {
           host: host.name,
           system,
           substituters: this.options.settings.substituters,
-          trustedPublicKeys: this.options.settings.trustedPublicKeys,
           ...(this.options.commit ? { commit: this.options.commit } : {}),
         },
         log,

@@ -2,7 +2,6 @@ import { describe, expect, it } from '@jest/globals';
 import { mergeTagSpecifications, metadataOptionsWithTags, planRefresh, systemTags } from '../../../src/deploy/aws-asg/index.js';
 
 const SYSTEM = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-web-24.11';
-const KEY = 'cache.example.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=';
 
 describe('planRefresh', () => {
   const base = { checkpointDelaySeconds: 600, rollback: 'auto' as const };
@@ -45,21 +44,20 @@ describe('planRefresh', () => {
 });
 
 describe('instance tags', () => {
-  it('carry the system, caches and keys; lists are space separated', () => {
-    expect(systemTags({ host: 'web', system: SYSTEM, substituters: ['https://a.example', 'https://b.example'], trustedPublicKeys: [KEY] })).toEqual([
+  it('carry the system and caches, never the keys that vouch for it; lists are space separated', () => {
+    expect(systemTags({ host: 'web', system: SYSTEM, substituters: ['https://a.example', 'https://b.example'] })).toEqual([
       { Key: 'fleet:host', Value: 'web' },
       { Key: 'fleet:system', Value: SYSTEM },
       { Key: 'fleet:substituters', Value: 'https://a.example https://b.example' },
-      { Key: 'fleet:trusted-public-keys', Value: KEY },
     ]);
   });
 
   it('refuse values EC2 cannot hold, naming the tag', () => {
-    const keys = Array.from({ length: 5 }, (_, i) => KEY.replace('-1:', `-${i}:`));
-    expect(() => systemTags({ host: 'web', system: SYSTEM, substituters: ['https://a.example'], trustedPublicKeys: keys })).toThrow(
-      /fleet:trusted-public-keys for web is 3\d\d characters, more than an EC2 tag value holds \(256\)/,
+    const caches = Array.from({ length: 12 }, (_, i) => `https://cache-${i}.example.org`);
+    expect(() => systemTags({ host: 'web', system: SYSTEM, substituters: caches })).toThrow(
+      /fleet:substituters for web is 3\d\d characters, more than an EC2 tag value holds \(256\)/,
     );
-    expect(() => systemTags({ host: 'web', system: SYSTEM, substituters: [], trustedPublicKeys: [KEY] })).toThrow(/need substituters/);
+    expect(() => systemTags({ host: 'web', system: SYSTEM, substituters: [] })).toThrow(/need substituters/);
   });
 
   it('replace only the fleet tags on instances and keep everything else', () => {

@@ -60,7 +60,6 @@ function templateVersion(version: number, system: string | undefined, extra: Par
         { Key: 'fleet:host', Value: 'web' },
         { Key: 'fleet:system', Value: system },
         { Key: 'fleet:substituters', Value: CACHE },
-        { Key: 'fleet:trusted-public-keys', Value: KEY },
       ]
     : [];
   return {
@@ -121,7 +120,7 @@ describe('AsgTransport (aws-sdk-client-mock)', () => {
     let now = new Date('2025-03-01T10:00:00Z').getTime();
     const log = memoryLog();
     const t = new AsgTransport({
-      settings: { action: 'switch', rollback: 'auto', substituters: [CACHE], trustedPublicKeys: [KEY] },
+      settings: { action: 'switch', rollback: 'auto', substituters: [CACHE] },
       log,
       rollout: { canary: 1, maxConcurrency: { count: 3 } },
       clients: (region) => {
@@ -176,7 +175,6 @@ describe('AsgTransport (aws-sdk-client-mock)', () => {
           { Key: 'fleet:host', Value: 'web' },
           { Key: 'fleet:system', Value: NEW },
           { Key: 'fleet:substituters', Value: CACHE },
-          { Key: 'fleet:trusted-public-keys', Value: KEY },
           { Key: 'fleet:commit', Value: '0123456789abcdef0123456789abcdef01234567' },
         ],
       },
@@ -209,7 +207,7 @@ describe('AsgTransport (aws-sdk-client-mock)', () => {
           EndTime: new Date('2025-03-01T10:20:00Z'),
         }),
       );
-    const { t } = transport({ settings: { action: 'switch', rollback: 'off', substituters: [CACHE], trustedPublicKeys: [KEY] } });
+    const { t } = transport({ settings: { action: 'switch', rollback: 'off', substituters: [CACHE] } });
     const result = await t.deployHost({ host, system: NEW });
     expect(result.outcome).toBe('failed');
     expect(result.after).toBeUndefined();
@@ -293,6 +291,19 @@ describe('AsgTransport (aws-sdk-client-mock)', () => {
     expect(asMock.commandCalls(StartInstanceRefreshCommand)[0]?.args[0].input.DesiredConfiguration).toEqual({ LaunchTemplate: { LaunchTemplateId: LT_ID, Version: '8' } });
   });
 
+  it('never carries the keys that vouch for a system as a tag: a version an older fleet tagged with them is replaced without them', async () => {
+    const legacy = templateVersion(8, NEW);
+    legacy.LaunchTemplateData?.TagSpecifications?.[0]?.Tags?.push({ Key: 'fleet:trusted-public-keys', Value: KEY });
+    mockGroup(group({ LaunchTemplate: { LaunchTemplateId: LT_ID, LaunchTemplateName: 'web', Version: '8' } }), legacy);
+    asMock.on(DescribeInstanceRefreshesCommand).resolves(refresh('Successful', { PercentageComplete: 100 }));
+    const { t } = transport();
+    expect((await t.deployHost({ host, system: NEW })).outcome).toBe('succeeded');
+    const created = ec2Mock.commandCalls(CreateLaunchTemplateVersionCommand)[0]?.args[0].input;
+    const tags = created?.LaunchTemplateData?.TagSpecifications?.flatMap((s) => s.Tags ?? []).map((tag) => tag.Key);
+    expect(tags).toContain('fleet:system');
+    expect(tags).not.toContain('fleet:trusted-public-keys');
+  });
+
   it('keeps a mixed instances policy (overrides, distribution) in the desired configuration', async () => {
     mockGroup(
       group({
@@ -319,7 +330,7 @@ describe('AsgTransport (aws-sdk-client-mock)', () => {
     const { t } = transport({ clients: () => ({ autoScaling, ec2 }) });
     const noRegion = await t.deployHost({ host: { ...host, deploy: { method: 'aws-asg', autoScalingGroup: 'web-asg', launchTemplate: 'web' } }, system: NEW });
     expect(noRegion.message).toMatch(/^aws-region: required for aws-asg host web/);
-    expect(() => transport({ settings: { action: 'test', rollback: 'auto', substituters: [CACHE], trustedPublicKeys: [KEY] } })).toThrow(/"test" cannot be done by an instance refresh/);
-    expect(() => transport({ settings: { action: 'switch', rollback: 'auto', substituters: [], trustedPublicKeys: [] } })).toThrow(/substituters and trusted-public-keys: required for aws-asg hosts/);
+    expect(() => transport({ settings: { action: 'test', rollback: 'auto', substituters: [CACHE] } })).toThrow(/"test" cannot be done by an instance refresh/);
+    expect(() => transport({ settings: { action: 'switch', rollback: 'auto', substituters: [] } })).toThrow(/substituters: required for aws-asg hosts/);
   });
 });
