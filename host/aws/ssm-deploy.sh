@@ -10,7 +10,6 @@ export PATH="/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:/run/w
 # than that substitute the text below instead, which each parameter's allowedPattern keeps free of quotes.
 if [ -z "${SSM_storePath+x}" ]; then SSM_storePath='{{ storePath }}'; fi
 if [ -z "${SSM_substituters+x}" ]; then SSM_substituters='{{ substituters }}'; fi
-if [ -z "${SSM_trustedPublicKeys+x}" ]; then SSM_trustedPublicKeys='{{ trustedPublicKeys }}'; fi
 if [ -z "${SSM_action+x}" ]; then SSM_action='{{ action }}'; fi
 if [ -z "${SSM_rollback+x}" ]; then SSM_rollback='{{ rollback }}'; fi
 system=$SSM_storePath
@@ -38,7 +37,7 @@ say "target=$system"
 if [ "$action" = reboot ] && [ "$(fleet_booted_system)" = "$system" ]; then finish 0 "rebooted into $system"; fi
 set -- --extra-experimental-features nix-command --option require-sigs true
 if [ -n "$SSM_substituters" ]; then set -- "$@" --option substituters "$SSM_substituters"; fi
-if [ -n "$SSM_trustedPublicKeys" ]; then set -- "$@" --option trusted-public-keys "$SSM_trustedPublicKeys"; fi
+# The keys come only from the instance's nix.conf (its NixOS configuration or AMI), never a parameter.
 case "$action" in
   test | dry-activate) nix build "$@" --no-link "$system" || finish 1 "could not fetch $system; nothing changed" ;;
   *) nix build "$@" --no-link --profile "$profile" "$system" || finish 1 "could not fetch $system; nothing changed" ;;

@@ -60,7 +60,7 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
   let cacheKey: KeyPair;
   let v1: string;
   let v2: string;
-  const NAMES = ['asg-1', 'asg-2', 'asg-3', 'ssm-1', 'ssm-2', 'ssm-3', 'ssm-4', 'ssm-5'];
+  const NAMES = ['asg-1', 'asg-2', 'asg-3', 'ssm-1', 'ssm-2', 'ssm-3', 'ssm-4', 'ssm-5', 'ssm-6'];
   const host = (name: string) => fleet.hosts.find((h) => h.name === name) as SimulatedHost;
 
   beforeAll(async () => {
@@ -177,15 +177,33 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
      * and (with interpolationType ENV_VAR, agents from 3.3) the SSM_<name> variables set. NixOS's
      * /bin/sh is bash, which runs it.
      */
-    async function runDocument(h: SimulatedHost, params: Record<string, string>, options: { envVars?: boolean } = {}) {
-      const all = { substituters: cache.url, trustedPublicKeys: cacheKey.public, action: 'switch', rollback: 'auto', executionTimeout: '600', ...params };
+    /** The instance's own NixOS configuration trusts the cache's key (the document never passes keys). */
+    async function trustCacheKey(h: SimulatedHost): Promise<void> {
+      const conf = join(h.root, 'etc-nix', 'nix.conf');
+      const text = await readFile(conf, 'utf8');
+      if (!text.includes(cacheKey.public)) await writeFile(conf, `${text}trusted-public-keys = ${cacheKey.public}\n`);
+    }
+
+    async function runDocument(h: SimulatedHost, params: Record<string, string>, options: { envVars?: boolean; trustCache?: boolean; extraEnv?: string[] } = {}) {
+      if (options.trustCache ?? true) await trustCacheKey(h);
+      const all = { substituters: cache.url, action: 'switch', rollback: 'auto', executionTimeout: '600', ...params };
       const text = script.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => all[name as keyof typeof all] ?? '');
       const file = join(h.root, `ssm-${Date.now()}.sh`);
       await writeFile(file, `${text}\n`);
       const env = options.envVars === false ? [] : Object.entries(all).map(([k, v]) => `SSM_${k}=${v}`);
-      const result = await h.ssh(['env', ...env, 'bash', file], { timeoutMs: 120_000 });
+      const result = await h.ssh(['env', ...env, ...(options.extraEnv ?? []), 'bash', file], { timeoutMs: 120_000 });
       return { ...result, report: parseDocumentOutput(result.stdout) };
     }
+
+    it('trusts only the keys of the instance itself: a command that names keys changes nothing', async () => {
+      const h = host('ssm-6');
+      // Whoever may send commands names the cache's key; the instance's nix.conf does not trust it.
+      const run = await runDocument(h, { storePath: v2 }, { trustCache: false, extraEnv: [`SSM_trustedPublicKeys=${cacheKey.public}`] });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(`could not fetch ${v2}; nothing changed`);
+      expect(await h.currentSystem()).toBe(v1);
+      expect(await h.profileSystem()).toBe(v1);
+    });
 
     it('switches, printing what it did (parameters from the text, as older agents give them)', async () => {
       const h = host('ssm-1');

@@ -3,7 +3,8 @@ import type { SsmTarget } from '../../fleet/types.js';
 import type { DeployAction } from '../types.js';
 
 /**
- * The `NixOS-Deploy` command document (host/aws/NixOS-Deploy.json) as this code sends it. The
+ * The `NixOS-Deploy` command document (host/aws/NixOS-Deploy.json) as this code sends it. It takes
+ * no keys: what an instance trusts is its own nix.conf, never something ssm:SendCommand can set. The
  * patterns repeat the document's `allowedPattern`s (a unit test keeps them equal), so a bad value
  * is refused here, with the input named, before SSM refuses the whole command.
  */
@@ -13,7 +14,6 @@ export const DEPLOY_DOCUMENT_NAME = 'NixOS-Deploy';
 export const DOCUMENT_PATTERNS = {
   storePath: '^/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$',
   substituters: '^[A-Za-z0-9:/._?=&%+@,~ -]*$',
-  trustedPublicKeys: '^[A-Za-z0-9:._+/= -]*$',
   executionTimeout: '^[1-9][0-9]{0,5}$',
 } as const;
 
@@ -32,7 +32,6 @@ export const EXIT_CODES = {
 export interface DeployParameters {
   system: string;
   substituters: readonly string[];
-  trustedPublicKeys: readonly string[];
   action: DeployAction;
   rollback: 'auto' | 'off';
   executionTimeoutSeconds: number;
@@ -41,16 +40,13 @@ export interface DeployParameters {
 /** SendCommand's `Parameters` for the document. */
 export function documentParameters(p: DeployParameters): Record<string, string[]> {
   const substituters = p.substituters.join(' ');
-  const keys = p.trustedPublicKeys.join(' ');
   const timeout = String(Math.ceil(p.executionTimeoutSeconds));
   if (!PATTERNS.storePath.test(p.system)) throw new Error(`store path "${p.system}" is not one the ${DEPLOY_DOCUMENT_NAME} document accepts (example: /nix/store/…-nixos-system-web1-24.11)`);
   if (!PATTERNS.substituters.test(substituters)) throw new Error(`substituters: "${substituters}" has characters the ${DEPLOY_DOCUMENT_NAME} document refuses (quotes, $, backslashes; example: https://cache.example.org)`);
-  if (!PATTERNS.trustedPublicKeys.test(keys)) throw new Error(`trusted-public-keys: "${keys}" has characters a Nix public key never has (example: cache.example.org-1:AbC…=)`);
   if (!PATTERNS.executionTimeout.test(timeout)) throw new Error(`execution timeout ${timeout}s is out of range (1 to 999999 seconds)`);
   return {
     storePath: [p.system],
     substituters: [substituters],
-    trustedPublicKeys: [keys],
     action: [p.action],
     rollback: [p.rollback],
     executionTimeout: [timeout],

@@ -3,7 +3,6 @@ import type { SsmTarget } from '../../fleet/types.js';
 import { formatLimit } from '../../rollout/limits.js';
 import type { HostResult, Limit } from '../../rollout/types.js';
 import { systemClock } from '../../util/async.js';
-import { UserError } from '../../util/errors.js';
 import { awsErrorMessage } from '../aws-asg/errors.js';
 import type { DeploySettings, HostJob, Transport } from '../types.js';
 import { listInvocations, sendCommand, waitForCommand } from './command.js';
@@ -12,7 +11,7 @@ import { classifyInvocation, summarizeInstances, type InstanceResult } from './i
 import type { AwsTransportOptions } from '../aws-transport.js';
 
 export interface SsmTransportOptions extends AwsTransportOptions {
-  settings: Pick<DeploySettings, 'action' | 'rollback' | 'substituters' | 'trustedPublicKeys' | 'activationTimeoutMs'>;
+  settings: Pick<DeploySettings, 'action' | 'rollback' | 'substituters' | 'activationTimeoutMs'>;
   /** The plan's limits, handed to SSM, which applies them across the instances of each host entry. */
   rollout?: { maxConcurrency?: Limit; maxErrors?: Limit };
   credentials?: SSMClientConfig['credentials'];
@@ -40,11 +39,7 @@ export class SsmTransport implements Transport {
   private readonly clientsByRegion = new Map<string, SSMClient>();
   private readonly instances = new Map<string, InstanceResult[]>();
 
-  constructor(private readonly options: SsmTransportOptions) {
-    if (options.settings.substituters.length > 0 && options.settings.trustedPublicKeys.length === 0) {
-      throw new UserError('trusted-public-keys: required with substituters for aws-ssm hosts (example: cache.example.org-1:AbC…=)');
-    }
-  }
+  constructor(private readonly options: SsmTransportOptions) {}
 
   private client(region: string): SSMClient {
     let client = this.clientsByRegion.get(region);
@@ -77,7 +72,6 @@ export class SsmTransport implements Transport {
       const parameters = documentParameters({
         system,
         substituters: settings.substituters,
-        trustedPublicKeys: settings.trustedPublicKeys,
         action: settings.action,
         rollback: settings.rollback,
         executionTimeoutSeconds,

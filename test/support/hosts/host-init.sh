@@ -10,6 +10,10 @@ set -u
 root=$1
 systemd=$2
 
+# Each host has its own /etc/nix; the machine must have the directory to mount it on (.ci/setup makes it).
+for dir in /nix /etc/nix /boot; do
+  [ -d "$dir" ] || { echo "host-init: $dir is missing on this machine: run .ci/setup" >&2; exit 1; }
+done
 mount --bind "$root/nix" /nix
 mount --bind "$root/run" /run
 mount --bind "$root/boot" /boot

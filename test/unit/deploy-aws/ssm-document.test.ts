@@ -37,7 +37,7 @@ describe('the NixOS-Deploy document', () => {
   });
 
   it('takes exactly the parameters the transport sends', () => {
-    const sent = documentParameters({ system: SYSTEM, substituters: ['https://c.example'], trustedPublicKeys: ['c-1:AAAA'], action: 'switch', rollback: 'auto', executionTimeoutSeconds: 600 });
+    const sent = documentParameters({ system: SYSTEM, substituters: ['https://c.example'], action: 'switch', rollback: 'auto', executionTimeoutSeconds: 600 });
     expect(Object.keys(sent).sort()).toEqual(Object.keys(document.parameters).sort());
   });
 
@@ -61,12 +61,18 @@ describe('the NixOS-Deploy document', () => {
   });
 
   it('reads every parameter from SSM_ variables, with a quoted fallback for older agents', () => {
-    for (const name of ['storePath', 'substituters', 'trustedPublicKeys', 'action', 'rollback']) {
+    for (const name of ['storePath', 'substituters', 'action', 'rollback']) {
       expect(document.parameters[name]?.interpolationType).toBe('ENV_VAR');
       expect(script).toContain(`if [ -z "\${SSM_${name}+x}" ]; then SSM_${name}='{{ ${name} }}'; fi`);
     }
     const referenced = [...script.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]);
     for (const name of referenced) expect(Object.keys(document.parameters)).toContain(name);
+  });
+
+  it('takes no keys: what an instance trusts is its own nix.conf, never what a command sender passes', () => {
+    expect(Object.keys(document.parameters).sort()).toEqual(['action', 'executionTimeout', 'rollback', 'storePath', 'substituters']);
+    expect(script).not.toMatch(/trusted-public-keys "\$|trustedPublicKeys/);
+    expect(script).toContain('--option require-sigs true');
   });
 
   it('runs strict (set -euo pipefail) and uses exit 194 to reboot', () => {
@@ -78,15 +84,14 @@ describe('the NixOS-Deploy document', () => {
 
 describe('documentParameters and commandTargets', () => {
   it('joins lists with spaces and refuses bad values', () => {
-    expect(documentParameters({ system: SYSTEM, substituters: ['https://a', 's3://b?region=eu-west-1'], trustedPublicKeys: ['k-1:AA==', 'k-2:BB=='], action: 'reboot', rollback: 'off', executionTimeoutSeconds: 90.5 })).toEqual({
+    expect(documentParameters({ system: SYSTEM, substituters: ['https://a', 's3://b?region=eu-west-1'], action: 'reboot', rollback: 'off', executionTimeoutSeconds: 90.5 })).toEqual({
       storePath: [SYSTEM],
       substituters: ['https://a s3://b?region=eu-west-1'],
-      trustedPublicKeys: ['k-1:AA== k-2:BB=='],
       action: ['reboot'],
       rollback: ['off'],
       executionTimeout: ['91'],
     });
-    expect(() => documentParameters({ system: '/nix/store/x', substituters: [], trustedPublicKeys: [], action: 'switch', rollback: 'auto', executionTimeoutSeconds: 1 })).toThrow(/not one the NixOS-Deploy document accepts/);
+    expect(() => documentParameters({ system: '/nix/store/x', substituters: [], action: 'switch', rollback: 'auto', executionTimeoutSeconds: 1 })).toThrow(/not one the NixOS-Deploy document accepts/);
   });
 
   it('targets instance ids or tags, not both, within SSM’s limits', () => {

@@ -18,7 +18,6 @@ import { memoryLog } from '../../../src/util/log.js';
 const OLD = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-api-24.11.20241201.aaaaaaa';
 const NEW = '/nix/store/zyxwvsrqpnmlkjihgfdcba9876543210-nixos-system-api-24.11.20241208.bbbbbbb';
 const CACHE = 'https://cache.example.org';
-const KEY = 'cache.example.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=';
 const COMMAND_ID = '4c6a3f1e-2b7d-4e8a-9f0c-1d2e3f4a5b6c';
 const META = { httpStatusCode: 200, requestId: '7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f0a', attempts: 1, totalRetryDelay: 0 };
 const IDS = ['i-0a1b2c3d4e5f60001', 'i-0a1b2c3d4e5f60002', 'i-0a1b2c3d4e5f60003', 'i-0a1b2c3d4e5f60004'];
@@ -107,7 +106,7 @@ describe('SsmTransport (aws-sdk-client-mock)', () => {
     const log = memoryLog();
     const instances: InstanceResult[] = [];
     const t = new SsmTransport({
-      settings: { action: 'switch', rollback: 'auto', substituters: [CACHE], trustedPublicKeys: [KEY], activationTimeoutMs: 30 * 60_000 },
+      settings: { action: 'switch', rollback: 'auto', substituters: [CACHE], activationTimeoutMs: 30 * 60_000 },
       log,
       rollout: { maxConcurrency: { count: 2 }, maxErrors: { count: 1 } },
       clients: () => client,
@@ -167,7 +166,7 @@ describe('SsmTransport (aws-sdk-client-mock)', () => {
     expect(sent).toEqual({
       DocumentName: 'NixOS-Deploy',
       InstanceIds: IDS,
-      Parameters: { storePath: [NEW], substituters: [CACHE], trustedPublicKeys: [KEY], action: ['switch'], rollback: ['auto'], executionTimeout: ['1800'] },
+      Parameters: { storePath: [NEW], substituters: [CACHE], action: ['switch'], rollback: ['auto'], executionTimeout: ['1800'] },
       MaxConcurrency: '2',
       MaxErrors: '1',
       TimeoutSeconds: 600,
@@ -277,7 +276,7 @@ describe('SsmTransport (aws-sdk-client-mock)', () => {
     const bad = await t.deployHost({ host: { ...byIds, deploy: { method: 'aws-ssm', instanceIds: ['web1'], region: 'eu-west-1' } }, system: NEW });
     expect(bad.message).toMatch(/web1 is not an instance id \(example: i-0123456789abcdef0\)/);
     const quote = new SsmTransport({
-      settings: { action: 'switch', rollback: 'auto', substituters: [`${CACHE}'; rm -rf /`], trustedPublicKeys: [KEY], activationTimeoutMs: 60_000 },
+      settings: { action: 'switch', rollback: 'auto', substituters: [`${CACHE}'; rm -rf /`], activationTimeoutMs: 60_000 },
       log: memoryLog(),
       clients: () => client,
     });
