@@ -63184,7 +63184,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(412);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1027);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -63193,7 +63193,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 412:
+/***/ 1027:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68179,7 +68179,7 @@ function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 /** An error whose message already tells the user what to do; shown without a stack. */
-class UserError extends Error {
+class errors_UserError extends Error {
     name = 'UserError';
 }
 
@@ -68219,7 +68219,7 @@ class GitHubGraphqlError extends Error {
     }
 }
 /** The workflow token may not open pull requests: says which setting fixes it. */
-class PullRequestsNotPermittedError extends UserError {
+class PullRequestsNotPermittedError extends errors_UserError {
     repository;
     name = 'PullRequestsNotPermittedError';
     constructor(repository, githubMessage) {
@@ -68231,7 +68231,7 @@ class PullRequestsNotPermittedError extends UserError {
     }
 }
 /** The token lacks a permission the job needs (403 "Resource not accessible by integration"). */
-class GitHubPermissionError extends UserError {
+class GitHubPermissionError extends errors_UserError {
     name = 'GitHubPermissionError';
     constructor(action, needed, githubMessage) {
         super(`GitHub refused to ${action} ("${githubMessage}"): the token needs ${needed}. Add it to the job's \`permissions:\` block (or use a token that has it).`);
@@ -68383,7 +68383,7 @@ function spawnProcess(cmd, args, options = {}) {
 ;// CONCATENATED MODULE: ./src/nix/errors.ts
 
 /** Nix is not on PATH. */
-class NixNotFoundError extends UserError {
+class NixNotFoundError extends errors_UserError {
     constructor(command) {
         super(`${command} was not found: install Nix (apt-get install nix-bin, or uses: cachix/install-nix-action in a workflow) ` +
             'and make sure it is on PATH');
@@ -68391,7 +68391,7 @@ class NixNotFoundError extends UserError {
     }
 }
 /** A nix command failed; the message carries Nix's own error lines and what to check. */
-class NixCommandError extends UserError {
+class NixCommandError extends errors_UserError {
     command;
     code;
     stderr;
@@ -72661,7 +72661,7 @@ const PERMISSION_HELP = [
 ].join('\n');
 /** The error for a job that cannot request an OIDC token at all. */
 function missingIdTokenPermissionError() {
-    return new UserError(PERMISSION_HELP);
+    return new errors_UserError(PERMISSION_HELP);
 }
 /**
  * Requests a GitHub OIDC token over HTTP exactly as `@actions/core`'s getIDToken does:
@@ -72674,7 +72674,7 @@ async function getWebIdentityToken(audience = DEFAULT_AUDIENCE, options = {}) {
         throw missingIdTokenPermissionError();
     const requestToken = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
     if (!requestToken) {
-        throw new UserError('ACTIONS_ID_TOKEN_REQUEST_URL is set but ACTIONS_ID_TOKEN_REQUEST_TOKEN is not; the runner provides both when the job has `permissions: id-token: write`.');
+        throw new errors_UserError('ACTIONS_ID_TOKEN_REQUEST_URL is set but ACTIONS_ID_TOKEN_REQUEST_TOKEN is not; the runner provides both when the job has `permissions: id-token: write`.');
     }
     // GitHub's URL already carries a query string (`?api-version=2.0`), hence `&`.
     const url = `${requestUrl}&audience=${encodeURIComponent(audience)}`;
@@ -72727,7 +72727,7 @@ function explainingMissingPermission(source) {
             return await source(audience);
         }
         catch (error) {
-            if (/ACTIONS_ID_TOKEN_REQUEST_URL/.test(errorMessage(error)) && !(error instanceof UserError)) {
+            if (/ACTIONS_ID_TOKEN_REQUEST_URL/.test(errorMessage(error)) && !(error instanceof errors_UserError)) {
                 throw missingIdTokenPermissionError();
             }
             throw error;
@@ -72810,7 +72810,7 @@ function explainAssumeRoleError(error, token, roleArn) {
     const tokenLines = shown ? `\nThe GitHub OIDC token presented:\n${shown}\n` : '\n';
     const head = `Could not assume ${roleArn} with the GitHub OIDC token (${code || 'error'}: ${detail}).`;
     if (code === 'AccessDenied') {
-        return new UserError(`${head}${tokenLines}${trustPolicyHint(claims)}`);
+        return new errors_UserError(`${head}${tokenLines}${trustPolicyHint(claims)}`);
     }
     if (code === 'InvalidIdentityTokenException' || code === 'InvalidIdentityToken') {
         const prefix = conditionKeyPrefix(claims.iss);
@@ -72819,13 +72819,13 @@ function explainAssumeRoleError(error, token, roleArn) {
                 `trust policy's "${prefix}:aud" condition; set the action's audience input to that value (usually sts.amazonaws.com).`
             : `Check that the role's account has an IAM OIDC identity provider for ${claims.iss ?? 'https://token.actions.githubusercontent.com'} ` +
                 `and that the role's trust policy names it as the Federated principal.`;
-        return new UserError(`${head}${tokenLines}${hint}`);
+        return new errors_UserError(`${head}${tokenLines}${hint}`);
     }
     if (code === 'ExpiredTokenException' || code === 'ExpiredToken') {
-        return new UserError(`${head}\nThe OIDC token had expired when STS checked it. A fresh token is requested for every attempt, so check the runner's clock.`);
+        return new errors_UserError(`${head}\nThe OIDC token had expired when STS checked it. A fresh token is requested for every attempt, so check the runner's clock.`);
     }
     if (code === 'ValidationError' && /DurationSeconds/i.test(detail)) {
-        return new UserError(`${head}\nLower role-duration-seconds, or raise the role's MaxSessionDuration in IAM.`);
+        return new errors_UserError(`${head}\nLower role-duration-seconds, or raise the role's MaxSessionDuration in IAM.`);
     }
     return new Error(`${head}${tokenLines}`.trimEnd(), { cause: error });
 }
@@ -72855,12 +72855,12 @@ function parseRoleArn(value, inputName = 'role-to-assume') {
         problem = 'does not carry a 12-digit account ID';
     else if (/^[\w+=,.@-]+$/.test(arn))
         problem = 'is a bare role name; give the full ARN';
-    throw new UserError(`Input ${inputName}: "${value}" ${problem}. Example: ${example}`);
+    throw new errors_UserError(`Input ${inputName}: "${value}" ${problem}. Example: ${example}`);
 }
 /** Checks the session length STS accepts (15 minutes to 12 hours). */
 function validateDurationSeconds(value, inputName = 'role-duration-seconds') {
     if (!Number.isInteger(value) || value < MIN_DURATION_SECONDS || value > MAX_DURATION_SECONDS) {
-        throw new UserError(`Input ${inputName}: ${value} is not a whole number of seconds from ${MIN_DURATION_SECONDS} (15 minutes) to ${MAX_DURATION_SECONDS} (12 hours). ` +
+        throw new errors_UserError(`Input ${inputName}: ${value} is not a whole number of seconds from ${MIN_DURATION_SECONDS} (15 minutes) to ${MAX_DURATION_SECONDS} (12 hours). ` +
             `Example: 3600. Durations above 3600 also need the role's MaxSessionDuration raised.`);
     }
     return value;
@@ -72869,7 +72869,7 @@ const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 /** Checks a role session name as STS does: 2 to 64 of `A-Za-z0-9_+=,.@-`. */
 function validateSessionName(value, inputName = 'role-session-name') {
     if (!SESSION_NAME.test(value)) {
-        throw new UserError(`Input ${inputName}: "${value}" must be 2 to 64 characters of letters, digits and _+=,.@- (example: fleet-deploy-1234).`);
+        throw new errors_UserError(`Input ${inputName}: "${value}" must be 2 to 64 characters of letters, digits and _+=,.@- (example: fleet-deploy-1234).`);
     }
     return value;
 }
@@ -72882,7 +72882,7 @@ function defaultSessionName(env = process.env) {
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 function validateRegion(value, inputName = 'aws-region') {
     if (!REGION.test(value)) {
-        throw new UserError(`Input ${inputName}: "${value}" is not an AWS region. Example: eu-central-1`);
+        throw new errors_UserError(`Input ${inputName}: "${value}" is not an AWS region. Example: eu-central-1`);
     }
     return value;
 }
@@ -73361,15 +73361,15 @@ const STORE_PATH = /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[^/]+$/;
  */
 function parseExpected(value, knownHosts, inputName = 'expected') {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new UserError(`Input "${inputName}": must be a JSON object from host name to system path. Example: ${inputName}: {"web1": "/nix/store/…-nixos-system-web1"}`);
+        throw new errors_UserError(`Input "${inputName}": must be a JSON object from host name to system path. Example: ${inputName}: {"web1": "/nix/store/…-nixos-system-web1"}`);
     }
     const known = new Set(knownHosts);
     const map = new Map();
     for (const [host, path] of Object.entries(value)) {
         if (!known.has(host))
-            throw new UserError(`Input "${inputName}": "${host}" is not a host of the inventory; hosts: ${knownHosts.join(', ')}`);
+            throw new errors_UserError(`Input "${inputName}": "${host}" is not a host of the inventory; hosts: ${knownHosts.join(', ')}`);
         if (typeof path !== 'string' || !STORE_PATH.test(path)) {
-            throw new UserError(`Input "${inputName}": the path of ${host} is not a store path (${JSON.stringify(path)}). Example: {"${host}": "/nix/store/<hash>-nixos-system-${host}"}`);
+            throw new errors_UserError(`Input "${inputName}": the path of ${host} is not a store path (${JSON.stringify(path)}). Example: {"${host}": "/nix/store/<hash>-nixos-system-${host}"}`);
         }
         map.set(host, path);
     }
@@ -73393,7 +73393,7 @@ async function evaluateToplevels(nix, flake, hosts) {
     for (const host of hosts) {
         const path = paths[host.attribute];
         if (typeof path !== 'string')
-            throw new UserError(`${flake}: nixosConfigurations.${host.attribute} has no toplevel`);
+            throw new errors_UserError(`${flake}: nixosConfigurations.${host.attribute} has no toplevel`);
         result.set(host.name, path);
     }
     return result;
@@ -83207,7 +83207,7 @@ async function loadInventoryWithText(spec, options) {
         text = await (0,promises_.readFile)(file, 'utf8');
     }
     catch (error) {
-        throw new UserError(`Cannot read the inventory ${spec}: ${error.message} (give a file such as fleet.yaml, or flake#attribute)`);
+        throw new errors_UserError(`Cannot read the inventory ${spec}: ${error.message} (give a file such as fleet.yaml, or flake#attribute)`);
     }
     return { inventory: parseInventoryText(text, file), file, text };
 }
@@ -83807,7 +83807,7 @@ async function readStatusReports(store, options = {}) {
         if ('report' in item && item.report)
             reports.set(item.report.host, item.report);
         else
-            problems.push({ key: item.key, message: item.problem ?? 'unreadable' });
+            problems.push({ key: item.key, message: item.problem ?? 'unreadable', host: item.key.slice(prefix.length, -'.json'.length) });
     }
     return { reports, problems };
 }
@@ -83818,12 +83818,15 @@ function formatTime(date) {
 ;// CONCATENATED MODULE: ./src/wave/gate.ts
 
 
+/** Reports dated further ahead of the runner's clock than this are not trusted. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 /**
  * The gate of one group of hosts. It passes when at least `quorum` of the hosts seen within
  * `offlineAfterMs` run their expected system, each for at least `soakMs` counted from its own
  * adoption time, and no seen host reports a failure. Hosts not seen are stragglers: listed, never
- * blocking, never counted. A percentage quorum rounds up over the hosts seen; a count is capped
- * at the group's size.
+ * blocking, never counted. A host whose status could not be read or trusted is not "not seen": it
+ * blocks (fail closed). A percentage quorum rounds up over the hosts seen; a count is capped at the
+ * group's size.
  */
 function evaluateGate(input) {
     const hosts = input.hosts.map((host) => evaluateHost(host, input));
@@ -83831,6 +83834,7 @@ function evaluateGate(input) {
     const counted = hosts.filter((h) => h.state === 'passing' || h.state === 'unchanged');
     const stragglers = hosts.filter((h) => h.state === 'straggler').map((h) => h.host);
     const failures = hosts.filter((h) => h.state === 'failed').map((h) => h.host);
+    const unreadable = hosts.filter((h) => h.state === 'unreadable');
     const required = requiredPassing(input.quorum, seenHosts.length, hosts.length);
     const reasons = [];
     if (hosts.length === 0)
@@ -83839,12 +83843,15 @@ function evaluateGate(input) {
         reasons.push(`no host of ${input.name} reported within ${formatDuration(input.offlineAfterMs)}`);
     for (const host of hosts.filter((h) => h.state === 'failed'))
         reasons.push(`${host.host} reports a failure: ${host.detail}`);
+    for (const host of unreadable)
+        reasons.push(`${host.host}: ${host.detail}; it blocks until its status can be read`);
     if (seenHosts.length > 0 && counted.length < required) {
         reasons.push(`${counted.length} of ${seenHosts.length} hosts seen pass, ${required} needed (quorum ${describeQuorum(input.quorum)})`);
     }
-    const passed = hosts.length > 0 && seenHosts.length > 0 && failures.length === 0 && counted.length >= required;
-    const state = hosts.length === 0 ? 'empty' : failures.length > 0 ? 'failed' : passed ? 'passed' : 'waiting';
-    const readyAt = passed || failures.length > 0 ? undefined : readyTime(hosts, counted.length, required);
+    const blocked = failures.length > 0 || unreadable.length > 0;
+    const passed = hosts.length > 0 && seenHosts.length > 0 && !blocked && counted.length >= required;
+    const state = hosts.length === 0 ? 'empty' : blocked ? 'failed' : passed ? 'passed' : 'waiting';
+    const readyAt = passed || blocked ? undefined : readyTime(hosts, counted.length, required);
     return {
         name: input.name,
         ...(input.channel !== undefined ? { channel: input.channel } : {}),
@@ -83857,6 +83864,7 @@ function evaluateGate(input) {
         required,
         stragglers,
         failures,
+        unreadable: unreadable.map((h) => h.host),
         passed,
         state,
         ...(readyAt ? { readyAt } : {}),
@@ -83871,6 +83879,14 @@ function requiredPassing(quorum, seen, total) {
         return 1;
     // Subtracting a hair keeps 80% of 5 at exactly 4 despite floating point.
     return Math.max(1, Math.ceil((quorum.percent * seen) / 100 - 1e-9));
+}
+/** What blocks a gate, after its subject: `reports failures: a, b; status unreadable: c (why)`. */
+function blockedReason(gate, reports) {
+    const unreadable = gate.hosts.filter((h) => h.state === 'unreadable').map((h) => `${h.host} (${h.detail})`);
+    return [
+        ...(gate.failures.length > 0 ? [`${reports} failures: ${gate.failures.join(', ')}`] : []),
+        ...(unreadable.length > 0 ? [`${gate.failures.length > 0 ? 'and ' : ''}cannot be judged: ${unreadable.join(', ')}`] : []),
+    ].join('; ');
 }
 function describeQuorum(quorum) {
     return 'count' in quorum ? String(quorum.count) : `${quorum.percent}%`;
@@ -83889,9 +83905,16 @@ function evaluateHost(host, input) {
         needsReboot: false,
         detail: '',
     };
+    const problem = input.unreadable?.get(host.name);
+    if (problem !== undefined)
+        return { ...base, state: 'unreadable', detail: `status unreadable: ${problem}` };
     if (!report)
         return { ...base, state: 'straggler', detail: 'has never reported' };
     const now = input.now.getTime();
+    const ahead = report.reportedAt.getTime() - now;
+    if (ahead > CLOCK_SKEW_MS) {
+        return { ...base, state: 'unreadable', reportedAt: report.reportedAt, detail: `status not trusted: it is dated ${formatDuration(ahead)} in the future (${report.reportedAt.toISOString()})` };
+    }
     const gate = {
         ...base,
         running: report.system,
@@ -83943,6 +83966,10 @@ function readyTime(hosts, passing, required) {
 
 
 
+/** Host → why its status is unknown, from the problems that name a host. */
+function unreadableHosts(problems) {
+    return new Map(problems.filter((p) => p.host !== undefined).map((p) => [p.host, p.message]));
+}
 /** Hosts of a wave, in inventory order. */
 function hostsOfWave(inventory, wave) {
     return Object.values(inventory.hosts).filter((host) => host.wave === wave);
@@ -83956,6 +83983,7 @@ function waveGate(wave, inventory, data, options) {
         expected: data.expected,
         ...(options.baseline ? { baseline: options.baseline } : {}),
         reports: data.reports,
+        ...(data.unreadable ? { unreadable: data.unreadable } : {}),
         soakMs: options.soakMs ?? wave.soakMs,
         quorum: options.quorum ?? wave.quorum,
         offlineAfterMs: options.offlineAfterMs,
@@ -83973,7 +84001,7 @@ function promotionHosts(inventory, sourceBranch, selectors) {
     const environments = Object.values(inventory.environments).filter((env) => refAllowed(env.allowedRefs, ref));
     const hosts = Object.values(inventory.hosts).filter((host) => environments.some((env) => env.name === host.environment));
     if (hosts.length === 0) {
-        throw new UserError(`No host runs ${sourceBranch} before promotion: no environment of ${inventory.source} allows ${ref}. ` +
+        throw new errors_UserError(`No host runs ${sourceBranch} before promotion: no environment of ${inventory.source} allows ${ref}. ` +
             `Add ${ref} to the staging environment's allowed-refs, or name the staging hosts in the \`hosts\` input (for example hosts: env:staging).`);
     }
     return hosts;
@@ -83987,6 +84015,7 @@ function stagingGate(hosts, inventory, data, options) {
         expected: data.expected,
         ...(options.baseline ? { baseline: options.baseline } : {}),
         reports: data.reports,
+        ...(data.unreadable ? { unreadable: data.unreadable } : {}),
         soakMs: options.soakMs ?? (waveSoaks.length > 0 ? Math.max(...waveSoaks) : 0),
         quorum: options.quorum ?? { percent: 100 },
         offlineAfterMs: options.offlineAfterMs,
@@ -84002,7 +84031,7 @@ function stagingGate(hosts, inventory, data, options) {
 async function compareBranches(client, repo, target, source) {
     const [headSha, baseSha] = await Promise.all([getBranchSha(client, repo, source), getBranchSha(client, repo, target)]);
     if (!headSha || !baseSha) {
-        throw new UserError(`cannot compare ${target}...${source} in ${repo.owner}/${repo.repo}: the branch ${!headSha ? source : target} does not exist`);
+        throw new errors_UserError(`cannot compare ${target}...${source} in ${repo.owner}/${repo.repo}: the branch ${!headSha ? source : target} does not exist`);
     }
     const { data } = await client.octokit.rest.repos.compareCommitsWithBasehead({ ...repo, basehead: `${baseSha}...${headSha}`, per_page: 1 });
     return { status: data.status, aheadBy: data.ahead_by, behindBy: data.behind_by, headSha, baseSha };
@@ -84106,7 +84135,7 @@ async function getRepositoryInfo(client, repo) {
     catch (error) {
         const status = errors_httpStatusOf(error);
         if (status === 404 || status === 403) {
-            throw new UserError(`cannot read the repository ${repo.owner}/${repo.repo} (${errors_githubErrorMessage(error)}): check the repository name and that the token may read it`);
+            throw new errors_UserError(`cannot read the repository ${repo.owner}/${repo.repo} (${errors_githubErrorMessage(error)}): check the repository name and that the token may read it`);
         }
         throw error;
     }
@@ -84337,6 +84366,7 @@ const STATE_MARK = {
     behind: '⬜ behind',
     failed: '❌ failed',
     straggler: '📴 straggler',
+    unreadable: '⛔ unreadable',
     unknown: '❔ unknown',
 };
 /** One row of plain text cells per host (Markdown code spans for paths). */
@@ -84426,6 +84456,7 @@ function gateSection(gate) {
 
 
 
+
 const PROMOTION_MARKER = '<!-- fleet-upgrade-wave:promotion -->';
 /**
  * `promote`: when the source branch is ahead of the target and the staging hosts' gate passes,
@@ -84441,7 +84472,7 @@ async function promote(options, github, holds, report) {
     const hosts = promotionHosts(options.inventory.inventory, source, options.promotionHosts);
     const [{ reports, problems }, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
     report.problems.push(...problems);
-    const gate = stagingGate(hosts, options.inventory.inventory, { reports, expected }, options);
+    const gate = stagingGate(hosts, options.inventory.inventory, { reports, expected, unreadable: unreadableHosts(problems) }, options);
     report.promotion.gate = gate;
     const blocking = blockingHolds(holds, { kind: 'promote' });
     const title = `Promote ${source} to ${target}`;
@@ -84451,7 +84482,7 @@ async function promote(options, github, holds, report) {
         const reason = blocking.length > 0
             ? `held: ${blocking.map((h) => h.reason).join('; ')}`
             : gate.state === 'failed'
-                ? `staging hosts report failures: ${gate.failures.join(', ')}`
+                ? `staging hosts ${blockedReason(gate, 'report')}`
                 : waitingReason(gate);
         const pull = await markPullRequestWaiting(github, { head: source, base: target, title, body: body(`${decision === 'blocked' ? 'Blocked' : 'Waiting'}: ${reason}.`) }, report.warnings);
         return { ...report, decision, reason, ...(pull ? { pullRequest: pull } : {}) };
@@ -84509,6 +84540,7 @@ function promotionBody(input) {
 
 
 
+
 const ADVANCE_MARKER = '<!-- fleet-upgrade-wave:advance -->';
 /** The next step of a release upgrade: the first wave whose channel differs from the wave before it. */
 function nextAdvance(waves) {
@@ -84544,21 +84576,21 @@ async function advance(options, github, holds, report, data) {
     if (blocking.length > 0)
         return { ...report, decision: 'blocked', reason: `held: ${blocking.map((h) => h.reason).join('; ')}` };
     if (gate.state === 'failed')
-        return { ...report, decision: 'blocked', reason: `wave ${from.name} reports failures: ${gate.failures.join(', ')}` };
+        return { ...report, decision: 'blocked', reason: `wave ${from.name} ${blockedReason(gate, 'reports')}` };
     if (!gate.passed)
         return { ...report, decision: 'waiting', reason: `wave ${from.name} has not passed: ${waitingReason(gate)}` };
     const path = options.inventoryRepoPath;
     if (!path)
-        throw new UserError('advance edits the inventory file: give `inventory` as a YAML or JSON file inside the repository');
+        throw new errors_UserError('advance edits the inventory file: give `inventory` as a YAML or JSON file inside the repository');
     report.advance.inventoryPath = path;
     const { client, repo } = github;
     const baseSha = await getBranchSha(client, repo, options.targetBranch);
     if (!baseSha)
-        throw new UserError(`the branch ${options.targetBranch} does not exist in ${repo.owner}/${repo.repo}`);
+        throw new errors_UserError(`the branch ${options.targetBranch} does not exist in ${repo.owner}/${repo.repo}`);
     const baseCommit = await getCommit(client, repo, baseSha);
     const current = await readFileAt(client, repo, baseCommit.tree, path);
     if (!current)
-        throw new UserError(`${path} does not exist on ${options.targetBranch}`);
+        throw new errors_UserError(`${path} does not exist on ${options.targetBranch}`);
     const edit = setWaveChannel(current.text, to.name, channel, { json: path.endsWith('.json'), source: `${path} on ${options.targetBranch}` });
     if (!edit.changed)
         return { ...report, decision: 'nothing-to-do', reason: `wave ${to.name} is already on ${channel} on ${options.targetBranch}` };
@@ -84648,7 +84680,7 @@ const REVERT_MARKER = '<!-- fleet-upgrade-wave:revert -->';
 function revertBranch(pullNumber) {
     return `fleet-revert/promotion-${pullNumber}`;
 }
-class RevertConflictError extends UserError {
+class RevertConflictError extends errors_UserError {
     name = 'RevertConflictError';
 }
 /**
@@ -84719,11 +84751,11 @@ async function abortPromotion(options, github, report) {
 async function revertCommit(client, repo, target, mergeCommit, message) {
     const headSha = await getBranchSha(client, repo, target);
     if (!headSha)
-        throw new UserError(`the branch ${target} does not exist`);
+        throw new errors_UserError(`the branch ${target} does not exist`);
     const merged = await getCommit(client, repo, mergeCommit);
     const parent = merged.parents[0];
     if (!parent)
-        throw new UserError(`the promotion's merge commit ${mergeCommit} has no parent to revert to`);
+        throw new errors_UserError(`the promotion's merge commit ${mergeCommit} has no parent to revert to`);
     const [head, before] = await Promise.all([getCommit(client, repo, headSha), getCommit(client, repo, parent)]);
     if (head.tree === merged.tree) {
         // Nothing landed since: the parent's tree is the revert.
@@ -84736,7 +84768,7 @@ async function revertCommit(client, repo, target, mergeCommit, message) {
         throw new RevertConflictError(`cannot revert promotion commit ${mergeCommit} automatically: ${conflicts.join(', ')} changed again on ${target} since; revert it by hand (git revert -m 1 ${mergeCommit})`);
     }
     if (changes.length === 0)
-        throw new UserError(`promotion commit ${mergeCommit} is already undone on ${target}`);
+        throw new errors_UserError(`promotion commit ${mergeCommit} is already undone on ${target}`);
     const { data: tree } = await client.octokit.rest.git.createTree({ ...repo, base_tree: head.tree, tree: changes.map((c) => ({ ...c, mode: c.mode })) });
     const { data } = await client.octokit.rest.git.createCommit({ ...repo, message, tree: tree.sha, parents: [headSha] });
     return data.sha;
@@ -84784,7 +84816,7 @@ async function runWave(options) {
 }
 function needGitHub(options, what) {
     if (!options.github)
-        throw new UserError(`${what} needs GitHub access (the token input)`);
+        throw new errors_UserError(`${what} needs GitHub access (the token input)`);
     return options.github;
 }
 /** Reports and expected systems of every host in a wave; unusable reports go to the report's problems. */
@@ -84795,7 +84827,7 @@ async function gateData(options, report) {
     for (const problem of problems)
         options.log.warning(`status of ${problem.key}: ${problem.message}`);
     report.problems.push(...problems);
-    return { reports, expected };
+    return { reports, expected, unreadable: unreadableHosts(problems) };
 }
 /** `status`: every wave's gate; the decision says whether anything waits, fails or is held. */
 async function run_status(options, report) {
@@ -84882,7 +84914,7 @@ var lib_storage_dist_cjs = __nccwpck_require__(2358);
 ;// CONCATENATED MODULE: ./src/cache/stores/store-error.ts
 
 /** A cache operation that failed; the message names the object and what to do. */
-class StoreError extends UserError {
+class StoreError extends errors_UserError {
     name = 'StoreError';
     url;
     key;
@@ -85429,7 +85461,7 @@ function parseCacheUrl(input, env = process.env) {
     const text = input.trim();
     const shown = JSON.stringify(redact_redactUrl(text));
     const fail = (problem, example = EXAMPLES) => {
-        throw new UserError(`Cache URL ${shown} ${problem} (example: ${example})`);
+        throw new errors_UserError(`Cache URL ${shown} ${problem} (example: ${example})`);
     };
     if (text === '')
         fail('is empty');
@@ -85538,6 +85570,8 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 
 /** Temp files sit beside their target so the final `rename` stays on one file system. */
 const TEMP_NAME = /^\..+\.tmp-[0-9a-f]{12}$/;
+/** A temp file this old was left by a writer that died (killed mid-upload): no live write takes this long to touch it. */
+const STALE_TEMP_MS = 60 * 60_000;
 /**
  * A binary cache in a local directory (`file:///srv/cache`), the layout `nix copy --to file://`
  * writes. Every write goes to a temp file in the target's directory and is renamed into place,
@@ -85548,6 +85582,8 @@ class FileBinaryCacheStore {
     directory;
     options;
     url;
+    /** Directories already swept of stale temp files by this store. */
+    swept = new Set();
     constructor(directory, options = {}) {
         this.directory = directory;
         this.options = options;
@@ -85660,7 +85696,28 @@ class FileBinaryCacheStore {
         catch (error) {
             throw this.failure('write', key, error);
         }
+        await this.sweepStaleTemps((0,external_node_path_.dirname)(target));
         return (0,external_node_path_.join)((0,external_node_path_.dirname)(target), `.${(0,external_node_path_.basename)(target)}.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
+    }
+    /** Removes, once per directory, the temp files of writers that died; a sweep that fails costs nothing but a debug line. */
+    async sweepStaleTemps(directory) {
+        if (this.swept.has(directory))
+            return;
+        this.swept.add(directory);
+        const now = Date.now();
+        try {
+            for (const name of (await (0,promises_.readdir)(directory)).filter((n) => TEMP_NAME.test(n))) {
+                const path = (0,external_node_path_.join)(directory, name);
+                const { mtimeMs } = await (0,promises_.stat)(path);
+                if (now - mtimeMs > STALE_TEMP_MS) {
+                    await (0,promises_.rm)(path, { force: true });
+                    this.options.log?.info(`file store: removed ${path}, left by an interrupted write`);
+                }
+            }
+        }
+        catch (error) {
+            this.options.log?.debug(`file store: could not sweep ${directory}: ${errorMessage(error)}`);
+        }
     }
     pathOf(key) {
         assertValidKey(key, this.url);
@@ -86068,7 +86125,7 @@ function openStore(url, options = {}) {
                 ...(options.maxSockets ? { maxSockets: options.maxSockets } : {}),
             });
         case 'nix-copy':
-            throw new UserError(`${parsed.url} is an SSH store: it is reached with nix copy, not opened as a binary cache (check parseCacheUrl(url).kind === 'nix-copy' first)`);
+            throw new errors_UserError(`${parsed.url} is an SSH store: it is reached with nix copy, not opened as a binary cache (check parseCacheUrl(url).kind === 'nix-copy' first)`);
     }
 }
 
@@ -86117,7 +86174,7 @@ function clockFromEnv(env = process.env) {
         return { now: () => new Date() };
     const time = new Date(fixed);
     if (!/^\d{4}-\d{2}-\d{2}T/.test(fixed) || Number.isNaN(time.getTime())) {
-        throw new UserError(`FLEET_NOW="${fixed}" is not an ISO 8601 time (example: 2025-03-01T12:00:00Z); it is meant for tests only`);
+        throw new errors_UserError(`FLEET_NOW="${fixed}" is not an ISO 8601 time (example: 2025-03-01T12:00:00Z); it is meant for tests only`);
     }
     return { now: () => new Date(time) };
 }
@@ -86146,6 +86203,60 @@ function readWaveSettings(env = process.env) {
     }
     const region = inputs['aws-region'] ?? (inputs.cache?.startsWith('s3://') ? new URL(inputs.cache).searchParams.get('region') : null) ?? env.AWS_REGION ?? 'us-east-1';
     return { inputs, clock: clockFromEnv(env), region };
+}
+
+;// CONCATENATED MODULE: ./src/cache/cache-info.ts
+
+
+const CACHE_INFO_KEY = 'nix-cache-info';
+const DEFAULT_CACHE_INFO = { storeDir: DEFAULT_STORE_DIR, wantMassQuery: true, priority: 40 };
+function renderCacheInfo(info) {
+    const lines = [`StoreDir: ${info.storeDir}`];
+    if (info.wantMassQuery !== undefined)
+        lines.push(`WantMassQuery: ${info.wantMassQuery ? 1 : 0}`);
+    if (info.priority !== undefined)
+        lines.push(`Priority: ${info.priority}`);
+    return `${lines.join('\n')}\n`;
+}
+/** Parses the file; unknown fields are ignored, as Nix does. */
+function parseCacheInfo(text, whence = CACHE_INFO_KEY) {
+    let storeDir;
+    const info = {};
+    for (const line of text.split('\n')) {
+        const colon = line.indexOf(':');
+        if (colon <= 0)
+            continue;
+        const name = line.slice(0, colon).trim();
+        const value = line.slice(colon + 1).trim();
+        if (name === 'StoreDir')
+            storeDir = value;
+        else if (name === 'WantMassQuery')
+            info.wantMassQuery = value === '1' || value === 'true';
+        else if (name === 'Priority') {
+            if (!/^\d+$/.test(value))
+                throw new UserError(`${whence}: Priority "${value}" is not a number`);
+            info.priority = Number(value);
+        }
+    }
+    if (!storeDir)
+        throw new UserError(`${whence} has no StoreDir line; is this a Nix binary cache?`);
+    return { ...info, storeDir };
+}
+/**
+ * Makes sure the store is a binary cache for `storeDir`: writes `nix-cache-info` when it is
+ * absent and refuses a cache made for another store directory (its paths would not fit ours).
+ */
+async function ensureCacheInfo(store, wanted = DEFAULT_CACHE_INFO) {
+    const existing = await store.get(CACHE_INFO_KEY);
+    if (existing === undefined) {
+        await store.put(CACHE_INFO_KEY, renderCacheInfo(wanted), 'text/x-nix-cache-info');
+        return wanted;
+    }
+    const info = parseCacheInfo(existing.toString('utf8'), `${store.url}/${CACHE_INFO_KEY}`);
+    if (info.storeDir !== wanted.storeDir) {
+        throw new UserError(`${store.url} is a binary cache for store directory ${info.storeDir}, not ${wanted.storeDir}; paths from ${wanted.storeDir} cannot be pushed to it. Use another cache (or prefix).`);
+    }
+    return info;
 }
 
 ;// CONCATENATED MODULE: ./src/wave/sources/deployments.ts
@@ -86371,7 +86482,8 @@ function probeArguments(host, options) {
     ];
 }
 /**
- * Probes ssh hosts now. Unreachable hosts get no report (they are then stragglers); hosts deployed
+ * Probes ssh hosts now. An unreachable host gets no report and a problem naming it, so it blocks its
+ * gate (its state is unknown, not "not seen"); hosts deployed
  * another way are skipped with a note.
  */
 async function probeHosts(hosts, options) {
@@ -86394,13 +86506,14 @@ async function probeHosts(hosts, options) {
             // ssh's own last words (`No route to host`, `Permission denied`) say more than the exit code.
             const said = error instanceof CommandError ? error.stderr.trim().split('\n').pop() : undefined;
             options.log.warning(`${host.name}: probe failed: ${errorMessage(error)}`);
-            problems.push({ key: host.name, message: `unreachable: ${said || errorMessage(error).split('\n')[0]}` });
+            problems.push({ key: host.name, host: host.name, message: `unreachable: ${said || errorMessage(error).split('\n')[0]}` });
         }
     });
     return { reports, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };
 }
 
 ;// CONCATENATED MODULE: ./action-upgrade-wave/src/sources.ts
+
 
 
 
@@ -86426,7 +86539,11 @@ function reportSource(settings, store, github) {
         case 'cache':
             return async () => {
                 if (!store)
-                    throw new UserError('status-source cache needs the cache input');
+                    throw new errors_UserError('status-source cache needs the cache input');
+                // An empty or mistyped location would list no report at all and wait for ever, all hosts stragglers.
+                if (!(await store.has(CACHE_INFO_KEY))) {
+                    throw new errors_UserError(`${store.url} has no ${CACHE_INFO_KEY}: it is not a binary cache fleet pushed to; check the cache input (the cache action-build pushes to and the hosts report to)`);
+                }
                 return readStatusReports(store);
             };
         case 'ssh':
@@ -86434,7 +86551,7 @@ function reportSource(settings, store, github) {
         case 'deployments':
             return (hosts) => {
                 if (!github)
-                    throw new UserError('status-source deployments needs the token input');
+                    throw new errors_UserError('status-source deployments needs the token input');
                 return deploymentReports(github.client, github.repo, hosts, { clock: settings.clock });
             };
     }

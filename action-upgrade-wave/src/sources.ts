@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { CACHE_INFO_KEY } from '../../src/cache/cache-info.js';
 import { openStore, type OpenedStore } from '../../src/cache/open-store.js';
 import { readStatusReports } from '../../src/fleet/status.js';
 import type { Host } from '../../src/fleet/types.js';
@@ -28,6 +29,10 @@ export function reportSource(settings: WaveSettings, store: OpenedStore | undefi
     case 'cache':
       return async () => {
         if (!store) throw new UserError('status-source cache needs the cache input');
+        // An empty or mistyped location would list no report at all and wait for ever, all hosts stragglers.
+        if (!(await store.has(CACHE_INFO_KEY))) {
+          throw new UserError(`${store.url} has no ${CACHE_INFO_KEY}: it is not a binary cache fleet pushed to; check the cache input (the cache action-build pushes to and the hosts report to)`);
+        }
         return readStatusReports(store);
       };
     case 'ssh':

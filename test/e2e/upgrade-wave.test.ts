@@ -11,6 +11,7 @@ describe('action-upgrade-wave bundle', () => {
 
   beforeAll(async () => {
     bed = await startWaveBed();
+    await bed.putCacheInfo();
     workspace = await mkdtemp(join(tmpdir(), 'fleet-wave-workspace-'));
     await writeFile(join(workspace, 'fleet.yaml'), FLEET_YAML);
   });
@@ -70,6 +71,18 @@ describe('action-upgrade-wave bundle', () => {
     const result = await runAction('action-upgrade-wave', { inputs: { mode: 'status' }, env: bed.github.env(), githubToken: bed.github.token, cwd: workspace });
     expect(result.exitCode).toBe(1);
     expect(result.annotations[0]?.message).toContain('Input "cache": is required when status-source is cache');
+  });
+
+  it('fails, and says why, on a cache location that holds no binary cache, instead of waiting for ever', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'fleet-wave-empty-'));
+    try {
+      const result = await run({ mode: 'status', cache: `file://${empty}/typo` }, NOW);
+      expect(result.exitCode).toBe(1);
+      expect(result.annotations[0]?.message).toMatch(new RegExp(`file://${empty}/typo has no nix-cache-info: it is not a binary cache fleet pushed to; check the cache input`));
+      expect(result.outputs.decision).toBeUndefined();
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 
   it('refuses an expected system for a host the inventory does not have', async () => {

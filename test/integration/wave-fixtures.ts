@@ -69,6 +69,8 @@ export interface WaveBed {
   octokit: Octokit;
   repo: { owner: string; repo: string };
   putReports(reports: HostStatusReport[]): Promise<void>;
+  /** Makes the bucket a binary cache (what action-build's first push does). */
+  putCacheInfo(): Promise<void>;
   /** Stores any text at a key (a report cut off or forged). */
   putRaw(key: string, text: string): Promise<void>;
   options(overrides?: Partial<WaveOptions>): WaveOptions;
@@ -93,6 +95,9 @@ export async function startWaveBed(options: { fleetYaml?: string; stagingAhead?:
     store,
     octokit,
     repo,
+    async putCacheInfo() {
+      await store.put('nix-cache-info', 'StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n', 'text/x-nix-cache-info');
+    },
     async putReports(reports) {
       await Promise.all(reports.map((r) => store.put(statusReportKey(r.host), renderStatusReport(r), 'application/json')));
     },
