@@ -2,38 +2,37 @@ import { boolean, choice, integer, list, parseInputs, secret, string, type Input
 
 export const CACHE_EXAMPLE = 's3://my-nix-cache?region=eu-west-1';
 
+export const BUILD_INPUTS = {
+  flake: string({ fallback: '.', example: '.' }),
+  hosts: list({ example: 'web*, @clinic, wave:first' }),
+  installables: list({ example: '.#packages.x86_64-linux.default' }),
+  inventory: string({ example: 'fleet.yaml' }),
+  system: string({ fallback: 'x86_64-linux', pattern: /^[a-z0-9_]+-[a-z0-9_]+$/, patternProblem: 'is not a Nix system such as x86_64-linux', example: 'x86_64-linux' }),
+  cache: string({
+    example: CACHE_EXAMPLE,
+    pattern: /^(s3|https?|file|ssh|ssh-ng):\/\/\S+$/,
+    patternProblem: 'must start with s3://, http://, https://, file://, ssh:// or ssh-ng://',
+  }),
+  'signing-key': secret({ example: '${{ secrets.NIX_SIGNING_KEY }} (a `nix key generate-secret` key, name:base64)' }),
+  compression: choice(['zstd', 'xz', 'none'], { fallback: 'zstd', example: 'zstd' }),
+  'compression-level': integer({ min: 0, max: 19, example: '6' }),
+  concurrency: integer({ fallback: 32, min: 1, max: 512, example: '32' }),
+  'role-to-assume': string({
+    example: 'arn:aws:iam::123456789012:role/fleet-cache-writer',
+    pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+    patternProblem: 'is not an IAM role ARN',
+  }),
+  'aws-region': string({ example: 'eu-west-1', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/, patternProblem: 'is not an AWS region' }),
+  audience: string({ fallback: 'sts.amazonaws.com', example: 'sts.amazonaws.com' }),
+  'role-duration-seconds': integer({ fallback: 3600, min: 900, max: 43200, example: '3600' }),
+  push: choice(['auto', 'true', 'false'], { fallback: 'auto', example: 'auto' }),
+  checks: list({ example: 'vm-*' }),
+  'skip-upstream': list({ example: 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=' }),
+  'nix-eval-cache': boolean({ fallback: false, example: 'true' }),
+};
+
 export function readBuildInputs(read?: InputReader) {
-  return parseInputs(
-    {
-      flake: string({ fallback: '.', example: '.' }),
-      hosts: list({ example: 'web*, @clinic, wave:first' }),
-      installables: list({ example: '.#packages.x86_64-linux.default' }),
-      inventory: string({ example: 'fleet.yaml' }),
-      system: string({ fallback: 'x86_64-linux', pattern: /^[a-z0-9_]+-[a-z0-9_]+$/, patternProblem: 'is not a Nix system such as x86_64-linux', example: 'x86_64-linux' }),
-      cache: string({
-        example: CACHE_EXAMPLE,
-        pattern: /^(s3|https?|file|ssh|ssh-ng):\/\/\S+$/,
-        patternProblem: 'must start with s3://, http://, https://, file://, ssh:// or ssh-ng://',
-      }),
-      'signing-key': secret({ example: '${{ secrets.NIX_SIGNING_KEY }} (a `nix key generate-secret` key, name:base64)' }),
-      compression: choice(['zstd', 'xz', 'none'], { fallback: 'zstd', example: 'zstd' }),
-      'compression-level': integer({ min: 0, max: 19, example: '6' }),
-      concurrency: integer({ fallback: 32, min: 1, max: 512, example: '32' }),
-      'role-to-assume': string({
-        example: 'arn:aws:iam::123456789012:role/fleet-cache-writer',
-        pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
-        patternProblem: 'is not an IAM role ARN',
-      }),
-      'aws-region': string({ example: 'eu-west-1', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/, patternProblem: 'is not an AWS region' }),
-      audience: string({ fallback: 'sts.amazonaws.com', example: 'sts.amazonaws.com' }),
-      'role-duration-seconds': integer({ fallback: 3600, min: 900, max: 43200, example: '3600' }),
-      push: choice(['auto', 'true', 'false'], { fallback: 'auto', example: 'auto' }),
-      checks: list({ example: 'vm-*' }),
-      'skip-upstream': list({ example: 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=' }),
-      'nix-eval-cache': boolean({ fallback: false, example: 'true' }),
-    },
-    read,
-  );
+  return parseInputs(BUILD_INPUTS, read);
 }
 
 export type BuildInputs = ReturnType<typeof readBuildInputs>;

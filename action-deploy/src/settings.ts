@@ -1,4 +1,5 @@
-import { resolveDeploySettings, type DeployRequest, type DeploySettings } from '../../src/deploy/index.js';
+import { resolveDeploySettings, withDefaultTimeout, type DeployRequest, type DeploySettings } from '../../src/deploy/index.js';
+import type { InputReader } from '../../src/runner/index.js';
 import { readDeployInputs, type DeployInputs } from './inputs.js';
 
 export interface DeployActionSettings {
@@ -9,8 +10,8 @@ export interface DeployActionSettings {
 }
 
 /** Inputs, then the rollout, deploy and ssh settings they make, before any host is contacted. */
-export function readDeploySettings(): DeployActionSettings {
-  const inputs = readDeployInputs();
+export function readDeploySettings(read?: InputReader): DeployActionSettings {
+  const inputs = readDeployInputs(read);
   return {
     inputs,
     rollout: { canary: inputs.canary, maxConcurrency: inputs['max-concurrency'], maxErrors: inputs['max-errors'] },
@@ -18,7 +19,7 @@ export function readDeploySettings(): DeployActionSettings {
       action: inputs.action,
       rollback: inputs.rollback,
       confirmTimeoutMs: inputs['confirm-timeout'],
-      healthChecks: inputs['health-checks'].map((command) => ({ command, timeoutMs: inputs['health-check-timeout'] })),
+      healthChecks: withDefaultTimeout(inputs['health-checks'], inputs['health-check-timeout']),
       substituters: inputs.substituters,
       trustedPublicKeys: inputs['trusted-public-keys'],
     }),

@@ -1,25 +1,24 @@
-import { choice, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+import { branch, choice, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+
+export const BUMP_INPUTS = {
+  path: list({ fallback: ['.'], example: '.' }),
+  inputs: list({ example: 'nixpkgs, home-manager' }),
+  group: choice(['all', 'per-input'], { fallback: 'all', example: 'all' }),
+  branch: branch({ fallback: 'flake-bump', example: 'flake-bump' }),
+  base: branch({ example: 'main' }),
+  title: string({ fallback: 'flake.lock: update', example: 'flake.lock: update' }),
+  labels: list({ example: 'dependencies' }),
+  reviewers: list({ example: 'octocat' }),
+  'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'squash' }),
+  token: secret({ required: true, example: '${{ github.token }}' }),
+  'commit-method': choice(['api', 'git'], { fallback: 'api', example: 'api' }),
+  checks: choice(['none', 'eval', 'build', 'flake-check'], { fallback: 'eval', example: 'eval' }),
+  'diff-hosts': list({ example: 'web1, db1' }),
+  'nix-options': list({ example: 'max-jobs 4' }),
+};
 
 export function readBumpInputs(read?: InputReader) {
-  return parseInputs(
-    {
-      path: list({ fallback: ['.'], example: '.' }),
-      inputs: list({ example: 'nixpkgs, home-manager' }),
-      group: choice(['all', 'per-input'], { fallback: 'all', example: 'all' }),
-      branch: string({ fallback: 'flake-bump', pattern: /^[\w./-]+$/, patternProblem: 'is not a branch name', example: 'flake-bump' }),
-      base: string({ pattern: /^[\w./-]+$/, patternProblem: 'is not a branch name', example: 'main' }),
-      title: string({ fallback: 'flake.lock: update', example: 'flake.lock: update' }),
-      labels: list({ example: 'dependencies' }),
-      reviewers: list({ example: 'octocat' }),
-      'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'squash' }),
-      token: secret({ required: true, example: '${{ github.token }}' }),
-      'commit-method': choice(['api', 'git'], { fallback: 'api', example: 'api' }),
-      checks: choice(['none', 'eval', 'build', 'flake-check'], { fallback: 'eval', example: 'eval' }),
-      'diff-hosts': list({ example: 'web1, db1' }),
-      'nix-options': list({ example: 'max-jobs 4' }),
-    },
-    read,
-  );
+  return parseInputs(BUMP_INPUTS, read);
 }
 
 export type BumpInputs = ReturnType<typeof readBumpInputs>;

@@ -30,8 +30,9 @@ export function readWaveSettings(env: NodeJS.ProcessEnv = process.env): WaveSett
   if (!inputs.token && (inputs.mode !== 'status' || inputs.abort || inputs['status-source'] === 'deployments')) {
     throw new InputError('token', 'is required to open pull requests, to abort, and to read deployments (only mode status works without it)', '${{ github.token }}');
   }
-  if (inputs.quorum && ('count' in inputs.quorum ? inputs.quorum.count : inputs.quorum.percent) === 0) {
-    throw new InputError('quorum', 'must be at least 1 host or 1%', '80%');
+  const quorum = inputs.quorum && ('count' in inputs.quorum ? String(inputs.quorum.count) : `${inputs.quorum.percent}%`);
+  if (quorum === '0' || quorum === '0%') {
+    throw new InputError('quorum', `"${quorum}" must be at least 1 host or 1%`, '80%');
   }
   if (inputs.cache) {
     try {

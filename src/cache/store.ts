@@ -1,5 +1,14 @@
 import type { Readable } from 'node:stream';
 
+/** How `get` reads "missing". */
+export interface GetOptions {
+  /**
+   * Only "not found" (404, NoSuchKey, ENOENT) is missing; a refusal (403) throws. For objects whose
+   * absence changes what is written next (a manifest pointer: missing means "start at sequence 1").
+   */
+  notFoundOnly?: boolean;
+}
+
 /** A body to stream; a factory lets a store retry the upload in place by making it again. */
 export type StreamBody = Readable | (() => Readable);
 
@@ -13,8 +22,12 @@ export interface BinaryCacheStore {
   readonly url: string;
   /** Whether the object exists. A 403 and a 404 both mean "missing". */
   has(key: string): Promise<boolean>;
-  /** A small object (narinfo, nix-cache-info, manifest), or undefined when missing. */
-  get(key: string): Promise<Buffer | undefined>;
+  /**
+   * A small object (narinfo, nix-cache-info, manifest), or undefined when missing. A 403 counts as
+   * missing too (S3 answers it for a missing key when the role may not list the bucket), unless
+   * `notFoundOnly`.
+   */
+  get(key: string, options?: GetOptions): Promise<Buffer | undefined>;
   /** Writes a small object whole. */
   put(key: string, body: Buffer | string, contentType: string): Promise<void>;
   /**

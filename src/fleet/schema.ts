@@ -5,13 +5,22 @@ import type { Quorum } from './types.js';
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-"');
 const list = z.array(z.string().min(1));
 
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+/** The longest soak (a wave's, or the upgrade-wave action's `soak` input): beyond it dates overflow and no wave ever passes. */
+export const SOAK_MAX = '90d';
+
+const soak = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  let ms: number;
   try {
-    return typeof value === 'number' ? value * 1000 : parseDuration(value);
+    ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: (error as Error).message });
     return z.NEVER;
   }
+  if (!(ms >= 0 && ms <= parseDuration(SOAK_MAX))) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not between 0 and the maximum ${SOAK_MAX} (example: 24h)` });
+    return z.NEVER;
+  }
+  return ms;
 });
 
 const quorum = z.union([z.number().int().positive(), z.string()]).transform((value, ctx): Quorum => {
@@ -58,7 +67,7 @@ export const inventorySchema = z.strictObject({
       name,
       z.strictObject({
         order: z.number().int(),
-        soak: duration.default(0),
+        soak: soak.default(0),
         quorum: quorum.default({ percent: 100 }),
         channel: z.string().min(1).optional(),
       }),

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
-import { parseDuration } from '../util/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { redactUrl } from '../util/redact.js';
+import { branchNameProblem } from '../util/ref-name.js';
 
 /** A problem with one input: names it, says what is wrong and shows a good value. */
 export class InputError extends Error {
@@ -16,6 +17,8 @@ export class InputError extends Error {
 
 export interface InputParser<T> {
   parse(raw: string, name: string): T;
+  /** The longest duration accepted, as action.yml documents it (`1h`); duration inputs only. */
+  readonly maximum?: string;
 }
 
 type Parsed<S> = { [K in keyof S]: S[K] extends InputParser<infer T> ? T : never };
@@ -67,11 +70,27 @@ function parser<T>(options: Common<T>, convert: (raw: string, name: string) => T
 
 type Opt<T, O> = O extends { fallback: T } | { required: true } ? T : T | undefined;
 
+/** A value as an error shows it: quoted, credentials in URLs hidden, long ones cut. */
+export function shown(raw: string): string {
+  const redacted = redactUrl(raw);
+  return JSON.stringify(redacted.length > 80 ? `${redacted.slice(0, 77)}…` : redacted);
+}
+
+/** `patternProblem` follows the value shown: `"ftp://x" must start with s3://`. */
 export function string<O extends Common<string> & { pattern?: RegExp; patternProblem?: string }>(options: O): InputParser<Opt<string, O>> {
   return parser(options, (raw, name) => {
     if (options.pattern && !options.pattern.test(raw)) {
-      throw new InputError(name, options.patternProblem ?? `"${raw}" has the wrong form`, options.example);
+      throw new InputError(name, `${shown(raw)} ${options.patternProblem ?? 'has the wrong form'}`, options.example);
     }
+    return raw;
+  }) as InputParser<Opt<string, O>>;
+}
+
+/** A branch name by git's rules (checked before any API or git call sees it). */
+export function branch<O extends Common<string>>(options: O): InputParser<Opt<string, O>> {
+  return parser(options, (raw, name) => {
+    const problem = branchNameProblem(raw);
+    if (problem) throw new InputError(name, `${shown(raw)} ${problem}`, options.example);
     return raw;
   }) as InputParser<Opt<string, O>>;
 }
@@ -121,15 +140,56 @@ export function integer<O extends Common<number> & { min?: number; max?: number 
   }) as InputParser<Opt<number, O>>;
 }
 
-/** A duration such as `90s`, `15m`, `2h`, `7d`, in milliseconds. */
-export function duration<O extends Common<number>>(options: O): InputParser<Opt<number, O>> {
+export interface DurationLimits {
+  /** The shortest value accepted, as a duration (`1s`); default 0. */
+  min?: string;
+  /**
+   * The longest value accepted, as a duration (`1h`), documented in action.yml as "at most 1h".
+   * Required: an unbounded duration overflows timers and dates.
+   */
+  max: string;
+}
+
+/** Checks a duration against its limits; undefined when it is within them, else the problem. */
+function durationLimitProblem(ms: number, raw: string, limits: DurationLimits): string | undefined {
+  if (ms > parseDuration(limits.max)) return `${shown(raw)} is longer than the maximum ${limits.max}`;
+  if (limits.min !== undefined && ms < parseDuration(limits.min)) return `${shown(raw)} is shorter than the minimum ${limits.min}`;
+  return undefined;
+}
+
+/** A duration such as `90s`, `15m`, `2h`, `7d`, in milliseconds, within its limits. */
+export function duration<O extends Common<number> & DurationLimits>(options: O): InputParser<Opt<number, O>> {
+  const maxMs = parseDuration(options.max);
+  if (options.fallback !== undefined && options.fallback > maxMs) {
+    throw new Error(`the default ${formatDuration(options.fallback)} is above the maximum ${options.max}`);
+  }
+  const convert = (raw: string, name: string): number => {
+    let ms: number;
+    try {
+      ms = parseDuration(raw);
+    } catch {
+      throw new InputError(name, `${shown(raw)} is not a duration (use s, m, h or d)`, options.example);
+    }
+    const problem = durationLimitProblem(ms, raw, options);
+    if (problem) throw new InputError(name, problem, options.example);
+    return ms;
+  };
+  return { ...parser(options, convert), maximum: options.max } as InputParser<Opt<number, O>>;
+}
+
+/**
+ * A value with its own syntax: `convert` returns it parsed or throws an Error saying what is
+ * wrong (without the input's name, which the InputError adds, with the example).
+ */
+export function custom<T, O extends Common<T>>(options: O & { convert: (raw: string) => T }): InputParser<Opt<T, O>> {
   return parser(options, (raw, name) => {
     try {
-      return parseDuration(raw);
-    } catch {
-      throw new InputError(name, `"${raw}" is not a duration (use s, m, h or d)`, options.example);
+      return options.convert(raw);
+    } catch (error) {
+      if (error instanceof InputError || !(error instanceof Error)) throw error;
+      throw new InputError(name, error.message, options.example);
     }
-  }) as InputParser<Opt<number, O>>;
+  }) as InputParser<Opt<T, O>>;
 }
 
 export function choice<const C extends string, O extends Common<C>>(choices: readonly C[], options: O): InputParser<Opt<C, O>> {
@@ -163,7 +223,7 @@ export function json<T, O extends Common<T>>(options: O & { validate?: (value: u
     try {
       value = JSON.parse(raw);
     } catch (error) {
-      throw new InputError(name, `is not valid JSON (${(error as Error).message})`, options.example);
+      throw new InputError(name, `${shown(raw)} is not valid JSON (${(error as Error).message})`, options.example);
     }
     try {
       return options.validate ? options.validate(value) : (value as T);

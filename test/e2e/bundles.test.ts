@@ -4,7 +4,7 @@ describe('each bundle under the runner harness', () => {
   it('action-build rejects a cache URL it cannot push to, naming the input', async () => {
     const result = await runAction('action-build', { inputs: { cache: 'ftp://x' } });
     expect(result.exitCode).toBe(1);
-    expect(result.annotations).toContainEqual({ level: 'error', message: expect.stringContaining('Input "cache": must start with s3://') });
+    expect(result.annotations).toContainEqual({ level: 'error', message: expect.stringContaining('Input "cache": "ftp://x" must start with s3://') });
   });
 
   it('action-deploy rejects an action it does not know', async () => {

@@ -74,7 +74,8 @@ describe('action-deploy bundle: environment-gated rollout to SSH hosts with GitH
   it('rolls the new system out, records the deployment, and rolls a host whose health check fails back', async () => {
     const [first, second, third] = fleet.hosts;
     await third?.setFault('health-fail');
-    const result = await deployAction({ 'health-checks': 'systemctl is-active app.service', 'max-errors': '1' });
+    // One check per line: the comma is the command's, and `[30s]` is the first check's own limit.
+    const result = await deployAction({ 'health-checks': '[30s] systemctl is-active app.service\ntest "a,b" = "a,b"', 'max-errors': '1' });
     expect(result.exitCode).toBe(1);
     expect(JSON.parse(result.outputs.succeeded as string)).toEqual([first?.name, second?.name]);
     expect(JSON.parse(result.outputs['rolled-back'] as string)).toEqual([third?.name]);

@@ -68,6 +68,15 @@ describe('HttpBinaryCacheStore against nginx WebDAV', () => {
     expect(await store.get('private/x.narinfo')).toBeUndefined();
   });
 
+  test('get() with notFoundOnly: a 404 is missing, a 403 is an error saying read access is needed', async () => {
+    expect(await store.get('fleet/prod/nobody.json', { notFoundOnly: true })).toBeUndefined();
+    await expect(store.get('private/fleet/prod/web-1.json', { notFoundOnly: true })).rejects.toMatchObject({
+      status: 403,
+      message: expect.stringMatching(/GET \S+\/private\/fleet\/prod\/web-1\.json failed: HTTP 403/),
+    });
+    await expect(store.get('private/fleet/prod/web-1.json', { notFoundOnly: true })).rejects.toThrow(/need read access to this key/);
+  });
+
   test('list() is recursive, filters by prefix and ignores what is not under it', async () => {
     await store.put('fleet/staging/a.json', '{}', 'application/json');
     await store.put('fleet/staging/deep/b.json', '{}', 'application/json');

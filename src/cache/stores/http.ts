@@ -3,7 +3,7 @@ import { mapConcurrent } from '../../util/async.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import { isRetryableStatus, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
-import type { BinaryCacheStore } from '../store.js';
+import type { BinaryCacheStore, GetOptions } from '../store.js';
 import { HttpTransport, type HttpRequest, type HttpResponse } from './http-transport.js';
 import { assertValidKey, assertValidPrefix, encodeKeyPath } from './keys.js';
 import { parseRetryAfter, StoreError } from './store-error.js';
@@ -87,11 +87,11 @@ export class HttpBinaryCacheStore implements BinaryCacheStore {
     }, this.retryOptions(`HEAD ${this.display(key)}`));
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
+  async get(key: string, options: GetOptions = {}): Promise<Buffer | undefined> {
     const target = this.objectUrl(key);
     return withRetry(async () => {
       const res = await this.send('GET', key, target, {});
-      if (isMissingStatus(res.status)) return undefined;
+      if (options.notFoundOnly ? isNotFoundStatus(res.status) : isMissingStatus(res.status)) return undefined;
       if (res.status >= 200 && res.status < 300) return res.body;
       throw this.statusError('GET', key, res);
     }, this.retryOptions(`GET ${this.display(key)}`));
@@ -240,7 +240,11 @@ function authFromUrl(url: URL): HttpAuth | undefined {
 
 /** S3-style servers answer 403 for a missing key when listing is not allowed. */
 function isMissingStatus(status: number): boolean {
-  return status === 404 || status === 403 || status === 410;
+  return isNotFoundStatus(status) || status === 403;
+}
+
+function isNotFoundStatus(status: number): boolean {
+  return status === 404 || status === 410;
 }
 
 function parseListing(res: HttpResponse, shown: string): ListingEntry[] {
@@ -262,6 +266,7 @@ function parseListing(res: HttpResponse, shown: string): ListingEntry[] {
 function statusHint(method: string, status: number): string | undefined {
   if (status === 401) return 'The cache wants credentials: put them in the URL (https://user:password@host/path) or pass a token; they are masked in logs';
   if (status === 403 && (method === 'PUT' || method === 'DELETE')) return 'The server refused the write: check the credentials, and on nginx that the cache root is writable by the worker user';
+  if (status === 403 && method === 'GET') return 'The server refused the read: the credentials need read access to this key';
   if (status === 403 && method === 'LIST') return 'The server refused the directory listing: enable `autoindex on; autoindex_format json;` for the cache location';
   if (status === 405 && (method === 'PUT' || method === 'DELETE')) return 'The server does not accept this method: on nginx set `dav_methods PUT DELETE;` for the cache location';
   if (status === 409) return 'A parent directory is missing on the server: on nginx set `create_full_put_path on;`';

@@ -12,7 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import { backoffDelay, defaultRetryPolicy, isDroppedConnection, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
-import type { BinaryCacheStore } from '../store.js';
+import type { BinaryCacheStore, GetOptions } from '../store.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { StoreError } from './store-error.js';
 import { countedBody, type StreamBody } from './stream-body.js';
@@ -92,7 +92,7 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
     }
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
+  async get(key: string, options: GetOptions = {}): Promise<Buffer | undefined> {
     const Key = this.objectKey(key);
     // The SDK retries the request; a connection dropped while the body streams in is retried here.
     const bodyFailures = new WeakSet<object>();
@@ -101,7 +101,7 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
       try {
         out = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key }));
       } catch (error) {
-        if (isMissing(error)) return undefined;
+        if (options.notFoundOnly ? isNotFound(error) : isMissing(error)) return undefined;
         throw this.failure('read', key, error);
       }
       if (!out.Body) return Buffer.alloc(0);
@@ -305,6 +305,12 @@ function isMissing(error: unknown): boolean {
   const status = statusOf(error);
   if (name === 'NoSuchBucket' || (name !== undefined && CREDENTIAL_ERRORS.has(name))) return false;
   return name === 'NotFound' || name === 'NoSuchKey' || status === 404 || status === 403;
+}
+
+/** Whether S3 said the object does not exist, not merely that it may not be read. */
+function isNotFound(error: unknown): boolean {
+  const name = errorName(error);
+  return name === 'NotFound' || name === 'NoSuchKey' || (statusOf(error) === 404 && name !== 'NoSuchBucket');
 }
 
 const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);

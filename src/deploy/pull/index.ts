@@ -16,6 +16,8 @@ export {
 export { POINTER_FORMAT, manifestPointerKey, parsePointer, renderPointer, type ManifestPointer } from './pointer.js';
 export {
   DEFAULT_MANIFEST_LIFETIME_MS,
+  MANIFEST_LIFETIME_MAX,
+  MANIFEST_LIFETIME_MIN,
   prepareManifestStore,
   publishManifest,
   readPreviousManifest,

@@ -3,13 +3,21 @@ import { NAR_CONTENT_TYPE, narObjectKey } from '../../cache/nar-upload.js';
 import { narInfoKey, renderNarInfo } from '../../cache/narinfo.js';
 import type { PublicKey, SigningKey } from '../../cache/signing.js';
 import type { BinaryCacheStore } from '../../cache/store.js';
+import { StoreError } from '../../cache/stores/store-error.js';
 import { systemClock, type Clock } from '../../util/async.js';
+import { formatDuration, parseDuration } from '../../util/duration.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import { formatTimestamp, ManifestError, signManifest, verifySignedManifest, type Manifest, type ManifestAction, type SignedManifest } from './manifest.js';
 import { manifestPointerKey, parsePointer, renderPointer } from './pointer.js';
 
 export const DEFAULT_MANIFEST_LIFETIME_MS = 30 * 86_400_000;
+/**
+ * The longest a manifest may stay valid: a host offline longer needs a new deploy anyway, and a
+ * manifest that never expires would let a stolen old one be replayed forever.
+ */
+export const MANIFEST_LIFETIME_MAX = '90d';
+export const MANIFEST_LIFETIME_MIN = '1m';
 
 export interface ManifestRequest {
   host: string;
@@ -47,12 +55,25 @@ export interface PublishedManifest extends SignedManifest {
   previous?: PreviousManifest;
 }
 
-/** Reads the host's current pointer; undefined when the host has none yet. */
+/**
+ * Reads the host's current pointer; undefined when the host has none yet. Only "not found" means
+ * none: a pointer we may not read would restart the sequence at 1, and every agent refuses that.
+ */
 export async function readPreviousManifest(store: BinaryCacheStore, environment: string, host: string, keys: readonly PublicKey[]): Promise<PreviousManifest | undefined> {
   const key = manifestPointerKey(environment, host);
-  const body = await store.get(key);
+  // The object, not the store: `s3://bucket/fleet/…`, without the store URL's `?region=…`.
+  const whence = `${store.url.replace(/\?.*$/, '')}/${key}`;
+  let body: Buffer | undefined;
+  try {
+    body = await store.get(key, { notFoundOnly: true });
+  } catch (error) {
+    throw new ManifestError(
+      `cannot read the current manifest pointer ${whence} (${error instanceof StoreError ? error.summary : errorMessage(error)}), so the next sequence is unknown ` +
+        `(starting again at 1 would make the host refuse the manifest). The deploying credentials need read access to ${key} ` +
+        `(on S3: s3:GetObject on it, and s3:ListBucket on the bucket so that a missing pointer answers 404, not 403)`,
+    );
+  }
   if (body === undefined) return undefined;
-  const whence = `${store.url}/${key}`;
   // A pointer we cannot read leaves no safe next sequence: guessing low would make hosts refuse
   // every later manifest, so the operator decides.
   const pointer = parsePointer(body, whence);
@@ -89,7 +110,8 @@ export async function publishManifest(request: ManifestRequest, options: Publish
   if (!Number.isSafeInteger(sequence + 1)) throw new ManifestError(`${store.url}/${pointerKey}: sequence ${previous?.sequence} cannot grow any further`);
   const now = (options.clock ?? systemClock).now();
   const lifetimeMs = request.lifetimeMs ?? DEFAULT_MANIFEST_LIFETIME_MS;
-  if (!(lifetimeMs >= 60_000)) throw new ManifestError(`manifest lifetime ${lifetimeMs} ms is shorter than a minute (example: 30d)`);
+  if (!(lifetimeMs >= parseDuration(MANIFEST_LIFETIME_MIN))) throw new ManifestError(`manifest lifetime ${lifetimeMs} ms is shorter than the minimum ${MANIFEST_LIFETIME_MIN} (example: 30d)`);
+  if (lifetimeMs > parseDuration(MANIFEST_LIFETIME_MAX)) throw new ManifestError(`manifest lifetime ${formatDuration(lifetimeMs)} is longer than the maximum ${MANIFEST_LIFETIME_MAX} (example: 30d)`);
   const manifest: Manifest = {
     format: 1,
     host: request.host,

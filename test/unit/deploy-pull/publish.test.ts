@@ -1,6 +1,9 @@
+import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { describe, expect, it } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
+import { S3BinaryCacheStore } from '../../../src/cache/stores/s3.js';
 import { narInfoKey, parseNarInfo } from '../../../src/cache/narinfo.js';
-import { parsePointer, prepareManifestStore, publishManifest, readPreviousManifest, signManifest, validateManifest, verifySignedManifest } from '../../../src/deploy/pull/index.js';
+import { parsePointer, prepareManifestStore, publishManifest, readPreviousManifest, signManifest, validateManifest, verifySignedManifest, type PublishedManifest } from '../../../src/deploy/pull/index.js';
 import { memoryLog } from '../../../src/util/log.js';
 import { MemoryStore } from '../../support/memory-store.js';
 import { testSigningKey } from './keys.js';
@@ -94,8 +97,60 @@ describe('publishManifest', () => {
       /system: must be a store path/,
     );
     await expect(publishManifest({ host: 'a', environment: 'production', system: SYSTEM, lifetimeMs: 1000 }, { store, signingKey: key, clock })).rejects.toThrow(
-      /shorter than a minute/,
+      /shorter than the minimum 1m/,
+    );
+    await expect(publishManifest({ host: 'a', environment: 'production', system: SYSTEM, lifetimeMs: 999_999_999_999 * 86_400_000 }, { store, signingKey: key, clock })).rejects.toThrow(
+      /manifest lifetime .* is longer than the maximum 90d \(example: 30d\)/,
     );
     expect(store.log).toEqual([]);
+  });
+
+  it('accepts the longest lifetime, whose expiry is a valid date', async () => {
+    const published = await publishManifest({ host: 'a', environment: 'production', system: SYSTEM, lifetimeMs: 90 * 86_400_000 }, { store: new MemoryStore(), signingKey: key, clock });
+    expect(published.manifest.expiresAt).toBe('2025-05-30T10:00:00Z');
+  });
+});
+
+describe('reading the previous pointer from S3', () => {
+  const key = testSigningKey('fleet-manifest-1');
+  const s3Error = (name: string, status: number) => new S3ServiceException({ name, message: name, $fault: 'client', $metadata: { httpStatusCode: status } });
+
+  async function publishWithPointerRead(failure: S3ServiceException) {
+    const client = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const mock = mockClient(client);
+    mock.on(GetObjectCommand).rejects(failure);
+    mock.on(PutObjectCommand).resolves({});
+    const store = new S3BinaryCacheStore({ bucket: 'fleet-cache', prefix: '', region: 'eu-west-1' }, { client });
+    try {
+      const outcome: { published?: PublishedManifest; error?: Error } = await publishManifest({ host: 'clinic-kin', environment: 'production', system: SYSTEM }, { store, signingKey: key, clock }).then(
+        (published) => ({ published }),
+        (error: Error) => ({ error }),
+      );
+      return { ...outcome, writes: mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key) };
+    } finally {
+      client.destroy();
+    }
+  }
+
+  it('starts at sequence 1 only when the pointer is not found (404)', async () => {
+    const { published, writes } = await publishWithPointerRead(s3Error('NoSuchKey', 404));
+    expect(published?.manifest.sequence).toBe(1);
+    expect(writes).toContain('fleet/production/clinic-kin.json');
+  });
+
+  it('fails on a 403, saying the role needs s3:GetObject on the pointer, and writes nothing', async () => {
+    const { published, error, writes } = await publishWithPointerRead(s3Error('AccessDenied', 403));
+    expect(published).toBeUndefined();
+    expect(error?.message).toContain('cannot read the current manifest pointer s3://fleet-cache/fleet/production/clinic-kin.json (Could not read');
+    expect(error?.message).toContain('AccessDenied');
+    expect(error?.message).toContain('so the next sequence is unknown');
+    expect(error?.message).toContain('read access to fleet/production/clinic-kin.json (on S3: s3:GetObject on it');
+    expect(writes).toEqual([]);
+  });
+
+  it('fails on other errors too, rather than guessing', async () => {
+    const { error, writes } = await publishWithPointerRead(s3Error('InvalidAccessKeyId', 403));
+    expect(error?.message).toMatch(/cannot read the current manifest pointer .*InvalidAccessKeyId/);
+    expect(writes).toEqual([]);
   });
 });

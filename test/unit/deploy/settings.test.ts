@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { planDeploy } from '../../../src/deploy/deploy.js';
-import { parseDeployAction, parseHealthChecks, parseRollbackMode, resolveDeploySettings } from '../../../src/deploy/settings.js';
+import { parseDeployAction, parseHealthCheckLines, parseHealthChecks, parseRollbackMode, resolveDeploySettings } from '../../../src/deploy/settings.js';
 import { DEFAULT_DEPLOY_SETTINGS } from '../../../src/deploy/types.js';
 import type { Host } from '../../../src/fleet/types.js';
 
@@ -33,14 +33,30 @@ describe('deploy inputs', () => {
   });
 
   it('refuses unusable time limits with an example', () => {
-    expect(() => parseHealthChecks('[soon] true')).toThrow('health-checks: "[soon]" is not a time limit (example: "[30s] systemctl is-active nginx")');
-    expect(() => parseHealthChecks('[10ms] true')).toThrow('under a second');
+    expect(() => parseHealthChecks('[soon] true')).toThrow('health-checks: line 1 "[soon] true": "[soon]" is not a time limit (use s, m or h) (example: "[30s] systemctl is-active nginx")');
+    expect(() => parseHealthChecks('[10ms] true')).toThrow('the time limit 10ms is shorter than the minimum 1s');
+  });
+
+  it('keeps commas and # inside a command: one check per line', () => {
+    expect(parseHealthCheckLines('echo a,b\ncurl -fsS http://localhost/#health, --max-time 5')).toEqual([{ command: 'echo a,b' }, { command: 'curl -fsS http://localhost/#health, --max-time 5' }]);
+  });
+
+  it('reads a time limit written against its command, and refuses one without a command', () => {
+    expect(parseHealthCheckLines('[30s]systemctl is-active nginx')).toEqual([{ command: 'systemctl is-active nginx', timeoutMs: 30_000 }]);
+    expect(() => parseHealthCheckLines('true\n[30s]   ')).toThrow('line 2 "[30s]": the time limit [30s] has no command after it');
+  });
+
+  it('refuses a time limit above the maximum, which would overflow the timer', () => {
+    expect(() => parseHealthCheckLines('true\n[25d] curl -fsS localhost')).toThrow('line 2 "[25d] curl -fsS localhost": the time limit 25d is longer than the maximum 1h');
+    expect(parseHealthCheckLines('[1h] true')).toEqual([{ command: 'true', timeoutMs: 3_600_000 }]);
   });
 
   it('fills in defaults and checks values', () => {
     expect(resolveDeploySettings()).toEqual(DEFAULT_DEPLOY_SETTINGS);
     expect(resolveDeploySettings({ action: 'boot', confirmTimeoutMs: undefined }).confirmTimeoutMs).toBe(90_000);
     expect(() => resolveDeploySettings({ confirmTimeoutMs: 10 })).toThrow('confirm-timeout: 10 is too small (example: 90s)');
+    expect(() => resolveDeploySettings({ confirmTimeoutMs: 25 * 86_400_000 })).toThrow('confirm-timeout: 25d0h is longer than the maximum 1h (example: 90s)');
+    expect(() => resolveDeploySettings({ healthChecks: [{ command: 'true', timeoutMs: 25 * 86_400_000 }] })).toThrow('health check "true": time limit: 25d0h is longer than the maximum 1h');
     expect(() => resolveDeploySettings({ substituters: ['https://cache.example.org'] })).toThrow('trusted-public-keys: required with substituters');
   });
 });

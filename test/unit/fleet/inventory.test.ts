@@ -45,6 +45,7 @@ describe('inventory', () => {
       'hosts.web1.wave: unknown wave "frist"; known: first, middle, final',
     );
     expect(() => parseInventoryText(yaml.replace('soak: 1h', 'soak: an hour'), 'fleet.yaml')).toThrow(/waves\.first\.soak: "an hour" is not a duration/);
+    expect(() => parseInventoryText(yaml.replace('soak: 1h', 'soak: 999999999999d'), 'fleet.yaml')).toThrow(/waves\.first\.soak: "999999999999d" is not between 0 and the maximum 90d/);
     expect(() => parseInventoryText(yaml.replace('environment: staging', 'environment: stagign'), 'fleet.yaml')).toThrow(
       'hosts.clinic-kin.environment: unknown environment "stagign"; known: staging, production',
     );

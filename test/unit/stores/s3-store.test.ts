@@ -32,6 +32,18 @@ describe('S3BinaryCacheStore error mapping', () => {
     await expect(store.get('c.narinfo')).rejects.toThrow(/Could not read s3:\/\/my-nix-cache\/p\/c\.narinfo: InvalidAccessKeyId.*credentials were rejected/);
   });
 
+  test('get() with notFoundOnly: only NoSuchKey is missing; AccessDenied is an error naming the key and the permission', async () => {
+    mock.on(GetObjectCommand, { Key: 'p/fleet/production/web1.json' }).rejects(s3Error('NoSuchKey', 404));
+    mock.on(GetObjectCommand, { Key: 'p/fleet/production/web2.json' }).rejects(s3Error('AccessDenied', 403, 'Access Denied'));
+    expect(await store.get('fleet/production/web1.json', { notFoundOnly: true })).toBeUndefined();
+    expect(await store.get('fleet/production/web2.json')).toBeUndefined();
+    await expect(store.get('fleet/production/web2.json', { notFoundOnly: true })).rejects.toMatchObject({
+      name: 'StoreError',
+      status: 403,
+      message: expect.stringMatching(/Could not read s3:\/\/my-nix-cache\/p\/fleet\/production\/web2\.json: AccessDenied: Access Denied\. .*s3:GetObject/),
+    });
+  });
+
   test('put() failures say what to do', async () => {
     mock.on(PutObjectCommand, { Key: 'p/denied' }).rejects(s3Error('AccessDenied', 403, 'Access Denied'));
     mock.on(PutObjectCommand, { Key: 'p/nobucket' }).rejects(s3Error('NoSuchBucket', 404, 'The specified bucket does not exist'));

@@ -15,8 +15,21 @@ describe('action-upgrade-wave inputs', () => {
   it('names every bad input with an example', () => {
     expect(() => readWaveInputs(reader({ token: 't', mode: 'yolo' }))).toThrow('Input "mode": "yolo" is not one of status, promote, advance. Example: mode: promote');
     expect(() => readWaveInputs(reader({ token: 't', 'offline-after': 'a week', quorum: 'most' }))).toThrow(/2 inputs are invalid:\n- Input "quorum": "most" is not a number or a percentage.*\n- Input "offline-after": "a week" is not a duration/);
-    expect(() => readWaveInputs(reader({ token: 't', cache: 'ftp://x' }))).toThrow('Input "cache": must start with s3://, http://, https:// or file://');
-    expect(() => readWaveInputs(reader({ token: 't', expected: '{' }))).toThrow(/Input "expected": is not valid JSON/);
+    expect(() => readWaveInputs(reader({ token: 't', cache: 'ftp://x' }))).toThrow('Input "cache": "ftp://x" must start with s3://, http://, https:// or file://');
+    expect(() => readWaveInputs(reader({ token: 't', expected: '{' }))).toThrow(/Input "expected": "\{" is not valid JSON/);
+  });
+
+  it('checks branch names by git\'s rules', () => {
+    expect(() => readWaveInputs(reader({ token: 't', 'source-branch': 'staging..main' }))).toThrow(
+      'Input "source-branch": "staging..main" contains "..", which git forbids in ref names. Example: source-branch: staging',
+    );
+    expect(() => readWaveInputs(reader({ token: 't', 'target-branch': 'refs/heads/main' }))).toThrow('Input "target-branch": "refs/heads/main" is a full ref');
+  });
+
+  it('caps soak and offline-after', () => {
+    expect(() => readWaveInputs(reader({ token: 't', soak: '999999999999d' }))).toThrow('Input "soak": "999999999999d" is longer than the maximum 90d. Example: soak: 24h');
+    expect(() => readWaveInputs(reader({ token: 't', 'offline-after': '1y' }))).toThrow('Input "offline-after": "1y" is not a duration');
+    expect(() => readWaveInputs(reader({ token: 't', 'offline-after': '91d' }))).toThrow('Input "offline-after": "91d" is longer than the maximum 90d. Example: offline-after: 7d');
   });
 });
 
