@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5755);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8530);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5755:
+/***/ 8530:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28997,7 +28997,47 @@ async function upsertPullRequest(client, repo, options) {
     return { operation, pullRequest: pull, ...(commitSha ? { commitSha } : {}), base, ...(autoMerge ? { autoMerge } : {}), warnings };
 }
 
+;// CONCATENATED MODULE: ./src/util/duration.ts
+const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/**
+ * The longest delay Node's timers keep (2^31 - 1 ms, about 24.8 days): a longer `setTimeout`
+ * fires at once, with only a TimeoutOverflowWarning to say so.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Parses `90s`, `15m`, `2h`, `7d`, `1h30m` (or a bare number of seconds) into milliseconds. */
+function duration_parseDuration(text) {
+    const trimmed = text.trim();
+    const problem = `"${text}" is not a duration (examples: 90s, 15m, 2h, 7d)`;
+    let total;
+    if (/^\d+$/.test(trimmed)) {
+        total = Number(trimmed) * 1000;
+    }
+    else {
+        const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+        if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed)
+            throw new Error(problem);
+        total = parts.reduce((sum, [, value, unit]) => sum + Number(value) * UNITS[unit], 0);
+    }
+    // Hundreds of digits parse to Infinity, which no caller can use.
+    if (!Number.isFinite(total))
+        throw new Error(problem);
+    return total;
+}
+function duration_formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    const s = ms / 1000;
+    if (s < 60)
+        return `${s.toFixed(1)}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60)
+        return `${m}m${Math.round(s % 60)}s`;
+    const h = Math.floor(m / 60);
+    return h < 48 ? `${h}h${m % 60}m` : `${Math.floor(h / 24)}d${h % 24}h`;
+}
+
 ;// CONCATENATED MODULE: ./src/util/async.ts
+
 /** Runs `worker` over `items` with at most `limit` in flight; results keep the input order. */
 async function mapConcurrent(items, limit, worker) {
     const results = new Array(items.length);
@@ -29011,7 +29051,12 @@ async function mapConcurrent(items, limit, worker) {
     await Promise.all(lanes);
     return results;
 }
+/** Refuses delays Node would cut to 1 ms (inputs are capped well below; this catches a sum that is not). */
 const sleep = (ms, signal) => new Promise((resolve, reject) => {
+    if (ms > MAX_TIMER_MS) {
+        reject(new RangeError(`cannot wait ${ms} ms: Node's timers stop at ${MAX_TIMER_MS} ms (about 24.8 days)`));
+        return;
+    }
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => {
         clearTimeout(timer);
@@ -39200,33 +39245,58 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/util/duration.ts
-const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** Parses `90s`, `15m`, `2h`, `7d`, `1h30m` (or a bare number of seconds) into milliseconds. */
-function duration_parseDuration(text) {
-    const trimmed = text.trim();
-    if (/^\d+$/.test(trimmed))
-        return Number(trimmed) * 1000;
-    const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-    if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
-        throw new Error(`"${text}" is not a duration (examples: 90s, 15m, 2h, 7d)`);
-    }
-    return parts.reduce((total, [, value, unit]) => total + Number(value) * UNITS[unit], 0);
+;// CONCATENATED MODULE: ./src/util/redact.ts
+/**
+ * Hides credentials in anything that looks like a URL, for messages and summaries: a password
+ * (`user:***@`), and a user name alone where it may be a token (`https://TOKEN@host`). SSH user
+ * names are kept: they say who connects and are no secret.
+ */
+function redact_redactUrl(text) {
+    return text.replace(/([a-z][a-z0-9+.-]*):\/\/([^/@\s:]*)(:[^/@\s]*)?@/gi, (_, scheme, user, password) => {
+        if (password !== undefined)
+            return `${scheme}://${user}:***@`;
+        return /^ssh(-ng)?$/i.test(scheme) ? `${scheme}://${user}@` : `${scheme}://***@`;
+    });
 }
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    const s = ms / 1000;
-    if (s < 60)
-        return `${s.toFixed(1)}s`;
-    const m = Math.floor(s / 60);
-    if (m < 60)
-        return `${m}m${Math.round(s % 60)}s`;
-    const h = Math.floor(m / 60);
-    return h < 48 ? `${h}h${m % 60}m` : `${Math.floor(h / 24)}d${h % 24}h`;
+
+;// CONCATENATED MODULE: ./src/util/ref-name.ts
+/**
+ * Why `name` cannot be a branch name, by git's rules (`git check-ref-format --branch`), or
+ * undefined when it can. Also refused: a full ref (`refs/heads/x`: the branch name is wanted) and
+ * `HEAD`, which git accepts but which mean something else to every API that takes a branch.
+ */
+function branchNameProblem(name) {
+    if (name.startsWith('refs/'))
+        return `is a full ref: give the branch name without "refs/heads/"`;
+    if (name === 'HEAD' || name === '@')
+        return `is not a branch name but a symbolic ref`;
+    if (name.startsWith('-'))
+        return `starts with "-" (git would read it as an option)`;
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x20\x7f]/.test(name))
+        return 'contains a space or a control character';
+    const forbidden = /[~^:?*[\\]/.exec(name);
+    if (forbidden)
+        return `contains "${forbidden[0]}", which git forbids in ref names`;
+    if (name.includes('..'))
+        return 'contains "..", which git forbids in ref names';
+    if (name.includes('@{'))
+        return 'contains "@{", which git forbids in ref names';
+    if (name.startsWith('/') || name.endsWith('/') || name.includes('//'))
+        return 'has an empty path component (a leading, trailing or doubled "/")';
+    if (name.endsWith('.'))
+        return 'ends with "."';
+    for (const component of name.split('/')) {
+        if (component.startsWith('.'))
+            return `has a component starting with "." ("${component}")`;
+        if (component.endsWith('.lock'))
+            return `has a component ending with ".lock" ("${component}")`;
+    }
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/runner/inputs.ts
+
 
 
 
@@ -39279,11 +39349,26 @@ function parser(options, convert) {
         },
     };
 }
+/** A value as an error shows it: quoted, credentials in URLs hidden, long ones cut. */
+function shown(raw) {
+    const redacted = redact_redactUrl(raw);
+    return JSON.stringify(redacted.length > 80 ? `${redacted.slice(0, 77)}…` : redacted);
+}
+/** `patternProblem` follows the value shown: `"ftp://x" must start with s3://`. */
 function string(options) {
     return parser(options, (raw, name) => {
         if (options.pattern && !options.pattern.test(raw)) {
-            throw new InputError(name, options.patternProblem ?? `"${raw}" has the wrong form`, options.example);
+            throw new InputError(name, `${shown(raw)} ${options.patternProblem ?? 'has the wrong form'}`, options.example);
         }
+        return raw;
+    });
+}
+/** A branch name by git's rules (checked before any API or git call sees it). */
+function branch(options) {
+    return parser(options, (raw, name) => {
+        const problem = branchNameProblem(raw);
+        if (problem)
+            throw new InputError(name, `${shown(raw)} ${problem}`, options.example);
         return raw;
     });
 }
@@ -39333,14 +39418,48 @@ function integer(options) {
         return value;
     });
 }
-/** A duration such as `90s`, `15m`, `2h`, `7d`, in milliseconds. */
+/** Checks a duration against its limits; undefined when it is within them, else the problem. */
+function durationLimitProblem(ms, raw, limits) {
+    if (ms > parseDuration(limits.max))
+        return `${shown(raw)} is longer than the maximum ${limits.max}`;
+    if (limits.min !== undefined && ms < parseDuration(limits.min))
+        return `${shown(raw)} is shorter than the minimum ${limits.min}`;
+    return undefined;
+}
+/** A duration such as `90s`, `15m`, `2h`, `7d`, in milliseconds, within its limits. */
 function duration(options) {
-    return parser(options, (raw, name) => {
+    const maxMs = parseDuration(options.max);
+    if (options.fallback !== undefined && options.fallback > maxMs) {
+        throw new Error(`the default ${formatDuration(options.fallback)} is above the maximum ${options.max}`);
+    }
+    const convert = (raw, name) => {
+        let ms;
         try {
-            return parseDuration(raw);
+            ms = parseDuration(raw);
         }
         catch {
-            throw new InputError(name, `"${raw}" is not a duration (use s, m, h or d)`, options.example);
+            throw new InputError(name, `${shown(raw)} is not a duration (use s, m, h or d)`, options.example);
+        }
+        const problem = durationLimitProblem(ms, raw, options);
+        if (problem)
+            throw new InputError(name, problem, options.example);
+        return ms;
+    };
+    return { ...parser(options, convert), maximum: options.max };
+}
+/**
+ * A value with its own syntax: `convert` returns it parsed or throws an Error saying what is
+ * wrong (without the input's name, which the InputError adds, with the example).
+ */
+function custom(options) {
+    return parser(options, (raw, name) => {
+        try {
+            return options.convert(raw);
+        }
+        catch (error) {
+            if (error instanceof InputError || !(error instanceof Error))
+                throw error;
+            throw new InputError(name, error.message, options.example);
         }
     });
 }
@@ -39373,7 +39492,7 @@ function json(options) {
             value = JSON.parse(raw);
         }
         catch (error) {
-            throw new InputError(name, `is not valid JSON (${error.message})`, options.example);
+            throw new InputError(name, `${shown(raw)} is not valid JSON (${error.message})`, options.example);
         }
         try {
             return options.validate ? options.validate(value) : value;
@@ -39821,23 +39940,24 @@ function parseNixOptions(lines) {
 
 ;// CONCATENATED MODULE: ./action-flake-bump/src/inputs.ts
 
+const BUMP_INPUTS = {
+    path: list({ fallback: ['.'], example: '.' }),
+    inputs: list({ example: 'nixpkgs, home-manager' }),
+    group: choice(['all', 'per-input'], { fallback: 'all', example: 'all' }),
+    branch: branch({ fallback: 'flake-bump', example: 'flake-bump' }),
+    base: branch({ example: 'main' }),
+    title: string({ fallback: 'flake.lock: update', example: 'flake.lock: update' }),
+    labels: list({ example: 'dependencies' }),
+    reviewers: list({ example: 'octocat' }),
+    'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'squash' }),
+    token: secret({ required: true, example: '${{ github.token }}' }),
+    'commit-method': choice(['api', 'git'], { fallback: 'api', example: 'api' }),
+    checks: choice(['none', 'eval', 'build', 'flake-check'], { fallback: 'eval', example: 'eval' }),
+    'diff-hosts': list({ example: 'web1, db1' }),
+    'nix-options': list({ example: 'max-jobs 4' }),
+};
 function readBumpInputs(read) {
-    return parseInputs({
-        path: list({ fallback: ['.'], example: '.' }),
-        inputs: list({ example: 'nixpkgs, home-manager' }),
-        group: choice(['all', 'per-input'], { fallback: 'all', example: 'all' }),
-        branch: string({ fallback: 'flake-bump', pattern: /^[\w./-]+$/, patternProblem: 'is not a branch name', example: 'flake-bump' }),
-        base: string({ pattern: /^[\w./-]+$/, patternProblem: 'is not a branch name', example: 'main' }),
-        title: string({ fallback: 'flake.lock: update', example: 'flake.lock: update' }),
-        labels: list({ example: 'dependencies' }),
-        reviewers: list({ example: 'octocat' }),
-        'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'squash' }),
-        token: secret({ required: true, example: '${{ github.token }}' }),
-        'commit-method': choice(['api', 'git'], { fallback: 'api', example: 'api' }),
-        checks: choice(['none', 'eval', 'build', 'flake-check'], { fallback: 'eval', example: 'eval' }),
-        'diff-hosts': list({ example: 'web1, db1' }),
-        'nix-options': list({ example: 'max-jobs 4' }),
-    }, read);
+    return parseInputs(BUMP_INPUTS, read);
 }
 
 ;// CONCATENATED MODULE: ./action-flake-bump/src/settings.ts

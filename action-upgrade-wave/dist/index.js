@@ -35137,7 +35137,7 @@ __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = createRedirectInterceptor
 __webpack_unused_export__ = {
   redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
+  retry: __nccwpck_require__(9645),
   dump: __nccwpck_require__(8060),
   dns: __nccwpck_require__(379)
 }
@@ -45142,7 +45142,7 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 9645:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -63184,7 +63184,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1027);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2026);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -63193,7 +63193,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1027:
+/***/ 2026:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68117,7 +68117,47 @@ function memoryLog() {
     };
 }
 
+;// CONCATENATED MODULE: ./src/util/duration.ts
+const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/**
+ * The longest delay Node's timers keep (2^31 - 1 ms, about 24.8 days): a longer `setTimeout`
+ * fires at once, with only a TimeoutOverflowWarning to say so.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Parses `90s`, `15m`, `2h`, `7d`, `1h30m` (or a bare number of seconds) into milliseconds. */
+function parseDuration(text) {
+    const trimmed = text.trim();
+    const problem = `"${text}" is not a duration (examples: 90s, 15m, 2h, 7d)`;
+    let total;
+    if (/^\d+$/.test(trimmed)) {
+        total = Number(trimmed) * 1000;
+    }
+    else {
+        const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+        if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed)
+            throw new Error(problem);
+        total = parts.reduce((sum, [, value, unit]) => sum + Number(value) * UNITS[unit], 0);
+    }
+    // Hundreds of digits parse to Infinity, which no caller can use.
+    if (!Number.isFinite(total))
+        throw new Error(problem);
+    return total;
+}
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    const s = ms / 1000;
+    if (s < 60)
+        return `${s.toFixed(1)}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60)
+        return `${m}m${Math.round(s % 60)}s`;
+    const h = Math.floor(m / 60);
+    return h < 48 ? `${h}h${m % 60}m` : `${Math.floor(h / 24)}d${h % 24}h`;
+}
+
 ;// CONCATENATED MODULE: ./src/util/async.ts
+
 /** Runs `worker` over `items` with at most `limit` in flight; results keep the input order. */
 async function mapConcurrent(items, limit, worker) {
     const results = new Array(items.length);
@@ -68131,7 +68171,12 @@ async function mapConcurrent(items, limit, worker) {
     await Promise.all(lanes);
     return results;
 }
+/** Refuses delays Node would cut to 1 ms (inputs are capped well below; this catches a sum that is not). */
 const sleep = (ms, signal) => new Promise((resolve, reject) => {
+    if (ms > MAX_TIMER_MS) {
+        reject(new RangeError(`cannot wait ${ms} ms: Node's timers stop at ${MAX_TIMER_MS} ms (about 24.8 days)`));
+        return;
+    }
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => {
         clearTimeout(timer);
@@ -72359,33 +72404,58 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/util/duration.ts
-const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** Parses `90s`, `15m`, `2h`, `7d`, `1h30m` (or a bare number of seconds) into milliseconds. */
-function parseDuration(text) {
-    const trimmed = text.trim();
-    if (/^\d+$/.test(trimmed))
-        return Number(trimmed) * 1000;
-    const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-    if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
-        throw new Error(`"${text}" is not a duration (examples: 90s, 15m, 2h, 7d)`);
-    }
-    return parts.reduce((total, [, value, unit]) => total + Number(value) * UNITS[unit], 0);
+;// CONCATENATED MODULE: ./src/util/redact.ts
+/**
+ * Hides credentials in anything that looks like a URL, for messages and summaries: a password
+ * (`user:***@`), and a user name alone where it may be a token (`https://TOKEN@host`). SSH user
+ * names are kept: they say who connects and are no secret.
+ */
+function redact_redactUrl(text) {
+    return text.replace(/([a-z][a-z0-9+.-]*):\/\/([^/@\s:]*)(:[^/@\s]*)?@/gi, (_, scheme, user, password) => {
+        if (password !== undefined)
+            return `${scheme}://${user}:***@`;
+        return /^ssh(-ng)?$/i.test(scheme) ? `${scheme}://${user}@` : `${scheme}://***@`;
+    });
 }
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    const s = ms / 1000;
-    if (s < 60)
-        return `${s.toFixed(1)}s`;
-    const m = Math.floor(s / 60);
-    if (m < 60)
-        return `${m}m${Math.round(s % 60)}s`;
-    const h = Math.floor(m / 60);
-    return h < 48 ? `${h}h${m % 60}m` : `${Math.floor(h / 24)}d${h % 24}h`;
+
+;// CONCATENATED MODULE: ./src/util/ref-name.ts
+/**
+ * Why `name` cannot be a branch name, by git's rules (`git check-ref-format --branch`), or
+ * undefined when it can. Also refused: a full ref (`refs/heads/x`: the branch name is wanted) and
+ * `HEAD`, which git accepts but which mean something else to every API that takes a branch.
+ */
+function branchNameProblem(name) {
+    if (name.startsWith('refs/'))
+        return `is a full ref: give the branch name without "refs/heads/"`;
+    if (name === 'HEAD' || name === '@')
+        return `is not a branch name but a symbolic ref`;
+    if (name.startsWith('-'))
+        return `starts with "-" (git would read it as an option)`;
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x20\x7f]/.test(name))
+        return 'contains a space or a control character';
+    const forbidden = /[~^:?*[\\]/.exec(name);
+    if (forbidden)
+        return `contains "${forbidden[0]}", which git forbids in ref names`;
+    if (name.includes('..'))
+        return 'contains "..", which git forbids in ref names';
+    if (name.includes('@{'))
+        return 'contains "@{", which git forbids in ref names';
+    if (name.startsWith('/') || name.endsWith('/') || name.includes('//'))
+        return 'has an empty path component (a leading, trailing or doubled "/")';
+    if (name.endsWith('.'))
+        return 'ends with "."';
+    for (const component of name.split('/')) {
+        if (component.startsWith('.'))
+            return `has a component starting with "." ("${component}")`;
+        if (component.endsWith('.lock'))
+            return `has a component ending with ".lock" ("${component}")`;
+    }
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/runner/inputs.ts
+
 
 
 
@@ -72438,11 +72508,26 @@ function parser(options, convert) {
         },
     };
 }
+/** A value as an error shows it: quoted, credentials in URLs hidden, long ones cut. */
+function shown(raw) {
+    const redacted = redact_redactUrl(raw);
+    return JSON.stringify(redacted.length > 80 ? `${redacted.slice(0, 77)}…` : redacted);
+}
+/** `patternProblem` follows the value shown: `"ftp://x" must start with s3://`. */
 function string(options) {
     return parser(options, (raw, name) => {
         if (options.pattern && !options.pattern.test(raw)) {
-            throw new InputError(name, options.patternProblem ?? `"${raw}" has the wrong form`, options.example);
+            throw new InputError(name, `${shown(raw)} ${options.patternProblem ?? 'has the wrong form'}`, options.example);
         }
+        return raw;
+    });
+}
+/** A branch name by git's rules (checked before any API or git call sees it). */
+function branch(options) {
+    return parser(options, (raw, name) => {
+        const problem = branchNameProblem(raw);
+        if (problem)
+            throw new InputError(name, `${shown(raw)} ${problem}`, options.example);
         return raw;
     });
 }
@@ -72492,14 +72577,48 @@ function integer(options) {
         return value;
     });
 }
-/** A duration such as `90s`, `15m`, `2h`, `7d`, in milliseconds. */
+/** Checks a duration against its limits; undefined when it is within them, else the problem. */
+function durationLimitProblem(ms, raw, limits) {
+    if (ms > parseDuration(limits.max))
+        return `${shown(raw)} is longer than the maximum ${limits.max}`;
+    if (limits.min !== undefined && ms < parseDuration(limits.min))
+        return `${shown(raw)} is shorter than the minimum ${limits.min}`;
+    return undefined;
+}
+/** A duration such as `90s`, `15m`, `2h`, `7d`, in milliseconds, within its limits. */
 function duration(options) {
-    return parser(options, (raw, name) => {
+    const maxMs = parseDuration(options.max);
+    if (options.fallback !== undefined && options.fallback > maxMs) {
+        throw new Error(`the default ${formatDuration(options.fallback)} is above the maximum ${options.max}`);
+    }
+    const convert = (raw, name) => {
+        let ms;
         try {
-            return parseDuration(raw);
+            ms = parseDuration(raw);
         }
         catch {
-            throw new InputError(name, `"${raw}" is not a duration (use s, m, h or d)`, options.example);
+            throw new InputError(name, `${shown(raw)} is not a duration (use s, m, h or d)`, options.example);
+        }
+        const problem = durationLimitProblem(ms, raw, options);
+        if (problem)
+            throw new InputError(name, problem, options.example);
+        return ms;
+    };
+    return { ...parser(options, convert), maximum: options.max };
+}
+/**
+ * A value with its own syntax: `convert` returns it parsed or throws an Error saying what is
+ * wrong (without the input's name, which the InputError adds, with the example).
+ */
+function custom(options) {
+    return parser(options, (raw, name) => {
+        try {
+            return options.convert(raw);
+        }
+        catch (error) {
+            if (error instanceof InputError || !(error instanceof Error))
+                throw error;
+            throw new InputError(name, error.message, options.example);
         }
     });
 }
@@ -72532,7 +72651,7 @@ function json(options) {
             value = JSON.parse(raw);
         }
         catch (error) {
-            throw new InputError(name, `is not valid JSON (${error.message})`, options.example);
+            throw new InputError(name, `${shown(raw)} is not valid JSON (${error.message})`, options.example);
         }
         try {
             return options.validate ? options.validate(value) : value;
@@ -82887,7 +83006,7 @@ function check(fn) {
     ch._zod.check = fn;
     return ch;
 }
-function custom(fn, _params) {
+function schemas_custom(fn, _params) {
     return core._custom(ZodCustom, fn ?? (() => true), _params);
 }
 function refine(fn, _params = {}) {
@@ -82958,14 +83077,22 @@ function preprocess(fn, schema) {
 
 const schema_name = schemas_string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-"');
 const schema_list = array(schemas_string().min(1));
-const schema_duration = union([schemas_string(), schemas_number()]).transform((value, ctx) => {
+/** The longest soak (a wave's, or the upgrade-wave action's `soak` input): beyond it dates overflow and no wave ever passes. */
+const SOAK_MAX = '90d';
+const soak = union([schemas_string(), schemas_number()]).transform((value, ctx) => {
+    let ms;
     try {
-        return typeof value === 'number' ? value * 1000 : parseDuration(value);
+        ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
     }
     catch (error) {
         ctx.addIssue({ code: 'custom', message: error.message });
         return NEVER;
     }
+    if (!(ms >= 0 && ms <= parseDuration(SOAK_MAX))) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not between 0 and the maximum ${SOAK_MAX} (example: 24h)` });
+        return NEVER;
+    }
+    return ms;
 });
 const quorum = union([schemas_number().int().positive(), schemas_string()]).transform((value, ctx) => {
     if (typeof value === 'number')
@@ -83006,7 +83133,7 @@ const inventorySchema = strictObject({
     })),
     waves: record(schema_name, strictObject({
         order: schemas_number().int(),
-        soak: schema_duration.default(0),
+        soak: soak.default(0),
         quorum: quorum.default({ percent: 100 }),
         channel: schemas_string().min(1).optional(),
     }))
@@ -84893,20 +85020,6 @@ function summaryMarkdown(report) {
 
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/util/redact.ts
-/**
- * Hides credentials in anything that looks like a URL, for messages and summaries: a password
- * (`user:***@`), and a user name alone where it may be a token (`https://TOKEN@host`). SSH user
- * names are kept: they say who connects and are no secret.
- */
-function redact_redactUrl(text) {
-    return text.replace(/([a-z][a-z0-9+.-]*):\/\/([^/@\s:]*)(:[^/@\s]*)?@/gi, (_, scheme, user, password) => {
-        if (password !== undefined)
-            return `${scheme}://${user}:***@`;
-        return /^ssh(-ng)?$/i.test(scheme) ? `${scheme}://${user}@` : `${scheme}://***@`;
-    });
-}
-
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
 var client_s3_dist_cjs = __nccwpck_require__(3711);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
@@ -85198,7 +85311,7 @@ class S3BinaryCacheStore {
             throw this.failure('check', key, error);
         }
     }
-    async get(key) {
+    async get(key, options = {}) {
         const Key = this.objectKey(key);
         // The SDK retries the request; a connection dropped while the body streams in is retried here.
         const bodyFailures = new WeakSet();
@@ -85208,7 +85321,7 @@ class S3BinaryCacheStore {
                 out = await this.client.send(new client_s3_dist_cjs.GetObjectCommand({ Bucket: this.location.bucket, Key }));
             }
             catch (error) {
-                if (isMissing(error))
+                if (options.notFoundOnly ? s3_isNotFound(error) : isMissing(error))
                     return undefined;
                 throw this.failure('read', key, error);
             }
@@ -85413,6 +85526,11 @@ function isMissing(error) {
     if (name === 'NoSuchBucket' || (name !== undefined && CREDENTIAL_ERRORS.has(name)))
         return false;
     return name === 'NotFound' || name === 'NoSuchKey' || status === 404 || status === 403;
+}
+/** Whether S3 said the object does not exist, not merely that it may not be read. */
+function s3_isNotFound(error) {
+    const name = errorName(error);
+    return name === 'NotFound' || name === 'NoSuchKey' || (statusOf(error) === 404 && name !== 'NoSuchBucket');
 }
 const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
 function statusOf(error) {
@@ -85898,11 +86016,11 @@ class HttpBinaryCacheStore {
             return this.existence('GET', key, await this.send('GET', key, target, { headersOnly: true }));
         }, this.retryOptions(`HEAD ${this.display(key)}`));
     }
-    async get(key) {
+    async get(key, options = {}) {
         const target = this.objectUrl(key);
         return withRetry(async () => {
             const res = await this.send('GET', key, target, {});
-            if (isMissingStatus(res.status))
+            if (options.notFoundOnly ? isNotFoundStatus(res.status) : isMissingStatus(res.status))
                 return undefined;
             if (res.status >= 200 && res.status < 300)
                 return res.body;
@@ -86054,7 +86172,10 @@ function authFromUrl(url) {
 }
 /** S3-style servers answer 403 for a missing key when listing is not allowed. */
 function isMissingStatus(status) {
-    return status === 404 || status === 403 || status === 410;
+    return isNotFoundStatus(status) || status === 403;
+}
+function isNotFoundStatus(status) {
+    return status === 404 || status === 410;
 }
 function parseListing(res, shown) {
     let parsed;
@@ -86077,6 +86198,8 @@ function statusHint(method, status) {
         return 'The cache wants credentials: put them in the URL (https://user:password@host/path) or pass a token; they are masked in logs';
     if (status === 403 && (method === 'PUT' || method === 'DELETE'))
         return 'The server refused the write: check the credentials, and on nginx that the cache root is writable by the worker user';
+    if (status === 403 && method === 'GET')
+        return 'The server refused the read: the credentials need read access to this key';
     if (status === 403 && method === 'LIST')
         return 'The server refused the directory listing: enable `autoindex on; autoindex_format json;` for the cache location';
     if (status === 405 && (method === 'PUT' || method === 'DELETE'))
@@ -86131,32 +86254,36 @@ function openStore(url, options = {}) {
 
 ;// CONCATENATED MODULE: ./action-upgrade-wave/src/inputs.ts
 
+
 const inputs_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const SYSTEMS_EXAMPLE = '${{ needs.build.outputs.store-paths }}';
+/** Longer than any soak: a host silent for a season is not coming back by itself. */
+const OFFLINE_AFTER_MAX = '90d';
+const WAVE_INPUTS = {
+    inventory: string({ fallback: 'fleet.yaml', example: 'fleet.yaml' }),
+    mode: choice(['status', 'promote', 'advance'], { fallback: 'status', example: 'promote' }),
+    'source-branch': branch({ fallback: 'staging', example: 'staging' }),
+    'target-branch': branch({ fallback: 'main', example: 'main' }),
+    'status-source': choice(['cache', 'ssh', 'deployments'], { fallback: 'cache', example: 'cache' }),
+    expected: json({ example: SYSTEMS_EXAMPLE }),
+    flake: string({ fallback: '.', example: '.' }),
+    baseline: json({ example: '${{ needs.build-main.outputs.store-paths }}' }),
+    'next-expected': json({ example: SYSTEMS_EXAMPLE }),
+    hosts: list({ example: 'env:staging' }),
+    cache: string({ pattern: /^(s3|https?|file):\/\/\S+$/, patternProblem: 'must start with s3://, http://, https:// or file://', example: 's3://my-nix-cache?region=eu-west-1' }),
+    'role-to-assume': string({ pattern: inputs_ROLE_ARN, patternProblem: 'is not an IAM role ARN', example: 'arn:aws:iam::123456789012:role/fleet-status-reader' }),
+    'aws-region': string({ example: 'eu-west-1' }),
+    audience: string({ fallback: 'sts.amazonaws.com', example: 'sts.amazonaws.com' }),
+    soak: duration({ max: SOAK_MAX, example: '24h' }),
+    quorum: amount({ example: '80%' }),
+    'offline-after': duration({ fallback: 7 * 86_400_000, min: '1m', max: OFFLINE_AFTER_MAX, example: '7d' }),
+    'hold-label': string({ fallback: 'fleet-hold', example: 'fleet-hold' }),
+    'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'merge' }),
+    abort: inputs_boolean({ fallback: false, example: 'true' }),
+    token: secret({ example: '${{ github.token }}' }),
+};
 function readWaveInputs(read) {
-    return parseInputs({
-        inventory: string({ fallback: 'fleet.yaml', example: 'fleet.yaml' }),
-        mode: choice(['status', 'promote', 'advance'], { fallback: 'status', example: 'promote' }),
-        'source-branch': string({ fallback: 'staging', example: 'staging' }),
-        'target-branch': string({ fallback: 'main', example: 'main' }),
-        'status-source': choice(['cache', 'ssh', 'deployments'], { fallback: 'cache', example: 'cache' }),
-        expected: json({ example: SYSTEMS_EXAMPLE }),
-        flake: string({ fallback: '.', example: '.' }),
-        baseline: json({ example: '${{ needs.build-main.outputs.store-paths }}' }),
-        'next-expected': json({ example: SYSTEMS_EXAMPLE }),
-        hosts: list({ example: 'env:staging' }),
-        cache: string({ pattern: /^(s3|https?|file):\/\/\S+$/, patternProblem: 'must start with s3://, http://, https:// or file://', example: 's3://my-nix-cache?region=eu-west-1' }),
-        'role-to-assume': string({ pattern: inputs_ROLE_ARN, patternProblem: 'is not an IAM role ARN', example: 'arn:aws:iam::123456789012:role/fleet-status-reader' }),
-        'aws-region': string({ example: 'eu-west-1' }),
-        audience: string({ fallback: 'sts.amazonaws.com', example: 'sts.amazonaws.com' }),
-        soak: duration({ example: '24h' }),
-        quorum: amount({ example: '80%' }),
-        'offline-after': duration({ fallback: 7 * 86_400_000, example: '7d' }),
-        'hold-label': string({ fallback: 'fleet-hold', example: 'fleet-hold' }),
-        'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'merge' }),
-        abort: inputs_boolean({ fallback: false, example: 'true' }),
-        token: secret({ example: '${{ github.token }}' }),
-    }, read);
+    return parseInputs(WAVE_INPUTS, read);
 }
 
 ;// CONCATENATED MODULE: ./action-upgrade-wave/src/settings.ts
@@ -86184,8 +86311,9 @@ function readWaveSettings(env = process.env) {
     if (!inputs.token && (inputs.mode !== 'status' || inputs.abort || inputs['status-source'] === 'deployments')) {
         throw new InputError('token', 'is required to open pull requests, to abort, and to read deployments (only mode status works without it)', '${{ github.token }}');
     }
-    if (inputs.quorum && ('count' in inputs.quorum ? inputs.quorum.count : inputs.quorum.percent) === 0) {
-        throw new InputError('quorum', 'must be at least 1 host or 1%', '80%');
+    const quorum = inputs.quorum && ('count' in inputs.quorum ? String(inputs.quorum.count) : `${inputs.quorum.percent}%`);
+    if (quorum === '0' || quorum === '0%') {
+        throw new InputError('quorum', `"${quorum}" must be at least 1 host or 1%`, '80%');
     }
     if (inputs.cache) {
         try {

@@ -370,14 +370,43 @@ function parseFlags(args, manifest) {
         if (!known)
             throw new Error(`unknown flag --${name}${fromFile ?? ''}; see --help`);
         const next = args[i + 1];
-        const value = inline ?? (next !== undefined && !next.startsWith('--') ? (i++, next) : 'true');
-        if (known === name && SECRET_INPUTS.includes(name) && !fromFile) {
-            throw new Error(`--${name} would put a secret on the command line: use --${name}-file PATH or FLEET_${name.toUpperCase().replace(/-/g, '_')}`);
+        const given = inline ?? (next !== undefined && !next.startsWith('--') ? (i++, next) : undefined);
+        if (fromFile && known === name) {
+            inputs[name] = readFlagFile(name, given);
+            continue;
         }
-        inputs[known] = fromFile && known === name ? (0,external_node_fs_namespaceObject.readFileSync)(value, 'utf8').trim() : value;
+        if (SECRET_INPUTS.includes(known)) {
+            throw new Error(`--${known} would put a secret on the command line: use --${known}-file PATH or FLEET_${known.toUpperCase().replace(/-/g, '_')}`);
+        }
+        inputs[known] = given ?? 'true';
     }
     return { inputs, verbose };
 }
+/** The value of `--NAME-file PATH`; every problem names the flag and the path (a path is no secret). */
+function readFlagFile(name, path) {
+    const flag = `--${name}-file`;
+    const example = `(example: ${flag} ~/.config/fleet/${name})`;
+    if (!path)
+        throw new Error(`${flag} needs the path of a file holding the value ${example}`);
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8').trim();
+    }
+    catch (error) {
+        const code = error.code;
+        const reason = FILE_ERRORS[code ?? ''] ?? error.message;
+        throw new Error(`${flag}: cannot read ${JSON.stringify(path)}: ${reason} ${example}`, { cause: error });
+    }
+    if (!text)
+        throw new Error(`${flag}: ${JSON.stringify(path)} is empty ${example}`);
+    return text;
+}
+const FILE_ERRORS = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a parent of it is not a directory',
+};
 /** Outputs are strings for the runner; JSON ones (store-paths, report) print as JSON here. */
 function asJson(value) {
     if (!/^[[{]/.test(value))

@@ -95904,24 +95904,37 @@ __nccwpck_require__.d(__webpack_exports__, {
   Cs: () => (/* reexport */ runAction)
 });
 
-// UNUSED EXPORTS: InputError, JobSummary, amount, assumeRoleForThisStep, boolean, choice, duration, escapeHtml, integer, json, list, parseInputs, readActionInput, readRunContext, saveState, secret, setOutputs, splitList, string, url
+// UNUSED EXPORTS: InputError, JobSummary, amount, assumeRoleForThisStep, boolean, branch, choice, custom, duration, escapeHtml, integer, json, list, parseInputs, readActionInput, readRunContext, saveState, secret, setOutputs, shown, splitList, string, url
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var lib_core = __nccwpck_require__(3838);
 ;// CONCATENATED MODULE: ./src/util/duration.ts
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/**
+ * The longest delay Node's timers keep (2^31 - 1 ms, about 24.8 days): a longer `setTimeout`
+ * fires at once, with only a TimeoutOverflowWarning to say so.
+ */
+const duration_MAX_TIMER_MS = (/* unused pure expression or super */ null && (2 ** 31 - 1));
 /** Parses `90s`, `15m`, `2h`, `7d`, `1h30m` (or a bare number of seconds) into milliseconds. */
 function duration_parseDuration(text) {
     const trimmed = text.trim();
-    if (/^\d+$/.test(trimmed))
-        return Number(trimmed) * 1000;
-    const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-    if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
-        throw new Error(`"${text}" is not a duration (examples: 90s, 15m, 2h, 7d)`);
+    const problem = `"${text}" is not a duration (examples: 90s, 15m, 2h, 7d)`;
+    let total;
+    if (/^\d+$/.test(trimmed)) {
+        total = Number(trimmed) * 1000;
     }
-    return parts.reduce((total, [, value, unit]) => total + Number(value) * UNITS[unit], 0);
+    else {
+        const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+        if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed)
+            throw new Error(problem);
+        total = parts.reduce((sum, [, value, unit]) => sum + Number(value) * UNITS[unit], 0);
+    }
+    // Hundreds of digits parse to Infinity, which no caller can use.
+    if (!Number.isFinite(total))
+        throw new Error(problem);
+    return total;
 }
-function formatDuration(ms) {
+function duration_formatDuration(ms) {
     if (ms < 1000)
         return `${Math.round(ms)}ms`;
     const s = ms / 1000;
@@ -95935,6 +95948,7 @@ function formatDuration(ms) {
 }
 
 ;// CONCATENATED MODULE: ./src/runner/inputs.ts
+
 
 
 
@@ -95987,11 +96001,26 @@ function parser(options, convert) {
         },
     };
 }
+/** A value as an error shows it: quoted, credentials in URLs hidden, long ones cut. */
+function shown(raw) {
+    const redacted = redactUrl(raw);
+    return JSON.stringify(redacted.length > 80 ? `${redacted.slice(0, 77)}…` : redacted);
+}
+/** `patternProblem` follows the value shown: `"ftp://x" must start with s3://`. */
 function string(options) {
     return parser(options, (raw, name) => {
         if (options.pattern && !options.pattern.test(raw)) {
-            throw new InputError(name, options.patternProblem ?? `"${raw}" has the wrong form`, options.example);
+            throw new InputError(name, `${shown(raw)} ${options.patternProblem ?? 'has the wrong form'}`, options.example);
         }
+        return raw;
+    });
+}
+/** A branch name by git's rules (checked before any API or git call sees it). */
+function branch(options) {
+    return parser(options, (raw, name) => {
+        const problem = branchNameProblem(raw);
+        if (problem)
+            throw new InputError(name, `${shown(raw)} ${problem}`, options.example);
         return raw;
     });
 }
@@ -96041,14 +96070,48 @@ function integer(options) {
         return value;
     });
 }
-/** A duration such as `90s`, `15m`, `2h`, `7d`, in milliseconds. */
+/** Checks a duration against its limits; undefined when it is within them, else the problem. */
+function durationLimitProblem(ms, raw, limits) {
+    if (ms > parseDuration(limits.max))
+        return `${shown(raw)} is longer than the maximum ${limits.max}`;
+    if (limits.min !== undefined && ms < parseDuration(limits.min))
+        return `${shown(raw)} is shorter than the minimum ${limits.min}`;
+    return undefined;
+}
+/** A duration such as `90s`, `15m`, `2h`, `7d`, in milliseconds, within its limits. */
 function duration(options) {
-    return parser(options, (raw, name) => {
+    const maxMs = parseDuration(options.max);
+    if (options.fallback !== undefined && options.fallback > maxMs) {
+        throw new Error(`the default ${formatDuration(options.fallback)} is above the maximum ${options.max}`);
+    }
+    const convert = (raw, name) => {
+        let ms;
         try {
-            return parseDuration(raw);
+            ms = parseDuration(raw);
         }
         catch {
-            throw new InputError(name, `"${raw}" is not a duration (use s, m, h or d)`, options.example);
+            throw new InputError(name, `${shown(raw)} is not a duration (use s, m, h or d)`, options.example);
+        }
+        const problem = durationLimitProblem(ms, raw, options);
+        if (problem)
+            throw new InputError(name, problem, options.example);
+        return ms;
+    };
+    return { ...parser(options, convert), maximum: options.max };
+}
+/**
+ * A value with its own syntax: `convert` returns it parsed or throws an Error saying what is
+ * wrong (without the input's name, which the InputError adds, with the example).
+ */
+function custom(options) {
+    return parser(options, (raw, name) => {
+        try {
+            return options.convert(raw);
+        }
+        catch (error) {
+            if (error instanceof InputError || !(error instanceof Error))
+                throw error;
+            throw new InputError(name, error.message, options.example);
         }
     });
 }
@@ -96081,7 +96144,7 @@ function json(options) {
             value = JSON.parse(raw);
         }
         catch (error) {
-            throw new InputError(name, `is not valid JSON (${error.message})`, options.example);
+            throw new InputError(name, `${shown(raw)} is not valid JSON (${error.message})`, options.example);
         }
         try {
             return options.validate ? options.validate(value) : value;
@@ -96202,6 +96265,7 @@ async function runAction(main) {
 }
 
 ;// CONCATENATED MODULE: ./src/util/async.ts
+
 /** Runs `worker` over `items` with at most `limit` in flight; results keep the input order. */
 async function mapConcurrent(items, limit, worker) {
     const results = new Array(items.length);
@@ -96215,7 +96279,12 @@ async function mapConcurrent(items, limit, worker) {
     await Promise.all(lanes);
     return results;
 }
+/** Refuses delays Node would cut to 1 ms (inputs are capped well below; this catches a sum that is not). */
 const sleep = (ms, signal) => new Promise((resolve, reject) => {
+    if (ms > MAX_TIMER_MS) {
+        reject(new RangeError(`cannot wait ${ms} ms: Node's timers stop at ${MAX_TIMER_MS} ms (about 24.8 days)`));
+        return;
+    }
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => {
         clearTimeout(timer);
