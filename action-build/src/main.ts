@@ -6,6 +6,7 @@ import { loadInventory } from '../../src/fleet/index.js';
 import { Nix } from '../../src/nix/index.js';
 import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
 import { UserError } from '../../src/util/errors.js';
+import { markdownCode, markdownText } from '../../src/util/markdown.js';
 import { restoreEvalCache } from './eval-cache.js';
 import { decidePush, readBuildSettings } from './settings.js';
 
@@ -64,7 +65,7 @@ async function buildHosts(): Promise<void> {
   if (built.checks.length > 0) summary.heading('NixOS VM tests', 3).table(CHECK_HEADERS, checkRows(built.checks));
   const failedPaths = manifest.paths.filter((p) => p.status === 'failed' || p.status === 'blocked');
   if (failedPaths.length > 0) {
-    summary.details(`${failedPaths.length} paths not pushed`, failedPaths.map((p) => `- \`${p.path}\` (${p.status}): ${p.error ?? ''}`).join('\n'));
+    summary.details(`${failedPaths.length} paths not pushed`, failedPaths.map((p) => `- ${markdownCode(p.path)} (${p.status}): ${markdownText(p.error ?? '')}`).join('\n'));
   }
   await summary.write();
 

@@ -1,18 +1,13 @@
+import { escapeHtml, markdownCode, markdownText } from '../util/markdown.js';
+
 /** GitHub refuses a pull request or issue body longer than this (characters). */
 export const GITHUB_BODY_LIMIT = 65_536;
 
-/** Text safe inside a Markdown table cell: no pipes breaking the row, no line breaks. */
-export function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
+/** Text (Nix's, a lock file's) shown as itself in a table cell or a paragraph. */
+export const cell = markdownText;
 
 /** An inline code span that survives backticks in `text`. */
-export function code(text: string): string {
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = '`'.repeat(longest + 1);
-  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${text}${pad}${fence}`;
-}
+export const code = markdownCode;
 
 export function link(text: string, url: string | undefined): string {
   return url ? `[${text}](${url})` : text;
@@ -30,11 +25,7 @@ export function fence(text: string, lang = ''): string {
 }
 
 export function details(summary: string, body: string): string {
-  return `<details><summary>${escapeHtmlText(summary)}</summary>\n\n${body}\n\n</details>`;
-}
-
-export function escapeHtmlText(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return `<details><summary>${escapeHtml(summary)}</summary>\n\n${body}\n\n</details>`;
 }
 
 /** The last `max` characters of a log, cut at a line start, marked when cut. */

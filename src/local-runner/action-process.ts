@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { spawnProcess } from '../util/exec.js';
+import { workflowCommands, type WorkflowCommand } from './workflow-commands.js';
 
 /** What the runner reads from an action.yml. */
 export interface ActionManifest {
@@ -71,6 +72,8 @@ export interface StepResult {
   exportedEnv: Record<string, string>;
   state: Record<string, string>;
   summary: string;
+  /** The workflow commands the runner would obey in the step's stdout and stderr, in order. */
+  commands: WorkflowCommand[];
 }
 
 export interface StepOptions {
@@ -124,15 +127,25 @@ export async function runActionStep(script: string, options: StepOptions): Promi
     });
   });
   const [output, exported, state, summary] = await Promise.all([files.output, files.env, files.state, files.summary].map((f) => readFile(f, 'utf8')));
+  // The runner reads commands on both streams; the file commands are read after the step ends.
+  const commands = [...workflowCommands(stdout), ...workflowCommands(stderr)];
   return {
     exitCode: code,
     stdout,
     stderr,
-    outputs: parseFileCommand(output ?? ''),
+    outputs: { ...namedValues(commands, 'set-output'), ...parseFileCommand(output ?? '') },
     exportedEnv: parseFileCommand(exported ?? ''),
-    state: parseFileCommand(state ?? ''),
+    state: { ...namedValues(commands, 'save-state'), ...parseFileCommand(state ?? '') },
     summary: summary ?? '',
+    commands,
   };
+}
+
+/** The values that `::set-output name=…::` (or `save-state`) commands set. */
+function namedValues(commands: readonly WorkflowCommand[], name: 'set-output' | 'save-state'): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const command of commands) if (command.name === name && command.properties.name) values[command.properties.name] = command.data;
+  return values;
 }
 
 export interface ActionRun extends StepResult {

@@ -1,9 +1,14 @@
+import { WorkflowCommandReader } from './workflow-commands.js';
+
 /**
  * Turns what an action prints for the runner into what a terminal should show: workflow
  * commands (`::group::`, `::error::`, `::add-mask::`) into plain lines, masked values hidden.
+ * Commands are read as the runner reads them, `::stop-commands::` blocks included: a line in
+ * one is shown as text, never obeyed.
  */
 export class WorkflowCommandPrinter {
   private readonly masks: string[] = [];
+  private readonly reader = new WorkflowCommandReader();
   private pending = '';
 
   constructor(
@@ -12,13 +17,14 @@ export class WorkflowCommandPrinter {
   ) {}
 
   push(chunk: string): void {
-    const lines = (this.pending + chunk).split('\n');
+    // A `\r` at the end may be the first half of `\r\n`: it waits for the next chunk.
+    const lines = (this.pending + chunk).split(/\r\n|\n|\r(?!$)/);
     this.pending = lines.pop() ?? '';
     for (const line of lines) this.line(line);
   }
 
   flush(): void {
-    if (this.pending) this.line(this.pending);
+    if (this.pending) this.line(this.pending.replace(/\r$/, ''));
     this.pending = '';
   }
 
@@ -27,25 +33,22 @@ export class WorkflowCommandPrinter {
   }
 
   private line(raw: string): void {
-    const command = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(raw);
+    const command = this.reader.read(raw);
     if (!command) return this.write(`${this.mask(raw)}\n`);
-    const [, name, value] = command as unknown as [string, string, string];
-    const text = this.mask(value.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'));
-    switch (name) {
+    const text = this.mask(command.data);
+    switch (command.name) {
       case 'add-mask':
-        if (value) this.masks.push(value);
+        if (command.data.trim()) this.masks.push(command.data);
         return;
       case 'group':
         return this.write(`── ${text}\n`);
-      case 'endgroup':
-        return;
       case 'debug':
         if (this.verbose) this.write(`debug: ${text}\n`);
         return;
       case 'error':
       case 'warning':
       case 'notice':
-        return this.write(`${name}: ${text}\n`);
+        return this.write(`${command.name}: ${text}\n`);
       default:
         return;
     }
@@ -66,6 +69,7 @@ export function summaryAsText(summary: string): string {
     .replace(/<h(\d)>([\s\S]*?)<\/h\d>/g, (_, level: string, title: string) => `\n${'#'.repeat(Number(level))} ${text(title)}\n`)
     .replace(/<summary>([\s\S]*?)<\/summary>/g, (_, title: string) => `${text(title)}:\n`)
     .replace(/<[^>]+>/g, '')
+    .replace(/\\([!-/:-@[-`{-~])/g, '$1')
     .replace(/&(lt|gt|amp|quot|#39);/g, (e) => ENTITIES[e] ?? e)
     .replace(/\n{3,}/g, '\n\n')
     .trim();

@@ -368,7 +368,12 @@ export class Nix {
     const command = describeCommand(cmd, args);
     this.log.debug(`running ${command}`);
     const stream = options.streamTo;
-    const lines = stream ? lineSplitter((line) => (stream === 'info' ? this.log.info(line) : this.log.debug(line))) : undefined;
+    // Nix's output carries the flake's `builtins.trace` and the builders' logs: text fleet did not write.
+    const forward = (batch: string[]) => {
+      if (stream === 'info') this.log.quoted(batch.join('\n'));
+      else for (const line of batch) this.log.debug(line);
+    };
+    const lines = stream ? lineSplitter(forward) : undefined;
     let result: ExecResult;
     try {
       result = await exec(cmd, args, {
@@ -426,17 +431,19 @@ function safeParsePathInfo(stdout: string): ReturnType<typeof parsePathInfoJson>
   }
 }
 
-function lineSplitter(emit: (line: string) => void): { push: (chunk: string) => void; flush: () => void } {
+/** Hands on the complete, non-blank lines of each chunk together (one quoted block per chunk, not per line). */
+function lineSplitter(emit: (lines: string[]) => void): { push: (chunk: string) => void; flush: () => void } {
   let pending = '';
   return {
     push: (chunk) => {
       pending += chunk;
       const parts = pending.split('\n');
       pending = parts.pop() ?? '';
-      for (const line of parts) if (line.trim()) emit(line);
+      const lines = parts.filter((line) => line.trim());
+      if (lines.length > 0) emit(lines);
     },
     flush: () => {
-      if (pending.trim()) emit(pending);
+      if (pending.trim()) emit([pending]);
       pending = '';
     },
   };

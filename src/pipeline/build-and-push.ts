@@ -70,7 +70,7 @@ export async function buildTargets(request: BuildRequest, nix: Nix, log: Log): P
     await ensureKvm(log);
     checks = await log.group(`Running ${checkNames.length} NixOS VM ${checkNames.length === 1 ? 'test' : 'tests'}`, () => runChecks(nix, request.flake, request.system, checkNames, log));
     for (const check of checks.filter((c) => c.outcome === 'failed' && c.log)) {
-      await log.group(`nix log of failed check ${check.name}`, async () => log.info(check.log as string));
+      await log.group(`nix log of failed check ${check.name}`, async () => log.quoted(check.log as string));
     }
   }
   return { targets, outcomes, checks, buildMs: performance.now() - started };

@@ -1,4 +1,5 @@
 import { formatDuration } from '../util/duration.js';
+import { markdownCode, markdownTable, markdownText } from '../util/markdown.js';
 import type { RolloutReport } from './execute.js';
 import type { RolloutPlan } from './plan.js';
 import type { HostResult } from './types.js';
@@ -44,9 +45,9 @@ export function formatPlanText<H extends { name: string }>(plan: RolloutPlan<H>,
 /** The plan as Markdown: the headline and a table with a row per host. */
 export function formatPlanMarkdown<H extends { name: string }>(plan: RolloutPlan<H>, details: PlanDetails = {}): string {
   const rows = plan.batches.flatMap((batch) =>
-    batch.hosts.map((host) => [`${batch.number}${batch.canary ? ' (canary)' : ''}`, host.name, code(details.targets?.[host.name])]),
+    batch.hosts.map((host) => [`${batch.number}${batch.canary ? ' (canary)' : ''}`, markdownText(host.name), markdownCode(details.targets?.[host.name] ?? '')]),
   );
-  return `${planHeadline(plan, details)}\n\n${table(['Batch', 'Host', 'System'], rows)}`;
+  return `${markdownText(planHeadline(plan, details))}\n\n${markdownTable(['Batch', 'Host', 'System'], rows)}`;
 }
 
 /** Results as Markdown: a count line and a row per host. */
@@ -56,16 +57,17 @@ export function formatResultsMarkdown(report: RolloutReport): string {
     .map(([outcome, n]) => `${n} ${outcome}`)
     .join(', ');
   const head = report.stopped ? `${counts}. Stopped after batch ${report.stopped.afterBatch}: ${report.stopped.reason}.` : `${counts}.`;
+  // Messages and systems come from the hosts (their stderr, their reports): text, never Markdown.
   const rows = report.results.map((r) => [
-    r.host,
-    outcomeCell(r),
-    code(shortStorePath(r.before)),
-    code(shortStorePath(r.after)),
+    markdownText(r.host),
+    markdownText(outcomeCell(r)),
+    markdownCode(shortStorePath(r.before)),
+    markdownCode(shortStorePath(r.after)),
     r.generation === undefined ? '' : String(r.generation),
     r.outcome === 'skipped' ? '' : formatDuration(r.durationMs),
-    r.message,
+    markdownText(r.message),
   ]);
-  return `${head}\n\n${table(['Host', 'Outcome', 'Before', 'After', 'Generation', 'Duration', 'Message'], rows)}`;
+  return `${markdownText(head)}\n\n${markdownTable(['Host', 'Outcome', 'Before', 'After', 'Generation', 'Duration', 'Message'], rows)}`;
 }
 
 /** Results for a log: one line per host. */
@@ -80,13 +82,4 @@ export function formatResultsText(report: RolloutReport): string {
 
 function outcomeCell(result: HostResult): string {
   return result.needsReboot ? `${result.outcome} (needs reboot)` : result.outcome;
-}
-
-function code(text: string | undefined): string {
-  return text ? `\`${text}\`` : '';
-}
-
-function table(header: string[], rows: string[][]): string {
-  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
-  return [header, header.map(() => '---'), ...rows].map((row) => `| ${row.map(cell).join(' | ')} |`).join('\n');
 }

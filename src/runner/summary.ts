@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { escapeHtml } from '../util/markdown.js';
 
 export type Cell = string | number | { data: string; header?: boolean; colspan?: string };
 
@@ -7,15 +8,17 @@ export class JobSummary {
   private readonly summary = core.summary;
 
   heading(text: string, level: 1 | 2 | 3 = 2): this {
-    this.summary.addHeading(text, level);
+    this.summary.addHeading(escapeHtml(text), level);
     return this;
   }
 
+  /** Markdown as given: text from hosts or Nix in it must come through `markdownText` (util/markdown). */
   text(markdown: string): this {
     this.summary.addRaw(markdown, true);
     return this;
   }
 
+  /** An HTML table: plain cells are escaped, and GitHub reads no Markdown inside it. */
   table(headers: string[], rows: Cell[][]): this {
     if (rows.length === 0) return this;
     this.summary.addTable([
@@ -26,12 +29,12 @@ export class JobSummary {
   }
 
   details(label: string, markdown: string): this {
-    this.summary.addDetails(label, `\n\n${markdown}\n\n`);
+    this.summary.addDetails(escapeHtml(label), `\n\n${markdown}\n\n`);
     return this;
   }
 
   code(text: string, lang = ''): this {
-    this.summary.addCodeBlock(text, lang);
+    this.summary.addCodeBlock(escapeHtml(text), lang);
     return this;
   }
 
@@ -45,6 +48,4 @@ export class JobSummary {
   }
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+export { escapeHtml };

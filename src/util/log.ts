@@ -4,7 +4,13 @@
  */
 export interface Log {
   debug(message: string): void;
+  /** A message fleet wrote (it may quote others' text; the actions' log then guards it as `quoted`). */
   info(message: string): void;
+  /**
+   * Prints text fleet did not write (Nix's output, a host's stdout or stderr, report fields) as
+   * it is, so that none of its lines can act as a workflow command.
+   */
+  quoted(text: string): void;
   warning(message: string, where?: Annotation): void;
   error(message: string, where?: Annotation): void;
   group<T>(title: string, body: () => Promise<T>): Promise<T>;
@@ -23,6 +29,9 @@ export const consoleLog: Log = {
     if (process.env.FLEET_DEBUG) console.error(`debug: ${m}`);
   },
   info: (m) => console.error(m),
+  quoted: (text) => {
+    if (text) console.error(text);
+  },
   warning: (m) => console.error(`warning: ${m}`),
   error: (m) => console.error(`error: ${m}`),
   group: async (title, body) => {
@@ -39,6 +48,9 @@ export function memoryLog(): Log & { lines: string[] } {
     lines,
     debug: (m) => lines.push(`debug: ${m}`),
     info: (m) => lines.push(m),
+    quoted: (text) => {
+      if (text) lines.push(...text.split('\n'));
+    },
     warning: (m) => lines.push(`warning: ${m}`),
     error: (m) => lines.push(`error: ${m}`),
     group: async (title, body) => {

@@ -6,6 +6,7 @@ import { listOpenPullRequests } from '../github/pulls.js';
 import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
 import { UserError, errorMessage } from '../util/errors.js';
+import { markdownCode, markdownText } from '../util/markdown.js';
 import { hostsOfWave, waveGate, type GateData, type WaveGitHub, type WaveOptions } from './context.js';
 import { blockedReason } from './gate.js';
 import { readFileAt } from './github.js';
@@ -141,9 +142,9 @@ export const SIZE_HEADERS = ['Host', 'Running', 'New system', 'Closure change', 
 
 export function sizeRows(sizes: readonly SizeChange[]): string[][] {
   return sizes.map((s) => [
-    s.host,
-    s.from ? `\`${s.from}\`` : 'unknown',
-    s.to ? `\`${s.to}\`` : 'unknown',
+    markdownText(s.host),
+    s.from ? markdownCode(s.from) : 'unknown',
+    s.to ? markdownCode(s.to) : 'unknown',
     s.change !== undefined ? `${s.change >= 0 ? '+' : '−'}${formatBytes(Math.abs(s.change))}${s.closureAfter !== undefined ? ` (to ${formatBytes(s.closureAfter)})` : ''}` : 'unknown',
     s.download !== undefined ? `${formatBytes(s.download)}${s.downloadCompressed ? '' : ' (uncompressed)'}` : 'unknown',
   ]);

@@ -1,4 +1,5 @@
 import { formatDuration } from '../util/duration.js';
+import { markdownCode, markdownText } from '../util/markdown.js';
 import { blockingHolds } from './holds.js';
 import { promotionHosts, stagingGate, unreadableHosts, type WaveGitHub, type WaveOptions } from './context.js';
 import { blockedReason } from './gate.js';
@@ -75,9 +76,10 @@ export interface PromotionBodyInput {
 export function promotionBody(input: PromotionBodyInput): string {
   const lines = [
     PROMOTION_MARKER,
-    `Promotes \`${input.source}\` (${input.aheadBy} commit${input.aheadBy === 1 ? '' : 's'} ahead, candidate \`${input.candidate}\`) to \`${input.target}\`.`,
+    `Promotes ${markdownCode(input.source)} (${input.aheadBy} commit${input.aheadBy === 1 ? '' : 's'} ahead, candidate ${markdownCode(input.candidate)}) to ${markdownCode(input.target)}.`,
     '',
-    `**${input.verdict}**`,
+    // The verdict quotes the gate's reasons, and so what hosts reported.
+    `**${markdownText(input.verdict)}**`,
     '',
     '### Evidence: the staging hosts',
     '',
@@ -86,7 +88,7 @@ export function promotionBody(input: PromotionBodyInput): string {
     gateSection(input.gate),
   ];
   if (input.gate.stragglers.length > 0) {
-    lines.push('', `Stragglers (not seen recently; not blocking, not counted): ${input.gate.stragglers.join(', ')}`);
+    lines.push('', `Stragglers (not seen recently; not blocking, not counted): ${markdownText(input.gate.stragglers.join(', '))}`);
   }
   if (input.holds.length > 0) lines.push('', '### Holds', '', ...holdLines(input.holds));
   lines.push('', `_Updated by fleet upgrade-wave at ${formatTime(input.now)}${input.runUrl ? ` ([run](${input.runUrl}))` : ''}._`);

@@ -1,4 +1,5 @@
 import { formatDuration } from '../util/duration.js';
+import { markdownCode, markdownTable, markdownText } from '../util/markdown.js';
 import { describeQuorum } from './gate.js';
 import { describeHold } from './holds.js';
 import type { GroupGate, HoldInfo, HostGate, HostState } from './types.js';
@@ -17,16 +18,19 @@ const STATE_MARK: Record<HostState, string> = {
   unknown: '❔ unknown',
 };
 
-/** One row of plain text cells per host (Markdown code spans for paths). */
+/**
+ * One row of Markdown cells per host (code spans for paths). What a host reports (its running
+ * path, failed units, last error) is shown as text: a report is not trusted to format the page.
+ */
 export function evidenceRows(gate: GroupGate): string[][] {
   return gate.hosts.map((host) => [
-    host.host,
-    host.expected ? `\`${host.expected}\`` : '—',
-    host.running ? `\`${host.running}\`` : '—',
+    markdownText(host.host),
+    host.expected ? markdownCode(host.expected) : '—',
+    host.running ? markdownCode(host.running) : '—',
     host.adoptedAt ? formatTime(host.adoptedAt) : '—',
     soakCell(host, gate.soakMs),
-    healthCell(host),
-    `${STATE_MARK[host.state]}${host.detail && host.state !== 'passing' ? `: ${host.detail}` : ''}`,
+    markdownText(healthCell(host)),
+    `${STATE_MARK[host.state]}${host.detail && host.state !== 'passing' ? `: ${markdownText(host.detail)}` : ''}`,
   ]);
 }
 
@@ -45,14 +49,7 @@ function healthCell(host: HostGate): string {
   return parts.join('; ');
 }
 
-export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-  return [
-    `| ${headers.map(cell).join(' | ')} |`,
-    `|${headers.map(() => ' --- ').join('|')}|`,
-    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-  ].join('\n');
-}
+export { markdownTable };
 
 /** One line about a gate: `first: passed (3 of 3 seen pass, quorum 100%, soak 1h)`. */
 export function gateLine(gate: GroupGate): string {
@@ -86,7 +83,7 @@ function mermaidText(text: string): string {
 }
 
 export function holdLines(holds: readonly HoldInfo[]): string[] {
-  return holds.map((hold) => `- ${hold.url ? `[${describeHold(hold)}](${hold.url})` : describeHold(hold)}`);
+  return holds.map((hold) => `- ${hold.url ? `[${markdownText(describeHold(hold))}](${hold.url})` : markdownText(describeHold(hold))}`);
 }
 
 /** ISO 8601 in UTC, to the second. */
@@ -96,7 +93,7 @@ export function formatTime(date: Date): string {
 
 /** The gate's evidence as a Markdown section. */
 export function gateSection(gate: GroupGate): string {
-  const parts = [gateLine(gate), '', markdownTable(EVIDENCE_HEADERS, evidenceRows(gate))];
-  if (gate.reasons.length > 0) parts.push('', ...gate.reasons.map((r) => `- ${r}`));
+  const parts = [markdownText(gateLine(gate)), '', markdownTable(EVIDENCE_HEADERS, evidenceRows(gate))];
+  if (gate.reasons.length > 0) parts.push('', ...gate.reasons.map((r) => `- ${markdownText(r)}`));
   return parts.join('\n');
 }

@@ -1,3 +1,4 @@
+import { markdownCode, markdownText } from '../util/markdown.js';
 import { SIZE_HEADERS, sizeRows } from './advance.js';
 import { formatTime, gateSection, holdLines, markdownTable, mermaidWaves } from './render.js';
 import type { WaveReport } from './report.js';
@@ -13,7 +14,7 @@ const DECISION_MARK: Record<WaveReport['decision'], string> = {
 
 /** The job summary (Markdown): decision, wave chart, each gate's evidence, holds and problems. */
 export function summaryMarkdown(report: WaveReport): string {
-  const parts: string[] = [`## fleet upgrade wave: ${report.mode}`, '', `${DECISION_MARK[report.decision]} **${report.decision}**: ${report.reason}`];
+  const parts: string[] = [`## fleet upgrade wave: ${report.mode}`, '', `${DECISION_MARK[report.decision]} **${report.decision}**: ${markdownText(report.reason)}`];
   if (report.pullRequest) {
     const autoMerge = report.pullRequest.autoMerge ? `, auto-merge ${report.pullRequest.autoMerge}` : '';
     parts.push('', `Pull request [#${report.pullRequest.number}](${report.pullRequest.url}) ${report.pullRequest.operation}${autoMerge}.`);
@@ -25,15 +26,15 @@ export function summaryMarkdown(report: WaveReport): string {
   }
   if (report.promotion) {
     const p = report.promotion;
-    parts.push('', `### Promotion ${p.source} → ${p.target}`, '', `${p.aheadBy} commit${p.aheadBy === 1 ? '' : 's'} ahead${p.candidate ? `, candidate \`${p.candidate}\`` : ''}.`);
+    parts.push('', `### Promotion ${markdownText(p.source)} → ${markdownText(p.target)}`, '', `${p.aheadBy} commit${p.aheadBy === 1 ? '' : 's'} ahead${p.candidate ? `, candidate ${markdownCode(p.candidate)}` : ''}.`);
     if (p.gate) parts.push('', gateSection(p.gate));
   }
   if (report.advance && report.advance.sizes.length > 0) {
     parts.push('', `### Moving wave ${report.advance.to} to ${report.advance.channel}`, '', markdownTable(SIZE_HEADERS, sizeRows(report.advance.sizes)));
   }
   if (report.revert) parts.push('', `Reverting promotion #${report.revert.pullRequest} (merge commit \`${report.revert.mergeCommit}\`).`);
-  if (report.problems.length > 0) parts.push('', '### Unusable status', '', ...report.problems.map((p) => `- ${p.key}: ${p.message}`));
-  if (report.warnings.length > 0) parts.push('', '### Warnings', '', ...report.warnings.map((w) => `- ${w}`));
+  if (report.problems.length > 0) parts.push('', '### Unusable status', '', ...report.problems.map((p) => `- ${markdownText(p.key)}: ${markdownText(p.message)}`));
+  if (report.warnings.length > 0) parts.push('', '### Warnings', '', ...report.warnings.map((w) => `- ${markdownText(w)}`));
   parts.push('', `_As of ${formatTime(report.generatedAt)}._`);
   return parts.join('\n');
 }

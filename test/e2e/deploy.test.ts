@@ -99,6 +99,19 @@ describe('action-deploy bundle: environment-gated rollout to SSH hosts with GitH
       expect(log.join('\n')).not.toContain(line);
     }
   }, 300_000);
+
+  it("shows what a host's failing health check printed as text in the summary, and obeys none of it", async () => {
+    const first = fleet.hosts[0] as (typeof fleet.hosts)[number];
+    // Octal escapes, so that only the host's output (not the check's own text) holds the Markdown.
+    const check = "printf '\\041\\133x\\135(https://evil/x.png) \\074img src=https://evil/y.png\\076 \\133click\\135(https://evil)\\n::add-mask::production\\n' >&2; exit 1";
+    const result = await deployAction({ hosts: first.name, 'store-paths': JSON.stringify({ [first.name]: v1 }), 'health-checks': check, deployment: 'false' });
+    expect(result.exitCode).toBe(1);
+    expect(JSON.parse(result.outputs['rolled-back'] as string)).toEqual([first.name]);
+    expect(result.summary).not.toMatch(/!\[x\]\(|\[click\]\(|<img/);
+    expect(result.summary).toContain('!\\[x\\](https://evil/x.png) &lt;img src=https://evil/y.png&gt; \\[click\\](https://evil) / ::add-mask::production');
+    expect(result.masks).not.toContain('production');
+    expect(await first.currentSystem()).toBe(v2);
+  }, 300_000);
 });
 
 describe('action-deploy bundle: pull hosts get a signed manifest in the store', () => {

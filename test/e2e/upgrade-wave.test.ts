@@ -67,6 +67,18 @@ describe('action-upgrade-wave bundle', () => {
     for (const text of written) expect(text).not.toContain(bed.github.token);
   });
 
+  it("shows a host's lastError and failed units as text in the summary, and obeys no command in them", async () => {
+    const lastError = '![x](https://evil/x.png) [click](https://evil) <img src=https://evil/y.png> | cell\n::add-mask::stage1\n::error::owned by a report';
+    await bed.putReports([report('stage1', { lastError, failedUnits: ['<b>[u](https://evil)</b>.service'] }), report('stage2'), report('web1'), report('web2')]);
+    const status = await run({ mode: 'status' }, new Date(NOW.getTime() + 2 * HOUR));
+    expect(status.exitCode).toBe(0);
+    expect(status.summary).not.toMatch(/!\[x\]\(|\[click\]\(|\[u\]\(|<img|<b>/);
+    expect(status.summary).toContain('!\\[x\\](https://evil/x.png) \\[click\\](https://evil) &lt;img src=https://evil/y.png&gt; \\| cell ::add-mask::stage1 ::error::owned by a report');
+    expect(status.summary).toContain('&lt;b&gt;\\[u\\](https://evil)&lt;/b&gt;.service');
+    expect(status.masks).not.toContain('stage1');
+    expect(status.annotations.map((a) => a.message)).not.toContainEqual(expect.stringMatching(/^owned/));
+  });
+
   it('fails with a message naming the input when the cache is missing', async () => {
     const result = await runAction('action-upgrade-wave', { inputs: { mode: 'status' }, env: bed.github.env(), githubToken: bed.github.token, cwd: workspace });
     expect(result.exitCode).toBe(1);

@@ -27,8 +27,10 @@ export interface RunOptions {
 }
 
 export interface StepResult extends ProcessStepResult {
-  /** `::error::` / `::warning::` lines the runner would turn into annotations. */
+  /** `::error::` / `::warning::` / `::notice::` commands the runner would turn into annotations. */
   annotations: { level: string; message: string }[];
+  /** Values the runner would mask (`::add-mask::`). */
+  masks: string[];
 }
 
 export interface ActionResult extends StepResult {
@@ -74,14 +76,11 @@ export async function runAction(action: string, options: RunOptions = {}): Promi
     await writeFile(env.GITHUB_EVENT_PATH, JSON.stringify(options.event));
   }
   const run = await runActionSteps(join(repoRoot, action), manifest, env, { cwd: workspace, workDir: dir, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
-  const withAnnotations = (step: ProcessStepResult): StepResult => ({ ...step, annotations: parseAnnotations(step.stdout) });
+  const withAnnotations = (step: ProcessStepResult): StepResult => ({
+    ...step,
+    annotations: step.commands.filter((c) => ['error', 'warning', 'notice'].includes(c.name)).map((c) => ({ level: c.name, message: c.data })),
+    masks: step.commands.filter((c) => c.name === 'add-mask').map((c) => c.data),
+  });
   return { ...withAnnotations(run), ...(run.post ? { post: withAnnotations(run.post) } : {}) };
-}
-
-function parseAnnotations(stdout: string): { level: string; message: string }[] {
-  return [...stdout.matchAll(/^::(error|warning|notice)[^:]*::(.*)$/gm)].map((m) => ({
-    level: m[1] as string,
-    message: (m[2] as string).replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'),
-  }));
 }
 

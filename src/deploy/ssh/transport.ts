@@ -118,6 +118,7 @@ function prefixedLog(log: Log, host: string): Log {
   return {
     debug: (m) => log.debug(p(m)),
     info: (m) => log.info(p(m)),
+    quoted: (text) => log.quoted(text.split('\n').map(p).join('\n')),
     warning: (m, where) => log.warning(p(m), where),
     error: (m, where) => log.error(p(m), where),
     group: (title, body) => log.group(p(title), body),
@@ -130,6 +131,10 @@ function quieter(log: Log): Log {
   return {
     debug: (m) => log.debug(m),
     info: (m) => log.debug(m),
+    // Debug lines go out as escaped command data: nothing in them can act as a command.
+    quoted: (text) => {
+      for (const line of text.split('\n')) log.debug(line);
+    },
     warning: (m, where) => log.warning(m, where),
     error: (m, where) => log.error(m, where),
     group: (title, body) => log.group(title, body),

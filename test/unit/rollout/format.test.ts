@@ -62,6 +62,13 @@ describe('results printing', () => {
     expect(md).toContain('| c | skipped |  |  |  |  | skipped: the canary batch failed |');
   });
 
+  it('shows what a host said as text: no image, link or HTML from its message', () => {
+    const hostile = { ...report, results: [{ ...(report.results[0] as RolloutReport['results'][number]), message: 'health check failed: ![x](https://evil/x.png) [click](https://evil) <img src=x>' }] };
+    const md = formatResultsMarkdown(hostile);
+    expect(md).not.toMatch(/!\[x\]\(|\[click\]\(|<img/);
+    expect(md).toContain('health check failed: !\\[x\\](https://evil/x.png) \\[click\\](https://evil) &lt;img src=x&gt; |');
+  });
+
   it('writes a line per host for the log', () => {
     const text = formatResultsText(report);
     expect(text.split('\n')).toHaveLength(4);

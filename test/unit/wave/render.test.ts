@@ -1,6 +1,7 @@
 import { evaluateGate } from '../../../src/wave/gate.js';
 import { blockingHolds, describeHold, inventoryHolds } from '../../../src/wave/holds.js';
 import { gateLine, markdownTable, mermaidWaves } from '../../../src/wave/render.js';
+import { markdownText } from '../../../src/util/markdown.js';
 import { advanceBody, nextAdvance, sizeRows } from '../../../src/wave/advance.js';
 import { promotionBody } from '../../../src/wave/promote.js';
 import { summaryMarkdown } from '../../../src/wave/summary.js';
@@ -25,7 +26,7 @@ const gate = evaluateGate({
 
 describe('rendering', () => {
   it('escapes pipes and newlines in Markdown tables', () => {
-    expect(markdownTable(['A', 'B'], [['x|y', 'line\nbreak']])).toBe('| A | B |\n| --- | --- |\n| x\\|y | line break |');
+    expect(markdownTable(['A', 'B'], [[markdownText('x|y'), 'line\nbreak']])).toBe('| A | B |\n| --- | --- |\n| x\\|y | line break |');
   });
 
   it('summarises a gate in one line', () => {
@@ -77,6 +78,33 @@ describe('rendering', () => {
     expect(markdown).toContain('### Promotion staging → main');
     expect(markdown).toContain('- fleet/status/x.json: bad');
     expect(markdown).toContain('- careful');
+  });
+});
+
+describe('host-provided text in the summary', () => {
+  const HOSTILE_ERROR = '![x](https://evil/x.png) [click](https://evil) <img src=https://evil/y.png> | `rm` **now**';
+  const hostile = evaluateGate({
+    name: 'first',
+    hosts: [{ name: 'a' }],
+    expected: new Map([['a', sys('a')]]),
+    reports: new Map([
+      ['a', { host: 'a', system: sys('a'), booted: sys('a'), profileGeneration: 1, failedUnits: ['[u](https://evil).service', '<b>x</b>.service'], needsReboot: false, lastError: HOSTILE_ERROR, reportedAt: now, adoptedAt: now, manifestSequence: 1, agentVersion: '1', desired: null }],
+    ]),
+    soakMs: 3_600_000,
+    quorum: { percent: 100 },
+    offlineAfterMs: 86_400_000,
+    now,
+  });
+  const markdown = summaryMarkdown({ mode: 'status', decision: 'blocked', reason: hostile.reasons.join('; '), generatedAt: now, holds: [], waves: [hostile], problems: [{ key: 'a', message: '<img src=https://evil/z.png>' }], warnings: [] });
+
+  it('renders a report\'s lastError and failed units as text: no image, link, HTML or broken row', () => {
+    expect(hostile.state).toBe('failed');
+    expect(markdown).not.toMatch(/!\[x\]\(|\[click\]\(|\[u\]\(|<img|<b>/);
+    expect(markdown).toContain('!\\[x\\](https://evil/x.png) \\[click\\](https://evil) &lt;img src=https://evil/y.png&gt; \\| \\`rm\\` \\*\\*now\\*\\*');
+    expect(markdown).toContain('failed units: \\[u\\](https://evil).service, &lt;b&gt;x&lt;/b&gt;.service');
+    const row = markdown.split('\n').find((line) => line.startsWith('| a |')) as string;
+    // Seven cells: the pipe in the error did not add one.
+    expect(row.split(/(?<!\\)\|/).length - 2).toBe(7);
   });
 });
 
