@@ -9,6 +9,7 @@ import { actionLog, JobSummary, readRunContext, runAction, setOutputs, type RunC
 import { UserError } from '../../src/util/errors.js';
 import type { DeployInputs } from './inputs.js';
 import { readDeploySettings } from './settings.js';
+import { recordSshLeftovers } from './ssh-leftovers.js';
 import { resolveSystems } from './systems.js';
 import { openTransports } from './transports.js';
 
@@ -36,7 +37,7 @@ async function deployToEnvironment(): Promise<void> {
       rollout,
       settings,
       transports,
-      ssh,
+      ssh: { ...ssh, onLeftovers: recordSshLeftovers },
       log: actionLog,
       nix,
     });

@@ -11,7 +11,7 @@ import { UserError } from '../util/errors.js';
 import type { Log } from '../util/log.js';
 import { buildChecks, buildHosts, evalHosts, listHosts, runFlakeCheck, type ChecksMode, type HostBuild } from './checks.js';
 import { diffClosures } from './closure-diff.js';
-import { checkoutHead, locateFlake, type FlakeSource } from './flake-source.js';
+import { checkoutHead, locateCheckedOutFlake, type FlakeSource } from './flake-source.js';
 import { directInputNames, type InputChange } from './lock-diff.js';
 import { closureOf } from './nix-helpers.js';
 import { bumpMarker, renderBumpBody, renderCommitMessage } from './pr-body.js';
@@ -143,7 +143,7 @@ export async function runFlakeBump(options: FlakeBumpOptions): Promise<FlakeBump
 }
 
 async function prepareFlake(dir: string, cwd: string): Promise<FlakeState> {
-  const source = await locateFlake(dir, cwd);
+  const source = await locateCheckedOutFlake(dir, cwd);
   const exists = await stat(join(source.dir, 'flake.nix')).then(
     (s) => s.isFile(),
     () => false,

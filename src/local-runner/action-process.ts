@@ -106,7 +106,7 @@ export async function runActionStep(script: string, options: StepOptions): Promi
     GITHUB_PATH: join(options.workDir, `${options.step}-path`),
   };
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawnProcess(process.execPath, [script], { env, cwd: options.cwd });
+    const child = spawnProcess(process.execPath, [script], { env, cwd: options.cwd, actionStep: true });
     // The runner gives a step no stdin.
     child.stdin.end();
     const out: string[] = [];

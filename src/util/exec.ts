@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 export interface ExecOptions {
   cwd?: string;
+  /** The child's environment (default process.env), always without the runner's secrets (childEnvironment). */
   env?: NodeJS.ProcessEnv;
   /** Written to the child's stdin, which is then closed. */
   input?: string | Buffer;
@@ -82,11 +83,32 @@ export function exec(cmd: string, args: readonly string[], options: ExecOptions 
   });
 }
 
+/**
+ * Variables the runner gives an action that no child of ours needs: every input (secret ones such
+ * as `ssh-private-key`, `github-token` or `signing-key` among them; each action reads its inputs
+ * in-process) and the tokens for OIDC and the Actions services, which are used in-process too.
+ */
+const RUNNER_SECRET = /^(INPUT_.*|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL|ACTIONS_RUNTIME_TOKEN)$/i;
+
+/** `env` without the runner's secrets: what every child gets, whatever the call site passed. */
+export function childEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name)));
+}
+
+export interface SpawnOptions extends Pick<ExecOptions, 'cwd' | 'env' | 'signal'> {
+  /**
+   * Passes `env` as given, runner secrets included. Only for a child that is itself an action step
+   * (the local runner): it reads its inputs and tokens from its environment, as under the runner.
+   */
+  actionStep?: boolean;
+}
+
 /** Starts a program whose stdout the caller consumes as a stream. */
-export function spawnProcess(cmd: string, args: readonly string[], options: Pick<ExecOptions, 'cwd' | 'env' | 'signal'> = {}): ChildProcessWithoutNullStreams {
+export function spawnProcess(cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcessWithoutNullStreams {
+  const env = options.env ?? process.env;
   return spawn(cmd, args, {
     cwd: options.cwd,
-    env: options.env ?? process.env,
+    env: options.actionStep ? env : childEnvironment(env),
     signal: options.signal,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -64,6 +64,22 @@ describe('action-flake-bump bundle under the runner harness', () => {
     repo.gh.assertNoViolations();
   });
 
+  // A path naming another checkout was once bumped as the repository (and closed the real pull request).
+  it.each([
+    ['another git checkout, outside the workspace', () => repo.upstreams.pkgs.dir, 'outside the workspace'],
+    ['a folder outside the workspace, by a relative path', () => '../seed', 'outside the workspace'],
+    ['a folder that does not exist', () => 'fleets/missing', 'does not exist'],
+  ])('fails on a path to %s, naming it, before any API call', async (_, path, problem) => {
+    repo.gh.clearRequests();
+    const result = await run({ path: path() });
+    expect(result.exitCode).toBe(1);
+    const errors = result.annotations.filter((a) => a.level === 'error').map((a) => a.message);
+    expect(errors).toEqual([expect.stringContaining(`Input "path": "${path()}" `)]);
+    expect(errors[0]).toContain(problem);
+    expect(errors[0]).toContain('Example: path: .');
+    expect(repo.gh.requests).toEqual([]);
+  });
+
   it('rejects nix-options that are not name value pairs before touching anything', async () => {
     const result = await run({ 'nix-options': 'max-jobs' });
     expect(result.exitCode).toBe(1);

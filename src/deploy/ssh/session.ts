@@ -6,6 +6,7 @@ import { describeCommand, exec, type ExecResult } from '../../util/exec.js';
 import { remoteCommand } from '../shell-quote.js';
 import { startAgent, type SshAgent } from './agent.js';
 import { sshConfigText, targetOptions } from './config.js';
+import type { SshSessionRecord } from './leftovers.js';
 
 export interface SshSessionOptions {
   /** The deploy key (OpenSSH format), held by an ssh-agent of our own; the caller's agent/keys when absent. */
@@ -14,6 +15,13 @@ export interface SshSessionOptions {
   knownHosts?: string;
   /** Default 15 s. */
   connectTimeoutMs?: number;
+  /** How long the agent keeps the key unrefreshed (`ssh-agent -t`); default one hour. */
+  keyLifetimeSeconds?: number;
+  /**
+   * Told what a killed process would leave behind: the private directory as soon as it exists,
+   * then with the agent's pid. A later step (the action's post step) ends and removes them.
+   */
+  onLeftovers?: (record: SshSessionRecord) => void;
   signal?: AbortSignal;
 }
 
@@ -65,9 +73,11 @@ export class SshSession {
     const dir = await mkdtemp(join(base, 'fleet-ssh-'));
     try {
       await chmod(dir, 0o700);
+      options.onLeftovers?.({ dir });
       const knownHostsFile = options.knownHosts !== undefined ? join(dir, 'known_hosts') : undefined;
       if (knownHostsFile) await writeFile(knownHostsFile, `${options.knownHosts?.trim()}\n`, { mode: 0o600 });
-      const agent = options.privateKey ? await startAgent(dir, options.privateKey, options.signal) : undefined;
+      const agent = options.privateKey ? await startAgent(dir, options.privateKey, { keyLifetimeSeconds: options.keyLifetimeSeconds ?? 3600, signal: options.signal }) : undefined;
+      if (agent) options.onLeftovers?.({ dir, agentPid: agent.pid });
       const configFile = join(dir, 'ssh_config');
       const connectTimeoutSeconds = Math.max(1, Math.round((options.connectTimeoutMs ?? 15_000) / 1000));
       await writeFile(configFile, sshConfigText({ knownHostsFile, agentSocket: agent?.socket, connectTimeoutSeconds }), { mode: 0o600 });

@@ -5,6 +5,7 @@ import { formatBytes } from '../../util/bytes.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Log } from '../../util/log.js';
 import { logTail } from './activation.js';
+import { agentKeyLifetimeSeconds } from './agent.js';
 import type { HostState } from './host-state.js';
 import type { HostJob, Transport, TransportContext } from '../types.js';
 import { checkSshTarget } from './config.js';
@@ -37,7 +38,7 @@ export class SshTransport implements Transport, HostAccess {
 
   static async open(options: SshTransportOptions): Promise<SshTransport> {
     if (options.ssh.privateKey) options.log.secret(options.ssh.privateKey);
-    return new SshTransport(await SshSession.open(options.ssh), options);
+    return new SshTransport(await SshSession.open({ keyLifetimeSeconds: agentKeyLifetimeSeconds(options.settings), ...options.ssh }), options);
   }
 
   /** The ssh target of a host, with the `ssh-user` override applied; throws for other methods or bad values. */
