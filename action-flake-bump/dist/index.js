@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8530);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6575);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8530:
+/***/ 6575:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29134,17 +29134,30 @@ function exec_exec(cmd, args, options = {}) {
             child.stdin.end();
     });
 }
+/**
+ * Variables the runner gives an action that no child of ours needs: every input (secret ones such
+ * as `ssh-private-key`, `github-token` or `signing-key` among them; each action reads its inputs
+ * in-process) and the tokens for OIDC and the Actions services, which are used in-process too.
+ */
+const RUNNER_SECRET = /^(INPUT_.*|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL|ACTIONS_RUNTIME_TOKEN)$/i;
+/** `env` without the runner's secrets: what every child gets, whatever the call site passed. */
+function childEnvironment(env) {
+    return Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name)));
+}
 /** Starts a program whose stdout the caller consumes as a stream. */
 function spawnProcess(cmd, args, options = {}) {
+    const env = options.env ?? process.env;
     return (0,external_node_child_process_namespaceObject.spawn)(cmd, args, {
         cwd: options.cwd,
-        env: options.env ?? process.env,
+        env: options.actionStep ? env : childEnvironment(env),
         signal: options.signal,
         stdio: ['pipe', 'pipe', 'pipe'],
     });
 }
 
 ;// CONCATENATED MODULE: ./src/bump/flake-source.ts
+
+
 
 
 /**
@@ -29154,11 +29167,10 @@ function spawnProcess(cmd, args, options = {}) {
  */
 async function locateFlake(dir, cwd = process.cwd()) {
     const abs = (0,external_node_path_namespaceObject.resolve)(cwd, dir);
-    const top = await exec_exec('git', ['rev-parse', '--show-toplevel'], { cwd: abs, allowFailure: true });
-    if (top.code !== 0) {
+    const repoRoot = await gitToplevel(abs);
+    if (!repoRoot) {
         return { dir: abs, repoRoot: abs, relativeDir: '.', lockPath: 'flake.lock', ref: `path:${abs}` };
     }
-    const repoRoot = top.stdout.trim();
     const sub = (0,external_node_path_namespaceObject.relative)(repoRoot, abs).split(external_node_path_namespaceObject.sep).join('/');
     const query = `shallow=1${sub ? `&dir=${encodeURIComponent(sub).replace(/%2F/g, '/')}` : ''}`;
     return {
@@ -29168,6 +29180,40 @@ async function locateFlake(dir, cwd = process.cwd()) {
         lockPath: sub ? `${sub}/flake.lock` : 'flake.lock',
         ref: `git+file://${repoRoot}?${query}`,
     };
+}
+/**
+ * The flake in `dir` (the `path` input, relative to the workspace), which must be a folder of the
+ * repository checked out in the workspace: the bump commits its flake.lock to that repository,
+ * so a folder anywhere else (another checkout, a folder outside git) would be bumped as if it
+ * were the repository.
+ */
+async function locateCheckedOutFlake(dir, workspace) {
+    const wanted = (0,external_node_path_namespaceObject.resolve)(workspace, dir);
+    const real = await (0,promises_namespaceObject.realpath)(wanted).catch(() => undefined);
+    const isDir = real !== undefined && (await (0,promises_namespaceObject.stat)(real)).isDirectory();
+    if (!real || !isDir)
+        throw pathError(dir, `${real ? 'is not a folder' : 'does not exist'} (looked for ${wanted})`);
+    const workspaceReal = await (0,promises_namespaceObject.realpath)(workspace);
+    if (!isWithin(real, workspaceReal))
+        throw pathError(dir, `resolves to ${real}, outside the workspace ${workspaceReal} (GITHUB_WORKSPACE) where the repository is checked out`);
+    const repoRoot = await gitToplevel(real);
+    if (!repoRoot)
+        throw pathError(dir, `(${real}) is not in a git checkout: check the repository out (actions/checkout) before this step`);
+    const workspaceRepo = await gitToplevel(workspaceReal);
+    if (workspaceRepo ? repoRoot !== workspaceRepo : !isWithin(repoRoot, workspaceReal)) {
+        throw pathError(dir, `(${real}) belongs to the git checkout at ${repoRoot}, not to the repository checked out in the workspace${workspaceRepo ? ` (${workspaceRepo})` : ''}`);
+    }
+    return locateFlake(real);
+}
+const pathError = (dir, problem) => new errors_UserError(`Input "path": "${dir}" ${problem}. Give a folder of the checked-out repository. Example: path: .`);
+const isWithin = (path, root) => {
+    const rel = (0,external_node_path_namespaceObject.relative)(root, path);
+    return rel === '' || (!rel.startsWith(`..${external_node_path_namespaceObject.sep}`) && rel !== '..' && !(0,external_node_path_namespaceObject.isAbsolute)(rel));
+};
+/** The root of the git work tree holding `dir`, or undefined outside one. */
+async function gitToplevel(dir) {
+    const top = await exec_exec('git', ['rev-parse', '--show-toplevel'], { cwd: dir, allowFailure: true });
+    return top.code === 0 ? top.stdout.trim() : undefined;
 }
 /** `REF#nixosConfigurations."HOST".config.system.build.toplevel`. */
 function toplevelAttr(ref, host) {
@@ -29586,20 +29632,58 @@ function formatBytes(n) {
     return unit === 0 ? `${n} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
-;// CONCATENATED MODULE: ./src/bump/markdown.ts
-/** GitHub refuses a pull request or issue body longer than this (characters). */
-const GITHUB_BODY_LIMIT = 65_536;
-/** Text safe inside a Markdown table cell: no pipes breaking the row, no line breaks. */
-function cell(text) {
-    return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+;// CONCATENATED MODULE: ./src/util/markdown.ts
+/**
+ * Text that fleet did not write (a report's `lastError`, unit names, ssh, SSM or Nix messages)
+ * rendered in GitHub Markdown as what it says: never a link, an image, HTML or formatting.
+ */
+/** For text inside HTML (`<td>`, `<summary>`), where Markdown is not read. */
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
-/** An inline code span that survives backticks in `text`. */
-function code(text) {
+/**
+ * Inline Markdown that renders as exactly `text`, on one line (line breaks become spaces), safe
+ * in a paragraph, a list item and a table cell: HTML characters become entities, the punctuation
+ * of links, images, code, emphasis, strike-through and tables is escaped, and so is a leading
+ * heading, quote or list marker. A bare URL stays a link GitHub shows as the URL it goes to.
+ */
+function markdownText(text) {
+    const oneLine = text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+    const escaped = oneLine.replace(/[\\`*_[\]|~]/g, '\\$&').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return escaped
+        .replace(/^(\s*)(#{1,6}|[-+])(?=\s|$)/, '$1\\$2')
+        .replace(/^(\s*)([-=])(?=\2*\s*$)/, '$1\\$2')
+        .replace(/^(\s*\d{1,9})([.)])(?=\s|$)/, '$1\\$2');
+}
+/**
+ * An inline code span showing `text` literally, whatever backticks it holds. A pipe cannot be
+ * written in a code span the same way in a table cell and in a paragraph, so text with one (or a
+ * line break) is given as `markdownText` instead.
+ */
+function markdownCode(text) {
+    if (!text)
+        return '';
+    if (/[|\r\n]/.test(text))
+        return markdownText(text);
     const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
     const fence = '`'.repeat(longest + 1);
     const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
     return `${fence}${pad}${text}${pad}${fence}`;
 }
+/** A GitHub table; cells are Markdown already (built with `markdownText`, `markdownCode`). */
+function markdownTable(headers, rows) {
+    const line = (cells) => `| ${cells.map((c) => c.replace(/\s*[\r\n]+\s*/g, ' ')).join(' | ')} |`;
+    return [line(headers), `|${headers.map(() => ' --- ').join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/bump/markdown.ts
+
+/** GitHub refuses a pull request or issue body longer than this (characters). */
+const GITHUB_BODY_LIMIT = 65_536;
+/** Text (Nix's, a lock file's) shown as itself in a table cell or a paragraph. */
+const cell = markdownText;
+/** An inline code span that survives backticks in `text`. */
+const code = markdownCode;
 function markdown_link(text, url) {
     return url ? `[${text}](${url})` : text;
 }
@@ -29613,10 +29697,7 @@ function fence(text, lang = '') {
     return `${marks}${lang}\n${text.replace(/\n+$/, '')}\n${marks}`;
 }
 function details(summary, body) {
-    return `<details><summary>${escapeHtmlText(summary)}</summary>\n\n${body}\n\n</details>`;
-}
-function escapeHtmlText(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return `<details><summary>${escapeHtml(summary)}</summary>\n\n${body}\n\n</details>`;
 }
 /** The last `max` characters of a log, cut at a line start, marked when cut. */
 function tail(text, max) {
@@ -29840,6 +29921,10 @@ const consoleLog = {
             console.error(`debug: ${m}`);
     },
     info: (m) => console.error(m),
+    quoted: (text) => {
+        if (text)
+            console.error(text);
+    },
     warning: (m) => console.error(`warning: ${m}`),
     error: (m) => console.error(`error: ${m}`),
     group: async (title, body) => {
@@ -29855,6 +29940,10 @@ function memoryLog() {
         lines,
         debug: (m) => lines.push(`debug: ${m}`),
         info: (m) => lines.push(m),
+        quoted: (text) => {
+            if (text)
+                lines.push(...text.split('\n'));
+        },
         warning: (m) => lines.push(`warning: ${m}`),
         error: (m) => lines.push(`error: ${m}`),
         group: async (title, body) => {
@@ -30813,7 +30902,15 @@ class Nix {
         const command = describeCommand(cmd, args);
         this.log.debug(`running ${command}`);
         const stream = options.streamTo;
-        const lines = stream ? lineSplitter((line) => (stream === 'info' ? this.log.info(line) : this.log.debug(line))) : undefined;
+        // Nix's output carries the flake's `builtins.trace` and the builders' logs: text fleet did not write.
+        const forward = (batch) => {
+            if (stream === 'info')
+                this.log.quoted(batch.join('\n'));
+            else
+                for (const line of batch)
+                    this.log.debug(line);
+        };
+        const lines = stream ? lineSplitter(forward) : undefined;
         let result;
         try {
             result = await exec_exec(cmd, args, {
@@ -30862,6 +30959,7 @@ function safeParsePathInfo(stdout) {
         return undefined;
     }
 }
+/** Hands on the complete, non-blank lines of each chunk together (one quoted block per chunk, not per line). */
 function lineSplitter(emit) {
     let pending = '';
     return {
@@ -30869,13 +30967,13 @@ function lineSplitter(emit) {
             pending += chunk;
             const parts = pending.split('\n');
             pending = parts.pop() ?? '';
-            for (const line of parts)
-                if (line.trim())
-                    emit(line);
+            const lines = parts.filter((line) => line.trim());
+            if (lines.length > 0)
+                emit(lines);
         },
         flush: () => {
             if (pending.trim())
-                emit(pending);
+                emit([pending]);
             pending = '';
         },
     };
@@ -31015,7 +31113,7 @@ async function runFlakeBump(options) {
     };
 }
 async function prepareFlake(dir, cwd) {
-    const source = await locateFlake(dir, cwd);
+    const source = await locateCheckedOutFlake(dir, cwd);
     const exists = await (0,promises_namespaceObject.stat)((0,external_node_path_namespaceObject.join)(source.dir, 'flake.nix')).then((s) => s.isFile(), () => false);
     if (!exists)
         throw new errors_UserError(`Input "path": ${dir} has no flake.nix (looked in ${source.dir}). Example: path: .`);
@@ -39522,12 +39620,48 @@ function url(options) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/runner/stop-commands.ts
+
+/** A fresh, unguessable token for one `::stop-commands::` block. */
+function newStopToken() {
+    return (0,external_node_crypto_.randomBytes)(16).toString('hex');
+}
+/**
+ * `text` between `::stop-commands::TOKEN` and `::TOKEN::`: the runner prints it without obeying
+ * any workflow command in it. The token is new for every block and chosen after the text is
+ * known, so the text cannot end the block itself (the runner matches it case-insensitively).
+ */
+function quoteForRunner(text, token = newStopToken) {
+    const lower = text.toLowerCase();
+    let chosen = token();
+    while (lower.includes(chosen.toLowerCase()))
+        chosen = token();
+    return `::stop-commands::${chosen}\n${text}\n::${chosen}::`;
+}
+/**
+ * Whether the runner could read some line of `text` as a workflow command: `::name::` (after
+ * leading space) or the older `##[name]` anywhere in a line. Deliberately broad: any `::`.
+ */
+function mayCarryWorkflowCommand(text) {
+    return text.includes('::') || text.includes('##[');
+}
+
 ;// CONCATENATED MODULE: ./src/runner/log.ts
 
-/** The core's Log backed by the runner: groups, annotations and masking. */
+
+/**
+ * The core's Log backed by the runner: groups, annotations and masking. fleet's own commands go
+ * through @actions/core (which escapes their data onto one line); text that is printed as is goes
+ * out inside a stop-commands block whenever it holds anything the runner could obey, so a
+ * message that quotes Nix or a host cannot issue commands either.
+ */
 const log_actionLog = {
     debug: (message) => core_debug(message),
-    info: (message) => info(message),
+    info: (message) => info(mayCarryWorkflowCommand(message) ? quoteForRunner(message) : message),
+    quoted: (text) => {
+        if (text)
+            info(quoteForRunner(text));
+    },
     warning: (message, where) => warning(message, where ?? {}),
     error: (message, where) => error(message, where ?? {}),
     group: (title, body) => core_group(title, body),
@@ -39867,17 +40001,20 @@ function assumeRoleForThisStep(request) {
 
 ;// CONCATENATED MODULE: ./src/runner/summary.ts
 
+
 /** Builds the job summary; plain data in, Markdown/HTML out through @actions/core. */
 class JobSummary {
     summary = summary;
     heading(text, level = 2) {
-        this.summary.addHeading(text, level);
+        this.summary.addHeading(escapeHtml(text), level);
         return this;
     }
+    /** Markdown as given: text from hosts or Nix in it must come through `markdownText` (util/markdown). */
     text(markdown) {
         this.summary.addRaw(markdown, true);
         return this;
     }
+    /** An HTML table: plain cells are escaped, and GitHub reads no Markdown inside it. */
     table(headers, rows) {
         if (rows.length === 0)
             return this;
@@ -39888,11 +40025,11 @@ class JobSummary {
         return this;
     }
     details(label, markdown) {
-        this.summary.addDetails(label, `\n\n${markdown}\n\n`);
+        this.summary.addDetails(escapeHtml(label), `\n\n${markdown}\n\n`);
         return this;
     }
     code(text, lang = '') {
-        this.summary.addCodeBlock(text, lang);
+        this.summary.addCodeBlock(escapeHtml(text), lang);
         return this;
     }
     async write() {
@@ -39904,9 +40041,7 @@ class JobSummary {
         await this.summary.write();
     }
 }
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+
 
 ;// CONCATENATED MODULE: ./src/runner/index.ts
 

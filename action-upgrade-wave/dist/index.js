@@ -35137,7 +35137,7 @@ __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = createRedirectInterceptor
 __webpack_unused_export__ = {
   redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(9645),
+  retry: __nccwpck_require__(2026),
   dump: __nccwpck_require__(8060),
   dns: __nccwpck_require__(379)
 }
@@ -45142,7 +45142,7 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 9645:
+/***/ 2026:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -63184,7 +63184,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2026);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9693);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -63193,7 +63193,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2026:
+/***/ 9693:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68092,6 +68092,10 @@ const consoleLog = {
             console.error(`debug: ${m}`);
     },
     info: (m) => console.error(m),
+    quoted: (text) => {
+        if (text)
+            console.error(text);
+    },
     warning: (m) => console.error(`warning: ${m}`),
     error: (m) => console.error(`error: ${m}`),
     group: async (title, body) => {
@@ -68107,6 +68111,10 @@ function memoryLog() {
         lines,
         debug: (m) => lines.push(`debug: ${m}`),
         info: (m) => lines.push(m),
+        quoted: (text) => {
+            if (text)
+                lines.push(...text.split('\n'));
+        },
         warning: (m) => lines.push(`warning: ${m}`),
         error: (m) => lines.push(`error: ${m}`),
         group: async (title, body) => {
@@ -68415,11 +68423,22 @@ function exec_exec(cmd, args, options = {}) {
             child.stdin.end();
     });
 }
+/**
+ * Variables the runner gives an action that no child of ours needs: every input (secret ones such
+ * as `ssh-private-key`, `github-token` or `signing-key` among them; each action reads its inputs
+ * in-process) and the tokens for OIDC and the Actions services, which are used in-process too.
+ */
+const RUNNER_SECRET = /^(INPUT_.*|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL|ACTIONS_RUNTIME_TOKEN)$/i;
+/** `env` without the runner's secrets: what every child gets, whatever the call site passed. */
+function childEnvironment(env) {
+    return Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name)));
+}
 /** Starts a program whose stdout the caller consumes as a stream. */
 function spawnProcess(cmd, args, options = {}) {
+    const env = options.env ?? process.env;
     return (0,external_node_child_process_.spawn)(cmd, args, {
         cwd: options.cwd,
-        env: options.env ?? process.env,
+        env: options.actionStep ? env : childEnvironment(env),
         signal: options.signal,
         stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -69377,7 +69396,15 @@ class Nix {
         const command = describeCommand(cmd, args);
         this.log.debug(`running ${command}`);
         const stream = options.streamTo;
-        const lines = stream ? lineSplitter((line) => (stream === 'info' ? this.log.info(line) : this.log.debug(line))) : undefined;
+        // Nix's output carries the flake's `builtins.trace` and the builders' logs: text fleet did not write.
+        const forward = (batch) => {
+            if (stream === 'info')
+                this.log.quoted(batch.join('\n'));
+            else
+                for (const line of batch)
+                    this.log.debug(line);
+        };
+        const lines = stream ? lineSplitter(forward) : undefined;
         let result;
         try {
             result = await exec_exec(cmd, args, {
@@ -69426,6 +69453,7 @@ function safeParsePathInfo(stdout) {
         return undefined;
     }
 }
+/** Hands on the complete, non-blank lines of each chunk together (one quoted block per chunk, not per line). */
 function lineSplitter(emit) {
     let pending = '';
     return {
@@ -69433,13 +69461,13 @@ function lineSplitter(emit) {
             pending += chunk;
             const parts = pending.split('\n');
             pending = parts.pop() ?? '';
-            for (const line of parts)
-                if (line.trim())
-                    emit(line);
+            const lines = parts.filter((line) => line.trim());
+            if (lines.length > 0)
+                emit(lines);
         },
         flush: () => {
             if (pending.trim())
-                emit(pending);
+                emit([pending]);
             pending = '';
         },
     };
@@ -72681,12 +72709,50 @@ function url(options) {
     });
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/runner/stop-commands.ts
+
+/** A fresh, unguessable token for one `::stop-commands::` block. */
+function newStopToken() {
+    return (0,external_node_crypto_.randomBytes)(16).toString('hex');
+}
+/**
+ * `text` between `::stop-commands::TOKEN` and `::TOKEN::`: the runner prints it without obeying
+ * any workflow command in it. The token is new for every block and chosen after the text is
+ * known, so the text cannot end the block itself (the runner matches it case-insensitively).
+ */
+function quoteForRunner(text, token = newStopToken) {
+    const lower = text.toLowerCase();
+    let chosen = token();
+    while (lower.includes(chosen.toLowerCase()))
+        chosen = token();
+    return `::stop-commands::${chosen}\n${text}\n::${chosen}::`;
+}
+/**
+ * Whether the runner could read some line of `text` as a workflow command: `::name::` (after
+ * leading space) or the older `##[name]` anywhere in a line. Deliberately broad: any `::`.
+ */
+function mayCarryWorkflowCommand(text) {
+    return text.includes('::') || text.includes('##[');
+}
+
 ;// CONCATENATED MODULE: ./src/runner/log.ts
 
-/** The core's Log backed by the runner: groups, annotations and masking. */
+
+/**
+ * The core's Log backed by the runner: groups, annotations and masking. fleet's own commands go
+ * through @actions/core (which escapes their data onto one line); text that is printed as is goes
+ * out inside a stop-commands block whenever it holds anything the runner could obey, so a
+ * message that quotes Nix or a host cannot issue commands either.
+ */
 const actionLog = {
     debug: (message) => debug(message),
-    info: (message) => info(message),
+    info: (message) => info(mayCarryWorkflowCommand(message) ? quoteForRunner(message) : message),
+    quoted: (text) => {
+        if (text)
+            info(quoteForRunner(text));
+    },
     warning: (message, where) => warning(message, where ?? {}),
     error: (message, where) => error(message, where ?? {}),
     group: (title, body) => group(title, body),
@@ -73176,19 +73242,66 @@ function assumeRoleForThisStep(request) {
     return createRefreshingCredentials({ roleArn: request.roleToAssume, region: request.region, audience: request.audience, durationSeconds: request.durationSeconds }, { getIdToken: explainingMissingPermission((audience) => getIDToken(audience)), onSecret: (value) => setSecret(value), log: actionLog });
 }
 
+;// CONCATENATED MODULE: ./src/util/markdown.ts
+/**
+ * Text that fleet did not write (a report's `lastError`, unit names, ssh, SSM or Nix messages)
+ * rendered in GitHub Markdown as what it says: never a link, an image, HTML or formatting.
+ */
+/** For text inside HTML (`<td>`, `<summary>`), where Markdown is not read. */
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/**
+ * Inline Markdown that renders as exactly `text`, on one line (line breaks become spaces), safe
+ * in a paragraph, a list item and a table cell: HTML characters become entities, the punctuation
+ * of links, images, code, emphasis, strike-through and tables is escaped, and so is a leading
+ * heading, quote or list marker. A bare URL stays a link GitHub shows as the URL it goes to.
+ */
+function markdownText(text) {
+    const oneLine = text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+    const escaped = oneLine.replace(/[\\`*_[\]|~]/g, '\\$&').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return escaped
+        .replace(/^(\s*)(#{1,6}|[-+])(?=\s|$)/, '$1\\$2')
+        .replace(/^(\s*)([-=])(?=\2*\s*$)/, '$1\\$2')
+        .replace(/^(\s*\d{1,9})([.)])(?=\s|$)/, '$1\\$2');
+}
+/**
+ * An inline code span showing `text` literally, whatever backticks it holds. A pipe cannot be
+ * written in a code span the same way in a table cell and in a paragraph, so text with one (or a
+ * line break) is given as `markdownText` instead.
+ */
+function markdownCode(text) {
+    if (!text)
+        return '';
+    if (/[|\r\n]/.test(text))
+        return markdownText(text);
+    const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+    const fence = '`'.repeat(longest + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/** A GitHub table; cells are Markdown already (built with `markdownText`, `markdownCode`). */
+function markdownTable(headers, rows) {
+    const line = (cells) => `| ${cells.map((c) => c.replace(/\s*[\r\n]+\s*/g, ' ')).join(' | ')} |`;
+    return [line(headers), `|${headers.map(() => ' --- ').join('|')}|`, ...rows.map(line)].join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/runner/summary.ts
+
 
 /** Builds the job summary; plain data in, Markdown/HTML out through @actions/core. */
 class JobSummary {
     summary = summary;
     heading(text, level = 2) {
-        this.summary.addHeading(text, level);
+        this.summary.addHeading(escapeHtml(text), level);
         return this;
     }
+    /** Markdown as given: text from hosts or Nix in it must come through `markdownText` (util/markdown). */
     text(markdown) {
         this.summary.addRaw(markdown, true);
         return this;
     }
+    /** An HTML table: plain cells are escaped, and GitHub reads no Markdown inside it. */
     table(headers, rows) {
         if (rows.length === 0)
             return this;
@@ -73199,11 +73312,11 @@ class JobSummary {
         return this;
     }
     details(label, markdown) {
-        this.summary.addDetails(label, `\n\n${markdown}\n\n`);
+        this.summary.addDetails(escapeHtml(label), `\n\n${markdown}\n\n`);
         return this;
     }
     code(text, lang = '') {
-        this.summary.addCodeBlock(text, lang);
+        this.summary.addCodeBlock(escapeHtml(text), lang);
         return this;
     }
     async write() {
@@ -73215,9 +73328,7 @@ class JobSummary {
         await this.summary.write();
     }
 }
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+
 
 ;// CONCATENATED MODULE: ./src/runner/index.ts
 
@@ -83477,8 +83588,6 @@ function setIn(target, path, value) {
     node[path[path.length - 1]] = value;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/github/git-data.ts
 
 
@@ -84484,6 +84593,7 @@ async function markPullRequestWaiting(github, spec, warnings) {
 
 
 
+
 /** The evidence columns: what a reviewer checks before merging a promotion. */
 const EVIDENCE_HEADERS = ['Host', 'Expected path', 'Running path', 'Adopted at', 'Soak', 'Health', 'State'];
 const STATE_MARK = {
@@ -84496,16 +84606,19 @@ const STATE_MARK = {
     unreadable: '⛔ unreadable',
     unknown: '❔ unknown',
 };
-/** One row of plain text cells per host (Markdown code spans for paths). */
+/**
+ * One row of Markdown cells per host (code spans for paths). What a host reports (its running
+ * path, failed units, last error) is shown as text: a report is not trusted to format the page.
+ */
 function evidenceRows(gate) {
     return gate.hosts.map((host) => [
-        host.host,
-        host.expected ? `\`${host.expected}\`` : '—',
-        host.running ? `\`${host.running}\`` : '—',
+        markdownText(host.host),
+        host.expected ? markdownCode(host.expected) : '—',
+        host.running ? markdownCode(host.running) : '—',
         host.adoptedAt ? render_formatTime(host.adoptedAt) : '—',
         soakCell(host, gate.soakMs),
-        healthCell(host),
-        `${STATE_MARK[host.state]}${host.detail && host.state !== 'passing' ? `: ${host.detail}` : ''}`,
+        markdownText(healthCell(host)),
+        `${STATE_MARK[host.state]}${host.detail && host.state !== 'passing' ? `: ${markdownText(host.detail)}` : ''}`,
     ]);
 }
 function soakCell(host, soakMs) {
@@ -84527,14 +84640,7 @@ function healthCell(host) {
         parts.push('needs reboot');
     return parts.join('; ');
 }
-function markdownTable(headers, rows) {
-    const cell = (text) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-    return [
-        `| ${headers.map(cell).join(' | ')} |`,
-        `|${headers.map(() => ' --- ').join('|')}|`,
-        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    ].join('\n');
-}
+
 /** One line about a gate: `first: passed (3 of 3 seen pass, quorum 100%, soak 1h)`. */
 function gateLine(gate) {
     const counts = `${gate.passing} of ${gate.seen} seen pass, ${gate.required} needed; quorum ${describeQuorum(gate.quorum)}, soak ${formatDuration(gate.soakMs)}`;
@@ -84562,7 +84668,7 @@ function mermaidText(text) {
     return text.replace(/["<>]/g, (c) => ({ '"': '#quot;', '<': '#lt;', '>': '#gt;' })[c] ?? c);
 }
 function holdLines(holds) {
-    return holds.map((hold) => `- ${hold.url ? `[${describeHold(hold)}](${hold.url})` : describeHold(hold)}`);
+    return holds.map((hold) => `- ${hold.url ? `[${markdownText(describeHold(hold))}](${hold.url})` : markdownText(describeHold(hold))}`);
 }
 /** ISO 8601 in UTC, to the second. */
 function render_formatTime(date) {
@@ -84570,13 +84676,14 @@ function render_formatTime(date) {
 }
 /** The gate's evidence as a Markdown section. */
 function gateSection(gate) {
-    const parts = [gateLine(gate), '', markdownTable(EVIDENCE_HEADERS, evidenceRows(gate))];
+    const parts = [markdownText(gateLine(gate)), '', markdownTable(EVIDENCE_HEADERS, evidenceRows(gate))];
     if (gate.reasons.length > 0)
-        parts.push('', ...gate.reasons.map((r) => `- ${r}`));
+        parts.push('', ...gate.reasons.map((r) => `- ${markdownText(r)}`));
     return parts.join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/wave/promote.ts
+
 
 
 
@@ -84633,9 +84740,10 @@ function waitingReason(gate) {
 function promotionBody(input) {
     const lines = [
         PROMOTION_MARKER,
-        `Promotes \`${input.source}\` (${input.aheadBy} commit${input.aheadBy === 1 ? '' : 's'} ahead, candidate \`${input.candidate}\`) to \`${input.target}\`.`,
+        `Promotes ${markdownCode(input.source)} (${input.aheadBy} commit${input.aheadBy === 1 ? '' : 's'} ahead, candidate ${markdownCode(input.candidate)}) to ${markdownCode(input.target)}.`,
         '',
-        `**${input.verdict}**`,
+        // The verdict quotes the gate's reasons, and so what hosts reported.
+        `**${markdownText(input.verdict)}**`,
         '',
         '### Evidence: the staging hosts',
         '',
@@ -84644,7 +84752,7 @@ function promotionBody(input) {
         gateSection(input.gate),
     ];
     if (input.gate.stragglers.length > 0) {
-        lines.push('', `Stragglers (not seen recently; not blocking, not counted): ${input.gate.stragglers.join(', ')}`);
+        lines.push('', `Stragglers (not seen recently; not blocking, not counted): ${markdownText(input.gate.stragglers.join(', '))}`);
     }
     if (input.holds.length > 0)
         lines.push('', '### Holds', '', ...holdLines(input.holds));
@@ -84653,6 +84761,7 @@ function promotionBody(input) {
 }
 
 ;// CONCATENATED MODULE: ./src/wave/advance.ts
+
 
 
 
@@ -84769,9 +84878,9 @@ async function publishEdit(github, edit) {
 const SIZE_HEADERS = ['Host', 'Running', 'New system', 'Closure change', 'Download'];
 function sizeRows(sizes) {
     return sizes.map((s) => [
-        s.host,
-        s.from ? `\`${s.from}\`` : 'unknown',
-        s.to ? `\`${s.to}\`` : 'unknown',
+        markdownText(s.host),
+        s.from ? markdownCode(s.from) : 'unknown',
+        s.to ? markdownCode(s.to) : 'unknown',
         s.change !== undefined ? `${s.change >= 0 ? '+' : '−'}${formatBytes(Math.abs(s.change))}${s.closureAfter !== undefined ? ` (to ${formatBytes(s.closureAfter)})` : ''}` : 'unknown',
         s.download !== undefined ? `${formatBytes(s.download)}${s.downloadCompressed ? '' : ' (uncompressed)'}` : 'unknown',
     ]);
@@ -84977,6 +85086,7 @@ async function run_status(options, report) {
 ;// CONCATENATED MODULE: ./src/wave/summary.ts
 
 
+
 const DECISION_MARK = {
     promoted: '🚀',
     advanced: '⏩',
@@ -84987,7 +85097,7 @@ const DECISION_MARK = {
 };
 /** The job summary (Markdown): decision, wave chart, each gate's evidence, holds and problems. */
 function summaryMarkdown(report) {
-    const parts = [`## fleet upgrade wave: ${report.mode}`, '', `${DECISION_MARK[report.decision]} **${report.decision}**: ${report.reason}`];
+    const parts = [`## fleet upgrade wave: ${report.mode}`, '', `${DECISION_MARK[report.decision]} **${report.decision}**: ${markdownText(report.reason)}`];
     if (report.pullRequest) {
         const autoMerge = report.pullRequest.autoMerge ? `, auto-merge ${report.pullRequest.autoMerge}` : '';
         parts.push('', `Pull request [#${report.pullRequest.number}](${report.pullRequest.url}) ${report.pullRequest.operation}${autoMerge}.`);
@@ -85001,7 +85111,7 @@ function summaryMarkdown(report) {
     }
     if (report.promotion) {
         const p = report.promotion;
-        parts.push('', `### Promotion ${p.source} → ${p.target}`, '', `${p.aheadBy} commit${p.aheadBy === 1 ? '' : 's'} ahead${p.candidate ? `, candidate \`${p.candidate}\`` : ''}.`);
+        parts.push('', `### Promotion ${markdownText(p.source)} → ${markdownText(p.target)}`, '', `${p.aheadBy} commit${p.aheadBy === 1 ? '' : 's'} ahead${p.candidate ? `, candidate ${markdownCode(p.candidate)}` : ''}.`);
         if (p.gate)
             parts.push('', gateSection(p.gate));
     }
@@ -85011,9 +85121,9 @@ function summaryMarkdown(report) {
     if (report.revert)
         parts.push('', `Reverting promotion #${report.revert.pullRequest} (merge commit \`${report.revert.mergeCommit}\`).`);
     if (report.problems.length > 0)
-        parts.push('', '### Unusable status', '', ...report.problems.map((p) => `- ${p.key}: ${p.message}`));
+        parts.push('', '### Unusable status', '', ...report.problems.map((p) => `- ${markdownText(p.key)}: ${markdownText(p.message)}`));
     if (report.warnings.length > 0)
-        parts.push('', '### Warnings', '', ...report.warnings.map((w) => `- ${w}`));
+        parts.push('', '### Warnings', '', ...report.warnings.map((w) => `- ${markdownText(w)}`));
     parts.push('', `_As of ${render_formatTime(report.generatedAt)}._`);
     return parts.join('\n');
 }

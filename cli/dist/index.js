@@ -5,7 +5,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3403);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7398);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)(process.argv.slice(2));
 
@@ -14,7 +14,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3403:
+/***/ 7398:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -106,17 +106,135 @@ function exec(cmd, args, options = {}) {
             child.stdin.end();
     });
 }
+/**
+ * Variables the runner gives an action that no child of ours needs: every input (secret ones such
+ * as `ssh-private-key`, `github-token` or `signing-key` among them; each action reads its inputs
+ * in-process) and the tokens for OIDC and the Actions services, which are used in-process too.
+ */
+const RUNNER_SECRET = /^(INPUT_.*|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL|ACTIONS_RUNTIME_TOKEN)$/i;
+/** `env` without the runner's secrets: what every child gets, whatever the call site passed. */
+function childEnvironment(env) {
+    return Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name)));
+}
 /** Starts a program whose stdout the caller consumes as a stream. */
 function spawnProcess(cmd, args, options = {}) {
+    const env = options.env ?? process.env;
     return (0,external_node_child_process_namespaceObject.spawn)(cmd, args, {
         cwd: options.cwd,
-        env: options.env ?? process.env,
+        env: options.actionStep ? env : childEnvironment(env),
         signal: options.signal,
         stdio: ['pipe', 'pipe', 'pipe'],
     });
 }
 
+;// CONCATENATED MODULE: ./src/local-runner/workflow-commands.ts
+/**
+ * How the GitHub runner reads workflow commands in a step's output (actions/runner,
+ * `ActionCommand.TryParseV2`/`TryParse` and `ActionCommandManager`), so the local emulation obeys
+ * exactly what the runner would, and nothing more.
+ */
+/** The commands the runner knows; a line naming any other is plain text. */
+const RUNNER_COMMANDS = new Set([
+    'add-mask',
+    'add-matcher',
+    'add-path',
+    'debug',
+    'echo',
+    'endgroup',
+    'error',
+    'group',
+    'notice',
+    'remove-matcher',
+    'save-state',
+    'set-env',
+    'set-output',
+    'stop-commands',
+    'warning',
+]);
+/** The reader's name for the `::TOKEN::` line that ends a stop-commands block. */
+const RESUME_COMMANDS = 'resume-commands';
+/** Splits output into lines as the runner does (`\r\n`, `\n` or a lone `\r`). */
+function runnerLines(text) {
+    return text.split(/\r\n|\n|\r/);
+}
+const decode = (text, pairs) => pairs.reduce((out, [code, char]) => out.split(code).join(char), text);
+const DATA_CODES = [
+    ['%0D', '\r'],
+    ['%0A', '\n'],
+    ['%25', '%'],
+];
+const PROPERTY_CODES = [
+    ['%0D', '\r'],
+    ['%0A', '\n'],
+    ['%3A', ':'],
+    ['%2C', ','],
+    ['%25', '%'],
+];
+const LEGACY_CODES = [
+    ['%3B', ';'],
+    ['%0D', '\r'],
+    ['%0A', '\n'],
+    ['%5D', ']'],
+    ['%AZP25', '%'],
+];
+function commandOf(info, separator, known, codes) {
+    const space = info.indexOf(' ');
+    const name = (space < 0 ? info : info.slice(0, space)).toLowerCase();
+    if (!known.has(name))
+        return undefined;
+    const properties = {};
+    if (space > 0) {
+        for (const pair of info.slice(space + 1).trim().split(separator).filter(Boolean)) {
+            const at = pair.indexOf('=');
+            if (at > 0 && at < pair.length - 1)
+                properties[pair.slice(0, at)] = decode(pair.slice(at + 1), codes);
+        }
+    }
+    return { name, properties };
+}
+/** One line as a command: `::name k=v,…::data` after leading space, else `##[name k=v;…]data` anywhere. */
+function parseCommandLine(line, known = RUNNER_COMMANDS) {
+    const trimmed = line.replace(/^[\s\u0085]+/, '');
+    if (trimmed.startsWith('::')) {
+        const end = trimmed.indexOf('::', 2);
+        const command = end < 0 ? undefined : commandOf(trimmed.slice(2, end), ',', known, PROPERTY_CODES);
+        if (command)
+            return { ...command, data: decode(trimmed.slice(end + 2), DATA_CODES) };
+    }
+    const prefix = line.indexOf('##[');
+    const close = prefix < 0 ? -1 : line.indexOf(']', prefix);
+    const legacy = close < 0 ? undefined : commandOf(line.slice(prefix + 3, close), ';', known, LEGACY_CODES);
+    return legacy ? { ...legacy, data: decode(line.slice(close + 1), LEGACY_CODES) } : undefined;
+}
+/**
+ * Reads a step's output line by line as the runner does. `read` gives the command a line issues,
+ * or undefined for text. After `::stop-commands::TOKEN` every line is text until `::TOKEN::`
+ * (given back as `resume-commands`); an empty token never resumes, as in the runner.
+ */
+class WorkflowCommandReader {
+    stopToken;
+    read(line) {
+        if (this.stopToken !== undefined) {
+            const token = this.stopToken.toLowerCase();
+            if (!token || parseCommandLine(line, new Set([...RUNNER_COMMANDS, token]))?.name !== token)
+                return undefined;
+            this.stopToken = undefined;
+            return { name: RESUME_COMMANDS, properties: {}, data: token };
+        }
+        const command = parseCommandLine(line);
+        if (command?.name === 'stop-commands')
+            this.stopToken = command.data;
+        return command;
+    }
+}
+/** Every command the runner would obey in `output`, in order (stop and resume lines included). */
+function workflowCommands(output) {
+    const reader = new WorkflowCommandReader();
+    return runnerLines(output).flatMap((line) => reader.read(line) ?? []);
+}
+
 ;// CONCATENATED MODULE: ./src/local-runner/action-process.ts
+
 
 
 
@@ -191,7 +309,7 @@ async function runActionStep(script, options) {
         GITHUB_PATH: (0,external_node_path_namespaceObject.join)(options.workDir, `${options.step}-path`),
     };
     const { code, stdout, stderr } = await new Promise((resolve, reject) => {
-        const child = spawnProcess(process.execPath, [script], { env, cwd: options.cwd });
+        const child = spawnProcess(process.execPath, [script], { env, cwd: options.cwd, actionStep: true });
         // The runner gives a step no stdin.
         child.stdin.end();
         const out = [];
@@ -212,15 +330,26 @@ async function runActionStep(script, options) {
         });
     });
     const [output, exported, state, summary] = await Promise.all([files.output, files.env, files.state, files.summary].map((f) => (0,promises_namespaceObject.readFile)(f, 'utf8')));
+    // The runner reads commands on both streams; the file commands are read after the step ends.
+    const commands = [...workflowCommands(stdout), ...workflowCommands(stderr)];
     return {
         exitCode: code,
         stdout,
         stderr,
-        outputs: parseFileCommand(output ?? ''),
+        outputs: { ...namedValues(commands, 'set-output'), ...parseFileCommand(output ?? '') },
         exportedEnv: parseFileCommand(exported ?? ''),
-        state: parseFileCommand(state ?? ''),
+        state: { ...namedValues(commands, 'save-state'), ...parseFileCommand(state ?? '') },
         summary: summary ?? '',
+        commands,
     };
+}
+/** The values that `::set-output name=…::` (or `save-state`) commands set. */
+function namedValues(commands, name) {
+    const values = {};
+    for (const command of commands)
+        if (command.name === name && command.properties.name)
+            values[command.properties.name] = command.data;
+    return values;
 }
 /** A folder for one run's file commands and RUNNER_TEMP; the caller removes it when done. */
 const makeStepDir = () => (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fleet-step-'));
@@ -244,48 +373,50 @@ async function runActionSteps(actionDir, manifest, env, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/local-runner/terminal.ts
+
 /**
  * Turns what an action prints for the runner into what a terminal should show: workflow
  * commands (`::group::`, `::error::`, `::add-mask::`) into plain lines, masked values hidden.
+ * Commands are read as the runner reads them, `::stop-commands::` blocks included: a line in
+ * one is shown as text, never obeyed.
  */
 class WorkflowCommandPrinter {
     write;
     verbose;
     masks = [];
+    reader = new WorkflowCommandReader();
     pending = '';
     constructor(write, verbose = false) {
         this.write = write;
         this.verbose = verbose;
     }
     push(chunk) {
-        const lines = (this.pending + chunk).split('\n');
+        // A `\r` at the end may be the first half of `\r\n`: it waits for the next chunk.
+        const lines = (this.pending + chunk).split(/\r\n|\n|\r(?!$)/);
         this.pending = lines.pop() ?? '';
         for (const line of lines)
             this.line(line);
     }
     flush() {
         if (this.pending)
-            this.line(this.pending);
+            this.line(this.pending.replace(/\r$/, ''));
         this.pending = '';
     }
     mask(text) {
         return this.masks.reduce((out, secret) => out.split(secret).join('***'), text);
     }
     line(raw) {
-        const command = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(raw);
+        const command = this.reader.read(raw);
         if (!command)
             return this.write(`${this.mask(raw)}\n`);
-        const [, name, value] = command;
-        const text = this.mask(value.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'));
-        switch (name) {
+        const text = this.mask(command.data);
+        switch (command.name) {
             case 'add-mask':
-                if (value)
-                    this.masks.push(value);
+                if (command.data.trim())
+                    this.masks.push(command.data);
                 return;
             case 'group':
                 return this.write(`── ${text}\n`);
-            case 'endgroup':
-                return;
             case 'debug':
                 if (this.verbose)
                     this.write(`debug: ${text}\n`);
@@ -293,7 +424,7 @@ class WorkflowCommandPrinter {
             case 'error':
             case 'warning':
             case 'notice':
-                return this.write(`${name}: ${text}\n`);
+                return this.write(`${command.name}: ${text}\n`);
             default:
                 return;
         }
@@ -312,6 +443,7 @@ function summaryAsText(summary) {
         .replace(/<h(\d)>([\s\S]*?)<\/h\d>/g, (_, level, title) => `\n${'#'.repeat(Number(level))} ${terminal_text(title)}\n`)
         .replace(/<summary>([\s\S]*?)<\/summary>/g, (_, title) => `${terminal_text(title)}:\n`)
         .replace(/<[^>]+>/g, '')
+        .replace(/\\([!-/:-@[-`{-~])/g, '$1')
         .replace(/&(lt|gt|amp|quot|#39);/g, (e) => ENTITIES[e] ?? e)
         .replace(/\n{3,}/g, '\n\n')
         .trim();

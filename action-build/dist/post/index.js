@@ -95823,8 +95823,8 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
-// EXTERNAL MODULE: ./src/runner/index.ts + 15 modules
-var runner = __nccwpck_require__(3966);
+// EXTERNAL MODULE: ./src/runner/index.ts + 16 modules
+var runner = __nccwpck_require__(3157);
 ;// CONCATENATED MODULE: ./action-build/src/eval-cache.ts
 
 
@@ -95881,7 +95881,7 @@ async function saveEvalCache() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3966);
+/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3157);
 /* harmony import */ var _eval_cache_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7659);
 // The post step (action.yml `runs.post`), bundled on its own so it carries none of the build.
 
@@ -95893,7 +95893,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3966:
+/***/ 3157:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -96174,12 +96174,50 @@ function url(options) {
     });
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/runner/stop-commands.ts
+
+/** A fresh, unguessable token for one `::stop-commands::` block. */
+function newStopToken() {
+    return (0,external_node_crypto_.randomBytes)(16).toString('hex');
+}
+/**
+ * `text` between `::stop-commands::TOKEN` and `::TOKEN::`: the runner prints it without obeying
+ * any workflow command in it. The token is new for every block and chosen after the text is
+ * known, so the text cannot end the block itself (the runner matches it case-insensitively).
+ */
+function quoteForRunner(text, token = newStopToken) {
+    const lower = text.toLowerCase();
+    let chosen = token();
+    while (lower.includes(chosen.toLowerCase()))
+        chosen = token();
+    return `::stop-commands::${chosen}\n${text}\n::${chosen}::`;
+}
+/**
+ * Whether the runner could read some line of `text` as a workflow command: `::name::` (after
+ * leading space) or the older `##[name]` anywhere in a line. Deliberately broad: any `::`.
+ */
+function mayCarryWorkflowCommand(text) {
+    return text.includes('::') || text.includes('##[');
+}
+
 ;// CONCATENATED MODULE: ./src/runner/log.ts
 
-/** The core's Log backed by the runner: groups, annotations and masking. */
+
+/**
+ * The core's Log backed by the runner: groups, annotations and masking. fleet's own commands go
+ * through @actions/core (which escapes their data onto one line); text that is printed as is goes
+ * out inside a stop-commands block whenever it holds anything the runner could obey, so a
+ * message that quotes Nix or a host cannot issue commands either.
+ */
 const log_actionLog = {
     debug: (message) => lib_core/* debug */.Yz(message),
-    info: (message) => lib_core/* info */.pq(message),
+    info: (message) => lib_core/* info */.pq(mayCarryWorkflowCommand(message) ? quoteForRunner(message) : message),
+    quoted: (text) => {
+        if (text)
+            lib_core/* info */.pq(quoteForRunner(text));
+    },
     warning: (message, where) => lib_core/* warning */.$e(message, where ?? {}),
     error: (message, where) => lib_core/* error */.z3(message, where ?? {}),
     group: (title, body) => lib_core/* group */.Os(title, body),
@@ -96591,17 +96629,20 @@ function assumeRoleForThisStep(request) {
 
 ;// CONCATENATED MODULE: ./src/runner/summary.ts
 
+
 /** Builds the job summary; plain data in, Markdown/HTML out through @actions/core. */
 class JobSummary {
     summary = core.summary;
     heading(text, level = 2) {
-        this.summary.addHeading(text, level);
+        this.summary.addHeading(escapeHtml(text), level);
         return this;
     }
+    /** Markdown as given: text from hosts or Nix in it must come through `markdownText` (util/markdown). */
     text(markdown) {
         this.summary.addRaw(markdown, true);
         return this;
     }
+    /** An HTML table: plain cells are escaped, and GitHub reads no Markdown inside it. */
     table(headers, rows) {
         if (rows.length === 0)
             return this;
@@ -96612,11 +96653,11 @@ class JobSummary {
         return this;
     }
     details(label, markdown) {
-        this.summary.addDetails(label, `\n\n${markdown}\n\n`);
+        this.summary.addDetails(escapeHtml(label), `\n\n${markdown}\n\n`);
         return this;
     }
     code(text, lang = '') {
-        this.summary.addCodeBlock(text, lang);
+        this.summary.addCodeBlock(escapeHtml(text), lang);
         return this;
     }
     async write() {
@@ -96628,9 +96669,7 @@ class JobSummary {
         await this.summary.write();
     }
 }
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+
 
 ;// CONCATENATED MODULE: ./src/runner/index.ts
 
