@@ -61,7 +61,7 @@ async function rollOut(inputs: DeployInputs, context: RunContext, production: bo
   const record =
     inputs.deployment && inputs['github-token']
       ? await DeploymentRecord.create(
-          createGitHubClient({ token: inputs['github-token'], log: actionLog }),
+          createGitHubClient({ token: inputs['github-token'], tokenInput: 'github-token', log: actionLog }),
           { owner: context.owner, repo: context.repo },
           {
             ref: context.sha || context.ref,

@@ -68260,6 +68260,32 @@ function errors_githubErrorMessage(error) {
     }
     return error instanceof Error ? error.message : String(error);
 }
+/**
+ * A failure no caller can act on but the user: the API cannot be reached, or it refuses the token.
+ * Keeps the HTTP status (when there is one) for `httpStatusOf`.
+ */
+class GitHubAccessError extends errors_UserError {
+    status;
+    name = 'GitHubAccessError';
+    constructor(message, status) {
+        super(message);
+        this.status = status;
+    }
+}
+/** Turns an unreachable API or a refused token into an error that names the input and the fix; others pass unchanged. */
+function explainAccessFailure(error, baseUrl, tokenInput = 'token') {
+    const status = errors_httpStatusOf(error);
+    if (status === 401) {
+        return new GitHubAccessError(`GitHub refused the \`${tokenInput}\` input at ${baseUrl} (401 "${errors_githubErrorMessage(error)}"): it is wrong, expired or revoked. ` +
+            'Pass `${{ secrets.GITHUB_TOKEN }}` with the job\'s `permissions:`, or a fresh GitHub App installation token (they expire after an hour).', 401);
+    }
+    // Octokit reports a request that got no answer at all as status 500 without a response.
+    const answered = typeof error === 'object' && error !== null && error.response !== undefined;
+    if (!answered && (status === undefined || status === 500) && error instanceof Error && !(error instanceof errors_UserError)) {
+        return new GitHubAccessError(`cannot reach the GitHub API at ${baseUrl} (${error.message}): check GITHUB_API_URL (GitHub Enterprise Server: https://HOST/api/v3), the network and any proxy`);
+    }
+    return error;
+}
 function isNotFound(error) {
     return errors_httpStatusOf(error) === 404;
 }
@@ -68330,12 +68356,17 @@ function createGitHubClient(options) {
         const method = String(endpoint.method).toUpperCase();
         const url = String(endpoint.url);
         const repeatable = method === 'GET' || method === 'HEAD' || (method === 'POST' && IDEMPOTENT_POST.test(url.split('?')[0] ?? ''));
-        return retry(async () => request(endpoint), {
-            attempts: repeatable ? attempts : 1,
-            isRetryable: isTransient,
-            delayMs: (retryIndex) => retryDelayMs * 2 ** retryIndex,
-            onRetry: ({ error, attempt }) => log.debug(`${method} ${url} failed (${errors_httpStatusOf(error) ?? 'network error'}); retry ${attempt} of ${attempts - 1}`),
-        });
+        try {
+            return await retry(async () => request(endpoint), {
+                attempts: repeatable ? attempts : 1,
+                isRetryable: isTransient,
+                delayMs: (retryIndex) => retryDelayMs * 2 ** retryIndex,
+                onRetry: ({ error, attempt }) => log.debug(`${method} ${url} failed (${errors_httpStatusOf(error) ?? 'network error'}); retry ${attempt} of ${attempts - 1}`),
+            });
+        }
+        catch (error) {
+            throw explainAccessFailure(error, baseUrl, options.tokenInput);
+        }
     });
     return {
         octokit,

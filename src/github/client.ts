@@ -1,7 +1,7 @@
 import { Octokit } from '@octokit/rest';
 import { consoleLog, type Log } from '../util/log.js';
 import { retry } from '../util/retry.js';
-import { GitHubGraphqlError, httpStatusOf } from './errors.js';
+import { explainAccessFailure, GitHubGraphqlError, httpStatusOf } from './errors.js';
 
 /** Which repository a call is about. */
 export interface RepoRef {
@@ -22,6 +22,8 @@ export interface GitHubClientOptions {
   /** First retry delay; doubles each time (default 1 s). */
   retryDelayMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** The input the token came from, for messages (default `token`). */
+  tokenInput?: string;
 }
 
 export interface GitHubClient {
@@ -69,12 +71,16 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     const method = String(endpoint.method).toUpperCase();
     const url = String(endpoint.url);
     const repeatable = method === 'GET' || method === 'HEAD' || (method === 'POST' && IDEMPOTENT_POST.test(url.split('?')[0] ?? ''));
-    return retry(async () => request(endpoint), {
-      attempts: repeatable ? attempts : 1,
-      isRetryable: isTransient,
-      delayMs: (retryIndex) => retryDelayMs * 2 ** retryIndex,
-      onRetry: ({ error, attempt }) => log.debug(`${method} ${url} failed (${httpStatusOf(error) ?? 'network error'}); retry ${attempt} of ${attempts - 1}`),
-    });
+    try {
+      return await retry(async () => request(endpoint), {
+        attempts: repeatable ? attempts : 1,
+        isRetryable: isTransient,
+        delayMs: (retryIndex) => retryDelayMs * 2 ** retryIndex,
+        onRetry: ({ error, attempt }) => log.debug(`${method} ${url} failed (${httpStatusOf(error) ?? 'network error'}); retry ${attempt} of ${attempts - 1}`),
+      });
+    } catch (error) {
+      throw explainAccessFailure(error, baseUrl, options.tokenInput);
+    }
   });
   return {
     octokit,

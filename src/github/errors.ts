@@ -22,6 +22,40 @@ export function githubErrorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * A failure no caller can act on but the user: the API cannot be reached, or it refuses the token.
+ * Keeps the HTTP status (when there is one) for `httpStatusOf`.
+ */
+export class GitHubAccessError extends UserError {
+  override name = 'GitHubAccessError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Turns an unreachable API or a refused token into an error that names the input and the fix; others pass unchanged. */
+export function explainAccessFailure(error: unknown, baseUrl: string, tokenInput = 'token'): unknown {
+  const status = httpStatusOf(error);
+  if (status === 401) {
+    return new GitHubAccessError(
+      `GitHub refused the \`${tokenInput}\` input at ${baseUrl} (401 "${githubErrorMessage(error)}"): it is wrong, expired or revoked. ` +
+        'Pass `${{ secrets.GITHUB_TOKEN }}` with the job\'s `permissions:`, or a fresh GitHub App installation token (they expire after an hour).',
+      401,
+    );
+  }
+  // Octokit reports a request that got no answer at all as status 500 without a response.
+  const answered = typeof error === 'object' && error !== null && (error as { response?: unknown }).response !== undefined;
+  if (!answered && (status === undefined || status === 500) && error instanceof Error && !(error instanceof UserError)) {
+    return new GitHubAccessError(
+      `cannot reach the GitHub API at ${baseUrl} (${error.message}): check GITHUB_API_URL (GitHub Enterprise Server: https://HOST/api/v3), the network and any proxy`,
+    );
+  }
+  return error;
+}
+
 export function isNotFound(error: unknown): boolean {
   return httpStatusOf(error) === 404;
 }
