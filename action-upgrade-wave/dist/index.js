@@ -86934,7 +86934,7 @@ async function runUpgradeWave() {
 /***/ 7172:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__.p + "3cbd18525e35df320625.sh";
+module.exports = __nccwpck_require__.p + "2f26c036499063e079ea.sh";
 
 /***/ }),
 

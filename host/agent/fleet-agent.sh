@@ -155,19 +155,15 @@ in_reboot_window() {
   fi
 }
 
-current_system() { fleet_current_system; }
-booted_system() { fleet_booted_system; }
-
 # The running kernel is not the current system's, or the boot default is not what runs.
 needs_reboot() {
-  cur=$(current_system)
+  cur=$(fleet_current_system)
   [ -n "$cur" ] || return 1
   fleet_kernel_outdated && return 0
   [ "$(readlink -f "$profile" 2>/dev/null)" = "$cur" ] || return 0
   return 1
 }
 
-failed_units() { fleet_failed_units; }
 
 # --- the lock -----------------------------------------------------------------------------------
 
@@ -285,8 +281,8 @@ roll_back() {
       return
       ;;
   esac
-  if [ "$prev_action" = switch ] && [ "$(current_system)" != "$prev" ]; then
-    fail "$reason; after the rollback the host runs $(current_system), not $prev"
+  if [ "$prev_action" = switch ] && [ "$(fleet_current_system)" != "$prev" ]; then
+    fail "$reason; after the rollback the host runs $(fleet_current_system), not $prev"
     return
   fi
   fail "rolled back to $prev: $reason"
@@ -300,7 +296,7 @@ apply() {
   action=$(json_field action "$m")
   rollback=$(json_field rollback "$m")
   sequence=$(json_field sequence "$m")
-  prev=$(current_system)
+  prev=$(fleet_current_system)
 
   log "manifest $sequence: $action $system"
   if ! realise_system "$system"; then
@@ -352,7 +348,7 @@ apply() {
   fi
   put_state error ""
   [ "$action" = reboot ] && : > "$state/reboot-requested"
-  log "manifest $sequence applied: $(current_system) runs"
+  log "manifest $sequence applied: $(fleet_current_system) runs"
   return 0
 }
 
@@ -446,16 +442,13 @@ converge() {
 # --- the status report --------------------------------------------------------------------------
 
 render_report() {
-  cur=$(current_system)
-  boot=$(booted_system)
+  cur=$(fleet_current_system)
+  boot=$(fleet_booted_system)
   [ -n "$boot" ] || boot=$cur
-  link=$(readlink "$profile" 2>/dev/null || true)
-  gen=${link##*/}
-  gen=${gen#system-}
-  gen=${gen%-link}
+  gen=$(fleet_generation "$profile")
   is_number "$gen" || gen=null
   units=
-  for unit in $(failed_units); do units="$units${units:+,}$(json_string "$unit")"; done
+  for unit in $(fleet_failed_units); do units="$units${units:+,}$(json_string "$unit")"; done
   if needs_reboot; then reboot=true; else reboot=false; fi
   error=$run_error
   [ -n "$error" ] || error=$(get_state error)
@@ -503,7 +496,7 @@ write_report() {
 # --- reboots ------------------------------------------------------------------------------------
 
 maybe_reboot() {
-  if [ -e "$state/reboot-requested" ] && [ "$(booted_system)" = "$(get_state desired)" ]; then
+  if [ -e "$state/reboot-requested" ] && [ "$(fleet_booted_system)" = "$(get_state desired)" ]; then
     rm -f "$state/reboot-requested"
   fi
   wanted=

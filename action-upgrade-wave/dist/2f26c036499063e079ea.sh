@@ -10,6 +10,7 @@ fleet_booted_system() { readlink -f /run/booted-system 2>/dev/null || true; }
 # fleet_generation PROFILE: N when PROFILE points at system-N-link, empty otherwise.
 fleet_generation() {
   fleet_link=$(readlink "$1" 2>/dev/null || true)
+  fleet_link=${fleet_link##*/}
   case $fleet_link in
     system-*-link) fleet_link=${fleet_link#system-} && printf '%s\n' "${fleet_link%-link}" ;;
   esac
