@@ -11,4 +11,5 @@ export default {
   testTimeout: 120_000,
   // Integration tests share real Nix stores and servers; two workers match the two cores.
   maxWorkers: 2,
+  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
 };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,9 +17,23 @@ export const OFFLINE_NIX_CONFIG = [
   'narinfo-cache-positive-ttl = 0',
 ].join('\n');
 
+/** Where every test file's Nix disk caches live; jest's global teardown removes it. */
+export const NIX_CACHE_HOMES = join(tmpdir(), 'fleet-test-nix-cache');
+
+/**
+ * Nix remembers in ~/.cache/nix which binary caches exist (for days, whatever the narinfo TTLs say)
+ * and then skips writing `nix-cache-info` to a "known" cache. Servers here listen on ports a later
+ * run reuses, so each test file gets a disk cache of its own.
+ */
+const nixCacheHome = join(NIX_CACHE_HOMES, randomUUID());
+
 /** process.env with NIX_CONFIG set for offline builds (plus `extraConfig` lines). */
 export function offlineNixEnv(extraConfig = ''): NodeJS.ProcessEnv {
-  return { ...process.env, NIX_CONFIG: [OFFLINE_NIX_CONFIG, extraConfig].filter(Boolean).join('\n') };
+  return {
+    ...process.env,
+    XDG_CACHE_HOME: nixCacheHome,
+    NIX_CONFIG: [OFFLINE_NIX_CONFIG, extraConfig].filter(Boolean).join('\n'),
+  };
 }
 
 /** A Nix configured for offline use; its log is kept in memory unless one is given. */
