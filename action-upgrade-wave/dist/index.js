@@ -63184,7 +63184,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9693);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8732);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -63193,7 +63193,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9693:
+/***/ 8732:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68228,7 +68228,7 @@ async function retry(operation, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/util/errors.ts
-function errorMessage(error) {
+function errors_errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 /** An error whose message already tells the user what to do; shown without a stack. */
@@ -68804,7 +68804,7 @@ function nix32Length(bytes) {
  * Encodes bytes in nix32. Nix writes the most significant 5-bit group first, where the groups
  * are counted from the start of the byte array (so the last byte ends up at the front).
  */
-function nix32Encode(bytes) {
+function hash_nix32Encode(bytes) {
     if (bytes.length === 0)
         return '';
     const length = nix32Length(bytes.length);
@@ -68863,7 +68863,7 @@ function decodeDigest(text, algorithm) {
  * Parses `sha256-<base64>` (SRI), `sha256:<nix32|base16|base64>`, or a bare digest when
  * `algorithm` is given.
  */
-function parseHash(text, algorithm) {
+function hash_parseHash(text, algorithm) {
     const sri = /^(md5|sha1|sha256|sha512)-(.+)$/.exec(text);
     if (sri) {
         const algo = sri[1];
@@ -68887,8 +68887,8 @@ function parseHash(text, algorithm) {
     return { algorithm, digest: decodeDigest(text, algorithm) };
 }
 /** `sha256:<nix32>`, the form narinfo files and signatures use. */
-function formatNix32Hash(hash) {
-    return `${hash.algorithm}:${nix32Encode(hash.digest)}`;
+function hash_formatNix32Hash(hash) {
+    return `${hash.algorithm}:${hash_nix32Encode(hash.digest)}`;
 }
 /** `sha256-<base64>`, the form newer Nix prints. */
 function formatSriHash(hash) {
@@ -68899,11 +68899,11 @@ function formatBase16Hash(hash) {
 }
 /** Any hash Nix may print (SRI, prefixed, or object), as `sha256:<nix32>`. */
 function toNix32Hash(value, algorithm = 'sha256') {
-    return formatNix32Hash(parseAnyHash(value, algorithm));
+    return hash_formatNix32Hash(parseAnyHash(value, algorithm));
 }
 function parseAnyHash(value, algorithm) {
     if (typeof value === 'string')
-        return parseHash(value, algorithm);
+        return hash_parseHash(value, algorithm);
     if (!value || typeof value !== 'object' || typeof value.hash !== 'string' || typeof value.algorithm !== 'string') {
         throw new Error(`${JSON.stringify(value)} is not a hash`);
     }
@@ -68911,7 +68911,7 @@ function parseAnyHash(value, algorithm) {
     if (!isAlgorithm(algo))
         throw new Error(`${JSON.stringify(value)} names an unknown hash algorithm`);
     if (value.format === 'sri' || /^(md5|sha1|sha256|sha512)-/.test(value.hash))
-        return parseHash(value.hash, algo);
+        return hash_parseHash(value.hash, algo);
     return { algorithm: algo, digest: decodeDigest(value.hash.replace(/^\w+:/, ''), algo) };
 }
 
@@ -68940,7 +68940,7 @@ function contentAddressText(ca) {
         return ca;
     if (path_info_isObject(ca) && typeof ca.method === 'string' && (typeof ca.hash === 'string' || path_info_isObject(ca.hash))) {
         const hash = parseAnyHash(ca.hash);
-        const digest = `${hash.algorithm}:${nix32Encode(hash.digest)}`;
+        const digest = `${hash.algorithm}:${hash_nix32Encode(hash.digest)}`;
         switch (ca.method) {
             case 'text':
                 return `text:${digest}`;
@@ -72855,7 +72855,7 @@ async function runAction(main) {
     catch (error) {
         if (error instanceof Error && error.stack)
             debug(error.stack);
-        setFailed(errorMessage(error));
+        setFailed(errors_errorMessage(error));
     }
 }
 
@@ -72905,7 +72905,7 @@ async function getWebIdentityToken(audience = DEFAULT_AUDIENCE, options = {}) {
             });
         }
         catch (error) {
-            throw new TransientTokenFailure(errorMessage(error), { cause: error });
+            throw new TransientTokenFailure(errors_errorMessage(error), { cause: error });
         }
         if (response.status >= 500 || response.status === 429) {
             await response.body?.cancel();
@@ -72926,7 +72926,7 @@ async function getWebIdentityToken(audience = DEFAULT_AUDIENCE, options = {}) {
         attempts,
         isRetryable: (error) => error instanceof TransientTokenFailure,
         delayMs: (retryIndex) => retryDelayMs * 2 ** retryIndex,
-        exhaustedError: (error, tried) => new Error(`Could not get a GitHub OIDC token after ${tried} attempts: ${errorMessage(error)}`),
+        exhaustedError: (error, tried) => new Error(`Could not get a GitHub OIDC token after ${tried} attempts: ${errors_errorMessage(error)}`),
     });
 }
 /** A 5xx or 429 answer, or a dropped connection: another attempt may succeed. */
@@ -72943,7 +72943,7 @@ function explainingMissingPermission(source) {
             return await source(audience);
         }
         catch (error) {
-            if (/ACTIONS_ID_TOKEN_REQUEST_URL/.test(errorMessage(error)) && !(error instanceof errors_UserError)) {
+            if (/ACTIONS_ID_TOKEN_REQUEST_URL/.test(errors_errorMessage(error)) && !(error instanceof errors_UserError)) {
                 throw missingIdTokenPermissionError();
             }
             throw error;
@@ -73020,7 +73020,7 @@ function trustPolicyHint(claims) {
  */
 function explainAssumeRoleError(error, token, roleArn) {
     const code = errorCode(error);
-    const detail = errorMessage(error).trim().replace(/\.$/, '');
+    const detail = errors_errorMessage(error).trim().replace(/\.$/, '');
     const claims = decodeJwtClaims(token) ?? {};
     const shown = describeClaims(claims);
     const tokenLines = shown ? `\nThe GitHub OIDC token presented:\n${shown}\n` : '\n';
@@ -73241,7 +73241,7 @@ function createRefreshingCredentials(options, deps) {
             // Still-valid credentials beat a failed refresh; retry after a pause rather than on every request.
             if (now < expires) {
                 quietUntil = now + RETRY_PAUSE_MS;
-                deps.log?.warning(`Refreshing AWS credentials failed; using the current ones until ${current.credentials.expiration.toISOString()}: ${errorMessage(error)}`);
+                deps.log?.warning(`Refreshing AWS credentials failed; using the current ones until ${current.credentials.expiration.toISOString()}: ${errors_errorMessage(error)}`);
                 return redacted(current.credentials);
             }
             throw error;
@@ -73383,13 +73383,13 @@ function normalizeSha256(text) {
     // Already canonical (the common case, several times per pushed path): skip the decode.
     if (CANONICAL_SHA256.test(text))
         return text;
-    return formatNix32Hash(parseHash(text, 'sha256'));
+    return hash_formatNix32Hash(hash_parseHash(text, 'sha256'));
 }
 /**
  * What Nix signs: `1;<storePath>;<narHash>;<narSize>;<references, sorted, comma-joined>`
  * (ValidPathInfo::fingerprint). Nix refuses to fingerprint a path without a NAR size.
  */
-function fingerprint(fields) {
+function narinfo_fingerprint(fields) {
     if (!(fields.narSize > 0))
         throw new Error(`cannot fingerprint ${fields.storePath}: its NAR size is unknown`);
     const refs = [...new Set(fields.references)].sort();
@@ -73529,7 +73529,7 @@ function cacheClosures(store, options = {}) {
                     return { entry: { narSize: info.narSize, ...(info.fileSize !== undefined ? { fileSize: info.fileSize } : {}) }, references: info.references };
                 }
                 catch (error) {
-                    options.log?.debug(`narinfo of ${path}: ${errorMessage(error)}`);
+                    options.log?.debug(`narinfo of ${path}: ${errors_errorMessage(error)}`);
                     return undefined;
                 }
             })();
@@ -83994,7 +83994,7 @@ function parseStatusReport(input, whence = 'status report') {
             document = JSON.parse(input.toString());
         }
         catch (error) {
-            throw new StatusReportError(`${whence} is not valid JSON: ${errorMessage(error)}`);
+            throw new StatusReportError(`${whence} is not valid JSON: ${errors_errorMessage(error)}`);
         }
     }
     const parsed = statusReportSchema.safeParse(document);
@@ -84054,29 +84054,34 @@ async function readStatusReports(store, options = {}) {
     const prefix = options.prefix ?? STATUS_PREFIX;
     const keys = (await store.list(prefix)).filter((key) => key.endsWith('.json') && !key.slice(prefix.length).includes('/')).sort();
     const reports = new Map();
+    const receivedAt = new Map();
     const problems = [];
     const read = await mapConcurrent(keys, options.concurrency ?? 16, async (key) => {
         try {
-            const body = await store.get(key);
-            if (body === undefined)
+            const object = await store.getWithDate(key);
+            if (object === undefined)
                 return { key, problem: 'disappeared while reading' };
-            const report = parseStatusReport(body, 'the report');
+            const report = parseStatusReport(object.body, 'the report');
             const named = key.slice(prefix.length, -'.json'.length);
             if (report.host !== named)
                 return { key, problem: `names host "${report.host}" but is stored as "${named}"` };
-            return { key, report };
+            return { key, report, modifiedAt: object.modifiedAt };
         }
         catch (error) {
-            return { key, problem: errorMessage(error) };
+            return { key, problem: errors_errorMessage(error) };
         }
     });
     for (const item of read) {
-        if ('report' in item && item.report)
+        if ('report' in item && item.report) {
             reports.set(item.report.host, item.report);
-        else
+            if (item.modifiedAt)
+                receivedAt.set(item.report.host, item.modifiedAt);
+        }
+        else {
             problems.push({ key: item.key, message: item.problem ?? 'unreadable', host: item.key.slice(prefix.length, -'.json'.length) });
+        }
     }
-    return { reports, problems };
+    return { reports, receivedAt, problems };
 }
 function formatTime(date) {
     return date.toISOString().replace(/\.000Z$/, 'Z');
@@ -84089,8 +84094,10 @@ function formatTime(date) {
 const CLOCK_SKEW_MS = 5 * 60_000;
 /**
  * The gate of one group of hosts. It passes when at least `quorum` of the hosts seen within
- * `offlineAfterMs` run their expected system, each for at least `soakMs` counted from its own
- * adoption time, and no seen host reports a failure. Hosts not seen are stragglers: listed, never
+ * `offlineAfterMs` run their expected system, each for at least `soakMs`, and no seen host
+ * reports a failure. Soak counts from the host's adoption time, but never from before the manifest
+ * that asked for the system was issued, and a host clock found behind the store's or the runner's
+ * moves the adoption later by as much: a host's clock can shorten its soak, never lengthen it. Hosts not seen are stragglers: listed, never
  * blocking, never counted. A host whose status could not be read or trusted is not "not seen": it
  * blocks (fail closed). A percentage quorum rounds up over the hosts seen; a count is capped at the
  * group's size.
@@ -84178,9 +84185,21 @@ function evaluateHost(host, input) {
     if (!report)
         return { ...base, state: 'straggler', detail: 'has never reported' };
     const now = input.now.getTime();
+    const observed = input.observations?.get(host.name);
+    // A store date after the runner's clock means one of those two clocks is wrong, so it proves nothing.
+    const receivedAt = observed?.receivedAt && observed.receivedAt.getTime() - now <= CLOCK_SKEW_MS ? observed.receivedAt : undefined;
     const ahead = report.reportedAt.getTime() - now;
     if (ahead > CLOCK_SKEW_MS) {
         return { ...base, state: 'unreadable', reportedAt: report.reportedAt, detail: `status not trusted: it is dated ${formatDuration(ahead)} in the future (${report.reportedAt.toISOString()})` };
+    }
+    const aheadOfReceipt = receivedAt ? report.reportedAt.getTime() - receivedAt.getTime() : 0;
+    if (receivedAt && aheadOfReceipt > CLOCK_SKEW_MS) {
+        return {
+            ...base,
+            state: 'unreadable',
+            reportedAt: report.reportedAt,
+            detail: `status not trusted: it is dated ${report.reportedAt.toISOString()}, ${formatDuration(aheadOfReceipt)} after it was received (${receivedAt.toISOString()}); check the host's clock`,
+        };
     }
     const gate = {
         ...base,
@@ -84193,7 +84212,8 @@ function evaluateHost(host, input) {
         needsReboot: report.needsReboot,
         health: reportsFailure(report) ? 'failed' : 'ok',
     };
-    const silentFor = now - report.reportedAt.getTime();
+    // Last seen when the store or the runner received it: a host clock behind would make it look offline.
+    const silentFor = now - (receivedAt ?? report.reportedAt).getTime();
     if (silentFor > input.offlineAfterMs) {
         return { ...gate, state: 'straggler', detail: `last seen ${formatDuration(silentFor)} ago` };
     }
@@ -84211,11 +84231,32 @@ function evaluateHost(host, input) {
     }
     if (input.baseline?.get(host.name) === expected)
         return { ...gate, state: 'unchanged', detail: 'its system did not change' };
-    const soakedMs = Math.max(0, now - report.adoptedAt.getTime());
+    const soak = soakStart(report.adoptedAt, -aheadOfReceipt, expected, observed);
+    const counted = soak.note ? { soakStartedAt: soak.at, soakNote: soak.note } : {};
+    const soakedMs = Math.max(0, now - soak.at.getTime());
     if (soakedMs >= input.soakMs)
-        return { ...gate, state: 'passing', soakedMs, detail: `soaked ${formatDuration(soakedMs)}` };
-    const soakEndsAt = new Date(report.adoptedAt.getTime() + input.soakMs);
-    return { ...gate, state: 'soaking', soakedMs, soakEndsAt, detail: `soaking, ${formatDuration(input.soakMs - soakedMs)} to go` };
+        return { ...gate, ...counted, state: 'passing', soakedMs, detail: `soaked ${formatDuration(soakedMs)}` };
+    const soakEndsAt = new Date(soak.at.getTime() + input.soakMs);
+    return { ...gate, ...counted, state: 'soaking', soakedMs, soakEndsAt, detail: `soaking, ${formatDuration(input.soakMs - soakedMs)} to go` };
+}
+/**
+ * When the soak of `expected` began: the host's adoption time, moved later by how far the host's
+ * clock was behind when its report was received, and no earlier than the issue of the manifest
+ * that asked for the system. `note` says why, when it is not the reported time.
+ */
+function soakStart(adoptedAt, hostBehindMs, expected, observed) {
+    let at = adoptedAt;
+    let note;
+    if (hostBehindMs > CLOCK_SKEW_MS) {
+        at = new Date(adoptedAt.getTime() + hostBehindMs);
+        note = `the host's clock was ${formatDuration(hostBehindMs)} behind when its report was received`;
+    }
+    const manifest = observed?.manifest;
+    if (manifest && manifest.system === expected && manifest.issuedAt.getTime() > at.getTime()) {
+        at = manifest.issuedAt;
+        note = `the manifest asking for it was issued ${manifest.issuedAt.toISOString()}, after the reported adoption ${adoptedAt.toISOString()}`;
+    }
+    return note ? { at, note } : { at };
 }
 /** When enough soaking hosts finish their soak to reach the quorum, if they can. */
 function readyTime(hosts, passing, required) {
@@ -84241,6 +84282,10 @@ function unreadableHosts(problems) {
 function hostsOfWave(inventory, wave) {
     return Object.values(inventory.hosts).filter((host) => host.wave === wave);
 }
+/** The gate's data from what a report source read and the expected systems. */
+function gateData(read, expected) {
+    return { reports: read.reports, expected, unreadable: unreadableHosts(read.problems), ...(read.observations ? { observations: read.observations } : {}) };
+}
 /** A wave's gate, with the run's soak and quorum overrides. */
 function waveGate(wave, inventory, data, options) {
     return evaluateGate({
@@ -84251,6 +84296,7 @@ function waveGate(wave, inventory, data, options) {
         ...(options.baseline ? { baseline: options.baseline } : {}),
         reports: data.reports,
         ...(data.unreadable ? { unreadable: data.unreadable } : {}),
+        ...(data.observations ? { observations: data.observations } : {}),
         soakMs: options.soakMs ?? wave.soakMs,
         quorum: options.quorum ?? wave.quorum,
         offlineAfterMs: options.offlineAfterMs,
@@ -84283,6 +84329,7 @@ function stagingGate(hosts, inventory, data, options) {
         ...(options.baseline ? { baseline: options.baseline } : {}),
         reports: data.reports,
         ...(data.unreadable ? { unreadable: data.unreadable } : {}),
+        ...(data.observations ? { observations: data.observations } : {}),
         soakMs: options.soakMs ?? (waveSoaks.length > 0 ? Math.max(...waveSoaks) : 0),
         quorum: options.quorum ?? { percent: 100 },
         offlineAfterMs: options.offlineAfterMs,
@@ -84614,7 +84661,7 @@ async function markPullRequestWaiting(github, spec, warnings) {
             warnings.push(`turned auto-merge off on #${existing.number}: its gate does not pass`);
         }
         catch (error) {
-            warnings.push(`could not turn auto-merge off on #${existing.number} although its gate does not pass: ${errorMessage(error)}; close it or turn it off by hand`);
+            warnings.push(`could not turn auto-merge off on #${existing.number} although its gate does not pass: ${errors_errorMessage(error)}; close it or turn it off by hand`);
         }
     }
     return outcome;
@@ -84646,11 +84693,19 @@ function evidenceRows(gate) {
         markdownText(host.host),
         host.expected ? markdownCode(host.expected) : '—',
         host.running ? markdownCode(host.running) : '—',
-        host.adoptedAt ? render_formatTime(host.adoptedAt) : '—',
+        adoptedCell(host),
         soakCell(host, gate.soakMs),
         markdownText(healthCell(host)),
         `${STATE_MARK[host.state]}${host.detail && host.state !== 'passing' ? `: ${markdownText(host.detail)}` : ''}`,
     ]);
+}
+/** The adoption time; when the soak counts from a later one, that time and why. */
+function adoptedCell(host) {
+    if (!host.adoptedAt)
+        return '—';
+    if (!host.soakStartedAt)
+        return render_formatTime(host.adoptedAt);
+    return `${render_formatTime(host.soakStartedAt)} (reported ${render_formatTime(host.adoptedAt)}; soak counted from ${render_formatTime(host.soakStartedAt)}: ${markdownText(host.soakNote ?? '')})`;
 }
 function soakCell(host, soakMs) {
     if (host.state === 'unchanged')
@@ -84735,9 +84790,9 @@ async function promote(options, github, holds, report) {
         return { ...report, decision: 'nothing-to-do', reason: `${source} has no commits that ${target} lacks` };
     }
     const hosts = promotionHosts(options.inventory.inventory, source, options.promotionHosts);
-    const [{ reports, problems }, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
-    report.problems.push(...problems);
-    const gate = stagingGate(hosts, options.inventory.inventory, { reports, expected, unreadable: unreadableHosts(problems) }, options);
+    const [read, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
+    report.problems.push(...read.problems);
+    const gate = stagingGate(hosts, options.inventory.inventory, gateData(read, expected), options);
     report.promotion.gate = gate;
     const blocking = blockingHolds(holds, { kind: 'promote' });
     const title = `Promote ${source} to ${target}`;
@@ -84877,7 +84932,7 @@ async function sizesFor(options, to, editedText, data, warnings) {
             next = await options.nextExpected(hosts, editedText);
         }
         catch (error) {
-            warnings.push(`cannot tell the new systems of wave ${to.name}: ${errorMessage(error)}`);
+            warnings.push(`cannot tell the new systems of wave ${to.name}: ${errors_errorMessage(error)}`);
         }
     }
     const closures = options.closures ?? (async () => undefined);
@@ -85078,7 +85133,7 @@ async function runWave(options) {
         case 'promote':
             return promote(options, needGitHub(options, 'promote'), holds, report);
         case 'advance':
-            return advance(options, needGitHub(options, 'advance'), holds, report, await gateData(options, report));
+            return advance(options, needGitHub(options, 'advance'), holds, report, await readGateData(options, report));
     }
 }
 function needGitHub(options, what) {
@@ -85087,19 +85142,19 @@ function needGitHub(options, what) {
     return options.github;
 }
 /** Reports and expected systems of every host in a wave; unusable reports go to the report's problems. */
-async function gateData(options, report) {
+async function readGateData(options, report) {
     const hosts = Object.values(options.inventory.inventory.hosts).filter((h) => h.wave);
-    const [{ reports, problems }, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
-    options.log.debug(`${reports.size} status reports, ${expected.size} expected systems`);
-    for (const problem of problems)
+    const [read, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
+    options.log.debug(`${read.reports.size} status reports, ${expected.size} expected systems`);
+    for (const problem of read.problems)
         options.log.warning(`status of ${problem.key}: ${problem.message}`);
-    report.problems.push(...problems);
-    return { reports, expected, unreadable: unreadableHosts(problems) };
+    report.problems.push(...read.problems);
+    return gateData(read, expected);
 }
 /** `status`: every wave's gate; the decision says whether anything waits, fails or is held. */
 async function run_status(options, report) {
     const inventory = options.inventory.inventory;
-    const data = await gateData(options, report);
+    const data = await readGateData(options, report);
     report.waves = orderedWaves(inventory).map((wave) => waveGate(wave, inventory, data, options));
     const failed = report.waves.filter((g) => g.state === 'failed');
     const held = blockingHolds(report.holds, { kind: 'status' });
@@ -85296,7 +85351,7 @@ async function withRetry(operation, options) {
         attempts: policy.attempts,
         isRetryable: options.isRetryable ?? isTransientError,
         delayMs: (retryIndex, error) => Math.max(backoffDelay(retryIndex, policy, options.random), retryAfterHint(error, policy.maxDelayMs)),
-        onRetry: ({ error, attempt, delayMs }) => options.log?.debug(`${options.what}: ${errorMessage(error)}; retrying in ${delayMs} ms (attempt ${attempt + 1} of ${policy.attempts})`),
+        onRetry: ({ error, attempt, delayMs }) => options.log?.debug(`${options.what}: ${errors_errorMessage(error)}; retrying in ${delayMs} ms (attempt ${attempt + 1} of ${policy.attempts})`),
         exhaustedError: (error, attempts) => exhausted(error, options.what, attempts),
         signal: options.signal,
         sleep: options.sleep,
@@ -85308,7 +85363,7 @@ function retryAfterHint(error, maxDelayMs) {
 function exhausted(error, what, attempts) {
     if (error instanceof StoreError)
         return error.afterAttempts(attempts);
-    return new StoreError(`${what} failed after ${attempts} attempts: ${errorMessage(error)}`, {
+    return new StoreError(`${what} failed after ${attempts} attempts: ${errors_errorMessage(error)}`, {
         hint: 'The cache kept failing with transient errors (overload or dropped connections); check the cache server and network, then re-run: objects already uploaded are skipped.',
         retryable: true,
         cause: error,
@@ -85453,6 +85508,9 @@ class S3BinaryCacheStore {
         }
     }
     async get(key, options = {}) {
+        return (await this.getWithDate(key, options))?.body;
+    }
+    async getWithDate(key, options = {}) {
         const Key = this.objectKey(key);
         // The SDK retries the request; a connection dropped while the body streams in is retried here.
         const bodyFailures = new WeakSet();
@@ -85466,14 +85524,15 @@ class S3BinaryCacheStore {
                     return undefined;
                 throw this.failure('read', key, error);
             }
+            const dated = out.LastModified ? { modifiedAt: out.LastModified } : {};
             if (!out.Body)
-                return Buffer.alloc(0);
+                return { body: Buffer.alloc(0), ...dated };
             try {
                 const body = await out.Body.transformToByteArray();
-                return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+                return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), ...dated };
             }
             catch (error) {
-                const failure = new StoreError(`Reading ${this.display(key)} failed: ${errorMessage(error)}`, { url: this.display(key), key, retryable: isDroppedConnection(error), cause: error });
+                const failure = new StoreError(`Reading ${this.display(key)} failed: ${errors_errorMessage(error)}`, { url: this.display(key), key, retryable: isDroppedConnection(error), cause: error });
                 bodyFailures.add(failure);
                 throw failure;
             }
@@ -85509,7 +85568,7 @@ class S3BinaryCacheStore {
             const aborted = await this.abortMultipart(key, Key, upload.uploadId);
             const sourceError = counted.sourceError();
             if (sourceError !== undefined) {
-                throw new StoreError(`Could not upload ${this.display(key)}: the data being uploaded failed: ${errorMessage(sourceError)}`, { url: this.display(key), key, cause: sourceError });
+                throw new StoreError(`Could not upload ${this.display(key)}: the data being uploaded failed: ${errors_errorMessage(sourceError)}`, { url: this.display(key), key, cause: sourceError });
             }
             const failure = this.failure('write', key, error);
             if (aborted)
@@ -85569,7 +85628,7 @@ class S3BinaryCacheStore {
         catch (error) {
             if (statusOf(error) === 404 || errorName(error) === 'NoSuchUpload')
                 return true;
-            this.log?.warning(`Could not abort the multipart upload ${uploadId} of ${this.display(key)}: ${errorMessage(error)}`);
+            this.log?.warning(`Could not abort the multipart upload ${uploadId} of ${this.display(key)}: ${errors_errorMessage(error)}`);
             return false;
         }
     }
@@ -85585,7 +85644,7 @@ class S3BinaryCacheStore {
             return error;
         const status = statusOf(error);
         const name = errorName(error);
-        const message = errorMessage(error).replace(/^AWS SDK error wrapper for \w+: /, '');
+        const message = errors_errorMessage(error).replace(/^AWS SDK error wrapper for \w+: /, '');
         const dropped = isDroppedConnection(error);
         return new StoreError(`Could not ${action} ${this.display(key)}: ${name && name !== 'Error' && !dropped ? `${name}: ` : ''}${message}`, {
             url: this.display(key),
@@ -85860,9 +85919,13 @@ class FileBinaryCacheStore {
         }
     }
     async get(key) {
+        return (await this.getWithDate(key))?.body;
+    }
+    async getWithDate(key) {
         const path = this.pathOf(key);
         try {
-            return await (0,promises_.readFile)(path);
+            const [body, stats] = await Promise.all([(0,promises_.readFile)(path), (0,promises_.stat)(path)]);
+            return { body, modifiedAt: stats.mtime };
         }
         catch (error) {
             if (file_isMissing(error) || hasCode(error, 'EISDIR'))
@@ -85904,7 +85967,7 @@ class FileBinaryCacheStore {
             await (0,promises_.rm)(temp, { force: true });
             const sourceError = counted.sourceError();
             if (sourceError !== undefined) {
-                throw new StoreError(`Could not write ${(0,external_node_path_.join)(this.directory, key)}: the data being written failed: ${errorMessage(sourceError)}`, { url: this.url, key, cause: sourceError });
+                throw new StoreError(`Could not write ${(0,external_node_path_.join)(this.directory, key)}: the data being written failed: ${errors_errorMessage(sourceError)}`, { url: this.url, key, cause: sourceError });
             }
             throw this.failure('write', key, error);
         }
@@ -85975,7 +86038,7 @@ class FileBinaryCacheStore {
             }
         }
         catch (error) {
-            this.options.log?.debug(`file store: could not sweep ${directory}: ${errorMessage(error)}`);
+            this.options.log?.debug(`file store: could not sweep ${directory}: ${errors_errorMessage(error)}`);
         }
     }
     pathOf(key) {
@@ -85993,8 +86056,8 @@ class FileBinaryCacheStore {
                 : hasCode(error, 'ENOTDIR')
                     ? `A file stands where a directory is needed under ${this.directory}; remove it`
                     : undefined;
-        this.options.log?.debug(`file store: ${action} ${path} failed: ${errorMessage(error)}`);
-        return new StoreError(`Could not ${action} ${path}: ${errorMessage(error)}`, { url: (0,external_node_url_.pathToFileURL)(path).href, key, hint, cause: error });
+        this.options.log?.debug(`file store: ${action} ${path} failed: ${errors_errorMessage(error)}`);
+        return new StoreError(`Could not ${action} ${path}: ${errors_errorMessage(error)}`, { url: (0,external_node_url_.pathToFileURL)(path).href, key, hint, cause: error });
     }
 }
 function hasCode(error, code) {
@@ -86158,13 +86221,16 @@ class HttpBinaryCacheStore {
         }, this.retryOptions(`HEAD ${this.display(key)}`));
     }
     async get(key, options = {}) {
+        return (await this.getWithDate(key, options))?.body;
+    }
+    async getWithDate(key, options = {}) {
         const target = this.objectUrl(key);
         return withRetry(async () => {
             const res = await this.send('GET', key, target, {});
             if (options.notFoundOnly ? isNotFoundStatus(res.status) : isMissingStatus(res.status))
                 return undefined;
             if (res.status >= 200 && res.status < 300)
-                return res.body;
+                return { body: res.body, ...lastModified(res.headers['last-modified']) };
             throw this.statusError('GET', key, res);
         }, this.retryOptions(`GET ${this.display(key)}`));
     }
@@ -86194,7 +86260,7 @@ class HttpBinaryCacheStore {
                 counted.stop();
                 const sourceError = counted.sourceError();
                 if (sourceError !== undefined) {
-                    throw new StoreError(`Could not upload ${this.display(key)}: the data being uploaded failed: ${errorMessage(sourceError)}`, { url: this.display(key), key, cause: sourceError });
+                    throw new StoreError(`Could not upload ${this.display(key)}: the data being uploaded failed: ${errors_errorMessage(sourceError)}`, { url: this.display(key), key, cause: sourceError });
                 }
                 throw error;
             }
@@ -86209,7 +86275,7 @@ class HttpBinaryCacheStore {
                 throw error;
             if (!isTransientError(error))
                 throw error;
-            throw new StoreError(`Upload of ${this.display(key)} was interrupted: ${error instanceof StoreError ? error.summary : errorMessage(error)}`, {
+            throw new StoreError(`Upload of ${this.display(key)} was interrupted: ${error instanceof StoreError ? error.summary : errors_errorMessage(error)}`, {
                 url: this.display(key),
                 key,
                 retryable: true,
@@ -86286,7 +86352,7 @@ class HttpBinaryCacheStore {
             return error;
         const code = error.code;
         const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH';
-        return new StoreError(`${method} ${this.display(key)} failed: ${errorMessage(error)}`, {
+        return new StoreError(`${method} ${this.display(key)} failed: ${errors_errorMessage(error)}`, {
             url: this.display(key),
             key,
             retryable: isTransientError(error),
@@ -86354,6 +86420,11 @@ function statusHint(method, status) {
     if (isRetryableStatus(status))
         return 'The cache server is overloaded or failing; check it, then re-run (objects already uploaded are skipped)';
     return undefined;
+}
+/** An HTTP date header as `{ modifiedAt }`, or nothing when absent or unparsable. */
+function lastModified(header) {
+    const date = header ? new Date(header) : undefined;
+    return date && Number.isFinite(date.getTime()) ? { modifiedAt: date } : {};
 }
 
 ;// CONCATENATED MODULE: ./src/cache/open-store.ts
@@ -86526,6 +86597,351 @@ async function ensureCacheInfo(store, wanted = DEFAULT_CACHE_INFO) {
         throw new UserError(`${store.url} is a binary cache for store directory ${info.storeDir}, not ${wanted.storeDir}; paths from ${wanted.storeDir} cannot be pushed to it. Use another cache (or prefix).`);
     }
     return info;
+}
+
+;// CONCATENATED MODULE: ./src/cache/signing.ts
+
+/**
+ * Nix signing keys (NixOS/nix src/libutil/signature/local-keys.cc): `name:base64`, where a
+ * secret key is libsodium's 64 bytes (32-byte seed, then the 32-byte public key) and a public
+ * key is 32 bytes. Signatures are `name:base64(64-byte Ed25519 signature)`.
+ *
+ * Keys live only in KeyObjects in memory; error messages never repeat key material.
+ */
+// DER headers that turn a raw 32-byte Ed25519 seed / public key into PKCS#8 / SPKI.
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+class KeyFormatError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'KeyFormatError';
+}
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+function splitKey(text, what) {
+    const trimmed = text.trim();
+    const colon = trimmed.indexOf(':');
+    if (colon < 0)
+        throw new KeyFormatError(`the ${what} is not in Nix's "name:base64" form (e.g. "cache.example.org-1:…", as printed by "nix key generate-secret")`);
+    const name = trimmed.slice(0, colon);
+    const data = trimmed.slice(colon + 1);
+    if (name === '')
+        throw new KeyFormatError(`the ${what} has an empty name before ":"`);
+    if (/\s/.test(name))
+        throw new KeyFormatError(`the ${what}'s name contains white space`);
+    if (data === '' || !BASE64.test(data))
+        throw new KeyFormatError(`the ${what} "${name}:…" is not base64 after the ":"`);
+    return { name, bytes: Buffer.from(data, 'base64') };
+}
+class Ed25519PublicKey {
+    name;
+    key;
+    text;
+    constructor(name, key, raw) {
+        this.name = name;
+        this.key = key;
+        this.text = `${name}:${raw.toString('base64')}`;
+    }
+    verify(data, signature) {
+        const colon = signature.indexOf(':');
+        if (colon < 0 || signature.slice(0, colon) !== this.name)
+            return false;
+        const sig = Buffer.from(signature.slice(colon + 1), 'base64');
+        if (sig.length !== 64)
+            return false;
+        return edVerify(null, Buffer.from(data, 'utf8'), this.key, sig);
+    }
+}
+function publicKeyFromRaw(name, raw) {
+    const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
+    return new Ed25519PublicKey(name, key, raw);
+}
+/** Parses `name:base64(32 bytes)`, e.g. `cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=`. */
+function parsePublicKey(text) {
+    const { name, bytes } = splitKey(text, 'public key');
+    if (bytes.length !== 32)
+        throw new KeyFormatError(`the public key "${name}:…" holds ${bytes.length} bytes; an Ed25519 public key has 32`);
+    return publicKeyFromRaw(name, bytes);
+}
+/**
+ * Parses a secret key as `nix key generate-secret` prints it. Checks that its public half
+ * matches its seed, which catches a truncated or hand-edited key before it signs anything.
+ */
+function parseSigningKey(text) {
+    const { name, bytes } = splitKey(text, 'secret key');
+    if (bytes.length !== 64) {
+        const hint = bytes.length === 32 ? ' (is this the public key? The secret key is the longer one)' : '';
+        throw new KeyFormatError(`the secret key "${name}:…" holds ${bytes.length} bytes; a Nix secret key has 64${hint}`);
+    }
+    const der = Buffer.concat([PKCS8_ED25519_PREFIX, bytes.subarray(0, 32)]);
+    const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    // Only the KeyObject keeps the seed from here on.
+    der.fill(0);
+    const derived = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_PREFIX.length);
+    const matches = derived.equals(bytes.subarray(32));
+    bytes.fill(0);
+    if (!matches)
+        throw new KeyFormatError(`the secret key "${name}:…" is corrupt: its public half does not match its seed`);
+    const publicKey = publicKeyFromRaw(name, Buffer.from(derived));
+    return {
+        name,
+        publicKey,
+        sign: (data) => `${name}:${edSign(null, Buffer.from(data, 'utf8'), privateKey).toString('base64')}`,
+    };
+}
+/** Whether any of `signatures` is a valid signature of `data` by one of `keys`. */
+function signing_verifyAny(data, signatures, keys) {
+    return signatures.some((sig) => keys.some((key) => key.verify(data, sig)));
+}
+
+;// CONCATENATED MODULE: ./src/deploy/pull/manifest.ts
+
+
+
+
+
+
+/**
+ * The desired-state manifest of one pull host, and the way it is signed.
+ *
+ * The signed object is a store path. Its content is the manifest as canonical JSON (one line:
+ * keys sorted, no white space, then "\n"); it is published in the cache as a NAR with a narinfo
+ * whose `Sig` is the manifest key's Ed25519 signature of the usual fingerprint
+ * `1;<storePath>;<narHash>;<narSize>;`. A host verifies it with Nix itself: it substitutes the
+ * path with the manifest key as the only trusted key, then `nix store verify --sigs-needed 1`
+ * and a check that the path is not content-addressed (Nix accepts content-addressed paths with
+ * no signature at all). Operators keep one kind of key (`nix key generate-secret`), and the host
+ * needs no crypto tool beyond Nix.
+ *
+ * The store path's hash is derived from the NAR hash and the name, like Nix's makeStorePath with
+ * a type of its own ("fleet-manifest"), so every manifest gets its own path and no
+ * content-addressed path can have the same one.
+ */
+const MANIFEST_FORMAT = 1;
+const MANIFEST_ACTIONS = ['switch', 'boot', 'reboot'];
+class ManifestError extends Error {
+    name = 'ManifestError';
+}
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const manifest_STORE_PATH = /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$/;
+const COMMIT = /^[0-9a-f]{7,64}$/;
+/** ISO 8601 UTC in whole seconds: what `date -u -d` on the host parses and what sorts as text. */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const STORE_DIR = '/nix/store';
+// Every string the host reads is limited to characters that need no JSON escaping: the agent
+// reads the verified file with sed, and a value can never contain a quote or a backslash.
+const manifestSchema = strictObject({
+    format: literal(MANIFEST_FORMAT),
+    host: schemas_string().regex(NAME, 'must be an inventory host name'),
+    environment: schemas_string().regex(NAME, 'must be an inventory environment name'),
+    system: schemas_string().regex(manifest_STORE_PATH, 'must be a store path such as /nix/store/<32-char hash>-nixos-system-…'),
+    action: schemas_enum(MANIFEST_ACTIONS),
+    rollback: schemas_enum(['auto', 'off']),
+    commit: schemas_string().regex(COMMIT, 'must be a git commit hash').nullable(),
+    wave: schemas_string().regex(NAME, 'must be a wave name').nullable(),
+    sequence: schemas_number().int().positive().max(Number.MAX_SAFE_INTEGER - 1),
+    issuedAt: schemas_string().regex(TIMESTAMP, 'must be a UTC time such as 2025-03-01T10:00:00Z'),
+    expiresAt: schemas_string().regex(TIMESTAMP, 'must be a UTC time such as 2025-03-01T10:00:00Z'),
+});
+/** Checks a manifest's fields; the message names the first problems. */
+function validateManifest(value, whence = 'manifest') {
+    const parsed = manifestSchema.safeParse(value);
+    if (!parsed.success) {
+        const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
+        throw new ManifestError(`${whence} is not valid: ${problems.join('; ')}`);
+    }
+    const manifest = parsed.data;
+    if (manifest.expiresAt <= manifest.issuedAt)
+        throw new ManifestError(`${whence} is not valid: it expires (${manifest.expiresAt}) before it is issued (${manifest.issuedAt})`);
+    return manifest;
+}
+/** A UTC time in whole seconds, as manifests carry it. */
+function formatTimestamp(date) {
+    return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+/** One line of JSON, keys sorted: the bytes that are signed. */
+function canonicalManifestJson(manifest) {
+    const sorted = Object.fromEntries(Object.entries(manifest).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return JSON.stringify(sorted);
+}
+/** The store path name of a manifest: `fleet-manifest-<host>-<sequence>`. */
+function manifestName(manifest) {
+    return `fleet-manifest-${manifest.host}-${manifest.sequence}`;
+}
+/** The NAR of a single regular (non-executable) file. */
+function singleFileNar(content) {
+    const parts = [];
+    const str = (data) => {
+        const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+        const length = Buffer.alloc(8);
+        length.writeBigUInt64LE(BigInt(bytes.length));
+        parts.push(length, bytes, Buffer.alloc((8 - (bytes.length % 8)) % 8));
+    };
+    for (const token of ['nix-archive-1', '(', 'type', 'regular', 'contents'])
+        str(token);
+    str(content);
+    str(')');
+    return Buffer.concat(parts);
+}
+/** Nix's compressHash: XOR-folds a digest to `size` bytes. */
+function compressHash(digest, size) {
+    const out = Buffer.alloc(size);
+    digest.forEach((byte, i) => {
+        out[i % size] = out[i % size] ^ byte;
+    });
+    return out;
+}
+/** The store path of a manifest NAR: makeStorePath("fleet-manifest", narHash, name). */
+function manifestStorePath(narHash, name) {
+    const hex = parseHash(narHash, 'sha256').digest.toString('hex');
+    const digest = createHash('sha256').update(`fleet-manifest:sha256:${hex}:${STORE_DIR}:${name}`).digest();
+    return `${STORE_DIR}/${nix32Encode(compressHash(digest, 20))}-${name}`;
+}
+/** Builds the store object of a manifest and signs it with every key given (usually one). */
+function signManifest(manifest, keys) {
+    const valid = validateManifest(manifest);
+    if (keys.length === 0)
+        throw new ManifestError('a manifest needs a signing key (manifest-signing-key)');
+    const content = `${canonicalManifestJson(valid)}\n`;
+    const nar = singleFileNar(Buffer.from(content, 'utf8'));
+    const narHash = formatNix32Hash({ algorithm: 'sha256', digest: createHash('sha256').update(nar).digest() });
+    const storePath = manifestStorePath(narHash, manifestName(valid));
+    const print = fingerprint({ storePath, narHash, narSize: nar.length, references: [] });
+    return { manifest: valid, storePath, narHash, narSize: nar.length, signatures: keys.map((k) => k.sign(print)), content, nar };
+}
+/**
+ * Rebuilds the signed object from the manifest and checks everything a host checks except
+ * freshness: the path matches the content, and one signature is by a trusted key.
+ */
+function verifySignedManifest(claimed, keys, whence = 'manifest') {
+    let manifest;
+    try {
+        manifest = validateManifest(claimed.manifest, whence);
+    }
+    catch (error) {
+        throw new ManifestError(errorMessage(error));
+    }
+    const content = `${canonicalManifestJson(manifest)}\n`;
+    const nar = singleFileNar(Buffer.from(content, 'utf8'));
+    const narHash = formatNix32Hash({ algorithm: 'sha256', digest: createHash('sha256').update(nar).digest() });
+    const storePath = manifestStorePath(narHash, manifestName(manifest));
+    if (storePath !== claimed.storePath)
+        throw new ManifestError(`${whence}: its store path ${claimed.storePath} does not match its content (expected ${storePath})`);
+    const print = fingerprint({ storePath, narHash, narSize: nar.length, references: [] });
+    if (!verifyAny(print, claimed.signatures, keys)) {
+        throw new ManifestError(`${whence}: no signature by a trusted key (${keys.map((k) => k.name).join(', ') || 'none given'})`);
+    }
+    return manifest;
+}
+
+;// CONCATENATED MODULE: ./src/deploy/pull/pointer.ts
+
+
+
+
+/**
+ * Layout of the pull-mode objects in a cache store (see README.md beside this file):
+ *
+ *   fleet/<environment>/<host>.json    the pointer: which manifest store path the host must apply
+ *   <hashPart>.narinfo, nar/<…>.nar    the manifest itself, a signed store object
+ *   fleet/status/<host>.json           the host's status report (src/fleet/status.ts)
+ */
+const POINTER_FORMAT = 1;
+const MANIFEST_ROOT = 'fleet/';
+const pointerSchema = object({
+    format: literal(POINTER_FORMAT),
+    storePath: schemas_string().regex(manifest_STORE_PATH, 'must be a store path'),
+    narHash: schemas_string().min(1),
+    narSize: schemas_number().int().positive(),
+    signatures: array(schemas_string()),
+    manifest: unknown(),
+});
+/** `fleet/<environment>/<host>.json`. The environment `status` is taken by the status reports. */
+function manifestPointerKey(environment, host) {
+    if (!NAME.test(environment))
+        throw new ManifestError(`environment "${environment}" cannot name a manifest directory (use letters, digits, ".", "_" or "-")`);
+    if (!NAME.test(host))
+        throw new ManifestError(`host "${host}" cannot name a manifest (use letters, digits, ".", "_" or "-")`);
+    if (`${MANIFEST_ROOT}${environment}/` === STATUS_PREFIX) {
+        throw new ManifestError(`environment "status" cannot hold pull hosts: fleet/status/ holds the hosts' status reports`);
+    }
+    return `${MANIFEST_ROOT}${environment}/${host}.json`;
+}
+/** The pointer as written: pretty JSON, for people reading the bucket. */
+function renderPointer(signed) {
+    const pointer = {
+        format: POINTER_FORMAT,
+        storePath: signed.storePath,
+        narHash: signed.narHash,
+        narSize: signed.narSize,
+        signatures: signed.signatures,
+        manifest: signed.manifest,
+    };
+    return `${JSON.stringify(pointer, null, 2)}\n`;
+}
+function parsePointer(text, whence) {
+    let document;
+    try {
+        document = JSON.parse(text.toString());
+    }
+    catch (error) {
+        throw new ManifestError(`${whence} is not valid JSON: ${errors_errorMessage(error)}`);
+    }
+    const parsed = pointerSchema.safeParse(document);
+    if (!parsed.success) {
+        const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
+        throw new ManifestError(`${whence} is not a manifest pointer: ${problems.join('; ')}`);
+    }
+    return parsed.data;
+}
+
+;// CONCATENATED MODULE: ./src/wave/sources/cache.ts
+
+
+
+
+
+/**
+ * The hosts' reports in the cache they upload to, with what the store itself saw: each report's
+ * object date, and for pull hosts the manifest (its system and issue time) that the deployer
+ * published for them. Either bounds the soak a host's own clock can claim.
+ */
+async function cacheReports(store, hosts) {
+    const [status, manifests] = await Promise.all([readStatusReports(store), readManifests(store, hosts)]);
+    const observations = new Map();
+    for (const host of hosts) {
+        const receivedAt = status.receivedAt.get(host.name);
+        const manifest = manifests.found.get(host.name);
+        if (receivedAt || manifest)
+            observations.set(host.name, { ...(receivedAt ? { receivedAt } : {}), ...(manifest ? { manifest } : {}) });
+    }
+    return { reports: status.reports, problems: [...status.problems, ...manifests.problems], observations };
+}
+/**
+ * The current manifest of every pull host, from its pointer. A pointer that exists but cannot be
+ * read leaves the host's soak unbounded, so it is a problem naming the host (which then blocks).
+ * The pointer's copy of the manifest is enough here: it can only move a soak later.
+ */
+async function readManifests(store, hosts) {
+    const found = new Map();
+    const problems = [];
+    await mapConcurrent(hosts.filter((host) => host.deploy.method === 'pull'), 16, async (host) => {
+        let key;
+        try {
+            key = manifestPointerKey(host.environment, host.name);
+        }
+        catch {
+            return; // a name no manifest can have: the host was never deployed by pull
+        }
+        try {
+            const body = await store.get(key, { notFoundOnly: true });
+            if (body === undefined)
+                return;
+            const manifest = validateManifest(parsePointer(body, key).manifest, `the manifest in ${key}`);
+            found.set(host.name, { system: manifest.system, issuedAt: new Date(manifest.issuedAt) });
+        }
+        catch (error) {
+            problems.push({ key, host: host.name, message: `its manifest pointer cannot be read, so its soak cannot be bounded: ${errors_errorMessage(error)}` });
+        }
+    });
+    return { found, problems };
 }
 
 ;// CONCATENATED MODULE: ./src/wave/sources/deployments.ts
@@ -86702,7 +87118,10 @@ const sshHelperScript = shipped('ssh/fleet-helper.sh', () => (0,external_node_fs
 class ProbeOutputError extends Error {
     name = 'ProbeOutputError';
 }
-/** Turns the probe's `key=value` lines into a report as of `now`. */
+/**
+ * Turns the probe's `key=value` lines into a report dated by the host's clock (`now` when it printed
+ * none); the caller records `now` as when the runner received it, so the gate can check that clock.
+ */
 function parseProbeOutput(host, stdout, now) {
     const values = new Map();
     for (const line of stdout.split('\n')) {
@@ -86715,8 +87134,8 @@ function parseProbeOutput(host, stdout, now) {
     const current = values.get('current') ?? '';
     if (!current.startsWith('/nix/store/'))
         throw new ProbeOutputError(`${host}: /run/current-system is not a store path ("${current}"); is it a NixOS host?`);
-    const adoptedSeconds = Number(values.get('adopted'));
-    const adoptedAt = Number.isFinite(adoptedSeconds) && adoptedSeconds > 0 ? new Date(Math.min(adoptedSeconds * 1000, now.getTime())) : now;
+    const reportedAt = secondsValue(values.get('clock')) ?? now;
+    const adoptedAt = new Date(Math.min(secondsValue(values.get('adopted'))?.getTime() ?? reportedAt.getTime(), reportedAt.getTime()));
     const generation = values.get('generation');
     return {
         host,
@@ -86726,12 +87145,17 @@ function parseProbeOutput(host, stdout, now) {
         failedUnits: (values.get('failed') ?? '').split(/\s+/).filter(Boolean),
         needsReboot: values.get('reboot') === '1',
         lastError: null,
-        reportedAt: now,
+        reportedAt,
         adoptedAt,
         manifestSequence: null,
         agentVersion: 'ssh-probe',
         desired: null,
     };
+}
+/** A `date +%s` value as a Date, or undefined when it is none. */
+function secondsValue(text) {
+    const seconds = Number(text);
+    return text && Number.isSafeInteger(seconds) && seconds > 0 ? new Date(seconds * 1000) : undefined;
 }
 /** The ssh argument array that reaches a host (its port, user and jump host from the inventory). */
 function probeArguments(host, options) {
@@ -86757,6 +87181,7 @@ function probeArguments(host, options) {
  */
 async function probeHosts(hosts, options) {
     const reports = new Map();
+    const observations = new Map();
     const problems = [];
     await mapConcurrent(hosts, options.concurrency ?? 16, async (host) => {
         if (host.deploy.method !== 'ssh') {
@@ -86769,16 +87194,18 @@ async function probeHosts(hosts, options) {
                 timeoutMs: ((options.connectTimeoutSeconds ?? 15) + 30) * 1000,
                 ...(options.env ? { env: options.env } : {}),
             });
-            reports.set(host.name, parseProbeOutput(host.name, stdout, options.clock.now()));
+            const receivedAt = options.clock.now();
+            reports.set(host.name, parseProbeOutput(host.name, stdout, receivedAt));
+            observations.set(host.name, { receivedAt });
         }
         catch (error) {
             // ssh's own last words (`No route to host`, `Permission denied`) say more than the exit code.
             const said = error instanceof CommandError ? error.stderr.trim().split('\n').pop() : undefined;
-            options.log.warning(`${host.name}: probe failed: ${errorMessage(error)}`);
-            problems.push({ key: host.name, host: host.name, message: `unreachable: ${said || errorMessage(error).split('\n')[0]}` });
+            options.log.warning(`${host.name}: probe failed: ${errors_errorMessage(error)}`);
+            problems.push({ key: host.name, host: host.name, message: `unreachable: ${said || errors_errorMessage(error).split('\n')[0]}` });
         }
     });
-    return { reports, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };
+    return { reports, observations, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };
 }
 
 ;// CONCATENATED MODULE: ./action-upgrade-wave/src/sources.ts
@@ -86806,14 +87233,14 @@ function openStatusStore(settings) {
 function reportSource(settings, store, github) {
     switch (settings.inputs['status-source']) {
         case 'cache':
-            return async () => {
+            return async (hosts) => {
                 if (!store)
                     throw new errors_UserError('status-source cache needs the cache input');
                 // An empty or mistyped location would list no report at all and wait for ever, all hosts stragglers.
                 if (!(await store.has(CACHE_INFO_KEY))) {
                     throw new errors_UserError(`${store.url} has no ${CACHE_INFO_KEY}: it is not a binary cache fleet pushed to; check the cache input (the cache action-build pushes to and the hosts report to)`);
                 }
-                return readStatusReports(store);
+                return cacheReports(store, hosts);
             };
         case 'ssh':
             return (hosts) => probeHosts(hosts, { clock: settings.clock, log: actionLog });
@@ -86941,7 +87368,7 @@ module.exports = __nccwpck_require__.p + "2f26c036499063e079ea.sh";
 /***/ 3525:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__.p + "6c8ae95fd87e1e417323.sh";
+module.exports = __nccwpck_require__.p + "5d982020e2e7abd3f013.sh";
 
 /***/ }),
 

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { CACHE_INFO_KEY } from '../../src/cache/cache-info.js';
 import { openStore, type OpenedStore } from '../../src/cache/open-store.js';
-import { readStatusReports } from '../../src/fleet/status.js';
 import type { Host } from '../../src/fleet/types.js';
 import type { Nix } from '../../src/nix/nix.js';
 import { actionLog, assumeRoleForThisStep } from '../../src/runner/index.js';
@@ -9,6 +8,7 @@ import { UserError } from '../../src/util/errors.js';
 import type { ExpectedSource, ReportSource, WaveGitHub } from '../../src/wave/context.js';
 import { evaluateToplevels, evaluateToplevelsWithInventory } from '../../src/wave/expected.js';
 import { pathInside, type LoadedInventory } from '../../src/wave/inventory-source.js';
+import { cacheReports } from '../../src/wave/sources/cache.js';
 import { deploymentReports } from '../../src/wave/sources/deployments.js';
 import { probeHosts } from '../../src/wave/sources/ssh.js';
 import type { WaveSettings } from './settings.js';
@@ -27,13 +27,13 @@ export function openStatusStore(settings: WaveSettings): OpenedStore | undefined
 export function reportSource(settings: WaveSettings, store: OpenedStore | undefined, github: WaveGitHub | undefined): ReportSource {
   switch (settings.inputs['status-source']) {
     case 'cache':
-      return async () => {
+      return async (hosts) => {
         if (!store) throw new UserError('status-source cache needs the cache input');
         // An empty or mistyped location would list no report at all and wait for ever, all hosts stragglers.
         if (!(await store.has(CACHE_INFO_KEY))) {
           throw new UserError(`${store.url} has no ${CACHE_INFO_KEY}: it is not a binary cache fleet pushed to; check the cache input (the cache action-build pushes to and the hosts report to)`);
         }
-        return readStatusReports(store);
+        return cacheReports(store, hosts);
       };
     case 'ssh':
       return (hosts) => probeHosts(hosts, { clock: settings.clock, log: actionLog });

@@ -23,7 +23,7 @@
 #   probe            what the upgrade-wave gate needs: current and booted system, generation,
 #                    adoption time (/run/current-system is replaced by a rename at every switch, so
 #                    the link's own mtime is when the current system was adopted), failed units,
-#                    whether a reboot is needed
+#                    whether a reboot is needed, and the host's clock (the gate checks it against its own)
 #
 # State lines: starting, activating, activated CODE, done CODE, confirmed CODE,
 # rolling-back CODE REASON, rolled-back CODE REASON ROLLBACK_CODE, refused busy; missing for an
@@ -131,9 +131,9 @@ cmd_wait() {
 cmd_probe() {
   reboot=0
   fleet_kernel_outdated && reboot=1
-  printf 'fleet-probe=1\ncurrent=%s\nbooted=%s\ngeneration=%s\nadopted=%s\nfailed=%s\nreboot=%s\n' \
+  printf 'fleet-probe=1\ncurrent=%s\nbooted=%s\ngeneration=%s\nadopted=%s\nfailed=%s\nreboot=%s\nclock=%s\n' \
     "$(fleet_current_system)" "$(fleet_booted_system)" "$(fleet_generation "$profile")" \
-    "$(stat -c %Y /run/current-system 2>/dev/null || true)" "$(fleet_failed_units | tr '\n' ' ')" "$reboot"
+    "$(stat -c %Y /run/current-system 2>/dev/null || true)" "$(fleet_failed_units | tr '\n' ' ')" "$reboot" "$(now)"
 }
 
 cmd=${1:-}

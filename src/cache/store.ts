@@ -9,6 +9,12 @@ export interface GetOptions {
   notFoundOnly?: boolean;
 }
 
+/** An object's body and its store-side modification time (S3 LastModified, HTTP Last-Modified, file mtime). */
+export interface DatedObject {
+  body: Buffer;
+  modifiedAt?: Date;
+}
+
 /** A body to stream; a factory lets a store retry the upload in place by making it again. */
 export type StreamBody = Readable | (() => Readable);
 
@@ -28,6 +34,8 @@ export interface BinaryCacheStore {
    * `notFoundOnly`.
    */
   get(key: string, options?: GetOptions): Promise<Buffer | undefined>;
+  /** `get`, with the time the store says the object was last written, where it keeps one. */
+  getWithDate(key: string, options?: GetOptions): Promise<DatedObject | undefined>;
   /** Writes a small object whole. */
   put(key: string, body: Buffer | string, contentType: string): Promise<void>;
   /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DatedObject } from '../cache/store.js';
 import { mapConcurrent } from '../util/async.js';
 import { errorMessage } from '../util/errors.js';
 
@@ -150,12 +151,15 @@ export function reportsFailure(report: HostStatusReport): boolean {
 export interface StatusStore {
   readonly url: string;
   get(key: string): Promise<Buffer | undefined>;
+  getWithDate(key: string): Promise<DatedObject | undefined>;
   list(prefix: string): Promise<string[]>;
 }
 
 export interface StatusReadResult {
   /** Valid reports by host name. */
   reports: Map<string, HostStatusReport>;
+  /** Host → when the store received its report (the object's date), where the store keeps one. */
+  receivedAt: Map<string, Date>;
   /** Reports that could not be used, by key, with the reason and the host the key belongs to; never fatal. */
   problems: { key: string; message: string; host?: string }[];
 }
@@ -168,24 +172,29 @@ export async function readStatusReports(store: StatusStore, options: { prefix?: 
   const prefix = options.prefix ?? STATUS_PREFIX;
   const keys = (await store.list(prefix)).filter((key) => key.endsWith('.json') && !key.slice(prefix.length).includes('/')).sort();
   const reports = new Map<string, HostStatusReport>();
+  const receivedAt = new Map<string, Date>();
   const problems: StatusReadResult['problems'] = [];
   const read = await mapConcurrent(keys, options.concurrency ?? 16, async (key) => {
     try {
-      const body = await store.get(key);
-      if (body === undefined) return { key, problem: 'disappeared while reading' };
-      const report = parseStatusReport(body, 'the report');
+      const object = await store.getWithDate(key);
+      if (object === undefined) return { key, problem: 'disappeared while reading' };
+      const report = parseStatusReport(object.body, 'the report');
       const named = key.slice(prefix.length, -'.json'.length);
       if (report.host !== named) return { key, problem: `names host "${report.host}" but is stored as "${named}"` };
-      return { key, report };
+      return { key, report, modifiedAt: object.modifiedAt };
     } catch (error) {
       return { key, problem: errorMessage(error) };
     }
   });
   for (const item of read) {
-    if ('report' in item && item.report) reports.set(item.report.host, item.report);
-    else problems.push({ key: item.key, message: item.problem ?? 'unreadable', host: item.key.slice(prefix.length, -'.json'.length) });
+    if ('report' in item && item.report) {
+      reports.set(item.report.host, item.report);
+      if (item.modifiedAt) receivedAt.set(item.report.host, item.modifiedAt);
+    } else {
+      problems.push({ key: item.key, message: item.problem ?? 'unreadable', host: item.key.slice(prefix.length, -'.json'.length) });
+    }
   }
-  return { reports, problems };
+  return { reports, receivedAt, problems };
 }
 
 function formatTime(date: Date): string {

@@ -8,7 +8,7 @@ import { UserError } from '../util/errors.js';
 import { evaluateGate } from './gate.js';
 import type { LoadedInventory } from './inventory-source.js';
 import type { ClosureSource } from './sizes.js';
-import type { GroupGate } from './types.js';
+import type { GroupGate, Observation } from './types.js';
 
 /**
  * A status that could not be used. `host` is set when the problem leaves that host's state unknown
@@ -20,8 +20,14 @@ export interface ReportProblem {
   host?: string;
 }
 
+export interface ReportsRead {
+  reports: Map<string, HostStatusReport>;
+  problems: ReportProblem[];
+  observations?: Map<string, Observation>;
+}
+
 /** Where the hosts' reports come from, read once per run. */
-export type ReportSource = (hosts: readonly Host[]) => Promise<{ reports: Map<string, HostStatusReport>; problems: ReportProblem[] }>;
+export type ReportSource = (hosts: readonly Host[]) => Promise<ReportsRead>;
 
 /** Host → why its status is unknown, from the problems that name a host. */
 export function unreadableHosts(problems: readonly ReportProblem[]): Map<string, string> {
@@ -75,6 +81,12 @@ export interface GateData {
   expected: Map<string, string>;
   /** Host → why its status could not be read: it blocks. */
   unreadable?: Map<string, string>;
+  observations?: Map<string, Observation>;
+}
+
+/** The gate's data from what a report source read and the expected systems. */
+export function gateData(read: ReportsRead, expected: Map<string, string>): GateData {
+  return { reports: read.reports, expected, unreadable: unreadableHosts(read.problems), ...(read.observations ? { observations: read.observations } : {}) };
 }
 
 /** A wave's gate, with the run's soak and quorum overrides. */
@@ -87,6 +99,7 @@ export function waveGate(wave: Wave, inventory: Inventory, data: GateData, optio
     ...(options.baseline ? { baseline: options.baseline } : {}),
     reports: data.reports,
     ...(data.unreadable ? { unreadable: data.unreadable } : {}),
+    ...(data.observations ? { observations: data.observations } : {}),
     soakMs: options.soakMs ?? wave.soakMs,
     quorum: options.quorum ?? wave.quorum,
     offlineAfterMs: options.offlineAfterMs,
@@ -122,6 +135,7 @@ export function stagingGate(hosts: readonly Host[], inventory: Inventory, data: 
     ...(options.baseline ? { baseline: options.baseline } : {}),
     reports: data.reports,
     ...(data.unreadable ? { unreadable: data.unreadable } : {}),
+    ...(data.observations ? { observations: data.observations } : {}),
     soakMs: options.soakMs ?? (waveSoaks.length > 0 ? Math.max(...waveSoaks) : 0),
     quorum: options.quorum ?? { percent: 100 },
     offlineAfterMs: options.offlineAfterMs,

@@ -1,7 +1,7 @@
 import type { Quorum } from '../fleet/types.js';
 import { reportsFailure, type HostStatusReport } from '../fleet/status.js';
 import { formatDuration } from '../util/duration.js';
-import type { GroupGate, HostGate } from './types.js';
+import type { GroupGate, HostGate, Observation } from './types.js';
 
 export interface GateHost {
   name: string;
@@ -20,6 +20,8 @@ export interface GateInput {
   reports: ReadonlyMap<string, HostStatusReport>;
   /** Host → why its status could not be read (cut off, invalid, unreachable): it blocks. */
   unreadable?: ReadonlyMap<string, string>;
+  /** Host → what the store or the runner saw (report receipt, the manifest asking for the system). */
+  observations?: ReadonlyMap<string, Observation>;
   soakMs: number;
   quorum: Quorum;
   offlineAfterMs: number;
@@ -31,8 +33,10 @@ export const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
  * The gate of one group of hosts. It passes when at least `quorum` of the hosts seen within
- * `offlineAfterMs` run their expected system, each for at least `soakMs` counted from its own
- * adoption time, and no seen host reports a failure. Hosts not seen are stragglers: listed, never
+ * `offlineAfterMs` run their expected system, each for at least `soakMs`, and no seen host
+ * reports a failure. Soak counts from the host's adoption time, but never from before the manifest
+ * that asked for the system was issued, and a host clock found behind the store's or the runner's
+ * moves the adoption later by as much: a host's clock can shorten its soak, never lengthen it. Hosts not seen are stragglers: listed, never
  * blocking, never counted. A host whose status could not be read or trusted is not "not seen": it
  * blocks (fail closed). A percentage quorum rounds up over the hosts seen; a count is capped at the
  * group's size.
@@ -119,9 +123,21 @@ function evaluateHost(host: GateHost, input: GateInput): HostGate {
   if (!report) return { ...base, state: 'straggler', detail: 'has never reported' };
 
   const now = input.now.getTime();
+  const observed = input.observations?.get(host.name);
+  // A store date after the runner's clock means one of those two clocks is wrong, so it proves nothing.
+  const receivedAt = observed?.receivedAt && observed.receivedAt.getTime() - now <= CLOCK_SKEW_MS ? observed.receivedAt : undefined;
   const ahead = report.reportedAt.getTime() - now;
   if (ahead > CLOCK_SKEW_MS) {
     return { ...base, state: 'unreadable', reportedAt: report.reportedAt, detail: `status not trusted: it is dated ${formatDuration(ahead)} in the future (${report.reportedAt.toISOString()})` };
+  }
+  const aheadOfReceipt = receivedAt ? report.reportedAt.getTime() - receivedAt.getTime() : 0;
+  if (receivedAt && aheadOfReceipt > CLOCK_SKEW_MS) {
+    return {
+      ...base,
+      state: 'unreadable',
+      reportedAt: report.reportedAt,
+      detail: `status not trusted: it is dated ${report.reportedAt.toISOString()}, ${formatDuration(aheadOfReceipt)} after it was received (${receivedAt.toISOString()}); check the host's clock`,
+    };
   }
   const gate: HostGate = {
     ...base,
@@ -134,7 +150,8 @@ function evaluateHost(host: GateHost, input: GateInput): HostGate {
     needsReboot: report.needsReboot,
     health: reportsFailure(report) ? 'failed' : 'ok',
   };
-  const silentFor = now - report.reportedAt.getTime();
+  // Last seen when the store or the runner received it: a host clock behind would make it look offline.
+  const silentFor = now - (receivedAt ?? report.reportedAt).getTime();
   if (silentFor > input.offlineAfterMs) {
     return { ...gate, state: 'straggler', detail: `last seen ${formatDuration(silentFor)} ago` };
   }
@@ -150,10 +167,32 @@ function evaluateHost(host: GateHost, input: GateInput): HostGate {
     return { ...gate, state: 'behind', detail: report.desired === expected ? 'fetched the new system, not switched yet' : 'runs another system' };
   }
   if (input.baseline?.get(host.name) === expected) return { ...gate, state: 'unchanged', detail: 'its system did not change' };
-  const soakedMs = Math.max(0, now - report.adoptedAt.getTime());
-  if (soakedMs >= input.soakMs) return { ...gate, state: 'passing', soakedMs, detail: `soaked ${formatDuration(soakedMs)}` };
-  const soakEndsAt = new Date(report.adoptedAt.getTime() + input.soakMs);
-  return { ...gate, state: 'soaking', soakedMs, soakEndsAt, detail: `soaking, ${formatDuration(input.soakMs - soakedMs)} to go` };
+  const soak = soakStart(report.adoptedAt, -aheadOfReceipt, expected, observed);
+  const counted = soak.note ? { soakStartedAt: soak.at, soakNote: soak.note } : {};
+  const soakedMs = Math.max(0, now - soak.at.getTime());
+  if (soakedMs >= input.soakMs) return { ...gate, ...counted, state: 'passing', soakedMs, detail: `soaked ${formatDuration(soakedMs)}` };
+  const soakEndsAt = new Date(soak.at.getTime() + input.soakMs);
+  return { ...gate, ...counted, state: 'soaking', soakedMs, soakEndsAt, detail: `soaking, ${formatDuration(input.soakMs - soakedMs)} to go` };
+}
+
+/**
+ * When the soak of `expected` began: the host's adoption time, moved later by how far the host's
+ * clock was behind when its report was received, and no earlier than the issue of the manifest
+ * that asked for the system. `note` says why, when it is not the reported time.
+ */
+export function soakStart(adoptedAt: Date, hostBehindMs: number, expected: string, observed: Observation | undefined): { at: Date; note?: string } {
+  let at = adoptedAt;
+  let note: string | undefined;
+  if (hostBehindMs > CLOCK_SKEW_MS) {
+    at = new Date(adoptedAt.getTime() + hostBehindMs);
+    note = `the host's clock was ${formatDuration(hostBehindMs)} behind when its report was received`;
+  }
+  const manifest = observed?.manifest;
+  if (manifest && manifest.system === expected && manifest.issuedAt.getTime() > at.getTime()) {
+    at = manifest.issuedAt;
+    note = `the manifest asking for it was issued ${manifest.issuedAt.toISOString()}, after the reported adoption ${adoptedAt.toISOString()}`;
+  }
+  return note ? { at, note } : { at };
 }
 
 /** When enough soaking hosts finish their soak to reach the quorum, if they can. */

@@ -1,7 +1,7 @@
 import { formatDuration } from '../util/duration.js';
 import { markdownCode, markdownText } from '../util/markdown.js';
 import { blockingHolds } from './holds.js';
-import { promotionHosts, stagingGate, unreadableHosts, type WaveGitHub, type WaveOptions } from './context.js';
+import { promotionHosts, stagingGate, gateData, type WaveGitHub, type WaveOptions } from './context.js';
 import { blockedReason } from './gate.js';
 import { compareBranches } from './github.js';
 import { markPullRequestWaiting, upsertPullRequest } from './pull-request.js';
@@ -24,9 +24,9 @@ export async function promote(options: WaveOptions, github: WaveGitHub, holds: H
   }
 
   const hosts = promotionHosts(options.inventory.inventory, source, options.promotionHosts);
-  const [{ reports, problems }, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
-  report.problems.push(...problems);
-  const gate = stagingGate(hosts, options.inventory.inventory, { reports, expected, unreadable: unreadableHosts(problems) }, options);
+  const [read, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
+  report.problems.push(...read.problems);
+  const gate = stagingGate(hosts, options.inventory.inventory, gateData(read, expected), options);
   report.promotion.gate = gate;
   const blocking = blockingHolds(holds, { kind: 'promote' });
 

@@ -27,11 +27,18 @@ export function evidenceRows(gate: GroupGate): string[][] {
     markdownText(host.host),
     host.expected ? markdownCode(host.expected) : '—',
     host.running ? markdownCode(host.running) : '—',
-    host.adoptedAt ? formatTime(host.adoptedAt) : '—',
+    adoptedCell(host),
     soakCell(host, gate.soakMs),
     markdownText(healthCell(host)),
     `${STATE_MARK[host.state]}${host.detail && host.state !== 'passing' ? `: ${markdownText(host.detail)}` : ''}`,
   ]);
+}
+
+/** The adoption time; when the soak counts from a later one, that time and why. */
+function adoptedCell(host: HostGate): string {
+  if (!host.adoptedAt) return '—';
+  if (!host.soakStartedAt) return formatTime(host.adoptedAt);
+  return `${formatTime(host.soakStartedAt)} (reported ${formatTime(host.adoptedAt)}; soak counted from ${formatTime(host.soakStartedAt)}: ${markdownText(host.soakNote ?? '')})`;
 }
 
 function soakCell(host: HostGate, soakMs: number): string {

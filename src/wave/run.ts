@@ -2,7 +2,7 @@ import { orderedWaves } from '../fleet/inventory.js';
 import { UserError } from '../util/errors.js';
 import { advance } from './advance.js';
 import type { GateData, WaveGitHub, WaveOptions } from './context.js';
-import { unreadableHosts, waveGate } from './context.js';
+import { gateData, waveGate } from './context.js';
 import { labelHolds } from './github.js';
 import { blockingHolds, inventoryHolds } from './holds.js';
 import { promote } from './promote.js';
@@ -36,7 +36,7 @@ export async function runWave(options: WaveOptions): Promise<WaveReport> {
     case 'promote':
       return promote(options, needGitHub(options, 'promote'), holds, report);
     case 'advance':
-      return advance(options, needGitHub(options, 'advance'), holds, report, await gateData(options, report));
+      return advance(options, needGitHub(options, 'advance'), holds, report, await readGateData(options, report));
   }
 }
 
@@ -46,19 +46,19 @@ function needGitHub(options: WaveOptions, what: string): WaveGitHub {
 }
 
 /** Reports and expected systems of every host in a wave; unusable reports go to the report's problems. */
-async function gateData(options: WaveOptions, report: WaveReport): Promise<GateData> {
+async function readGateData(options: WaveOptions, report: WaveReport): Promise<GateData> {
   const hosts = Object.values(options.inventory.inventory.hosts).filter((h) => h.wave);
-  const [{ reports, problems }, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
-  options.log.debug(`${reports.size} status reports, ${expected.size} expected systems`);
-  for (const problem of problems) options.log.warning(`status of ${problem.key}: ${problem.message}`);
-  report.problems.push(...problems);
-  return { reports, expected, unreadable: unreadableHosts(problems) };
+  const [read, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
+  options.log.debug(`${read.reports.size} status reports, ${expected.size} expected systems`);
+  for (const problem of read.problems) options.log.warning(`status of ${problem.key}: ${problem.message}`);
+  report.problems.push(...read.problems);
+  return gateData(read, expected);
 }
 
 /** `status`: every wave's gate; the decision says whether anything waits, fails or is held. */
 async function status(options: WaveOptions, report: WaveReport): Promise<WaveReport> {
   const inventory = options.inventory.inventory;
-  const data = await gateData(options, report);
+  const data = await readGateData(options, report);
   report.waves = orderedWaves(inventory).map((wave) => waveGate(wave, inventory, data, options));
   const failed = report.waves.filter((g) => g.state === 'failed');
   const held = blockingHolds(report.holds, { kind: 'status' });

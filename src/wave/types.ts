@@ -36,6 +36,10 @@ export interface HostGate {
   adoptedAt?: Date;
   /** When the host last reported. */
   reportedAt?: Date;
+  /** When its soak is counted from, when that is not `adoptedAt` (see `soakNote`). */
+  soakStartedAt?: Date;
+  /** Why the soak is not counted from the reported adoption time. */
+  soakNote?: string;
   /** How long it has run `running` (only when it is the expected system). */
   soakedMs?: number;
   /** When its soak ends (only while soaking). */
@@ -84,4 +88,15 @@ export interface HoldInfo {
   waves?: string[];
   url?: string;
   number?: number;
+}
+
+/**
+ * What the store or the runner saw of a host, whatever the host's clock says. The gate counts soak
+ * from these where a host's own times would make it longer.
+ */
+export interface Observation {
+  /** When the store received the host's report (the object's date), or when the runner probed it. */
+  receivedAt?: Date;
+  /** The manifest that asks the host for its system (pull hosts): no adoption of it came earlier. */
+  manifest?: { system: string; issuedAt: Date };
 }

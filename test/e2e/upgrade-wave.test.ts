@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction } from '../support/harness.js';
-import { FLEET_YAML, HOUR, NOW, openPulls, report, startWaveBed, systemPath, type WaveBed } from '../integration/wave-fixtures.js';
+import { nixKeyPair } from '../support/keys.js';
+import { DAY, FLEET_YAML, HOUR, NOW, openPulls, report, startWaveBed, systemPath, type WaveBed } from '../integration/wave-fixtures.js';
 
 /** The committed bundle, run the way the runner runs it, against the GitHub emulator and s3rver. */
 describe('action-upgrade-wave bundle', () => {
@@ -101,5 +102,71 @@ describe('action-upgrade-wave bundle', () => {
     const result = await run({ mode: 'status', expected: '{"web9":"/nix/store/vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv-x"}' }, NOW);
     expect(result.exitCode).toBe(1);
     expect(result.annotations[0]?.message).toContain('Input "expected": "web9" is not a host of the inventory');
+  });
+});
+
+/**
+ * Soak counted from what the store saw, through both bundles on real time: action-deploy publishes a
+ * pull host's manifest into s3rver, the hosts report into it, action-upgrade-wave judges the soak.
+ */
+describe('action-upgrade-wave bundle: soak the hosts cannot lengthen', () => {
+  let bed: WaveBed;
+  let workspace: string;
+  const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+
+  beforeAll(async () => {
+    bed = await startWaveBed();
+    await bed.putCacheInfo();
+    workspace = await mkdtemp(join(tmpdir(), 'fleet-wave-soak-'));
+    await writeFile(join(workspace, 'fleet.yaml'), FLEET_YAML);
+  });
+  afterAll(async () => {
+    await bed.stop();
+    await rm(workspace, { recursive: true, force: true });
+  });
+
+  it("counts from the manifest's issue and from the store's date of a report, not from the host's clock", async () => {
+    const deployed = await runAction('action-deploy', {
+      inputs: {
+        inventory: join(workspace, 'fleet.yaml'),
+        environment: 'production',
+        hosts: 'clinic-kin',
+        'store-paths': JSON.stringify({ 'clinic-kin': systemPath('clinic-kin') }),
+        deployment: 'false',
+        'manifest-store': bed.s3.cacheUrl,
+        'manifest-signing-key': nixKeyPair('fleet-manifest-1').secret,
+      },
+      env: credentials,
+      cwd: workspace,
+    });
+    expect(deployed.exitCode).toBe(0);
+
+    const now = new Date();
+    const ago = (ms: number) => new Date(now.getTime() - ms);
+    await bed.putReports([
+      // Each claims three days on the new system. clinic-kin's manifest was issued a moment ago;
+      // web1's clock is a day behind (the store receives its report now, it dates it yesterday).
+      report('clinic-kin', { reportedAt: ago(60_000), adoptedAt: ago(3 * DAY) }),
+      report('web1', { reportedAt: ago(DAY), adoptedAt: ago(3 * DAY) }),
+      report('web2', { reportedAt: ago(60_000), adoptedAt: ago(3 * DAY) }),
+    ]);
+    const status = await runAction('action-upgrade-wave', {
+      inputs: { mode: 'status', cache: bed.s3.cacheUrl, 'offline-after': '12h', expected: JSON.stringify(Object.fromEntries(['web1', 'web2', 'clinic-kin'].map((h) => [h, systemPath(h)]))) },
+      env: { ...bed.github.env(), ...credentials },
+      githubToken: bed.github.token,
+      cwd: workspace,
+    });
+    expect(status.exitCode).toBe(0);
+    const waves = (JSON.parse(status.outputs.report as string) as { waves: { name: string; state: string; hosts: { host: string; state: string; soakedMs?: number; soakNote?: string }[] }[] }).waves;
+    const host = (name: string) => waves.flatMap((w) => w.hosts).find((h) => h.host === name);
+    expect(host('clinic-kin')).toMatchObject({ state: 'soaking', soakNote: expect.stringMatching(/^the manifest asking for it was issued .*, after the reported adoption/) });
+    expect(host('clinic-kin')?.soakedMs).toBeLessThan(HOUR);
+    // web1: two days by the store's clock, seen now (not a straggler at offline-after 12h)
+    expect(host('web1')).toMatchObject({ state: 'passing', soakNote: expect.stringMatching(/^the host's clock was 2\dh\d+m behind when its report was received$/) });
+    expect(host('web1')?.soakedMs).toBeLessThan(2 * DAY + HOUR);
+    expect(host('web2')).toMatchObject({ state: 'passing', soakedMs: expect.any(Number) });
+    expect(host('web2')?.soakNote).toBeUndefined();
+    expect(waves.map((w) => `${w.name}:${w.state}`)).toEqual(['first:waiting', 'middle:passed', 'final:waiting']);
+    expect(status.summary).toContain('soak counted from');
   });
 });

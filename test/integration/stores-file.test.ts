@@ -41,6 +41,16 @@ describe('FileBinaryCacheStore', () => {
     expect(await allFiles(join(dir, 'cache'))).toEqual(['fleet/prod/web-1.json', 'nix-cache-info']);
   });
 
+  test('dates an object by when the store wrote it (the wave gate checks host clocks against it)', async () => {
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    await store.put('fleet/status/dated.json', '{}', 'application/json');
+    const object = await store.getWithDate('fleet/status/dated.json');
+    expect(object?.body.toString()).toBe('{}');
+    expect(object?.modifiedAt?.getTime()).toBeGreaterThanOrEqual(before);
+    expect(object?.modifiedAt?.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await store.getWithDate('fleet/status/absent.json')).toBeUndefined();
+  });
+
   test('removes the temp files a killed writer left, not those of a write under way', async () => {
     const nar = join(dir, 'cache', 'nar');
     await mkdir(nar, { recursive: true });

@@ -60,6 +60,16 @@ describe('HttpBinaryCacheStore against nginx WebDAV', () => {
     expect((await store.get('fleet/prod/web-1.json'))?.toString()).toBe('{"host":"web-1","v":2}');
   });
 
+  test('dates an object by when the store wrote it (the wave gate checks host clocks against it)', async () => {
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    await store.put('fleet/status/dated.json', '{}', 'application/json');
+    const object = await store.getWithDate('fleet/status/dated.json');
+    expect(object?.body.toString()).toBe('{}');
+    expect(object?.modifiedAt?.getTime()).toBeGreaterThanOrEqual(before);
+    expect(object?.modifiedAt?.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await store.getWithDate('fleet/status/absent.json')).toBeUndefined();
+  });
+
   test('a missing object: has() is false and get() undefined, for 404 and for 403', async () => {
     expect(await store.has('0000000000000000000000000000000a.narinfo')).toBe(false);
     expect(await store.get('0000000000000000000000000000000a.narinfo')).toBeUndefined();

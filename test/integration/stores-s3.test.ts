@@ -48,6 +48,16 @@ describe('S3BinaryCacheStore against s3rver', () => {
     expect(await store.list('absent/')).toEqual([]);
   });
 
+  test('dates an object by when the store wrote it (the wave gate checks host clocks against it)', async () => {
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    await store.put('fleet/status/dated.json', '{}', 'application/json');
+    const object = await store.getWithDate('fleet/status/dated.json');
+    expect(object?.body.toString()).toBe('{}');
+    expect(object?.modifiedAt?.getTime()).toBeGreaterThanOrEqual(before);
+    expect(object?.modifiedAt?.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await store.getWithDate('fleet/status/absent.json')).toBeUndefined();
+  });
+
   test('a key prefix in the URL keeps keys apart and lists relative keys', async () => {
     const prefixed = open(s3.endpoint, { prefix: 'caches/team-a' });
     expect(prefixed.url).toBe(`s3://${s3.bucket}/caches/team-a?region=${s3.region}&endpoint=${encodeURIComponent(s3.endpoint)}`);

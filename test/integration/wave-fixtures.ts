@@ -1,9 +1,10 @@
 import { Octokit } from '@octokit/rest';
 import { openStore, type OpenedStore } from '../../src/cache/open-store.js';
-import { readStatusReports, renderStatusReport, statusReportKey, type HostStatusReport } from '../../src/fleet/status.js';
+import { renderStatusReport, statusReportKey, type HostStatusReport } from '../../src/fleet/status.js';
 import { parseInventoryText } from '../../src/fleet/inventory.js';
 import { createGitHubClient } from '../../src/github/client.js';
 import type { WaveOptions } from '../../src/wave/context.js';
+import { cacheReports } from '../../src/wave/sources/cache.js';
 import { memoryLog } from '../../src/util/log.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../support/github/index.js';
 import { startS3rver, type S3rverHandle } from '../support/servers/s3rver.js';
@@ -109,7 +110,7 @@ export async function startWaveBed(options: { fleetYaml?: string; stagingAhead?:
         mode: 'promote',
         inventory: { inventory, file: '/work/fleet.yaml', text: fleetYaml },
         inventoryRepoPath: 'fleet.yaml',
-        reports: () => readStatusReports(store),
+        reports: (hosts) => cacheReports(store, hosts),
         expected: async (hosts) => new Map(hosts.map((h) => [h.name, systemPath(h.name)])),
         offlineAfterMs: 7 * DAY,
         sourceBranch: 'staging',

@@ -2,6 +2,7 @@ import { chmod, lutimes, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseInventoryText } from '../../src/fleet/inventory.js';
+import type { HostStatusReport } from '../../src/fleet/status.js';
 import { probeHosts } from '../../src/wave/sources/ssh.js';
 import { memoryLog } from '../../src/util/log.js';
 import { buildExampleFleet } from '../support/example-fleet.js';
@@ -76,7 +77,8 @@ hosts:
 
   it('reads the current and booted systems, generation, adoption time and reboot need', async () => {
     const log = memoryLog();
-    const { reports, problems } = await probeHosts(Object.values(inventory.hosts), { clock: { now: () => now }, log, ssh: fakeSsh });
+    const probedAt = Date.now();
+    const { reports, problems, observations } = await probeHosts(Object.values(inventory.hosts), { clock: { now: () => now }, log, ssh: fakeSsh });
     expect(await readlink(join(booted, 'kernel'))).toBe(await readlink(join(current, 'kernel')));
     expect(reports.get('web1')).toEqual({
       host: 'web1',
@@ -86,12 +88,17 @@ hosts:
       failedUnits: [],
       needsReboot: false,
       lastError: null,
-      reportedAt: now,
+      // dated by the host's clock (this machine's), received at the runner's (the test's `now`)
+      reportedAt: expect.any(Date),
       adoptedAt: adopted,
       manifestSequence: null,
       agentVersion: 'ssh-probe',
       desired: null,
     });
+    const hostClock = (reports.get('web1') as HostStatusReport).reportedAt.getTime();
+    expect(hostClock).toBeGreaterThanOrEqual(Math.floor(probedAt / 1000) * 1000);
+    expect(hostClock).toBeLessThanOrEqual(Date.now());
+    expect(observations.get('web1')).toEqual({ receivedAt: now });
     expect(problems).toEqual([
       { key: 'clinic', message: 'deployed with pull: ssh probing skips it' },
       { key: 'web2', host: 'web2', message: 'unreachable: ssh: connect to host down.example.org port 22: No route to host' },

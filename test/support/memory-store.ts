@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BinaryCacheStore } from '../../src/cache/store.js';
+import type { BinaryCacheStore, DatedObject } from '../../src/cache/store.js';
 
 /** Hooks a test uses to inject faults or watch the order of operations. */
 export interface StoreHooks {
@@ -17,7 +17,8 @@ export interface StoreHooks {
  */
 export class MemoryStore implements BinaryCacheStore {
   readonly url = 'memory://test';
-  readonly objects = new Map<string, { body: Buffer; contentType: string }>();
+  /** What each key holds; `modifiedAt` is the write time (tests may set it to date an object). */
+  readonly objects = new Map<string, { body: Buffer; contentType: string; modifiedAt: Date }>();
   /** `put <key>` for each committed write, in commit order. */
   readonly log: string[] = [];
   inFlight = 0;
@@ -44,9 +45,16 @@ export class MemoryStore implements BinaryCacheStore {
     return this.op('get', key, async () => this.objects.get(key)?.body);
   }
 
+  getWithDate(key: string): Promise<DatedObject | undefined> {
+    return this.op('get', key, async () => {
+      const object = this.objects.get(key);
+      return object && { body: object.body, modifiedAt: object.modifiedAt };
+    });
+  }
+
   put(key: string, body: Buffer | string, contentType: string): Promise<void> {
     return this.op('put', key, async () => {
-      this.objects.set(key, { body: Buffer.from(body), contentType });
+      this.objects.set(key, { body: Buffer.from(body), contentType, modifiedAt: new Date() });
       this.log.push(`put ${key}`);
     });
   }
@@ -56,7 +64,7 @@ export class MemoryStore implements BinaryCacheStore {
       const parts: Buffer[] = [];
       for await (const chunk of body) parts.push(chunk as Buffer);
       const data = Buffer.concat(parts);
-      this.objects.set(key, { body: data, contentType });
+      this.objects.set(key, { body: data, contentType, modifiedAt: new Date() });
       this.log.push(`put ${key}`);
       return { bytes: data.length };
     });
@@ -103,8 +111,13 @@ export class DirectoryStore implements BinaryCacheStore {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
+    return (await this.getWithDate(key))?.body;
+  }
+
+  async getWithDate(key: string): Promise<DatedObject | undefined> {
     try {
-      return await readFile(this.file(key));
+      const [body, stats] = await Promise.all([readFile(this.file(key)), stat(this.file(key))]);
+      return { body, modifiedAt: stats.mtime };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;

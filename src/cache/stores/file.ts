@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
-import type { BinaryCacheStore } from '../store.js';
+import type { BinaryCacheStore, DatedObject } from '../store.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { StoreError } from './store-error.js';
 import { countedBody, type StreamBody } from './stream-body.js';
@@ -50,9 +50,14 @@ export class FileBinaryCacheStore implements BinaryCacheStore {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
+    return (await this.getWithDate(key))?.body;
+  }
+
+  async getWithDate(key: string): Promise<DatedObject | undefined> {
     const path = this.pathOf(key);
     try {
-      return await readFile(path);
+      const [body, stats] = await Promise.all([readFile(path), stat(path)]);
+      return { body, modifiedAt: stats.mtime };
     } catch (error) {
       if (isMissing(error) || hasCode(error, 'EISDIR')) return undefined;
       throw this.failure('read', key, error);

@@ -3,7 +3,7 @@ import { mapConcurrent } from '../../util/async.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import { isRetryableStatus, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
-import type { BinaryCacheStore, GetOptions } from '../store.js';
+import type { BinaryCacheStore, DatedObject, GetOptions } from '../store.js';
 import { HttpTransport, type HttpRequest, type HttpResponse } from './http-transport.js';
 import { assertValidKey, assertValidPrefix, encodeKeyPath } from './keys.js';
 import { parseRetryAfter, StoreError } from './store-error.js';
@@ -88,11 +88,15 @@ export class HttpBinaryCacheStore implements BinaryCacheStore {
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Buffer | undefined> {
+    return (await this.getWithDate(key, options))?.body;
+  }
+
+  async getWithDate(key: string, options: GetOptions = {}): Promise<DatedObject | undefined> {
     const target = this.objectUrl(key);
     return withRetry(async () => {
       const res = await this.send('GET', key, target, {});
       if (options.notFoundOnly ? isNotFoundStatus(res.status) : isMissingStatus(res.status)) return undefined;
-      if (res.status >= 200 && res.status < 300) return res.body;
+      if (res.status >= 200 && res.status < 300) return { body: res.body, ...lastModified(res.headers['last-modified']) };
       throw this.statusError('GET', key, res);
     }, this.retryOptions(`GET ${this.display(key)}`));
   }
@@ -274,4 +278,10 @@ function statusHint(method: string, status: number): string | undefined {
   if (status >= 300 && status < 400) return 'The server redirected the request: use the final URL of the cache';
   if (isRetryableStatus(status)) return 'The cache server is overloaded or failing; check it, then re-run (objects already uploaded are skipped)';
   return undefined;
+}
+
+/** An HTTP date header as `{ modifiedAt }`, or nothing when absent or unparsable. */
+function lastModified(header: string | undefined): { modifiedAt?: Date } {
+  const date = header ? new Date(header) : undefined;
+  return date && Number.isFinite(date.getTime()) ? { modifiedAt: date } : {};
 }

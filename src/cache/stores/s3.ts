@@ -12,7 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import { backoffDelay, defaultRetryPolicy, isDroppedConnection, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
-import type { BinaryCacheStore, GetOptions } from '../store.js';
+import type { BinaryCacheStore, DatedObject, GetOptions } from '../store.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { StoreError } from './store-error.js';
 import { countedBody, type StreamBody } from './stream-body.js';
@@ -93,6 +93,10 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Buffer | undefined> {
+    return (await this.getWithDate(key, options))?.body;
+  }
+
+  async getWithDate(key: string, options: GetOptions = {}): Promise<DatedObject | undefined> {
     const Key = this.objectKey(key);
     // The SDK retries the request; a connection dropped while the body streams in is retried here.
     const bodyFailures = new WeakSet<object>();
@@ -104,10 +108,11 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
         if (options.notFoundOnly ? isNotFound(error) : isMissing(error)) return undefined;
         throw this.failure('read', key, error);
       }
-      if (!out.Body) return Buffer.alloc(0);
+      const dated = out.LastModified ? { modifiedAt: out.LastModified } : {};
+      if (!out.Body) return { body: Buffer.alloc(0), ...dated };
       try {
         const body = await out.Body.transformToByteArray();
-        return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+        return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), ...dated };
       } catch (error) {
         const failure = new StoreError(`Reading ${this.display(key)} failed: ${errorMessage(error)}`, { url: this.display(key), key, retryable: isDroppedConnection(error), cause: error });
         bodyFailures.add(failure);

@@ -1,7 +1,8 @@
 import type { Host } from '../../fleet/types.js';
 import type { HostStatusReport } from '../../fleet/status.js';
 import { sshHelperScript } from '../../host-scripts/index.js';
-import type { ReportProblem } from '../context.js';
+import type { ReportProblem, ReportsRead } from '../context.js';
+import type { Observation } from '../types.js';
 import { mapConcurrent, type Clock } from '../../util/async.js';
 import { errorMessage } from '../../util/errors.js';
 import { CommandError, exec } from '../../util/exec.js';
@@ -11,7 +12,10 @@ export class ProbeOutputError extends Error {
   override name = 'ProbeOutputError';
 }
 
-/** Turns the probe's `key=value` lines into a report as of `now`. */
+/**
+ * Turns the probe's `key=value` lines into a report dated by the host's clock (`now` when it printed
+ * none); the caller records `now` as when the runner received it, so the gate can check that clock.
+ */
 export function parseProbeOutput(host: string, stdout: string, now: Date): HostStatusReport {
   const values = new Map<string, string>();
   for (const line of stdout.split('\n')) {
@@ -21,8 +25,8 @@ export function parseProbeOutput(host: string, stdout: string, now: Date): HostS
   if (values.get('fleet-probe') !== '1') throw new ProbeOutputError(`${host}: the probe printed no report (is it a NixOS host?)`);
   const current = values.get('current') ?? '';
   if (!current.startsWith('/nix/store/')) throw new ProbeOutputError(`${host}: /run/current-system is not a store path ("${current}"); is it a NixOS host?`);
-  const adoptedSeconds = Number(values.get('adopted'));
-  const adoptedAt = Number.isFinite(adoptedSeconds) && adoptedSeconds > 0 ? new Date(Math.min(adoptedSeconds * 1000, now.getTime())) : now;
+  const reportedAt = secondsValue(values.get('clock')) ?? now;
+  const adoptedAt = new Date(Math.min(secondsValue(values.get('adopted'))?.getTime() ?? reportedAt.getTime(), reportedAt.getTime()));
   const generation = values.get('generation');
   return {
     host,
@@ -32,12 +36,18 @@ export function parseProbeOutput(host: string, stdout: string, now: Date): HostS
     failedUnits: (values.get('failed') ?? '').split(/\s+/).filter(Boolean),
     needsReboot: values.get('reboot') === '1',
     lastError: null,
-    reportedAt: now,
+    reportedAt,
     adoptedAt,
     manifestSequence: null,
     agentVersion: 'ssh-probe',
     desired: null,
   };
+}
+
+/** A `date +%s` value as a Date, or undefined when it is none. */
+function secondsValue(text: string | undefined): Date | undefined {
+  const seconds = Number(text);
+  return text && Number.isSafeInteger(seconds) && seconds > 0 ? new Date(seconds * 1000) : undefined;
 }
 
 export interface SshProbeOptions {
@@ -74,8 +84,9 @@ export function probeArguments(host: Host, options: Pick<SshProbeOptions, 'sshAr
  * gate (its state is unknown, not "not seen"); hosts deployed
  * another way are skipped with a note.
  */
-export async function probeHosts(hosts: readonly Host[], options: SshProbeOptions): Promise<{ reports: Map<string, HostStatusReport>; problems: ReportProblem[] }> {
+export async function probeHosts(hosts: readonly Host[], options: SshProbeOptions): Promise<ReportsRead & { observations: Map<string, Observation> }> {
   const reports = new Map<string, HostStatusReport>();
+  const observations = new Map<string, Observation>();
   const problems: ReportProblem[] = [];
   await mapConcurrent(hosts, options.concurrency ?? 16, async (host) => {
     if (host.deploy.method !== 'ssh') {
@@ -88,7 +99,9 @@ export async function probeHosts(hosts: readonly Host[], options: SshProbeOption
         timeoutMs: ((options.connectTimeoutSeconds ?? 15) + 30) * 1000,
         ...(options.env ? { env: options.env } : {}),
       });
-      reports.set(host.name, parseProbeOutput(host.name, stdout, options.clock.now()));
+      const receivedAt = options.clock.now();
+      reports.set(host.name, parseProbeOutput(host.name, stdout, receivedAt));
+      observations.set(host.name, { receivedAt });
     } catch (error) {
       // ssh's own last words (`No route to host`, `Permission denied`) say more than the exit code.
       const said = error instanceof CommandError ? error.stderr.trim().split('\n').pop() : undefined;
@@ -96,5 +109,5 @@ export async function probeHosts(hosts: readonly Host[], options: SshProbeOption
       problems.push({ key: host.name, host: host.name, message: `unreachable: ${said || errorMessage(error).split('\n')[0]}` });
     }
   });
-  return { reports, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };
+  return { reports, observations, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };
 }

@@ -398,7 +398,7 @@ describe('pushToCache', () => {
         consumed += (part as Buffer).length;
         await sleep(1);
       }
-      store.objects.set(key, { body: Buffer.alloc(0), contentType: '' });
+      store.objects.set(key, { body: Buffer.alloc(0), contentType: '', modifiedAt: new Date() });
       return { bytes };
     };
     const { paths } = await pushToCache({ paths: [info], store, signingKey: key, log: memoryLog(), compression: { method: 'none' }, narSource: source });

@@ -74,6 +74,57 @@ describe('wave gate', () => {
     expect(evaluateGate(input(['a', 'b'], [report('a'), skewed])).passed).toBe(true);
   });
 
+  it('counts soak from the manifest that asked for the system, never from an adoption before it', () => {
+    // b claims 30 h on the new system, but the manifest asking for it was issued 2 h ago.
+    const manifest = { system: path('b'), issuedAt: new Date(now.getTime() - 2 * HOUR) };
+    const gate = evaluateGate(input(['a', 'b'], [report('a'), report('b')], { observations: new Map([['b', { manifest }]]) }));
+    expect(gate).toMatchObject({ passed: false, state: 'waiting', passing: 1 });
+    expect(gate.hosts[1]).toMatchObject({
+      state: 'soaking',
+      soakedMs: 2 * HOUR,
+      soakStartedAt: manifest.issuedAt,
+      soakEndsAt: new Date(now.getTime() + 22 * HOUR),
+      soakNote: 'the manifest asking for it was issued 2025-03-10T10:00:00.000Z, after the reported adoption 2025-03-09T06:00:00.000Z',
+    });
+    // A manifest for another system, or one issued before the adoption, changes nothing.
+    const other = { system: path('b', 'old'), issuedAt: new Date(now.getTime() - HOUR) };
+    const older = { system: path('b'), issuedAt: new Date(now.getTime() - 40 * HOUR) };
+    for (const m of [other, older]) {
+      const unchanged = evaluateGate(input(['a', 'b'], [report('a'), report('b')], { observations: new Map([['b', { manifest: m }]]) }));
+      expect(unchanged.passed).toBe(true);
+      expect(unchanged.hosts[1]?.soakStartedAt).toBeUndefined();
+    }
+  });
+
+  it('moves the adoption of a host whose clock is behind the store later by as much', () => {
+    // The store received b's report 10 min ago, but b dated it 1 day earlier: its clock is a day behind,
+    // so its 30 h on the new system are really 6 h.
+    const receivedAt = new Date(now.getTime() - 10 * 60_000);
+    const behind = report('b', { reportedAt: new Date(receivedAt.getTime() - 24 * HOUR) });
+    const gate = evaluateGate(input(['a', 'b'], [report('a'), behind], { observations: new Map([['b', { receivedAt }]]), offlineAfterMs: 12 * HOUR }));
+    expect(gate.hosts[1]).toMatchObject({ state: 'soaking', soakedMs: 6 * HOUR, soakNote: "the host's clock was 24h0m behind when its report was received" });
+    // and it is seen when the store received it, not a day ago by its own clock (offline-after 12h)
+    expect(gate.stragglers).toEqual([]);
+    // Without the store's date the same report makes b a straggler: its own clock is all there is.
+    expect(evaluateGate(input(['a', 'b'], [report('a'), behind], { offlineAfterMs: 12 * HOUR })).stragglers).toEqual(['b']);
+    // A store date after the runner's clock proves nothing: the host's dates are all there is.
+    const later = evaluateGate(input(['a', 'b'], [report('a'), behind], { observations: new Map([['b', { receivedAt: new Date(now.getTime() + 24 * HOUR) }]]), offlineAfterMs: 12 * HOUR }));
+    expect(later.stragglers).toEqual(['b']);
+    // A host clock a minute off is not corrected.
+    const close = evaluateGate(input(['a'], [report('a')], { observations: new Map([['a', { receivedAt: new Date(now.getTime() - 9 * 60_000) }]]) }));
+    expect(close.hosts[0]).toMatchObject({ state: 'passing', soakedMs: 30 * HOUR });
+    expect(close.hosts[0]?.soakNote).toBeUndefined();
+  });
+
+  it('does not trust a report dated well after the store received it', () => {
+    const receivedAt = new Date(now.getTime() - 3 * HOUR);
+    const gate = evaluateGate(input(['a', 'b'], [report('a'), report('b')], { observations: new Map([['b', { receivedAt }]]), quorum: { count: 1 } }));
+    expect(gate).toMatchObject({ passed: false, state: 'failed', unreadable: ['b'] });
+    expect(gate.hosts[1]?.detail).toBe(
+      "status not trusted: it is dated 2025-03-10T11:50:00.000Z, 2h50m after it was received (2025-03-10T09:00:00.000Z); check the host's clock",
+    );
+  });
+
   it('does not count a host running another system', () => {
     const gate = evaluateGate(input(['a', 'b'], [report('a'), report('b', { system: path('b', 'old'), desired: path('b') })]));
     expect(gate.passed).toBe(false);

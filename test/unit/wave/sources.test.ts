@@ -28,6 +28,16 @@ describe('ssh probe output', () => {
     expect(parseProbeOutput('a', `fleet-probe=1\ncurrent=${sys('a')}\nadopted=${now.getTime() / 1000 + 600}\n`, now).adoptedAt).toEqual(now);
   });
 
+  it("dates the report by the host's clock, so the gate can compare it with the runner's", () => {
+    const hostClock = now.getTime() / 1000 - 86_400;
+    const report = parseProbeOutput('a', `fleet-probe=1\ncurrent=${sys('a')}\nadopted=${hostClock - 3600}\nclock=${hostClock}\n`, now);
+    expect(report.reportedAt).toEqual(new Date(hostClock * 1000));
+    expect(report.adoptedAt).toEqual(new Date((hostClock - 3600) * 1000));
+    // and an adoption after the host's own clock is capped at that clock
+    expect(parseProbeOutput('a', `fleet-probe=1\ncurrent=${sys('a')}\nadopted=${hostClock + 60}\nclock=${hostClock}\n`, now).adoptedAt).toEqual(new Date(hostClock * 1000));
+    expect(parseProbeOutput('a', `fleet-probe=1\ncurrent=${sys('a')}\nclock=soon\n`, now).reportedAt).toEqual(now);
+  });
+
   it('refuses hosts that are not reached over ssh', () => {
     const inventory = parseInventoryText('environments: { p: {} }\nhosts: { c: { environment: p, deploy: { method: pull } } }\n', 'fleet.yaml');
     expect(() => probeArguments(inventory.hosts.c as NonNullable<typeof inventory.hosts.c>, {})).toThrow('c is deployed with pull, not ssh');

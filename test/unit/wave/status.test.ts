@@ -18,10 +18,16 @@ const document = {
   agentVersion: '1.0.0',
 };
 
-function memoryStore(objects: Record<string, string>): StatusStore {
+/** Objects written at `modifiedAt`, as a store would date them. */
+function memoryStore(objects: Record<string, string>, modifiedAt = new Date('2025-03-01T10:00:05Z')): StatusStore {
+  const get = async (key: string) => (key in objects ? Buffer.from(objects[key] as string) : undefined);
   return {
     url: 'memory://',
-    get: async (key) => (key in objects ? Buffer.from(objects[key] as string) : undefined),
+    get,
+    getWithDate: async (key) => {
+      const body = await get(key);
+      return body && { body, modifiedAt };
+    },
     list: async (prefix) => Object.keys(objects).filter((k) => k.startsWith(prefix)),
   };
 }
@@ -80,8 +86,10 @@ describe('host status reports', () => {
       'fleet/status/nested/x.json': JSON.stringify(document),
       'fleet/production/web1.json': '{}',
     });
-    const { reports, problems } = await readStatusReports(store);
+    const { reports, receivedAt, problems } = await readStatusReports(store);
     expect([...reports.keys()].sort()).toEqual(['web1', 'web2']);
+    // the store's own date of each usable report, for the gate to check the host's clock against
+    expect(receivedAt).toEqual(new Map([['web1', new Date('2025-03-01T10:00:05Z')], ['web2', new Date('2025-03-01T10:00:05Z')]]));
     expect((reports.get('web2') as HostStatusReport).system).toBe(B);
     expect(problems).toEqual([
       { key: 'fleet/status/db1.json', host: 'db1', message: expect.stringContaining('not valid JSON') },
@@ -90,7 +98,7 @@ describe('host status reports', () => {
   });
 
   it('passes store errors on', async () => {
-    const store: StatusStore = { url: 'x', get: async () => undefined, list: async () => Promise.reject(new Error('403 Forbidden')) };
+    const store: StatusStore = { url: 'x', get: async () => undefined, getWithDate: async () => undefined, list: async () => Promise.reject(new Error('403 Forbidden')) };
     await expect(readStatusReports(store)).rejects.toThrow('403 Forbidden');
   });
 });
