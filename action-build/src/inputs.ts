@@ -29,6 +29,7 @@ export const BUILD_INPUTS = {
   checks: list({ example: 'vm-*' }),
   'skip-upstream': list({ example: 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=' }),
   'nix-eval-cache': boolean({ fallback: false, example: 'true' }),
+  'verify-cache': boolean({ fallback: false, example: 'true' }),
 };
 
 export function readBuildInputs(read?: InputReader) {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildTargets, pushOutputs, reportTargets } from '../../src/pipeline/build-and-push.js';
-import { buildManifest, CHECK_HEADERS, checkRows, storePathsOf, TARGET_HEADERS, targetRows, totalsLine } from '../../src/pipeline/report.js';
+import { buildManifest, CHECK_HEADERS, checkRows, repairLines, storePathsOf, targetHeaders, targetRows, totalsLine, VERIFY_CACHE_HINT } from '../../src/pipeline/report.js';
 import { loadInventory } from '../../src/fleet/index.js';
 import { Nix } from '../../src/nix/index.js';
 import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
@@ -45,7 +45,19 @@ async function buildHosts(): Promise<void> {
     ? await pushOutputs(roots, push.request, nix, actionLog)
     : { infos: roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [], pushMs: 0 };
   const targets = reportTargets(built.targets, built.outcomes, pushed.infos, 'push' in pushed ? pushed.push : undefined);
-  const manifest = buildManifest(push.enabled ? settings.cacheForDisplay : undefined, targets, built.checks, pushed.infos, 'push' in pushed ? pushed.push : undefined, built.buildMs, pushed.pushMs);
+  const delegatedTo = 'delegatedTo' in pushed ? pushed.delegatedTo : undefined;
+  // Only our own push reads the cache's entries; nix copy (ssh stores) has none to verify.
+  const verified = push.enabled && !delegatedTo && settings.inputs['verify-cache'];
+  const manifest = buildManifest(
+    push.enabled ? settings.cacheForDisplay : undefined,
+    targets,
+    built.checks,
+    pushed.infos,
+    'push' in pushed ? pushed.push : undefined,
+    built.buildMs,
+    pushed.pushMs,
+    verified,
+  );
   const manifestPath = join(process.env.RUNNER_TEMP ?? process.cwd(), 'fleet-build-manifest.json');
   await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
 
@@ -55,15 +67,19 @@ async function buildHosts(): Promise<void> {
     'pushed-paths': manifest.totals.pushed,
     'pushed-bytes': manifest.totals.pushedBytes,
     'skipped-paths': manifest.totals.skipped,
+    'repaired-paths': manifest.totals.repaired,
     checks: built.checks.map(({ log: _log, ...check }) => check),
   });
 
-  const delegatedTo = 'delegatedTo' in pushed ? pushed.delegatedTo : undefined;
-  const summary = new JobSummary().heading('fleet build').table(TARGET_HEADERS, targetRows(targets, push.enabled && !delegatedTo));
+  const summary = new JobSummary().heading('fleet build').table(targetHeaders(verified), targetRows(targets, push.enabled && !delegatedTo, verified));
   if (delegatedTo) summary.text(`Copied ${manifest.totals.paths} paths with \`nix copy\` to ${delegatedTo}.`);
   else summary.text(push.enabled ? totalsLine(manifest) : `Not pushed: ${push.reason}`);
+  const repaired = repairLines(manifest);
+  if (repaired.length > 0) summary.details(`${repaired.length} broken cache entries repaired`, repaired.join('\n'));
+  else if (!verified && ('push' in pushed ? (pushed.push?.totals.skipped ?? 0) : 0) > 0) summary.text(VERIFY_CACHE_HINT);
   if (built.checks.length > 0) summary.heading('NixOS VM tests', 3).table(CHECK_HEADERS, checkRows(built.checks));
   const failedPaths = manifest.paths.filter((p) => p.status === 'failed' || p.status === 'blocked');
+  const unrepaired = failedPaths.filter((p) => p.repair).length;
   if (failedPaths.length > 0) {
     summary.details(`${failedPaths.length} paths not pushed`, failedPaths.map((p) => `- ${markdownCode(p.path)} (${p.status}): ${markdownText(p.error ?? '')}`).join('\n'));
   }
@@ -74,7 +90,8 @@ async function buildHosts(): Promise<void> {
   const problems = [
     failedTargets.length > 0 ? `failed to build: ${failedTargets.join(', ')}` : '',
     failedChecks.length > 0 ? `VM tests failed: ${failedChecks.join(', ')}` : '',
-    failedPaths.length > 0 ? `${failedPaths.length} paths were not pushed (re-run to finish; no narinfo points at a missing NAR)` : '',
+    failedPaths.length > unrepaired ? `${failedPaths.length - unrepaired} paths were not pushed (re-run to finish; no narinfo points at a missing NAR)` : '',
+    unrepaired > 0 ? `${unrepaired} broken cache entries could not be repaired and are left as they were (re-run to finish)` : '',
   ].filter(Boolean);
   if (problems.length > 0) throw new UserError(problems.join('; '));
 }

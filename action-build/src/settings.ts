@@ -48,6 +48,7 @@ export function readBuildSettings(): BuildSettings {
       compression,
       concurrency: inputs.concurrency,
       skipUpstream,
+      verifyCache: inputs['verify-cache'],
       storeOptions: async () =>
         roleToAssume && cache.kind === 's3'
           ? { credentials: assumeRoleForThisStep({ roleToAssume, region, audience: inputs.audience, durationSeconds: inputs['role-duration-seconds'] }) }

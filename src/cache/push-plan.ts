@@ -10,9 +10,13 @@
  * available ("ready"), biggest NAR first; when none is ready, it looks ahead and hands out a
  * path still waiting on its references, so a long chain of dependencies does not leave upload
  * lanes idle. Its narinfo then waits until the chain below it is written.
+ *
+ * A path whose narinfo the cache holds but which needs repair (verify-cache) goes the same way:
+ * its NAR uploaded again or not, its narinfo rewritten only once its references are available.
  */
 
-export type PathStatus = 'pushed' | 'skipped' | 'upstream' | 'failed' | 'blocked';
+/** `repaired`: the cache had a narinfo for it, which this push replaced (NAR re-pushed, or re-signed). */
+export type PathStatus = 'pushed' | 'repaired' | 'skipped' | 'upstream' | 'failed' | 'blocked';
 
 type Phase =
   | 'unchecked' // whether the cache has it is not known yet
@@ -40,6 +44,8 @@ export interface PlanNode<T extends PlanPath = PlanPath> {
   error?: string;
   /** References (self excluded) not yet available. */
   waitingOn: number;
+  /** Its narinfo was in the cache but is being replaced. */
+  repairing?: boolean;
 }
 
 class MaxHeap<T> {
@@ -183,10 +189,30 @@ export class PushPlan<T extends PlanPath = PlanPath> {
     } else if (!node.info) {
       this.fail(node, 'failed', 'it is neither in the cache nor among the paths to push');
     } else {
-      node.phase = 'missing';
-      if (node.waitingOn === 0) this.ready.push(node);
-      this.lookahead.push(node);
+      this.needsUpload(node);
     }
+  }
+
+  /**
+   * The cache holds the path's narinfo, but it must be replaced: `nar` uploads the NAR again
+   * first (it is missing, or the narinfo cannot be trusted), `narinfo` only rewrites the narinfo
+   * (the NAR is in place). Either way the narinfo waits for the references.
+   */
+  repair(node: PlanNode<T>, what: 'nar' | 'narinfo'): void {
+    if (node.phase !== 'unchecked' || !node.info) return;
+    node.repairing = true;
+    if (what === 'nar') {
+      this.needsUpload(node);
+    } else {
+      node.phase = 'uploaded';
+      if (node.waitingOn === 0) this.writable.push(node);
+    }
+  }
+
+  private needsUpload(node: PlanNode<T>): void {
+    node.phase = 'missing';
+    if (node.waitingOn === 0) this.ready.push(node);
+    this.lookahead.push(node);
   }
 
   /** The next NAR to upload, or undefined when none can start now. */
@@ -220,7 +246,7 @@ export class PushPlan<T extends PlanPath = PlanPath> {
   }
 
   written(node: PlanNode<T>): void {
-    if (node.phase === 'writing') this.makeAvailable(node, 'pushed');
+    if (node.phase === 'writing') this.makeAvailable(node, node.repairing ? 'repaired' : 'pushed');
   }
 
   /** The path's check, upload or narinfo failed: it and everything depending on it stop. */

@@ -14,6 +14,7 @@ import { PushPlan, type PathStatus, type PlanNode } from './push-plan.js';
 import { isTransientError, withRetry } from './retry.js';
 import { verifyAny, type PublicKey, type SigningKey } from './signing.js';
 import type { BinaryCacheStore } from './store.js';
+import { REPAIR_LABELS, verifyCacheEntry, type RepairReason } from './verify-entry.js';
 
 /** What the pipeline needs to know about a path: `nix path-info` output (src/nix). */
 export type PushPathInfo = Pick<PathInfo, 'path' | 'narHash' | 'narSize' | 'references'> & Partial<Pick<PathInfo, 'deriver' | 'signatures' | 'ca'>>;
@@ -32,6 +33,12 @@ export interface PushOptions {
   checkConcurrency?: number;
   /** Paths carrying a valid signature by one of these keys are served upstream: not pushed. */
   skipUpstreamKeys?: readonly PublicKey[];
+  /**
+   * Checks every narinfo the cache already holds instead of trusting its presence: its NAR must be
+   * there and, with `signingKey`, it must carry our signature. Broken entries are repaired (NAR
+   * re-pushed, or narinfo re-signed) and reported as `repaired`. Costs a GET and a HEAD per path.
+   */
+  verifyExisting?: boolean;
   log: Log;
   /** Called once per path when it reaches its final status. */
   onProgress?: (progress: PushProgress) => void;
@@ -55,18 +62,30 @@ export interface PathPushResult {
   /** Time spent uploading its NAR and writing its narinfo (waiting on references excluded). */
   durationMs: number;
   error?: string;
+  /** Why its cache entry is being replaced: status `repaired` once done, `failed` or `blocked` when the repair could not be made. */
+  repair?: PathRepair;
+}
+
+export interface PathRepair {
+  reason: RepairReason;
+  /** `REPAIR_LABELS[reason]`: "NAR missing, re-pushed", "re-signed", … */
+  label: string;
+  /** What was found, e.g. "nar/….nar.zst is not in the cache". */
+  detail: string;
 }
 
 export interface PushTotals {
   paths: number;
   pushed: number;
+  /** Cache entries found broken and replaced (verifyExisting). */
+  repaired: number;
   skipped: number;
   upstream: number;
   failed: number;
   blocked: number;
-  /** NAR bytes of the pushed paths. */
+  /** NAR bytes uploaded (pushed paths and re-pushed repairs). */
   narBytes: number;
-  /** Compressed bytes uploaded for the pushed paths. */
+  /** Compressed bytes uploaded (pushed paths and re-pushed repairs). */
   fileBytes: number;
   durationMs: number;
 }
@@ -90,6 +109,8 @@ const MAX_FAILURE_LINES = 10;
 
 interface Work {
   upload?: NarUploadResult;
+  /** A re-signed narinfo, written as it is (its NAR is already in the cache). */
+  narInfo?: NarInfo;
   durationMs: number;
 }
 
@@ -100,6 +121,9 @@ interface Work {
  *
  * A path that fails never gets a narinfo, nor does anything depending on it (reported as
  * blocked); the other paths carry on. Only problems with the cache as a whole throw.
+ *
+ * With `verifyExisting`, a narinfo already in the cache is read and checked first (see
+ * verify-entry.ts); a broken one is replaced under the same rule as a new path.
  */
 export async function pushToCache(options: PushOptions): Promise<PushResult> {
   const started = performance.now();
@@ -111,6 +135,8 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
   const infos = uniqueByPath(options.paths);
   const total = infos.length;
   const work = new Map<string, Work>();
+  const repairs = new Map<string, PathRepair>();
+  const verifying = options.verifyExisting === true;
   let done = 0;
   let failures = 0;
 
@@ -119,14 +145,17 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
   const resultOf = (node: PlanNode<PushPathInfo>): PathPushResult => {
     const info = node.info as PushPathInfo;
     const w = work.get(node.path);
+    const landed = node.status === 'pushed' || node.status === 'repaired';
     const result: PathPushResult = {
       path: node.path,
       status: node.status ?? 'failed',
       narSize: info.narSize,
-      fileSize: node.status === 'pushed' ? (w?.upload?.fileSize ?? 0) : 0,
+      fileSize: landed ? (w?.upload?.fileSize ?? 0) : 0,
       durationMs: Math.round(w?.durationMs ?? 0),
     };
     if (node.error !== undefined) result.error = node.error;
+    const repair = repairs.get(node.path);
+    if (repair) result.repair = repair;
     return result;
   };
 
@@ -142,6 +171,7 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
         else log.debug(`${node.path} failed: ${result.error}`);
       } else if (result.status === 'blocked') log.debug(`${node.path} is blocked: ${result.error}`);
       else if (result.status === 'pushed') log.debug(`pushed ${node.path} (${formatBytes(result.narSize)} NAR, ${formatBytes(result.fileSize)} ${compression.method})`);
+      else if (result.status === 'repaired') log.debug(`repaired ${node.path}: ${result.repair?.label ?? ''}`);
       try {
         options.onProgress?.({ result, done, total });
       } catch (error) {
@@ -157,6 +187,13 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
 
   log.info(`Pushing ${total} paths (${formatBytes(sumNarSize(infos))} of NARs) to ${store.url} with ${compression.method} compression`);
   if (!options.signingKey) log.warning('No signing key: narinfos carry only the signatures the paths already have, so clients must trust them otherwise.');
+  if (verifying) {
+    log.info(
+      options.signingKey
+        ? `verify-cache: checking that every narinfo already in the cache has its NAR and a valid signature by ${options.signingKey.name}`
+        : 'verify-cache: no signing key, so only checking that every narinfo already in the cache has its NAR (signatures are not checked)',
+    );
+  }
 
   // Every state change may make work possible for an idle lane.
   let waiting: (() => void)[] = [];
@@ -167,17 +204,39 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
   };
   const changed = (): Promise<void> => new Promise((resolve) => waiting.push(resolve));
 
+  let repairLines = 0;
+  const verify = async (node: PlanNode<PushPathInfo>): Promise<void> => {
+    const info = node.info as PushPathInfo;
+    const verdict = await verifyCacheEntry(store, info, options.signingKey);
+    if (verdict.action === 'absent' || verdict.action === 'keep') return plan.checked(node, verdict.action === 'keep');
+    const repair: PathRepair = { reason: verdict.reason, label: REPAIR_LABELS[verdict.reason], detail: verdict.detail };
+    repairs.set(node.path, repair);
+    if (++repairLines <= MAX_FAILURE_LINES) log.info(`${node.path} is broken in the cache (${repair.detail}): ${verdict.action === 'resign' ? 're-signing it' : 're-pushing it'}`);
+    else log.debug(`${node.path} is broken in the cache (${repair.detail})`);
+    if (verdict.action === 'resign') {
+      work.set(node.path, { narInfo: verdict.narInfo, durationMs: 0 });
+      plan.repair(node, 'narinfo');
+    } else {
+      plan.repair(node, 'nar');
+    }
+  };
+
   const checks = mapConcurrent(plan.checkOrder, checkConcurrency, async (node) => {
     if (node.phase !== 'unchecked') return;
     try {
-      plan.checked(node, await store.has(narInfoKey(node.path)));
+      if (verifying && node.info) await verify(node);
+      else plan.checked(node, await store.has(narInfoKey(node.path)));
     } catch (error) {
-      plan.failed(node, `could not check whether ${store.url} has it: ${errorMessage(error)}`);
+      plan.failed(node, `could not check whether ${store.url} has it${verifying ? ' intact' : ''}: ${errorMessage(error)}`);
     }
     wake();
   }).then(() => {
     const counts = countStatuses(plan);
-    log.info(`${counts.skipped} already in the cache, ${counts.upstream} served upstream, ${total - counts.skipped - counts.upstream - counts.failed - counts.blocked} to push`);
+    const left = { push: 0, repair: 0 };
+    for (const node of plan.given()) {
+      if (node.status === undefined || node.status === 'pushed' || node.status === 'repaired') left[node.repairing ? 'repair' : 'push']++;
+    }
+    log.info(`${counts.skipped} already in the cache, ${counts.upstream} served upstream${verifying ? `, ${left.repair} to repair` : ''}, ${left.push} to push`);
   });
 
   const maxCompressing = compressionParallelism(compression);
@@ -207,7 +266,9 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
       plan.uploaded(node);
     } catch (error) {
       work.set(node.path, { durationMs: performance.now() - t0 });
-      plan.failed(node, errorMessage(error));
+      const repair = repairs.get(node.path);
+      // Its old narinfo stays as it was: nothing new points at a NAR that is not there.
+      plan.failed(node, repair ? `its cache entry is broken (${repair.detail}) and re-uploading its NAR failed: ${errorMessage(error)}` : errorMessage(error));
     }
   };
 
@@ -216,7 +277,7 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
     const w = work.get(node.path) as Work;
     const t0 = performance.now();
     try {
-      const text = renderNarInfo(narInfoFor(info, w.upload as NarUploadResult, compression, options.signingKey));
+      const text = renderNarInfo(w.narInfo ?? narInfoFor(info, w.upload as NarUploadResult, compression, options.signingKey));
       await store.put(narInfoKey(info.path), text, NARINFO_CONTENT_TYPE);
       w.durationMs += performance.now() - t0;
       plan.written(node);
@@ -260,9 +321,10 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
   const paths = [...plan.given()].map(resultOf);
   const totals = summarize(paths, performance.now() - started);
   if (failures > MAX_FAILURE_LINES) log.error(`${failures - MAX_FAILURE_LINES} more paths failed (details in the debug log)`);
+  if (repairLines > MAX_FAILURE_LINES) log.info(`${repairLines - MAX_FAILURE_LINES} more broken cache entries (details in the debug log)`);
   log.info(
     `Pushed ${totals.pushed} paths (${formatBytes(totals.narBytes)} of NARs, ${formatBytes(totals.fileBytes)} uploaded) in ${formatDuration(totals.durationMs)}` +
-      `; ${totals.skipped} already cached, ${totals.upstream} upstream, ${totals.failed} failed, ${totals.blocked} blocked`,
+      `; ${verifying ? `${totals.repaired} repaired, ` : ''}${totals.skipped} already cached, ${totals.upstream} upstream, ${totals.failed} failed, ${totals.blocked} blocked`,
   );
   return { paths, totals };
 }
@@ -331,16 +393,17 @@ function sumNarSize(infos: readonly PushPathInfo[]): number {
 }
 
 function countStatuses(plan: PushPlan<PushPathInfo>): Record<PathStatus, number> {
-  const counts: Record<PathStatus, number> = { pushed: 0, skipped: 0, upstream: 0, failed: 0, blocked: 0 };
+  const counts: Record<PathStatus, number> = { pushed: 0, repaired: 0, skipped: 0, upstream: 0, failed: 0, blocked: 0 };
   for (const node of plan.given()) if (node.status) counts[node.status]++;
   return counts;
 }
 
 function summarize(paths: readonly PathPushResult[], durationMs: number): PushTotals {
-  const totals: PushTotals = { paths: paths.length, pushed: 0, skipped: 0, upstream: 0, failed: 0, blocked: 0, narBytes: 0, fileBytes: 0, durationMs: Math.round(durationMs) };
+  const totals: PushTotals = { paths: paths.length, pushed: 0, repaired: 0, skipped: 0, upstream: 0, failed: 0, blocked: 0, narBytes: 0, fileBytes: 0, durationMs: Math.round(durationMs) };
   for (const p of paths) {
     totals[p.status]++;
-    if (p.status === 'pushed') {
+    // A re-signed path uploaded no NAR (fileSize 0).
+    if (p.status === 'pushed' || (p.status === 'repaired' && p.fileSize > 0)) {
       totals.narBytes += p.narSize;
       totals.fileBytes += p.fileSize;
     }

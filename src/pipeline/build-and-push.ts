@@ -27,6 +27,8 @@ export interface PushRequest {
   compression: Compression;
   concurrency: number;
   skipUpstream: readonly PublicKey[];
+  /** Check the entries already in the cache (NAR present, signed by signingKey) and repair broken ones. */
+  verifyCache: boolean;
   /**
    * Called only after every build has finished, so no credential exists while builds of
    * possibly untrusted code run.
@@ -42,6 +44,8 @@ export interface TargetReport {
   closureBytes: number;
   pushedPaths: number;
   pushedBytes: number;
+  /** Paths of the closure whose broken cache entry was replaced (verify-cache). */
+  repairedPaths: number;
   skippedPaths: number;
 }
 
@@ -82,6 +86,8 @@ export async function pushOutputs(roots: readonly string[], request: PushRequest
   const infos = roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [];
   const url = request.cache;
   if (url.kind === 'nix-copy') {
+    // An SSH store is a Nix store: nix copy asks it which paths are valid, there are no narinfos to verify.
+    if (request.verifyCache) log.info(`verify-cache does not apply to ${url.url}: nix copy checks the paths in that store itself`);
     await log.group(`Copying ${infos.length} paths to ${url.url} with nix copy`, async () => {
       if (request.signingKeyText) await nix.sign(roots, request.signingKeyText);
       await nix.copy(roots, { to: url.target });
@@ -98,6 +104,7 @@ export async function pushOutputs(roots: readonly string[], request: PushRequest
         compression: request.compression,
         concurrency: request.concurrency,
         skipUpstreamKeys: request.skipUpstream,
+        verifyExisting: request.verifyCache,
         log,
       }),
     );
@@ -127,6 +134,7 @@ export function reportTargets(targets: readonly BuildTarget[], outcomes: readonl
       closureBytes: closure.reduce((sum, p) => sum + (infoByPath.get(p)?.narSize ?? 0), 0),
       pushedPaths: results.filter((r) => r?.status === 'pushed').length,
       pushedBytes: results.reduce((sum, r) => sum + (r?.status === 'pushed' ? r.fileSize : 0), 0),
+      repairedPaths: results.filter((r) => r?.status === 'repaired').length,
       skippedPaths: results.filter((r) => r?.status === 'skipped' || r?.status === 'upstream').length,
     };
   });

@@ -1,7 +1,8 @@
-import type { PushResult } from '../cache/push.js';
+import type { PathRepair, PushResult } from '../cache/push.js';
 import type { PathInfo } from '../nix/index.js';
 import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
+import { markdownCode, markdownText } from '../util/markdown.js';
 import type { CheckResult } from './checks.js';
 import type { TargetReport } from './build-and-push.js';
 
@@ -9,14 +10,25 @@ import type { TargetReport } from './build-and-push.js';
 export interface BuildManifest {
   version: 1;
   cache?: string;
+  /** Whether entries already in the cache were checked (verify-cache); `repaired` counts only then. */
+  verifiedCache: boolean;
   storePaths: Record<string, string>;
   targets: { name: string; installable: string; ok: boolean; outPath?: string; error?: string; closurePaths: number; closureBytes: number }[];
   checks: CheckResult[];
-  paths: { path: string; narSize: number; status: string; fileSize?: number; durationMs?: number; error?: string }[];
-  totals: { paths: number; pushed: number; skipped: number; failed: number; narBytes: number; pushedBytes: number; buildMs: number; pushMs: number };
+  paths: { path: string; narSize: number; status: string; fileSize?: number; durationMs?: number; error?: string; repair?: PathRepair }[];
+  totals: { paths: number; pushed: number; repaired: number; skipped: number; failed: number; narBytes: number; pushedBytes: number; buildMs: number; pushMs: number };
 }
 
-export function buildManifest(cache: string | undefined, targets: readonly TargetReport[], checks: readonly CheckResult[], infos: readonly PathInfo[], push: PushResult | undefined, buildMs: number, pushMs: number): BuildManifest {
+export function buildManifest(
+  cache: string | undefined,
+  targets: readonly TargetReport[],
+  checks: readonly CheckResult[],
+  infos: readonly PathInfo[],
+  push: PushResult | undefined,
+  buildMs: number,
+  pushMs: number,
+  verifiedCache = false,
+): BuildManifest {
   const pushed = new Map((push?.paths ?? []).map((p) => [p.path, p]));
   const paths = infos.map((info) => {
     const result = pushed.get(info.path);
@@ -26,11 +38,13 @@ export function buildManifest(cache: string | undefined, targets: readonly Targe
       status: result?.status ?? 'not-pushed',
       ...(result ? { fileSize: result.fileSize, durationMs: Math.round(result.durationMs) } : {}),
       ...(result?.error ? { error: result.error } : {}),
+      ...(result?.repair ? { repair: result.repair } : {}),
     };
   });
   return {
     version: 1,
     ...(cache ? { cache } : {}),
+    verifiedCache,
     storePaths: storePathsOf(targets),
     targets: targets.map((t) => ({
       name: t.target.name,
@@ -46,6 +60,7 @@ export function buildManifest(cache: string | undefined, targets: readonly Targe
     totals: {
       paths: infos.length,
       pushed: push?.totals.pushed ?? 0,
+      repaired: push?.totals.repaired ?? 0,
       skipped: (push?.totals.skipped ?? 0) + (push?.totals.upstream ?? 0),
       failed: (push?.totals.failed ?? 0) + (push?.totals.blocked ?? 0),
       narBytes: infos.reduce((sum, i) => sum + i.narSize, 0),
@@ -62,13 +77,19 @@ export function storePathsOf(targets: readonly TargetReport[]): Record<string, s
 
 export const TARGET_HEADERS = ['Host', 'Outcome', 'Store path', 'Closure', 'Pushed', 'Skipped'];
 
-export function targetRows(targets: readonly TargetReport[], pushed: boolean): string[][] {
+/** The per-host table's headers; a Repaired column when the cache's entries were verified. */
+export function targetHeaders(verified: boolean): string[] {
+  return verified ? [...TARGET_HEADERS.slice(0, 5), 'Repaired', ...TARGET_HEADERS.slice(5)] : TARGET_HEADERS;
+}
+
+export function targetRows(targets: readonly TargetReport[], pushed: boolean, verified = false): string[][] {
   return targets.map((t) => [
     t.target.name,
     t.outcome.ok ? '✅ built' : `❌ ${t.outcome.stage === 'eval' ? 'evaluation failed' : 'build failed'}`,
     t.outPath ?? '',
     t.outPath ? `${t.closurePaths} paths, ${formatBytes(t.closureBytes)}` : '',
     pushed ? `${t.pushedPaths} paths, ${formatBytes(t.pushedBytes)}` : '—',
+    ...(verified ? [pushed ? String(t.repairedPaths) : '—'] : []),
     pushed ? String(t.skippedPaths) : '—',
   ]);
 }
@@ -79,7 +100,7 @@ export function totalsLine(manifest: BuildManifest): string {
   const throughput = seconds > 0 ? `${formatBytes(totals.pushedBytes / seconds)}/s` : 'n/a';
   return (
     `**${totals.paths} paths** in the closures (${formatBytes(totals.narBytes)} uncompressed): ` +
-    `${totals.pushed} pushed (${formatBytes(totals.pushedBytes)} compressed), ${totals.skipped} already cached, ${totals.failed} failed. ` +
+    `${totals.pushed} pushed${manifest.verifiedCache ? ` and ${totals.repaired} repaired` : ''} (${formatBytes(totals.pushedBytes)} compressed), ${totals.skipped} already cached, ${totals.failed} failed. ` +
     `Build ${formatDuration(totals.buildMs)}, push ${formatDuration(totals.pushMs)} (${throughput}).`
   );
 }
@@ -89,3 +110,11 @@ export const CHECK_HEADERS = ['VM test', 'Outcome', 'Duration'];
 export function checkRows(checks: readonly CheckResult[]): string[][] {
   return checks.map((c) => [c.name, c.outcome === 'passed' ? '✅ passed' : '❌ failed', formatDuration(c.durationMs)]);
 }
+
+/** The summary's list of repaired cache entries, one Markdown line each (store path, what was done, why). */
+export function repairLines(manifest: BuildManifest): string[] {
+  return manifest.paths.flatMap((p) => (p.status === 'repaired' && p.repair ? [`- ${markdownCode(p.path)}: ${markdownText(p.repair.label)} (${markdownText(p.repair.detail)})`] : []));
+}
+
+/** Said under the totals when entries already in the cache were trusted as they are. */
+export const VERIFY_CACHE_HINT = 'Paths already in the cache were not checked: `verify-cache: true` checks that each has its NAR and our signature, and repairs those that do not.';

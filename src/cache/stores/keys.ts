@@ -21,7 +21,8 @@ export function assertValidPrefix(prefix: string, where: string): void {
   assertValidKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix, where);
 }
 
-function keyProblem(key: string): string | undefined {
+/** Why `key` is not a valid cache key, or undefined when it is. */
+export function keyProblem(key: string): string | undefined {
   if (key === '') return 'it is empty';
   if (key.startsWith('/')) return 'it starts with "/"';
   // eslint-disable-next-line no-control-regex

@@ -136,6 +136,62 @@ describe('PushPlan', () => {
     expect(settled.sort()).toEqual(['leaf:failed', 'top:blocked', 'up:upstream']);
   });
 
+  describe('repairs (verify-cache)', () => {
+    /** Checks `broken` paths as needing repair, the rest as present or missing, then drives the plan. */
+    function driveRepairs(plan: PushPlan, broken: Record<string, 'nar' | 'narinfo'>, present: string[] = [], failUpload: string[] = []): string[] {
+      const events: string[] = [];
+      for (const node of plan.checkOrder) {
+        const what = broken[name(node)];
+        if (what) plan.repair(node, what);
+        else plan.checked(node, present.includes(name(node)));
+      }
+      for (;;) {
+        const write = plan.nextNarInfo();
+        if (write) {
+          events.push(`narinfo ${name(write)}`);
+          plan.written(write);
+          continue;
+        }
+        const upload = plan.nextUpload();
+        if (!upload) break;
+        events.push(`nar ${name(upload)}`);
+        if (failUpload.includes(name(upload))) plan.failed(upload, 'server error');
+        else plan.uploaded(upload);
+      }
+      expect(plan.finished).toBe(true);
+      return events;
+    }
+
+    it('re-uploads a NAR, or only rewrites a narinfo, and calls the path repaired', () => {
+      const plan = new PushPlan([info('gone', 10), info('unsigned', 20), info('fine', 30)]);
+      expect(driveRepairs(plan, { gone: 'nar', unsigned: 'narinfo' }, ['fine'])).toEqual(['narinfo unsigned', 'nar gone', 'narinfo gone']);
+      expect([...plan.given()].map((n) => `${name(n)}:${n.status}`)).toEqual(['gone:repaired', 'unsigned:repaired', 'fine:skipped']);
+    });
+
+    it('rewrites a narinfo only after its references are available, repaired or pushed', () => {
+      const plan = new PushPlan([info('top', 1, ['mid']), info('mid', 1, ['leaf']), info('leaf', 50)]);
+      expect(driveRepairs(plan, { top: 'narinfo', leaf: 'nar' })).toEqual(['nar leaf', 'narinfo leaf', 'nar mid', 'narinfo mid', 'narinfo top']);
+      expect(plan.get(p('mid'))?.status).toBe('pushed');
+      expect(plan.get(p('top'))?.status).toBe('repaired');
+    });
+
+    it('leaves a narinfo as it was when the repair of a reference fails', () => {
+      const plan = new PushPlan([info('top', 1, ['leaf']), info('leaf', 50), info('other', 1)]);
+      expect(driveRepairs(plan, { top: 'narinfo', leaf: 'nar', other: 'narinfo' }, [], ['leaf'])).toEqual(['narinfo other', 'nar leaf']);
+      expect(plan.get(p('leaf'))).toMatchObject({ status: 'failed', error: 'server error', repairing: true });
+      expect(plan.get(p('top'))).toMatchObject({ status: 'blocked', error: `its reference ${p('leaf')} failed` });
+    });
+
+    it('ignores a repair of a path already checked', () => {
+      const plan = new PushPlan([info('a', 1)]);
+      const [node] = plan.checkOrder as [PlanNode];
+      plan.checked(node, true);
+      plan.repair(node, 'nar');
+      expect(node).toMatchObject({ status: 'skipped', phase: 'available' });
+      expect(plan.nextUpload()).toBeUndefined();
+    });
+  });
+
   it('copes with a long chain without deep recursion', () => {
     const infos = Array.from({ length: 20_000 }, (_, i) => info(`n${i}`, 1, i > 0 ? [`n${i - 1}`] : []));
     const plan = new PushPlan(infos);

@@ -8,6 +8,7 @@ import { parsePublicKey, parseSigningKey } from '../../../src/cache/signing.js';
 import { StoreError } from '../../../src/cache/stores/store-error.js';
 import { sleep } from '../../../src/util/async.js';
 import { memoryLog } from '../../../src/util/log.js';
+import { nixKeyPair } from '../../support/keys.js';
 import { MemoryStore, type StoreHooks } from '../../support/memory-store.js';
 import { ANOTHER_PUBLIC_KEY, TEST_PUBLIC_KEY, TEST_SECRET_KEY } from './nix-fixtures.js';
 
@@ -467,5 +468,170 @@ describe('pushToCache edge cases', () => {
     c.add('only', 10);
     const { totals } = await push(c, new MemoryStore(), { concurrency: 64, checkConcurrency: 1 }).result;
     expect(totals.pushed).toBe(1);
+  });
+});
+
+describe('pushToCache with verifyExisting', () => {
+  const other = parseSigningKey(nixKeyPair('other-1').secret);
+  const narKey = (info: PushPathInfo): string => `nar/${info.narHash.slice('sha256:'.length)}.nar.zst`;
+  const infoOf = (c: Closure, path: string): PushPathInfo => c.infos.find((i) => i.path === path) as PushPathInfo;
+  const fp = (info: PushPathInfo): string => fingerprint({ storePath: info.path, narHash: info.narHash, narSize: info.narSize, references: info.references });
+
+  /**
+   * A closure pushed whole, then damaged: `gone`'s NAR deleted, `foreign`'s narinfo signed by
+   * another key only, `garbled`'s narinfo unreadable. `top` depends on all three; `fine` is intact.
+   */
+  async function damagedCache(hooks: StoreHooks = {}) {
+    const c = new Closure();
+    const gone = c.add('gone', BUFFERED_NAR_LIMIT * 2); // streamed when re-pushed
+    const foreign = c.add('foreign', 300);
+    const garbled = c.add('garbled', 400);
+    const fine = c.add('fine', 500);
+    const top = c.add('top', 100, ['gone', 'foreign', 'garbled', 'fine']);
+    const store = new MemoryStore(hooks);
+    await push(c, store).result;
+    await store.delete(narKey(infoOf(c, gone)));
+    const foreignText = (store.text(narInfoKey(foreign)) as string).replace(/^Sig: .*$/m, `Sig: ${other.sign(fp(infoOf(c, foreign)))}`);
+    await store.put(narInfoKey(foreign), foreignText, 'text/x-nix-narinfo');
+    await store.put(narInfoKey(garbled), 'StorePath: /nix/store/oops\n', 'text/x-nix-narinfo');
+    store.log.length = 0;
+    return { c, store, gone, foreign, garbled, fine, top };
+  }
+
+  /** Whether the cache's entry for a path is one a client requiring our signature can fetch. */
+  function fetchable(store: MemoryStore, info: PushPathInfo): boolean {
+    const text = store.text(narInfoKey(info.path));
+    let narInfo;
+    try {
+      narInfo = parseNarInfo(text ?? '');
+    } catch {
+      return false;
+    }
+    return store.objects.has(narInfo.url) && narInfo.sigs.some((s) => key.publicKey.verify(fp(info), s));
+  }
+
+  it('repairs each broken entry and says why, leaving the intact ones untouched', async () => {
+    const { c, store, gone, foreign, garbled, fine, top } = await damagedCache();
+    expect(c.infos.filter((i) => !fetchable(store, i)).map((i) => i.path)).toEqual([gone, foreign, garbled]);
+    const { result, log } = push(c, store, { verifyExisting: true });
+    const { paths, totals } = await result;
+
+    expect(paths.map((p) => [p.path, p.status, p.repair?.label])).toEqual([
+      [gone, 'repaired', 'NAR missing, re-pushed'],
+      [foreign, 'repaired', 're-signed'],
+      [garbled, 'repaired', 'narinfo unreadable, re-pushed'],
+      [fine, 'skipped', undefined],
+      [top, 'skipped', undefined],
+    ]);
+    expect(statusOf({ paths, totals }, gone)?.repair?.detail).toBe(`${narKey(infoOf(c, gone))} is not in the cache`);
+    expect(statusOf({ paths, totals }, foreign)?.repair?.detail).toBe('no valid signature by test-1 (signed by other-1)');
+    expect(statusOf({ paths, totals }, garbled)?.repair?.detail).toMatch(/^\w{32}\.narinfo is corrupt: StorePath "oops" is not a store path name$/);
+    expect(totals).toMatchObject({ pushed: 0, repaired: 3, skipped: 2, failed: 0, narBytes: BUFFERED_NAR_LIMIT * 2 + 400 });
+    expect(statusOf({ paths, totals }, foreign)?.fileSize).toBe(0);
+
+    expect(c.infos.filter((i) => !fetchable(store, i))).toEqual([]);
+    // The re-signed narinfo keeps the other key's signature and points at the NAR it had.
+    const resigned = parseNarInfo(store.text(narInfoKey(foreign)) as string);
+    expect(resigned.sigs.filter((s) => other.publicKey.verify(fp(infoOf(c, foreign)), s))).toHaveLength(1);
+    expect(resigned.sigs).toHaveLength(2);
+    // Only the repairs were written: the NARs first, then their narinfos.
+    const garbledInfo = infoOf(c, garbled);
+    expect(store.log.sort()).toEqual([`put ${narInfoKey(foreign)}`, `put ${narInfoKey(garbled)}`, `put ${narInfoKey(gone)}`, `put ${narKey(garbledInfo)}`, `put ${narKey(infoOf(c, gone))}`].sort());
+    expect(log.lines).toContain('verify-cache: checking that every narinfo already in the cache has its NAR and a valid signature by test-1');
+    expect(log.lines).toContainEqual(expect.stringMatching(/^2 already in the cache, 0 served upstream, 3 to repair, 0 to push$/));
+  });
+
+  it('writes a repaired narinfo only after its NAR, and a dependent repair only after its references', async () => {
+    const c = new Closure();
+    const leaf = c.add('leaf', BUFFERED_NAR_LIMIT + 10);
+    const mid = c.add('mid', 30, ['leaf']);
+    const top = c.add('top', 40, ['mid', 'leaf']);
+    // Slow, uneven stores shuffle completion order; the rule must hold anyway.
+    const store = new MemoryStore({ before: (_op, k) => sleep(k.length % 5) });
+    await push(c, store).result;
+    await store.delete(narKey(infoOf(c, leaf)));
+    for (const path of [mid, top]) await store.put(narInfoKey(path), (store.text(narInfoKey(path)) as string).replace(/^Sig: .*$/m, ''), 'text/x-nix-narinfo');
+    store.log.length = 0;
+    const { paths } = await push(c, store, { verifyExisting: true, concurrency: 8 }).result;
+    expect(paths.map((p) => p.repair?.label)).toEqual(['NAR missing, re-pushed', 're-signed', 're-signed']);
+    const at = (k: string): number => store.log.indexOf(`put ${k}`);
+    expect(at(narKey(infoOf(c, leaf)))).toBeLessThan(at(narInfoKey(leaf)));
+    expect(at(narInfoKey(leaf))).toBeLessThan(at(narInfoKey(mid)));
+    expect(at(narInfoKey(mid))).toBeLessThan(at(narInfoKey(top)));
+  });
+
+  it('re-pushes, rather than signs, an entry whose NarHash is not the local one', async () => {
+    const c = new Closure();
+    const path = c.add('rebuilt', 200);
+    const store = new MemoryStore();
+    const stale = { ...(infoOf(c, path) as PushPathInfo), narHash: `sha256:${nix32Encode(createHash('sha256').update('an older build').digest())}` };
+    await store.put(narKey(stale), 'old nar', 'application/x-nix-nar');
+    await store.put(narInfoKey(path), `StorePath: ${path}\nURL: ${narKey(stale)}\nCompression: zstd\nNarHash: ${stale.narHash}\nNarSize: ${stale.narSize}\nReferences: \nSig: ${other.sign(fp(stale))}\n`, 'text/x-nix-narinfo');
+    const { paths } = await push(c, store, { verifyExisting: true }).result;
+    expect(paths[0]).toMatchObject({ status: 'repaired', repair: { reason: 'narinfo-mismatch', label: 'narinfo disagrees with the local path, re-pushed' } });
+    expect(paths[0]?.repair?.detail).toMatch(/^its NarHash sha256:\w+ is not the local sha256:\w+$/);
+    expect(fetchable(store, infoOf(c, path))).toBe(true);
+    expect(parseNarInfo(store.text(narInfoKey(path)) as string).url).toBe(narKey(infoOf(c, path)));
+  });
+
+  it('without verifyExisting, trusts every narinfo it finds and writes nothing', async () => {
+    const { c, store } = await damagedCache();
+    const { paths, totals } = await push(c, store).result;
+    expect(paths.every((p) => p.status === 'skipped' && p.repair === undefined)).toBe(true);
+    expect(totals.repaired).toBe(0);
+    expect(store.log).toEqual([]);
+  });
+
+  it('without a signing key, checks only that the NARs are there, and says so', async () => {
+    const { c, store, gone, garbled } = await damagedCache();
+    const { result, log } = push(c, store, { verifyExisting: true, signingKey: undefined });
+    const { paths } = await result;
+    expect(paths.filter((p) => p.status === 'repaired').map((p) => p.path)).toEqual([gone, garbled]);
+    expect(log.lines).toContain('verify-cache: no signing key, so only checking that every narinfo already in the cache has its NAR (signatures are not checked)');
+  });
+
+  it('fails a repair whose NAR upload the store refuses, naming both, and leaves the old narinfo as it was', async () => {
+    let refuse = false;
+    const { c, store, gone, top } = await damagedCache({
+      before: (op, k) => {
+        if (refuse && (op === 'putStream' || op === 'put') && k.startsWith('nar/')) throw new StoreError('PUT nar/… failed: 500 Internal Server Error', { status: 500 });
+      },
+    });
+    refuse = true;
+    // top needs repair too (its narinfo lost our signature): it must wait for gone, and be blocked with it.
+    const topText = (store.text(narInfoKey(top)) as string).replace(/^Sig: .*$/m, '');
+    await store.put(narInfoKey(top), topText, 'text/x-nix-narinfo');
+    const goneText = store.text(narInfoKey(gone));
+    const { paths, totals } = await push(c, store, { verifyExisting: true }).result;
+    expect(statusOf({ paths, totals }, gone)).toMatchObject({ status: 'failed', repair: { reason: 'nar-missing' } });
+    expect(statusOf({ paths, totals }, gone)?.error).toMatch(/^its cache entry is broken \(nar\/\w+\.nar\.zst is not in the cache\) and re-uploading its NAR failed: .*500 Internal Server Error/);
+    // garbled's re-push is refused too: either failure blocks top.
+    expect(statusOf({ paths, totals }, top)).toMatchObject({ status: 'blocked', error: expect.stringMatching(/^its reference \/nix\/store\/\w+-(gone|garbled) failed$/), repair: { reason: 'unsigned' } });
+    expect(store.text(narInfoKey(gone))).toBe(goneText);
+    expect(store.text(narInfoKey(top))).toBe(topText);
+    expect(totals).toMatchObject({ repaired: 1, failed: 2, blocked: 1 });
+  });
+
+  it('keeps at most checkConcurrency verifications in flight', async () => {
+    const c = new Closure();
+    for (let i = 0; i < 40; i++) c.add(`p${i}`, 50);
+    const store = new MemoryStore();
+    await push(c, store).result;
+    let reads = 0;
+    let maxReads = 0;
+    const slow = new MemoryStore({
+      before: async (op) => {
+        if (op !== 'get' && op !== 'has') return;
+        reads++;
+        maxReads = Math.max(maxReads, reads);
+        await sleep(2);
+        reads--;
+      },
+    });
+    for (const [k, v] of store.objects) slow.objects.set(k, v);
+    const { totals } = await push(c, slow, { verifyExisting: true, checkConcurrency: 3 }).result;
+    expect(totals.skipped).toBe(40);
+    expect(maxReads).toBeLessThanOrEqual(3);
+    expect(maxReads).toBeGreaterThan(1);
   });
 });
