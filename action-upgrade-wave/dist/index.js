@@ -85392,6 +85392,7 @@ function assertValidPrefix(prefix, where) {
         return;
     assertValidKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix, where);
 }
+/** Why `key` is not a valid cache key, or undefined when it is. */
 function keyProblem(key) {
     if (key === '')
         return 'it is empty';
