@@ -85769,6 +85769,8 @@ function s3Hint(name, status, location) {
 
 
 
+/** Mount points of the kernel's own file systems. */
+const KERNEL_FILE_SYSTEMS = ['/proc', '/sys', '/dev'];
 const EXAMPLES = 's3://my-nix-cache?region=eu-west-1, https://cache.example.org, file:///srv/nix-cache';
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -85807,6 +85809,11 @@ function parseCacheUrl(input, env = process.env) {
             const directory = (0,external_node_url_.fileURLToPath)(new URL(`file://${url.pathname}`)).replace(/(.)\/+$/, '$1');
             if (!(0,external_node_path_.isAbsolute)(directory) || directory === '/')
                 fail('must name a directory other than /', 'file:///srv/nix-cache');
+            const kernel = KERNEL_FILE_SYSTEMS.find((root) => directory === root || directory.startsWith(`${root}/`));
+            const sharedMemory = directory === '/dev/shm' || directory.startsWith('/dev/shm/');
+            // Their "files" block readers (pipes, devices, /proc/kmsg) or are generated on every read.
+            if (kernel && !sharedMemory)
+                fail(`is inside ${kernel}, which the kernel provides (devices, processes, settings): a cache needs a directory on a real disk`, 'file:///srv/nix-cache');
             return { kind: 'file', url: `file://${url.pathname.replace(/(.)\/+$/, '$1')}`, directory, params };
         }
         case 'http':
@@ -85925,8 +85932,7 @@ class FileBinaryCacheStore {
     async getWithDate(key) {
         const path = this.pathOf(key);
         try {
-            const [body, stats] = await Promise.all([(0,promises_.readFile)(path), (0,promises_.stat)(path)]);
-            return { body, modifiedAt: stats.mtime };
+            return await readObjectFile(path);
         }
         catch (error) {
             if (file_isMissing(error) || hasCode(error, 'EISDIR'))
@@ -86066,6 +86072,22 @@ function hasCode(error, code) {
 }
 function file_isMissing(error) {
     return hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR');
+}
+/**
+ * Reads a regular file whole with its mtime. Opened non-blocking and checked first, so a pipe or
+ * a device planted at a key fails at once instead of blocking the reader for ever.
+ */
+async function readObjectFile(path) {
+    const handle = await (0,promises_.open)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK);
+    try {
+        const stats = await handle.stat();
+        if (!stats.isFile())
+            throw Object.assign(new Error(`${path} is not a regular file`), { code: stats.isDirectory() ? 'EISDIR' : 'ENOTREG' });
+        return { body: await handle.readFile(), modifiedAt: stats.mtime };
+    }
+    finally {
+        await handle.close();
+    }
 }
 
 // EXTERNAL MODULE: external "node:http"

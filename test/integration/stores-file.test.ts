@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { FileBinaryCacheStore } from '../../src/cache/stores/file.js';
 import { StoreError } from '../../src/cache/stores/store-error.js';
 import { generatedStream, sha256OfFile } from '../support/servers/index.js';
+import { exec } from '../../src/util/exec.js';
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -49,6 +50,15 @@ describe('FileBinaryCacheStore', () => {
     expect(object?.modifiedAt?.getTime()).toBeGreaterThanOrEqual(before);
     expect(object?.modifiedAt?.getTime()).toBeLessThanOrEqual(Date.now());
     expect(await store.getWithDate('fleet/status/absent.json')).toBeUndefined();
+  });
+
+  test('a pipe or a device at a key fails at once instead of blocking the reader', async () => {
+    await mkdir(join(dir, 'cache', 'fleet', 'status'), { recursive: true });
+    await exec('mkfifo', [join(dir, 'cache', 'fleet', 'status', 'pipe.json')]);
+    await symlink('/dev/zero', join(dir, 'cache', 'fleet', 'status', 'zero.json'));
+    for (const key of ['fleet/status/pipe.json', 'fleet/status/zero.json']) {
+      await expect(store.get(key)).rejects.toThrow(new RegExp(`Could not read .*${key.replace('/', '\\/')}.*is not a regular file`));
+    }
   });
 
   test('removes the temp files a killed writer left, not those of a write under way', async () => {

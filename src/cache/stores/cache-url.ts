@@ -18,6 +18,9 @@ export type CacheUrl =
   | { kind: 's3'; url: string; location: S3Location; params: StoreParams }
   | { kind: 'nix-copy'; url: string; scheme: 'ssh' | 'ssh-ng'; params: StoreParams; /** The URL as given, for `nix copy --to`. */ target: string };
 
+/** Mount points of the kernel's own file systems. */
+const KERNEL_FILE_SYSTEMS = ['/proc', '/sys', '/dev'];
+
 const EXAMPLES = 's3://my-nix-cache?region=eu-west-1, https://cache.example.org, file:///srv/nix-cache';
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -52,6 +55,10 @@ export function parseCacheUrl(input: string, env: NodeJS.ProcessEnv = process.en
       if (url.host !== '' && url.host !== 'localhost') fail('must have an absolute path after file:// (three slashes)', `file:///${url.host}${url.pathname}`);
       const directory = fileURLToPath(new URL(`file://${url.pathname}`)).replace(/(.)\/+$/, '$1');
       if (!isAbsolute(directory) || directory === '/') fail('must name a directory other than /', 'file:///srv/nix-cache');
+      const kernel = KERNEL_FILE_SYSTEMS.find((root) => directory === root || directory.startsWith(`${root}/`));
+      const sharedMemory = directory === '/dev/shm' || directory.startsWith('/dev/shm/');
+      // Their "files" block readers (pipes, devices, /proc/kmsg) or are generated on every read.
+      if (kernel && !sharedMemory) fail(`is inside ${kernel}, which the kernel provides (devices, processes, settings): a cache needs a directory on a real disk`, 'file:///srv/nix-cache');
       return { kind: 'file', url: `file://${url.pathname.replace(/(.)\/+$/, '$1')}`, directory, params };
     }
     case 'http':

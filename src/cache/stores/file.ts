@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type Dirent } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, createWriteStream, type Dirent } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
@@ -56,8 +56,7 @@ export class FileBinaryCacheStore implements BinaryCacheStore {
   async getWithDate(key: string): Promise<DatedObject | undefined> {
     const path = this.pathOf(key);
     try {
-      const [body, stats] = await Promise.all([readFile(path), stat(path)]);
-      return { body, modifiedAt: stats.mtime };
+      return await readObjectFile(path);
     } catch (error) {
       if (isMissing(error) || hasCode(error, 'EISDIR')) return undefined;
       throw this.failure('read', key, error);
@@ -194,4 +193,19 @@ function hasCode(error: unknown, code: string): boolean {
 
 function isMissing(error: unknown): boolean {
   return hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR');
+}
+
+/**
+ * Reads a regular file whole with its mtime. Opened non-blocking and checked first, so a pipe or
+ * a device planted at a key fails at once instead of blocking the reader for ever.
+ */
+async function readObjectFile(path: string): Promise<DatedObject> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: stats.isDirectory() ? 'EISDIR' : 'ENOTREG' });
+    return { body: await handle.readFile(), modifiedAt: stats.mtime };
+  } finally {
+    await handle.close();
+  }
 }

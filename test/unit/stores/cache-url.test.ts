@@ -15,6 +15,9 @@ describe('parseCacheUrl', () => {
       params: { compression: 'zstd' },
     });
     expect(parseCacheUrl('file:///srv/my%20cache', noEnv)).toMatchObject({ directory: '/srv/my cache' });
+    // shared memory is a real (tmpfs) directory, unlike the rest of /dev
+    expect(parseCacheUrl('file:///dev/shm/cache', noEnv)).toMatchObject({ directory: '/dev/shm/cache' });
+    expect(parseCacheUrl('file:///processes', noEnv)).toMatchObject({ directory: '/processes' });
   });
 
   test('http(s):// keeps the path, drops credentials and parameters from url', () => {
@@ -67,6 +70,9 @@ describe('parseCacheUrl', () => {
     ['daemon', /names the local Nix store/],
     ['file://srv/cache', /must have an absolute path after file:\/\/ \(three slashes\) \(example: file:\/\/\/srv\/cache\)/],
     ['file:///', /must name a directory other than \//],
+    ['file:///proc/self/fd', /"file:\/\/\/proc\/self\/fd" is inside \/proc, which the kernel provides .*: a cache needs a directory on a real disk \(example: file:\/\/\/srv\/nix-cache\)/],
+    ['file:///sys', /is inside \/sys, which the kernel provides/],
+    ['file:///dev/null', /is inside \/dev, which the kernel provides/],
     ['https://', /is not a valid URL|has no host/],
     ['s3://AB', /has no valid bucket name/],
     ['s3://my-cache?scheme=ftp', /scheme=ftp; use scheme=http or scheme=https/],
