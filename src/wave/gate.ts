@@ -36,10 +36,10 @@ export const CLOCK_SKEW_MS = 5 * 60_000;
  * `offlineAfterMs` run their expected system, each for at least `soakMs`, and no seen host
  * reports a failure. Soak counts from the host's adoption time, but never from before the manifest
  * that asked for the system was issued, and a host clock found behind the store's or the runner's
- * moves the adoption later by as much: a host's clock can shorten its soak, never lengthen it. Hosts not seen are stragglers: listed, never
- * blocking, never counted. A host whose status could not be read or trusted is not "not seen": it
- * blocks (fail closed). A percentage quorum rounds up over the hosts seen; a count is capped at the
- * group's size.
+ * moves the adoption later by as much: a host's clock can shorten its soak, never lengthen it.
+ * Hosts not seen are stragglers: listed, never blocking, never counted. A host whose status could
+ * not be read or trusted is not "not seen": it blocks (fail closed). A percentage quorum rounds up
+ * over the hosts seen; a count is capped at the group's size.
  */
 export function evaluateGate(input: GateInput): GroupGate {
   const hosts = input.hosts.map((host) => evaluateHost(host, input));
@@ -180,7 +180,7 @@ function evaluateHost(host: GateHost, input: GateInput): HostGate {
  * clock was behind when its report was received, and no earlier than the issue of the manifest
  * that asked for the system. `note` says why, when it is not the reported time.
  */
-export function soakStart(adoptedAt: Date, hostBehindMs: number, expected: string, observed: Observation | undefined): { at: Date; note?: string } {
+function soakStart(adoptedAt: Date, hostBehindMs: number, expected: string, observed: Observation | undefined): { at: Date; note?: string } {
   let at = adoptedAt;
   let note: string | undefined;
   if (hostBehindMs > CLOCK_SKEW_MS) {

@@ -7,6 +7,7 @@ import { FileBinaryCacheStore } from '../../src/cache/stores/file.js';
 import { StoreError } from '../../src/cache/stores/store-error.js';
 import { generatedStream, sha256OfFile } from '../support/servers/index.js';
 import { exec } from '../../src/util/exec.js';
+import { expectObjectsDatedWhenWritten } from '../support/store-dates.js';
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -43,13 +44,7 @@ describe('FileBinaryCacheStore', () => {
   });
 
   test('dates an object by when the store wrote it (the wave gate checks host clocks against it)', async () => {
-    const before = Math.floor(Date.now() / 1000) * 1000;
-    await store.put('fleet/status/dated.json', '{}', 'application/json');
-    const object = await store.getWithDate('fleet/status/dated.json');
-    expect(object?.body.toString()).toBe('{}');
-    expect(object?.modifiedAt?.getTime()).toBeGreaterThanOrEqual(before);
-    expect(object?.modifiedAt?.getTime()).toBeLessThanOrEqual(Date.now());
-    expect(await store.getWithDate('fleet/status/absent.json')).toBeUndefined();
+    await expectObjectsDatedWhenWritten(store);
   });
 
   test('a pipe or a device at a key fails at once instead of blocking the reader', async () => {

@@ -5,6 +5,7 @@ import { HttpBinaryCacheStore } from '../../src/cache/stores/http.js';
 import { StoreError } from '../../src/cache/stores/store-error.js';
 import { memoryLog } from '../../src/util/log.js';
 import { generatedStream, sha256OfFile, startFaultProxy, startNginxCache, type FaultProxy, type NginxCacheHandle } from '../support/servers/index.js';
+import { expectObjectsDatedWhenWritten } from '../support/store-dates.js';
 
 const MiB = 1024 * 1024;
 const fastRetry = { baseDelayMs: 5, maxDelayMs: 50, attempts: 8 };
@@ -61,13 +62,7 @@ describe('HttpBinaryCacheStore against nginx WebDAV', () => {
   });
 
   test('dates an object by when the store wrote it (the wave gate checks host clocks against it)', async () => {
-    const before = Math.floor(Date.now() / 1000) * 1000;
-    await store.put('fleet/status/dated.json', '{}', 'application/json');
-    const object = await store.getWithDate('fleet/status/dated.json');
-    expect(object?.body.toString()).toBe('{}');
-    expect(object?.modifiedAt?.getTime()).toBeGreaterThanOrEqual(before);
-    expect(object?.modifiedAt?.getTime()).toBeLessThanOrEqual(Date.now());
-    expect(await store.getWithDate('fleet/status/absent.json')).toBeUndefined();
+    await expectObjectsDatedWhenWritten(store);
   });
 
   test('a missing object: has() is false and get() undefined, for 404 and for 403', async () => {

@@ -2,6 +2,7 @@ import { S3BinaryCacheStore, type S3Location, type S3StoreOptions } from '../../
 import { StoreError } from '../../src/cache/stores/store-error.js';
 import { memoryLog } from '../../src/util/log.js';
 import { generatedStream, sha256OfUrl, startFaultProxy, startS3rver, type FaultProxy, type FaultProxyOptions, type S3rverHandle } from '../support/servers/index.js';
+import { expectObjectsDatedWhenWritten } from '../support/store-dates.js';
 
 const MiB = 1024 * 1024;
 
@@ -49,13 +50,7 @@ describe('S3BinaryCacheStore against s3rver', () => {
   });
 
   test('dates an object by when the store wrote it (the wave gate checks host clocks against it)', async () => {
-    const before = Math.floor(Date.now() / 1000) * 1000;
-    await store.put('fleet/status/dated.json', '{}', 'application/json');
-    const object = await store.getWithDate('fleet/status/dated.json');
-    expect(object?.body.toString()).toBe('{}');
-    expect(object?.modifiedAt?.getTime()).toBeGreaterThanOrEqual(before);
-    expect(object?.modifiedAt?.getTime()).toBeLessThanOrEqual(Date.now());
-    expect(await store.getWithDate('fleet/status/absent.json')).toBeUndefined();
+    await expectObjectsDatedWhenWritten(store);
   });
 
   test('a key prefix in the URL keeps keys apart and lists relative keys', async () => {

@@ -5,8 +5,13 @@ const info = (name: string, narSize: number, refs: string[] = []): PlanPath => (
 
 /** Checks everything as missing (or present), then drives the plan with one lane, recording what happens. */
 function drive(plan: PushPlan, present: string[] = [], failUpload: string[] = []): string[] {
-  const events: string[] = [];
   for (const node of plan.checkOrder) plan.checked(node, present.map(p).includes(node.path));
+  return runLane(plan, (node) => (failUpload.map(p).includes(node.path) ? 'disk on fire' : undefined));
+}
+
+/** Drives a checked plan with one lane to its end; `failure` says why an upload fails, if it does. */
+function runLane(plan: PushPlan, failure: (node: PlanNode) => string | undefined): string[] {
+  const events: string[] = [];
   for (;;) {
     const write = plan.nextNarInfo();
     if (write) {
@@ -17,12 +22,14 @@ function drive(plan: PushPlan, present: string[] = [], failUpload: string[] = []
     const upload = plan.nextUpload();
     if (!upload) break;
     events.push(`nar ${name(upload)}`);
-    if (failUpload.map(p).includes(upload.path)) plan.failed(upload, 'disk on fire');
+    const why = failure(upload);
+    if (why) plan.failed(upload, why);
     else plan.uploaded(upload);
   }
   expect(plan.finished).toBe(true);
   return events;
 }
+
 const name = (node: PlanNode): string => node.path.slice(node.path.indexOf('-') + 1);
 
 describe('PushPlan', () => {
@@ -139,27 +146,12 @@ describe('PushPlan', () => {
   describe('repairs (verify-cache)', () => {
     /** Checks `broken` paths as needing repair, the rest as present or missing, then drives the plan. */
     function driveRepairs(plan: PushPlan, broken: Record<string, 'nar' | 'narinfo'>, present: string[] = [], failUpload: string[] = []): string[] {
-      const events: string[] = [];
       for (const node of plan.checkOrder) {
         const what = broken[name(node)];
         if (what) plan.repair(node, what);
         else plan.checked(node, present.includes(name(node)));
       }
-      for (;;) {
-        const write = plan.nextNarInfo();
-        if (write) {
-          events.push(`narinfo ${name(write)}`);
-          plan.written(write);
-          continue;
-        }
-        const upload = plan.nextUpload();
-        if (!upload) break;
-        events.push(`nar ${name(upload)}`);
-        if (failUpload.includes(name(upload))) plan.failed(upload, 'server error');
-        else plan.uploaded(upload);
-      }
-      expect(plan.finished).toBe(true);
-      return events;
+      return runLane(plan, (node) => (failUpload.includes(name(node)) ? 'server error' : undefined));
     }
 
     it('re-uploads a NAR, or only rewrites a narinfo, and calls the path repaired', () => {

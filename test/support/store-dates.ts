@@ -1,0 +1,15 @@
+import type { BinaryCacheStore } from '../../src/cache/store.js';
+
+/**
+ * Checks that `store` dates an object by when it was written (the wave gate checks host clocks
+ * against that date), and that a missing one is undefined.
+ */
+export async function expectObjectsDatedWhenWritten(store: BinaryCacheStore): Promise<void> {
+  const before = Math.floor(Date.now() / 1000) * 1000;
+  await store.put('fleet/status/dated.json', '{}', 'application/json');
+  const object = await store.getWithDate('fleet/status/dated.json');
+  expect(object?.body.toString()).toBe('{}');
+  expect(object?.modifiedAt?.getTime()).toBeGreaterThanOrEqual(before);
+  expect(object?.modifiedAt?.getTime()).toBeLessThanOrEqual(Date.now());
+  expect(await store.getWithDate('fleet/status/absent.json')).toBeUndefined();
+}
