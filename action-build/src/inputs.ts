@@ -1,11 +1,13 @@
+import { AWS_REGION } from '../../src/aws/validate.js';
 import { boolean, choice, integer, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+import { FLAKE_REF, FLAKE_REF_PROBLEM, installableProblem } from '../../src/runner/input-forms.js';
 
 export const CACHE_EXAMPLE = 's3://my-nix-cache?region=eu-west-1';
 
 export const BUILD_INPUTS = {
-  flake: string({ fallback: '.', example: '.' }),
+  flake: string({ fallback: '.', pattern: FLAKE_REF, patternProblem: FLAKE_REF_PROBLEM, example: '.' }),
   hosts: list({ example: 'web*, @clinic, wave:first' }),
-  installables: list({ example: '.#packages.x86_64-linux.default' }),
+  installables: list({ example: '.#packages.x86_64-linux.default', problem: installableProblem }),
   inventory: string({ example: 'fleet.yaml' }),
   system: string({ fallback: 'x86_64-linux', pattern: /^[a-z0-9_]+-[a-z0-9_]+$/, patternProblem: 'is not a Nix system such as x86_64-linux', example: 'x86_64-linux' }),
   cache: string({
@@ -22,7 +24,7 @@ export const BUILD_INPUTS = {
     pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
     patternProblem: 'is not an IAM role ARN',
   }),
-  'aws-region': string({ example: 'eu-west-1', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/, patternProblem: 'is not an AWS region' }),
+  'aws-region': string({ example: 'eu-west-1', pattern: AWS_REGION, patternProblem: 'is not an AWS region' }),
   audience: string({ fallback: 'sts.amazonaws.com', example: 'sts.amazonaws.com' }),
   'role-duration-seconds': integer({ fallback: 3600, min: 900, max: 43200, example: '3600' }),
   push: choice(['auto', 'true', 'false'], { fallback: 'auto', example: 'auto' }),

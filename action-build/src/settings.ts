@@ -1,8 +1,9 @@
 import { parseCompression, type Compression } from '../../src/cache/compress.js';
-import { parseCacheUrl, type CacheUrl } from '../../src/cache/open-store.js';
 import { KeyFormatError, parsePublicKey, parseSigningKey, type PublicKey, type SigningKey } from '../../src/cache/signing.js';
 import type { PushRequest } from '../../src/pipeline/build-and-push.js';
-import { assumeRoleForThisStep, InputError, type RunContext } from '../../src/runner/index.js';
+import { inventorySelectors } from '../../src/pipeline/targets.js';
+import { assumeRoleForThisStep, InputError, shown, type RunContext } from '../../src/runner/index.js';
+import { parseCacheInput } from '../../src/runner/cache-input.js';
 import { readBuildInputs, type BuildInputs } from './inputs.js';
 
 export interface BuildSettings {
@@ -12,11 +13,12 @@ export interface BuildSettings {
   cacheForDisplay?: string;
 }
 
-function keyInput<T>(name: string, example: string, parse: () => T): T {
+/** `shownValue` is the key as the error may show it: a public key, never a secret one. */
+function keyInput<T>(name: string, example: string, parse: () => T, shownValue?: string): T {
   try {
     return parse();
   } catch (error) {
-    if (error instanceof KeyFormatError) throw new InputError(name, error.message, example);
+    if (error instanceof KeyFormatError) throw new InputError(name, shownValue === undefined ? error.message : `${shown(shownValue)}: ${error.message}`, example);
     throw error;
   }
 }
@@ -24,17 +26,21 @@ function keyInput<T>(name: string, example: string, parse: () => T): T {
 /** Inputs, then everything derived from them, validated before any side effect. */
 export function readBuildSettings(): BuildSettings {
   const inputs = readBuildInputs();
+  const needInventory = inputs.inventory ? [] : inventorySelectors(inputs.hosts);
+  if (needInventory.length > 0) {
+    throw new InputError('hosts', `${shown(needInventory.join(', '))} selects by tag, wave or environment, which needs the inventory input (inventory: fleet.yaml)`, 'web*, db1');
+  }
   const signingKey: SigningKey | undefined = inputs['signing-key']
     ? keyInput('signing-key', '${{ secrets.NIX_SIGNING_KEY }}', () => parseSigningKey(inputs['signing-key'] as string))
     : undefined;
-  const skipUpstream: PublicKey[] = inputs['skip-upstream'].map((text) => keyInput('skip-upstream', 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=', () => parsePublicKey(text)));
+  const skipUpstream: PublicKey[] = inputs['skip-upstream'].map((text) => keyInput('skip-upstream', 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=', () => parsePublicKey(text), text));
   let compression: Compression;
   try {
     compression = parseCompression(inputs['compression-level'] === undefined ? inputs.compression : `${inputs.compression}:${inputs['compression-level']}`);
   } catch (error) {
     throw new InputError('compression-level', (error as Error).message, '6');
   }
-  const cache = inputs.cache ? cacheInput(inputs.cache) : undefined;
+  const cache = inputs.cache ? parseCacheInput('cache', inputs.cache) : undefined;
   const roleToAssume = inputs['role-to-assume'];
   const region = inputs['aws-region'] ?? (cache?.kind === 's3' ? cache.location.region : undefined) ?? process.env.AWS_REGION ?? 'us-east-1';
   if (!cache) return { inputs };
@@ -55,14 +61,6 @@ export function readBuildSettings(): BuildSettings {
           : {},
     },
   };
-}
-
-function cacheInput(text: string): CacheUrl {
-  try {
-    return parseCacheUrl(text);
-  } catch (error) {
-    throw new InputError('cache', (error as Error).message, 's3://my-nix-cache?region=eu-west-1');
-  }
 }
 
 export type PushDecision = { enabled: true; reason: string; request: PushRequest } | { enabled: false; reason: string };

@@ -1,5 +1,5 @@
 import { resolveDeploySettings, withDefaultTimeout, type DeployRequest, type DeploySettings } from '../../src/deploy/index.js';
-import type { InputReader } from '../../src/runner/index.js';
+import { InputError, shown, type InputReader } from '../../src/runner/index.js';
 import { readDeployInputs, type DeployInputs } from './inputs.js';
 
 export interface DeployActionSettings {
@@ -12,6 +12,9 @@ export interface DeployActionSettings {
 /** Inputs, then the rollout, deploy and ssh settings they make, before any host is contacted. */
 export function readDeploySettings(read?: InputReader): DeployActionSettings {
   const inputs = readDeployInputs(read);
+  if (inputs.substituters.length > 0 && inputs['trusted-public-keys'].length === 0) {
+    throw new InputError('trusted-public-keys', `is required with substituters ${shown(inputs.substituters.join(', '))}: hosts refuse paths no trusted key signed`, 'cache.example.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=');
+  }
   return {
     inputs,
     rollout: { canary: inputs.canary, maxConcurrency: inputs['max-concurrency'], maxErrors: inputs['max-errors'] },

@@ -1,4 +1,4 @@
-import { openStore, parseCacheUrl, type CacheUrl } from '../../src/cache/open-store.js';
+import { openStore, type CacheUrl } from '../../src/cache/open-store.js';
 import { parseSigningKey } from '../../src/cache/signing.js';
 import { AsgTransport } from '../../src/deploy/aws-asg/index.js';
 import { SsmTransport } from '../../src/deploy/aws-ssm/index.js';
@@ -7,6 +7,7 @@ import type { DeploySettings, Transport } from '../../src/deploy/index.js';
 import type { DeployTarget, Host } from '../../src/fleet/index.js';
 import type { RolloutOptions } from '../../src/rollout/index.js';
 import { assumeRoleForThisStep, InputError, type RunContext } from '../../src/runner/index.js';
+import { parseCacheInput } from '../../src/runner/cache-input.js';
 import type { Log } from '../../src/util/log.js';
 import type { DeployInputs } from './inputs.js';
 
@@ -65,12 +66,7 @@ export async function openTransports(
 }
 
 function parseManifestStore(text: string): CacheUrl {
-  let store: CacheUrl;
-  try {
-    store = parseCacheUrl(text);
-  } catch (error) {
-    throw new InputError('manifest-store', (error as Error).message, 's3://my-nix-cache?region=eu-west-1');
-  }
+  const store = parseCacheInput('manifest-store', text);
   if (store.kind === 'nix-copy') throw new InputError('manifest-store', `${store.url}: manifests are published to a binary cache, not over ssh`, 's3://my-nix-cache?region=eu-west-1');
   return store;
 }

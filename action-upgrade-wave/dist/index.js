@@ -63184,7 +63184,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8732);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9580);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -63193,7 +63193,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8732:
+/***/ 9580:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68235,6 +68235,16 @@ function errors_errorMessage(error) {
 class errors_UserError extends Error {
     name = 'UserError';
 }
+const FILE_ERRORS = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a parent of it is not a directory',
+};
+/** Why a file could not be read, in words (`no such file`), for errors that name the file. */
+function fileErrorReason(error) {
+    return FILE_ERRORS[error.code ?? ''] ?? errors_errorMessage(error);
+}
 
 ;// CONCATENATED MODULE: ./src/github/errors.ts
 
@@ -72469,12 +72479,16 @@ function getIDToken(aud) {
  * (`user:***@`), and a user name alone where it may be a token (`https://TOKEN@host`). SSH user
  * names are kept: they say who connects and are no secret.
  */
-function redact_redactUrl(text) {
+function redactUrl(text) {
     return text.replace(/([a-z][a-z0-9+.-]*):\/\/([^/@\s:]*)(:[^/@\s]*)?@/gi, (_, scheme, user, password) => {
         if (password !== undefined)
             return `${scheme}://${user}:***@`;
         return /^ssh(-ng)?$/i.test(scheme) ? `${scheme}://${user}@` : `${scheme}://***@`;
     });
+}
+/** The passwords in `scheme://user:password@` parts of a text, as written (what `redactUrl` hides). */
+function urlPasswords(text) {
+    return [...text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:([^/@\s]+)@/gi)].map((match) => match[1]);
 }
 
 ;// CONCATENATED MODULE: ./src/util/ref-name.ts
@@ -72556,6 +72570,12 @@ function parseInputs(spec, read = readActionInput) {
 function parser(options, convert) {
     return {
         parse(raw, name) {
+            // A password in a URL (`https://user:pw@cache`) is a secret whatever the input: masked before anything can print it.
+            for (const password of urlPasswords(raw)) {
+                setSecret(password);
+                if (password.includes('%'))
+                    setSecret(decodeURIComponent(password.replace(/%(?![0-9a-f]{2})/gi, '%25')));
+            }
             if (raw === '') {
                 if (options.fallback !== undefined)
                     return options.fallback;
@@ -72569,7 +72589,7 @@ function parser(options, convert) {
 }
 /** A value as an error shows it: quoted, credentials in URLs hidden, long ones cut. */
 function shown(raw) {
-    const redacted = redact_redactUrl(raw);
+    const redacted = redactUrl(raw);
     return JSON.stringify(redacted.length > 80 ? `${redacted.slice(0, 77)}…` : redacted);
 }
 /** `patternProblem` follows the value shown: `"ftp://x" must start with s3://`. */
@@ -72596,18 +72616,33 @@ function branch(options) {
  * masked value where it appears whole.
  */
 function secret(options) {
-    return parser(options, (raw) => {
+    return parser(options, (raw, name) => {
         setSecret(raw);
         for (const line of raw.split('\n').map((l) => l.trim())) {
             if (line.length >= 8 && line !== raw)
                 setSecret(line);
         }
+        // The problem describes the form, never the value: it is a secret.
+        const problem = options.problem?.(raw);
+        if (problem)
+            throw new InputError(name, problem, options.example);
         return raw;
     });
 }
-/** Newline- or comma-separated values; blank entries and `#` comments are dropped. */
+/**
+ * Newline- or comma-separated values; blank entries and `#` comments are dropped. `problem` checks
+ * each entry: it returns what is wrong with one (shown after the entry) or undefined.
+ */
 function list(options) {
-    return parser(options.required ? options : { fallback: [], ...options }, (raw) => splitList(raw));
+    return parser(options.required ? options : { fallback: [], ...options }, (raw, name) => {
+        const items = splitList(raw);
+        for (const item of items) {
+            const problem = options.problem?.(item);
+            if (problem)
+                throw new InputError(name, `${shown(item)} ${problem}`, options.example);
+        }
+        return items;
+    });
 }
 function splitList(raw) {
     return raw
@@ -72621,18 +72656,18 @@ function inputs_boolean(options) {
             return true;
         if (/^(false|no|off)$/i.test(raw))
             return false;
-        throw new InputError(name, `"${raw}" is not a boolean (true or false)`, options.example);
+        throw new InputError(name, `${shown(raw)} is not a boolean (true or false)`, options.example);
     });
 }
 function integer(options) {
     return parser(options, (raw, name) => {
         if (!/^-?\d+$/.test(raw))
-            throw new InputError(name, `"${raw}" is not a whole number`, options.example);
+            throw new InputError(name, `${shown(raw)} is not a whole number`, options.example);
         const value = Number(raw);
         if (options.min !== undefined && value < options.min)
-            throw new InputError(name, `${value} is below the minimum ${options.min}`, options.example);
+            throw new InputError(name, `${shown(raw)} is below the minimum ${options.min}`, options.example);
         if (options.max !== undefined && value > options.max)
-            throw new InputError(name, `${value} is above the maximum ${options.max}`, options.example);
+            throw new InputError(name, `${shown(raw)} is above the maximum ${options.max}`, options.example);
         return value;
     });
 }
@@ -72684,7 +72719,7 @@ function custom(options) {
 function choice(choices, options) {
     return parser(options, (raw, name) => {
         if (!choices.includes(raw)) {
-            throw new InputError(name, `"${raw}" is not one of ${choices.join(', ')}`, options.example);
+            throw new InputError(name, `${shown(raw)} is not one of ${choices.join(', ')}`, options.example);
         }
         return raw;
     });
@@ -72693,11 +72728,11 @@ function amount(options) {
     return parser(options, (raw, name) => {
         const match = /^(\d+)(%?)$/.exec(raw);
         if (!match)
-            throw new InputError(name, `"${raw}" is not a number or a percentage`, options.example);
+            throw new InputError(name, `${shown(raw)} is not a number or a percentage`, options.example);
         const value = Number(match[1]);
         if (match[2] === '%') {
             if (value > 100)
-                throw new InputError(name, `${raw} is more than 100%`, options.example);
+                throw new InputError(name, `${shown(raw)} is more than 100%`, options.example);
             return { percent: value };
         }
         return { count: value };
@@ -72716,7 +72751,7 @@ function json(options) {
             return options.validate ? options.validate(value) : value;
         }
         catch (error) {
-            throw new InputError(name, error.message, options.example);
+            throw new InputError(name, `${shown(raw)}: ${error.message}`, options.example);
         }
     });
 }
@@ -72728,14 +72763,12 @@ function url(options) {
             parsed = new URL(raw);
         }
         catch {
-            throw new InputError(name, `"${redactUrl(raw)}" is not a URL`, options.example);
+            throw new InputError(name, `${shown(raw)} is not a URL`, options.example);
         }
         const scheme = parsed.protocol.replace(/:$/, '');
         if (!options.schemes.includes(scheme)) {
             throw new InputError(name, `the scheme "${scheme}://" is not supported (use ${options.schemes.map((s) => `${s}://`).join(', ')})`, options.example);
         }
-        if (parsed.password)
-            core.setSecret(decodeURIComponent(parsed.password));
         return parsed;
     });
 }
@@ -72951,6 +72984,65 @@ function explainingMissingPermission(source) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/aws/validate.ts
+
+/** An AWS region name (`eu-west-1`, `us-gov-west-1`). */
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const MIN_DURATION_SECONDS = 900;
+const MAX_DURATION_SECONDS = 43_200;
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):iam::(\d{12}):role\/((?:[\x21-\x7e]+\/)?)([\w+=,.@-]{1,64})$/;
+/** Checks an IAM role ARN (`arn:aws:iam::123456789012:role/NAME`), naming the problem if it is not one. */
+function parseRoleArn(value, inputName = 'role-to-assume') {
+    const arn = value.trim();
+    const match = ROLE_ARN.exec(arn);
+    if (match) {
+        const [, partition, accountId, path, roleName] = match;
+        return { partition, accountId, path: `/${path}`, roleName };
+    }
+    const example = 'arn:aws:iam::123456789012:role/fleet-cache-writer';
+    let problem = 'is not an IAM role ARN';
+    if (arn === '')
+        problem = 'is empty';
+    else if (/^arn:[^:]+:sts::\d+:assumed-role\//.test(arn))
+        problem = 'is an assumed-role session ARN (arn:…:sts::…:assumed-role/…), not the role itself';
+    else if (/^arn:[^:]+:iam::\d+:user\//.test(arn))
+        problem = 'names an IAM user; OIDC federation assumes a role';
+    else if (/^arn:[^:]+:iam::(?!\d{12}:)/.test(arn))
+        problem = 'does not carry a 12-digit account ID';
+    else if (/^[\w+=,.@-]+$/.test(arn))
+        problem = 'is a bare role name; give the full ARN';
+    throw new errors_UserError(`Input ${inputName}: "${value}" ${problem}. Example: ${example}`);
+}
+/** Checks the session length STS accepts (15 minutes to 12 hours). */
+function validateDurationSeconds(value, inputName = 'role-duration-seconds') {
+    if (!Number.isInteger(value) || value < MIN_DURATION_SECONDS || value > MAX_DURATION_SECONDS) {
+        throw new errors_UserError(`Input ${inputName}: ${value} is not a whole number of seconds from ${MIN_DURATION_SECONDS} (15 minutes) to ${MAX_DURATION_SECONDS} (12 hours). ` +
+            `Example: 3600. Durations above 3600 also need the role's MaxSessionDuration raised.`);
+    }
+    return value;
+}
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+/** Checks a role session name as STS does: 2 to 64 of `A-Za-z0-9_+=,.@-`. */
+function validateSessionName(value, inputName = 'role-session-name') {
+    if (!SESSION_NAME.test(value)) {
+        throw new errors_UserError(`Input ${inputName}: "${value}" must be 2 to 64 characters of letters, digits and _+=,.@- (example: fleet-deploy-1234).`);
+    }
+    return value;
+}
+/** A session name that shows in CloudTrail which run held the credentials. */
+function defaultSessionName(env = process.env) {
+    const run = [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT].filter(Boolean).join('-');
+    const name = `fleet-${run || `local-${process.pid}`}`.replace(/[^\w+=,.@-]/g, '-');
+    return name.slice(0, 64);
+}
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+function validateRegion(value, inputName = 'aws-region') {
+    if (!REGION.test(value)) {
+        throw new errors_UserError(`Input ${inputName}: "${value}" is not an AWS region. Example: eu-central-1`);
+    }
+    return value;
+}
+
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(1695);
 ;// CONCATENATED MODULE: ./src/aws/jwt-claims.ts
@@ -73044,63 +73136,6 @@ function explainAssumeRoleError(error, token, roleArn) {
         return new errors_UserError(`${head}\nLower role-duration-seconds, or raise the role's MaxSessionDuration in IAM.`);
     }
     return new Error(`${head}${tokenLines}`.trimEnd(), { cause: error });
-}
-
-;// CONCATENATED MODULE: ./src/aws/validate.ts
-
-const MIN_DURATION_SECONDS = 900;
-const MAX_DURATION_SECONDS = 43_200;
-const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):iam::(\d{12}):role\/((?:[\x21-\x7e]+\/)?)([\w+=,.@-]{1,64})$/;
-/** Checks an IAM role ARN (`arn:aws:iam::123456789012:role/NAME`), naming the problem if it is not one. */
-function parseRoleArn(value, inputName = 'role-to-assume') {
-    const arn = value.trim();
-    const match = ROLE_ARN.exec(arn);
-    if (match) {
-        const [, partition, accountId, path, roleName] = match;
-        return { partition, accountId, path: `/${path}`, roleName };
-    }
-    const example = 'arn:aws:iam::123456789012:role/fleet-cache-writer';
-    let problem = 'is not an IAM role ARN';
-    if (arn === '')
-        problem = 'is empty';
-    else if (/^arn:[^:]+:sts::\d+:assumed-role\//.test(arn))
-        problem = 'is an assumed-role session ARN (arn:…:sts::…:assumed-role/…), not the role itself';
-    else if (/^arn:[^:]+:iam::\d+:user\//.test(arn))
-        problem = 'names an IAM user; OIDC federation assumes a role';
-    else if (/^arn:[^:]+:iam::(?!\d{12}:)/.test(arn))
-        problem = 'does not carry a 12-digit account ID';
-    else if (/^[\w+=,.@-]+$/.test(arn))
-        problem = 'is a bare role name; give the full ARN';
-    throw new errors_UserError(`Input ${inputName}: "${value}" ${problem}. Example: ${example}`);
-}
-/** Checks the session length STS accepts (15 minutes to 12 hours). */
-function validateDurationSeconds(value, inputName = 'role-duration-seconds') {
-    if (!Number.isInteger(value) || value < MIN_DURATION_SECONDS || value > MAX_DURATION_SECONDS) {
-        throw new errors_UserError(`Input ${inputName}: ${value} is not a whole number of seconds from ${MIN_DURATION_SECONDS} (15 minutes) to ${MAX_DURATION_SECONDS} (12 hours). ` +
-            `Example: 3600. Durations above 3600 also need the role's MaxSessionDuration raised.`);
-    }
-    return value;
-}
-const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
-/** Checks a role session name as STS does: 2 to 64 of `A-Za-z0-9_+=,.@-`. */
-function validateSessionName(value, inputName = 'role-session-name') {
-    if (!SESSION_NAME.test(value)) {
-        throw new errors_UserError(`Input ${inputName}: "${value}" must be 2 to 64 characters of letters, digits and _+=,.@- (example: fleet-deploy-1234).`);
-    }
-    return value;
-}
-/** A session name that shows in CloudTrail which run held the credentials. */
-function defaultSessionName(env = process.env) {
-    const run = [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT].filter(Boolean).join('-');
-    const name = `fleet-${run || `local-${process.pid}`}`.replace(/[^\w+=,.@-]/g, '-');
-    return name.slice(0, 64);
-}
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-function validateRegion(value, inputName = 'aws-region') {
-    if (!REGION.test(value)) {
-        throw new errors_UserError(`Input ${inputName}: "${value}" is not an AWS region. Example: eu-central-1`);
-    }
-    return value;
 }
 
 ;// CONCATENATED MODULE: ./src/aws/sts.ts
@@ -73615,22 +73650,24 @@ var external_node_os_ = __nccwpck_require__(8161);
 
 
 
+
 const STORE_PATH = /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[^/]+$/;
 /**
  * Validates the `expected` input (action-build's `store-paths`: host → system path) against the
  * inventory: unknown hosts and non-store paths are errors, so a typo cannot make a gate pass.
  */
 function parseExpected(value, knownHosts, inputName = 'expected') {
+    const example = (host = knownHosts[0] ?? 'web1') => `{"${host}": "/nix/store/<hash>-nixos-system-${host}"}`;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new errors_UserError(`Input "${inputName}": must be a JSON object from host name to system path. Example: ${inputName}: {"web1": "/nix/store/…-nixos-system-web1"}`);
+        throw new InputError(inputName, `${shown(JSON.stringify(value))} must be a JSON object from host name to system path`, example());
     }
     const known = new Set(knownHosts);
     const map = new Map();
     for (const [host, path] of Object.entries(value)) {
         if (!known.has(host))
-            throw new errors_UserError(`Input "${inputName}": "${host}" is not a host of the inventory; hosts: ${knownHosts.join(', ')}`);
+            throw new InputError(inputName, `${shown(host)} is not a host of the inventory; hosts: ${knownHosts.join(', ')}`, example());
         if (typeof path !== 'string' || !STORE_PATH.test(path)) {
-            throw new errors_UserError(`Input "${inputName}": the path of ${host} is not a store path (${JSON.stringify(path)}). Example: {"${host}": "/nix/store/<hash>-nixos-system-${host}"}`);
+            throw new InputError(inputName, `the path of ${host}, ${shown(JSON.stringify(path).replace(/^"|"$/g, ''))}, is not a store path`, example(host));
         }
         map.set(host, path);
     }
@@ -83301,8 +83338,14 @@ const inventorySchema = strictObject({
 
 
 
+
+
 class InventoryError extends Error {
     name = 'InventoryError';
+}
+/** The error for an inventory file that cannot be read: it names the input that gave the path. */
+function unreadableInventory(spec, error, dir = process.cwd()) {
+    return new InputError('inventory', `${shown(spec)} cannot be read: ${fileErrorReason(error)} (in ${dir})`, 'fleet.yaml (or flake#attribute)');
 }
 /** Reads `fleet.yaml` / `fleet.json`. */
 async function readInventoryFile(path) {
@@ -83311,7 +83354,7 @@ async function readInventoryFile(path) {
         text = await (0,promises_.readFile)(path, 'utf8');
     }
     catch (error) {
-        throw new InventoryError(`cannot read the inventory ${path}: ${error.message}`);
+        throw unreadableInventory(path, error);
     }
     return parseInventoryText(text, path);
 }
@@ -83329,20 +83372,33 @@ function parseInventoryText(text, source) {
 function parseInventory(document, source) {
     const parsed = inventorySchema.safeParse(document);
     if (!parsed.success)
-        throw new InventoryError(describeIssues(source, parsed.error.issues));
+        throw new InventoryError(describeIssues(source, parsed.error.issues, document));
     const inventory = toInventory(parsed.data, source);
     const problems = crossCheck(inventory);
     if (problems.length > 0)
         throw new InventoryError(`${source}: ${problems.join('\n')}`);
     return inventory;
 }
-function describeIssues(source, issues) {
+function describeIssues(source, issues, document) {
     const lines = issues.slice(0, 10).map((issue) => {
         const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-        return `${where}: ${issue.message}`;
+        return `${where}: ${issueText(issue, document)}`;
     });
     const more = issues.length > 10 ? `\n…and ${issues.length - 10} more` : '';
     return `${source} is not a valid inventory:\n${lines.join('\n')}${more}`;
+}
+/** What is wrong at an issue's path, showing the value found there (zod's own text does not). */
+function issueText(issue, document) {
+    const value = issue.path.reduce((node, key) => (node !== null && typeof node === 'object' ? node[key] : undefined), document);
+    const shownValue = value === undefined ? 'nothing' : JSON.stringify(value).slice(0, 80);
+    if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options))
+        return `${shownValue} is not one of ${issue.options.join(', ')}`;
+    if (issue.code === 'invalid_value')
+        return `${shownValue} is not one of ${issue.values.map(String).join(', ')}`;
+    if (issue.code === 'invalid_type')
+        return value === undefined ? `is required (a ${issue.expected})` : `${shownValue} is not a ${issue.expected}`;
+    // Our own checks (durations, quorums) already show the value.
+    return value === undefined || typeof value === 'object' || issue.code === 'custom' ? issue.message : `${shownValue}: ${issue.message}`;
 }
 function toInventory(document, source) {
     const environments = Object.fromEntries(Object.entries(document.environments).map(([name, env]) => [name, { name, allowedRefs: env['allowed-refs'], protected: env.protected }]));
@@ -83361,7 +83417,7 @@ function toInventory(document, source) {
                 environment: environment ?? '',
                 ...(wave ? { wave } : {}),
                 tags: host.tags,
-                deploy: toDeployTarget(name, inventory_withDefaults(document.defaults.deploy, host.deploy)),
+                deploy: toDeployTarget(name, inventory_withDefaults(document.defaults.deploy, host.deploy), source),
             },
         ];
     }));
@@ -83372,12 +83428,13 @@ function inventory_withDefaults(defaults = {}, own = {}) {
     const sameMethod = (own.method ?? defaults.method) === (defaults.method ?? 'ssh');
     return sameMethod ? { ...defaults, ...own } : own;
 }
-function toDeployTarget(hostName, raw) {
-    const parsed = deploySchema.safeParse({ method: 'ssh', ...raw });
+function toDeployTarget(hostName, raw, source) {
+    const withMethod = { method: 'ssh', ...raw };
+    const parsed = deploySchema.safeParse(withMethod);
     if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const where = ['hosts', hostName, 'deploy', ...(issue?.path ?? [])].join('.');
-        throw new InventoryError(`${where}: ${issue?.message ?? 'invalid deploy target'}`);
+        throw new InventoryError(`${source}: ${where}: ${issue ? issueText(issue, withMethod) : 'invalid deploy target'}`);
     }
     const target = parsed.data;
     switch (target.method) {
@@ -83462,7 +83519,6 @@ async function loadInventory(spec, evalJson) {
 
 
 
-
 /**
  * Reads `fleet.yaml`/`fleet.json` (relative to `cwd`) keeping its text for edits, or evaluates
  * `flake#attribute` through `evalJson`.
@@ -83476,7 +83532,7 @@ async function loadInventoryWithText(spec, options) {
         text = await (0,promises_.readFile)(file, 'utf8');
     }
     catch (error) {
-        throw new errors_UserError(`Cannot read the inventory ${spec}: ${error.message} (give a file such as fleet.yaml, or flake#attribute)`);
+        throw unreadableInventory(spec, error, options.cwd);
     }
     return { inventory: parseInventoryText(text, file), file, text };
 }
@@ -85216,6 +85272,14 @@ function summaryMarkdown(report) {
 
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/util/ssh-names.ts
+/**
+ * Host and user names that reach ssh's argv (`user@host`). Neither may start with "-", which ssh
+ * would read as an option (`-oProxyCommand=…` runs a command), nor need quoting.
+ */
+const SSH_HOST = /^[A-Za-z0-9][A-Za-z0-9._-]*$|^[0-9a-fA-F:]+$/;
+const SSH_USER = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
 var client_s3_dist_cjs = __nccwpck_require__(3711);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
@@ -85769,20 +85833,34 @@ function s3Hint(name, status, location) {
 
 
 
+
 /** Mount points of the kernel's own file systems. */
 const KERNEL_FILE_SYSTEMS = ['/proc', '/sys', '/dev'];
 const EXAMPLES = 's3://my-nix-cache?region=eu-west-1, https://cache.example.org, file:///srv/nix-cache';
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** A cache URL that cannot be used: what is wrong with it and a good one, for callers that name the input. */
+class CacheUrlError extends errors_UserError {
+    problem;
+    example;
+    name = 'CacheUrlError';
+    constructor(
+    /** Starts with the URL as shown (quoted, password hidden): `"ftp://x" uses the unsupported scheme…`. */
+    problem, example) {
+        super(`Cache URL ${problem} (example: ${example})`);
+        this.problem = problem;
+        this.example = example;
+    }
+}
 /**
  * Parses and validates a binary cache URL. `env` supplies `AWS_ENDPOINT_URL_S3` (or
  * `AWS_ENDPOINT_URL`) for s3:// URLs without `endpoint=`.
  */
 function parseCacheUrl(input, env = process.env) {
     const text = input.trim();
-    const shown = JSON.stringify(redact_redactUrl(text));
+    const shown = JSON.stringify(redactUrl(text));
     const fail = (problem, example = EXAMPLES) => {
-        throw new errors_UserError(`Cache URL ${shown} ${problem} (example: ${example})`);
+        throw new CacheUrlError(`${shown} ${problem}`, example);
     };
     if (text === '')
         fail('is empty');
@@ -85855,7 +85933,14 @@ function parseCacheUrl(input, env = process.env) {
         case 'ssh-ng': {
             if (!url.hostname)
                 fail('has no host', 'ssh-ng://deploy@cache.example.org');
-            return { kind: 'nix-copy', url: redact_redactUrl(text.replace(/\?.*$/, '')), scheme, params, target: text };
+            // nix copy hands both to ssh's argv, where a leading "-" is an option (`-oProxyCommand=…`).
+            const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+            if (!SSH_HOST.test(host))
+                fail(`has the host "${host}", which ssh could read as an option or which needs quoting (letters, digits, ".", "-" and "_", not first "-")`, 'ssh-ng://deploy@cache.example.org');
+            const user = decodeURIComponent(url.username);
+            if (user && !SSH_USER.test(user))
+                fail(`has the user "${user}", which ssh could read as an option (letters, digits, ".", "-" and "_", starting with a letter)`, 'ssh-ng://deploy@cache.example.org');
+            return { kind: 'nix-copy', url: redactUrl(text.replace(/\?.*$/, '')), scheme, params, target: text };
         }
         default:
             return fail(`uses the unsupported scheme "${scheme}://"; use s3://, http://, https:// or file:// (or ssh://, ssh-ng:// for nix copy)`);
@@ -85879,6 +85964,272 @@ function resolveEndpoint(param, scheme, env, fail) {
     if (endpoint.username || endpoint.password)
         fail('has credentials in its endpoint; pass them through the AWS environment instead');
     return `${endpoint.protocol}//${endpoint.host}${endpoint.pathname.replace(/\/+$/, '')}`;
+}
+
+;// CONCATENATED MODULE: ./src/runner/cache-input.ts
+
+
+/** A cache URL input, parsed once; a bad one fails naming the input, with the value shown and a good one. */
+function parseCacheInput(name, text, env = process.env) {
+    try {
+        return parseCacheUrl(text, env);
+    }
+    catch (error) {
+        if (error instanceof CacheUrlError)
+            throw new InputError(name, error.problem, error.example);
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cache/signing.ts
+
+/**
+ * Nix signing keys (NixOS/nix src/libutil/signature/local-keys.cc): `name:base64`, where a
+ * secret key is libsodium's 64 bytes (32-byte seed, then the 32-byte public key) and a public
+ * key is 32 bytes. Signatures are `name:base64(64-byte Ed25519 signature)`.
+ *
+ * Keys live only in KeyObjects in memory; error messages never repeat key material.
+ */
+// DER headers that turn a raw 32-byte Ed25519 seed / public key into PKCS#8 / SPKI.
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+class signing_KeyFormatError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'KeyFormatError';
+}
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+function splitKey(text, what) {
+    const trimmed = text.trim();
+    const colon = trimmed.indexOf(':');
+    if (colon < 0)
+        throw new signing_KeyFormatError(`the ${what} is not in Nix's "name:base64" form (e.g. "cache.example.org-1:…", as printed by "nix key generate-secret")`);
+    const name = trimmed.slice(0, colon);
+    const data = trimmed.slice(colon + 1);
+    if (name === '')
+        throw new signing_KeyFormatError(`the ${what} has an empty name before ":"`);
+    if (/\s/.test(name))
+        throw new signing_KeyFormatError(`the ${what}'s name contains white space`);
+    if (data === '' || !BASE64.test(data))
+        throw new signing_KeyFormatError(`the ${what} "${name}:…" is not base64 after the ":"`);
+    return { name, bytes: Buffer.from(data, 'base64') };
+}
+class Ed25519PublicKey {
+    name;
+    key;
+    text;
+    constructor(name, key, raw) {
+        this.name = name;
+        this.key = key;
+        this.text = `${name}:${raw.toString('base64')}`;
+    }
+    verify(data, signature) {
+        const colon = signature.indexOf(':');
+        if (colon < 0 || signature.slice(0, colon) !== this.name)
+            return false;
+        const sig = Buffer.from(signature.slice(colon + 1), 'base64');
+        if (sig.length !== 64)
+            return false;
+        return edVerify(null, Buffer.from(data, 'utf8'), this.key, sig);
+    }
+}
+function publicKeyFromRaw(name, raw) {
+    const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
+    return new Ed25519PublicKey(name, key, raw);
+}
+/** Parses `name:base64(32 bytes)`, e.g. `cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=`. */
+function signing_parsePublicKey(text) {
+    const { name, bytes } = splitKey(text, 'public key');
+    if (bytes.length !== 32)
+        throw new signing_KeyFormatError(`the public key "${name}:…" holds ${bytes.length} bytes; an Ed25519 public key has 32`);
+    return publicKeyFromRaw(name, bytes);
+}
+/**
+ * Parses a secret key as `nix key generate-secret` prints it. Checks that its public half
+ * matches its seed, which catches a truncated or hand-edited key before it signs anything.
+ */
+function parseSigningKey(text) {
+    const { name, bytes } = splitKey(text, 'secret key');
+    if (bytes.length !== 64) {
+        const hint = bytes.length === 32 ? ' (is this the public key? The secret key is the longer one)' : '';
+        throw new signing_KeyFormatError(`the secret key "${name}:…" holds ${bytes.length} bytes; a Nix secret key has 64${hint}`);
+    }
+    const der = Buffer.concat([PKCS8_ED25519_PREFIX, bytes.subarray(0, 32)]);
+    const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    // Only the KeyObject keeps the seed from here on.
+    der.fill(0);
+    const derived = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_PREFIX.length);
+    const matches = derived.equals(bytes.subarray(32));
+    bytes.fill(0);
+    if (!matches)
+        throw new signing_KeyFormatError(`the secret key "${name}:…" is corrupt: its public half does not match its seed`);
+    const publicKey = publicKeyFromRaw(name, Buffer.from(derived));
+    return {
+        name,
+        publicKey,
+        sign: (data) => `${name}:${edSign(null, Buffer.from(data, 'utf8'), privateKey).toString('base64')}`,
+    };
+}
+/** Whether any of `signatures` is a valid signature of `data` by one of `keys`. */
+function signing_verifyAny(data, signatures, keys) {
+    return signatures.some((sig) => keys.some((key) => key.verify(data, sig)));
+}
+
+;// CONCATENATED MODULE: ./src/runner/input-forms.ts
+
+/**
+ * Checks shared by several actions' inputs. Each returns what is wrong with a value (the caller
+ * shows the value before it) or undefined.
+ */
+/** Values that reach a command's argv as operands (flakes, installables, input names). */
+const FLAKE_REF = /^[^-\s]\S*$/;
+const FLAKE_REF_PROBLEM = 'is not a flake reference: it has white space or starts with "-", which Nix would read as an option';
+function installableProblem(item) {
+    return FLAKE_REF.test(item) ? undefined : 'is not an installable: it has white space or starts with "-", which Nix would read as an option';
+}
+/** A Nix binary-cache public key, `name:base64` of 32 bytes. */
+function publicKeyProblem(item) {
+    try {
+        parsePublicKey(item);
+        return undefined;
+    }
+    catch (error) {
+        if (error instanceof KeyFormatError)
+            return `is not a public key: ${error.message}`;
+        throw error;
+    }
+}
+/** A store URL Nix substitutes from (`https://cache.example.org`, `s3://bucket?region=…`). */
+function substituterProblem(item) {
+    return /^(https?|s3|ssh|ssh-ng):\/\/[^\s/-]\S*$|^file:\/\/\/\S+$/.test(item) ? undefined : 'is not a binary cache URL (https://, s3://, file:// or ssh://)';
+}
+
+;// CONCATENATED MODULE: ./action-upgrade-wave/src/inputs.ts
+
+
+
+
+const inputs_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const SYSTEMS_EXAMPLE = '${{ needs.build.outputs.store-paths }}';
+/** Longer than any soak: a host silent for a season is not coming back by itself. */
+const OFFLINE_AFTER_MAX = '90d';
+const WAVE_INPUTS = {
+    inventory: string({ fallback: 'fleet.yaml', example: 'fleet.yaml' }),
+    mode: choice(['status', 'promote', 'advance'], { fallback: 'status', example: 'promote' }),
+    'source-branch': branch({ fallback: 'staging', example: 'staging' }),
+    'target-branch': branch({ fallback: 'main', example: 'main' }),
+    'status-source': choice(['cache', 'ssh', 'deployments'], { fallback: 'cache', example: 'cache' }),
+    expected: json({ example: SYSTEMS_EXAMPLE }),
+    flake: string({ fallback: '.', pattern: FLAKE_REF, patternProblem: FLAKE_REF_PROBLEM, example: '.' }),
+    baseline: json({ example: '${{ needs.build-main.outputs.store-paths }}' }),
+    'next-expected': json({ example: SYSTEMS_EXAMPLE }),
+    hosts: list({ example: 'env:staging' }),
+    cache: string({ pattern: /^(s3|https?|file):\/\/\S+$/, patternProblem: 'must start with s3://, http://, https:// or file://', example: 's3://my-nix-cache?region=eu-west-1' }),
+    'role-to-assume': string({ pattern: inputs_ROLE_ARN, patternProblem: 'is not an IAM role ARN', example: 'arn:aws:iam::123456789012:role/fleet-status-reader' }),
+    'aws-region': string({ pattern: AWS_REGION, patternProblem: 'is not an AWS region', example: 'eu-west-1' }),
+    audience: string({ fallback: 'sts.amazonaws.com', example: 'sts.amazonaws.com' }),
+    soak: duration({ max: SOAK_MAX, example: '24h' }),
+    quorum: amount({ example: '80%' }),
+    'offline-after': duration({ fallback: 7 * 86_400_000, min: '1m', max: OFFLINE_AFTER_MAX, example: '7d' }),
+    'hold-label': string({ fallback: 'fleet-hold', example: 'fleet-hold' }),
+    'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'merge' }),
+    abort: inputs_boolean({ fallback: false, example: 'true' }),
+    token: secret({ example: '${{ github.token }}' }),
+};
+function readWaveInputs(read) {
+    return parseInputs(WAVE_INPUTS, read);
+}
+
+;// CONCATENATED MODULE: ./action-upgrade-wave/src/settings.ts
+
+
+
+
+/**
+ * The clock: the system's, or a fixed time from FLEET_NOW (ISO 8601). FLEET_NOW exists for tests
+ * that move time forward through the bundle; workflows should never set it.
+ */
+function clockFromEnv(env = process.env) {
+    const fixed = env.FLEET_NOW?.trim();
+    if (!fixed)
+        return { now: () => new Date() };
+    const time = new Date(fixed);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(fixed) || Number.isNaN(time.getTime())) {
+        throw new errors_UserError(`FLEET_NOW="${fixed}" is not an ISO 8601 time (example: 2025-03-01T12:00:00Z); it is meant for tests only`);
+    }
+    return { now: () => new Date(time) };
+}
+/** Inputs, then what depends on several of them, all checked before anything is read or written. */
+function readWaveSettings(env = process.env) {
+    const inputs = readWaveInputs();
+    if (!inputs.token && (inputs.mode !== 'status' || inputs.abort || inputs['status-source'] === 'deployments')) {
+        throw new InputError('token', 'is required to open pull requests, to abort, and to read deployments (only mode status works without it)', '${{ github.token }}');
+    }
+    const quorum = inputs.quorum && ('count' in inputs.quorum ? String(inputs.quorum.count) : `${inputs.quorum.percent}%`);
+    if (quorum === '0' || quorum === '0%') {
+        throw new InputError('quorum', `${shown(quorum)} must be at least 1 host or 1%`, '80%');
+    }
+    const cache = inputs.cache ? parseCacheInput('cache', inputs.cache, env) : undefined;
+    if (inputs['status-source'] === 'cache' && !inputs.cache && !inputs.abort) {
+        throw new InputError('cache', 'is required when status-source is cache (the hosts write their reports to fleet/status/<host>.json there)', 's3://my-nix-cache?region=eu-west-1');
+    }
+    if (inputs['role-to-assume'] && cache?.kind !== 's3') {
+        throw new InputError('role-to-assume', `${shown(inputs['role-to-assume'])} only applies to an s3:// cache, and cache is ${cache ? shown(cache.url) : 'not set'}`, 'arn:aws:iam::123456789012:role/fleet-status-reader');
+    }
+    const region = inputs['aws-region'] ?? (cache?.kind === 's3' ? cache.location.region : undefined) ?? env.AWS_REGION ?? 'us-east-1';
+    return { inputs, ...(cache ? { cache } : {}), clock: clockFromEnv(env), region };
+}
+
+;// CONCATENATED MODULE: ./src/cache/cache-info.ts
+
+
+const CACHE_INFO_KEY = 'nix-cache-info';
+const DEFAULT_CACHE_INFO = { storeDir: DEFAULT_STORE_DIR, wantMassQuery: true, priority: 40 };
+function renderCacheInfo(info) {
+    const lines = [`StoreDir: ${info.storeDir}`];
+    if (info.wantMassQuery !== undefined)
+        lines.push(`WantMassQuery: ${info.wantMassQuery ? 1 : 0}`);
+    if (info.priority !== undefined)
+        lines.push(`Priority: ${info.priority}`);
+    return `${lines.join('\n')}\n`;
+}
+/** Parses the file; unknown fields are ignored, as Nix does. */
+function parseCacheInfo(text, whence = CACHE_INFO_KEY) {
+    let storeDir;
+    const info = {};
+    for (const line of text.split('\n')) {
+        const colon = line.indexOf(':');
+        if (colon <= 0)
+            continue;
+        const name = line.slice(0, colon).trim();
+        const value = line.slice(colon + 1).trim();
+        if (name === 'StoreDir')
+            storeDir = value;
+        else if (name === 'WantMassQuery')
+            info.wantMassQuery = value === '1' || value === 'true';
+        else if (name === 'Priority') {
+            if (!/^\d+$/.test(value))
+                throw new UserError(`${whence}: Priority "${value}" is not a number`);
+            info.priority = Number(value);
+        }
+    }
+    if (!storeDir)
+        throw new UserError(`${whence} has no StoreDir line; is this a Nix binary cache?`);
+    return { ...info, storeDir };
+}
+/**
+ * Makes sure the store is a binary cache for `storeDir`: writes `nix-cache-info` when it is
+ * absent and refuses a cache made for another store directory (its paths would not fit ours).
+ */
+async function ensureCacheInfo(store, wanted = DEFAULT_CACHE_INFO) {
+    const existing = await store.get(CACHE_INFO_KEY);
+    if (existing === undefined) {
+        await store.put(CACHE_INFO_KEY, renderCacheInfo(wanted), 'text/x-nix-cache-info');
+        return wanted;
+    }
+    const info = parseCacheInfo(existing.toString('utf8'), `${store.url}/${CACHE_INFO_KEY}`);
+    if (info.storeDir !== wanted.storeDir) {
+        throw new UserError(`${store.url} is a binary cache for store directory ${info.storeDir}, not ${wanted.storeDir}; paths from ${wanted.storeDir} cannot be pushed to it. Use another cache (or prefix).`);
+    }
+    return info;
 }
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -86487,233 +86838,6 @@ function openStore(url, options = {}) {
     }
 }
 
-;// CONCATENATED MODULE: ./action-upgrade-wave/src/inputs.ts
-
-
-const inputs_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
-const SYSTEMS_EXAMPLE = '${{ needs.build.outputs.store-paths }}';
-/** Longer than any soak: a host silent for a season is not coming back by itself. */
-const OFFLINE_AFTER_MAX = '90d';
-const WAVE_INPUTS = {
-    inventory: string({ fallback: 'fleet.yaml', example: 'fleet.yaml' }),
-    mode: choice(['status', 'promote', 'advance'], { fallback: 'status', example: 'promote' }),
-    'source-branch': branch({ fallback: 'staging', example: 'staging' }),
-    'target-branch': branch({ fallback: 'main', example: 'main' }),
-    'status-source': choice(['cache', 'ssh', 'deployments'], { fallback: 'cache', example: 'cache' }),
-    expected: json({ example: SYSTEMS_EXAMPLE }),
-    flake: string({ fallback: '.', example: '.' }),
-    baseline: json({ example: '${{ needs.build-main.outputs.store-paths }}' }),
-    'next-expected': json({ example: SYSTEMS_EXAMPLE }),
-    hosts: list({ example: 'env:staging' }),
-    cache: string({ pattern: /^(s3|https?|file):\/\/\S+$/, patternProblem: 'must start with s3://, http://, https:// or file://', example: 's3://my-nix-cache?region=eu-west-1' }),
-    'role-to-assume': string({ pattern: inputs_ROLE_ARN, patternProblem: 'is not an IAM role ARN', example: 'arn:aws:iam::123456789012:role/fleet-status-reader' }),
-    'aws-region': string({ example: 'eu-west-1' }),
-    audience: string({ fallback: 'sts.amazonaws.com', example: 'sts.amazonaws.com' }),
-    soak: duration({ max: SOAK_MAX, example: '24h' }),
-    quorum: amount({ example: '80%' }),
-    'offline-after': duration({ fallback: 7 * 86_400_000, min: '1m', max: OFFLINE_AFTER_MAX, example: '7d' }),
-    'hold-label': string({ fallback: 'fleet-hold', example: 'fleet-hold' }),
-    'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'merge' }),
-    abort: inputs_boolean({ fallback: false, example: 'true' }),
-    token: secret({ example: '${{ github.token }}' }),
-};
-function readWaveInputs(read) {
-    return parseInputs(WAVE_INPUTS, read);
-}
-
-;// CONCATENATED MODULE: ./action-upgrade-wave/src/settings.ts
-
-
-
-
-/**
- * The clock: the system's, or a fixed time from FLEET_NOW (ISO 8601). FLEET_NOW exists for tests
- * that move time forward through the bundle; workflows should never set it.
- */
-function clockFromEnv(env = process.env) {
-    const fixed = env.FLEET_NOW?.trim();
-    if (!fixed)
-        return { now: () => new Date() };
-    const time = new Date(fixed);
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(fixed) || Number.isNaN(time.getTime())) {
-        throw new errors_UserError(`FLEET_NOW="${fixed}" is not an ISO 8601 time (example: 2025-03-01T12:00:00Z); it is meant for tests only`);
-    }
-    return { now: () => new Date(time) };
-}
-/** Inputs, then what depends on several of them, all checked before anything is read or written. */
-function readWaveSettings(env = process.env) {
-    const inputs = readWaveInputs();
-    if (!inputs.token && (inputs.mode !== 'status' || inputs.abort || inputs['status-source'] === 'deployments')) {
-        throw new InputError('token', 'is required to open pull requests, to abort, and to read deployments (only mode status works without it)', '${{ github.token }}');
-    }
-    const quorum = inputs.quorum && ('count' in inputs.quorum ? String(inputs.quorum.count) : `${inputs.quorum.percent}%`);
-    if (quorum === '0' || quorum === '0%') {
-        throw new InputError('quorum', `"${quorum}" must be at least 1 host or 1%`, '80%');
-    }
-    if (inputs.cache) {
-        try {
-            parseCacheUrl(inputs.cache, env);
-        }
-        catch (error) {
-            throw new InputError('cache', error.message, 's3://my-nix-cache?region=eu-west-1');
-        }
-    }
-    if (inputs['status-source'] === 'cache' && !inputs.cache && !inputs.abort) {
-        throw new InputError('cache', 'is required when status-source is cache (the hosts write their reports to fleet/status/<host>.json there)', 's3://my-nix-cache?region=eu-west-1');
-    }
-    if (inputs['role-to-assume'] && !inputs.cache?.startsWith('s3://')) {
-        throw new InputError('role-to-assume', 'only applies to an s3:// cache', 'arn:aws:iam::123456789012:role/fleet-status-reader');
-    }
-    const region = inputs['aws-region'] ?? (inputs.cache?.startsWith('s3://') ? new URL(inputs.cache).searchParams.get('region') : null) ?? env.AWS_REGION ?? 'us-east-1';
-    return { inputs, clock: clockFromEnv(env), region };
-}
-
-;// CONCATENATED MODULE: ./src/cache/cache-info.ts
-
-
-const CACHE_INFO_KEY = 'nix-cache-info';
-const DEFAULT_CACHE_INFO = { storeDir: DEFAULT_STORE_DIR, wantMassQuery: true, priority: 40 };
-function renderCacheInfo(info) {
-    const lines = [`StoreDir: ${info.storeDir}`];
-    if (info.wantMassQuery !== undefined)
-        lines.push(`WantMassQuery: ${info.wantMassQuery ? 1 : 0}`);
-    if (info.priority !== undefined)
-        lines.push(`Priority: ${info.priority}`);
-    return `${lines.join('\n')}\n`;
-}
-/** Parses the file; unknown fields are ignored, as Nix does. */
-function parseCacheInfo(text, whence = CACHE_INFO_KEY) {
-    let storeDir;
-    const info = {};
-    for (const line of text.split('\n')) {
-        const colon = line.indexOf(':');
-        if (colon <= 0)
-            continue;
-        const name = line.slice(0, colon).trim();
-        const value = line.slice(colon + 1).trim();
-        if (name === 'StoreDir')
-            storeDir = value;
-        else if (name === 'WantMassQuery')
-            info.wantMassQuery = value === '1' || value === 'true';
-        else if (name === 'Priority') {
-            if (!/^\d+$/.test(value))
-                throw new UserError(`${whence}: Priority "${value}" is not a number`);
-            info.priority = Number(value);
-        }
-    }
-    if (!storeDir)
-        throw new UserError(`${whence} has no StoreDir line; is this a Nix binary cache?`);
-    return { ...info, storeDir };
-}
-/**
- * Makes sure the store is a binary cache for `storeDir`: writes `nix-cache-info` when it is
- * absent and refuses a cache made for another store directory (its paths would not fit ours).
- */
-async function ensureCacheInfo(store, wanted = DEFAULT_CACHE_INFO) {
-    const existing = await store.get(CACHE_INFO_KEY);
-    if (existing === undefined) {
-        await store.put(CACHE_INFO_KEY, renderCacheInfo(wanted), 'text/x-nix-cache-info');
-        return wanted;
-    }
-    const info = parseCacheInfo(existing.toString('utf8'), `${store.url}/${CACHE_INFO_KEY}`);
-    if (info.storeDir !== wanted.storeDir) {
-        throw new UserError(`${store.url} is a binary cache for store directory ${info.storeDir}, not ${wanted.storeDir}; paths from ${wanted.storeDir} cannot be pushed to it. Use another cache (or prefix).`);
-    }
-    return info;
-}
-
-;// CONCATENATED MODULE: ./src/cache/signing.ts
-
-/**
- * Nix signing keys (NixOS/nix src/libutil/signature/local-keys.cc): `name:base64`, where a
- * secret key is libsodium's 64 bytes (32-byte seed, then the 32-byte public key) and a public
- * key is 32 bytes. Signatures are `name:base64(64-byte Ed25519 signature)`.
- *
- * Keys live only in KeyObjects in memory; error messages never repeat key material.
- */
-// DER headers that turn a raw 32-byte Ed25519 seed / public key into PKCS#8 / SPKI.
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-class KeyFormatError extends (/* unused pure expression or super */ null && (Error)) {
-    name = 'KeyFormatError';
-}
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-function splitKey(text, what) {
-    const trimmed = text.trim();
-    const colon = trimmed.indexOf(':');
-    if (colon < 0)
-        throw new KeyFormatError(`the ${what} is not in Nix's "name:base64" form (e.g. "cache.example.org-1:…", as printed by "nix key generate-secret")`);
-    const name = trimmed.slice(0, colon);
-    const data = trimmed.slice(colon + 1);
-    if (name === '')
-        throw new KeyFormatError(`the ${what} has an empty name before ":"`);
-    if (/\s/.test(name))
-        throw new KeyFormatError(`the ${what}'s name contains white space`);
-    if (data === '' || !BASE64.test(data))
-        throw new KeyFormatError(`the ${what} "${name}:…" is not base64 after the ":"`);
-    return { name, bytes: Buffer.from(data, 'base64') };
-}
-class Ed25519PublicKey {
-    name;
-    key;
-    text;
-    constructor(name, key, raw) {
-        this.name = name;
-        this.key = key;
-        this.text = `${name}:${raw.toString('base64')}`;
-    }
-    verify(data, signature) {
-        const colon = signature.indexOf(':');
-        if (colon < 0 || signature.slice(0, colon) !== this.name)
-            return false;
-        const sig = Buffer.from(signature.slice(colon + 1), 'base64');
-        if (sig.length !== 64)
-            return false;
-        return edVerify(null, Buffer.from(data, 'utf8'), this.key, sig);
-    }
-}
-function publicKeyFromRaw(name, raw) {
-    const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
-    return new Ed25519PublicKey(name, key, raw);
-}
-/** Parses `name:base64(32 bytes)`, e.g. `cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=`. */
-function parsePublicKey(text) {
-    const { name, bytes } = splitKey(text, 'public key');
-    if (bytes.length !== 32)
-        throw new KeyFormatError(`the public key "${name}:…" holds ${bytes.length} bytes; an Ed25519 public key has 32`);
-    return publicKeyFromRaw(name, bytes);
-}
-/**
- * Parses a secret key as `nix key generate-secret` prints it. Checks that its public half
- * matches its seed, which catches a truncated or hand-edited key before it signs anything.
- */
-function parseSigningKey(text) {
-    const { name, bytes } = splitKey(text, 'secret key');
-    if (bytes.length !== 64) {
-        const hint = bytes.length === 32 ? ' (is this the public key? The secret key is the longer one)' : '';
-        throw new KeyFormatError(`the secret key "${name}:…" holds ${bytes.length} bytes; a Nix secret key has 64${hint}`);
-    }
-    const der = Buffer.concat([PKCS8_ED25519_PREFIX, bytes.subarray(0, 32)]);
-    const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    // Only the KeyObject keeps the seed from here on.
-    der.fill(0);
-    const derived = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_PREFIX.length);
-    const matches = derived.equals(bytes.subarray(32));
-    bytes.fill(0);
-    if (!matches)
-        throw new KeyFormatError(`the secret key "${name}:…" is corrupt: its public half does not match its seed`);
-    const publicKey = publicKeyFromRaw(name, Buffer.from(derived));
-    return {
-        name,
-        publicKey,
-        sign: (data) => `${name}:${edSign(null, Buffer.from(data, 'utf8'), privateKey).toString('base64')}`,
-    };
-}
-/** Whether any of `signatures` is a valid signature of `data` by one of `keys`. */
-function signing_verifyAny(data, signatures, keys) {
-    return signatures.some((sig) => keys.some((key) => key.verify(data, sig)));
-}
-
 ;// CONCATENATED MODULE: ./src/deploy/pull/manifest.ts
 
 
@@ -87244,11 +87368,11 @@ async function probeHosts(hosts, options) {
 
 /** The store holding the status reports (and narinfos for the size table), if a cache is given. */
 function openStatusStore(settings) {
-    const { inputs } = settings;
-    if (!inputs.cache)
+    const { inputs, cache } = settings;
+    if (!cache)
         return undefined;
     const role = inputs['role-to-assume'];
-    return openStore(inputs.cache, {
+    return openStore(cache, {
         log: actionLog,
         ...(role ? { credentials: assumeRoleForThisStep({ roleToAssume: role, region: settings.region, audience: inputs.audience, durationSeconds: 3600 }) } : {}),
     });

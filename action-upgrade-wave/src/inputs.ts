@@ -1,5 +1,7 @@
 import { SOAK_MAX } from '../../src/fleet/schema.js';
+import { AWS_REGION } from '../../src/aws/validate.js';
 import { amount, boolean, branch, choice, duration, json, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+import { FLAKE_REF, FLAKE_REF_PROBLEM } from '../../src/runner/input-forms.js';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const SYSTEMS_EXAMPLE = '${{ needs.build.outputs.store-paths }}';
@@ -13,13 +15,13 @@ export const WAVE_INPUTS = {
   'target-branch': branch({ fallback: 'main', example: 'main' }),
   'status-source': choice(['cache', 'ssh', 'deployments'], { fallback: 'cache', example: 'cache' }),
   expected: json<Record<string, string>, { example: string }>({ example: SYSTEMS_EXAMPLE }),
-  flake: string({ fallback: '.', example: '.' }),
+  flake: string({ fallback: '.', pattern: FLAKE_REF, patternProblem: FLAKE_REF_PROBLEM, example: '.' }),
   baseline: json<Record<string, string>, { example: string }>({ example: '${{ needs.build-main.outputs.store-paths }}' }),
   'next-expected': json<Record<string, string>, { example: string }>({ example: SYSTEMS_EXAMPLE }),
   hosts: list({ example: 'env:staging' }),
   cache: string({ pattern: /^(s3|https?|file):\/\/\S+$/, patternProblem: 'must start with s3://, http://, https:// or file://', example: 's3://my-nix-cache?region=eu-west-1' }),
   'role-to-assume': string({ pattern: ROLE_ARN, patternProblem: 'is not an IAM role ARN', example: 'arn:aws:iam::123456789012:role/fleet-status-reader' }),
-  'aws-region': string({ example: 'eu-west-1' }),
+  'aws-region': string({ pattern: AWS_REGION, patternProblem: 'is not an AWS region', example: 'eu-west-1' }),
   audience: string({ fallback: 'sts.amazonaws.com', example: 'sts.amazonaws.com' }),
   soak: duration({ max: SOAK_MAX, example: '24h' }),
   quorum: amount({ example: '80%' }),

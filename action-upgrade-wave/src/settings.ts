@@ -1,11 +1,14 @@
-import { parseCacheUrl } from '../../src/cache/open-store.js';
+import type { CacheUrl } from '../../src/cache/open-store.js';
 import type { Clock } from '../../src/util/async.js';
-import { InputError } from '../../src/runner/index.js';
+import { InputError, shown } from '../../src/runner/index.js';
+import { parseCacheInput } from '../../src/runner/cache-input.js';
 import { UserError } from '../../src/util/errors.js';
 import { readWaveInputs, type WaveInputs } from './inputs.js';
 
 export interface WaveSettings {
   inputs: WaveInputs;
+  /** Where the hosts' status reports are, when the cache input is set. */
+  cache?: CacheUrl;
   clock: Clock;
   region: string;
 }
@@ -32,21 +35,15 @@ export function readWaveSettings(env: NodeJS.ProcessEnv = process.env): WaveSett
   }
   const quorum = inputs.quorum && ('count' in inputs.quorum ? String(inputs.quorum.count) : `${inputs.quorum.percent}%`);
   if (quorum === '0' || quorum === '0%') {
-    throw new InputError('quorum', `"${quorum}" must be at least 1 host or 1%`, '80%');
+    throw new InputError('quorum', `${shown(quorum)} must be at least 1 host or 1%`, '80%');
   }
-  if (inputs.cache) {
-    try {
-      parseCacheUrl(inputs.cache, env);
-    } catch (error) {
-      throw new InputError('cache', (error as Error).message, 's3://my-nix-cache?region=eu-west-1');
-    }
-  }
+  const cache = inputs.cache ? parseCacheInput('cache', inputs.cache, env) : undefined;
   if (inputs['status-source'] === 'cache' && !inputs.cache && !inputs.abort) {
     throw new InputError('cache', 'is required when status-source is cache (the hosts write their reports to fleet/status/<host>.json there)', 's3://my-nix-cache?region=eu-west-1');
   }
-  if (inputs['role-to-assume'] && !inputs.cache?.startsWith('s3://')) {
-    throw new InputError('role-to-assume', 'only applies to an s3:// cache', 'arn:aws:iam::123456789012:role/fleet-status-reader');
+  if (inputs['role-to-assume'] && cache?.kind !== 's3') {
+    throw new InputError('role-to-assume', `${shown(inputs['role-to-assume'])} only applies to an s3:// cache, and cache is ${cache ? shown(cache.url) : 'not set'}`, 'arn:aws:iam::123456789012:role/fleet-status-reader');
   }
-  const region = inputs['aws-region'] ?? (inputs.cache?.startsWith('s3://') ? new URL(inputs.cache).searchParams.get('region') : null) ?? env.AWS_REGION ?? 'us-east-1';
-  return { inputs, clock: clockFromEnv(env), region };
+  const region = inputs['aws-region'] ?? (cache?.kind === 's3' ? cache.location.region : undefined) ?? env.AWS_REGION ?? 'us-east-1';
+  return { inputs, ...(cache ? { cache } : {}), clock: clockFromEnv(env), region };
 }

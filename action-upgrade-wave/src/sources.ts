@@ -15,10 +15,10 @@ import type { WaveSettings } from './settings.js';
 
 /** The store holding the status reports (and narinfos for the size table), if a cache is given. */
 export function openStatusStore(settings: WaveSettings): OpenedStore | undefined {
-  const { inputs } = settings;
-  if (!inputs.cache) return undefined;
+  const { inputs, cache } = settings;
+  if (!cache) return undefined;
   const role = inputs['role-to-assume'];
-  return openStore(inputs.cache, {
+  return openStore(cache, {
     log: actionLog,
     ...(role ? { credentials: assumeRoleForThisStep({ roleToAssume: role, region: settings.region, audience: inputs.audience, durationSeconds: 3600 }) } : {}),
   });

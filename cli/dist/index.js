@@ -5,7 +5,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7398);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2316);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)(process.argv.slice(2));
 
@@ -14,7 +14,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7398:
+/***/ 2316:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -449,6 +449,25 @@ function summaryAsText(summary) {
         .trim();
 }
 
+;// CONCATENATED MODULE: ./src/util/errors.ts
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+/** An error whose message already tells the user what to do; shown without a stack. */
+class UserError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'UserError';
+}
+const FILE_ERRORS = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a parent of it is not a directory',
+};
+/** Why a file could not be read, in words (`no such file`), for errors that name the file. */
+function fileErrorReason(error) {
+    return FILE_ERRORS[error.code ?? ''] ?? errorMessage(error);
+}
+
 ;// CONCATENATED MODULE: ./cli/src/main.ts
 /**
  * `fleet build|deploy|bump|wave|status`: the actions, from a terminal. Each command runs the
@@ -456,6 +475,7 @@ function summaryAsText(summary) {
  * (`--cache URL`, `--hosts 'web*'`); `--NAME-file PATH` reads a value from a file, and secrets
  * may come from FLEET_<NAME> variables (`FLEET_SIGNING_KEY`), never from argv.
  */
+
 
 
 
@@ -525,20 +545,12 @@ function readFlagFile(name, path) {
         text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8').trim();
     }
     catch (error) {
-        const code = error.code;
-        const reason = FILE_ERRORS[code ?? ''] ?? error.message;
-        throw new Error(`${flag}: cannot read ${JSON.stringify(path)}: ${reason} ${example}`, { cause: error });
+        throw new Error(`${flag}: cannot read ${JSON.stringify(path)}: ${fileErrorReason(error)} ${example}`, { cause: error });
     }
     if (!text)
         throw new Error(`${flag}: ${JSON.stringify(path)} is empty ${example}`);
     return text;
 }
-const FILE_ERRORS = {
-    ENOENT: 'no such file',
-    EACCES: 'permission denied',
-    EISDIR: 'it is a directory',
-    ENOTDIR: 'a parent of it is not a directory',
-};
 /** Outputs are strings for the runner; JSON ones (store-paths, report) print as JSON here. */
 function asJson(value) {
     if (!/^[[{]/.test(value))
@@ -583,7 +595,12 @@ async function main(argv) {
         if (manifest.inputs?.[name] && inputs[name] === undefined && fromEnv)
             inputs[name] = fromEnv;
     }
-    Object.assign(inputs, spec.fixed);
+    for (const [name, value] of Object.entries(spec.fixed ?? {})) {
+        if (inputs[name] !== undefined && inputs[name] !== value) {
+            throw new Error(`fleet ${command} always runs with --${name} ${value}, not ${JSON.stringify(inputs[name])}; use fleet wave --${name} ${inputs[name]} for that`);
+        }
+        inputs[name] = value;
+    }
     const workDir = await makeStepDir();
     const printer = new WorkflowCommandPrinter((text) => process.stderr.write(text), verbose);
     try {

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inputEnvironment, makeStepDir, readActionManifest, runActionSteps, type ActionManifest } from '../../src/local-runner/action-process.js';
 import { summaryAsText, WorkflowCommandPrinter } from '../../src/local-runner/terminal.js';
+import { fileErrorReason } from '../../src/util/errors.js';
 import { exec } from '../../src/util/exec.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -74,20 +75,11 @@ function readFlagFile(name: string, path: string | undefined): string {
   try {
     text = readFileSync(path, 'utf8').trim();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = FILE_ERRORS[code ?? ''] ?? (error as Error).message;
-    throw new Error(`${flag}: cannot read ${JSON.stringify(path)}: ${reason} ${example}`, { cause: error });
+    throw new Error(`${flag}: cannot read ${JSON.stringify(path)}: ${fileErrorReason(error)} ${example}`, { cause: error });
   }
   if (!text) throw new Error(`${flag}: ${JSON.stringify(path)} is empty ${example}`);
   return text;
 }
-
-const FILE_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EISDIR: 'it is a directory',
-  ENOTDIR: 'a parent of it is not a directory',
-};
 
 /** Outputs are strings for the runner; JSON ones (store-paths, report) print as JSON here. */
 function asJson(value: string): unknown {
@@ -131,7 +123,12 @@ async function main(argv: readonly string[]): Promise<number> {
     const fromEnv = process.env[`FLEET_${name.toUpperCase().replace(/-/g, '_')}`];
     if (manifest.inputs?.[name] && inputs[name] === undefined && fromEnv) inputs[name] = fromEnv;
   }
-  Object.assign(inputs, spec.fixed);
+  for (const [name, value] of Object.entries(spec.fixed ?? {})) {
+    if (inputs[name] !== undefined && inputs[name] !== value) {
+      throw new Error(`fleet ${command} always runs with --${name} ${value}, not ${JSON.stringify(inputs[name])}; use fleet wave --${name} ${inputs[name]} for that`);
+    }
+    inputs[name] = value;
+  }
   const workDir = await makeStepDir();
   const printer = new WorkflowCommandPrinter((text) => process.stderr.write(text), verbose);
   try {

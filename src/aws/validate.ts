@@ -1,5 +1,8 @@
 import { UserError } from '../util/errors.js';
 
+/** An AWS region name (`eu-west-1`, `us-gov-west-1`). */
+export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
 export const MIN_DURATION_SECONDS = 900;
 export const MAX_DURATION_SECONDS = 43_200;
 

@@ -4,9 +4,16 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { deploySchema, inventorySchema, type InventoryDocument } from './schema.js';
 import type { DeployTarget, Host, Inventory, Wave } from './types.js';
+import { InputError, shown } from '../runner/inputs.js';
+import { fileErrorReason } from '../util/errors.js';
 
 export class InventoryError extends Error {
   override name = 'InventoryError';
+}
+
+/** The error for an inventory file that cannot be read: it names the input that gave the path. */
+export function unreadableInventory(spec: string, error: unknown, dir = process.cwd()): InputError {
+  return new InputError('inventory', `${shown(spec)} cannot be read: ${fileErrorReason(error)} (in ${dir})`, 'fleet.yaml (or flake#attribute)');
 }
 
 /** Reads `fleet.yaml` / `fleet.json`. */
@@ -15,7 +22,7 @@ export async function readInventoryFile(path: string): Promise<Inventory> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new InventoryError(`cannot read the inventory ${path}: ${(error as Error).message}`);
+    throw unreadableInventory(path, error);
   }
   return parseInventoryText(text, path);
 }
@@ -33,20 +40,31 @@ export function parseInventoryText(text: string, source: string): Inventory {
 /** Validates a parsed document (from a file or `nix eval --json`) into an Inventory. */
 export function parseInventory(document: unknown, source: string): Inventory {
   const parsed = inventorySchema.safeParse(document);
-  if (!parsed.success) throw new InventoryError(describeIssues(source, parsed.error.issues));
+  if (!parsed.success) throw new InventoryError(describeIssues(source, parsed.error.issues, document));
   const inventory = toInventory(parsed.data, source);
   const problems = crossCheck(inventory);
   if (problems.length > 0) throw new InventoryError(`${source}: ${problems.join('\n')}`);
   return inventory;
 }
 
-function describeIssues(source: string, issues: z.core.$ZodIssue[]): string {
+function describeIssues(source: string, issues: z.core.$ZodIssue[], document: unknown): string {
   const lines = issues.slice(0, 10).map((issue) => {
     const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-    return `${where}: ${issue.message}`;
+    return `${where}: ${issueText(issue, document)}`;
   });
   const more = issues.length > 10 ? `\n…and ${issues.length - 10} more` : '';
   return `${source} is not a valid inventory:\n${lines.join('\n')}${more}`;
+}
+
+/** What is wrong at an issue's path, showing the value found there (zod's own text does not). */
+function issueText(issue: z.core.$ZodIssue, document: unknown): string {
+  const value = issue.path.reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined), document);
+  const shownValue = value === undefined ? 'nothing' : JSON.stringify(value).slice(0, 80);
+  if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) return `${shownValue} is not one of ${issue.options.join(', ')}`;
+  if (issue.code === 'invalid_value') return `${shownValue} is not one of ${issue.values.map(String).join(', ')}`;
+  if (issue.code === 'invalid_type') return value === undefined ? `is required (a ${issue.expected})` : `${shownValue} is not a ${issue.expected}`;
+  // Our own checks (durations, quorums) already show the value.
+  return value === undefined || typeof value === 'object' || issue.code === 'custom' ? issue.message : `${shownValue}: ${issue.message}`;
 }
 
 function toInventory(document: InventoryDocument, source: string): Inventory {
@@ -71,7 +89,7 @@ function toInventory(document: InventoryDocument, source: string): Inventory {
           environment: environment ?? '',
           ...(wave ? { wave } : {}),
           tags: host.tags,
-          deploy: toDeployTarget(name, withDefaults(document.defaults.deploy, host.deploy)),
+          deploy: toDeployTarget(name, withDefaults(document.defaults.deploy, host.deploy), source),
         },
       ];
     }),
@@ -85,12 +103,13 @@ function withDefaults(defaults: Record<string, unknown> = {}, own: Record<string
   return sameMethod ? { ...defaults, ...own } : own;
 }
 
-function toDeployTarget(hostName: string, raw: Record<string, unknown>): DeployTarget {
-  const parsed = deploySchema.safeParse({ method: 'ssh', ...raw });
+function toDeployTarget(hostName: string, raw: Record<string, unknown>, source: string): DeployTarget {
+  const withMethod = { method: 'ssh', ...raw };
+  const parsed = deploySchema.safeParse(withMethod);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = ['hosts', hostName, 'deploy', ...(issue?.path ?? [])].join('.');
-    throw new InventoryError(`${where}: ${issue?.message ?? 'invalid deploy target'}`);
+    throw new InventoryError(`${source}: ${where}: ${issue ? issueText(issue, withMethod) : 'invalid deploy target'}`);
   }
   const target = parsed.data;
   switch (target.method) {

@@ -53,12 +53,18 @@ export async function resolveTargets(request: TargetRequest, nix: Nix): Promise<
   return selected.map((name) => ({ name, installable: toplevelOf(request.flake, name), kind: 'host' }));
 }
 
+/** Selectors only an inventory can resolve (`@tag`, `wave:NAME`, `env:NAME`, also negated). */
+export function inventorySelectors(selectors: readonly string[]): string[] {
+  return selectors.filter((selector) => /^!?(@|wave:|env:)/.test(selector));
+}
+
 function selectByName(configurations: string[], selectors: readonly string[]): string[] {
+  const needInventory = inventorySelectors(selectors);
+  if (needInventory.length > 0) {
+    throw new UserError(`selector "${needInventory[0]}" needs the inventory: set the inventory input (for example fleet.yaml)`);
+  }
   const chosen = new Set<string>();
   for (const selector of selectors) {
-    if (/^(@|wave:|env:)/.test(selector)) {
-      throw new UserError(`selector "${selector}" needs the inventory: set the inventory input (for example fleet.yaml)`);
-    }
     const found = configurations.filter((name) => name === selector || matchesGlob(name, selector));
     if (found.length === 0) throw new UserError(`selector "${selector}" matches no nixosConfigurations; the flake has: ${configurations.join(', ')}`);
     found.forEach((name) => chosen.add(name));

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { formatDuration, parseDuration } from '../util/duration.js';
-import { redactUrl } from '../util/redact.js';
+import { redactUrl, urlPasswords } from '../util/redact.js';
 import { branchNameProblem } from '../util/ref-name.js';
 
 /** A problem with one input: names it, says what is wrong and shows a good value. */
@@ -58,6 +58,11 @@ interface Common<T> {
 function parser<T>(options: Common<T>, convert: (raw: string, name: string) => T): InputParser<T> {
   return {
     parse(raw, name) {
+      // A password in a URL (`https://user:pw@cache`) is a secret whatever the input: masked before anything can print it.
+      for (const password of urlPasswords(raw)) {
+        core.setSecret(password);
+        if (password.includes('%')) core.setSecret(decodeURIComponent(password.replace(/%(?![0-9a-f]{2})/gi, '%25')));
+      }
       if (raw === '') {
         if (options.fallback !== undefined) return options.fallback;
         if (options.required) throw new InputError(name, 'is required', options.example);
@@ -100,19 +105,32 @@ export function branch<O extends Common<string>>(options: O): InputParser<Opt<st
  * Each line of a multi-line secret (an SSH key) is masked too, since the runner only hides a
  * masked value where it appears whole.
  */
-export function secret<O extends Common<string>>(options: O): InputParser<Opt<string, O>> {
-  return parser(options, (raw) => {
+export function secret<O extends Common<string> & { problem?: (raw: string) => string | undefined }>(options: O): InputParser<Opt<string, O>> {
+  return parser(options, (raw, name) => {
     core.setSecret(raw);
     for (const line of raw.split('\n').map((l) => l.trim())) {
       if (line.length >= 8 && line !== raw) core.setSecret(line);
     }
+    // The problem describes the form, never the value: it is a secret.
+    const problem = options.problem?.(raw);
+    if (problem) throw new InputError(name, problem, options.example);
     return raw;
   }) as InputParser<Opt<string, O>>;
 }
 
-/** Newline- or comma-separated values; blank entries and `#` comments are dropped. */
-export function list(options: Omit<Common<string[]>, 'fallback'> & { fallback?: string[] }): InputParser<string[]> {
-  return parser(options.required ? options : { fallback: [], ...options }, (raw) => splitList(raw));
+/**
+ * Newline- or comma-separated values; blank entries and `#` comments are dropped. `problem` checks
+ * each entry: it returns what is wrong with one (shown after the entry) or undefined.
+ */
+export function list(options: Omit<Common<string[]>, 'fallback'> & { fallback?: string[]; problem?: (item: string) => string | undefined }): InputParser<string[]> {
+  return parser(options.required ? options : { fallback: [], ...options }, (raw, name) => {
+    const items = splitList(raw);
+    for (const item of items) {
+      const problem = options.problem?.(item);
+      if (problem) throw new InputError(name, `${shown(item)} ${problem}`, options.example);
+    }
+    return items;
+  });
 }
 
 export function splitList(raw: string): string[] {
@@ -126,16 +144,16 @@ export function boolean<O extends Common<boolean>>(options: O): InputParser<Opt<
   return parser(options, (raw, name) => {
     if (/^(true|yes|on)$/i.test(raw)) return true;
     if (/^(false|no|off)$/i.test(raw)) return false;
-    throw new InputError(name, `"${raw}" is not a boolean (true or false)`, options.example);
+    throw new InputError(name, `${shown(raw)} is not a boolean (true or false)`, options.example);
   }) as InputParser<Opt<boolean, O>>;
 }
 
 export function integer<O extends Common<number> & { min?: number; max?: number }>(options: O): InputParser<Opt<number, O>> {
   return parser(options, (raw, name) => {
-    if (!/^-?\d+$/.test(raw)) throw new InputError(name, `"${raw}" is not a whole number`, options.example);
+    if (!/^-?\d+$/.test(raw)) throw new InputError(name, `${shown(raw)} is not a whole number`, options.example);
     const value = Number(raw);
-    if (options.min !== undefined && value < options.min) throw new InputError(name, `${value} is below the minimum ${options.min}`, options.example);
-    if (options.max !== undefined && value > options.max) throw new InputError(name, `${value} is above the maximum ${options.max}`, options.example);
+    if (options.min !== undefined && value < options.min) throw new InputError(name, `${shown(raw)} is below the minimum ${options.min}`, options.example);
+    if (options.max !== undefined && value > options.max) throw new InputError(name, `${shown(raw)} is above the maximum ${options.max}`, options.example);
     return value;
   }) as InputParser<Opt<number, O>>;
 }
@@ -195,7 +213,7 @@ export function custom<T, O extends Common<T>>(options: O & { convert: (raw: str
 export function choice<const C extends string, O extends Common<C>>(choices: readonly C[], options: O): InputParser<Opt<C, O>> {
   return parser(options, (raw, name) => {
     if (!(choices as readonly string[]).includes(raw)) {
-      throw new InputError(name, `"${raw}" is not one of ${choices.join(', ')}`, options.example);
+      throw new InputError(name, `${shown(raw)} is not one of ${choices.join(', ')}`, options.example);
     }
     return raw as C;
   }) as InputParser<Opt<C, O>>;
@@ -207,10 +225,10 @@ export type Amount = { count: number } | { percent: number };
 export function amount<O extends Common<Amount>>(options: O): InputParser<Opt<Amount, O>> {
   return parser(options, (raw, name) => {
     const match = /^(\d+)(%?)$/.exec(raw);
-    if (!match) throw new InputError(name, `"${raw}" is not a number or a percentage`, options.example);
+    if (!match) throw new InputError(name, `${shown(raw)} is not a number or a percentage`, options.example);
     const value = Number(match[1]);
     if (match[2] === '%') {
-      if (value > 100) throw new InputError(name, `${raw} is more than 100%`, options.example);
+      if (value > 100) throw new InputError(name, `${shown(raw)} is more than 100%`, options.example);
       return { percent: value };
     }
     return { count: value };
@@ -228,7 +246,7 @@ export function json<T, O extends Common<T>>(options: O & { validate?: (value: u
     try {
       return options.validate ? options.validate(value) : (value as T);
     } catch (error) {
-      throw new InputError(name, (error as Error).message, options.example);
+      throw new InputError(name, `${shown(raw)}: ${(error as Error).message}`, options.example);
     }
   }) as InputParser<Opt<T, O>>;
 }
@@ -240,13 +258,12 @@ export function url<O extends Common<URL> & { schemes: readonly string[] }>(opti
     try {
       parsed = new URL(raw);
     } catch {
-      throw new InputError(name, `"${redactUrl(raw)}" is not a URL`, options.example);
+      throw new InputError(name, `${shown(raw)} is not a URL`, options.example);
     }
     const scheme = parsed.protocol.replace(/:$/, '');
     if (!options.schemes.includes(scheme)) {
       throw new InputError(name, `the scheme "${scheme}://" is not supported (use ${options.schemes.map((s) => `${s}://`).join(', ')})`, options.example);
     }
-    if (parsed.password) core.setSecret(decodeURIComponent(parsed.password));
     return parsed;
   }) as InputParser<Opt<URL, O>>;
 }

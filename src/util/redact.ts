@@ -9,3 +9,8 @@ export function redactUrl(text: string): string {
     return /^ssh(-ng)?$/i.test(scheme) ? `${scheme}://${user}@` : `${scheme}://***@`;
   });
 }
+
+/** The passwords in `scheme://user:password@` parts of a text, as written (what `redactUrl` hides). */
+export function urlPasswords(text: string): string[] {
+  return [...text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:([^/@\s]+)@/gi)].map((match) => match[1] as string);
+}

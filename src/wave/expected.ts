@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Nix } from '../nix/nix.js';
 import type { Host } from '../fleet/types.js';
+import { InputError, shown } from '../runner/inputs.js';
 import { UserError } from '../util/errors.js';
 
 const STORE_PATH = /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[^/]+$/;
@@ -12,15 +13,16 @@ const STORE_PATH = /^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[^/]+$/;
  * inventory: unknown hosts and non-store paths are errors, so a typo cannot make a gate pass.
  */
 export function parseExpected(value: unknown, knownHosts: readonly string[], inputName = 'expected'): Map<string, string> {
+  const example = (host = knownHosts[0] ?? 'web1') => `{"${host}": "/nix/store/<hash>-nixos-system-${host}"}`;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UserError(`Input "${inputName}": must be a JSON object from host name to system path. Example: ${inputName}: {"web1": "/nix/store/…-nixos-system-web1"}`);
+    throw new InputError(inputName, `${shown(JSON.stringify(value))} must be a JSON object from host name to system path`, example());
   }
   const known = new Set(knownHosts);
   const map = new Map<string, string>();
   for (const [host, path] of Object.entries(value)) {
-    if (!known.has(host)) throw new UserError(`Input "${inputName}": "${host}" is not a host of the inventory; hosts: ${knownHosts.join(', ')}`);
+    if (!known.has(host)) throw new InputError(inputName, `${shown(host)} is not a host of the inventory; hosts: ${knownHosts.join(', ')}`, example());
     if (typeof path !== 'string' || !STORE_PATH.test(path)) {
-      throw new UserError(`Input "${inputName}": the path of ${host} is not a store path (${JSON.stringify(path)}). Example: {"${host}": "/nix/store/<hash>-nixos-system-${host}"}`);
+      throw new InputError(inputName, `the path of ${host}, ${shown(JSON.stringify(path).replace(/^"|"$/g, ''))}, is not a store path`, example(host));
     }
     map.set(host, path);
   }

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { parseInventoryText } from '../fleet/inventory.js';
+import { parseInventoryText, unreadableInventory } from '../fleet/inventory.js';
 import { loadInventory as loadInventoryFrom } from '../fleet/load.js';
 import type { Inventory } from '../fleet/types.js';
-import { UserError } from '../util/errors.js';
 
 export interface LoadedInventory {
   inventory: Inventory;
@@ -24,7 +23,7 @@ export async function loadInventoryWithText(spec: string, options: { cwd: string
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new UserError(`Cannot read the inventory ${spec}: ${(error as Error).message} (give a file such as fleet.yaml, or flake#attribute)`);
+    throw unreadableInventory(spec, error, options.cwd);
   }
   return { inventory: parseInventoryText(text, file), file, text };
 }

@@ -95823,8 +95823,8 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
-// EXTERNAL MODULE: ./src/runner/index.ts + 16 modules
-var runner = __nccwpck_require__(3157);
+// EXTERNAL MODULE: ./src/runner/index.ts + 18 modules
+var runner = __nccwpck_require__(2980);
 ;// CONCATENATED MODULE: ./action-build/src/eval-cache.ts
 
 
@@ -95881,7 +95881,7 @@ async function saveEvalCache() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3157);
+/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2980);
 /* harmony import */ var _eval_cache_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7659);
 // The post step (action.yml `runs.post`), bundled on its own so it carries none of the build.
 
@@ -95893,7 +95893,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3157:
+/***/ 2980:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -95990,6 +95990,12 @@ function parseInputs(spec, read = readActionInput) {
 function parser(options, convert) {
     return {
         parse(raw, name) {
+            // A password in a URL (`https://user:pw@cache`) is a secret whatever the input: masked before anything can print it.
+            for (const password of urlPasswords(raw)) {
+                core.setSecret(password);
+                if (password.includes('%'))
+                    core.setSecret(decodeURIComponent(password.replace(/%(?![0-9a-f]{2})/gi, '%25')));
+            }
             if (raw === '') {
                 if (options.fallback !== undefined)
                     return options.fallback;
@@ -96030,18 +96036,33 @@ function branch(options) {
  * masked value where it appears whole.
  */
 function secret(options) {
-    return parser(options, (raw) => {
+    return parser(options, (raw, name) => {
         core.setSecret(raw);
         for (const line of raw.split('\n').map((l) => l.trim())) {
             if (line.length >= 8 && line !== raw)
                 core.setSecret(line);
         }
+        // The problem describes the form, never the value: it is a secret.
+        const problem = options.problem?.(raw);
+        if (problem)
+            throw new InputError(name, problem, options.example);
         return raw;
     });
 }
-/** Newline- or comma-separated values; blank entries and `#` comments are dropped. */
+/**
+ * Newline- or comma-separated values; blank entries and `#` comments are dropped. `problem` checks
+ * each entry: it returns what is wrong with one (shown after the entry) or undefined.
+ */
 function list(options) {
-    return parser(options.required ? options : { fallback: [], ...options }, (raw) => splitList(raw));
+    return parser(options.required ? options : { fallback: [], ...options }, (raw, name) => {
+        const items = splitList(raw);
+        for (const item of items) {
+            const problem = options.problem?.(item);
+            if (problem)
+                throw new InputError(name, `${shown(item)} ${problem}`, options.example);
+        }
+        return items;
+    });
 }
 function splitList(raw) {
     return raw
@@ -96055,18 +96076,18 @@ function inputs_boolean(options) {
             return true;
         if (/^(false|no|off)$/i.test(raw))
             return false;
-        throw new InputError(name, `"${raw}" is not a boolean (true or false)`, options.example);
+        throw new InputError(name, `${shown(raw)} is not a boolean (true or false)`, options.example);
     });
 }
 function integer(options) {
     return parser(options, (raw, name) => {
         if (!/^-?\d+$/.test(raw))
-            throw new InputError(name, `"${raw}" is not a whole number`, options.example);
+            throw new InputError(name, `${shown(raw)} is not a whole number`, options.example);
         const value = Number(raw);
         if (options.min !== undefined && value < options.min)
-            throw new InputError(name, `${value} is below the minimum ${options.min}`, options.example);
+            throw new InputError(name, `${shown(raw)} is below the minimum ${options.min}`, options.example);
         if (options.max !== undefined && value > options.max)
-            throw new InputError(name, `${value} is above the maximum ${options.max}`, options.example);
+            throw new InputError(name, `${shown(raw)} is above the maximum ${options.max}`, options.example);
         return value;
     });
 }
@@ -96118,7 +96139,7 @@ function custom(options) {
 function choice(choices, options) {
     return parser(options, (raw, name) => {
         if (!choices.includes(raw)) {
-            throw new InputError(name, `"${raw}" is not one of ${choices.join(', ')}`, options.example);
+            throw new InputError(name, `${shown(raw)} is not one of ${choices.join(', ')}`, options.example);
         }
         return raw;
     });
@@ -96127,11 +96148,11 @@ function amount(options) {
     return parser(options, (raw, name) => {
         const match = /^(\d+)(%?)$/.exec(raw);
         if (!match)
-            throw new InputError(name, `"${raw}" is not a number or a percentage`, options.example);
+            throw new InputError(name, `${shown(raw)} is not a number or a percentage`, options.example);
         const value = Number(match[1]);
         if (match[2] === '%') {
             if (value > 100)
-                throw new InputError(name, `${raw} is more than 100%`, options.example);
+                throw new InputError(name, `${shown(raw)} is more than 100%`, options.example);
             return { percent: value };
         }
         return { count: value };
@@ -96150,7 +96171,7 @@ function json(options) {
             return options.validate ? options.validate(value) : value;
         }
         catch (error) {
-            throw new InputError(name, error.message, options.example);
+            throw new InputError(name, `${shown(raw)}: ${error.message}`, options.example);
         }
     });
 }
@@ -96162,14 +96183,12 @@ function url(options) {
             parsed = new URL(raw);
         }
         catch {
-            throw new InputError(name, `"${redactUrl(raw)}" is not a URL`, options.example);
+            throw new InputError(name, `${shown(raw)} is not a URL`, options.example);
         }
         const scheme = parsed.protocol.replace(/:$/, '');
         if (!options.schemes.includes(scheme)) {
             throw new InputError(name, `the scheme "${scheme}://" is not supported (use ${options.schemes.map((s) => `${s}://`).join(', ')})`, options.example);
         }
-        if (parsed.password)
-            core.setSecret(decodeURIComponent(parsed.password));
         return parsed;
     });
 }
@@ -96282,6 +96301,16 @@ function errors_errorMessage(error) {
 /** An error whose message already tells the user what to do; shown without a stack. */
 class errors_UserError extends (/* unused pure expression or super */ null && (Error)) {
     name = 'UserError';
+}
+const FILE_ERRORS = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a parent of it is not a directory',
+};
+/** Why a file could not be read, in words (`no such file`), for errors that name the file. */
+function fileErrorReason(error) {
+    return FILE_ERRORS[error.code ?? ''] ?? errors_errorMessage(error);
 }
 
 ;// CONCATENATED MODULE: ./src/runner/run.ts
@@ -96455,6 +96484,126 @@ function id_token_explainingMissingPermission(source) {
             throw error;
         }
     };
+}
+
+;// CONCATENATED MODULE: ./src/aws/validate.ts
+
+/** An AWS region name (`eu-west-1`, `us-gov-west-1`). */
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const MIN_DURATION_SECONDS = 900;
+const MAX_DURATION_SECONDS = 43_200;
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):iam::(\d{12}):role\/((?:[\x21-\x7e]+\/)?)([\w+=,.@-]{1,64})$/;
+/** Checks an IAM role ARN (`arn:aws:iam::123456789012:role/NAME`), naming the problem if it is not one. */
+function validate_parseRoleArn(value, inputName = 'role-to-assume') {
+    const arn = value.trim();
+    const match = ROLE_ARN.exec(arn);
+    if (match) {
+        const [, partition, accountId, path, roleName] = match;
+        return { partition, accountId, path: `/${path}`, roleName };
+    }
+    const example = 'arn:aws:iam::123456789012:role/fleet-cache-writer';
+    let problem = 'is not an IAM role ARN';
+    if (arn === '')
+        problem = 'is empty';
+    else if (/^arn:[^:]+:sts::\d+:assumed-role\//.test(arn))
+        problem = 'is an assumed-role session ARN (arn:…:sts::…:assumed-role/…), not the role itself';
+    else if (/^arn:[^:]+:iam::\d+:user\//.test(arn))
+        problem = 'names an IAM user; OIDC federation assumes a role';
+    else if (/^arn:[^:]+:iam::(?!\d{12}:)/.test(arn))
+        problem = 'does not carry a 12-digit account ID';
+    else if (/^[\w+=,.@-]+$/.test(arn))
+        problem = 'is a bare role name; give the full ARN';
+    throw new UserError(`Input ${inputName}: "${value}" ${problem}. Example: ${example}`);
+}
+/** Checks the session length STS accepts (15 minutes to 12 hours). */
+function validate_validateDurationSeconds(value, inputName = 'role-duration-seconds') {
+    if (!Number.isInteger(value) || value < MIN_DURATION_SECONDS || value > MAX_DURATION_SECONDS) {
+        throw new UserError(`Input ${inputName}: ${value} is not a whole number of seconds from ${MIN_DURATION_SECONDS} (15 minutes) to ${MAX_DURATION_SECONDS} (12 hours). ` +
+            `Example: 3600. Durations above 3600 also need the role's MaxSessionDuration raised.`);
+    }
+    return value;
+}
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+/** Checks a role session name as STS does: 2 to 64 of `A-Za-z0-9_+=,.@-`. */
+function validate_validateSessionName(value, inputName = 'role-session-name') {
+    if (!SESSION_NAME.test(value)) {
+        throw new UserError(`Input ${inputName}: "${value}" must be 2 to 64 characters of letters, digits and _+=,.@- (example: fleet-deploy-1234).`);
+    }
+    return value;
+}
+/** A session name that shows in CloudTrail which run held the credentials. */
+function validate_defaultSessionName(env = process.env) {
+    const run = [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT].filter(Boolean).join('-');
+    const name = `fleet-${run || `local-${process.pid}`}`.replace(/[^\w+=,.@-]/g, '-');
+    return name.slice(0, 64);
+}
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+function validate_validateRegion(value, inputName = 'aws-region') {
+    if (!REGION.test(value)) {
+        throw new UserError(`Input ${inputName}: "${value}" is not an AWS region. Example: eu-central-1`);
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/aws/sts-errors.ts
+
+
+/** The error code of an AWS SDK error (`name` for modelled errors, `Code` for the others). */
+function errorCode(error) {
+    if (error === null || typeof error !== 'object')
+        return '';
+    const { Code, name } = error;
+    return String(Code ?? name ?? '');
+}
+function trustPolicyHint(claims) {
+    const prefix = conditionKeyPrefix(claims.iss);
+    const repository = claims.repository ?? 'ORG/REPO';
+    const aud = Array.isArray(claims.aud) ? claims.aud[0] : (claims.aud ?? 'sts.amazonaws.com');
+    return [
+        `The role's trust policy must allow this token's subject. A statement for this repository looks like:`,
+        '',
+        `    "Principal": { "Federated": "arn:aws:iam::ACCOUNT:oidc-provider/${prefix}" },`,
+        `    "Action": "sts:AssumeRoleWithWebIdentity",`,
+        `    "Condition": {`,
+        `      "StringEquals": { "${prefix}:aud": "${aud}" },`,
+        `      "StringLike": { "${prefix}:sub": "repo:${repository}:environment:production" }`,
+        `    }`,
+        '',
+        `GitHub sets sub to repo:${repository}:environment:NAME when the job has an \`environment:\`,`,
+        `repo:${repository}:pull_request for pull requests, and repo:${repository}:ref:refs/heads/BRANCH (or refs/tags/TAG) otherwise.`,
+        `Either widen the StringLike pattern (for example "repo:${repository}:*") or run the job from a ref/environment the policy allows.`,
+    ].join('\n');
+}
+/**
+ * Turns an STS refusal into a message the user can act on: what the token claimed and which part
+ * of the role's trust policy or the IAM identity provider disagreed. Never includes the token.
+ */
+function sts_errors_explainAssumeRoleError(error, token, roleArn) {
+    const code = errorCode(error);
+    const detail = errorMessage(error).trim().replace(/\.$/, '');
+    const claims = decodeJwtClaims(token) ?? {};
+    const shown = describeClaims(claims);
+    const tokenLines = shown ? `\nThe GitHub OIDC token presented:\n${shown}\n` : '\n';
+    const head = `Could not assume ${roleArn} with the GitHub OIDC token (${code || 'error'}: ${detail}).`;
+    if (code === 'AccessDenied') {
+        return new UserError(`${head}${tokenLines}${trustPolicyHint(claims)}`);
+    }
+    if (code === 'InvalidIdentityTokenException' || code === 'InvalidIdentityToken') {
+        const prefix = conditionKeyPrefix(claims.iss);
+        const hint = /audience/i.test(detail)
+            ? `The token's aud must be one of the client IDs (audiences) of the IAM OIDC provider for ${prefix} and match the ` +
+                `trust policy's "${prefix}:aud" condition; set the action's audience input to that value (usually sts.amazonaws.com).`
+            : `Check that the role's account has an IAM OIDC identity provider for ${claims.iss ?? 'https://token.actions.githubusercontent.com'} ` +
+                `and that the role's trust policy names it as the Federated principal.`;
+        return new UserError(`${head}${tokenLines}${hint}`);
+    }
+    if (code === 'ExpiredTokenException' || code === 'ExpiredToken') {
+        return new UserError(`${head}\nThe OIDC token had expired when STS checked it. A fresh token is requested for every attempt, so check the runner's clock.`);
+    }
+    if (code === 'ValidationError' && /DurationSeconds/i.test(detail)) {
+        return new UserError(`${head}\nLower role-duration-seconds, or raise the role's MaxSessionDuration in IAM.`);
+    }
+    return new Error(`${head}${tokenLines}`.trimEnd(), { cause: error });
 }
 
 ;// CONCATENATED MODULE: ./src/aws/sts.ts

@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../util/errors.js';
 import { redactUrl } from '../../util/redact.js';
+import { SSH_HOST, SSH_USER } from '../../util/ssh-names.js';
 import type { HttpAuth } from './http.js';
 import { s3DisplayUrl, type S3Location } from './s3.js';
 
@@ -26,6 +27,18 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export { redactUrl } from '../../util/redact.js';
 
+/** A cache URL that cannot be used: what is wrong with it and a good one, for callers that name the input. */
+export class CacheUrlError extends UserError {
+  override name = 'CacheUrlError';
+  constructor(
+    /** Starts with the URL as shown (quoted, password hidden): `"ftp://x" uses the unsupported scheme…`. */
+    readonly problem: string,
+    readonly example: string,
+  ) {
+    super(`Cache URL ${problem} (example: ${example})`);
+  }
+}
+
 /**
  * Parses and validates a binary cache URL. `env` supplies `AWS_ENDPOINT_URL_S3` (or
  * `AWS_ENDPOINT_URL`) for s3:// URLs without `endpoint=`.
@@ -34,7 +47,7 @@ export function parseCacheUrl(input: string, env: NodeJS.ProcessEnv = process.en
   const text = input.trim();
   const shown = JSON.stringify(redactUrl(text));
   const fail = (problem: string, example = EXAMPLES): never => {
-    throw new UserError(`Cache URL ${shown} ${problem} (example: ${example})`);
+    throw new CacheUrlError(`${shown} ${problem}`, example);
   };
   if (text === '') fail('is empty');
   if (text.startsWith('/')) fail('is a path, not a URL; a directory cache is written as file:// plus the absolute path', `file://${text}`);
@@ -93,6 +106,11 @@ export function parseCacheUrl(input: string, env: NodeJS.ProcessEnv = process.en
     case 'ssh':
     case 'ssh-ng': {
       if (!url.hostname) fail('has no host', 'ssh-ng://deploy@cache.example.org');
+      // nix copy hands both to ssh's argv, where a leading "-" is an option (`-oProxyCommand=…`).
+      const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+      if (!SSH_HOST.test(host)) fail(`has the host "${host}", which ssh could read as an option or which needs quoting (letters, digits, ".", "-" and "_", not first "-")`, 'ssh-ng://deploy@cache.example.org');
+      const user = decodeURIComponent(url.username);
+      if (user && !SSH_USER.test(user)) fail(`has the user "${user}", which ssh could read as an option (letters, digits, ".", "-" and "_", starting with a letter)`, 'ssh-ng://deploy@cache.example.org');
       return { kind: 'nix-copy', url: redactUrl(text.replace(/\?.*$/, '')), scheme, params, target: text };
     }
     default:

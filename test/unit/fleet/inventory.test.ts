@@ -49,7 +49,11 @@ describe('inventory', () => {
     expect(() => parseInventoryText(yaml.replace('environment: staging', 'environment: stagign'), 'fleet.yaml')).toThrow(
       'hosts.clinic-kin.environment: unknown environment "stagign"; known: staging, production',
     );
-    expect(() => parseInventoryText(yaml.replace('{ method: pull }', '{ method: carrier-pigeon }'), 'fleet.yaml')).toThrow(/hosts\.clinic-kin\.deploy\.method/);
+    expect(() => parseInventoryText(yaml.replace('{ method: pull }', '{ method: carrier-pigeon }'), 'fleet.yaml')).toThrow(
+      'fleet.yaml: hosts.clinic-kin.deploy.method: "carrier-pigeon" is not one of ssh, pull, aws-asg, aws-ssm',
+    );
+    expect(() => parseInventoryText(yaml.replace('jump: relay.example.org', 'port: twenty-two'), 'fleet.yaml')).toThrow('fleet.yaml: hosts.web1.deploy.port: "twenty-two" is not a number');
+    expect(() => parseInventoryText(yaml.replace('order: 2,', 'order: second,'), 'fleet.yaml')).toThrow('waves.middle.order: "second" is not a number');
     expect(() => parseInventoryText(yaml.replace('tags: [db]', 'tags: [db], colour: red'), 'fleet.yaml')).toThrow(/hosts\.db1: .*colour/i);
     expect(() => parseInventoryText('hosts: [', 'fleet.yaml')).toThrow(/fleet.yaml is not valid YAML/);
   });

@@ -63,7 +63,7 @@ describe('parseInputs', () => {
   });
 
   it('rejects percentages over 100 and bad JSON', () => {
-    expect(() => parseInputs({ e: amount({ example: '10%' }) }, reader({ e: '150%' }))).toThrow('150% is more than 100%');
+    expect(() => parseInputs({ e: amount({ example: '10%' }) }, reader({ e: '150%' }))).toThrow('"150%" is more than 100%');
     expect(() => parseInputs({ j: json({ example: '{}' }) }, reader({ j: '{nope' }))).toThrow(/is not valid JSON/);
   });
 });

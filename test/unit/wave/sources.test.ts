@@ -57,9 +57,9 @@ describe('deployment payloads', () => {
 describe('expected systems', () => {
   it('accepts host to store path objects for inventory hosts only', () => {
     expect(parseExpected({ web1: sys('web1') }, ['web1', 'web2'])).toEqual(new Map([['web1', sys('web1')]]));
-    expect(() => parseExpected([sys('web1')], ['web1'])).toThrow('Input "expected": must be a JSON object from host name to system path');
+    expect(() => parseExpected([sys('web1')], ['web1'])).toThrow(/Input "expected": ".*" must be a JSON object from host name to system path/);
     expect(() => parseExpected({ wbe1: sys('web1') }, ['web1'], 'baseline')).toThrow('Input "baseline": "wbe1" is not a host of the inventory; hosts: web1');
-    expect(() => parseExpected({ web1: 'result' }, ['web1'])).toThrow('Input "expected": the path of web1 is not a store path ("result")');
+    expect(() => parseExpected({ web1: 'result' }, ['web1'])).toThrow('Input "expected": the path of web1, "result", is not a store path. Example: expected: {"web1": "/nix/store/<hash>-nixos-system-web1"}');
   });
 
   it('quotes attribute names for Nix without interpolation', () => {
