@@ -108,6 +108,9 @@ if (nixAtLeast(version, 2, 13)) await record('build-drv-out.json', await ok(['bu
 await recordResult('build-drv', await nix(['build', '--json', '--no-link', app.drvPath]));
 await recordResult('build-failure', await nix(['build', '--json', '--no-link', '--keep-going', `${flake}#bad`, `${flake}#needs-bad`, `${flake}#app`]));
 await record('build-failure-drvs.json', await ok(['build', '--dry-run', '--json', '--no-link', `${flake}#bad`, `${flake}#needs-bad`]));
+// A derivation of another system: Nix refuses it by name (action-build's hint for hosts without `system`).
+const foreign = `builtins.derivation { name = "fixture-foreign-1.0"; system = "${SYSTEM === 'x86_64-linux' ? 'aarch64-linux' : 'x86_64-linux'}"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }`;
+await recordResult('build-foreign-system', await nix(['build', '--json', '--no-link', '--impure', '--expr', foreign]));
 await recordResult('eval-error', await nix(['build', '--dry-run', '--json', '--no-link', `${flake}#broken`]));
 await recordResult('missing-attribute', await nix(['eval', '--json', `${flake}#nope`]));
 await recordResult('flake-check', await nix(['flake', 'check', '--keep-going', flake]));

@@ -1,5 +1,7 @@
 import { AWS_REGION } from '../../src/aws/validate.js';
-import { boolean, choice, integer, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+import { NIX_SYSTEM } from '../../src/fleet/schema.js';
+import { parseMachines, type BuildMachine } from '../../src/nix/machines.js';
+import { boolean, choice, custom, integer, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
 import { FLAKE_REF, FLAKE_REF_PROBLEM, installableProblem } from '../../src/runner/input-forms.js';
 
 export const CACHE_EXAMPLE = 's3://my-nix-cache?region=eu-west-1';
@@ -9,7 +11,8 @@ export const BUILD_INPUTS = {
   hosts: list({ example: 'web*, @clinic, wave:first' }),
   installables: list({ example: '.#packages.x86_64-linux.default', problem: installableProblem }),
   inventory: string({ example: 'fleet.yaml' }),
-  system: string({ fallback: 'x86_64-linux', pattern: /^[a-z0-9_]+-[a-z0-9_]+$/, patternProblem: 'is not a Nix system such as x86_64-linux', example: 'x86_64-linux' }),
+  system: string({ pattern: NIX_SYSTEM, patternProblem: 'is not a Nix system such as x86_64-linux', example: 'aarch64-linux' }),
+  builders: custom<BuildMachine[], { fallback: BuildMachine[]; example: string }>({ fallback: [], example: 'ssh-ng://builder@arm1.example.org aarch64-linux', convert: parseMachines }),
   cache: string({
     example: CACHE_EXAMPLE,
     pattern: /^(s3|https?|file|ssh|ssh-ng):\/\/\S+$/,

@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildTargets, pushOutputs, reportTargets } from '../../src/pipeline/build-and-push.js';
-import { buildManifest, CHECK_HEADERS, checkRows, repairLines, storePathsOf, targetHeaders, targetRows, totalsLine, VERIFY_CACHE_HINT } from '../../src/pipeline/report.js';
+import { buildManifest, CHECK_HEADERS, checkRows, otherSystemRows, repairLines, storePathsOf, targetHeaders, targetRows, totalsLine, VERIFY_CACHE_HINT } from '../../src/pipeline/report.js';
+import { resolveBuildSystems } from '../../src/pipeline/build-systems.js';
 import { loadInventory } from '../../src/fleet/index.js';
 import { Nix } from '../../src/nix/index.js';
 import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
@@ -22,15 +23,17 @@ async function buildHosts(): Promise<void> {
   actionLog.info(push.reason);
   if (settings.inputs['nix-eval-cache']) await restoreEvalCache(settings.inputs.flake);
 
-  const nix = new Nix({ log: actionLog });
-  const inventory = settings.inputs.inventory ? await loadInventory(settings.inputs.inventory, (i) => nix.eval(i)) : undefined;
+  const runnerNix = new Nix({ log: actionLog });
+  const inventory = settings.inputs.inventory ? await loadInventory(settings.inputs.inventory, (i) => runnerNix.eval(i)) : undefined;
+  const systems = await resolveBuildSystems(runnerNix, settings.inputs.system, settings.inputs.builders);
+  const nix = runnerNix.withOptions(systems.nixOptions);
   const built = await buildTargets(
     {
       flake: settings.inputs.flake,
       hosts: settings.inputs.hosts,
       installables: settings.inputs.installables,
       ...(inventory ? { inventory } : {}),
-      system: settings.inputs.system,
+      systems,
       checks: settings.inputs.checks,
     },
     nix,
@@ -63,6 +66,7 @@ async function buildHosts(): Promise<void> {
 
   setOutputs({
     'store-paths': storePathsOf(targets),
+    'other-systems': Object.fromEntries(built.otherSystems.map((h) => [h.host, h.system])),
     manifest: manifestPath,
     'pushed-paths': manifest.totals.pushed,
     'pushed-bytes': manifest.totals.pushedBytes,
@@ -77,6 +81,9 @@ async function buildHosts(): Promise<void> {
   const repaired = repairLines(manifest);
   if (repaired.length > 0) summary.details(`${repaired.length} broken cache entries repaired`, repaired.join('\n'));
   else if (!verified && ('push' in pushed ? (pushed.push?.totals.skipped ?? 0) : 0) > 0) summary.text(VERIFY_CACHE_HINT);
+  if (built.otherSystems.length > 0) {
+    summary.heading('Left to other systems\' jobs', 3).table(['Host', 'System', 'Built by'], otherSystemRows(built.otherSystems));
+  }
   if (built.checks.length > 0) summary.heading('NixOS VM tests', 3).table(CHECK_HEADERS, checkRows(built.checks));
   const failedPaths = manifest.paths.filter((p) => p.status === 'failed' || p.status === 'blocked');
   const unrepaired = failedPaths.filter((p) => p.repair).length;

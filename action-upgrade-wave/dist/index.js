@@ -68544,6 +68544,18 @@ function parseErrorBlocks(stderr) {
     return blocks.map((b) => b.replace(/\n+$/, ''));
 }
 /** What Nix's error text suggests the user should do, when it is a known situation. */
+/**
+ * Nix's refusal to build a derivation of another system: Nix 2.8 says "a 'aarch64-linux' with
+ * features {} is required to build '…', but I am a 'x86_64-linux'…"; current Nix says "Cannot build
+ * '…'. Reason: platform mismatch, Required system: '…', Current system: '…'".
+ */
+function foreignSystem(stderr) {
+    const old = /a '([\w-]+)' with features \{[^}]*\} is required to build '[^']+', but I am a '([\w-]+)'/.exec(stderr);
+    if (old)
+        return { wanted: old[1], have: old[2] };
+    const current = /Reason: platform mismatch\s+Required system: '([\w-]+)'\s+Current system: '([\w-]+)'/.exec(stderr);
+    return current ? { wanted: current[1], have: current[2] } : undefined;
+}
 function hintFor(stderr) {
     if (/experimental Nix feature '(nix-command|flakes)' is disabled/.test(stderr)) {
         return "Enable flakes: add 'experimental-features = nix-command flakes' to nix.conf or NIX_CONFIG.";
@@ -68560,6 +68572,11 @@ function hintFor(stderr) {
         return 'Check the attribute name (nix flake show lists what the flake provides).';
     if (/path '.*' does not contain a 'flake.nix'/.test(stderr)) {
         return 'Point at the directory holding flake.nix (inside a git repository, untracked files are invisible to git+file: flake refs; use path: or git add).';
+    }
+    const foreign = foreignSystem(stderr);
+    if (foreign) {
+        const { wanted, have } = foreign;
+        return `It is built for ${wanted} and this machine builds ${have}: give the host \`system: ${wanted}\` in the inventory so the ${wanted} build job builds it, or give builders with a ${wanted} machine.`;
     }
     if (/is not valid|don't know how to build these paths/.test(stderr))
         return 'The path is not in the store: build or copy it first.';
@@ -68621,7 +68638,10 @@ function failedBuilders(stderr) {
                 failed.add(cannot[1]);
             continue;
         }
-        const m = /^error: builder for '([^']+\.drv)'/.exec(head) ?? /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head);
+        const m = /^error: builder for '([^']+\.drv)'/.exec(head) ??
+            /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head) ??
+            // Nix 2.8's words for a derivation of another system (current Nix says "Cannot build", above).
+            /^error: a '[\w-]+' with features \{[^}]*\} is required to build '([^']+\.drv)'/.exec(head);
         if (m)
             failed.add(m[1]);
     }
@@ -69126,6 +69146,8 @@ const pathInfoJsonIsObject = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 19);
 const supportsPathInfoJsonFormat = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 33);
 /** `nix show-derivation` became `nix derivation show` in 2.15. */
 const derivationShowCommand = (v) => v.flavor !== 'lix' && nixAtLeast(v, 2, 15) ? ['derivation', 'show'] : ['show-derivation'];
+/** `nix show-config` became `nix config show` in 2.20 (the old name warns); Lix keeps the old one. */
+const configShowCommand = (v) => (v.flavor !== 'lix' && nixAtLeast(v, 2, 20) ? ['config', 'show'] : ['show-config']);
 
 ;// CONCATENATED MODULE: ./src/nix/nix.ts
 
@@ -69150,6 +69172,10 @@ class Nix {
         this.settings = settings;
         this.log = settings.log ?? consoleLog;
     }
+    /** The same Nix with more `--option`s (given ones win), sharing nothing mutable. */
+    withOptions(options) {
+        return new Nix({ ...this.settings, options: { ...this.settings.options, ...options } });
+    }
     /** The version, detected once per instance. */
     version() {
         this.versionPromise ??= (async () => {
@@ -69164,6 +69190,21 @@ class Nix {
         const args = ['eval', '--json', ...(options.impure ? ['--impure'] : []), ...(options.apply ? ['--apply', options.apply] : []), installable];
         const { stdout } = await this.nix(args);
         return JSON.parse(stdout);
+    }
+    /**
+     * What this machine builds: its `system`, its `extra-platforms`, and the `builders` value as
+     * configured (machine lines, or `@/etc/nix/machines`).
+     */
+    async platforms() {
+        const { stdout } = await this.nix([...configShowCommand(await this.version()), '--json']);
+        const config = JSON.parse(stdout);
+        const value = (name) => config[name]?.value;
+        const system = value('system');
+        if (typeof system !== 'string')
+            throw new Error('nix config show printed no system');
+        const extra = value('extra-platforms');
+        const builders = value('builders');
+        return { system, extraPlatforms: Array.isArray(extra) ? extra.filter((p) => typeof p === 'string') : [], builders: typeof builders === 'string' ? builders : '' };
     }
     /** `nix eval --raw INSTALLABLE`. */
     async evalRaw(installable, options = {}) {
@@ -73373,7 +73414,8 @@ class JobSummary {
             return this;
         this.summary.addTable([
             headers.map((h) => ({ data: h, header: true })),
-            ...rows.map((row) => row.map((cell) => (typeof cell === 'object' ? cell : escapeHtml(String(cell))))),
+            // @actions/core writes an empty cell as an unclosed `<td>`, which shifts the rest of the row.
+            ...rows.map((row) => row.map((cell) => (typeof cell === 'object' ? cell : escapeHtml(String(cell)) || '—'))),
         ]);
         return this;
     }
@@ -83255,6 +83297,10 @@ function preprocess(fn, schema) {
 
 
 const schema_name = schemas_string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-"');
+/** A Nix system double, as `nixpkgs.hostPlatform` names it. */
+const NIX_SYSTEM = /^[a-z0-9_]+-[a-z0-9_]+$/;
+const DEFAULT_SYSTEM = 'x86_64-linux';
+const system = schemas_string().regex(NIX_SYSTEM, 'is not a Nix system such as x86_64-linux or aarch64-linux');
 const schema_list = array(schemas_string().min(1));
 /** The longest soak (a wave's, or the upgrade-wave action's `soak` input): beyond it dates overflow and no wave ever passes. */
 const SOAK_MAX = '90d';
@@ -83322,12 +83368,14 @@ const inventorySchema = strictObject({
         deploy: record(schemas_string(), unknown()).optional(),
         environment: schema_name.optional(),
         wave: schema_name.optional(),
+        system: system.optional(),
     })
         .default({}),
     hosts: record(schema_name, strictObject({
         attribute: schemas_string().min(1).optional(),
         environment: schema_name.optional(),
         wave: schema_name.optional(),
+        system: system.optional(),
         tags: schema_list.default([]),
         deploy: record(schemas_string(), unknown()).optional(),
     })),
@@ -83414,6 +83462,7 @@ function toInventory(document, source) {
             {
                 name,
                 attribute: host.attribute ?? name,
+                system: host.system ?? document.defaults.system ?? DEFAULT_SYSTEM,
                 environment: environment ?? '',
                 ...(wave ? { wave } : {}),
                 tags: host.tags,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { deploySchema, inventorySchema, type InventoryDocument } from './schema.js';
+import { DEFAULT_SYSTEM, deploySchema, inventorySchema, type InventoryDocument } from './schema.js';
 import type { DeployTarget, Host, Inventory, Wave } from './types.js';
 import { InputError, shown } from '../runner/inputs.js';
 import { fileErrorReason } from '../util/errors.js';
@@ -86,6 +86,7 @@ function toInventory(document: InventoryDocument, source: string): Inventory {
         {
           name,
           attribute: host.attribute ?? name,
+          system: host.system ?? document.defaults.system ?? DEFAULT_SYSTEM,
           environment: environment ?? '',
           ...(wave ? { wave } : {}),
           tags: host.tags,

@@ -3,6 +3,10 @@ import { parseDuration } from '../util/duration.js';
 import type { Quorum } from './types.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-"');
+/** A Nix system double, as `nixpkgs.hostPlatform` names it. */
+export const NIX_SYSTEM = /^[a-z0-9_]+-[a-z0-9_]+$/;
+export const DEFAULT_SYSTEM = 'x86_64-linux';
+const system = z.string().regex(NIX_SYSTEM, 'is not a Nix system such as x86_64-linux or aarch64-linux');
 const list = z.array(z.string().min(1));
 
 /** The longest soak (a wave's, or the upgrade-wave action's `soak` input): beyond it dates overflow and no wave ever passes. */
@@ -79,6 +83,7 @@ export const inventorySchema = z.strictObject({
       deploy: z.record(z.string(), z.unknown()).optional(),
       environment: name.optional(),
       wave: name.optional(),
+      system: system.optional(),
     })
     .default({}),
   hosts: z.record(
@@ -87,6 +92,7 @@ export const inventorySchema = z.strictObject({
       attribute: z.string().min(1).optional(),
       environment: name.optional(),
       wave: name.optional(),
+      system: system.optional(),
       tags: list.default([]),
       deploy: z.record(z.string(), z.unknown()).optional(),
     }),

@@ -40,6 +40,8 @@ export interface Host {
   name: string;
   /** The `nixosConfigurations` attribute; defaults to the host's name. */
   attribute: string;
+  /** The Nix system it runs (`x86_64-linux`, `aarch64-linux`): which build leg builds it. */
+  system: string;
   environment: string;
   wave?: string;
   tags: string[];

@@ -79,7 +79,11 @@ export function failedBuilders(stderr: string): string[] {
       if (!/Reason: \d+ dependenc(?:y|ies) failed/.test(block)) failed.add(cannot[1] as string);
       continue;
     }
-    const m = /^error: builder for '([^']+\.drv)'/.exec(head) ?? /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head);
+    const m =
+      /^error: builder for '([^']+\.drv)'/.exec(head) ??
+      /^error: hash mismatch in fixed-output derivation '([^']+\.drv)'/.exec(head) ??
+      // Nix 2.8's words for a derivation of another system (current Nix says "Cannot build", above).
+      /^error: a '[\w-]+' with features \{[^}]*\} is required to build '([^']+\.drv)'/.exec(head);
     if (m) failed.add(m[1] as string);
   }
   return [...failed];

@@ -59,6 +59,18 @@ export function parseErrorBlocks(stderr: string): string[] {
 }
 
 /** What Nix's error text suggests the user should do, when it is a known situation. */
+/**
+ * Nix's refusal to build a derivation of another system: Nix 2.8 says "a 'aarch64-linux' with
+ * features {} is required to build '…', but I am a 'x86_64-linux'…"; current Nix says "Cannot build
+ * '…'. Reason: platform mismatch, Required system: '…', Current system: '…'".
+ */
+export function foreignSystem(stderr: string): { wanted: string; have: string } | undefined {
+  const old = /a '([\w-]+)' with features \{[^}]*\} is required to build '[^']+', but I am a '([\w-]+)'/.exec(stderr);
+  if (old) return { wanted: old[1] as string, have: old[2] as string };
+  const current = /Reason: platform mismatch\s+Required system: '([\w-]+)'\s+Current system: '([\w-]+)'/.exec(stderr);
+  return current ? { wanted: current[1] as string, have: current[2] as string } : undefined;
+}
+
 export function hintFor(stderr: string): string | undefined {
   if (/experimental Nix feature '(nix-command|flakes)' is disabled/.test(stderr)) {
     return "Enable flakes: add 'experimental-features = nix-command flakes' to nix.conf or NIX_CONFIG.";
@@ -73,6 +85,11 @@ export function hintFor(stderr: string): string | undefined {
   if (/does not provide attribute/.test(stderr)) return 'Check the attribute name (nix flake show lists what the flake provides).';
   if (/path '.*' does not contain a 'flake.nix'/.test(stderr)) {
     return 'Point at the directory holding flake.nix (inside a git repository, untracked files are invisible to git+file: flake refs; use path: or git add).';
+  }
+  const foreign = foreignSystem(stderr);
+  if (foreign) {
+    const { wanted, have } = foreign;
+    return `It is built for ${wanted} and this machine builds ${have}: give the host \`system: ${wanted}\` in the inventory so the ${wanted} build job builds it, or give builders with a ${wanted} machine.`;
   }
   if (/is not valid|don't know how to build these paths/.test(stderr)) return 'The path is not in the store: build or copy it first.';
   return undefined;

@@ -6,7 +6,7 @@ import { attributeBuildErrors, flakeCheckProblems, parseBuildJson, type BuildJso
 import { hintFor, NixCommandError, NixNotFoundError, parseErrorBlocks } from './errors.js';
 import { parseFlakeMetadata, type FlakeMetadata } from './flake-lock.js';
 import { DEFAULT_STORE_DIR, parsePathInfoJson, totalNarSize, type PathInfo } from './path-info.js';
-import { parseNixVersion, supportsFlakeUpdateInputs, supportsPathInfoJsonFormat, type NixVersion } from './version.js';
+import { configShowCommand, parseNixVersion, supportsFlakeUpdateInputs, supportsPathInfoJsonFormat, type NixVersion } from './version.js';
 
 export interface NixSettings {
   log?: Log;
@@ -78,6 +78,11 @@ export class Nix {
     this.log = settings.log ?? consoleLog;
   }
 
+  /** The same Nix with more `--option`s (given ones win), sharing nothing mutable. */
+  withOptions(options: Record<string, string>): Nix {
+    return new Nix({ ...this.settings, options: { ...this.settings.options, ...options } });
+  }
+
   /** The version, detected once per instance. */
   version(): Promise<NixVersion> {
     this.versionPromise ??= (async () => {
@@ -93,6 +98,21 @@ export class Nix {
     const args = ['eval', '--json', ...(options.impure ? ['--impure'] : []), ...(options.apply ? ['--apply', options.apply] : []), installable];
     const { stdout } = await this.nix(args);
     return JSON.parse(stdout) as T;
+  }
+
+  /**
+   * What this machine builds: its `system`, its `extra-platforms`, and the `builders` value as
+   * configured (machine lines, or `@/etc/nix/machines`).
+   */
+  async platforms(): Promise<{ system: string; extraPlatforms: string[]; builders: string }> {
+    const { stdout } = await this.nix([...configShowCommand(await this.version()), '--json']);
+    const config = JSON.parse(stdout) as Record<string, { value?: unknown } | undefined>;
+    const value = (name: string) => config[name]?.value;
+    const system = value('system');
+    if (typeof system !== 'string') throw new Error('nix config show printed no system');
+    const extra = value('extra-platforms');
+    const builders = value('builders');
+    return { system, extraPlatforms: Array.isArray(extra) ? extra.filter((p): p is string => typeof p === 'string') : [], builders: typeof builders === 'string' ? builders : '' };
   }
 
   /** `nix eval --raw INSTALLABLE`. */

@@ -58,3 +58,6 @@ export const supportsPathInfoJsonFormat = (v: NixVersion): boolean => v.flavor !
 /** `nix show-derivation` became `nix derivation show` in 2.15. */
 export const derivationShowCommand = (v: NixVersion): string[] =>
   v.flavor !== 'lix' && nixAtLeast(v, 2, 15) ? ['derivation', 'show'] : ['show-derivation'];
+
+/** `nix show-config` became `nix config show` in 2.20 (the old name warns); Lix keeps the old one. */
+export const configShowCommand = (v: NixVersion): string[] => (v.flavor !== 'lix' && nixAtLeast(v, 2, 20) ? ['config', 'show'] : ['show-config']);

@@ -4,18 +4,20 @@ import type { Compression } from '../cache/compress.js';
 import type { PublicKey, SigningKey } from '../cache/signing.js';
 import type { Inventory } from '../fleet/index.js';
 import type { BuildOutcome, Nix, PathInfo } from '../nix/index.js';
+import { hintFor } from '../nix/errors.js';
 import type { Log } from '../util/log.js';
 import { matchingChecks, runChecks, type CheckResult } from './checks.js';
 import { closuresByRoot } from './closure.js';
 import { ensureKvm } from './kvm.js';
-import { resolveTargets, type BuildTarget } from './targets.js';
+import type { BuildSystems } from './build-systems.js';
+import { resolveTargets, type BuildTarget, type OtherSystemHost } from './targets.js';
 
 export interface BuildRequest {
   flake: string;
   hosts: readonly string[];
   installables: readonly string[];
   inventory?: Inventory;
-  system: string;
+  systems: BuildSystems;
   checks: readonly string[];
 }
 
@@ -60,24 +62,35 @@ export interface FleetBuildReport {
 }
 
 /** Builds the targets (and checks) in one `nix build --keep-going`; never pushes. */
-export async function buildTargets(request: BuildRequest, nix: Nix, log: Log): Promise<{ targets: BuildTarget[]; outcomes: BuildOutcome[]; checks: CheckResult[]; buildMs: number }> {
+export async function buildTargets(
+  request: BuildRequest,
+  nix: Nix,
+  log: Log,
+): Promise<{ targets: BuildTarget[]; otherSystems: OtherSystemHost[]; outcomes: BuildOutcome[]; checks: CheckResult[]; buildMs: number }> {
   const started = performance.now();
-  const targets = await resolveTargets(request, nix);
+  const { targets, otherSystems } = await resolveTargets({ ...request, systems: request.systems.all }, nix);
+  for (const system of new Set(otherSystems.map((h) => h.system))) {
+    const hosts = otherSystems.filter((h) => h.system === system).map((h) => h.host);
+    log.info(`left to a ${system} build job: ${hosts.join(', ')} (this job builds ${[...request.systems.all].join(', ')})`);
+  }
   const outcomes = await log.group(`Building ${targets.length} ${targets.length === 1 ? 'target' : 'targets'}`, () => nix.build(targets.map((t) => t.installable)));
   for (const [i, outcome] of outcomes.entries()) {
     const target = targets[i] as BuildTarget;
-    if (!outcome.ok) log.error(`${target.name}: ${outcome.error.split('\n').slice(0, 3).join(' ')}`, { title: `${target.name} failed to ${outcome.stage === 'eval' ? 'evaluate' : 'build'}` });
+    if (!outcome.ok) {
+      const hint = hintFor(outcome.error);
+      log.error(`${target.name}: ${outcome.error.split('\n').slice(0, 3).join(' ')}${hint ? ` ${hint}` : ''}`, { title: `${target.name} failed to ${outcome.stage === 'eval' ? 'evaluate' : 'build'}` });
+    }
   }
   let checks: CheckResult[] = [];
-  const checkNames = await matchingChecks(nix, request.flake, request.system, request.checks);
+  const checkNames = await matchingChecks(nix, request.flake, request.systems.system, request.checks);
   if (checkNames.length > 0) {
     await ensureKvm(log);
-    checks = await log.group(`Running ${checkNames.length} NixOS VM ${checkNames.length === 1 ? 'test' : 'tests'}`, () => runChecks(nix, request.flake, request.system, checkNames, log));
+    checks = await log.group(`Running ${checkNames.length} NixOS VM ${checkNames.length === 1 ? 'test' : 'tests'}`, () => runChecks(nix, request.flake, request.systems.system, checkNames, log));
     for (const check of checks.filter((c) => c.outcome === 'failed' && c.log)) {
       await log.group(`nix log of failed check ${check.name}`, async () => log.quoted(check.log as string));
     }
   }
-  return { targets, outcomes, checks, buildMs: performance.now() - started };
+  return { targets, otherSystems, outcomes, checks, buildMs: performance.now() - started };
 }
 
 /** Reads the closures of the built outputs and pushes the missing paths. */

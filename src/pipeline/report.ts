@@ -5,6 +5,7 @@ import { formatDuration } from '../util/duration.js';
 import { markdownCode, markdownText } from '../util/markdown.js';
 import type { CheckResult } from './checks.js';
 import type { TargetReport } from './build-and-push.js';
+import type { OtherSystemHost } from './targets.js';
 
 /** The `manifest` output: every path of the closures, pushed or skipped, with sizes and timings. */
 export interface BuildManifest {
@@ -75,16 +76,17 @@ export function storePathsOf(targets: readonly TargetReport[]): Record<string, s
   return Object.fromEntries(targets.filter((t) => t.outPath).map((t) => [t.target.name, t.outPath as string]));
 }
 
-export const TARGET_HEADERS = ['Host', 'Outcome', 'Store path', 'Closure', 'Pushed', 'Skipped'];
+export const TARGET_HEADERS = ['Host', 'System', 'Outcome', 'Store path', 'Closure', 'Pushed', 'Skipped'];
 
 /** The per-host table's headers; a Repaired column when the cache's entries were verified. */
 export function targetHeaders(verified: boolean): string[] {
-  return verified ? [...TARGET_HEADERS.slice(0, 5), 'Repaired', ...TARGET_HEADERS.slice(5)] : TARGET_HEADERS;
+  return verified ? [...TARGET_HEADERS.slice(0, 6), 'Repaired', ...TARGET_HEADERS.slice(6)] : TARGET_HEADERS;
 }
 
 export function targetRows(targets: readonly TargetReport[], pushed: boolean, verified = false): string[][] {
   return targets.map((t) => [
     t.target.name,
+    t.target.system ?? '',
     t.outcome.ok ? '✅ built' : `❌ ${t.outcome.stage === 'eval' ? 'evaluation failed' : 'build failed'}`,
     t.outPath ?? '',
     t.outPath ? `${t.closurePaths} paths, ${formatBytes(t.closureBytes)}` : '',
@@ -109,6 +111,11 @@ export const CHECK_HEADERS = ['VM test', 'Outcome', 'Duration'];
 
 export function checkRows(checks: readonly CheckResult[]): string[][] {
   return checks.map((c) => [c.name, c.outcome === 'passed' ? '✅ passed' : '❌ failed', formatDuration(c.durationMs)]);
+}
+
+/** Hosts another system's job builds: where they go (build.yml runs one job per system). */
+export function otherSystemRows(hosts: readonly OtherSystemHost[]): string[][] {
+  return hosts.map((h) => [h.host, h.system, `the ${h.system} job (or builders with a ${h.system} machine)`]);
 }
 
 /** The summary's list of repaired cache entries, one Markdown line each (store path, what was done, why). */

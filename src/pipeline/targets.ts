@@ -9,6 +9,8 @@ export interface BuildTarget {
   name: string;
   installable: string;
   kind: 'host' | 'installable';
+  /** The host's system, when the inventory gives it. */
+  system?: string;
 }
 
 export interface TargetRequest {
@@ -16,6 +18,19 @@ export interface TargetRequest {
   hosts: readonly string[];
   installables: readonly string[];
   inventory?: Inventory;
+  /** The systems this job builds; inventory hosts of other systems are left to other jobs. */
+  systems?: ReadonlySet<string>;
+}
+
+/** A selected host this job does not build: its system is another job's. */
+export interface OtherSystemHost {
+  host: string;
+  system: string;
+}
+
+export interface ResolvedTargets {
+  targets: BuildTarget[];
+  otherSystems: OtherSystemHost[];
 }
 
 export const toplevelOf = (flake: string, attribute: string): string =>
@@ -29,28 +44,31 @@ function quoteAttr(name: string): string {
  * Decides what to build: explicit installables win; otherwise hosts chosen by selectors, through
  * the inventory when there is one, or by name and glob among the flake's nixosConfigurations.
  */
-export async function resolveTargets(request: TargetRequest, nix: Nix): Promise<BuildTarget[]> {
+export async function resolveTargets(request: TargetRequest, nix: Nix): Promise<ResolvedTargets> {
   if (request.installables.length > 0) {
-    return request.installables.map((installable) => ({ name: installable, installable, kind: 'installable' }));
+    return { targets: request.installables.map((installable) => ({ name: installable, installable, kind: 'installable' })), otherSystems: [] };
   }
   // `none` builds no host: a run for the VM tests alone.
-  if (request.hosts.length === 1 && request.hosts[0] === 'none') return [];
+  if (request.hosts.length === 1 && request.hosts[0] === 'none') return { targets: [], otherSystems: [] };
   const configurations = await nix.evalAttrNames(request.flake, 'nixosConfigurations').catch((error: Error) => {
     throw new UserError(`cannot list nixosConfigurations of ${request.flake}: ${error.message}`);
   });
   if (request.inventory) {
-    const hosts = selectHosts(request.inventory, request.hosts.length > 0 ? request.hosts : ['all']);
+    const selected = selectHosts(request.inventory, request.hosts.length > 0 ? request.hosts : ['all']);
+    const systems = request.systems;
+    const hosts = systems ? selected.filter((h) => systems.has(h.system)) : selected;
+    const otherSystems = selected.filter((h) => !hosts.includes(h)).map((h) => ({ host: h.name, system: h.system }));
     const missing = hosts.filter((h) => !configurations.includes(h.attribute));
     if (missing.length > 0) {
       throw new UserError(
         `${missing.map((h) => `${h.name} (nixosConfigurations.${h.attribute})`).join(', ')} not in ${request.flake}; the flake has: ${configurations.join(', ') || '(none)'}`,
       );
     }
-    return hosts.map((h) => ({ name: h.name, installable: toplevelOf(request.flake, h.attribute), kind: 'host' }));
+    return { targets: hosts.map((h) => ({ name: h.name, installable: toplevelOf(request.flake, h.attribute), kind: 'host', system: h.system })), otherSystems };
   }
   const selected = request.hosts.length === 0 || request.hosts.includes('all') ? configurations : selectByName(configurations, request.hosts);
   if (selected.length === 0) throw new UserError(`${request.flake} has no nixosConfigurations to build; set installables or hosts`);
-  return selected.map((name) => ({ name, installable: toplevelOf(request.flake, name), kind: 'host' }));
+  return { targets: selected.map((name) => ({ name, installable: toplevelOf(request.flake, name), kind: 'host' })), otherSystems: [] };
 }
 
 /** Selectors only an inventory can resolve (`@tag`, `wave:NAME`, `env:NAME`, also negated). */

@@ -23,7 +23,8 @@ export class JobSummary {
     if (rows.length === 0) return this;
     this.summary.addTable([
       headers.map((h) => ({ data: h, header: true })),
-      ...rows.map((row) => row.map((cell) => (typeof cell === 'object' ? cell : escapeHtml(String(cell))))),
+      // @actions/core writes an empty cell as an unclosed `<td>`, which shifts the rest of the row.
+      ...rows.map((row) => row.map((cell) => (typeof cell === 'object' ? cell : escapeHtml(String(cell)) || '—'))),
     ]);
     return this;
   }

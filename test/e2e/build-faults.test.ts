@@ -68,7 +68,7 @@ describe('action-build bundle: failed hosts and VM tests are reported, the rest 
       ['vm-web', 'failed'],
     ]);
     expect(result.summary).toContain('NixOS VM tests');
-    expect(result.summary).toMatch(/<td>broken<\/td><td>❌ build failed<\/td>/);
+    expect(result.summary).toMatch(/<td>broken<\/td><td>—<\/td><td>❌ build failed<\/td><td>—<\/td>/);
   });
 
   it('pushed the good hosts and the passing test result, readable by Nix with signatures', async () => {

@@ -95,7 +95,7 @@ describe('action-build bundle with verify-cache', () => {
     );
 
     expect(run.summary).toContain('<th>Repaired</th>');
-    expect(run.summary).toMatch(/<td>web1<\/td>(?:<td>[^<]*<\/td>){4}<td>2<\/td>/);
+    expect(run.summary).toMatch(/<td>web1<\/td>(?:<td>[^<]*<\/td>){5}<td>2<\/td>/);
     expect(run.summary).toMatch(/: 0 pushed and 2 repaired \([^)]*\), \d+ already cached, 0 failed\./);
     expect(run.summary).toContain('2 broken cache entries repaired');
     expect(run.summary).toContain(`\`${damaged.gone}\`: NAR missing, re-pushed (nar/`);

@@ -36,7 +36,7 @@ describe('fleet command line', () => {
     const storePaths = outputs['store-paths'];
     expect(Number(outputs['pushed-paths'])).toBeGreaterThan(0);
     expect(Object.keys(storePaths)).toEqual(['web1']);
-    expect(result.stderr).toMatch(/^web1\s+✅ built\s+\/nix\/store\/\S+-nixos-system-web1-/m);
+    expect(result.stderr).toMatch(/^web1\s+x86_64-linux\s+✅ built\s+\/nix\/store\/\S+-nixos-system-web1-/m);
     expect(result.stderr).not.toContain('::');
     expect(result.stderr).not.toContain(keys.secret);
     const store = await freshStore();

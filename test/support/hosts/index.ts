@@ -261,6 +261,7 @@ class HostProcess implements SimulatedHost {
     return {
       name: this.name,
       attribute: this.name,
+      system: 'x86_64-linux',
       environment: 'staging',
       tags: [],
       deploy: { method: 'ssh', host: '127.0.0.1', port: this.port, user: 'root' },

@@ -27,6 +27,7 @@ const META = { httpStatusCode: 200, requestId: 'c2a4f6e8-1b3d-4f5a-8c7e-9d0b1a2c
 const host: Host = {
   name: 'web',
   attribute: 'web',
+  system: 'x86_64-linux',
   environment: 'production',
   tags: [],
   deploy: { method: 'aws-asg', autoScalingGroup: 'web-asg', launchTemplate: 'web', region: 'eu-west-1' },

@@ -22,8 +22,8 @@ const COMMAND_ID = '4c6a3f1e-2b7d-4e8a-9f0c-1d2e3f4a5b6c';
 const META = { httpStatusCode: 200, requestId: '7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f0a', attempts: 1, totalRetryDelay: 0 };
 const IDS = ['i-0a1b2c3d4e5f60001', 'i-0a1b2c3d4e5f60002', 'i-0a1b2c3d4e5f60003', 'i-0a1b2c3d4e5f60004'];
 
-const byIds: Host = { name: 'api', attribute: 'api', environment: 'production', tags: [], deploy: { method: 'aws-ssm', instanceIds: IDS, region: 'eu-west-1' } };
-const byTags: Host = { name: 'workers', attribute: 'workers', environment: 'production', tags: [], deploy: { method: 'aws-ssm', tags: { Role: 'worker', Env: 'production' }, region: 'eu-west-1' } };
+const byIds: Host = { name: 'api', attribute: 'api', system: 'x86_64-linux', environment: 'production', tags: [], deploy: { method: 'aws-ssm', instanceIds: IDS, region: 'eu-west-1' } };
+const byTags: Host = { name: 'workers', attribute: 'workers', system: 'x86_64-linux', environment: 'production', tags: [], deploy: { method: 'aws-ssm', tags: { Role: 'worker', Env: 'production' }, region: 'eu-west-1' } };
 
 function command(status: Command['Status'], extra: Partial<Command> = {}): ListCommandsCommandOutput {
   return {

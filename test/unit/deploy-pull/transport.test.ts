@@ -8,7 +8,7 @@ import { testSigningKey } from './keys.js';
 
 const OLD = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-clinic-kin-24.11';
 const NEW = '/nix/store/zyxwvsrqpnmlkjihgfdcba9876543210-nixos-system-clinic-kin-24.11';
-const host: Host = { name: 'clinic-kin', attribute: 'clinic-kin', environment: 'production', wave: 'middle', tags: [], deploy: { method: 'pull' } };
+const host: Host = { name: 'clinic-kin', attribute: 'clinic-kin', system: 'x86_64-linux', environment: 'production', wave: 'middle', tags: [], deploy: { method: 'pull' } };
 const settings = { action: 'switch' as const, rollback: 'auto' as const, healthChecks: [] };
 
 describe('PullTransport', () => {

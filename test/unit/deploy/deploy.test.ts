@@ -6,7 +6,7 @@ import type { HostResult } from '../../../src/rollout/types.js';
 import { memoryLog } from '../../../src/util/log.js';
 
 const SYS = (n: number) => `/nix/store/${String(n).repeat(32).slice(0, 32)}-nixos-system-h${n}`;
-const pullHost = (name: string): Host => ({ name, attribute: name, environment: 'staging', tags: [], deploy: { method: 'pull' } });
+const pullHost = (name: string): Host => ({ name, attribute: name, system: 'x86_64-linux', environment: 'staging', tags: [], deploy: { method: 'pull' } });
 
 /** A transport that records its jobs and fails the hosts it is told to. */
 function recordingTransport(failing: string[] = []): Transport & { jobs: HostJob[]; closed: boolean } {

@@ -66,6 +66,7 @@ describe('planDeploy', () => {
   const host = (name: string, deploy: Host['deploy'] = { method: 'ssh', host: `${name}.example.org`, port: 22, user: 'root' }): Host => ({
     name,
     attribute: name,
+    system: 'x86_64-linux',
     environment: 'production',
     tags: [],
     deploy,

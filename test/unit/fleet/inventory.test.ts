@@ -24,6 +24,7 @@ describe('inventory', () => {
     expect(inventory.hosts.web1).toEqual({
       name: 'web1',
       attribute: 'web1',
+      system: 'x86_64-linux',
       environment: 'production',
       wave: 'first',
       tags: ['web', 'eu'],
@@ -56,6 +57,16 @@ describe('inventory', () => {
     expect(() => parseInventoryText(yaml.replace('order: 2,', 'order: second,'), 'fleet.yaml')).toThrow('waves.middle.order: "second" is not a number');
     expect(() => parseInventoryText(yaml.replace('tags: [db]', 'tags: [db], colour: red'), 'fleet.yaml')).toThrow(/hosts\.db1: .*colour/i);
     expect(() => parseInventoryText('hosts: [', 'fleet.yaml')).toThrow(/fleet.yaml is not valid YAML/);
+  });
+
+  it('reads each host\'s system, from the host, the defaults, or x86_64-linux', () => {
+    const systems = (text: string) => Object.fromEntries(Object.values(parseInventoryText(text, 'fleet.yaml').hosts).map((h) => [h.name, h.system]));
+    expect(systems(yaml)).toEqual({ web1: 'x86_64-linux', web2: 'x86_64-linux', db1: 'x86_64-linux', 'clinic-kin': 'x86_64-linux' });
+    const arm = yaml.replace('db1: { attribute', 'db1: { system: aarch64-linux, attribute').replace('defaults:\n', 'defaults:\n  system: riscv64-linux\n');
+    expect(systems(arm)).toMatchObject({ db1: 'aarch64-linux', web1: 'riscv64-linux' });
+    expect(() => parseInventoryText(yaml.replace('db1: { attribute', 'db1: { system: arm64, attribute'), 'fleet.yaml')).toThrow(
+      'hosts.db1.system: "arm64": is not a Nix system such as x86_64-linux or aarch64-linux',
+    );
   });
 
   it('reads the same inventory as JSON', () => {

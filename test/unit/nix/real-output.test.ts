@@ -9,7 +9,7 @@ import { parseCacheInfo } from '../../../src/cache/cache-info.js';
 import { fingerprint, narInfoKey, parseNarInfo, renderNarInfo } from '../../../src/cache/narinfo.js';
 import { parsePublicKey, verifyAny } from '../../../src/cache/signing.js';
 import { attributeBuildErrors, failedBuilders, flakeCheckProblems, parseBuildJson } from '../../../src/nix/build-report.js';
-import { hintFor, parseErrorBlocks } from '../../../src/nix/errors.js';
+import { foreignSystem, hintFor, parseErrorBlocks } from '../../../src/nix/errors.js';
 import { parseFlakeLock, parseFlakeMetadata, resolveLockInput, rootInputs } from '../../../src/nix/flake-lock.js';
 import { parsePathInfoJson, type PathInfo } from '../../../src/nix/path-info.js';
 import { formatNixVersion, nixAtLeast, parseNixVersion } from '../../../src/nix/version.js';
@@ -29,6 +29,7 @@ const DEP = `${S}vfql400kjb6fdlmj2ynijic4908vqcr8-fixture-dep-1.0`;
 const DEP_DRV = `${S}9b964a833y2rgmnksfvqb828rxxxcxdq-fixture-dep-1.0.drv`;
 const BAD_DRV = `${S}iq3y5in3nvhi4cm5p7iyp8r5xsxx47v9-fixture-bad-0.1.drv`;
 const NEEDS_BAD_DRV = `${S}422y25wl7nnpmfp7hlhd8a14q2kk8nzq-fixture-needs-bad-1.0.drv`;
+const FOREIGN_DRV = `${S}afxn6abdc00rc797ym1lpjijjwwr9kkw-fixture-foreign-1.0.drv`;
 const HELLO = `${S}0p4siv7l3jb76m9lwi6q44rai3mji1y9-hello.txt`;
 const INVALID = `${S}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-fixture-missing`;
 const FIXTURE_PUBLIC_KEY = parsePublicKey('fixture-1:ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ=');
@@ -88,6 +89,17 @@ describe.each(VERSIONS)('output of %s', (dir) => {
     expect(hintFor(read(dir, 'missing-attribute.stderr'))).toMatch(/nix flake show/);
     expect(hintFor(read(dir, 'flakes-disabled.stderr'))).toMatch(/experimental-features = nix-command flakes/);
     expect(hintFor(read(dir, 'path-not-valid.stderr'))).toMatch(/not in the store/);
+  });
+
+  it('a derivation of another system: which system, and how to get it built', () => {
+    const stderr = read(dir, 'build-foreign-system.stderr');
+    expect(read(dir, 'build-foreign-system.code').trim()).toBe('1');
+    expect(foreignSystem(stderr)).toEqual({ wanted: 'aarch64-linux', have: 'x86_64-linux' });
+    expect(hintFor(stderr)).toBe(
+      'It is built for aarch64-linux and this machine builds x86_64-linux: give the host `system: aarch64-linux` in the inventory so the aarch64-linux build job builds it, or give builders with a aarch64-linux machine.',
+    );
+    expect(failedBuilders(stderr)).toEqual([FOREIGN_DRV]);
+    expect(foreignSystem(read(dir, 'build-failure.stderr'))).toBeUndefined();
   });
 
   it('nix flake check --keep-going: every problem, not only the closing line', () => {

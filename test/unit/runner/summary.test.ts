@@ -19,4 +19,9 @@ describe('JobSummary', () => {
     expect(html).toContain('<summary>&lt;b&gt;2&lt;/b&gt; failed</summary>');
     expect(html).toContain('<pre><code>&lt;/code&gt;&lt;/pre&gt;&lt;img src=y&gt;</code></pre>');
   });
+
+  it('writes an empty cell as a dash, so the cells after it stay in their columns', () => {
+    new JobSummary().table(['Host', 'Store path', 'Closure'], [['broken', '', 0]]);
+    expect(core.summary.stringify()).toContain('<tr><td>broken</td><td>—</td><td>0</td></tr>');
+  });
 });
