@@ -1,0 +1,177 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ReusableWorkflowJob, WorkflowJob } from '@actions/workflow-parser/model/workflow-template';
+import { callInputs, callSecrets } from './call-inputs.js';
+import { githubContext, type TriggerEvent } from './events.js';
+import { evaluateExpression, type EvaluationScope } from './expressions.js';
+import { loadWorkflow, rawJob, workflowCallDefinition, type LoadedWorkflow } from './load.js';
+import { expandMatrix } from './matrix.js';
+import type { RunContext } from './run-context.js';
+import { runJobLeg } from './run-job.js';
+import { evaluateStringMap, evaluateToken, findKey } from './tokens.js';
+import { whyNotTriggered } from './triggers.js';
+import type { JobConclusion, JobRecord, RunnerSettings, WorkflowRunResult } from './types.js';
+import { asString, isTruthy, type Value } from './values.js';
+
+/** What one workflow (the caller, or a called one) sees from whoever started it. */
+interface WorkflowScope {
+  inputs: Record<string, Value>;
+  secrets: Record<string, string>;
+  /** Prefix of its jobs' names: `build / ` inside the caller's job `build`. */
+  prefix: string;
+}
+
+/** Jobs in `needs` order (the order they are written, where `needs` allows). */
+function inNeedsOrder(jobs: WorkflowJob[], where: string): WorkflowJob[] {
+  const ordered: WorkflowJob[] = [];
+  const done = new Set<string>();
+  let pending = [...jobs];
+  while (pending.length > 0) {
+    const ready = pending.filter((job) => (job.needs ?? []).every((n) => done.has(n.value)));
+    if (ready.length === 0) throw new Error(`${where}: jobs ${pending.map((j) => j.id.value).join(', ')} need jobs that never run (a cycle or a typo)`);
+    for (const job of ready) {
+      ordered.push(job);
+      done.add(job.id.value);
+    }
+    pending = pending.filter((job) => !ready.includes(job));
+  }
+  return ordered;
+}
+
+function foldLegs(legs: JobConclusion[]): JobConclusion {
+  if (legs.length === 0) return { result: 'skipped', outputs: {} };
+  const result = legs.some((l) => l.result === 'failure') ? 'failure' : legs.every((l) => l.result === 'skipped') ? 'skipped' : 'success';
+  // Legs write the same outputs; GitHub keeps whichever leg set a non-empty value last.
+  const outputs: Record<string, string> = {};
+  for (const leg of legs) for (const [k, v] of Object.entries(leg.outputs)) if (v !== '' || !(k in outputs)) outputs[k] = v;
+  return { result, outputs };
+}
+
+async function runJobs(run: RunContext, workflow: LoadedWorkflow, scope: WorkflowScope): Promise<Record<string, JobConclusion>> {
+  const conclusions: Record<string, JobConclusion> = {};
+  const vars = run.settings.vars ?? {};
+  const secrets = { ...scope.secrets, GITHUB_TOKEN: run.settings.github.token };
+  for (const job of inNeedsOrder(workflow.template.jobs, workflow.file)) {
+    const id = job.id.value;
+    const name = `${scope.prefix}${id}`;
+    const needIds = (job.needs ?? []).map((n) => n.value);
+    const needs: Record<string, Value> = Object.fromEntries(needIds.map((n) => [n, conclusions[n] as unknown as Value]));
+    const needResults = needIds.map((n) => conclusions[n]?.result);
+    const jobScope: EvaluationScope = {
+      contexts: { github: { ...run.github, job: id }, vars, inputs: scope.inputs, needs },
+      status: { success: needResults.every((r) => r === 'success'), failure: needResults.some((r) => r === 'failure'), cancelled: false },
+      where: `${name} if`,
+    };
+    if (!isTruthy(evaluateExpression(job.if.expression, jobScope))) {
+      run.records.push({ name, result: 'skipped', outputs: {}, steps: [], summary: '', skippedBecause: job.if.expression });
+      conclusions[id] = { result: 'skipped', outputs: {} };
+      continue;
+    }
+    const strategy = job.strategy ? evaluateToken(job.strategy, { ...jobScope, where: `${name} strategy` }) : null;
+    const strategyObject = strategy && typeof strategy === 'object' && !Array.isArray(strategy) ? strategy : {};
+    const combinations = strategyObject.matrix !== undefined ? expandMatrix(strategyObject.matrix, name) : [{}];
+    const failFast = strategyObject['fail-fast'] !== false;
+    const legs: JobConclusion[] = [];
+    for (const [index, matrix] of combinations.entries()) {
+      const legName = Object.keys(matrix).length > 0 ? `${name} (${Object.values(matrix).map(asString).join(', ')})` : name;
+      if (failFast && legs.some((l) => l.result === 'failure')) {
+        run.records.push({ name: legName, result: 'skipped', outputs: {}, steps: [], summary: '', matrix, skippedBecause: 'fail-fast: another leg failed (GitHub cancels it)' });
+        continue;
+      }
+      const contexts: Record<string, Value> = {
+        github: { ...run.github, job: id },
+        vars,
+        secrets,
+        inputs: scope.inputs,
+        needs,
+        matrix,
+        strategy: { 'job-index': index, 'job-total': combinations.length, 'fail-fast': failFast, 'max-parallel': combinations.length },
+      };
+      legs.push(job.type === 'reusableWorkflowJob' ? await callWorkflow(run, workflow, job, contexts, scope, legName) : await runLeg(run, workflow, job, contexts, legName));
+    }
+    conclusions[id] = foldLegs(legs);
+  }
+  return conclusions;
+}
+
+async function runLeg(run: RunContext, workflow: LoadedWorkflow, job: WorkflowJob & { type: 'job' }, contexts: Record<string, Value>, name: string): Promise<JobConclusion> {
+  const record: JobRecord = await runJobLeg(run, {
+    name,
+    job,
+    raw: rawJob(workflow, job.id.value),
+    workflowEnv: evaluateStringMap(workflow.template.env, { contexts, where: `${workflow.file} env` }),
+    workflowDefaults: workflow.root,
+    contexts,
+  });
+  run.records.push(record);
+  return { result: record.result, outputs: record.outputs };
+}
+
+/** A job that calls a reusable workflow: its inputs and secrets checked, its jobs run, its outputs mapped. */
+async function callWorkflow(run: RunContext, caller: LoadedWorkflow, job: ReusableWorkflowJob, contexts: Record<string, Value>, scope: WorkflowScope, name: string): Promise<JobConclusion> {
+  const called = caller.called.get(job.ref.value);
+  if (!called) throw new Error(`${name}: ${job.ref.value} was not loaded`);
+  const definition = workflowCallDefinition(called);
+  if (!definition) throw new Error(`${name}: ${called.file} has no on.workflow_call: it cannot be called`);
+  const where = `${name} (calling ${called.file})`;
+  const given = job['input-values'] ? (evaluateToken(job['input-values'], { contexts, where: `${name} with` }) as Record<string, Value>) : {};
+  const inputs = callInputs(definition.inputs, given, { contexts: { github: run.github, vars: contexts.vars as Value, inputs: {} }, where }, where);
+  const secrets = job['inherit-secrets']
+    ? scope.secrets
+    : callSecrets(definition.secrets, evaluateStringMap(job['secret-values'], { contexts, where: `${name} secrets` }), where);
+  const inner = await runJobs(run, called, { inputs, secrets, prefix: `${name} / ` });
+  const outputs: Record<string, string> = {};
+  for (const pair of definition.outputs ?? []) {
+    const value = findKey(pair.value, 'value');
+    if (value) outputs[pair.key.toString()] = asString(evaluateToken(value, { contexts: { github: run.github, vars: contexts.vars as Value, inputs, jobs: inner as unknown as Value }, where: `${where} output ${pair.key.toString()}` }));
+  }
+  const results = Object.values(inner).map((c) => c.result);
+  return { result: results.includes('failure') ? 'failure' : 'success', outputs };
+}
+
+export interface RunWorkflowOptions {
+  /** Keep the jobs' workspaces (under the returned run's folder) instead of removing them. */
+  keepWorkspaces?: boolean;
+  /** Where `./.github/workflows/X.yml` is looked up (default: this checkout). */
+  localRoot?: string;
+}
+
+/**
+ * Runs a caller workflow for one event as GitHub would: checks that the event triggers it, then its
+ * jobs in `needs` order with their `if:`, matrix legs one after another, reusable workflows inline.
+ */
+export async function runWorkflow(file: string, event: TriggerEvent, settings: RunnerSettings, options: RunWorkflowOptions = {}): Promise<WorkflowRunResult> {
+  const workflow = await loadWorkflow(file, options.localRoot);
+  const why = whyNotTriggered(workflow.template, event);
+  if (why) throw new Error(`${workflow.file} would not run for this ${event.name} (${event.ref}): ${why}`);
+  const dir = await mkdtemp(join(tmpdir(), 'fleet-journey-'));
+  const eventPath = join(dir, 'event.json');
+  await writeFile(eventPath, JSON.stringify(event.payload));
+  const run: RunContext = {
+    settings,
+    event,
+    eventPath,
+    dir,
+    artifacts: new Map(),
+    github: githubContext(event, { repository: settings.repository, ...settings.github, workflow: workflow.file, runId: String(Date.now()) }),
+    records: [],
+  };
+  try {
+    const inputs = event.name === 'workflow_dispatch' ? (event.inputs ?? {}) : {};
+    const conclusions = await runJobs(run, workflow, { inputs, secrets: settings.secrets ?? {}, prefix: '' });
+    const records = run.records;
+    return {
+      jobs: records,
+      conclusions,
+      result: Object.values(conclusions).some((c) => c.result === 'failure') ? 'failure' : 'success',
+      job(name: string): JobRecord {
+        const found = records.find((r) => r.name === name);
+        if (!found) throw new Error(`no job ${name} in this run (jobs: ${records.map((r) => r.name).join(', ')})`);
+        return found;
+      },
+    };
+  } finally {
+    if (!options.keepWorkspaces) await rm(dir, { recursive: true, force: true });
+  }
+}
