@@ -61,6 +61,7 @@ export async function runStep(job: JobState, step: Step, raw: MappingToken): Pro
   const label = step.name ? asString(evaluateToken(step.name, stepScope(job, `${job.where}, step ${step.id} name`))) : step.id;
   const where = `${job.where}, step ${label}`;
   const uses = 'uses' in step ? step.uses.value : undefined;
+  let inputs: Record<string, string> = {};
   const record = (outcome: Outcome, conclusion: Outcome, ran?: Ran): void => {
     job.steps[step.id] = { outputs: ran?.outputs ?? {}, outcome, conclusion };
     job.records.push({
@@ -69,6 +70,7 @@ export async function runStep(job: JobState, step: Step, raw: MappingToken): Pro
       ...(uses ? { uses } : {}),
       outcome,
       conclusion,
+      inputs,
       outputs: ran?.outputs ?? {},
       stdout: ran?.stdout ?? '',
       stderr: ran?.stderr ?? '',
@@ -103,7 +105,7 @@ export async function runStep(job: JobState, step: Step, raw: MappingToken): Pro
     const result = await runShellStep(script, { shell, cwd: join(job.workspace, workingDirectory), env, tempDir: job.tempDir, timeoutMs });
     ran = { ...result, annotations: [] };
   } else if (uses) {
-    const inputs = evaluateStringMap(findKey(raw, 'with'), { ...scope, where: `${where} with` });
+    inputs = evaluateStringMap(findKey(raw, 'with'), { ...scope, where: `${where} with` });
     ran = await runUses(job, uses, inputs, env, where);
   } else {
     throw new Error(`${where}: neither run: nor uses: (wait/parallel steps are not supported by the journey runner)`);

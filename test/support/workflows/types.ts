@@ -11,6 +11,8 @@ export interface StepRecord {
   outcome: Outcome;
   /** After continue-on-error (steps.<id>.conclusion). */
   conclusion: Outcome;
+  /** The `with:` values an action step was given, evaluated (secrets included: this is a test record). */
+  inputs: Record<string, string>;
   outputs: Record<string, string>;
   stdout: string;
   stderr: string;

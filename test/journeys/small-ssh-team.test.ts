@@ -1,0 +1,166 @@
+/**
+ * Journey: a small team's fleet repository runs examples/workflows/small-ssh-fleet.yml, which calls
+ * our build.yml and deploy.yml. Everything is real except GitHub (the emulator) and third-party
+ * actions (stand-ins, test/support/workflows/stand-ins.ts): real Nix builds the hosts from the
+ * checked-out flake, action-build pushes to an nginx WebDAV cache, action-deploy reaches simulated
+ * sshd hosts and records the deployment in the emulator.
+ *
+ * The caller is used exactly as shipped: it reads the cache, its key and the hosts' SSH keys from
+ * repository variables (`vars.*`), which is how the test bed points it at its own cache and hosts.
+ */
+import { join } from 'node:path';
+import { startGitHubEmulator, type GitHubEmulator } from '../support/github/index.js';
+import { repoRoot } from '../support/harness.js';
+import { buildExampleFleet } from '../support/example-fleet.js';
+import { startHosts, type SimulatedFleet } from '../support/hosts/index.js';
+import { createFleetRepository, type FleetRepository } from '../support/journeys/fleet-repository.js';
+import { nixKeyPair } from '../support/keys.js';
+import { cleanupFreshStores, freshStore, offlineNixEnv, OFFLINE_NIX_CONFIG } from '../support/nix.js';
+import { startNginxCache, type NginxCacheHandle } from '../support/servers/index.js';
+import { pullRequestEvent, pushEvent, runWorkflow, type RunnerSettings, type WorkflowRunResult } from '../support/workflows/index.js';
+
+const CALLER = join(repoRoot, 'examples', 'workflows', 'small-ssh-fleet.yml');
+const HOSTS = ['web1', 'web2', 'db1'] as const;
+const REPO = { fullName: 'acme/fleet', defaultBranch: 'main' };
+
+describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () => {
+  let fleet: SimulatedFleet;
+  let gh: GitHubEmulator;
+  let cache: NginxCacheHandle;
+  let repository: FleetRepository;
+  let settings: RunnerSettings;
+  let initial: Record<string, string>;
+  const keys = nixKeyPair('cache.journey-1');
+
+  beforeAll(async () => {
+    initial = (await buildExampleFleet({ variant: '1', hosts: HOSTS })).toplevels;
+    [fleet, gh, cache] = await Promise.all([
+      startHosts(HOSTS.length, { names: (i) => HOSTS[i] as string, system: (i) => initial[HOSTS[i] as string] as string }),
+      startGitHubEmulator({ owner: 'acme', repo: 'fleet', initialFiles: null }),
+      startNginxCache(),
+    ]);
+    repository = await createFleetRepository({
+      remote: gh.cloneUrl,
+      hosts: fleet.hosts.map((h) => h.inventoryHost({ environment: 'production', tags: ['web'] })),
+      environments: { production: { 'allowed-refs': ['refs/heads/main'], protected: true } },
+      callerWorkflow: CALLER,
+    });
+    settings = {
+      repository: REPO.fullName,
+      cloneUrl: gh.cloneUrl,
+      github: { apiUrl: gh.apiUrl, graphqlUrl: gh.graphqlUrl, serverUrl: 'https://github.com', token: gh.token },
+      vars: { NIX_CACHE_URL: cache.url, NIX_CACHE_PUBLIC_KEY: keys.public, SSH_KNOWN_HOSTS: fleet.knownHosts },
+      secrets: { NIX_SIGNING_KEY: keys.secret, DEPLOY_SSH_KEY: fleet.privateKey },
+      machineEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', XDG_CACHE_HOME: offlineNixEnv().XDG_CACHE_HOME as string },
+      nixConfig: OFFLINE_NIX_CONFIG,
+    };
+  }, 300_000);
+  afterAll(async () => {
+    await Promise.all([fleet?.stop(), gh?.stop(), cache?.stop(), cleanupFreshStores()]);
+  });
+
+  /** Job (or leg) name → result; jobs that need nothing in common run in any order. */
+  const resultsOf = (run: WorkflowRunResult): Record<string, string> => Object.fromEntries(run.jobs.map((j) => [j.name, j.result]));
+  const storePathsOf = (run: WorkflowRunResult): Record<string, string> => JSON.parse(run.conclusions.build?.outputs['store-paths'] ?? '{}') as Record<string, string>;
+
+  describe('a push to main', () => {
+    let run: WorkflowRunResult;
+    let sha: string;
+
+    beforeAll(async () => {
+      sha = await repository.commitVariant('2', 'main');
+      run = await runWorkflow(join(repository.dir, '.github', 'workflows', 'fleet.yml'), pushEvent(REPO, { branch: 'main', sha }), settings, { localRoot: repository.dir });
+    }, 900_000);
+
+    it('runs build, then deploy, and not the weekly bump', () => {
+      const failed = run.jobs.filter((j) => j.result === 'failure').flatMap((j) => j.steps.filter((s) => s.conclusion === 'failure').map((s) => `${j.name} / ${s.name}:\n${s.stdout}\n${s.stderr}`));
+      expect(failed).toEqual([]);
+      expect(resultsOf(run)).toEqual({
+        'build / plan': 'success',
+        'build / build (db1,web1,web2)': 'success',
+        'build / merge': 'success',
+        'deploy / deploy': 'success',
+        bump: 'skipped',
+      });
+      expect(run.result).toBe('success');
+    });
+
+    it("gives the build job's store-paths for every host, new systems, to the deploy step", () => {
+      const storePaths = storePathsOf(run);
+      expect(Object.keys(storePaths).sort()).toEqual([...HOSTS].sort());
+      for (const host of HOSTS) {
+        expect(storePaths[host]).toMatch(new RegExp(`^/nix/store/[a-z0-9]{32}-nixos-system-${host}-`));
+        expect(storePaths[host]).not.toBe(initial[host]);
+      }
+      const deployStep = run.job('deploy / deploy').steps.find((s) => s.id === 'deploy');
+      expect(JSON.parse(deployStep?.inputs['store-paths'] ?? '{}')).toEqual(storePaths);
+    });
+
+    it('leaves every closure in the cache, signed, for real Nix to substitute', async () => {
+      const store = await freshStore();
+      const paths = Object.values(storePathsOf(run));
+      const copy = await store.copyFrom(cache.url, paths, { trustedPublicKeys: keys.public, requireSigs: true });
+      expect(copy.stderr).not.toMatch(/error/);
+      expect(copy.code).toBe(0);
+      for (const path of paths) expect(await store.has(path)).toBe(true);
+    });
+
+    it('leaves each host running its new system', async () => {
+      const storePaths = storePathsOf(run);
+      for (const host of fleet.hosts) expect(await host.currentSystem()).toBe(storePaths[host.name]);
+    });
+
+    it('records the GitHub deployment of production, for the pushed commit, with status success', () => {
+      expect(run.job('deploy / deploy').environment).toBe('production');
+      const deployments = [...gh.state.deployments.values()];
+      expect(deployments).toHaveLength(1);
+      const [deployment] = deployments;
+      expect(deployment).toMatchObject({ environment: 'production', sha });
+      expect((deployment?.payload as { hosts: Record<string, string> }).hosts).toEqual(storePathsOf(run));
+      const states = (gh.state.deploymentStatuses.get(deployment?.id as number) ?? []).map((s) => (s as { state: string }).state);
+      expect(states.at(-1)).toBe('success');
+      gh.assertNoViolations();
+    });
+
+    it("shows each host's outcome in the deploy job's summary", () => {
+      const summary = run.job('deploy / deploy').summary;
+      expect(summary).toContain('fleet deploy to production');
+      for (const host of HOSTS) expect(summary).toMatch(new RegExp(`\\|\\s*${host}\\s*\\|\\s*succeeded\\s*\\|`));
+    });
+  });
+
+  describe('a pull request', () => {
+    let run: WorkflowRunResult;
+    let before: Record<string, string | undefined>;
+    let deploymentsBefore: number;
+
+    beforeAll(async () => {
+      before = Object.fromEntries(await Promise.all(fleet.hosts.map(async (h) => [h.name, await h.currentSystem()] as const)));
+      deploymentsBefore = gh.state.deployments.size;
+      const headSha = await repository.commitVariant('3', 'pr-next');
+      run = await runWorkflow(
+        join(repository.dir, '.github', 'workflows', 'fleet.yml'),
+        pullRequestEvent(REPO, { number: 1, head: 'pr-next', headSha, base: 'main' }),
+        settings,
+        { localRoot: repository.dir },
+      );
+    }, 900_000);
+
+    it('builds the proposed systems and never deploys them', async () => {
+      expect(resultsOf(run)).toEqual({
+        'build / plan': 'success',
+        'build / build (db1,web1,web2)': 'success',
+        'build / merge': 'success',
+        deploy: 'skipped',
+        bump: 'skipped',
+      });
+      const storePaths = storePathsOf(run);
+      expect(Object.keys(storePaths).sort()).toEqual([...HOSTS].sort());
+      for (const host of fleet.hosts) {
+        expect(storePaths[host.name]).not.toBe(before[host.name]);
+        expect(await host.currentSystem()).toBe(before[host.name]);
+      }
+      expect(gh.state.deployments.size).toBe(deploymentsBefore);
+    });
+  });
+});
