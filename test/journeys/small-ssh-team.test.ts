@@ -53,6 +53,9 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       secrets: { NIX_SIGNING_KEY: keys.secret, DEPLOY_SSH_KEY: fleet.privateKey },
       machineEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', XDG_CACHE_HOME: offlineNixEnv().XDG_CACHE_HOME as string },
       nixConfig: OFFLINE_NIX_CONFIG,
+      // Each job's GITHUB_TOKEN can do what its `permissions:` allow, no more.
+      onJobStart: ({ permissions: p }) =>
+        gh.setTokenPermissions({ contents: p.contents, pullRequests: p['pull-requests'], issues: p.issues, deployments: p.deployments, statuses: p.statuses }),
     };
   }, 300_000);
   afterAll(async () => {
@@ -111,7 +114,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
     });
 
     it('records the GitHub deployment of production, for the pushed commit, with status success', () => {
-      expect(run.job('deploy / deploy').environment).toBe('production');
+      expect(run.job('deploy / deploy')).toMatchObject({ environment: 'production', permissions: { contents: 'read', deployments: 'write', 'pull-requests': 'none' } });
       const deployments = [...gh.state.deployments.values()];
       expect(deployments).toHaveLength(1);
       const [deployment] = deployments;

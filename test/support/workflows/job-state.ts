@@ -17,6 +17,8 @@ export interface JobState {
   contexts: Record<string, Value>;
   /** Workflow and job `env:`, then whatever steps append to GITHUB_ENV. */
   env: Record<string, string>;
+  /** What the runner itself gives every step of this job (the OIDC request variables with `id-token: write`). */
+  runnerEnv: Record<string, string>;
   /** Folders steps added to GITHUB_PATH, newest first. */
   path: string[];
   /** `defaults.run` of the workflow and the job. */

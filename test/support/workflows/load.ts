@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow, type WorkflowTemplate } from '@actions/workflow-parser';
+import { convertWorkflowTemplate, isSequence, isString, NoOperationTraceWriter, parseWorkflow, type WorkflowTemplate } from '@actions/workflow-parser';
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
 import type { MappingToken } from '@actions/workflow-parser/templates/tokens/mapping-token';
 import type { FileReference } from '@actions/workflow-parser/workflows/file-reference';
@@ -76,9 +76,22 @@ export function rawJob(workflow: LoadedWorkflow, jobId: string): MappingToken {
   return job as MappingToken;
 }
 
+/** `on: EVENT` or `on: [EVENT, …]` names the event. */
+function namesEvent(on: TemplateToken, event: string): boolean {
+  if (isString(on)) return on.value === event;
+  if (!isSequence(on)) return false;
+  for (let i = 0; i < on.count; i++) {
+    const item = on.get(i);
+    if (isString(item) && item.value === event) return true;
+  }
+  return false;
+}
+
 /** `on.workflow_call` as written: inputs (with types and defaults), secrets, outputs. */
 export function workflowCallDefinition(workflow: LoadedWorkflow): { inputs?: MappingToken; secrets?: MappingToken; outputs?: MappingToken } | undefined {
   const on = findKey(workflow.root, 'on');
+  // `on: workflow_call` and `on: [push, workflow_call]` declare no inputs, secrets or outputs.
+  if (on && (isString(on) || isSequence(on))) return namesEvent(on, 'workflow_call') ? {} : undefined;
   const call = findKey(on, 'workflow_call');
   if (!call) return undefined;
   return {

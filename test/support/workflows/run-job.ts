@@ -6,6 +6,7 @@ import type { Job } from '@actions/workflow-parser/model/workflow-template';
 import type { MappingToken } from '@actions/workflow-parser/templates/tokens/mapping-token';
 import type { EvaluationScope } from './expressions.js';
 import type { JobState } from './job-state.js';
+import type { Permissions } from './permissions.js';
 import { stepScope, runStep } from './run-step.js';
 import type { RunContext } from './run-context.js';
 import { evaluateStringMap, evaluateToken, findKey } from './tokens.js';
@@ -21,6 +22,7 @@ export interface LegSpec {
   workflowDefaults: TemplateToken | undefined;
   /** github, vars, secrets, inputs, needs, matrix, strategy for this leg. */
   contexts: Record<string, Value>;
+  permissions: Permissions;
 }
 
 /** The environment a job names (`environment: production` or `{ name, url }`), evaluated. */
@@ -53,6 +55,7 @@ export async function runJobLeg(run: RunContext, leg: LegSpec): Promise<JobRecor
     secrets: { ...(leg.contexts.secrets as Record<string, Value>), ...environmentSettings?.secrets },
     job: { status: 'success' },
   };
+  await run.settings.onJobStart?.({ name: leg.name, permissions: leg.permissions, ...(environment ? { environment } : {}) });
   const workspace = await mkdtemp(join(run.dir, 'workspace-'));
   const tempDir = await mkdtemp(join(run.dir, 'temp-'));
   contexts.runner = { os: 'Linux', arch: 'X64', name: 'journey-runner', temp: tempDir, tool_cache: join(run.dir, 'tool-cache') };
@@ -66,6 +69,7 @@ export async function runJobLeg(run: RunContext, leg: LegSpec): Promise<JobRecor
     eventPath: run.eventPath,
     contexts,
     env: { ...leg.workflowEnv },
+    runnerEnv: leg.permissions['id-token'] === 'write' ? { ...run.settings.oidcEnv } : {},
     path: [],
     runDefaults: { ...runDefaults(leg.workflowDefaults), ...runDefaults(leg.raw) },
     steps: {},
@@ -90,6 +94,7 @@ export async function runJobLeg(run: RunContext, leg: LegSpec): Promise<JobRecor
     steps: state.records,
     summary: state.records.map((r) => r.summary).join(''),
     ...(environment ? { environment } : {}),
+    permissions: leg.permissions,
     ...(leg.contexts.matrix && Object.keys(leg.contexts.matrix as object).length > 0 ? { matrix: leg.contexts.matrix as Record<string, Value> } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exec } from '../../../src/util/exec.js';
+import { spawnProcess } from '../../../src/util/exec.js';
 import { parseFileCommand } from '../harness.js';
 
 export interface ShellStepResult {
@@ -29,6 +29,30 @@ function shellCommand(shell: string): string[] {
   }
 }
 
+/**
+ * The step's process with the environment exactly as given: a `run:` step sees what the runner
+ * gives it (the OIDC request variables included), unlike the children of our actions.
+ */
+function runScript(program: string, args: string[], options: { cwd: string; env: Record<string, string>; timeoutMs: number }): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawnProcess(program, args, { cwd: options.cwd, env: options.env, actionStep: true });
+    child.stdin.end();
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}
+
 /** Runs a `run:` script the way the runner does: a script file, the shell's flags, the file commands. */
 export async function runShellStep(script: string, options: { shell: string; cwd: string; env: Record<string, string>; tempDir: string; timeoutMs: number }): Promise<ShellStepResult> {
   const dir = await mkdtemp(join(options.tempDir, 'step-'));
@@ -36,7 +60,7 @@ export async function runShellStep(script: string, options: { shell: string; cwd
   await Promise.all([writeFile(files.script, script), writeFile(files.output, ''), writeFile(files.env, ''), writeFile(files.path, ''), writeFile(files.summary, '')]);
   const [program, ...args] = shellCommand(options.shell).map((part) => part.replace('{0}', files.script)) as [string, ...string[]];
   const env = { ...options.env, GITHUB_OUTPUT: files.output, GITHUB_ENV: files.env, GITHUB_PATH: files.path, GITHUB_STEP_SUMMARY: files.summary };
-  const result = await exec(program, args, { cwd: options.cwd, env, allowFailure: true, timeoutMs: options.timeoutMs, input: '' });
+  const result = await runScript(program, args, { cwd: options.cwd, env, timeoutMs: options.timeoutMs });
   const [output, exported, path, summary] = await Promise.all([files.output, files.env, files.path, files.summary].map((f) => readFile(f, 'utf8')));
   return {
     exitCode: result.code,

@@ -92,6 +92,7 @@ export async function runStep(job: JobState, step: Step, raw: MappingToken): Pro
     GITHUB_WORKSPACE: job.workspace,
     GITHUB_EVENT_PATH: job.eventPath,
     RUNNER_TEMP: job.tempDir,
+    ...job.runnerEnv,
     ...stepEnv,
   };
   if (job.path.length > 0) env.PATH = [...job.path, env.PATH ?? process.env.PATH ?? '/usr/bin:/bin'].join(':');

@@ -7,6 +7,7 @@ import { githubContext, type TriggerEvent } from './events.js';
 import { evaluateExpression, type EvaluationScope } from './expressions.js';
 import { loadWorkflow, rawJob, workflowCallDefinition, type LoadedWorkflow } from './load.js';
 import { expandMatrix } from './matrix.js';
+import { intersect, parsePermissions, PERMISSIVE_DEFAULT, READ_ALL, type Permissions } from './permissions.js';
 import type { RunContext } from './run-context.js';
 import { runJobLeg } from './run-job.js';
 import { evaluateStringMap, evaluateToken, findKey } from './tokens.js';
@@ -20,6 +21,16 @@ interface WorkflowScope {
   secrets: Record<string, string>;
   /** Prefix of its jobs' names: `build / ` inside the caller's job `build`. */
   prefix: string;
+  /** The calling job's token permissions, which a called workflow can only lower; undefined at the top. */
+  ceiling?: Permissions;
+}
+
+/** The job's own `permissions:`, else the workflow's, else what the caller (or the repository default) gives. */
+function jobPermissions(workflow: LoadedWorkflow, jobId: string, scope: WorkflowScope, where: string): Permissions {
+  const own = findKey(rawJob(workflow, jobId), 'permissions') ?? findKey(workflow.root, 'permissions');
+  const fallback = scope.ceiling ?? PERMISSIVE_DEFAULT;
+  const declared = own ? parsePermissions(own, where) : fallback;
+  return scope.ceiling ? intersect(declared, scope.ceiling) : declared;
 }
 
 /** Jobs in `needs` order (the order they are written, where `needs` allows). */
@@ -72,6 +83,7 @@ async function runJobs(run: RunContext, workflow: LoadedWorkflow, scope: Workflo
     const strategyObject = strategy && typeof strategy === 'object' && !Array.isArray(strategy) ? strategy : {};
     const combinations = strategyObject.matrix !== undefined ? expandMatrix(strategyObject.matrix, name) : [{}];
     const failFast = strategyObject['fail-fast'] !== false;
+    const permissions = jobPermissions(workflow, id, scope, name);
     const legs: JobConclusion[] = [];
     for (const [index, matrix] of combinations.entries()) {
       const legName = Object.keys(matrix).length > 0 ? `${name} (${Object.values(matrix).map(asString).join(', ')})` : name;
@@ -88,14 +100,14 @@ async function runJobs(run: RunContext, workflow: LoadedWorkflow, scope: Workflo
         matrix,
         strategy: { 'job-index': index, 'job-total': combinations.length, 'fail-fast': failFast, 'max-parallel': combinations.length },
       };
-      legs.push(job.type === 'reusableWorkflowJob' ? await callWorkflow(run, workflow, job, contexts, scope, legName) : await runLeg(run, workflow, job, contexts, legName));
+      legs.push(job.type === 'reusableWorkflowJob' ? await callWorkflow(run, workflow, job, contexts, scope, legName, permissions) : await runLeg(run, workflow, job, contexts, legName, permissions));
     }
     conclusions[id] = foldLegs(legs);
   }
   return conclusions;
 }
 
-async function runLeg(run: RunContext, workflow: LoadedWorkflow, job: WorkflowJob & { type: 'job' }, contexts: Record<string, Value>, name: string): Promise<JobConclusion> {
+async function runLeg(run: RunContext, workflow: LoadedWorkflow, job: WorkflowJob & { type: 'job' }, contexts: Record<string, Value>, name: string, permissions: Permissions): Promise<JobConclusion> {
   const record: JobRecord = await runJobLeg(run, {
     name,
     job,
@@ -103,13 +115,22 @@ async function runLeg(run: RunContext, workflow: LoadedWorkflow, job: WorkflowJo
     workflowEnv: evaluateStringMap(workflow.template.env, { contexts, where: `${workflow.file} env` }),
     workflowDefaults: workflow.root,
     contexts,
+    permissions,
   });
   run.records.push(record);
   return { result: record.result, outputs: record.outputs };
 }
 
 /** A job that calls a reusable workflow: its inputs and secrets checked, its jobs run, its outputs mapped. */
-async function callWorkflow(run: RunContext, caller: LoadedWorkflow, job: ReusableWorkflowJob, contexts: Record<string, Value>, scope: WorkflowScope, name: string): Promise<JobConclusion> {
+async function callWorkflow(
+  run: RunContext,
+  caller: LoadedWorkflow,
+  job: ReusableWorkflowJob,
+  contexts: Record<string, Value>,
+  scope: WorkflowScope,
+  name: string,
+  permissions: Permissions,
+): Promise<JobConclusion> {
   const called = caller.called.get(job.ref.value);
   if (!called) throw new Error(`${name}: ${job.ref.value} was not loaded`);
   const definition = workflowCallDefinition(called);
@@ -120,7 +141,7 @@ async function callWorkflow(run: RunContext, caller: LoadedWorkflow, job: Reusab
   const secrets = job['inherit-secrets']
     ? scope.secrets
     : callSecrets(definition.secrets, evaluateStringMap(job['secret-values'], { contexts, where: `${name} secrets` }), where);
-  const inner = await runJobs(run, called, { inputs, secrets, prefix: `${name} / ` });
+  const inner = await runJobs(run, called, { inputs, secrets, prefix: `${name} / `, ceiling: permissions });
   const outputs: Record<string, string> = {};
   for (const pair of definition.outputs ?? []) {
     const value = findKey(pair.value, 'value');
@@ -128,6 +149,11 @@ async function callWorkflow(run: RunContext, caller: LoadedWorkflow, job: Reusab
   }
   const results = Object.values(inner).map((c) => c.result);
   return { result: results.includes('failure') ? 'failure' : 'success', outputs };
+}
+
+function isForkPullRequest(payload: Record<string, Value>): boolean {
+  const pull = payload.pull_request as { head?: { repo?: { fork?: boolean } } } | undefined;
+  return pull?.head?.repo?.fork === true;
 }
 
 export interface RunWorkflowOptions {
@@ -159,7 +185,14 @@ export async function runWorkflow(file: string, event: TriggerEvent, settings: R
   };
   try {
     const inputs = event.name === 'workflow_dispatch' ? (event.inputs ?? {}) : {};
-    const conclusions = await runJobs(run, workflow, { inputs, secrets: settings.secrets ?? {}, prefix: '' });
+    // A pull request from a fork gets no secrets and a read-only token.
+    const fromFork = event.name === 'pull_request' && isForkPullRequest(event.payload);
+    const conclusions = await runJobs(run, workflow, {
+      inputs,
+      secrets: fromFork ? {} : (settings.secrets ?? {}),
+      prefix: '',
+      ...(fromFork ? { ceiling: { ...READ_ALL, 'id-token': 'none' } } : {}),
+    });
     const records = run.records;
     return {
       jobs: records,

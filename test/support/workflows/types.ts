@@ -31,6 +31,8 @@ export interface JobRecord {
   summary: string;
   /** `environment:` of the job, evaluated (GitHub applies its protection rules and secrets). */
   environment?: string;
+  /** What the job's GITHUB_TOKEN may do: its `permissions:`, capped by the calling job's. Absent for skipped jobs. */
+  permissions?: Record<string, 'none' | 'read' | 'write'>;
   matrix?: Record<string, Value>;
   /** Why the job was skipped: its `if:` as evaluated. */
   skippedBecause?: string;
@@ -76,4 +78,11 @@ export interface RunnerSettings {
   nixConfig?: string;
   /** Time limit of one step (default 20 minutes). */
   stepTimeoutMs?: number;
+  /**
+   * ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN of an OIDC issuer: given to the steps of jobs with
+   * `id-token: write` only, as GitHub does.
+   */
+  oidcEnv?: Record<string, string>;
+  /** Called as each job starts, e.g. to give the GitHub emulator's token the job's permissions. */
+  onJobStart?: (job: { name: string; permissions: Record<string, 'none' | 'read' | 'write'>; environment?: string }) => void | Promise<void>;
 }

@@ -259,4 +259,61 @@ jobs:
     );
     expect(result.job('deploy')).toMatchObject({ environment: 'production', summary: 'https://prod p\n' });
   });
+
+  it("caps a called workflow's token at the calling job's permissions, and gives OIDC variables only with id-token: write", async () => {
+    const called = `
+on: workflow_call
+permissions: {}
+jobs:
+  inner:
+    runs-on: ubuntu-latest
+    permissions: { contents: write, deployments: write, id-token: write }
+    steps:
+      - run: echo "oidc=\${ACTIONS_ID_TOKEN_REQUEST_URL:-none}" >> "$GITHUB_STEP_SUMMARY"
+`;
+    const started: { name: string; permissions: Record<string, string> }[] = [];
+    const result = await run(
+      `
+on: push
+permissions: {}
+jobs:
+  call:
+    uses: ./.github/workflows/perm.yml
+    permissions: { contents: read, deployments: write }
+  plain:
+    runs-on: ubuntu-latest
+    permissions: { id-token: write }
+    steps:
+      - run: echo "oidc=\${ACTIONS_ID_TOKEN_REQUEST_URL:-none}" >> "$GITHUB_STEP_SUMMARY"
+`,
+      push,
+      { 'perm.yml': called },
+      { oidcEnv: { ACTIONS_ID_TOKEN_REQUEST_URL: 'http://issuer', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 't' }, onJobStart: (job) => void started.push(job) },
+    );
+    expect(result.job('call / inner').permissions).toMatchObject({ contents: 'read', deployments: 'write', 'id-token': 'none', issues: 'none' });
+    expect(result.job('call / inner').summary).toBe('oidc=none\n');
+    expect(result.job('plain').summary).toBe('oidc=http://issuer\n');
+    expect(started.map((j) => [j.name, j.permissions.deployments])).toEqual([
+      ['call / inner', 'write'],
+      ['plain', 'none'],
+    ]);
+  });
+
+  it('gives a pull request from a fork no secrets and a read-only token', async () => {
+    const fork = pullRequestEvent(repo, { number: 9, head: 'evil', headSha: 'c'.repeat(40), fork: true });
+    const result = await run(
+      `
+on: pull_request
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions: { contents: write }
+    steps:
+      - env: { KEY: "\${{ secrets.DEPLOY_KEY }}" }
+        run: echo "key=\${KEY:-none}" >> "$GITHUB_STEP_SUMMARY"
+`,
+      fork,
+    );
+    expect(result.job('build')).toMatchObject({ summary: 'key=none\n', permissions: { contents: 'read' } });
+  });
 });
