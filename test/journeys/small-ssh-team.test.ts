@@ -75,13 +75,14 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       run = await runWorkflow(join(repository.dir, '.github', 'workflows', 'fleet.yml'), pushEvent(REPO, { branch: 'main', sha }), settings, { localRoot: repository.dir });
     }, 900_000);
 
-    it('runs build, then deploy, and not the weekly bump', () => {
+    it('runs build and the VM tests, then deploy, and not the weekly bump', () => {
       const failed = run.jobs.filter((j) => j.result === 'failure').flatMap((j) => j.steps.filter((s) => s.conclusion === 'failure').map((s) => `${j.name} / ${s.name}:\n${s.stdout}\n${s.stderr}`));
       expect(failed).toEqual([]);
       expect(resultsOf(run)).toEqual({
         'build / plan': 'success',
         'build / build (db1,web1,web2)': 'success',
         'build / merge': 'success',
+        'vm-test / vm-test': 'success',
         'deploy / deploy': 'success',
         bump: 'skipped',
       });
@@ -97,6 +98,17 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       }
       const deployStep = run.job('deploy / deploy').steps.find((s) => s.id === 'deploy');
       expect(JSON.parse(deployStep?.inputs['store-paths'] ?? '{}')).toEqual(storePaths);
+    });
+
+    it("runs the fleet's VM tests before deploying", () => {
+      const checks = JSON.parse(run.conclusions['vm-test']?.outputs.checks ?? '[]') as { name: string; outcome: string }[];
+      expect(checks.map((c) => [c.name, c.outcome])).toEqual([
+        ['boot', 'passed'],
+        ['clinic-links', 'passed'],
+        ['web-serves-pages', 'passed'],
+      ]);
+      const deployIndex = run.jobs.findIndex((j) => j.name === 'deploy / deploy');
+      expect(run.jobs.findIndex((j) => j.name === 'vm-test / vm-test')).toBeLessThan(deployIndex);
     });
 
     it('leaves every closure in the cache, signed, for real Nix to substitute', async () => {
@@ -154,6 +166,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
         'build / plan': 'success',
         'build / build (db1,web1,web2)': 'success',
         'build / merge': 'success',
+        'vm-test / vm-test': 'success',
         deploy: 'skipped',
         bump: 'skipped',
       });
