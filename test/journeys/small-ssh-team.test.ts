@@ -30,6 +30,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
   let repository: FleetRepository;
   let settings: RunnerSettings;
   let initial: Record<string, string>;
+  const reviews: string[] = [];
   const keys = nixKeyPair('cache.journey-1');
 
   beforeAll(async () => {
@@ -50,6 +51,8 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       cloneUrl: gh.cloneUrl,
       github: { apiUrl: gh.apiUrl, graphqlUrl: gh.graphqlUrl, serverUrl: 'https://github.com', token: gh.token },
       vars: { NIX_CACHE_URL: cache.url, NIX_CACHE_PUBLIC_KEY: keys.public, SSH_KNOWN_HOSTS: fleet.knownHosts },
+      // The production environment as the team sets it up: main only, one reviewer who approves.
+      environments: { production: { deploymentRefs: ['main'], review: ({ job, ref }) => (reviews.push(`${job} from ${ref}`), true) } },
       secrets: { NIX_SIGNING_KEY: keys.secret, DEPLOY_SSH_KEY: fleet.privateKey },
       machineEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', XDG_CACHE_HOME: offlineNixEnv().XDG_CACHE_HOME as string },
       nixConfig: OFFLINE_NIX_CONFIG,
@@ -127,6 +130,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
 
     it('records the GitHub deployment of production, for the pushed commit, with status success', () => {
       expect(run.job('deploy / deploy')).toMatchObject({ environment: 'production', permissions: { contents: 'read', deployments: 'write', 'pull-requests': 'none' } });
+      expect(reviews).toEqual(['deploy / deploy from refs/heads/main']);
       const deployments = [...gh.state.deployments.values()];
       expect(deployments).toHaveLength(1);
       const [deployment] = deployments;
@@ -177,6 +181,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
         expect(await host.currentSystem()).toBe(before[host.name]);
       }
       expect(gh.state.deployments.size).toBe(deploymentsBefore);
+      expect(reviews).toHaveLength(1);
     });
   });
 });

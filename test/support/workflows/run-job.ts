@@ -4,6 +4,7 @@ import { isMapping, isSequence } from '@actions/workflow-parser';
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
 import type { Job } from '@actions/workflow-parser/model/workflow-template';
 import type { MappingToken } from '@actions/workflow-parser/templates/tokens/mapping-token';
+import { environmentRefusal } from './environment-gate.js';
 import type { EvaluationScope } from './expressions.js';
 import type { JobState } from './job-state.js';
 import type { Permissions } from './permissions.js';
@@ -55,6 +56,8 @@ export async function runJobLeg(run: RunContext, leg: LegSpec): Promise<JobRecor
     secrets: { ...(leg.contexts.secrets as Record<string, Value>), ...environmentSettings?.secrets },
     job: { status: 'success' },
   };
+  const refusal = environment ? await environmentRefusal(environment, environmentSettings, run.event, leg.name) : undefined;
+  if (environment && refusal) return { name: leg.name, result: 'failure', outputs: {}, steps: [], summary: '', environment, permissions: leg.permissions, refusedBecause: refusal };
   await run.settings.onJobStart?.({ name: leg.name, permissions: leg.permissions, ...(environment ? { environment } : {}) });
   const workspace = await mkdtemp(join(run.dir, 'workspace-'));
   const tempDir = await mkdtemp(join(run.dir, 'temp-'));

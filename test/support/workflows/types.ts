@@ -36,6 +36,8 @@ export interface JobRecord {
   matrix?: Record<string, Value>;
   /** Why the job was skipped: its `if:` as evaluated. */
   skippedBecause?: string;
+  /** Why the job failed before any step ran: its environment's protection rules refused it. */
+  refusedBecause?: string;
 }
 
 /** A job as the caller's `needs` sees it, matrix legs and called workflows folded into one. */
@@ -57,9 +59,14 @@ export interface WorkflowRunResult {
 /** Artifacts uploaded during one run, by name: file name → content. */
 export type ArtifactStore = Map<string, Map<string, Buffer>>;
 
+/** A repository environment's settings, as Settings → Environments holds them. */
 export interface Environment {
   vars?: Record<string, string>;
   secrets?: Record<string, string>;
+  /** Deployment branches and tags (patterns such as `main`, `v*`); unset allows every ref. */
+  deploymentRefs?: string[];
+  /** Required reviewers: called when a job waits for approval; false rejects it (the job fails). */
+  review?: (request: { job: string; environment: string; ref: string; sha: string }) => boolean | Promise<boolean>;
 }
 
 export interface RunnerSettings {

@@ -316,4 +316,25 @@ jobs:
     );
     expect(result.job('build')).toMatchObject({ summary: 'key=none\n', permissions: { contents: 'read' } });
   });
+
+  it("holds a job to its environment's deployment branches and required reviewers", async () => {
+    const workflow = `
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    environment: production
+    steps: [{ run: 'echo ran >> "$GITHUB_STEP_SUMMARY"' }]
+`;
+    const reviews: string[] = [];
+    const environments = (approve: boolean) => ({ production: { deploymentRefs: ['main', 'v*'], review: ({ job, ref }: { job: string; ref: string }) => (reviews.push(`${job}@${ref}`), approve) } });
+    const fromDev = await run(workflow, pushEvent(repo, { branch: 'dev', sha: 'a'.repeat(40) }), {}, { environments: environments(true) });
+    expect(fromDev.job('deploy')).toMatchObject({ result: 'failure', steps: [], refusedBecause: 'refs/heads/dev is not allowed to deploy to production due to environment protection rules' });
+    expect(reviews).toEqual([]);
+    const rejected = await run(workflow, push, {}, { environments: environments(false) });
+    expect(rejected.job('deploy')).toMatchObject({ result: 'failure', refusedBecause: 'a required reviewer of production rejected the deployment' });
+    const approved = await run(workflow, push, {}, { environments: environments(true) });
+    expect(approved.job('deploy')).toMatchObject({ result: 'success', summary: 'ran\n' });
+    expect(reviews).toEqual(['deploy@refs/heads/main', 'deploy@refs/heads/main']);
+  });
 });
