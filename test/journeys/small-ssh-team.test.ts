@@ -17,7 +17,7 @@ import { createFleetRepository, type FleetRepository } from '../support/journeys
 import { nixKeyPair } from '../support/keys.js';
 import { cleanupFreshStores, freshStore, offlineNixEnv, OFFLINE_NIX_CONFIG } from '../support/nix.js';
 import { startNginxCache, type NginxCacheHandle } from '../support/servers/index.js';
-import { pullRequestEvent, pushEvent, runWorkflow, type RunnerSettings, type WorkflowRunResult } from '../support/workflows/index.js';
+import { pullRequestEvent, pushEvent, runWorkflow, scheduleEvent, type RunnerSettings, type WorkflowRunResult } from '../support/workflows/index.js';
 
 const CALLER = join(repoRoot, 'examples', 'workflows', 'small-ssh-fleet.yml');
 const HOSTS = ['web1', 'web2', 'db1'] as const;
@@ -182,6 +182,27 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       }
       expect(gh.state.deployments.size).toBe(deploymentsBefore);
       expect(reviews).toHaveLength(1);
+    });
+  });
+
+  describe('the weekly schedule', () => {
+    let run: WorkflowRunResult;
+
+    beforeAll(async () => {
+      const sha = (await gh.branchSha('main')) as string;
+      run = await runWorkflow(join(repository.dir, '.github', 'workflows', 'fleet.yml'), scheduleEvent(REPO, { cron: '17 4 * * 1', sha }), settings, { localRoot: repository.dir });
+    }, 600_000);
+
+    // The example fleet's flake has no inputs, so the bump has nothing to update: this checks the
+    // wiring (trigger, permissions, inputs), not a bump pull request (test/e2e/flake-bump.test.ts does).
+    it('runs only the flake bump, which finds nothing to update and opens no pull request', () => {
+      expect(resultsOf(run)).toEqual({ build: 'skipped', 'vm-test': 'skipped', deploy: 'skipped', 'bump / bump': 'success' });
+      const bump = run.job('bump / bump');
+      expect(bump.permissions).toMatchObject({ contents: 'write', 'pull-requests': 'write', deployments: 'none', 'id-token': 'none' });
+      expect(bump.steps.find((s) => s.id === 'bump')?.outputs.operation).toBe('unchanged');
+      expect(bump.summary).toContain('Nothing to bump');
+      expect(gh.state.pulls.size).toBe(0);
+      gh.assertNoViolations();
     });
   });
 });
