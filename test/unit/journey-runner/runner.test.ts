@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandMatrix } from '../../support/workflows/matrix.js';
-import { pullRequestEvent, pushEvent, runWorkflow, scheduleEvent, type RunnerSettings, type TriggerEvent } from '../../support/workflows/index.js';
+import { repoRoot } from '../../support/harness.js';
+import { loadWorkflow, pullRequestEvent, pushEvent, runWorkflow, scheduleEvent, type RunnerSettings, type TriggerEvent } from '../../support/workflows/index.js';
 
 const repo = { fullName: 'acme/fleet' };
 const push = pushEvent(repo, { branch: 'main', sha: 'a'.repeat(40) });
@@ -336,5 +337,11 @@ jobs:
     const approved = await run(workflow, push, {}, { environments: environments(true) });
     expect(approved.job('deploy')).toMatchObject({ result: 'success', summary: 'ran\n' });
     expect(reviews).toEqual(['deploy@refs/heads/main', 'deploy@refs/heads/main']);
+  });
+
+  it.each(['small-ssh-fleet', 'msf-pull-fleet', 'mercury-aws-fleet'])('loads examples/workflows/%s.yml and every reusable workflow it calls', async (name) => {
+    const workflow = await loadWorkflow(join(repoRoot, 'examples', 'workflows', `${name}.yml`));
+    expect(workflow.called.size).toBeGreaterThan(0);
+    for (const called of workflow.called.values()) expect(called.file).toMatch(/^\.github\/workflows\/[\w-]+\.yml$/);
   });
 });
