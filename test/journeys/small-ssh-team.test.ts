@@ -8,6 +8,7 @@
  * The caller is used exactly as shipped: it reads the cache, its key and the hosts' SSH keys from
  * repository variables (`vars.*`), which is how the test bed points it at its own cache and hosts.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startGitHubEmulator, type GitHubEmulator } from '../support/github/index.js';
 import { repoRoot } from '../support/harness.js';
@@ -203,6 +204,35 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       expect(bump.summary).toContain('Nothing to bump');
       expect(gh.state.pulls.size).toBe(0);
       gh.assertNoViolations();
+    });
+  });
+
+  describe('a push to main that breaks a host', () => {
+    let run: WorkflowRunResult;
+    let before: Record<string, string | undefined>;
+    let deploymentsBefore: number;
+
+    beforeAll(async () => {
+      before = Object.fromEntries(await Promise.all(fleet.hosts.map(async (h) => [h.name, await h.currentSystem()] as const)));
+      deploymentsBefore = gh.state.deployments.size;
+      const flake = await readFile(join(repository.dir, 'flake.nix'), 'utf8');
+      // db1's package set names a package that does not exist: evaluating db1 fails.
+      const broken = flake.replace('db1 = { packages = [ postgresql ];', 'db1 = { packages = [ postgresql-does-not-exist ];');
+      expect(broken).not.toBe(flake);
+      const sha = await repository.commitFiles({ 'flake.nix': broken, 'variant.txt': '4\n' }, 'main');
+      run = await runWorkflow(join(repository.dir, '.github', 'workflows', 'fleet.yml'), pushEvent(REPO, { branch: 'main', sha }), settings, { localRoot: repository.dir });
+    }, 900_000);
+
+    it('fails the build, deploys nothing, and leaves every host on its system', async () => {
+      const results = resultsOf(run);
+      expect(results['build / build (db1,web1,web2)']).toBe('failure');
+      expect(results['build / merge']).toBe('skipped');
+      expect(results['deploy']).toBe('skipped');
+      expect(run.result).toBe('failure');
+      const build = run.job('build / build (db1,web1,web2)').steps.find((s) => s.id === 'build');
+      expect(build?.annotations.map((a) => a.message).join('\n')).toContain('db1');
+      for (const host of fleet.hosts) expect(await host.currentSystem()).toBe(before[host.name]);
+      expect(gh.state.deployments.size).toBe(deploymentsBefore);
     });
   });
 });

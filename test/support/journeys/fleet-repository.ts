@@ -12,6 +12,8 @@ export interface FleetRepository {
   dir: string;
   /** Writes `variant` (the next generation of every host), commits, pushes `branch` to the remote; returns the commit. */
   commitVariant(variant: string, branch: string): Promise<string>;
+  /** Writes `files` (path → content), commits, pushes `branch`; returns the commit. */
+  commitFiles(files: Record<string, string>, branch: string): Promise<string>;
 }
 
 /** examples/offline-fleet's flake.nix with only `hosts` in its host table. */
@@ -46,15 +48,20 @@ export async function createFleetRepository(options: {
   const git = (...args: string[]) => exec('git', [...GIT_IDENTITY, '-C', dir, ...args]);
   await git('init', '--quiet', '--initial-branch', 'main');
   await git('remote', 'add', 'origin', options.remote);
-  const commitVariant = async (variant: string, branch: string): Promise<string> => {
+  const commitFiles = async (files: Record<string, string>, branch: string, message = `${branch}: ${Object.keys(files).join(', ')}`): Promise<string> => {
     const current = (await git('rev-parse', '--abbrev-ref', 'HEAD').catch(() => ({ stdout: 'main' }))).stdout.trim();
-    if (current !== branch) await git('checkout', '--quiet', '-B', branch);
-    await writeFile(join(dir, 'variant.txt'), `${variant}\n`);
+    if (current !== branch) {
+      const exists = (await exec('git', ['-C', dir, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFailure: true })).code === 0;
+      // A new branch starts from the default branch, as a pull request's would.
+      await git('checkout', '--quiet', ...(exists ? [branch] : ['-b', branch, 'main']));
+    }
+    for (const [path, content] of Object.entries(files)) await writeFile(join(dir, path), content);
     await git('add', '--all');
-    await git('commit', '--quiet', '--allow-empty', '-m', `${branch}: variant ${variant}`);
+    await git('commit', '--quiet', '--allow-empty', '-m', message);
     await git('push', '--quiet', '--force', 'origin', `${branch}:refs/heads/${branch}`);
     return (await git('rev-parse', 'HEAD')).stdout.trim();
   };
+  const commitVariant = (variant: string, branch: string): Promise<string> => commitFiles({ 'variant.txt': `${variant}\n` }, branch, `${branch}: variant ${variant}`);
   await commitVariant('1', 'main');
-  return { dir, commitVariant };
+  return { dir, commitVariant, commitFiles: (files, branch) => commitFiles(files, branch) };
 }

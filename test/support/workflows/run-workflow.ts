@@ -53,7 +53,8 @@ function inNeedsOrder(jobs: WorkflowJob[], where: string): WorkflowJob[] {
 function foldLegs(legs: JobConclusion[]): JobConclusion {
   if (legs.length === 0) return { result: 'skipped', outputs: {} };
   const result = legs.some((l) => l.result === 'failure') ? 'failure' : legs.every((l) => l.result === 'skipped') ? 'skipped' : 'success';
-  // Legs write the same outputs; GitHub keeps whichever leg set a non-empty value last.
+  // Legs write the same outputs and GitHub keeps the last finishing leg's; here legs finish in
+  // order, and an empty value does not replace one an earlier leg set.
   const outputs: Record<string, string> = {};
   for (const leg of legs) for (const [k, v] of Object.entries(leg.outputs)) if (v !== '' || !(k in outputs)) outputs[k] = v;
   return { result, outputs };
