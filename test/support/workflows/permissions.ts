@@ -35,7 +35,18 @@ export function parsePermissions(token: TemplateToken, where: string): Permissio
 
 const rank: Record<Access, number> = { none: 0, read: 1, write: 2 };
 
-/** A called workflow's job can only lower what the calling job was given. */
+/** Each scope at the lower of the two levels (a pull request from a fork: writes become reads). */
 export function intersect(a: Permissions, b: Permissions): Permissions {
   return Object.fromEntries(SCOPES.map((s) => [s, rank[a[s] ?? 'none'] <= rank[b[s] ?? 'none'] ? (a[s] ?? 'none') : (b[s] ?? 'none')]));
+}
+
+/**
+ * A called workflow's job may ask for no more than the calling job was given: GitHub refuses to
+ * start the run otherwise ("The nested job 'deploy' is requesting 'deployments: write', but is only
+ * allowed 'deployments: none'"). Returns those complaints, empty when the job fits.
+ */
+export function excessPermissions(jobName: string, requested: Permissions, allowed: Permissions): string[] {
+  return SCOPES.filter((s) => rank[requested[s] ?? 'none'] > rank[allowed[s] ?? 'none']).map(
+    (s) => `The nested job '${jobName}' is requesting '${s}: ${requested[s]}', but is only allowed '${s}: ${allowed[s] ?? 'none'}'.`,
+  );
 }

@@ -7,7 +7,7 @@ import { githubContext, type TriggerEvent } from './events.js';
 import { evaluateExpression, type EvaluationScope } from './expressions.js';
 import { loadWorkflow, rawJob, workflowCallDefinition, type LoadedWorkflow } from './load.js';
 import { expandMatrix } from './matrix.js';
-import { intersect, parsePermissions, PERMISSIVE_DEFAULT, READ_ALL, type Permissions } from './permissions.js';
+import { excessPermissions, intersect, parsePermissions, PERMISSIVE_DEFAULT, READ_ALL, type Permissions } from './permissions.js';
 import type { RunContext } from './run-context.js';
 import { runJobLeg } from './run-job.js';
 import { evaluateStringMap, evaluateToken, findKey } from './tokens.js';
@@ -21,16 +21,39 @@ interface WorkflowScope {
   secrets: Record<string, string>;
   /** Prefix of its jobs' names: `build / ` inside the caller's job `build`. */
   prefix: string;
-  /** The calling job's token permissions, which a called workflow can only lower; undefined at the top. */
+  /** In a called workflow: the calling job's token permissions, which its jobs may not exceed. */
   ceiling?: Permissions;
+  /** A pull request from a fork: every job's writes become reads. */
+  readOnly?: boolean;
 }
 
-/** The job's own `permissions:`, else the workflow's, else what the caller (or the repository default) gives. */
+/**
+ * The job's own `permissions:`, else the workflow's, else what the calling job (or the repository
+ * default) gives. A called workflow's job asking for more than its caller has fails the run.
+ */
 function jobPermissions(workflow: LoadedWorkflow, jobId: string, scope: WorkflowScope, where: string): Permissions {
   const own = findKey(rawJob(workflow, jobId), 'permissions') ?? findKey(workflow.root, 'permissions');
-  const fallback = scope.ceiling ?? PERMISSIVE_DEFAULT;
-  const declared = own ? parsePermissions(own, where) : fallback;
-  return scope.ceiling ? intersect(declared, scope.ceiling) : declared;
+  const declared = own ? parsePermissions(own, where) : (scope.ceiling ?? PERMISSIVE_DEFAULT);
+  if (scope.ceiling) {
+    const excess = excessPermissions(jobId, declared, scope.ceiling);
+    if (excess.length > 0) throw new Error(`${where}: GitHub would not start this run: ${excess.join(' ')}`);
+  }
+  return scope.readOnly ? intersect(declared, { ...READ_ALL, 'id-token': 'none' }) : declared;
+}
+
+/** GitHub checks every job's permissions, nested ones included, before the run starts. */
+function checkPermissions(workflow: LoadedWorkflow, scope: WorkflowScope): void {
+  for (const job of workflow.template.jobs) {
+    const name = `${scope.prefix}${job.id.value}`;
+    const permissions = jobPermissions(workflow, job.id.value, scope, name);
+    const called = job.type === 'reusableWorkflowJob' ? workflow.called.get(job.ref.value) : undefined;
+    if (called) checkPermissions(called, { ...scope, prefix: `${name} / `, ceiling: permissions });
+  }
+}
+
+/** Throws as GitHub refuses to start a run whose called workflows ask for more than their callers grant. */
+export function checkWorkflowPermissions(workflow: LoadedWorkflow): void {
+  checkPermissions(workflow, { inputs: {}, secrets: {}, prefix: '' });
 }
 
 /** Jobs in `needs` order (the order they are written, where `needs` allows). */
@@ -142,7 +165,7 @@ async function callWorkflow(
   const secrets = job['inherit-secrets']
     ? scope.secrets
     : callSecrets(definition.secrets, evaluateStringMap(job['secret-values'], { contexts, where: `${name} secrets` }), where);
-  const inner = await runJobs(run, called, { inputs, secrets, prefix: `${name} / `, ceiling: permissions });
+  const inner = await runJobs(run, called, { inputs, secrets, prefix: `${name} / `, ceiling: permissions, ...(scope.readOnly ? { readOnly: true } : {}) });
   const outputs: Record<string, string> = {};
   for (const pair of definition.outputs ?? []) {
     const value = findKey(pair.value, 'value');
@@ -188,12 +211,9 @@ export async function runWorkflow(file: string, event: TriggerEvent, settings: R
     const inputs = event.name === 'workflow_dispatch' ? (event.inputs ?? {}) : {};
     // A pull request from a fork gets no secrets and a read-only token.
     const fromFork = event.name === 'pull_request' && isForkPullRequest(event.payload);
-    const conclusions = await runJobs(run, workflow, {
-      inputs,
-      secrets: fromFork ? {} : (settings.secrets ?? {}),
-      prefix: '',
-      ...(fromFork ? { ceiling: { ...READ_ALL, 'id-token': 'none' } } : {}),
-    });
+    const scope: WorkflowScope = { inputs, secrets: fromFork ? {} : (settings.secrets ?? {}), prefix: '', ...(fromFork ? { readOnly: true } : {}) };
+    checkPermissions(workflow, scope);
+    const conclusions = await runJobs(run, workflow, scope);
     const records = run.records;
     return {
       jobs: records,

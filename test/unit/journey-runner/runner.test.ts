@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandMatrix } from '../../support/workflows/matrix.js';
 import { repoRoot } from '../../support/harness.js';
-import { loadWorkflow, pullRequestEvent, pushEvent, runWorkflow, scheduleEvent, type RunnerSettings, type TriggerEvent } from '../../support/workflows/index.js';
+import { checkWorkflowPermissions, loadWorkflow, pullRequestEvent, pushEvent, runWorkflow, scheduleEvent, type RunnerSettings, type TriggerEvent } from '../../support/workflows/index.js';
 
 const repo = { fullName: 'acme/fleet' };
 const push = pushEvent(repo, { branch: 'main', sha: 'a'.repeat(40) });
@@ -261,42 +261,43 @@ jobs:
     expect(result.job('deploy')).toMatchObject({ environment: 'production', summary: 'https://prod p\n' });
   });
 
-  it("caps a called workflow's token at the calling job's permissions, and gives OIDC variables only with id-token: write", async () => {
-    const called = `
+  it("refuses a called job that asks for more than the calling job has, passes the caller's on otherwise, and gives OIDC variables only with id-token: write", async () => {
+    const called = (permissions: string) => `
 on: workflow_call
-permissions: {}
 jobs:
   inner:
     runs-on: ubuntu-latest
-    permissions: { contents: write, deployments: write, id-token: write }
+    ${permissions}
     steps:
       - run: echo "oidc=\${ACTIONS_ID_TOKEN_REQUEST_URL:-none}" >> "$GITHUB_STEP_SUMMARY"
 `;
-    const started: { name: string; permissions: Record<string, string> }[] = [];
-    const result = await run(
-      `
+    const caller = (file: string) => `
 on: push
 permissions: {}
 jobs:
-  call:
-    uses: ./.github/workflows/perm.yml
-    permissions: { contents: read, deployments: write }
   plain:
     runs-on: ubuntu-latest
     permissions: { id-token: write }
     steps:
       - run: echo "oidc=\${ACTIONS_ID_TOKEN_REQUEST_URL:-none}" >> "$GITHUB_STEP_SUMMARY"
-`,
-      push,
-      { 'perm.yml': called },
-      { oidcEnv: { ACTIONS_ID_TOKEN_REQUEST_URL: 'http://issuer', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 't' }, onJobStart: (job) => void started.push(job) },
+  call:
+    uses: ./.github/workflows/${file}
+    permissions: { contents: read, deployments: write }
+`;
+    const started: { name: string; permissions: Record<string, string> }[] = [];
+    const settings = { oidcEnv: { ACTIONS_ID_TOKEN_REQUEST_URL: 'http://issuer', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 't' }, onJobStart: (job: { name: string; permissions: Record<string, string> }) => void started.push(job) };
+    await expect(run(caller('greedy.yml'), push, { 'greedy.yml': called('permissions: { contents: write, deployments: write }') }, settings)).rejects.toThrow(
+      "call / inner: GitHub would not start this run: The nested job 'inner' is requesting 'contents: write', but is only allowed 'contents: read'.",
     );
+    // Refused before anything ran.
+    expect(started).toEqual([]);
+    const result = await run(caller('inherits.yml'), push, { 'inherits.yml': called('') }, settings);
     expect(result.job('call / inner').permissions).toMatchObject({ contents: 'read', deployments: 'write', 'id-token': 'none', issues: 'none' });
     expect(result.job('call / inner').summary).toBe('oidc=none\n');
     expect(result.job('plain').summary).toBe('oidc=http://issuer\n');
     expect(started.map((j) => [j.name, j.permissions.deployments])).toEqual([
-      ['call / inner', 'write'],
       ['plain', 'none'],
+      ['call / inner', 'write'],
     ]);
   });
 
@@ -339,9 +340,10 @@ jobs:
     expect(reviews).toEqual(['deploy@refs/heads/main', 'deploy@refs/heads/main']);
   });
 
-  it.each(['small-ssh-fleet', 'msf-pull-fleet', 'mercury-aws-fleet'])('loads examples/workflows/%s.yml and every reusable workflow it calls', async (name) => {
+  it.each(['small-ssh-fleet', 'msf-pull-fleet', 'mercury-aws-fleet'])('loads examples/workflows/%s.yml and every reusable workflow it calls, each granted what it asks for', async (name) => {
     const workflow = await loadWorkflow(join(repoRoot, 'examples', 'workflows', `${name}.yml`));
     expect(workflow.called.size).toBeGreaterThan(0);
     for (const called of workflow.called.values()) expect(called.file).toMatch(/^\.github\/workflows\/[\w-]+\.yml$/);
+    expect(() => checkWorkflowPermissions(workflow)).not.toThrow();
   });
 });
