@@ -1,6 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawnProcess } from '../../../src/util/exec.js';
 import { parseFileCommand } from '../harness.js';
 
 export interface ShellStepResult {
@@ -30,25 +30,30 @@ function shellCommand(shell: string): string[] {
 }
 
 /**
- * The step's process with the environment exactly as given: a `run:` step sees what the runner
- * gives it (the OIDC request variables included), unlike the children of our actions.
+ * The step's process with the environment exactly as given (a `run:` step sees what the runner gives
+ * it, the OIDC request variables included, unlike the children of our actions), in a process group
+ * of its own so that a timeout ends everything the script started, as the runner does.
  */
 function runScript(program: string, args: string[], options: { cwd: string; env: Record<string, string>; timeoutMs: number }): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawnProcess(program, args, { cwd: options.cwd, env: options.env, actionStep: true });
-    child.stdin.end();
+    const child = spawn(program, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    }, options.timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      const stderr = Buffer.concat(err).toString('utf8') + (timedOut ? `\nThe step timed out after ${options.timeoutMs / 60_000} minutes.\n` : '');
+      resolve({ code: timedOut ? 1 : (code ?? 1), stdout: Buffer.concat(out).toString('utf8'), stderr });
     });
   });
 }

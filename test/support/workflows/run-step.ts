@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, globSync, readFileSync } from 'node:fs';
+import { existsSync, globSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
 import type { Step } from '@actions/workflow-parser/model/workflow-template';
@@ -24,7 +24,7 @@ export function ourAction(uses: string): string | undefined {
 /** GitHub's hashFiles(): SHA-256 over the SHA-256 of each matching file, '' when nothing matches. */
 function hashFilesIn(workspace: string): (patterns: string[]) => string {
   return (patterns) => {
-    const files = [...new Set(patterns.flatMap((p) => globSync(p, { cwd: workspace })))].sort();
+    const files = [...new Set(patterns.flatMap((p) => globSync(p, { cwd: workspace })))].filter((f) => statSync(join(workspace, f)).isFile()).sort();
     if (files.length === 0) return '';
     const all = createHash('sha256');
     for (const file of files) all.update(createHash('sha256').update(readFileSync(join(workspace, file))).digest());
@@ -96,7 +96,9 @@ export async function runStep(job: JobState, step: Step, raw: MappingToken): Pro
     ...stepEnv,
   };
   if (job.path.length > 0) env.PATH = [...job.path, env.PATH ?? process.env.PATH ?? '/usr/bin:/bin'].join(':');
-  const timeoutMs = job.settings.stepTimeoutMs ?? 20 * 60_000;
+  const stepMinutes = optionalString(findKey(raw, 'timeout-minutes'), scope);
+  const timeoutMs = stepMinutes ? Number(stepMinutes) * 60_000 : (job.settings.stepTimeoutMs ?? 20 * 60_000);
+  if (!(timeoutMs > 0)) throw new Error(`${where}: timeout-minutes must be a positive number, got ${stepMinutes}`);
 
   let ran: Ran;
   if ('run' in step) {
@@ -107,7 +109,7 @@ export async function runStep(job: JobState, step: Step, raw: MappingToken): Pro
     ran = { ...result, annotations: [] };
   } else if (uses) {
     inputs = evaluateStringMap(findKey(raw, 'with'), { ...scope, where: `${where} with` });
-    ran = await runUses(job, uses, inputs, env, where);
+    ran = await runUses(job, uses, inputs, env, where, timeoutMs);
   } else {
     throw new Error(`${where}: neither run: nor uses: (wait/parallel steps are not supported by the journey runner)`);
   }
@@ -122,7 +124,7 @@ export async function runStep(job: JobState, step: Step, raw: MappingToken): Pro
   record(outcome, conclusion, ran);
 }
 
-async function runUses(job: JobState, uses: string, inputs: Record<string, string>, env: Record<string, string>, where: string): Promise<Ran> {
+async function runUses(job: JobState, uses: string, inputs: Record<string, string>, env: Record<string, string>, where: string, timeoutMs: number): Promise<Ran> {
   const action = ourAction(uses);
   if (action) {
     const manifest = await readActionManifest(action);
@@ -137,7 +139,7 @@ async function runUses(job: JobState, uses: string, inputs: Record<string, strin
       cwd: job.workspace,
       event: job.event.payload,
       githubToken: job.settings.github.token,
-      timeoutMs: job.settings.stepTimeoutMs ?? 20 * 60_000,
+      timeoutMs,
     });
     const post = result.post;
     return {

@@ -93,7 +93,7 @@ jobs:
     runs-on: ubuntu-latest
     env: { JOB_LEVEL: job }
     steps:
-      - run: mkdir sub && echo "EXPORTED=from-step" >> "$GITHUB_ENV"
+      - run: mkdir sub && echo x > sub/file && echo "EXPORTED=from-step" >> "$GITHUB_ENV"
       - id: ctx
         working-directory: sub
         shell: sh
@@ -106,9 +106,13 @@ jobs:
           printf 'event=%s\\nsha=%s\\n' "$GITHUB_EVENT_NAME" "$GITHUB_SHA" >> "$GITHUB_OUTPUT"
           printf 'env=%s\\ndir=%s\\n' "$LEVEL/$JOB_LEVEL/$EXPORTED" "$(basename "$PWD")" >> "$GITHUB_OUTPUT"
           echo "payload=$(grep -c '"number":7' "$GITHUB_EVENT_PATH")" >> "$GITHUB_OUTPUT"
+      - id: hashed
+        env: { HASH: "\${{ hashFiles('sub/**') }}", NONE: "\${{ hashFiles('nothing/*') }}" }
+        run: echo "hash=\${#HASH}:\${NONE:-empty}" >> "$GITHUB_OUTPUT"
       - id: flaky
         continue-on-error: true
-        run: exit 1
+        timeout-minutes: 0.02
+        run: sleep 30
       - if: steps.flaky.outcome == 'failure' && steps.flaky.conclusion == 'success'
         run: echo "tolerated" >> "$GITHUB_STEP_SUMMARY"
 `,
@@ -117,6 +121,8 @@ jobs:
     const job = result.job('show');
     expect(job.result).toBe('success');
     expect(job.steps[1]?.outputs).toEqual({ ref: 'refs/pull/7/merge', head: 'feature', number: '7', event: 'pull_request', sha: 'b'.repeat(40), env: 'workflow/job/from-step', dir: 'sub', payload: '1' });
+    expect(job.steps[2]?.outputs).toEqual({ hash: '64:empty' });
+    expect(job.steps[3]).toMatchObject({ outcome: 'failure', conclusion: 'success' });
     expect(job.summary).toBe('tolerated\n');
   });
 
