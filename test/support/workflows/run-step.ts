@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
 import type { Step } from '@actions/workflow-parser/model/workflow-template';
 import type { MappingToken } from '@actions/workflow-parser/templates/tokens/mapping-token';
+import { workflowCommands } from '../../../src/local-runner/workflow-commands.js';
 import { readActionManifest, repoRoot, runAction } from '../harness.js';
 import { evaluateExpression, type EvaluationScope } from './expressions.js';
 import { githubEnvironment } from './events.js';
@@ -42,6 +43,10 @@ export function stepScope(job: JobState, where: string, env: Record<string, stri
     where,
   };
 }
+
+/** `::error::`, `::warning::` and `::notice::` lines a `run:` step printed, as the runner collects them. */
+const annotationsIn = (stdout: string): { level: string; message: string }[] =>
+  workflowCommands(stdout).filter((c) => ['error', 'warning', 'notice'].includes(c.name)).map((c) => ({ level: c.name, message: c.data }));
 
 const optionalString = (token: TemplateToken | undefined, scope: EvaluationScope): string => (token ? asString(evaluateToken(token, scope)) : '');
 
@@ -106,7 +111,7 @@ export async function runStep(job: JobState, step: Step, raw: MappingToken): Pro
     const workingDirectory = optionalString(findKey(raw, 'working-directory'), scope) || job.runDefaults['working-directory'] || '';
     const script = asString(evaluateToken(step.run, { ...scope, where: `${where} run` }));
     const result = await runShellStep(script, { shell, cwd: join(job.workspace, workingDirectory), env, tempDir: job.tempDir, timeoutMs });
-    ran = { ...result, annotations: [] };
+    ran = { ...result, annotations: annotationsIn(result.stdout) };
   } else if (uses) {
     inputs = evaluateStringMap(findKey(raw, 'with'), { ...scope, where: `${where} with` });
     ran = await runUses(job, uses, inputs, env, where, timeoutMs);

@@ -57,7 +57,7 @@ jobs:
   broken:
     runs-on: ubuntu-latest
     steps:
-      - run: exit 3
+      - run: echo "::error title=x::it broke" && exit 3
       - run: echo not reached
       - if: failure()
         run: echo "cleanup" >> "$GITHUB_STEP_SUMMARY"
@@ -77,6 +77,7 @@ jobs:
     expect(result.job('broken').result).toBe('failure');
     expect(result.job('broken').steps.map((s) => s.conclusion)).toEqual(['failure', 'skipped', 'success']);
     expect(result.job('broken').summary).toBe('cleanup\n');
+    expect(result.job('broken').steps[0]?.annotations).toEqual([{ level: 'error', message: 'it broke' }]);
     expect(result.job('after-broken').result).toBe('skipped');
     expect(result.job('always-after-broken').result).toBe('success');
     expect(result.result).toBe('failure');
