@@ -8,7 +8,7 @@
  * The caller is used exactly as shipped: it reads the cache, its key and the hosts' SSH keys from
  * repository variables (`vars.*`), which is how the test bed points it at its own cache and hosts.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startGitHubEmulator, type GitHubEmulator } from '../support/github/index.js';
 import { repoRoot } from '../support/harness.js';
@@ -66,6 +66,8 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
     await Promise.all([fleet?.stop(), gh?.stop(), cache?.stop(), cleanupFreshStores()]);
   });
 
+  /** The narinfos in the cache's directory: what has been pushed so far. */
+  const narinfos = async (): Promise<string[]> => (await readdir(cache.root)).filter((f) => f.endsWith('.narinfo')).sort();
   /** Job (or leg) name → result; jobs that need nothing in common run in any order. */
   const resultsOf = (run: WorkflowRunResult): Record<string, string> => Object.fromEntries(run.jobs.map((j) => [j.name, j.result]));
   const storePathsOf = (run: WorkflowRunResult): Record<string, string> => JSON.parse(run.conclusions.build?.outputs['store-paths'] ?? '{}') as Record<string, string>;
@@ -183,6 +185,32 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       }
       expect(gh.state.deployments.size).toBe(deploymentsBefore);
       expect(reviews).toHaveLength(1);
+    });
+  });
+
+  describe('a pull request from a fork', () => {
+    let run: WorkflowRunResult;
+    let cachedBefore: string[];
+
+    beforeAll(async () => {
+      cachedBefore = await narinfos();
+      // GitHub fetches a fork's head as refs/pull/N/head of the base repository; a branch stands in for it.
+      const headSha = await repository.commitVariant('5', 'fork-head');
+      run = await runWorkflow(
+        join(repository.dir, '.github', 'workflows', 'fleet.yml'),
+        pullRequestEvent(REPO, { number: 2, head: 'fork-head', headSha, base: 'main', fork: true }),
+        settings,
+        { localRoot: repository.dir },
+      );
+    }, 900_000);
+
+    it('builds without secrets, pushes nothing to the cache, and never deploys', async () => {
+      expect(resultsOf(run)).toMatchObject({ 'build / build (db1,web1,web2)': 'success', 'vm-test / vm-test': 'success', deploy: 'skipped' });
+      expect(Object.keys(storePathsOf(run)).sort()).toEqual([...HOSTS].sort());
+      const build = run.job('build / build (db1,web1,web2)');
+      expect(build.permissions).toMatchObject({ contents: 'read', 'id-token': 'none' });
+      expect(build.steps.find((s) => s.id === 'build')?.inputs['signing-key']).toBe('');
+      expect(await narinfos()).toEqual(cachedBefore);
     });
   });
 

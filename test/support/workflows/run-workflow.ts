@@ -38,8 +38,11 @@ function jobPermissions(workflow: LoadedWorkflow, jobId: string, scope: Workflow
     const excess = excessPermissions(jobId, declared, scope.ceiling);
     if (excess.length > 0) throw new Error(`${where}: GitHub would not start this run: ${excess.join(' ')}`);
   }
-  return scope.readOnly ? intersect(declared, { ...READ_ALL, 'id-token': 'none' }) : declared;
+  return declared;
 }
+
+/** What the job's token can really do: a fork's pull request downgrades every write to a read. */
+const tokenPermissions = (declared: Permissions, scope: WorkflowScope): Permissions => (scope.readOnly ? intersect(declared, { ...READ_ALL, 'id-token': 'none' }) : declared);
 
 /** GitHub checks every job's permissions, nested ones included, before the run starts. */
 function checkPermissions(workflow: LoadedWorkflow, scope: WorkflowScope): void {
@@ -124,7 +127,11 @@ async function runJobs(run: RunContext, workflow: LoadedWorkflow, scope: Workflo
         matrix,
         strategy: { 'job-index': index, 'job-total': combinations.length, 'fail-fast': failFast, 'max-parallel': combinations.length },
       };
-      legs.push(job.type === 'reusableWorkflowJob' ? await callWorkflow(run, workflow, job, contexts, scope, legName, permissions) : await runLeg(run, workflow, job, contexts, legName, permissions));
+      legs.push(
+        job.type === 'reusableWorkflowJob'
+          ? await callWorkflow(run, workflow, job, contexts, scope, legName, permissions)
+          : await runLeg(run, workflow, job, contexts, legName, tokenPermissions(permissions, scope)),
+      );
     }
     conclusions[id] = foldLegs(legs);
   }
