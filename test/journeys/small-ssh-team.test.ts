@@ -1,12 +1,18 @@
 /**
  * Journey: a small team's fleet repository runs examples/workflows/small-ssh-fleet.yml, which calls
- * our build.yml and deploy.yml. Everything is real except GitHub (the emulator) and third-party
- * actions (stand-ins, test/support/workflows/stand-ins.ts): real Nix builds the hosts from the
- * checked-out flake, action-build pushes to an nginx WebDAV cache, action-deploy reaches simulated
- * sshd hosts and records the deployment in the emulator.
+ * our build.yml, vm-test.yml, deploy.yml and flake-bump.yml. Everything is real except GitHub (the
+ * emulator) and third-party actions (stand-ins, test/support/workflows/stand-ins.ts): real Nix
+ * builds the hosts from the checked-out flake, action-build pushes to an nginx WebDAV cache,
+ * action-deploy reaches simulated sshd hosts and records the deployment in the emulator.
  *
- * The caller is used exactly as shipped: it reads the cache, its key and the hosts' SSH keys from
- * repository variables (`vars.*`), which is how the test bed points it at its own cache and hosts.
+ * The repository is the example offline fleet cut down to web1, web2 and db1, with an inventory
+ * that reaches the simulated hosts. The caller is used exactly as shipped: it reads the cache, its
+ * key and the hosts' SSH keys from repository variables (`vars.*`), which is how the test bed points
+ * it at its own cache and hosts.
+ *
+ * Events, in order: a push to main (variant 2 reaches every host), a pull request (variant 3, built
+ * only), a pull request from a fork (variant 5, built without secrets, nothing pushed), the weekly
+ * schedule (the bump alone), and a push to main that breaks db1 (nothing deployed).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,7 +59,15 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       github: { apiUrl: gh.apiUrl, graphqlUrl: gh.graphqlUrl, serverUrl: 'https://github.com', token: gh.token },
       vars: { NIX_CACHE_URL: cache.url, NIX_CACHE_PUBLIC_KEY: keys.public, SSH_KNOWN_HOSTS: fleet.knownHosts },
       // The production environment as the team sets it up: main only, one reviewer who approves.
-      environments: { production: { deploymentRefs: ['main'], review: ({ job, ref }) => (reviews.push(`${job} from ${ref}`), true) } },
+      environments: {
+        production: {
+          deploymentRefs: ['main'],
+          review: ({ job, ref }) => {
+            reviews.push(`${job} from ${ref}`);
+            return true;
+          },
+        },
+      },
       secrets: { NIX_SIGNING_KEY: keys.secret, DEPLOY_SSH_KEY: fleet.privateKey },
       machineEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', XDG_CACHE_HOME: offlineNixEnv().XDG_CACHE_HOME as string },
       nixConfig: OFFLINE_NIX_CONFIG,
@@ -113,8 +127,6 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
         ['clinic-links', 'passed'],
         ['web-serves-pages', 'passed'],
       ]);
-      const deployIndex = run.jobs.findIndex((j) => j.name === 'deploy / deploy');
-      expect(run.jobs.findIndex((j) => j.name === 'vm-test / vm-test')).toBeLessThan(deployIndex);
     });
 
     it('leaves every closure in the cache, signed, for real Nix to substitute', async () => {
@@ -232,6 +244,33 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       expect(bump.summary).toContain('Nothing to bump');
       expect(gh.state.pulls.size).toBe(0);
       gh.assertNoViolations();
+    });
+  });
+
+  describe('a push to main whose VM test fails', () => {
+    let run: WorkflowRunResult;
+    let before: Record<string, string | undefined>;
+    let checksNix: string;
+
+    beforeAll(async () => {
+      before = Object.fromEntries(await Promise.all(fleet.hosts.map(async (h) => [h.name, await h.currentSystem()] as const)));
+      checksNix = await readFile(join(repository.dir, 'lib', 'checks.nix'), 'utf8');
+      // A test that fails on web1: the hosts still build.
+      const failing = checksNix.replace(/\n}\s*$/, `\n  web1-answers = mkTest "web1-answers" [ "web1" ] "false";\n}\n`);
+      expect(failing).not.toBe(checksNix);
+      const sha = await repository.commitFiles({ 'lib/checks.nix': failing, 'variant.txt': '6\n' }, 'main');
+      run = await runWorkflow(join(repository.dir, '.github', 'workflows', 'fleet.yml'), pushEvent(REPO, { branch: 'main', sha }), settings, { localRoot: repository.dir });
+    }, 900_000);
+    afterAll(() => repository.commitFiles({ 'lib/checks.nix': checksNix }, 'main'));
+
+    it('builds every host but deploys none of them', async () => {
+      expect(resultsOf(run)).toMatchObject({ 'build / build (db1,web1,web2)': 'success', 'build / merge': 'success', 'vm-test / vm-test': 'failure', deploy: 'skipped' });
+      const checks = JSON.parse(run.job('vm-test / vm-test').outputs.checks ?? '[]') as { name: string; outcome: string }[];
+      expect(checks.find((c) => c.name === 'web1-answers')?.outcome).toBe('failed');
+      for (const host of fleet.hosts) {
+        expect(storePathsOf(run)[host.name]).not.toBe(before[host.name]);
+        expect(await host.currentSystem()).toBe(before[host.name]);
+      }
     });
   });
 
