@@ -62,6 +62,7 @@ export async function runJobLeg(run: RunContext, leg: LegSpec): Promise<JobRecor
   const workspace = await mkdtemp(join(run.dir, 'workspace-'));
   const tempDir = await mkdtemp(join(run.dir, 'temp-'));
   contexts.runner = { os: 'Linux', arch: 'X64', name: 'journey-runner', temp: tempDir, tool_cache: join(run.dir, 'tool-cache') };
+  contexts.github = { ...(contexts.github as Record<string, Value>), workspace };
   const state: JobState = {
     where: leg.name,
     workspace,

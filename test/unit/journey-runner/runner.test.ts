@@ -102,10 +102,13 @@ jobs:
           REF: \${{ github.ref }}
           HEAD: \${{ github.head_ref }}
           NUMBER: \${{ github.event.pull_request.number }}
+          WS: \${{ github.workspace }}
+          TEMP: \${{ runner.temp }}
         run: |
           printf 'ref=%s\\nhead=%s\\nnumber=%s\\n' "$REF" "$HEAD" "$NUMBER" >> "$GITHUB_OUTPUT"
           printf 'event=%s\\nsha=%s\\n' "$GITHUB_EVENT_NAME" "$GITHUB_SHA" >> "$GITHUB_OUTPUT"
           printf 'env=%s\\ndir=%s\\n' "$LEVEL/$JOB_LEVEL/$EXPORTED" "$(basename "$PWD")" >> "$GITHUB_OUTPUT"
+          [ "$WS" = "$GITHUB_WORKSPACE" ] && [ "$TEMP" = "$RUNNER_TEMP" ] && echo "same=yes" >> "$GITHUB_OUTPUT"
           echo "payload=$(grep -c '"number":7' "$GITHUB_EVENT_PATH")" >> "$GITHUB_OUTPUT"
       - id: hashed
         env: { HASH: "\${{ hashFiles('sub/**') }}", NONE: "\${{ hashFiles('nothing/*') }}" }
@@ -121,7 +124,7 @@ jobs:
     );
     const job = result.job('show');
     expect(job.result).toBe('success');
-    expect(job.steps[1]?.outputs).toEqual({ ref: 'refs/pull/7/merge', head: 'feature', number: '7', event: 'pull_request', sha: 'b'.repeat(40), env: 'workflow/job/from-step', dir: 'sub', payload: '1' });
+    expect(job.steps[1]?.outputs).toEqual({ ref: 'refs/pull/7/merge', head: 'feature', number: '7', event: 'pull_request', sha: 'b'.repeat(40), env: 'workflow/job/from-step', dir: 'sub', payload: '1', same: 'yes' });
     expect(job.steps[2]?.outputs).toEqual({ hash: '64:empty' });
     expect(job.steps[3]).toMatchObject({ outcome: 'failure', conclusion: 'success' });
     expect(job.summary).toBe('tolerated\n');
