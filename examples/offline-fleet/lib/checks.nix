@@ -9,7 +9,8 @@ let
     inherit system;
     builder = "/bin/sh";
     PATH = "/usr/bin:/bin";
-    hosts = map (h: "${h}=${toplevelOf h}") hosts;
+    # A fleet cut down to some of these hosts (a test's copy) keeps the checks of the hosts it has.
+    hosts = map (h: "${h}=${toplevelOf h}") (builtins.filter (h: nixosConfigurations ? ${h}) hosts);
     args = [
       "-c"
       ''
