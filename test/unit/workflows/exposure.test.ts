@@ -20,7 +20,6 @@ const NOT_EXPOSED: Record<string, { action: string; inputs: Record<string, strin
     action: 'action-build',
     inputs: {
       checks: 'VM tests are vm-test.yml',
-      system: 'not yet: one leg per system is issue 13',
       installables: 'not yet exposed',
       'compression-level': 'not yet exposed',
       concurrency: 'not yet exposed',
@@ -33,6 +32,7 @@ const NOT_EXPOSED: Record<string, { action: string; inputs: Record<string, strin
     action: 'action-build',
     inputs: {
       inventory: 'builds no hosts (hosts: none)',
+      builders: 'VM tests run on the runner itself (they need its KVM)',
       installables: 'builds checks only',
       compression: 'not yet exposed',
       'compression-level': 'not yet exposed',
