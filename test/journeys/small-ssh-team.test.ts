@@ -83,6 +83,8 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
     await Promise.all([fleet?.stop(), gh?.stop(), cache?.stop(), cleanupFreshStores()]);
   });
 
+  /** What each simulated host runs now. */
+  const currentSystems = async (): Promise<Record<string, string | undefined>> => Object.fromEntries(await Promise.all(fleet.hosts.map(async (h) => [h.name, await h.currentSystem()] as const)));
   /** The narinfos in the cache's directory: what has been pushed so far. */
   const narinfos = async (): Promise<string[]> => (await readdir(cache.root)).filter((f) => f.endsWith('.narinfo')).sort();
   /** Job (or leg) name → result; jobs that need nothing in common run in any order. */
@@ -172,7 +174,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
     let deploymentsBefore: number;
 
     beforeAll(async () => {
-      before = Object.fromEntries(await Promise.all(fleet.hosts.map(async (h) => [h.name, await h.currentSystem()] as const)));
+      before = await currentSystems();
       deploymentsBefore = gh.state.deployments.size;
       const headSha = await repository.commitVariant('3', 'pr-next');
       run = await runWorkflow(
@@ -256,7 +258,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
     let checksNix: string;
 
     beforeAll(async () => {
-      before = Object.fromEntries(await Promise.all(fleet.hosts.map(async (h) => [h.name, await h.currentSystem()] as const)));
+      before = await currentSystems();
       checksNix = await readFile(join(repository.dir, 'lib', 'checks.nix'), 'utf8');
       // A test that fails on web1: the hosts still build.
       const failing = checksNix.replace(/\n}\s*$/, `\n  web1-answers = mkTest "web1-answers" [ "web1" ] "false";\n}\n`);
@@ -283,7 +285,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
     let deploymentsBefore: number;
 
     beforeAll(async () => {
-      before = Object.fromEntries(await Promise.all(fleet.hosts.map(async (h) => [h.name, await h.currentSystem()] as const)));
+      before = await currentSystems();
       deploymentsBefore = gh.state.deployments.size;
       const flake = await readFile(join(repository.dir, 'flake.nix'), 'utf8');
       // db1's package set names a package that does not exist: evaluating db1 fails.
