@@ -62,6 +62,9 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
   let staging: Record<string, string> = {};
   let production: Record<string, string> = {};
   let promotion: number;
+  let advanceMiddle: number;
+  /** The commit of each push, in order. */
+  const pushed: string[] = [];
 
   const host = (name: HostName): SimulatedHost => fleet.hosts.find((h) => h.name === name) as SimulatedHost;
   const agentConfig = (h: SimulatedHost): AgentConfig => ({
@@ -148,6 +151,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
 
     beforeAll(async () => {
       const sha = await repository.commitVariant('2', 'staging');
+      pushed.push(sha);
       result = await run(pushEvent(REPO, { branch: 'staging', sha }));
       staging = storePathsOf(result);
     }, 900_000);
@@ -227,7 +231,9 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     beforeAll(async () => {
       gh.setTokenPermissions({ contents: 'write', pullRequests: 'write', issues: 'write', deployments: 'write', statuses: 'write' });
       await new Octokit(gh.octokitOptions).rest.pulls.merge({ owner: 'acme', repo: 'fleet', pull_number: promotion, merge_method: 'merge' });
-      result = await run(pushEvent(REPO, { branch: 'main', sha: (await gh.branchSha('main')) as string }));
+      const sha = (await gh.branchSha('main')) as string;
+      pushed.push(sha);
+      result = await run(pushEvent(REPO, { branch: 'main', sha }));
       production = storePathsOf(result);
     }, 900_000);
 
@@ -260,6 +266,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
       const advance = result.job('advance / wave').steps.find((s) => s.id === 'wave');
       expect(advance?.outputs.decision).toBe('advanced');
       const number = Number(advance?.outputs['pull-request-number']);
+      advanceMiddle = number;
       const pull = (await pulls()).find((p) => p.number === number);
       expect(pull).toMatchObject({ state: 'open', title: 'Move wave middle to nixos-25.05', head: { ref: 'fleet-advance/middle' }, base: { ref: 'main' } });
       expect(pull?.body).toContain('### Evidence: wave first');
@@ -272,6 +279,63 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     it('publishes nothing for wave middle before its pull request is merged', async () => {
       expect(await published()).toEqual(['production/web1', 'staging/monitor']);
       expect(await host('web2').currentSystem()).toBe(initial.web2);
+    });
+  });
+
+  describe('the maintainer merges the advance; the push to main follows', () => {
+    let result: WorkflowRunResult;
+
+    beforeAll(async () => {
+      gh.setTokenPermissions({ contents: 'write', pullRequests: 'write', issues: 'write', deployments: 'write', statuses: 'write' });
+      await new Octokit(gh.octokitOptions).rest.pulls.merge({ owner: 'acme', repo: 'fleet', pull_number: advanceMiddle, merge_method: 'squash' });
+      const sha = (await gh.branchSha('main')) as string;
+      pushed.push(sha);
+      result = await run(pushEvent(REPO, { branch: 'main', sha }));
+    }, 900_000);
+
+    it('publishes production to waves first and middle, not final', async () => {
+      expect(failures(result)).toEqual([]);
+      expect(resultsOf(result)).toMatchObject({ 'production-waves': 'success', 'publish-production / deploy': 'success' });
+      expect(result.conclusions['production-waves']?.outputs.hosts).toBe('wave:first,wave:middle');
+      // The flake does not read the channels: the one-line inventory edit changes no system.
+      expect(storePathsOf(result)).toEqual(production);
+      expect(await published()).toEqual(['production/web1', 'production/web2', 'staging/monitor']);
+    });
+
+    it("has wave middle's agent converge; wave final stays where it was", async () => {
+      await agentsConvergeAndSoak();
+      expect(await currentSystems()).toEqual({ monitor: staging.monitor, web1: production.web1, web2: production.web2, 'clinic-kin': initial['clinic-kin'] });
+    }, 300_000);
+
+    it('records a GitHub deployment per publication, each for its environment and commit', async () => {
+      const deployments = [...gh.state.deployments.values()].map((d) => [d.environment, d.sha, Object.keys((d.payload as { hosts: Record<string, string> }).hosts).sort().join(',')]);
+      expect(new Set(pushed).size).toBe(3);
+      expect(deployments).toEqual([
+        ['staging', pushed[0], 'monitor'],
+        ['production', pushed[1], 'web1'],
+        ['production', pushed[2], 'web1,web2'],
+      ]);
+    });
+  });
+
+  describe('the daily schedule, wave middle soaked', () => {
+    let result: WorkflowRunResult;
+
+    beforeAll(async () => {
+      result = await run(scheduleEvent(REPO, { cron: DAILY, sha: (await gh.branchSha('main')) as string }));
+    }, 600_000);
+
+    it('opens the pull request that moves wave final, with wave middle as evidence', async () => {
+      expect(failures(result)).toEqual([]);
+      const advance = result.job('advance / wave').steps.find((s) => s.id === 'wave');
+      expect(advance?.outputs.decision).toBe('advanced');
+      const pull = (await pulls()).find((p) => p.number === Number(advance?.outputs['pull-request-number']));
+      expect(pull).toMatchObject({ state: 'open', title: 'Move wave final to nixos-25.05', head: { ref: 'fleet-advance/final' }, base: { ref: 'main' } });
+      expect(pull?.body).toContain('### Evidence: wave middle');
+      expect(pull?.body).toContain(production.web2);
+      expect(await published()).not.toContain('production/clinic-kin');
+      expect(await host('clinic-kin').currentSystem()).toBe(initial['clinic-kin']);
+      gh.assertNoViolations();
     });
   });
 });
