@@ -8,9 +8,13 @@
  * there, and action-upgrade-wave reads those reports for its gates and opens pull requests in the
  * emulator.
  *
- * The store: one file:// directory holds the binary cache, the manifests and the hosts' reports, as
- * MSF's one S3 bucket does (the caller reads it from `vars.FLEET_STORE`). It is not s3rver reached
- * with OIDC/STS role credentials: the caller passes `role-to-assume` from `vars`, left empty here.
+ * The store: one s3rver bucket holds the binary cache, the manifests and the hosts' reports, as MSF's
+ * one S3 bucket does (the caller reads it from `vars.FLEET_STORE`). The jobs reach it only with role
+ * credentials: the OIDC issuer mints each job's token (its ref, event and environment), the STS
+ * emulator trades it for the writer role (build, publish) or the reader role (the gates) when the
+ * role's trust policy allows that subject; no ambient AWS credentials exist. The hosts read the
+ * bucket over plain HTTP and PUT their reports there, as a bucket policy for the hosts would allow
+ * (s3rver takes unsigned requests).
  *
  * The fleet: monitor (staging, wave first), web1 (production, wave first), web2 (production, wave
  * middle), clinic-kin (production, wave final), all `deploy: pull`. Wave first is on the new channel,
@@ -20,9 +24,6 @@
  * advance waits), the maintainer merges the promotion in the emulator, the push to main that merge
  * makes, the daily schedule again (advance opens the pull request moving wave middle).
  */
-import { access, readFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { startGitHubEmulator, type GitHubEmulator } from '../support/github/index.js';
@@ -33,6 +34,10 @@ import { createFleetRepository, type FleetRepository } from '../support/journeys
 import { nixKeyPair } from '../support/keys.js';
 import { cleanupFreshStores, freshStore, offlineNixEnv, OFFLINE_NIX_CONFIG } from '../support/nix.js';
 import { pushEvent, runWorkflow, scheduleEvent, type RunnerSettings, type WorkflowRunResult } from '../support/workflows/index.js';
+import { startOidcIssuer, startSts, type IssuedCredentials, type OidcIssuer, type StsEmulator } from '../support/oidc/index.js';
+import { s3rverAccounts } from '../support/s3rver-accounts.js';
+import { startS3rver, type S3rverHandle } from '../support/servers/index.js';
+import { openStore, type OpenedStore } from '../../src/cache/open-store.js';
 import { runAgent, type AgentConfig } from '../integration/deploy-pull-fixture.js';
 
 const CALLER = join(repoRoot, 'examples', 'workflows', 'msf-pull-fleet.yml');
@@ -47,12 +52,21 @@ const PLACE: Record<HostName, { environment: string; wave: string }> = {
 const REPO = { fullName: 'acme/fleet', defaultBranch: 'main' };
 const SOAK_MS = 5_000;
 const DAILY = '0 6 * * *';
+const WRITER = 'arn:aws:iam::123456789012:role/fleet-cache-writer';
+const READER = 'arn:aws:iam::123456789012:role/fleet-status-reader';
 
 describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)', () => {
   let fleet: SimulatedFleet;
   let gh: GitHubEmulator;
-  let storeDir: string;
+  let s3: S3rverHandle;
+  let issuer: OidcIssuer;
+  let sts: StsEmulator;
+  /** The bucket as the test reads it (s3rver's own account). */
+  let bucket: OpenedStore;
+  /** The bucket as hosts read it: plain HTTP. */
   let storeUrl: string;
+  /** The event being run: what the OIDC token of each job says. */
+  let event = { ref: '', event_name: '' };
   let repository: FleetRepository;
   let settings: RunnerSettings;
   let initial: Record<string, string>;
@@ -89,7 +103,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     await agentsRun('report');
   };
   const currentSystems = async (): Promise<Record<string, string | undefined>> => Object.fromEntries(await Promise.all(fleet.hosts.map(async (h) => [h.name, await h.currentSystem()] as const)));
-  const exists = (path: string) => access(join(storeDir, path)).then(() => true, () => false);
+  const exists = async (key: string) => (await bucket.get(key)) !== undefined;
   /** The manifest pointers published so far, as `environment/host`. */
   const published = async (): Promise<string[]> => {
     const found: string[] = [];
@@ -99,19 +113,36 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
   const resultsOf = (run: WorkflowRunResult): Record<string, string> => Object.fromEntries(run.jobs.map((j) => [j.name, j.result]));
   const failures = (run: WorkflowRunResult): string[] =>
     run.jobs.filter((j) => j.result === 'failure').flatMap((j) => j.steps.filter((s) => s.conclusion === 'failure').map((s) => `${j.name} / ${s.name}:\n${s.stdout}\n${s.stderr}`));
+  /** Role and token subject of the credentials STS issued since `from`. */
+  const issuedSince = (from: number): string[] => [...new Set(sts.issued.slice(from).map((c) => `${c.roleArn.replace(/^.*:role\//, '')} for ${c.subject}`))].sort();
   const storePathsOf = (run: WorkflowRunResult): Record<string, string> => JSON.parse(run.conclusions.build?.outputs['store-paths'] ?? '{}') as Record<string, string>;
-  const run = (event: Parameters<typeof runWorkflow>[1]) => runWorkflow(join(repository.dir, '.github', 'workflows', 'fleet.yml'), event, settings, { localRoot: repository.dir });
+  const run = (trigger: Parameters<typeof runWorkflow>[1]) => {
+    event = { ref: trigger.ref, event_name: trigger.name };
+    return runWorkflow(join(repository.dir, '.github', 'workflows', 'fleet.yml'), trigger, settings, { localRoot: repository.dir });
+  };
   /** The repository's pull requests, as the REST API shows them. */
   const pulls = async () => (await new Octokit(gh.octokitOptions).rest.pulls.list({ owner: 'acme', repo: 'fleet', state: 'all' })).data;
 
   beforeAll(async () => {
     initial = (await buildExampleFleet({ variant: '1', hosts: HOSTS })).toplevels;
-    storeDir = await mkdtemp(join(tmpdir(), 'fleet-msf-store-'));
-    storeUrl = `file://${storeDir}`;
-    [fleet, gh] = await Promise.all([
+    [fleet, gh, s3, issuer] = await Promise.all([
       startHosts(HOSTS.length, { names: (i) => HOSTS[i] as string, system: (i) => initial[HOSTS[i] as string] as string }),
       startGitHubEmulator({ owner: 'acme', repo: 'fleet', initialFiles: null }),
+      startS3rver({ bucket: 'msf-fleet-cache' }),
+      startOidcIssuer({ claims: { repository: 'acme/fleet' } }),
     ]);
+    storeUrl = s3.url;
+    bucket = openStore(s3.cacheUrl, { credentials: s3.credentials });
+    // The roles' trust policies: the writer from staging's and main's builds and their
+    // environments' jobs, the reader from the default branch (where the schedule runs).
+    sts = await startSts({
+      issuer,
+      trustPolicy: [
+        { roleArn: WRITER, subjectPatterns: ['repo:acme/fleet:ref:refs/heads/staging', 'repo:acme/fleet:ref:refs/heads/main', 'repo:acme/fleet:environment:staging', 'repo:acme/fleet:environment:production'] },
+        { roleArn: READER, subjectPatterns: ['repo:acme/fleet:ref:refs/heads/main'] },
+      ],
+      onIssue: (c: IssuedCredentials) => s3rverAccounts.DUMMY_ACCOUNT.createKeyPair(c.accessKeyId, c.secretAccessKey),
+    });
     repository = await createFleetRepository({
       remote: gh.cloneUrl,
       hosts: fleet.hosts.map((h) => h.inventoryHost({ ...PLACE[h.name as HostName], tags: [], deploy: { method: 'pull' } })),
@@ -130,31 +161,49 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
       repository: REPO.fullName,
       cloneUrl: gh.cloneUrl,
       github: { apiUrl: gh.apiUrl, graphqlUrl: gh.graphqlUrl, serverUrl: 'https://github.com', token: gh.token },
-      vars: { FLEET_STORE: storeUrl },
+      vars: { FLEET_STORE: s3.cacheUrl, AWS_REGION: s3.region, FLEET_WRITER_ROLE: WRITER, FLEET_READER_ROLE: READER },
       environments: { staging: { deploymentRefs: ['staging'] }, production: { deploymentRefs: ['main'] } },
       secrets: { NIX_SIGNING_KEY: cacheKeys.secret, FLEET_MANIFEST_KEY: manifestKeys.secret },
-      machineEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', XDG_CACHE_HOME: offlineNixEnv().XDG_CACHE_HOME as string },
+      machineEnv: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/root',
+        XDG_CACHE_HOME: offlineNixEnv().XDG_CACHE_HOME as string,
+        AWS_ENDPOINT_URL_STS: sts.endpoint,
+        // No ambient credentials: only the roles' reach the bucket.
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+      },
+      oidcEnv: issuer.env,
       nixConfig: OFFLINE_NIX_CONFIG,
-      onJobStart: ({ permissions: p }) =>
-        gh.setTokenPermissions({ contents: p.contents, pullRequests: p['pull-requests'], issues: p.issues, deployments: p.deployments, statuses: p.statuses }),
+      onJobStart: ({ permissions: p, environment }) => {
+        gh.setTokenPermissions({ contents: p.contents, pullRequests: p['pull-requests'], issues: p.issues, deployments: p.deployments, statuses: p.statuses });
+        issuer.setClaims({ repository: 'acme/fleet', ref: event.ref, event_name: event.event_name, ...(environment ? { environment } : {}) });
+      },
     };
     // The agents have run before any manifest: every host has reported what it runs.
     await agentsRun('run');
   }, 300_000);
   afterAll(async () => {
-    await Promise.all([fleet?.stop(), gh?.stop(), cleanupFreshStores()]);
-    if (storeDir) await rm(storeDir, { recursive: true, force: true });
+    await bucket?.close();
+    await Promise.all([fleet?.stop(), gh?.stop(), s3?.stop(), issuer?.stop(), sts?.stop(), cleanupFreshStores()]);
   });
 
   describe('a push to staging', () => {
     let result: WorkflowRunResult;
+    let issued: string[];
 
     beforeAll(async () => {
+      const from = sts.issued.length;
       const sha = await repository.commitVariant('2', 'staging');
       pushed.push(sha);
       result = await run(pushEvent(REPO, { branch: 'staging', sha }));
       staging = storePathsOf(result);
+      issued = issuedSince(from);
     }, 900_000);
+
+    it("reaches the bucket with the writer role only, as the build's ref and as the staging environment", () => {
+      expect(issued).toEqual(['fleet-cache-writer for repo:acme/fleet:environment:staging', 'fleet-cache-writer for repo:acme/fleet:ref:refs/heads/staging']);
+    });
 
     it('builds every host and publishes staging, and nothing of production', async () => {
       expect(failures(result)).toEqual([]);
@@ -184,17 +233,24 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     it("has the staging host's agent pull its new system; production hosts stay where they were", async () => {
       await agentsConvergeAndSoak();
       expect(await currentSystems()).toEqual({ monitor: staging.monitor, web1: initial.web1, web2: initial.web2, 'clinic-kin': initial['clinic-kin'] });
-      const report = JSON.parse(await readFile(join(storeDir, 'fleet', 'status', 'monitor.json'), 'utf8')) as { host: string; system: string };
+      const report = JSON.parse((await bucket.get('fleet/status/monitor.json'))?.toString('utf8') ?? '{}') as { host: string; system: string };
       expect(report).toMatchObject({ host: 'monitor', system: staging.monitor });
     }, 300_000);
   });
 
   describe('the daily schedule, staging soaked', () => {
     let result: WorkflowRunResult;
+    let issued: string[];
 
     beforeAll(async () => {
+      const from = sts.issued.length;
       result = await run(scheduleEvent(REPO, { cron: DAILY, sha: (await gh.branchSha('main')) as string }));
+      issued = issuedSince(from);
     }, 600_000);
+
+    it('reads the reports with the reader role, on the default branch', () => {
+      expect(issued).toEqual(['fleet-status-reader for repo:acme/fleet:ref:refs/heads/main']);
+    });
 
     it('runs promote and advance only, with what the gates need and no more', () => {
       expect(failures(result)).toEqual([]);
