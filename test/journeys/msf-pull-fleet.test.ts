@@ -22,7 +22,9 @@
  *
  * Events, in order: a push to staging (variant 2), the daily schedule (promote opens staging → main;
  * advance waits), the maintainer merges the promotion in the emulator, the push to main that merge
- * makes, the daily schedule again (advance opens the pull request moving wave middle).
+ * makes, the daily schedule again (advance opens the pull request moving wave middle), the maintainer
+ * merges it, the push to main that merge makes (wave middle gets its manifests), the daily schedule
+ * (advance opens the pull request moving wave final), and the weekly schedule (the lock bump alone).
  */
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
@@ -52,6 +54,7 @@ const PLACE: Record<HostName, { environment: string; wave: string }> = {
 const REPO = { fullName: 'acme/fleet', defaultBranch: 'main' };
 const SOAK_MS = 5_000;
 const DAILY = '0 6 * * *';
+const WEEKLY = '0 4 * * 1';
 const WRITER = 'arn:aws:iam::123456789012:role/fleet-cache-writer';
 const READER = 'arn:aws:iam::123456789012:role/fleet-status-reader';
 
@@ -254,7 +257,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
 
     it('runs promote and advance only, with what the gates need and no more', () => {
       expect(failures(result)).toEqual([]);
-      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'production-waves': 'skipped', 'publish-production': 'skipped', 'promote / wave': 'success', 'advance / wave': 'success' });
+      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'production-waves': 'skipped', 'publish-production': 'skipped', 'promote / wave': 'success', 'advance / wave': 'success', bump: 'skipped' });
       for (const job of ['promote / wave', 'advance / wave']) {
         expect(result.job(job).permissions).toMatchObject({ contents: 'write', 'pull-requests': 'write', issues: 'read', deployments: 'none' });
       }
@@ -392,6 +395,25 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
       expect(await published()).not.toContain('production/clinic-kin');
       expect(await host('clinic-kin').currentSystem()).toBe(initial['clinic-kin']);
       gh.assertNoViolations();
+    });
+  });
+
+  describe('the weekly schedule', () => {
+    let result: WorkflowRunResult;
+
+    beforeAll(async () => {
+      result = await run(scheduleEvent(REPO, { cron: WEEKLY, sha: (await gh.branchSha('main')) as string }));
+    }, 600_000);
+
+    // The example fleet's flake has no inputs, so the bump has nothing to update: this checks the
+    // wiring (trigger, base branch, permissions), not a bump pull request (test/e2e/flake-bump.test.ts does).
+    it('runs only the lock bump, on staging, which finds nothing to update', () => {
+      expect(failures(result)).toEqual([]);
+      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'production-waves': 'skipped', 'publish-production': 'skipped', promote: 'skipped', advance: 'skipped', 'bump / bump': 'success' });
+      const bump = result.job('bump / bump');
+      expect(bump.permissions).toMatchObject({ contents: 'write', 'pull-requests': 'write', 'id-token': 'none', deployments: 'none' });
+      expect(bump.steps.find((s) => s.id === 'bump')?.inputs.base).toBe('staging');
+      expect(bump.steps.find((s) => s.id === 'bump')?.outputs.operation).toBe('unchanged');
     });
   });
 });
