@@ -36,13 +36,15 @@ export async function createFleetRepository(options: {
   remote: string;
   hosts: readonly Host[];
   environments: Record<string, object>;
+  /** The inventory's upgrade waves (name → order, soak, quorum, channel), if the fleet has any. */
+  waves?: Record<string, object>;
   callerWorkflow: string;
 }): Promise<FleetRepository> {
   const dir = await copyExampleFleet('journey');
   const flake = join(dir, 'flake.nix');
   await writeFile(flake, keepHosts(await readFile(flake, 'utf8'), options.hosts.map((h) => h.attribute ?? h.name)));
   const hosts = Object.fromEntries(options.hosts.map(({ name, ...host }) => [name, host]));
-  await writeFile(join(dir, 'fleet.yaml'), stringify({ environments: options.environments, hosts }));
+  await writeFile(join(dir, 'fleet.yaml'), stringify({ environments: options.environments, ...(options.waves ? { waves: options.waves } : {}), hosts }));
   await mkdir(join(dir, '.github', 'workflows'), { recursive: true });
   await copyFile(options.callerWorkflow, join(dir, '.github', 'workflows', 'fleet.yml'));
   const git = (...args: string[]) => exec('git', [...GIT_IDENTITY, '-C', dir, ...args]);

@@ -3,7 +3,7 @@
  * real action; every other `uses:` that is not one of our actions fails the run.
  *
  * - actions/checkout: `git clone` of the runner's `cloneUrl` (the GitHub emulator's bare repository)
- *   into the workspace, detached at `ref` or the event's sha. No credentials are persisted; `path`
+ *   into the workspace, detached at `ref` (a branch, tag or commit) or the event's sha. No credentials are persisted; `path`
  *   is honoured, `fetch-depth` and `token` are accepted and ignored (the clone is local and full).
  * - cachix/install-nix-action, DeterminateSystems/nix-installer-action, nixbuild/nix-quick-install-action:
  *   install nothing (the machine's Nix is on PATH); export NIX_CONFIG with the test bed's nix.conf
@@ -50,7 +50,10 @@ const checkout: StandIn = {
     if (inputs.repository && inputs.repository !== settings.repository) throw new Error(`actions/checkout: the stand-in checks out ${settings.repository} only, not ${inputs.repository}`);
     const target = inputs.path ? join(workspace, inputs.path) : workspace;
     await exec('git', ['clone', '--quiet', '--no-checkout', settings.cloneUrl, target]);
-    const revision = inputs.ref || sha;
+    // A branch name is the clone's remote-tracking branch, as the real action fetches it.
+    const branch = inputs.ref ? inputs.ref.replace(/^refs\/heads\//, '') : '';
+    const remote = branch && (await exec('git', ['-C', target, 'rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`], { allowFailure: true })).code === 0;
+    const revision = remote ? `origin/${branch}` : inputs.ref || sha;
     await exec('git', ['-C', target, 'checkout', '--quiet', '--detach', revision]);
     return done(`checked out ${revision} into ${relative(workspace, target) || '.'}`);
   },
