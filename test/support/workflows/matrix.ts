@@ -8,7 +8,8 @@ const matches = (combination: Combination, partial: Record<string, Value>): bool
 /**
  * The legs of `strategy.matrix` as GitHub expands them: the cross product of the dimensions,
  * minus `exclude` entries, then each `include` entry either extends the legs whose original
- * values it does not overwrite, or becomes a leg of its own.
+ * values it does not overwrite, or becomes a leg of its own (so a matrix of `include` alone is
+ * one leg per entry).
  */
 export function expandMatrix(matrix: Value, where: string): Combination[] {
   if (matrix === null || typeof matrix !== 'object' || Array.isArray(matrix)) throw new Error(`${where}: strategy.matrix must be a mapping, got ${JSON.stringify(matrix)}`);
@@ -24,7 +25,8 @@ export function expandMatrix(matrix: Value, where: string): Combination[] {
   const originals = legs.map((leg) => ({ ...leg }));
   for (const entry of include as Record<string, Value>[]) {
     let extended = false;
-    legs.forEach((leg, i) => {
+    // Only the product's legs are extended; a leg an earlier entry added is its own.
+    legs.slice(0, originals.length).forEach((leg, i) => {
       const original = originals[i] as Combination;
       const overwritesOriginal = Object.entries(entry).some(([k, v]) => k in original && JSON.stringify(original[k]) !== JSON.stringify(v));
       if (!overwritesOriginal) {

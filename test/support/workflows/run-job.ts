@@ -11,7 +11,7 @@ import type { Permissions } from './permissions.js';
 import { stepScope, runStep } from './run-step.js';
 import type { RunContext } from './run-context.js';
 import { evaluateStringMap, evaluateToken, findKey } from './tokens.js';
-import type { JobRecord } from './types.js';
+import type { JobRecord, RemoteLeg } from './types.js';
 import { asString, type Value } from './values.js';
 
 export interface LegSpec {
@@ -45,9 +45,52 @@ function runDefaults(token: TemplateToken | undefined): JobState['runDefaults'] 
   return { ...(shell ? { shell } : {}), ...(workingDirectory ? { 'working-directory': workingDirectory } : {}) };
 }
 
+/** The labels GitHub-hosted x86_64 Ubuntu runners answer to: what this machine stands in for by default. */
+export const LOCAL_RUNNER_LABELS = ['ubuntu-latest', 'ubuntu-24.04', 'ubuntu-22.04'];
+
+/** `runs-on: label`, `[labels]` or `{ group, labels }`, evaluated. */
+export function runnerLabels(token: TemplateToken | undefined, scope: EvaluationScope): string[] {
+  if (!token) throw new Error(`${scope.where}: a job needs runs-on`);
+  const value = evaluateToken(token, scope);
+  const labels = value && typeof value === 'object' && !Array.isArray(value) ? (value.labels ?? []) : value;
+  return (Array.isArray(labels) ? labels : [labels]).map(asString).filter(Boolean);
+}
+
+/** The job goes to the stand-in for another kind of runner: its outcome and artifacts, as that runner's. */
+async function runRemotely(run: RunContext, leg: LegSpec, runsOn: string[], environment: string | undefined): Promise<JobRecord> {
+  const remote = run.settings.remoteRunner;
+  const local = run.settings.localRunners ?? LOCAL_RUNNER_LABELS;
+  if (!remote) throw new Error(`${leg.name}: no runner here has the labels ${runsOn.join(', ')} (local: ${local.join(', ')}), and no remoteRunner stands in for it`);
+  const request: RemoteLeg = {
+    name: leg.name,
+    runsOn,
+    inputs: (leg.contexts.inputs ?? {}) as Record<string, Value>,
+    matrix: (leg.contexts.matrix ?? {}) as Record<string, Value>,
+    strategy: (leg.contexts.strategy ?? {}) as Record<string, Value>,
+  };
+  const outcome = await remote(request);
+  for (const [name, files] of Object.entries(outcome.artifacts ?? {})) {
+    if (run.artifacts.has(name)) throw new Error(`${leg.name}: an artifact named ${name} already exists in this run`);
+    run.artifacts.set(name, new Map(Object.entries(files).map(([file, content]) => [file, Buffer.from(content)])));
+  }
+  return {
+    name: leg.name,
+    result: outcome.result,
+    outputs: outcome.outputs ?? {},
+    steps: [],
+    summary: outcome.summary ?? '',
+    ...(environment ? { environment } : {}),
+    permissions: leg.permissions,
+    ...(Object.keys(request.matrix).length > 0 ? { matrix: request.matrix } : {}),
+    runsOn,
+    ranRemotely: true,
+  };
+}
+
 /** Runs one job (one matrix leg) on a fresh workspace: its steps in order, then its outputs. */
 export async function runJobLeg(run: RunContext, leg: LegSpec): Promise<JobRecord> {
   const jobScope: EvaluationScope = { contexts: leg.contexts, where: leg.name };
+  const runsOn = runnerLabels(leg.job['runs-on'], { ...jobScope, where: `${leg.name} runs-on` });
   const environment = environmentName(leg.job.environment, { ...jobScope, where: `${leg.name} environment` });
   const environmentSettings = environment ? run.settings.environments?.[environment] : undefined;
   const contexts: Record<string, Value> = {
@@ -58,6 +101,8 @@ export async function runJobLeg(run: RunContext, leg: LegSpec): Promise<JobRecor
   };
   const refusal = environment ? await environmentRefusal(environment, environmentSettings, run.event, leg.name) : undefined;
   if (environment && refusal) return { name: leg.name, result: 'failure', outputs: {}, steps: [], summary: '', environment, permissions: leg.permissions, refusedBecause: refusal };
+  const local = run.settings.localRunners ?? LOCAL_RUNNER_LABELS;
+  if (!runsOn.every((label) => local.includes(label))) return runRemotely(run, leg, runsOn, environment);
   await run.settings.onJobStart?.({ name: leg.name, permissions: leg.permissions, ...(environment ? { environment } : {}) });
   const workspace = await mkdtemp(join(run.dir, 'workspace-'));
   const tempDir = await mkdtemp(join(run.dir, 'temp-'));
@@ -100,5 +145,6 @@ export async function runJobLeg(run: RunContext, leg: LegSpec): Promise<JobRecor
     ...(environment ? { environment } : {}),
     permissions: leg.permissions,
     ...(leg.contexts.matrix && Object.keys(leg.contexts.matrix as object).length > 0 ? { matrix: leg.contexts.matrix as Record<string, Value> } : {}),
+    runsOn,
   };
 }

@@ -34,6 +34,10 @@ export interface JobRecord {
   /** What the job's GITHUB_TOKEN may do: its `permissions:`, capped by the calling job's. Absent for skipped jobs. */
   permissions?: Record<string, 'none' | 'read' | 'write'>;
   matrix?: Record<string, Value>;
+  /** `runs-on:` of the job, evaluated: the labels of the runner it asked for. */
+  runsOn?: string[];
+  /** Set when no local runner has those labels and the `remoteRunner` stand-in answered for it. */
+  ranRemotely?: true;
   /** Why the job was skipped: its `if:` as evaluated. */
   skippedBecause?: string;
   /** Why the job failed before any step ran: its environment's protection rules refused it. */
@@ -90,6 +94,32 @@ export interface RunnerSettings {
    * `id-token: write` only, as GitHub does.
    */
   oidcEnv?: Record<string, string>;
+  /**
+   * Runner labels this machine stands in for (default LOCAL_RUNNER_LABELS). A job whose `runs-on`
+   * asks for another runner (an ARM one, say) does not run here: `remoteRunner` answers for it,
+   * and without one the job fails.
+   */
+  localRunners?: readonly string[];
+  /** Stands in for a runner of another kind: what its job would conclude, output and upload. */
+  remoteRunner?: (leg: RemoteLeg) => RemoteOutcome | Promise<RemoteOutcome>;
   /** Called as each job starts, e.g. to give the GitHub emulator's token the job's permissions. */
   onJobStart?: (job: { name: string; permissions: Record<string, 'none' | 'read' | 'write'>; environment?: string }) => void | Promise<void>;
+}
+
+/** A job (matrix leg) for a runner this machine is not: what the `remoteRunner` stand-in is given. */
+export interface RemoteLeg {
+  name: string;
+  runsOn: string[];
+  /** The called workflow's (or the caller's) `inputs`, and the leg's `matrix` and `strategy`. */
+  inputs: Record<string, Value>;
+  matrix: Record<string, Value>;
+  strategy: Record<string, Value>;
+}
+
+export interface RemoteOutcome {
+  result: Outcome;
+  outputs?: Record<string, string>;
+  /** Artifacts the job uploads: artifact name → file name → content. */
+  artifacts?: Record<string, Record<string, string>>;
+  summary?: string;
 }

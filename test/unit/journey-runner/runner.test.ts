@@ -350,6 +350,45 @@ jobs:
     expect(reviews).toEqual(['deploy@refs/heads/main', 'deploy@refs/heads/main']);
   });
 
+  it('runs jobs for this machine\'s runner labels here and hands the others to the remoteRunner stand-in, artifacts included', async () => {
+    const workflow = `
+on: push
+jobs:
+  build:
+    strategy:
+      matrix:
+        include: [{ system: x86_64-linux, runner: ubuntu-latest }, { system: aarch64-linux, runner: ubuntu-24.04-arm }]
+    runs-on: \${{ matrix.runner }}
+    steps:
+      - run: mkdir out && echo "built-here-\${{ matrix.system }}" > "out/\${{ matrix.system }}.txt"
+      - uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2
+        with: { name: "leg-\${{ strategy.job-index }}", path: out/*.txt }
+  merge:
+    needs: build
+    runs-on: [ubuntu-latest]
+    outputs: { all: "\${{ steps.cat.outputs.all }}" }
+    steps:
+      - uses: actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093 # v4.3.0
+        with: { pattern: "leg-*", merge-multiple: true }
+      - id: cat
+        run: echo "all=$(cat *.txt | sort | tr '\\n' ' ')" >> "$GITHUB_OUTPUT"
+`;
+    const asked: unknown[] = [];
+    const result = await run(workflow, push, {}, {
+      remoteRunner: (leg) => {
+        asked.push({ name: leg.name, runsOn: leg.runsOn, matrix: leg.matrix, index: leg.strategy['job-index'] });
+        return { result: 'success', artifacts: { 'leg-1': { 'aarch64-linux.txt': 'built-elsewhere-aarch64-linux\n' } } };
+      },
+    });
+    expect(asked).toEqual([{ name: 'build (aarch64-linux, ubuntu-24.04-arm)', runsOn: ['ubuntu-24.04-arm'], matrix: { system: 'aarch64-linux', runner: 'ubuntu-24.04-arm' }, index: 1 }]);
+    expect(result.job('build (x86_64-linux, ubuntu-latest)')).toMatchObject({ result: 'success', runsOn: ['ubuntu-latest'] });
+    expect(result.job('build (x86_64-linux, ubuntu-latest)').ranRemotely).toBeUndefined();
+    expect(result.job('build (aarch64-linux, ubuntu-24.04-arm)')).toMatchObject({ result: 'success', steps: [], ranRemotely: true });
+    expect(result.conclusions.merge?.outputs.all).toBe('built-elsewhere-aarch64-linux built-here-x86_64-linux ');
+
+    await expect(run(workflow)).rejects.toThrow('build (aarch64-linux, ubuntu-24.04-arm): no runner here has the labels ubuntu-24.04-arm');
+  });
+
   it.each(['small-ssh-fleet', 'msf-pull-fleet', 'mercury-aws-fleet'])('loads examples/workflows/%s.yml and every reusable workflow it calls, each granted what it asks for', async (name) => {
     const workflow = await loadWorkflow(join(repoRoot, 'examples', 'workflows', `${name}.yml`));
     expect(workflow.called.size).toBeGreaterThan(0);
