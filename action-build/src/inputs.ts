@@ -1,6 +1,7 @@
 import { AWS_REGION } from '../../src/aws/validate.js';
 import { NIX_SYSTEM } from '../../src/fleet/schema.js';
 import { parseMachines, type BuildMachine } from '../../src/nix/machines.js';
+import { DEFAULT_RUNNERS, parseRunners, type RunnerLabels } from '../../src/pipeline/build-plan.js';
 import { boolean, choice, custom, integer, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
 import { FLAKE_REF, FLAKE_REF_PROBLEM, installableProblem } from '../../src/runner/input-forms.js';
 
@@ -13,6 +14,9 @@ export const BUILD_INPUTS = {
   inventory: string({ example: 'fleet.yaml' }),
   system: string({ pattern: NIX_SYSTEM, patternProblem: 'is not a Nix system such as x86_64-linux', example: 'aarch64-linux' }),
   builders: custom<BuildMachine[], { fallback: BuildMachine[]; example: string }>({ fallback: [], example: 'ssh-ng://builder@arm1.example.org aarch64-linux', convert: parseMachines }),
+  plan: boolean({ fallback: false, example: 'true' }),
+  shards: integer({ fallback: 1, min: 1, max: 256, example: '4' }),
+  runners: custom<RunnerLabels, { fallback: RunnerLabels; example: string }>({ fallback: parseRunners(DEFAULT_RUNNERS), example: 'aarch64-linux: ubuntu-24.04-arm', convert: parseRunners }),
   cache: string({
     example: CACHE_EXAMPLE,
     pattern: /^(s3|https?|file|ssh|ssh-ng):\/\/\S+$/,

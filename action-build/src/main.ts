@@ -9,6 +9,7 @@ import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '..
 import { UserError } from '../../src/util/errors.js';
 import { markdownCode, markdownText } from '../../src/util/markdown.js';
 import { restoreEvalCache } from './eval-cache.js';
+import { planBuild } from './plan.js';
 import { decidePush, readBuildSettings } from './settings.js';
 
 /** The main step (action.yml `runs.main`); post.ts is the post step, which saves the eval cache. */
@@ -18,13 +19,13 @@ export function run(): Promise<void> {
 
 async function buildHosts(): Promise<void> {
   const settings = readBuildSettings();
-  const context = readRunContext();
-  const push = decidePush(settings, context);
-  actionLog.info(push.reason);
   if (settings.inputs['nix-eval-cache']) await restoreEvalCache(settings.inputs.flake);
-
   const runnerNix = new Nix({ log: actionLog });
   const inventory = settings.inputs.inventory ? await loadInventory(settings.inputs.inventory, (i) => runnerNix.eval(i)) : undefined;
+  if (settings.inputs.plan) return planBuild(settings.inputs, inventory, runnerNix);
+
+  const push = decidePush(settings, readRunContext());
+  actionLog.info(push.reason);
   const systems = await resolveBuildSystems(runnerNix, settings.inputs.system, settings.inputs.builders);
   const nix = runnerNix.withOptions(systems.nixOptions);
   const built = await buildTargets(

@@ -29992,6 +29992,8 @@ function memoryLog() {
 
 ;// CONCATENATED MODULE: ./src/nix/errors.ts
 
+/** "an aarch64-linux", "an x86_64-linux", "a riscv64-linux": the system as said aloud. */
+const aSystem = (system) => `${/^[aeiox]/.test(system) ? 'an' : 'a'} ${system}`;
 /** Nix is not on PATH. */
 class NixNotFoundError extends errors_UserError {
     constructor(command) {
@@ -30081,7 +30083,7 @@ function hintFor(stderr) {
     const foreign = foreignSystem(stderr);
     if (foreign) {
         const { wanted, have } = foreign;
-        return `It is built for ${wanted} and this machine builds ${have}: give the host \`system: ${wanted}\` in the inventory so the ${wanted} build job builds it, or give builders with a ${wanted} machine.`;
+        return `It is built for ${wanted} and this machine builds ${have}: give the host \`system: ${wanted}\` in the inventory so the ${wanted} build job builds it, or give builders with ${aSystem(wanted)} machine.`;
     }
     if (/is not valid|don't know how to build these paths/.test(stderr))
         return 'The path is not in the store: build or copy it first.';

@@ -1,5 +1,8 @@
 import { UserError } from '../util/errors.js';
 
+/** "an aarch64-linux", "an x86_64-linux", "a riscv64-linux": the system as said aloud. */
+export const aSystem = (system: string): string => `${/^[aeiox]/.test(system) ? 'an' : 'a'} ${system}`;
+
 /** Nix is not on PATH. */
 export class NixNotFoundError extends UserError {
   constructor(command: string) {
@@ -89,7 +92,7 @@ export function hintFor(stderr: string): string | undefined {
   const foreign = foreignSystem(stderr);
   if (foreign) {
     const { wanted, have } = foreign;
-    return `It is built for ${wanted} and this machine builds ${have}: give the host \`system: ${wanted}\` in the inventory so the ${wanted} build job builds it, or give builders with a ${wanted} machine.`;
+    return `It is built for ${wanted} and this machine builds ${have}: give the host \`system: ${wanted}\` in the inventory so the ${wanted} build job builds it, or give builders with ${aSystem(wanted)} machine.`;
   }
   if (/is not valid|don't know how to build these paths/.test(stderr)) return 'The path is not in the store: build or copy it first.';
   return undefined;

@@ -71,7 +71,7 @@ export async function buildTargets(
   const { targets, otherSystems } = await resolveTargets({ ...request, systems: request.systems.all }, nix);
   for (const system of new Set(otherSystems.map((h) => h.system))) {
     const hosts = otherSystems.filter((h) => h.system === system).map((h) => h.host);
-    log.info(`left to a ${system} build job: ${hosts.join(', ')} (this job builds ${[...request.systems.all].join(', ')})`);
+    log.info(`left to the ${system} build job: ${hosts.join(', ')} (this job builds ${[...request.systems.all].join(', ')})`);
   }
   const outcomes = await log.group(`Building ${targets.length} ${targets.length === 1 ? 'target' : 'targets'}`, () => nix.build(targets.map((t) => t.installable)));
   for (const [i, outcome] of outcomes.entries()) {

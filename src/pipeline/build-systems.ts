@@ -1,4 +1,5 @@
 import type { Nix } from '../nix/index.js';
+import { aSystem } from '../nix/errors.js';
 import type { BuildMachine } from '../nix/machines.js';
 import { UserError } from '../util/errors.js';
 
@@ -26,7 +27,7 @@ export async function resolveBuildSystems(nix: Nix, wanted: string | undefined, 
   if (!local.includes(system) && !remote.includes(system)) {
     throw new UserError(
       `this runner builds ${platforms.system}${platforms.extraPlatforms.length > 0 ? ` (and ${platforms.extraPlatforms.join(', ')})` : ''}, not ${system}: ` +
-        `run this job on a ${system} runner, or give builders with a ${system} machine (builders: ssh-ng://builder@${system.split('-')[0]}.example.org ${system})`,
+        `run this job on ${aSystem(system)} runner, or give builders with ${aSystem(system)} machine (builders: ssh-ng://builder@${system.split('-')[0]}.example.org ${system})`,
     );
   }
   return { system, all, nixOptions: machines.length > 0 ? { builders: machines.map((m) => m.line).join(' ; '), 'builders-use-substitutes': 'true' } : {} };

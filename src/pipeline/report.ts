@@ -1,5 +1,6 @@
 import type { PathRepair, PushResult } from '../cache/push.js';
 import type { PathInfo } from '../nix/index.js';
+import { aSystem } from '../nix/errors.js';
 import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
 import { markdownCode, markdownText } from '../util/markdown.js';
@@ -115,7 +116,7 @@ export function checkRows(checks: readonly CheckResult[]): string[][] {
 
 /** Hosts another system's job builds: where they go (build.yml runs one job per system). */
 export function otherSystemRows(hosts: readonly OtherSystemHost[]): string[][] {
-  return hosts.map((h) => [h.host, h.system, `the ${h.system} job (or builders with a ${h.system} machine)`]);
+  return hosts.map((h) => [h.host, h.system, `the ${h.system} job (or builders with ${aSystem(h.system)} machine)`]);
 }
 
 /** The summary's list of repaired cache entries, one Markdown line each (store path, what was done, why). */

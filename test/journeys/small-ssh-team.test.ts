@@ -30,6 +30,8 @@ import { pullRequestEvent, pushEvent, runWorkflow, scheduleEvent, type RunnerSet
 const CALLER = join(repoRoot, 'examples', 'workflows', 'small-ssh-fleet.yml');
 const HOSTS = ['web1', 'web2', 'db1'] as const;
 const REPO = { fullName: 'acme/fleet', defaultBranch: 'main' };
+/** build.yml's one build job: every host is x86_64-linux, on the default runner of that system. */
+const BUILD_LEG = 'build / build (x86_64-linux, ubuntu-latest, web1,web2,db1)';
 
 describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () => {
   let fleet: SimulatedFleet;
@@ -105,7 +107,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       expect(failed).toEqual([]);
       expect(resultsOf(run)).toEqual({
         'build / plan': 'success',
-        'build / build (db1,web1,web2)': 'success',
+        [BUILD_LEG]: 'success',
         'build / merge': 'success',
         'vm-test / vm-test': 'success',
         'deploy / deploy': 'success',
@@ -188,7 +190,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
     it('builds the proposed systems and never deploys them', async () => {
       expect(resultsOf(run)).toEqual({
         'build / plan': 'success',
-        'build / build (db1,web1,web2)': 'success',
+        [BUILD_LEG]: 'success',
         'build / merge': 'success',
         'vm-test / vm-test': 'success',
         deploy: 'skipped',
@@ -222,9 +224,9 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
     }, 900_000);
 
     it('builds without secrets, pushes nothing to the cache, and never deploys', async () => {
-      expect(resultsOf(run)).toMatchObject({ 'build / build (db1,web1,web2)': 'success', 'vm-test / vm-test': 'success', deploy: 'skipped' });
+      expect(resultsOf(run)).toMatchObject({ [BUILD_LEG]: 'success', 'vm-test / vm-test': 'success', deploy: 'skipped' });
       expect(Object.keys(storePathsOf(run)).sort()).toEqual([...HOSTS].sort());
-      const build = run.job('build / build (db1,web1,web2)');
+      const build = run.job(BUILD_LEG);
       expect(build.permissions).toMatchObject({ contents: 'read', 'id-token': 'none' });
       expect(build.steps.find((s) => s.id === 'build')?.inputs['signing-key']).toBe('');
       expect(await narinfos()).toEqual(cachedBefore);
@@ -269,7 +271,7 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
     afterAll(() => repository.commitFiles({ 'lib/checks.nix': checksNix }, 'main'));
 
     it('builds every host but deploys none of them', async () => {
-      expect(resultsOf(run)).toMatchObject({ 'build / build (db1,web1,web2)': 'success', 'build / merge': 'success', 'vm-test / vm-test': 'failure', deploy: 'skipped' });
+      expect(resultsOf(run)).toMatchObject({ [BUILD_LEG]: 'success', 'build / merge': 'success', 'vm-test / vm-test': 'failure', deploy: 'skipped' });
       const checks = JSON.parse(run.job('vm-test / vm-test').outputs.checks ?? '[]') as { name: string; outcome: string }[];
       expect(checks.find((c) => c.name === 'web1-answers')?.outcome).toBe('failed');
       for (const host of fleet.hosts) {
@@ -297,11 +299,11 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
 
     it('fails the build, deploys nothing, and leaves every host on what the first push deployed', async () => {
       const results = resultsOf(run);
-      expect(results['build / build (db1,web1,web2)']).toBe('failure');
+      expect(results[BUILD_LEG]).toBe('failure');
       expect(results['build / merge']).toBe('skipped');
       expect(results['deploy']).toBe('skipped');
       expect(run.result).toBe('failure');
-      const build = run.job('build / build (db1,web1,web2)').steps.find((s) => s.id === 'build');
+      const build = run.job(BUILD_LEG).steps.find((s) => s.id === 'build');
       expect(build?.annotations.map((a) => a.message).join('\n')).toContain('db1');
       for (const host of fleet.hosts) {
         expect(await host.currentSystem()).toBe(before[host.name]);

@@ -96,7 +96,7 @@ describe.each(VERSIONS)('output of %s', (dir) => {
     expect(read(dir, 'build-foreign-system.code').trim()).toBe('1');
     expect(foreignSystem(stderr)).toEqual({ wanted: 'aarch64-linux', have: 'x86_64-linux' });
     expect(hintFor(stderr)).toBe(
-      'It is built for aarch64-linux and this machine builds x86_64-linux: give the host `system: aarch64-linux` in the inventory so the aarch64-linux build job builds it, or give builders with a aarch64-linux machine.',
+      'It is built for aarch64-linux and this machine builds x86_64-linux: give the host `system: aarch64-linux` in the inventory so the aarch64-linux build job builds it, or give builders with an aarch64-linux machine.',
     );
     expect(failedBuilders(stderr)).toEqual([FOREIGN_DRV]);
     expect(foreignSystem(read(dir, 'build-failure.stderr'))).toBeUndefined();
