@@ -71,9 +71,9 @@ export async function resolveTargets(request: TargetRequest, nix: Nix): Promise<
   return { targets: selected.map((name) => ({ name, installable: toplevelOf(request.flake, name), kind: 'host' })), otherSystems: [] };
 }
 
-/** Selectors only an inventory can resolve (`@tag`, `wave:NAME`, `env:NAME`, also negated). */
+/** Selectors only an inventory can resolve (`@tag`, `wave:NAME`, `env:NAME`, `waves:reached`, also negated). */
 export function inventorySelectors(selectors: readonly string[]): string[] {
-  return selectors.filter((selector) => /^!?(@|wave:|env:)/.test(selector));
+  return selectors.filter((selector) => /^!?(@|waves?:|env:)/.test(selector));
 }
 
 function selectByName(configurations: string[], selectors: readonly string[]): string[] {

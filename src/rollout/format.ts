@@ -27,14 +27,29 @@ function planHeadline<H>(plan: RolloutPlan<H>, details: PlanDetails): string {
   return `Rollout: ${parts.join(', ')}`;
 }
 
-/** The plan for a log: a headline, then one line per batch (or per host when targets are known). */
-export function formatPlanText<H extends { name: string }>(plan: RolloutPlan<H>, details: PlanDetails = {}): string {
+/** A host in a printed plan: its Nix system (`x86_64-linux`) when the caller knows it. */
+export interface PlannedHost {
+  name: string;
+  system?: string;
+}
+
+/**
+ * The plan for a log: a headline, then one line per batch, or per host when targets are known:
+ * name, Nix system and store path in aligned columns.
+ */
+export function formatPlanText<H extends PlannedHost>(plan: RolloutPlan<H>, details: PlanDetails = {}): string {
   const lines = [planHeadline(plan, details)];
+  const hosts = plan.batches.flatMap((batch) => batch.hosts);
+  const nameWidth = Math.max(...hosts.map((h) => h.name.length));
+  const systemWidth = Math.max(...hosts.map((h) => (h.system ?? '').length));
   for (const batch of plan.batches) {
     const title = `batch ${batch.number}${batch.canary ? ' (canary)' : ''}`;
     if (details.targets) {
       lines.push(`  ${title}:`);
-      for (const host of batch.hosts) lines.push(`    ${host.name}  ${details.targets[host.name] ?? '(no system)'}`);
+      for (const host of batch.hosts) {
+        const system = systemWidth > 0 ? `${(host.system ?? '').padEnd(systemWidth)}  ` : '';
+        lines.push(`    ${host.name.padEnd(nameWidth)}  ${system}${details.targets[host.name] ?? '(no system)'}`);
+      }
     } else {
       lines.push(`  ${title}: ${batch.hosts.map((h) => h.name).join(', ')}`);
     }
@@ -42,12 +57,17 @@ export function formatPlanText<H extends { name: string }>(plan: RolloutPlan<H>,
   return lines.join('\n');
 }
 
-/** The plan as Markdown: the headline and a table with a row per host. */
-export function formatPlanMarkdown<H extends { name: string }>(plan: RolloutPlan<H>, details: PlanDetails = {}): string {
+/** The plan as Markdown: the headline and a table with a row per host, its Nix system and store path (as action-build's summary has them). */
+export function formatPlanMarkdown<H extends PlannedHost>(plan: RolloutPlan<H>, details: PlanDetails = {}): string {
   const rows = plan.batches.flatMap((batch) =>
-    batch.hosts.map((host) => [`${batch.number}${batch.canary ? ' (canary)' : ''}`, markdownText(host.name), markdownCode(details.targets?.[host.name] ?? '')]),
+    batch.hosts.map((host) => [
+      `${batch.number}${batch.canary ? ' (canary)' : ''}`,
+      markdownText(host.name),
+      markdownText(host.system ?? ''),
+      markdownCode(details.targets?.[host.name] ?? ''),
+    ]),
   );
-  return `${markdownText(planHeadline(plan, details))}\n\n${markdownTable(['Batch', 'Host', 'System'], rows)}`;
+  return `${markdownText(planHeadline(plan, details))}\n\n${markdownTable(['Batch', 'Host', 'System', 'Store path'], rows)}`;
 }
 
 /** Results as Markdown: a count line and a row per host. */

@@ -68,6 +68,12 @@ describe('action-deploy bundle: environment-gated rollout to SSH hosts with GitH
     expect(dry.exitCode).toBe(0);
     expect(JSON.parse(dry.outputs.plan as string)).toEqual([[fleet.hosts[0]?.name], [fleet.hosts[1]?.name, fleet.hosts[2]?.name]]);
     expect(dry.summary).toContain('Dry run: nothing was touched.');
+    // Each host's Nix system (the inventory's default here; `\_` renders as `_`) beside the store path it gets.
+    const [first, second] = fleet.hosts.map((h) => h.name);
+    expect(dry.summary).toContain('| Batch | Host | System | Store path |');
+    expect(dry.summary).toContain(`| 1 (canary) | ${first} | x86\\_64-linux | \`${v2}\` |`);
+    expect(dry.summary).toContain(`| 2 | ${second} | x86\\_64-linux | \`${v2}\` |`);
+    expect(dry.stdout).toMatch(new RegExp(`^ {4}${first} +x86_64-linux  ${v2}$`, 'm'));
     for (const host of fleet.hosts) expect(await host.currentSystem()).toBe(v1);
   });
 

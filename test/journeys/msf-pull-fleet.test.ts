@@ -118,6 +118,8 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     run.jobs.filter((j) => j.result === 'failure').flatMap((j) => j.steps.filter((s) => s.conclusion === 'failure').map((s) => `${j.name} / ${s.name}:\n${s.stdout}\n${s.stderr}`));
   /** Role and token subject of the credentials STS issued since `from`. */
   const issuedSince = (from: number): string[] => [...new Set(sts.issued.slice(from).map((c) => `${c.roleArn.replace(/^.*:role\//, '')} for ${c.subject}`))].sort();
+  /** The hosts publish-production deployed to (its results output), as its hosts selector chose them. */
+  const deployedHosts = (run: WorkflowRunResult): string[] => Object.keys(JSON.parse(run.conclusions['publish-production']?.outputs.results ?? '{}') as Record<string, unknown>).sort();
   const storePathsOf = (run: WorkflowRunResult): Record<string, string> => JSON.parse(run.conclusions.build?.outputs['store-paths'] ?? '{}') as Record<string, string>;
   const run = (trigger: Parameters<typeof runWorkflow>[1]) => {
     event = { ref: trigger.ref, event_name: trigger.name };
@@ -214,7 +216,6 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
         'build / plan': 'success',
         'build / merge': 'success',
         'publish-staging / deploy': 'success',
-        'production-waves': 'skipped',
         'publish-production': 'skipped',
         promote: 'skipped',
         advance: 'skipped',
@@ -257,7 +258,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
 
     it('runs promote and advance only, with what the gates need and no more', () => {
       expect(failures(result)).toEqual([]);
-      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'production-waves': 'skipped', 'publish-production': 'skipped', 'promote / wave': 'success', 'advance / wave': 'success', bump: 'skipped' });
+      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'publish-production': 'skipped', 'promote / wave': 'success', 'advance / wave': 'success', bump: 'skipped' });
       for (const job of ['promote / wave', 'advance / wave']) {
         expect(result.job(job).permissions).toMatchObject({ contents: 'write', 'pull-requests': 'write', issues: 'read', deployments: 'none' });
       }
@@ -298,8 +299,9 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
 
     it('builds main and publishes production to wave first only', async () => {
       expect(failures(result)).toEqual([]);
-      expect(resultsOf(result)).toMatchObject({ 'build / merge': 'success', 'publish-staging': 'skipped', 'production-waves': 'success', 'publish-production / deploy': 'success', promote: 'skipped', advance: 'skipped' });
-      expect(result.conclusions['production-waves']?.outputs.hosts).toBe('wave:first');
+      expect(resultsOf(result)).toMatchObject({ 'build / merge': 'success', 'publish-staging': 'skipped', 'publish-production / deploy': 'success', promote: 'skipped', advance: 'skipped' });
+      // waves:reached is wave first alone (the only wave on nixos-25.05), of which production has web1.
+      expect(deployedHosts(result)).toEqual(['web1']);
       expect(result.job('publish-production / deploy')).toMatchObject({ environment: 'production', permissions: { contents: 'read', deployments: 'write', 'id-token': 'write' } });
       // Main is staging's tree: the systems are the ones staging soaked.
       expect(production).toEqual(staging);
@@ -354,8 +356,9 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
 
     it('publishes production to waves first and middle, not final', async () => {
       expect(failures(result)).toEqual([]);
-      expect(resultsOf(result)).toMatchObject({ 'production-waves': 'success', 'publish-production / deploy': 'success' });
-      expect(result.conclusions['production-waves']?.outputs.hosts).toBe('wave:first,wave:middle');
+      expect(resultsOf(result)).toMatchObject({ 'publish-production / deploy': 'success' });
+      // The merged advance put wave middle on wave first's channel: waves:reached now takes it in.
+      expect(deployedHosts(result)).toEqual(['web1', 'web2']);
       // The flake does not read the channels: the one-line inventory edit changes no system.
       expect(storePathsOf(result)).toEqual(production);
       expect(await published()).toEqual(['production/web1', 'production/web2', 'staging/monitor']);
@@ -409,7 +412,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     // wiring (trigger, base branch, permissions), not a bump pull request (test/e2e/flake-bump.test.ts does).
     it('runs only the lock bump, on staging, which finds nothing to update', () => {
       expect(failures(result)).toEqual([]);
-      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'production-waves': 'skipped', 'publish-production': 'skipped', promote: 'skipped', advance: 'skipped', 'bump / bump': 'success' });
+      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'publish-production': 'skipped', promote: 'skipped', advance: 'skipped', 'bump / bump': 'success' });
       const bump = result.job('bump / bump');
       expect(bump.permissions).toMatchObject({ contents: 'write', 'pull-requests': 'write', 'id-token': 'none', deployments: 'none' });
       expect(bump.steps.find((s) => s.id === 'bump')?.inputs.base).toBe('staging');

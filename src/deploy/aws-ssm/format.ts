@@ -1,7 +1,7 @@
 import { shortStorePath } from '../../rollout/format.js';
 import type { InstanceResult } from './invocations.js';
 
-export const INSTANCE_HEADERS = ['Host', 'Instance', 'Outcome', 'System', 'Message'];
+export const INSTANCE_HEADERS = ['Host', 'Instance', 'Outcome', 'Store path', 'Message'];
 
 /** A row per instance behind each `aws-ssm` host, for the job summary. */
 export function instanceRows(results: ReadonlyMap<string, readonly InstanceResult[]>): string[][] {

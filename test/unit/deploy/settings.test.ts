@@ -72,12 +72,17 @@ describe('planDeploy', () => {
     deploy,
   });
 
-  it('plans without touching anything and prints each host with its system', () => {
-    const planned = planDeploy({ hosts: [host('web1'), host('web2')], systems: { web1: SYS, web2: SYS }, rollout: { maxConcurrency: { count: 1 } }, settings: { action: 'boot' } });
-    expect(planned.plan.batches.map((b) => b.hosts.map((h) => h.name))).toEqual([['web1'], ['web2']]);
+  it('plans without touching anything and prints each host with its Nix system and store path', () => {
+    const arm = { ...host('arm1'), system: 'aarch64-linux' };
+    const planned = planDeploy({ hosts: [host('web1'), arm], systems: { web1: SYS, arm1: SYS }, rollout: { maxConcurrency: { count: 1 } }, settings: { action: 'boot' } });
+    expect(planned.plan.batches.map((b) => b.hosts.map((h) => h.name))).toEqual([['web1'], ['arm1']]);
     expect(planned.settings.action).toBe('boot');
-    expect(planned.text).toContain(`web2  ${SYS}`);
-    expect(planned.markdown).toContain('| 2 | web2 |');
+    expect(planned.text).toContain(`    web1  x86_64-linux   ${SYS}`);
+    expect(planned.text).toContain(`    arm1  aarch64-linux  ${SYS}`);
+    // The summary's table, as action-build's has them: System is the Nix system (`\_` renders as `_`).
+    expect(planned.markdown).toContain('| Batch | Host | System | Store path |');
+    expect(planned.markdown).toContain(`| 1 (canary) | web1 | x86\\_64-linux | \`${SYS}\` |`);
+    expect(planned.markdown).toContain(`| 2 | arm1 | aarch64-linux | \`${SYS}\` |`);
   });
 
   it('refuses hosts without a system or with something that is not a store path', () => {

@@ -19,17 +19,43 @@ describe('plan printing', () => {
     );
   });
 
-  it('prints each host with its system when targets are known', () => {
+  it('prints each host with its store path when targets are known', () => {
     const text = formatPlanText(plan, { targets: { a: A, b: B } });
     expect(text.split('\n').slice(1)).toEqual(['  batch 1 (canary):', `    a  ${A}`, '  batch 2:', `    b  ${B}`, '    c  (no system)']);
   });
 
-  it('prints a Markdown table with a row per host', () => {
+  // The hosts as the inventory gives them: each with its Nix system.
+  const mixed = planRollout(
+    [
+      { name: 'web1', system: 'x86_64-linux' },
+      { name: 'api-arm1', system: 'aarch64-linux' },
+      { name: 'db', system: 'x86_64-linux' },
+    ],
+    { maxConcurrency: { count: 2 } },
+  );
+
+  it("prints each host's Nix system between its name and store path, in aligned columns", () => {
+    const text = formatPlanText(mixed, { targets: { web1: A, 'api-arm1': B, db: A } });
+    expect(text.split('\n').slice(1)).toEqual([
+      '  batch 1 (canary):',
+      `    web1      x86_64-linux   ${A}`,
+      '  batch 2:',
+      `    api-arm1  aarch64-linux  ${B}`,
+      `    db        x86_64-linux   ${A}`,
+    ]);
+  });
+
+  it('prints a Markdown table with a row per host: batch, host, system, store path', () => {
     const md = formatPlanMarkdown(plan, { action: 'boot', targets: { a: A } });
     expect(md).toContain('Rollout: 3 hosts, action boot');
-    expect(md).toContain('| Batch | Host | System |\n| --- | --- | --- |');
-    expect(md).toContain(`| 1 (canary) | a | \`${A}\` |`);
-    expect(md).toContain('| 2 | c |  |');
+    expect(md).toContain('| Batch | Host | System | Store path |\n| --- | --- | --- | --- |');
+    expect(md).toContain(`| 1 (canary) | a |  | \`${A}\` |`);
+    expect(md).toContain('| 2 | c |  |  |');
+    // Systems are text like every cell fleet did not write: `x86\_64-linux` renders as x86_64-linux.
+    const withSystems = formatPlanMarkdown(mixed, { targets: { web1: A, 'api-arm1': B } });
+    expect(withSystems).toContain(`| 1 (canary) | web1 | x86\\_64-linux | \`${A}\` |`);
+    expect(withSystems).toContain(`| 2 | api-arm1 | aarch64-linux | \`${B}\` |`);
+    expect(withSystems).toContain('| 2 | db | x86\\_64-linux |  |');
   });
 });
 
