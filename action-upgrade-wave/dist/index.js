@@ -83952,13 +83952,15 @@ function formatBytes(n) {
 
 ;// CONCATENATED MODULE: ./src/fleet/select.ts
 
+
 class SelectionError extends Error {
     name = 'SelectionError';
 }
 /**
  * Resolves selectors to hosts, in inventory order. A selector is a host name, a glob (`web*`),
- * `@tag`, `wave:NAME`, `env:NAME`, or `all`. A leading `!` removes what the selector matches.
- * Every selector must match something, so a typo fails instead of silently deploying less.
+ * `@tag`, `wave:NAME`, `env:NAME`, `waves:reached`, or `all`. A leading `!` removes what the
+ * selector matches. Every selector must match something, so a typo fails instead of silently
+ * deploying less.
  */
 function selectHosts(inventory, selectors) {
     const hosts = Object.values(inventory.hosts);
@@ -83989,12 +83991,24 @@ function matchSelector(inventory, hosts, selector) {
         }
         return found;
     }
+    // `waves:` names a set of waves the inventory computes; `wave:` names one wave, so no wave name is reserved.
+    const waveSet = /^waves:(.*)$/.exec(selector);
+    if (waveSet) {
+        if (waveSet[1] !== 'reached')
+            throw new SelectionError(`selector "${selector}": unknown set of waves "${waveSet[1]}"; known: ${WAVE_SETS.join(', ')} (one wave: wave:NAME)`);
+        const reached = reachedWaves(inventory);
+        if (reached === undefined)
+            return hosts;
+        const names = new Set(reached.map((w) => w.name));
+        return hosts.filter((h) => h.wave !== undefined && names.has(h.wave));
+    }
     const prefixed = /^(wave|env):(.+)$/.exec(selector);
     if (prefixed) {
         const [, kind, value] = prefixed;
         const table = kind === 'wave' ? inventory.waves : inventory.environments;
         if (!table[value]) {
-            throw new SelectionError(`selector "${selector}": unknown ${kind === 'wave' ? 'wave' : 'environment'} "${value}"; known: ${known(Object.keys(table))}`);
+            const hint = kind === 'wave' && WAVE_SETS.includes(value) ? `; for the set of waves, write waves:${value}` : '';
+            throw new SelectionError(`selector "${selector}": unknown ${kind === 'wave' ? 'wave' : 'environment'} "${value}"; known: ${known(Object.keys(table))}${hint}`);
         }
         return hosts.filter((h) => (kind === 'wave' ? h.wave : h.environment) === value);
     }
@@ -84008,6 +84022,20 @@ function matchSelector(inventory, hosts, selector) {
     if (!host)
         throw new SelectionError(`selector "${selector}": unknown host; hosts: ${known(hosts.map((h) => h.name))}`);
     return [host];
+}
+const WAVE_SETS = ['reached'];
+/**
+ * The waves a release has reached (`waves:reached`): every wave on the channel of the first wave
+ * (lowest order), where an advance puts a new channel first. Waves without a channel count as one
+ * channel, so with no channels at all every wave is reached. Undefined when the inventory has no
+ * waves: then the release reaches every host.
+ */
+function reachedWaves(inventory) {
+    const waves = orderedWaves(inventory);
+    const lead = waves[0];
+    if (!lead)
+        return undefined;
+    return waves.filter((wave) => wave.channel === lead.channel);
 }
 /** Whether `ref` (e.g. `refs/heads/main`) may deploy to the environment. */
 function refAllowed(allowedRefs, ref) {
