@@ -24,8 +24,11 @@
  * advance waits), the maintainer merges the promotion in the emulator, the push to main that merge
  * makes, the daily schedule again (advance opens the pull request moving wave middle), the maintainer
  * merges it, the push to main that merge makes (wave middle gets its manifests), the daily schedule
- * (advance opens the pull request moving wave final), and the weekly schedule (the lock bump alone).
+ * with a unit failed on wave middle's host (advance blocks, naming it), the daily schedule once the
+ * host is healthy again (advance opens the pull request moving wave final), and the weekly schedule
+ * (the lock bump alone).
  */
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { startGitHubEmulator, type GitHubEmulator } from '../support/github/index.js';
@@ -380,10 +383,39 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     });
   });
 
-  describe('the daily schedule, wave middle soaked', () => {
+  describe("the daily schedule, a unit failed on wave middle's host", () => {
+    let result: WorkflowRunResult;
+    let pullsBefore: number;
+
+    beforeAll(async () => {
+      // nginx fails on web2 after its switch; its agent's next run reports it.
+      await writeFile(join(host('web2').root, 'run/fleet-sim/failed-units'), 'nginx.service\n');
+      await agentsRun('report');
+      gh.setTokenPermissions({ pullRequests: 'read' });
+      pullsBefore = (await pulls()).length;
+      result = await run(scheduleEvent(REPO, { cron: DAILY, sha: (await gh.branchSha('main')) as string }));
+    }, 600_000);
+    afterAll(async () => {
+      await rm(join(host('web2').root, 'run/fleet-sim/failed-units'), { force: true });
+    });
+
+    it('blocks the advance of wave final, naming the host and its failed unit, and opens no pull request', async () => {
+      expect(failures(result)).toEqual([]);
+      const advance = result.job('advance / wave');
+      const step = advance.steps.find((s) => s.id === 'wave');
+      expect(step?.outputs.decision).toBe('blocked');
+      expect(advance.summary).toContain('web2');
+      expect(advance.summary).toContain('nginx.service');
+      expect((await pulls()).length).toBe(pullsBefore);
+      expect(await published()).not.toContain('production/clinic-kin');
+    });
+  });
+
+  describe('the daily schedule, wave middle soaked and healthy again', () => {
     let result: WorkflowRunResult;
 
     beforeAll(async () => {
+      await agentsRun('report');
       result = await run(scheduleEvent(REPO, { cron: DAILY, sha: (await gh.branchSha('main')) as string }));
     }, 600_000);
 
