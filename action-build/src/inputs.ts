@@ -39,6 +39,7 @@ export const BUILD_INPUTS = {
   'skip-upstream': list({ example: 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=' }),
   'nix-eval-cache': boolean({ fallback: false, example: 'true' }),
   'verify-cache': boolean({ fallback: false, example: 'true' }),
+  'push-build-deps': boolean({ fallback: false, example: 'true' }),
 };
 
 export function readBuildInputs(read?: InputReader) {

@@ -45,8 +45,10 @@ async function buildHosts(): Promise<void> {
     ...built.outcomes.flatMap((o) => (o.ok ? Object.values(o.outputs) : [])),
     ...built.checks.flatMap((c) => (c.outPath ? [c.outPath] : [])),
   ];
+  const buildDeps = push.enabled && settings.inputs['push-build-deps'] ? await nix.buildTimeClosure(built.outcomes.flatMap((o) => (o.ok && o.drvPath ? [o.drvPath] : []))) : [];
+  if (buildDeps.length > 0) actionLog.info(`push-build-deps: also pushing the ${buildDeps.length} paths the builds used`);
   const pushed = push.enabled
-    ? await pushOutputs(roots, push.request, nix, actionLog)
+    ? await pushOutputs([...roots, ...buildDeps], push.request, nix, actionLog)
     : { infos: roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [], pushMs: 0 };
   const targets = reportTargets(built.targets, built.outcomes, pushed.infos, 'push' in pushed ? pushed.push : undefined);
   const delegatedTo = 'delegatedTo' in pushed ? pushed.delegatedTo : undefined;
@@ -79,6 +81,7 @@ async function buildHosts(): Promise<void> {
   const summary = new JobSummary().heading('fleet build').table(targetHeaders(verified), targetRows(targets, push.enabled && !delegatedTo, verified));
   if (delegatedTo) summary.text(`Copied ${manifest.totals.paths} paths with \`nix copy\` to ${delegatedTo}.`);
   else summary.text(push.enabled ? totalsLine(manifest) : `Not pushed: ${push.reason}`);
+  if (buildDeps.length > 0) summary.text(`The totals include ${buildDeps.length} paths the builds used (\`push-build-deps\`), for other runners to substitute.`);
   const repaired = repairLines(manifest);
   if (repaired.length > 0) summary.details(`${repaired.length} broken cache entries repaired`, repaired.join('\n'));
   else if (!verified && ('push' in pushed ? (pushed.push?.totals.skipped ?? 0) : 0) > 0) summary.text(VERIFY_CACHE_HINT);

@@ -69336,6 +69336,19 @@ class Nix {
         const { stdout } = await this.nixStore(['--query', '--requisites', ...paths]);
         return stdout.split('\n').filter(Boolean);
     }
+    /**
+     * What building the derivations used that is in the store: every output of every derivation in
+     * their closure (compilers, sources, build tools), without the .drv files themselves. Outputs
+     * never built or substituted here (substitutes Nix did not need) are left out.
+     */
+    async buildTimeClosure(drvPaths) {
+        if (drvPaths.length === 0)
+            return [];
+        const { stdout } = await this.nixStore(['--query', '--requisites', '--include-outputs', ...drvPaths]);
+        const outputs = stdout.split('\n').filter((p) => p !== '' && !p.endsWith('.drv'));
+        const valid = await this.validPaths(outputs);
+        return outputs.filter((p) => valid.has(p));
+    }
     /** Total NAR size of the union of the closures of `paths`. */
     async closureSize(paths) {
         return totalNarSize(await this.pathInfo(paths, { recursive: true }));

@@ -42,6 +42,7 @@ const NOT_EXPOSED: Record<string, { action: string; inputs: Record<string, strin
       concurrency: 'not yet exposed',
       push: 'not yet exposed (auto)',
       'verify-cache': 'not yet exposed',
+      'push-build-deps': 'not yet exposed',
       'nix-eval-cache': 'not yet exposed',
       'role-duration-seconds': 'not yet exposed',
       'skip-upstream': 'not yet exposed',
