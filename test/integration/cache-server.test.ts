@@ -3,7 +3,6 @@ import { createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { narInfoKey } from '../../src/cache/narinfo.js';
 import { openStore, type OpenedStore } from '../../src/cache/open-store.js';
 import { pushToCache } from '../../src/cache/push.js';
@@ -11,11 +10,11 @@ import { parseSigningKey, type SigningKey } from '../../src/cache/signing.js';
 import { prepareManifestStore, publishManifest } from '../../src/deploy/pull/index.js';
 import { exec, type ExecResult } from '../../src/util/exec.js';
 import { memoryLog } from '../../src/util/log.js';
-import { startNginxCache, type NginxCacheHandle } from '../support/servers/index.js';
+import { CACHE_CREDENTIALS, CACHE_SERVER_DIR, startShippedCacheServer, type NginxCacheHandle } from '../support/servers/index.js';
 import { buildTestClosure, nix, nixEnv, type TestClosure } from './cache-closure.js';
 
-const SERVER_DIR = fileURLToPath(new URL('../../host/cache-server/', import.meta.url));
-const CREDENTIALS = join(SERVER_DIR, 'fleet-cache-credentials.sh');
+const SERVER_DIR = CACHE_SERVER_DIR;
+const CREDENTIALS = CACHE_CREDENTIALS;
 const WRITER_PASSWORD = 'ci-writer-password-0123456789';
 
 /** The inventory the server derives its report hosts from: two pull hosts, one by default. */
@@ -28,11 +27,6 @@ hosts:
   clinic-b: { environment: production, deploy: { method: pull } }
   web1: { environment: production, deploy: { method: ssh, host: web1.example.org } }
 `;
-
-/** What the NixOS module gives nginx: the files of host/cache-server, @runtimeDir@ filled in. */
-async function shippedConfig(file: string, runtimeDir: string): Promise<string> {
-  return (await readFile(join(SERVER_DIR, file), 'utf8')).replaceAll('@runtimeDir@', runtimeDir);
-}
 
 function credentials(args: readonly string[], input?: string): Promise<ExecResult> {
   return exec('sh', [CREDENTIALS, ...args], { allowFailure: true, ...(input === undefined ? {} : { input }) });
@@ -69,8 +63,7 @@ describe('fleet cache server (nginx, per-host report tokens)', () => {
     const map = await credentials(['report-map', secretFile, hostsFile, join(runtimeDir, 'report-tokens.map')]);
     expect(map.code).toBe(0);
     expect(map.stderr).toContain('report tokens for 2 host(s)');
-    // map_hash_bucket_size is what the module sets through services.nginx.mapHashBucketSize.
-    return startNginxCache({ httpConfig: `map_hash_bucket_size 128;\n${await shippedConfig('nginx-http.conf', runtimeDir)}`, serverConfig: await shippedConfig('nginx-server.conf', runtimeDir) });
+    return startShippedCacheServer(runtimeDir);
   };
 
   beforeAll(async () => {
