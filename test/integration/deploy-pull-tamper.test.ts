@@ -12,38 +12,20 @@ import { exec } from '../../src/util/exec.js';
 import { buildExampleFleet, cleanupExampleFleets } from '../support/example-fleet.js';
 import { startHosts, type SimulatedFleet, type SimulatedHost } from '../support/hosts/index.js';
 import { offlineNixEnv } from '../support/nix.js';
-import { startNginxCache, type NginxCacheHandle } from '../support/servers/index.js';
+import { startFleetCacheServer, type FleetCacheServer, type NginxCacheHandle } from '../support/servers/index.js';
 import { agentPaths, generateKeyPair, pushClosures, runAgent, type AgentConfig, type KeyPair } from './deploy-pull-fixture.js';
-
-const TOKEN = 'report-token-of-clinic-t.0123456789abcdef';
-
-/**
- * Per-host report upload on a self-hosted nginx cache (the configuration host/agent/README.md shows):
- * each host may PUT only its own report, with its own bearer token; everything else under
- * fleet/status/ is read-only.
- */
-const STATUS_LOCATIONS = `
-    location = /fleet/status/clinic-t.json {
-      dav_methods PUT;
-      create_full_put_path on;
-      dav_access user:rw group:r all:r;
-      set $fleet_write "$request_method:$http_authorization";
-      if ($fleet_write = "PUT:Bearer ${TOKEN}") { set $fleet_write ""; }
-      if ($fleet_write ~ "^(PUT|DELETE):") { return 403; }
-    }
-    location ^~ /fleet/status/ {
-      limit_except GET HEAD { deny all; }
-    }
-`;
 
 /**
  * What an attacker who can write to the cache (but holds no manifest key) can try, against real
- * Nix on simulated hosts. The store is nginx: manifests, closures and reports in one cache.
+ * Nix on simulated hosts. The store is the self-hosted cache server (host/nixos/fleet-cache-server.nix:
+ * nginx with its shipped config): manifests, closures and reports in one cache, each host writing
+ * only its own report with its own token.
  */
 describe('pull agent refuses tampered manifests (nginx store)', () => {
   const ENV = 'production';
   const NAMES = ['clinic-t', 'clinic-u', 'clinic-r', 'clinic-w'];
   let fleet: SimulatedFleet;
+  let server: FleetCacheServer;
   let cache: NginxCacheHandle;
   let store: OpenedStore;
   let manifestKey: SigningKey;
@@ -93,16 +75,18 @@ describe('pull agent refuses tampered manifests (nginx store)', () => {
     attackerKey = parseSigningKey((await generateKeyPair('fleet-manifest-test-1')).secret);
     cacheKey = await generateKeyPair('cache-test-1');
     scratch = await mkdtemp(join(tmpdir(), 'fleet-pull-tamper-'));
-    [cache, fleet] = await Promise.all([startNginxCache({ extraServerConfig: STATUS_LOCATIONS }), startHosts(NAMES.length, { system: v1, names: (i) => NAMES[i] as string })]);
-    await pushClosures(cache.url, cacheKey, [v2, v3]);
-    store = openStore(cache.url);
+    // Tokens for clinic-t and clinic-r only: clinic-u has none.
+    [server, fleet] = await Promise.all([startFleetCacheServer(scratch, ['clinic-r', 'clinic-t']), startHosts(NAMES.length, { system: v1, names: (i) => NAMES[i] as string })]);
+    cache = server.nginx;
+    await pushClosures(server.writerUrl, cacheKey, [v2, v3]);
+    store = openStore(server.writerUrl);
     await prepareManifestStore(store);
-    await writeFile(join(host('clinic-t').root, 'report-token'), `${TOKEN}\n`, { mode: 0o600 });
+    await writeFile(join(host('clinic-t').root, 'report-token'), `${await server.token('clinic-t')}\n`, { mode: 0o600 });
   });
 
   afterAll(async () => {
     await store?.close();
-    await Promise.all([fleet?.stop(), cache?.stop()]);
+    await Promise.all([fleet?.stop(), server?.stop()]);
     if (scratch) await rm(scratch, { recursive: true, force: true });
     await cleanupExampleFleets();
   });
@@ -142,7 +126,7 @@ describe('pull agent refuses tampered manifests (nginx store)', () => {
     await writeFile(file, `${canonicalManifestJson(forged)}\n`);
     const chroot = join(scratch, 'attacker-store');
     const added = (await exec('nix', ['store', 'add-file', '--store', chroot, file], { env: offlineNixEnv() })).stdout.trim();
-    await exec('nix', ['copy', '--from', chroot, '--to', cache.url, added], { env: offlineNixEnv() });
+    await exec('nix', ['copy', '--from', chroot, '--to', server.writerUrl, added], { env: offlineNixEnv() });
     await store.put(pointerKey(h.name), JSON.stringify({ format: 1, storePath: added, narHash: genuine.narHash, narSize: genuine.narSize, signatures: [], manifest: forged }), 'application/json');
     await expectRefusedHere(/manifest refused: .* is content-addressed/);
 
@@ -186,6 +170,13 @@ describe('pull agent refuses tampered manifests (nginx store)', () => {
     const u = host('clinic-u');
     const impostor = await runAgent(u, config('clinic-t', { reportUrl: `${cache.url}/fleet/status/clinic-t.json` }), 'report');
     expect(impostor.code).toBe(1);
+    // Nor with another host's genuine token (clinic-r's).
+    const borrowed = join(u.root, 'borrowed-token');
+    await writeFile(borrowed, `${await server.token('clinic-r')}\n`, { mode: 0o600 });
+    const withBorrowed = await runAgent(u, config('clinic-t', { reportUrl: `${cache.url}/fleet/status/clinic-t.json`, reportTokenFile: borrowed }), 'report');
+    expect(withBorrowed.code).toBe(1);
+    expect(withBorrowed.stderr).toContain('HTTP 403');
+    expect((await readReport(store, h.name))?.reportedAt).toEqual(before?.reportedAt);
     const unknown = await runAgent(u, config(u.name), 'report');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('HTTP 403');

@@ -24,6 +24,10 @@ export interface NginxCacheHandle {
 export interface NginxCacheOptions {
   /** Extra `location` blocks inside the server (e.g. one that answers 403). */
   extraServerConfig?: string;
+  /** Replaces the default read-write `location /` (and client_max_body_size) with this server-level config. */
+  serverConfig?: string;
+  /** Added at the http level (e.g. `map` blocks). */
+  httpConfig?: string;
 }
 
 /**
@@ -43,7 +47,7 @@ export async function startNginxCache(options: NginxCacheOptions = {}): Promise<
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const conf = join(dir, 'nginx.conf');
-    await writeFile(conf, nginxConfig({ dir, root, bodyTempDir, port, extra: options.extraServerConfig ?? '' }));
+    await writeFile(conf, nginxConfig({ dir, root, bodyTempDir, port, extra: options.extraServerConfig ?? '', ...(options.serverConfig === undefined ? {} : { server: options.serverConfig }), http: options.httpConfig ?? '' }));
     const child = spawnProcess(NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'startup.log')]);
     let stderr = '';
     let exited: string | undefined;
@@ -87,7 +91,18 @@ export async function startNginxCache(options: NginxCacheOptions = {}): Promise<
   throw new Error(`could not start nginx: ${lastError}`);
 }
 
-function nginxConfig(c: { dir: string; root: string; bodyTempDir: string; port: number; extra: string }): string {
+const DEFAULT_SERVER = `
+    client_max_body_size 0;
+
+    location / {
+      dav_methods PUT DELETE;
+      create_full_put_path on;
+      dav_access user:rw group:r all:r;
+      autoindex on;
+      autoindex_format json;
+    }`;
+
+function nginxConfig(c: { dir: string; root: string; bodyTempDir: string; port: number; extra: string; server?: string; http: string }): string {
   const q = (path: string): string => JSON.stringify(path);
   return `daemon off;
 master_process off;
@@ -113,19 +128,12 @@ http {
   default_type application/octet-stream;
   sendfile on;
   keepalive_timeout 75s;
+${c.http}
 
   server {
     listen 127.0.0.1:${c.port};
     root ${q(c.root)};
-    client_max_body_size 0;
-
-    location / {
-      dav_methods PUT DELETE;
-      create_full_put_path on;
-      dav_access user:rw group:r all:r;
-      autoindex on;
-      autoindex_format json;
-    }
+${c.server ?? DEFAULT_SERVER}
 ${c.extra}
   }
 }
