@@ -1,12 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildTargets, pushOutputs, reportTargets } from '../../src/pipeline/build-and-push.js';
+import { buildTargets, pushOutputs, pushWith, reportTargets } from '../../src/pipeline/build-and-push.js';
+import { ClosurePusher } from '../../src/pipeline/closure-pusher.js';
+import type { BuildTarget } from '../../src/pipeline/targets.js';
+import { formatDuration } from '../../src/util/duration.js';
 import { buildManifest, CHECK_HEADERS, checkRows, otherSystemRows, repairLines, storePathsOf, targetHeaders, targetRows, totalsLine, VERIFY_CACHE_HINT } from '../../src/pipeline/report.js';
 import { resolveBuildSystems } from '../../src/pipeline/build-systems.js';
 import { loadInventory } from '../../src/fleet/index.js';
 import { Nix } from '../../src/nix/index.js';
 import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
-import { UserError } from '../../src/util/errors.js';
+import { errorMessage, UserError } from '../../src/util/errors.js';
 import { markdownCode, markdownText } from '../../src/util/markdown.js';
 import { restoreEvalCache } from './eval-cache.js';
 import { planBuild } from './plan.js';
@@ -28,6 +31,20 @@ async function buildHosts(): Promise<void> {
   actionLog.info(push.reason);
   const systems = await resolveBuildSystems(runnerNix, settings.inputs.system, settings.inputs.builders);
   const nix = runnerNix.withOptions(systems.nixOptions);
+  const buildStarted = performance.now();
+  // Our own stores take each host's closure as soon as it is built (not for pull requests: see decidePush).
+  const pusher = push.enabled && push.request.cache.kind !== 'nix-copy' ? new ClosurePusher(push.request, nix, actionLog) : undefined;
+  const inCacheAfterMs = new Map<string, number>();
+  const pushEarly = (target: BuildTarget, outputs: Record<string, string>): void => {
+    pusher?.push(Object.values(outputs)).then(
+      (whole) => {
+        if (!whole) return;
+        inCacheAfterMs.set(target.name, performance.now() - buildStarted);
+        actionLog.info(`${target.name} is in the cache (${formatDuration(performance.now() - buildStarted)} into the build)`);
+      },
+      (error: unknown) => actionLog.warning(`pushing ${target.name} while building failed: ${errorMessage(error)}; the push after the build tries again`),
+    );
+  };
   const built = await buildTargets(
     {
       flake: settings.inputs.flake,
@@ -39,6 +56,7 @@ async function buildHosts(): Promise<void> {
     },
     nix,
     actionLog,
+    push.enabled && push.early ? pushEarly : undefined,
   );
   // Check results are pushed like any path, so an unchanged test is substituted next time.
   const roots = [
@@ -47,10 +65,20 @@ async function buildHosts(): Promise<void> {
   ];
   const buildDeps = push.enabled && settings.inputs['push-build-deps'] ? await nix.buildTimeClosure(built.outcomes.flatMap((o) => (o.ok && o.drvPath ? [o.drvPath] : []))) : [];
   if (buildDeps.length > 0) actionLog.info(`push-build-deps: also pushing the ${buildDeps.length} paths the builds used`);
-  const pushed = push.enabled
-    ? await pushOutputs([...roots, ...buildDeps], push.request, nix, actionLog)
-    : { infos: roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [], pushMs: 0 };
-  const targets = reportTargets(built.targets, built.outcomes, pushed.infos, 'push' in pushed ? pushed.push : undefined);
+  // After the build: whatever the early pushes have not landed (all of it for a pull request).
+  const pushed = pusher
+    ? await pushWith(pusher, [...roots, ...buildDeps], actionLog)
+    : push.enabled
+      ? await pushOutputs([...roots, ...buildDeps], push.request, nix, actionLog)
+      : { infos: roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [], pushMs: 0 };
+  if (pusher) {
+    built.outcomes.forEach((outcome, i) => {
+      const name = (built.targets[i] as BuildTarget).name;
+      const root = outcome.ok ? Object.values(outcome.outputs)[0] : undefined;
+      if (root && !inCacheAfterMs.has(name) && pusher.closureLanded(root)) inCacheAfterMs.set(name, performance.now() - buildStarted);
+    });
+  }
+  const targets = reportTargets(built.targets, built.outcomes, pushed.infos, 'push' in pushed ? pushed.push : undefined, inCacheAfterMs);
   const delegatedTo = 'delegatedTo' in pushed ? pushed.delegatedTo : undefined;
   // Only our own push reads the cache's entries; nix copy (ssh stores) has none to verify.
   const verified = push.enabled && !delegatedTo && settings.inputs['verify-cache'];

@@ -63,7 +63,13 @@ export function readBuildSettings(): BuildSettings {
   };
 }
 
-export type PushDecision = { enabled: true; reason: string; request: PushRequest } | { enabled: false; reason: string };
+/**
+ * `early`: closures are pushed as their builds finish, so credentials exist while the build runs;
+ * never for a pull request, whose code is not yet reviewed (it pushes once the build is over).
+ */
+export type PushDecision = { enabled: true; reason: string; request: PushRequest; early: boolean } | { enabled: false; reason: string };
+
+const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
 
 /** `auto` never pushes from a fork's pull request: its build ran untrusted code. */
 export function decidePush(settings: BuildSettings, context: RunContext): PushDecision {
@@ -72,9 +78,16 @@ export function decidePush(settings: BuildSettings, context: RunContext): PushDe
   if (push === 'false') return { enabled: false, reason: 'push is false: building only' };
   if (push === 'true') {
     if (!request) throw new InputError('cache', 'is required when push is true', 's3://my-nix-cache?region=eu-west-1');
-    return { enabled: true, reason: `pushing to ${settings.cacheForDisplay}`, request };
+    return enabled(settings, context, request);
   }
   if (!request) return { enabled: false, reason: 'no cache is set: building only' };
   if (context.fromFork) return { enabled: false, reason: 'a pull request from a fork: building only, nothing is pushed (its code is untrusted)' };
-  return { enabled: true, reason: `pushing to ${settings.cacheForDisplay}`, request };
+  return enabled(settings, context, request);
+}
+
+function enabled(settings: BuildSettings, context: RunContext, request: PushRequest): PushDecision {
+  const target = settings.cacheForDisplay as string;
+  if (request.cache.kind === 'nix-copy') return { enabled: true, reason: `pushing to ${target} once the build is over (nix copy)`, request, early: false };
+  if (PULL_REQUEST_EVENTS.has(context.eventName)) return { enabled: true, reason: `a pull request: pushing to ${target} once the build is over, so no write credential exists while its code builds`, request, early: false };
+  return { enabled: true, reason: `pushing to ${target}, each host as soon as it is built`, request, early: true };
 }

@@ -51,6 +51,8 @@ export interface PushOptions {
   narWorkers?: number;
   /** Attempts per streamed (bigger than 1 MiB) NAR when the store fails transiently mid-stream. Default 3. */
   uploadAttempts?: number;
+  /** Paths an earlier push of this run put in the cache: references to them are taken as there, unchecked. */
+  available?: ReadonlySet<string>;
 }
 
 export interface PathPushResult {
@@ -223,11 +225,15 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
 
   const checks = mapConcurrent(plan.checkOrder, checkConcurrency, async (node) => {
     if (node.phase !== 'unchecked') return;
-    try {
-      if (verifying && node.info) await verify(node);
-      else plan.checked(node, await store.has(narInfoKey(node.path)));
-    } catch (error) {
-      plan.failed(node, `could not check whether ${store.url} has it${verifying ? ' intact' : ''}: ${errorMessage(error)}`);
+    if (options.available?.has(node.path)) {
+      plan.checked(node, true);
+    } else {
+      try {
+        if (verifying && node.info) await verify(node);
+        else plan.checked(node, await store.has(narInfoKey(node.path)));
+      } catch (error) {
+        plan.failed(node, `could not check whether ${store.url} has it${verifying ? ' intact' : ''}: ${errorMessage(error)}`);
+      }
     }
     wake();
   }).then(() => {
@@ -396,6 +402,14 @@ function countStatuses(plan: PushPlan<PushPathInfo>): Record<PathStatus, number>
   const counts: Record<PathStatus, number> = { pushed: 0, repaired: 0, skipped: 0, upstream: 0, failed: 0, blocked: 0 };
   for (const node of plan.given()) if (node.status) counts[node.status]++;
   return counts;
+}
+
+/** One result for pushes made one after another: each path's last outcome, durations added up. */
+export function mergePushResults(results: readonly PushResult[]): PushResult {
+  const byPath = new Map<string, PathPushResult>();
+  for (const result of results) for (const path of result.paths) byPath.set(path.path, path);
+  const paths = [...byPath.values()];
+  return { paths, totals: summarize(paths, results.reduce((sum, r) => sum + r.totals.durationMs, 0)) };
 }
 
 function summarize(paths: readonly PathPushResult[], durationMs: number): PushTotals {

@@ -31,6 +31,13 @@ export interface BuildOptions {
   /** Stream full build logs (`-L`) instead of Nix's short progress lines. */
   printBuildLogs?: boolean;
   signal?: AbortSignal;
+  /**
+   * Called, while the build still runs, once for each installable whose outputs are all in the
+   * store (built, substituted, or there before): its whole closure is then valid too. Polled
+   * every `readyPollMs` (default 2 s). Errors it throws are the caller's to handle.
+   */
+  onReady?: (index: number, outputs: Record<string, string>) => void;
+  readyPollMs?: number;
 }
 
 export interface PathInfoOptions {
@@ -142,10 +149,12 @@ export class Nix {
     const args = ['build', '--json', '--no-link'];
     if (options.keepGoing ?? true) args.push('--keep-going');
     if (options.printBuildLogs) args.push('--print-build-logs');
-    const result: ExecResult =
+    const building =
       evaluable.length > 0
-        ? await this.nix([...args, ...evaluable], { allowFailure: true, signal: options.signal, streamTo: 'info' })
-        : { code: 0, stdout: '[]', stderr: '' };
+        ? this.nix([...args, ...evaluable], { allowFailure: true, signal: options.signal, streamTo: 'info' })
+        : Promise.resolve<ExecResult>({ code: 0, stdout: '[]', stderr: '' });
+    const watching = options.onReady ? this.watchReady(plans, building, options.onReady, options.readyPollMs ?? 2000) : Promise.resolve();
+    const [result] = await Promise.all([building, watching]);
     const built = new Map<string, Record<string, string>>();
     for (const entry of (result.code === 0 ? tryParseBuildJson(result.stdout) : undefined) ?? []) {
       built.set(entry.drvPath ?? Object.values(entry.outputs)[0] ?? '', entry.outputs);
@@ -172,6 +181,25 @@ export class Nix {
       if (entry.drvPath) failure.drvPath = entry.drvPath;
       return failure;
     });
+  }
+
+  /** Until `build` settles, tells `onReady` of each planned installable whose outputs became valid. */
+  private async watchReady(plans: readonly Plan[], build: Promise<unknown>, onReady: NonNullable<BuildOptions['onReady']>, pollMs: number): Promise<void> {
+    const pending = new Map<number, Record<string, string>>();
+    plans.forEach((plan, i) => {
+      if ('entry' in plan && Object.keys(plan.entry.outputs).length > 0) pending.set(i, plan.entry.outputs);
+    });
+    let settled = false;
+    void build.finally(() => (settled = true));
+    while (pending.size > 0 && !settled) {
+      const valid = await this.validPaths([...pending.values()].flatMap((outputs) => Object.values(outputs))).catch(() => new Set<string>());
+      for (const [i, outputs] of pending) {
+        if (!Object.values(outputs).every((p) => valid.has(p))) continue;
+        pending.delete(i);
+        onReady(i, outputs);
+      }
+      if (pending.size > 0 && !settled) await Promise.race([build, new Promise((resolve) => setTimeout(resolve, pollMs))]);
+    }
   }
 
   /** What each installable would build (`nix build --dry-run --json`), or its evaluation error. */

@@ -1,16 +1,16 @@
-import { openStore, type CacheUrl, type OpenStoreOptions } from '../cache/open-store.js';
-import { pushToCache, type PathPushResult, type PushResult } from '../cache/push.js';
-import type { Compression } from '../cache/compress.js';
-import type { PublicKey, SigningKey } from '../cache/signing.js';
+import type { PathPushResult, PushResult } from '../cache/push.js';
 import type { Inventory } from '../fleet/index.js';
 import type { BuildOutcome, Nix, PathInfo } from '../nix/index.js';
 import { hintFor } from '../nix/errors.js';
 import type { Log } from '../util/log.js';
 import { matchingChecks, runChecks, type CheckResult } from './checks.js';
 import { closuresByRoot } from './closure.js';
+import { ClosurePusher, type PushRequest } from './closure-pusher.js';
 import { ensureKvm } from './kvm.js';
 import type { BuildSystems } from './build-systems.js';
 import { resolveTargets, type BuildTarget, type OtherSystemHost } from './targets.js';
+
+export type { PushRequest };
 
 export interface BuildRequest {
   flake: string;
@@ -21,22 +21,6 @@ export interface BuildRequest {
   checks: readonly string[];
 }
 
-export interface PushRequest {
-  cache: CacheUrl;
-  signingKey?: SigningKey;
-  /** The key's text, kept only for SSH stores: Nix signs the local paths before `nix copy`. */
-  signingKeyText?: string;
-  compression: Compression;
-  concurrency: number;
-  skipUpstream: readonly PublicKey[];
-  /** Check the entries already in the cache (NAR present, signed by signingKey) and repair broken ones. */
-  verifyCache: boolean;
-  /**
-   * Called only after every build has finished, so no credential exists while builds of
-   * possibly untrusted code run.
-   */
-  storeOptions: () => Promise<OpenStoreOptions>;
-}
 
 export interface TargetReport {
   target: BuildTarget;
@@ -49,6 +33,8 @@ export interface TargetReport {
   /** Paths of the closure whose broken cache entry was replaced (verify-cache). */
   repairedPaths: number;
   skippedPaths: number;
+  /** When its whole closure was in the cache, in ms from the start of the build (absent: it is not). */
+  inCacheAfterMs?: number;
 }
 
 export interface FleetBuildReport {
@@ -61,11 +47,15 @@ export interface FleetBuildReport {
   pushMs: number;
 }
 
-/** Builds the targets (and checks) in one `nix build --keep-going`; never pushes. */
+/**
+ * Builds the targets (and checks) in one `nix build --keep-going`; never pushes. `onReady` hears
+ * of each target whose outputs are in the store while the build still runs.
+ */
 export async function buildTargets(
   request: BuildRequest,
   nix: Nix,
   log: Log,
+  onReady?: (target: BuildTarget, outputs: Record<string, string>) => void,
 ): Promise<{ targets: BuildTarget[]; otherSystems: OtherSystemHost[]; outcomes: BuildOutcome[]; checks: CheckResult[]; buildMs: number }> {
   const started = performance.now();
   const { targets, otherSystems } = await resolveTargets({ ...request, systems: request.systems.all }, nix);
@@ -73,7 +63,12 @@ export async function buildTargets(
     const hosts = otherSystems.filter((h) => h.system === system).map((h) => h.host);
     log.info(`left to the ${system} build job: ${hosts.join(', ')} (this job builds ${[...request.systems.all].join(', ')})`);
   }
-  const outcomes = await log.group(`Building ${targets.length} ${targets.length === 1 ? 'target' : 'targets'}`, () => nix.build(targets.map((t) => t.installable)));
+  const outcomes = await log.group(`Building ${targets.length} ${targets.length === 1 ? 'target' : 'targets'}`, () =>
+    nix.build(
+      targets.map((t) => t.installable),
+      onReady ? { onReady: (i, outputs) => onReady(targets[i] as BuildTarget, outputs) } : {},
+    ),
+  );
   for (const [i, outcome] of outcomes.entries()) {
     const target = targets[i] as BuildTarget;
     if (!outcome.ok) {
@@ -95,40 +90,38 @@ export async function buildTargets(
 
 /** Reads the closures of the built outputs and pushes the missing paths. */
 export async function pushOutputs(roots: readonly string[], request: PushRequest, nix: Nix, log: Log): Promise<{ infos: PathInfo[]; push?: PushResult; delegatedTo?: string; pushMs: number }> {
+  const url = request.cache;
+  if (url.kind !== 'nix-copy') return pushWith(new ClosurePusher(request, nix, log), roots, log);
   const started = performance.now();
   const infos = roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [];
-  const url = request.cache;
-  if (url.kind === 'nix-copy') {
-    // An SSH store is a Nix store: nix copy asks it which paths are valid, there are no narinfos to verify.
-    if (request.verifyCache) log.info(`verify-cache does not apply to ${url.url}: nix copy checks the paths in that store itself`);
-    await log.group(`Copying ${infos.length} paths to ${url.url} with nix copy`, async () => {
-      if (request.signingKeyText) await nix.sign(roots, request.signingKeyText);
-      await nix.copy(roots, { to: url.target });
-    });
-    return { infos, delegatedTo: url.url, pushMs: performance.now() - started };
-  }
-  const store = openStore(url, { ...(await request.storeOptions()), log });
+  // An SSH store is a Nix store: nix copy asks it which paths are valid, there are no narinfos to verify.
+  if (request.verifyCache) log.info(`verify-cache does not apply to ${url.url}: nix copy checks the paths in that store itself`);
+  await log.group(`Copying ${infos.length} paths to ${url.url} with nix copy`, async () => {
+    if (request.signingKeyText) await nix.sign(roots, request.signingKeyText);
+    await nix.copy(roots, { to: url.target });
+  });
+  return { infos, delegatedTo: url.url, pushMs: performance.now() - started };
+}
+
+/** Pushes the closures of `roots` through `pusher` (after what it already pushed), then closes it. */
+export async function pushWith(pusher: ClosurePusher, roots: readonly string[], log: Log): Promise<{ infos: PathInfo[]; push: PushResult; pushMs: number }> {
+  const started = performance.now();
   try {
-    const push = await log.group(`Pushing ${infos.length} paths to ${store.url}`, () =>
-      pushToCache({
-        paths: infos,
-        store,
-        ...(request.signingKey ? { signingKey: request.signingKey } : {}),
-        compression: request.compression,
-        concurrency: request.concurrency,
-        skipUpstreamKeys: request.skipUpstream,
-        verifyExisting: request.verifyCache,
-        log,
-      }),
-    );
-    return { infos, push, pushMs: performance.now() - started };
+    await log.group(`Pushing the closures of ${roots.length} ${roots.length === 1 ? 'path' : 'paths'}`, () => pusher.push(roots));
+    return { ...(await pusher.result()), pushMs: performance.now() - started };
   } finally {
-    await store.close();
+    await pusher.close();
   }
 }
 
 /** Attributes paths and bytes to each target; a path shared by two hosts counts for both. */
-export function reportTargets(targets: readonly BuildTarget[], outcomes: readonly BuildOutcome[], infos: readonly PathInfo[], push?: PushResult): TargetReport[] {
+export function reportTargets(
+  targets: readonly BuildTarget[],
+  outcomes: readonly BuildOutcome[],
+  infos: readonly PathInfo[],
+  push?: PushResult,
+  inCacheAfterMs?: ReadonlyMap<string, number>,
+): TargetReport[] {
   const outPathOf = (outcome: BuildOutcome) => (outcome.ok ? (outcome.outputs.out ?? Object.values(outcome.outputs)[0]) : undefined);
   const roots = outcomes.map(outPathOf).filter((p): p is string => Boolean(p));
   const closures = closuresByRoot(roots, infos);
@@ -149,6 +142,7 @@ export function reportTargets(targets: readonly BuildTarget[], outcomes: readonl
       pushedBytes: results.reduce((sum, r) => sum + (r?.status === 'pushed' ? r.fileSize : 0), 0),
       repairedPaths: results.filter((r) => r?.status === 'repaired').length,
       skippedPaths: results.filter((r) => r?.status === 'skipped' || r?.status === 'upstream').length,
+      ...(inCacheAfterMs?.has(target.name) ? { inCacheAfterMs: inCacheAfterMs.get(target.name) as number } : {}),
     };
   });
 }

@@ -15,7 +15,8 @@ export interface BuildManifest {
   /** Whether entries already in the cache were checked (verify-cache); `repaired` counts only then. */
   verifiedCache: boolean;
   storePaths: Record<string, string>;
-  targets: { name: string; installable: string; ok: boolean; outPath?: string; error?: string; closurePaths: number; closureBytes: number }[];
+  /** `inCacheAfterMs`: when the whole closure was in the cache, from the start of the build. */
+  targets: { name: string; installable: string; ok: boolean; outPath?: string; error?: string; closurePaths: number; closureBytes: number; inCacheAfterMs?: number }[];
   checks: CheckResult[];
   paths: { path: string; narSize: number; status: string; fileSize?: number; durationMs?: number; error?: string; repair?: PathRepair }[];
   totals: { paths: number; pushed: number; repaired: number; skipped: number; failed: number; narBytes: number; pushedBytes: number; buildMs: number; pushMs: number };
@@ -56,6 +57,7 @@ export function buildManifest(
       ...(t.outcome.ok ? {} : { error: t.outcome.error }),
       closurePaths: t.closurePaths,
       closureBytes: t.closureBytes,
+      ...(t.inCacheAfterMs !== undefined ? { inCacheAfterMs: Math.round(t.inCacheAfterMs) } : {}),
     })),
     checks: [...checks],
     paths,
@@ -77,7 +79,8 @@ export function storePathsOf(targets: readonly TargetReport[]): Record<string, s
   return Object.fromEntries(targets.filter((t) => t.outPath).map((t) => [t.target.name, t.outPath as string]));
 }
 
-export const TARGET_HEADERS = ['Host', 'System', 'Outcome', 'Store path', 'Closure', 'Pushed', 'Skipped'];
+/** `In cache`: how long after the build started the host's whole closure was in the cache. */
+export const TARGET_HEADERS = ['Host', 'System', 'Outcome', 'Store path', 'Closure', 'Pushed', 'Skipped', 'In cache'];
 
 /** The per-host table's headers; a Repaired column when the cache's entries were verified. */
 export function targetHeaders(verified: boolean): string[] {
@@ -94,6 +97,7 @@ export function targetRows(targets: readonly TargetReport[], pushed: boolean, ve
     pushed ? `${t.pushedPaths} paths, ${formatBytes(t.pushedBytes)}` : '—',
     ...(verified ? [pushed ? String(t.repairedPaths) : '—'] : []),
     pushed ? String(t.skippedPaths) : '—',
+    pushed && t.inCacheAfterMs !== undefined ? `after ${formatDuration(t.inCacheAfterMs)}` : '—',
   ]);
 }
 
