@@ -7,7 +7,8 @@
  *   - large NARs, with fleet's peak RSS.
  * Sizes: BENCH_SMALL (2000), BENCH_NOOP (5000), BENCH_LARGE_MIB (256,1024,2048),
  * BENCH_LATENCY_MS (20). Then a rollout to BENCH_DEPLOY_HOSTS (50) simulated hosts with
- * max-concurrency 10 (root only), against the sum of the per-host times.
+ * max-concurrency 10 (root only), against the sum of the per-host times; and pushing while the
+ * build runs against pushing after it (bench/push-while-building.ts).
  * Timings are printed, never asserted. BENCH_JSON=FILE also writes the rows as JSON for bench/lanes.ts.
  */
 import { execFile } from 'node:child_process';
@@ -20,6 +21,7 @@ import { formatDuration } from '../src/util/duration.js';
 import { nixKeyPair } from '../test/support/keys.js';
 import { startFaultProxy, startNginxCache } from '../test/support/servers/index.js';
 import { benchDeploy, formatDeployBench } from './deploy.js';
+import { benchEarlyPush, formatEarlyPushBench } from './push-while-building.js';
 import { importSynthetic, largePaths, smallClosure } from './synthetic.js';
 
 const run = promisify(execFile);
@@ -119,6 +121,7 @@ try {
     console.log(`| ${cells.join(' | ')} |`);
   }
   if (process.env.BENCH_JSON) await writeFile(process.env.BENCH_JSON, JSON.stringify({ nix: nixVersion, rows }));
+  if (Number(process.env.BENCH_EARLY_HOSTS ?? 4) > 0) console.log(`\n${formatEarlyPushBench(await benchEarlyPush())}`);
   if (DEPLOY_HOSTS > 0 && process.getuid?.() === 0) console.log(`\n${formatDeployBench(await benchDeploy({ hosts: DEPLOY_HOSTS, maxConcurrency: 10 }))}`);
 } finally {
   await rm(work, { recursive: true, force: true });
