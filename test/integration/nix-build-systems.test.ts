@@ -1,6 +1,7 @@
 import { arch } from 'node:os';
 import { parseMachines } from '../../src/nix/machines.js';
 import { resolveBuildSystems } from '../../src/pipeline/build-systems.js';
+import { aSystem } from '../../src/nix/errors.js';
 import { offlineNix } from '../support/nix.js';
 
 /** What one build job can build, as the real Nix of each lane reports it. */
@@ -28,7 +29,7 @@ describe('build systems from the runner\'s Nix', () => {
     await expect(resolveBuildSystems(nix, foreign, [])).rejects.toThrow(
       `this runner builds ${native}`,
     );
-    await expect(resolveBuildSystems(nix, foreign, [])).rejects.toThrow(`run this job on a ${foreign} runner, or give builders with a ${foreign} machine`);
+    await expect(resolveBuildSystems(nix, foreign, [])).rejects.toThrow(`run this job on ${aSystem(foreign)} runner, or give builders with ${aSystem(foreign)} machine`);
   });
 
   it('builds another system through builders, and Nix takes them as its builders setting', async () => {
