@@ -100,6 +100,10 @@ async function rollOut(inputs: DeployInputs, context: RunContext, production: bo
   if (ssm instanceof SsmTransport) summary.heading('SSM instances', 3).table(INSTANCE_HEADERS, instanceRows(ssm.instanceResults()));
   await summary.write();
   if (failed.length > 0 || skipped.length > 0) {
-    throw new UserError(`${failed.length} ${failed.length === 1 ? 'host' : 'hosts'} failed (${failed.join(', ') || 'none'}); ${skipped.length} skipped${skipped.length > 0 ? ` (${skipped.join(', ')})` : ''}`);
+    // Names and outcomes only: the hosts' own messages are in the results table, not in an annotation.
+    const how = report.results.filter((r) => failed.includes(r.host)).map((r) => `${r.host} ${r.outcome.replace('-', ' ')}`);
+    throw new UserError(
+      `${failed.length} of ${report.results.length} hosts did not deploy cleanly (${how.join(', ') || 'none'}); ${skipped.length} skipped${skipped.length > 0 ? ` (${skipped.join(', ')})` : ''}. The Results table in the job summary says why.`,
+    );
   }
 }

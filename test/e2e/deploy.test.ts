@@ -90,7 +90,7 @@ describe('action-deploy bundle: environment-gated rollout to SSH hosts with GitH
     expect(await first?.currentSystem()).toBe(v2);
     expect(await second?.currentSystem()).toBe(v2);
     expect(await third?.currentSystem()).toBe(v1);
-    expect(result.annotations.at(-1)?.message).toMatch(/1 host failed \(host-3\)/);
+    expect(result.annotations.at(-1)?.message).toMatch(/1 of 3 hosts did not deploy cleanly \(host-3 rolled back\)/);
 
     const [deployment] = [...gh.state.deployments.values()];
     expect(deployment).toMatchObject({ environment: 'production', productionEnvironment: true });

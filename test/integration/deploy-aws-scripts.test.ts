@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocumentOutput } from '../../src/deploy/aws-ssm/index.js';
+import { documentScript, type CommandDocument } from '../support/aws/index.js';
 import { buildExampleFleet, cleanupExampleFleets } from '../support/example-fleet.js';
 import { startHosts, type SimulatedFleet, type SimulatedHost } from '../support/hosts/index.js';
 import { freePort, startNginxCache, type NginxCacheHandle } from '../support/servers/index.js';
@@ -164,19 +165,11 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
   });
 
   describe('the NixOS-Deploy SSM document', () => {
-    interface DocumentFile {
-      mainSteps: { inputs: { runCommand: string[] } }[];
-    }
-    let script = '';
+    let document: CommandDocument;
     beforeAll(async () => {
-      script = ((JSON.parse(await readFile(DOCUMENT, 'utf8')) as DocumentFile).mainSteps[0]?.inputs.runCommand ?? []).join('\n');
+      document = JSON.parse(await readFile(DOCUMENT, 'utf8')) as CommandDocument;
     });
 
-    /**
-     * Runs the document's script as SSM Agent does: `{{ name }}` replaced by the parameter's text,
-     * and (with interpolationType ENV_VAR, agents from 3.3) the SSM_<name> variables set. NixOS's
-     * /bin/sh is bash, which runs it.
-     */
     /** The instance's own NixOS configuration trusts the cache's key (the document never passes keys). */
     async function trustCacheKey(h: SimulatedHost): Promise<void> {
       const conf = join(h.root, 'etc-nix', 'nix.conf');
@@ -184,13 +177,14 @@ describe('aws/ scripts on simulated NixOS hosts', () => {
       if (!text.includes(cacheKey.public)) await writeFile(conf, `${text}trusted-public-keys = ${cacheKey.public}\n`);
     }
 
+    /** Runs the document on `h` as SSM Agent does (see documentScript). */
     async function runDocument(h: SimulatedHost, params: Record<string, string>, options: { envVars?: boolean; trustCache?: boolean; extraEnv?: string[] } = {}) {
       if (options.trustCache ?? true) await trustCacheKey(h);
       const all = { substituters: cache.url, action: 'switch', rollback: 'auto', executionTimeout: '600', ...params };
-      const text = script.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => all[name as keyof typeof all] ?? '');
+      const { script, env: agentEnv } = documentScript(document, all);
       const file = join(h.root, `ssm-${Date.now()}.sh`);
-      await writeFile(file, `${text}\n`);
-      const env = options.envVars === false ? [] : Object.entries(all).map(([k, v]) => `SSM_${k}=${v}`);
+      await writeFile(file, `${script}\n`);
+      const env = options.envVars === false ? [] : Object.entries(agentEnv).map(([k, v]) => `${k}=${v}`);
       const result = await h.ssh(['env', ...env, ...(options.extraEnv ?? []), 'bash', file], { timeoutMs: 120_000 });
       return { ...result, report: parseDocumentOutput(result.stdout) };
     }

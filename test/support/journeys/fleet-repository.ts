@@ -16,6 +16,17 @@ export interface FleetRepository {
   commitFiles(files: Record<string, string>, branch: string): Promise<string>;
 }
 
+/** A host as fleet.yaml spells it (the AWS targets' keys are kebab-case there). */
+function inventoryEntry({ name: _name, ...host }: Host): object {
+  const { deploy } = host;
+  if (deploy.method === 'aws-asg') return { ...host, deploy: { method: deploy.method, 'auto-scaling-group': deploy.autoScalingGroup, 'launch-template': deploy.launchTemplate, ...(deploy.region ? { region: deploy.region } : {}) } };
+  if (deploy.method === 'aws-ssm') {
+    const { instanceIds, ...rest } = deploy;
+    return { ...host, deploy: { ...rest, ...(instanceIds ? { 'instance-ids': instanceIds } : {}) } };
+  }
+  return host;
+}
+
 /** examples/offline-fleet's flake.nix with only `hosts` in its host table. */
 function keepHosts(flake: string, hosts: readonly string[]): string {
   const dropped = EXAMPLE_FLEET_HOSTS.filter((h) => !hosts.includes(h));
@@ -43,7 +54,7 @@ export async function createFleetRepository(options: {
   const dir = await copyExampleFleet('journey');
   const flake = join(dir, 'flake.nix');
   await writeFile(flake, keepHosts(await readFile(flake, 'utf8'), options.hosts.map((h) => h.attribute ?? h.name)));
-  const hosts = Object.fromEntries(options.hosts.map(({ name, ...host }) => [name, host]));
+  const hosts = Object.fromEntries(options.hosts.map((host) => [host.name, inventoryEntry(host)]));
   await writeFile(join(dir, 'fleet.yaml'), stringify({ environments: options.environments, ...(options.waves ? { waves: options.waves } : {}), hosts }));
   await mkdir(join(dir, '.github', 'workflows'), { recursive: true });
   await copyFile(options.callerWorkflow, join(dir, '.github', 'workflows', 'fleet.yml'));
