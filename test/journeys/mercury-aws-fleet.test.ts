@@ -57,6 +57,8 @@ const ENVIRONMENT: Record<string, 'staging' | 'production'> = { web1: 'staging',
 const RESOURCES = { staging: [GROUP.web1, INSTANCE.monitor], production: [GROUP.web2, INSTANCE.db1] };
 const X86_LEG = 'build / build (x86_64-linux, ubuntu-latest, monitor,db1)';
 const ARM_LEG = 'build / build (aarch64-linux, ubuntu-24.04-arm, web1,web2)';
+/** Every event builds and tests both systems. */
+const BUILT = { 'build / plan': 'success', [X86_LEG]: 'success', [ARM_LEG]: 'success', 'build / merge': 'success', 'vm-tests / vm-test': 'success' };
 
 describe('journey: Mercury-like AWS fleet (examples/workflows/mercury-aws-fleet.yml)', () => {
   let fleet: SimulatedFleet;
@@ -251,11 +253,7 @@ describe('journey: Mercury-like AWS fleet (examples/workflows/mercury-aws-fleet.
     it('builds both systems, each in its own job, tests, then deploys staging and after it production', () => {
       expect(failures(result)).toEqual([]);
       expect(resultsOf(result)).toEqual({
-        'build / plan': 'success',
-        [X86_LEG]: 'success',
-        [ARM_LEG]: 'success',
-        'build / merge': 'success',
-        'vm-tests / vm-test': 'success',
+        ...BUILT,
         'staging / deploy': 'success',
         'production / deploy': 'success',
       });
@@ -341,11 +339,7 @@ describe('journey: Mercury-like AWS fleet (examples/workflows/mercury-aws-fleet.
     it('builds and tests the proposed systems, and deploys nothing', () => {
       expect(failures(result)).toEqual([]);
       expect(resultsOf(result)).toEqual({
-        'build / plan': 'success',
-        [X86_LEG]: 'success',
-        [ARM_LEG]: 'success',
-        'build / merge': 'success',
-        'vm-tests / vm-test': 'success',
+        ...BUILT,
         staging: 'skipped',
         production: 'skipped',
       });
@@ -415,9 +409,11 @@ describe('journey: Mercury-like AWS fleet (examples/workflows/mercury-aws-fleet.
       expect(issued).not.toContain(expect.stringContaining('fleet-deployer-production'));
     });
 
-    it('leaves web1 on the release before, and production untouched', async () => {
+    it('leaves web1 on the release before, monitor on the new one, and production untouched', async () => {
       const now = await running();
       expect(now.web1).toBe(before.web1);
+      expect(now.monitor).toBe(storePathsOf(result).monitor);
+      expect(now.monitor).not.toBe(before.monitor);
       expect(now.web2).toBe(released.web2);
       expect(now.db1).toBe(released.db1);
     });
