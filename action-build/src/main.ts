@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildTargets, pushOutputs, pushWith, reportTargets } from '../../src/pipeline/build-and-push.js';
 import { ClosurePusher } from '../../src/pipeline/closure-pusher.js';
+import { recordBuild } from './record.js';
 import type { BuildTarget } from '../../src/pipeline/targets.js';
 import { formatDuration } from '../../src/util/duration.js';
 import { buildManifest, CHECK_HEADERS, checkRows, otherSystemRows, repairLines, storePathsOf, targetHeaders, targetRows, totalsLine, VERIFY_CACHE_HINT } from '../../src/pipeline/report.js';
@@ -27,7 +28,8 @@ async function buildHosts(): Promise<void> {
   const inventory = settings.inputs.inventory ? await loadInventory(settings.inputs.inventory, (i) => runnerNix.eval(i)) : undefined;
   if (settings.inputs.plan) return planBuild(settings.inputs, inventory, runnerNix);
 
-  const push = decidePush(settings, readRunContext());
+  const context = readRunContext();
+  const push = decidePush(settings, context);
   actionLog.info(push.reason);
   const systems = await resolveBuildSystems(runnerNix, settings.inputs.system, settings.inputs.builders);
   const nix = runnerNix.withOptions(systems.nixOptions);
@@ -67,7 +69,7 @@ async function buildHosts(): Promise<void> {
   if (buildDeps.length > 0) actionLog.info(`push-build-deps: also pushing the ${buildDeps.length} paths the builds used`);
   // After the build: whatever the early pushes have not landed (all of it for a pull request).
   const pushed = pusher
-    ? await pushWith(pusher, [...roots, ...buildDeps], actionLog)
+    ? await pushWith(pusher, [...roots, ...buildDeps], actionLog, () => recordBuild(pusher, built, context, actionLog))
     : push.enabled
       ? await pushOutputs([...roots, ...buildDeps], push.request, nix, actionLog)
       : { infos: roots.length > 0 ? await nix.pathInfo(roots, { recursive: true }) : [], pushMs: 0 };

@@ -63184,7 +63184,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9580);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3591);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -63193,7 +63193,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9580:
+/***/ 3591:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -83402,6 +83402,8 @@ const inventorySchema = strictObject({
     }))
         .default({}),
     holds: array(strictObject({ reason: schemas_string().min(1), waves: schema_list.optional() })).default([]),
+    /** Store paths the cache's garbage collection keeps with their closures (a golden image, a known-good system). */
+    pinned: array(schemas_string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$/, 'must be a store path such as /nix/store/<32-char hash>-<name>')).default([]),
     defaults: strictObject({
         deploy: record(schemas_string(), unknown()).optional(),
         environment: schema_name.optional(),
@@ -83508,7 +83510,7 @@ function toInventory(document, source) {
             },
         ];
     }));
-    return { environments, waves, hosts, holds: document.holds, source };
+    return { environments, waves, hosts, holds: document.holds, pinned: document.pinned, source };
 }
 /** Defaults apply to hosts deployed the same way; a pull host takes no ssh user from them. */
 function inventory_withDefaults(defaults = {}, own = {}) {
@@ -84120,6 +84122,8 @@ function iso_duration(params) {
  *   agentVersion      string            version of the agent that wrote the report
  *   desired           store path | null optional: the path of the last accepted manifest (may differ from `system`
  *                                       while a switch is pending or after a rollback)
+ *   generations       store path[]      optional: the profile's earlier generations, newest first (what a
+ *                                       rollback can go back to; the cache's garbage collection keeps them)
  *
  * Times are UTC with a `Z` or an explicit offset, e.g. `date -u +%Y-%m-%dT%H:%M:%SZ`.
  * Unknown extra fields are kept out of the parsed value and do not make a report invalid, so a
@@ -84149,6 +84153,7 @@ const statusReportSchema = object({
     manifestSequence: schemas_number().int().nonnegative().nullable(),
     agentVersion: schemas_string().min(1),
     desired: storePath.nullable().optional(),
+    generations: array(storePath).optional(),
 });
 class StatusReportError extends Error {
     name = 'StatusReportError';
@@ -84192,6 +84197,7 @@ function parseStatusReport(input, whence = 'status report') {
         manifestSequence: report.manifestSequence,
         agentVersion: report.agentVersion,
         desired: report.desired ?? null,
+        ...(report.generations ? { generations: report.generations } : {}),
     };
 }
 /** The JSON document of a report, as the agent writes it. */
@@ -84210,6 +84216,7 @@ function renderStatusReport(report) {
         manifestSequence: report.manifestSequence,
         agentVersion: report.agentVersion,
         desired: report.desired,
+        ...(report.generations ? { generations: report.generations } : {}),
     };
     return `${JSON.stringify(document, null, 2)}\n`;
 }
@@ -85385,6 +85392,23 @@ function summaryMarkdown(report) {
     return parts.join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/runner/clock.ts
+
+/**
+ * The clock: the system's, or a fixed time from FLEET_NOW (ISO 8601). FLEET_NOW exists for tests
+ * that move time forward through the bundle; workflows should never set it.
+ */
+function clockFromEnv(env = process.env) {
+    const fixed = env.FLEET_NOW?.trim();
+    if (!fixed)
+        return { now: () => new Date() };
+    const time = new Date(fixed);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(fixed) || Number.isNaN(time.getTime())) {
+        throw new errors_UserError(`FLEET_NOW="${fixed}" is not an ISO 8601 time (example: 2025-03-01T12:00:00Z); it is meant for tests only`);
+    }
+    return { now: () => new Date(time) };
+}
+
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/util/ssh-names.ts
@@ -85763,16 +85787,20 @@ class S3BinaryCacheStore {
         }
     }
     async list(prefix) {
+        return (await this.listObjects(prefix)).map((o) => o.key);
+    }
+    async listObjects(prefix) {
         assertValidPrefix(prefix, this.url);
-        const keys = [];
+        const objects = [];
         const base = this.location.prefix ? `${this.location.prefix}/` : '';
         let ContinuationToken;
         do {
             try {
                 const out = await this.client.send(new client_s3_dist_cjs.ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: base + prefix, ContinuationToken }));
                 for (const object of out.Contents ?? []) {
-                    if (object.Key?.startsWith(base))
-                        keys.push(object.Key.slice(base.length));
+                    if (!object.Key?.startsWith(base))
+                        continue;
+                    objects.push({ key: object.Key.slice(base.length), ...(object.Size !== undefined ? { size: object.Size } : {}), ...(object.LastModified ? { modifiedAt: object.LastModified } : {}) });
                 }
                 ContinuationToken = out.IsTruncated ? out.NextContinuationToken : undefined;
             }
@@ -85780,7 +85808,7 @@ class S3BinaryCacheStore {
                 throw this.failure('list', prefix, error);
             }
         } while (ContinuationToken);
-        return keys.sort();
+        return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     }
     async delete(key) {
         const Key = this.objectKey(key);
@@ -85791,6 +85819,29 @@ class S3BinaryCacheStore {
             if (statusOf(error) === 404)
                 return;
             throw this.failure('delete', key, error);
+        }
+    }
+    /** DeleteObjects, 1,000 keys a request (S3's limit); a key S3 could not delete fails the call. */
+    async deleteMany(keys) {
+        for (let i = 0; i < keys.length; i += 1000) {
+            const batch = keys.slice(i, i + 1000);
+            let out;
+            try {
+                out = await this.client.send(new client_s3_dist_cjs.DeleteObjectsCommand({ Bucket: this.location.bucket, Delete: { Quiet: true, Objects: batch.map((key) => ({ Key: this.objectKey(key) })) } }));
+            }
+            catch (error) {
+                throw this.failure('delete', `${batch[0]} and ${batch.length - 1} more`, error);
+            }
+            const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+            if (failed.length > 0) {
+                const first = failed[0];
+                throw new StoreError(`S3 did not delete ${failed.length} of ${batch.length} objects in ${this.url} (first: ${first?.Key}: ${first?.Code} ${first?.Message ?? ''})`.trim(), {
+                    url: this.url,
+                    key: first?.Key ?? '',
+                    retryable: failed.every((e) => e.Code === 'InternalError' || e.Code === 'SlowDown'),
+                    hint: 'The role needs s3:DeleteObject on the bucket; re-run the collection, which starts again from what is left',
+                });
+            }
         }
     }
     async close() {
@@ -86258,20 +86309,6 @@ function readWaveInputs(read) {
 
 
 
-/**
- * The clock: the system's, or a fixed time from FLEET_NOW (ISO 8601). FLEET_NOW exists for tests
- * that move time forward through the bundle; workflows should never set it.
- */
-function clockFromEnv(env = process.env) {
-    const fixed = env.FLEET_NOW?.trim();
-    if (!fixed)
-        return { now: () => new Date() };
-    const time = new Date(fixed);
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(fixed) || Number.isNaN(time.getTime())) {
-        throw new errors_UserError(`FLEET_NOW="${fixed}" is not an ISO 8601 time (example: 2025-03-01T12:00:00Z); it is meant for tests only`);
-    }
-    return { now: () => new Date(time) };
-}
 /** Inputs, then what depends on several of them, all checked before anything is read or written. */
 function readWaveSettings(env = process.env) {
     const inputs = readWaveInputs();
@@ -86350,6 +86387,7 @@ async function ensureCacheInfo(store, wanted = DEFAULT_CACHE_INFO) {
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/cache/stores/file.ts
+
 
 
 
@@ -86448,11 +86486,24 @@ class FileBinaryCacheStore {
     async list(prefix) {
         assertValidPrefix(prefix, this.url);
         const slash = prefix.lastIndexOf('/');
-        const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
-        const namePrefix = prefix.slice(slash + 1);
         const keys = [];
-        await this.walk(dirKey, namePrefix, keys);
+        await this.walk(slash < 0 ? '' : prefix.slice(0, slash), prefix.slice(slash + 1), keys);
         return keys.sort();
+    }
+    async listObjects(prefix) {
+        const keys = await this.list(prefix);
+        const objects = await mapConcurrent(keys, 32, async (key) => {
+            try {
+                const info = await (0,promises_.stat)(this.pathOf(key));
+                return { key, size: info.size, modifiedAt: info.mtime };
+            }
+            catch (error) {
+                if (file_isMissing(error))
+                    return undefined;
+                throw this.failure('list', key, error);
+            }
+        });
+        return objects.filter((o) => o !== undefined);
     }
     async delete(key) {
         try {
@@ -86461,6 +86512,9 @@ class FileBinaryCacheStore {
         catch (error) {
             throw this.failure('delete', key, error);
         }
+    }
+    async deleteMany(keys) {
+        await mapConcurrent(keys, 32, (key) => this.delete(key));
     }
     /** Nothing to release; here so every store opened by openStore can be closed alike. */
     async close() { }
@@ -86774,11 +86828,14 @@ class HttpBinaryCacheStore {
         }
     }
     async list(prefix) {
+        return (await this.listObjects(prefix)).map((o) => o.key);
+    }
+    async listObjects(prefix) {
         assertValidPrefix(prefix, this.url);
         const slash = prefix.lastIndexOf('/');
-        const keys = [];
-        await this.walk(slash < 0 ? '' : prefix.slice(0, slash), prefix.slice(slash + 1), keys);
-        return keys.sort();
+        const objects = [];
+        await this.walk(slash < 0 ? '' : prefix.slice(0, slash), prefix.slice(slash + 1), objects);
+        return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     }
     async delete(key) {
         const target = this.objectUrl(key);
@@ -86787,6 +86844,10 @@ class HttpBinaryCacheStore {
             if ((res.status < 200 || res.status >= 300) && res.status !== 404)
                 throw this.statusError('DELETE', key, res);
         }, this.retryOptions(`DELETE ${this.display(key)}`));
+    }
+    /** WebDAV has no batch delete: one DELETE per key, 16 at a time. */
+    async deleteMany(keys) {
+        await mapConcurrent(keys, 16, (key) => this.delete(key));
     }
     /** Closes idle keep-alive connections. */
     async close() {
@@ -86805,8 +86866,14 @@ class HttpBinaryCacheStore {
         }, this.retryOptions(`GET ${shown}`));
         const children = entries.filter((e) => e.name.startsWith(namePrefix) && !e.name.includes('/'));
         for (const entry of children) {
-            if (entry.type === 'file')
-                into.push(dirKey ? `${dirKey}/${entry.name}` : entry.name);
+            if (entry.type !== 'file')
+                continue;
+            const modifiedAt = entry.mtime ? new Date(entry.mtime) : undefined;
+            into.push({
+                key: dirKey ? `${dirKey}/${entry.name}` : entry.name,
+                ...(typeof entry.size === 'number' ? { size: entry.size } : {}),
+                ...(modifiedAt && !Number.isNaN(modifiedAt.getTime()) ? { modifiedAt } : {}),
+            });
         }
         const dirs = children.filter((e) => e.type === 'directory');
         await mapConcurrent(dirs, 4, (entry) => this.walk(dirKey ? `${dirKey}/${entry.name}` : entry.name, '', into));

@@ -1,5 +1,5 @@
 /**
- * `fleet build|deploy|bump|wave|status`: the actions, from a terminal. Each command runs the
+ * `fleet build|deploy|bump|wave|status|gc`: the actions, from a terminal. Each command runs the
  * same committed bundle the action runs, with inputs from flags named like the inputs
  * (`--cache URL`, `--hosts 'web*'`); `--NAME-file PATH` reads a value from a file, and secrets
  * may come from FLEET_<NAME> variables (`FLEET_SIGNING_KEY`), never from argv.
@@ -14,12 +14,14 @@ import { fileErrorReason } from '../../src/util/errors.js';
 import { exec } from '../../src/util/exec.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-const COMMANDS: Record<string, { action: string; fixed?: Record<string, string>; about: string }> = {
+/** `fixed` inputs cannot be changed by a flag; `defaults` replace the action's own defaults (a flag wins). */
+const COMMANDS: Record<string, { action: string; fixed?: Record<string, string>; defaults?: Record<string, string>; about: string }> = {
   build: { action: 'action-build', about: 'build hosts and VM tests, push their closures to a binary cache' },
   deploy: { action: 'action-deploy', about: 'roll systems out to the hosts of an environment' },
   bump: { action: 'action-flake-bump', about: 'open or update the flake.lock bump pull request' },
   wave: { action: 'action-upgrade-wave', about: 'promote staging or advance the next upgrade wave' },
   status: { action: 'action-upgrade-wave', fixed: { mode: 'status' }, about: 'report which hosts run what, per wave' },
+  gc: { action: 'action-gc', defaults: { 'dry-run': 'true' }, about: 'garbage-collect the binary cache (a dry run unless --dry-run false)' },
 };
 const SECRET_INPUTS = ['signing-key', 'ssh-private-key', 'manifest-signing-key', 'token', 'github-token'];
 
@@ -123,6 +125,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const fromEnv = process.env[`FLEET_${name.toUpperCase().replace(/-/g, '_')}`];
     if (manifest.inputs?.[name] && inputs[name] === undefined && fromEnv) inputs[name] = fromEnv;
   }
+  for (const [name, value] of Object.entries(spec.defaults ?? {})) inputs[name] ??= value;
   for (const [name, value] of Object.entries(spec.fixed ?? {})) {
     if (inputs[name] !== undefined && inputs[name] !== value) {
       throw new Error(`fleet ${command} always runs with --${name} ${value}, not ${JSON.stringify(inputs[name])}; use fleet wave --${name} ${inputs[name]} for that`);

@@ -441,6 +441,25 @@ converge() {
 
 # --- the status report --------------------------------------------------------------------------
 
+# The profile's generations other than $1, newest first (at most 10), as comma-separated JSON strings:
+# what a rollback can go back to, which the cache's garbage collection keeps.
+earlier_generations() {
+  numbers=
+  for link in "$profile"-*-link; do
+    [ -L "$link" ] || continue
+    n=${link#"$profile"-}
+    n=${n%-link}
+    is_number "$n" && [ "$n" != "$1" ] && numbers="$numbers$n
+"
+  done
+  list=
+  for n in $(printf '%s' "$numbers" | sort -rn | head -n 10); do
+    target=$(readlink -f "$profile-$n-link") || continue
+    list="$list${list:+,}$(json_string "$target")"
+  done
+  printf '%s' "$list"
+}
+
 render_report() {
   cur=$(fleet_current_system)
   boot=$(fleet_booted_system)
@@ -458,10 +477,10 @@ render_report() {
   now=$(date -u +%s)
   adopted=$(stat -c %Y /run/current-system 2>/dev/null || echo "$now")
   [ "$adopted" -le "$now" ] || adopted=$now
-  printf '{"format":1,"host":%s,"system":%s,"booted":%s,"profileGeneration":%s,"failedUnits":[%s],"needsReboot":%s,"lastError":%s,"reportedAt":"%s","adoptedAt":"%s","manifestSequence":%s,"agentVersion":"%s","desired":%s}\n' \
+  printf '{"format":1,"host":%s,"system":%s,"booted":%s,"profileGeneration":%s,"failedUnits":[%s],"needsReboot":%s,"lastError":%s,"reportedAt":"%s","adoptedAt":"%s","manifestSequence":%s,"agentVersion":"%s","desired":%s,"generations":[%s]}\n' \
     "$(json_string "$host")" "$(json_string "$cur")" "$(json_string "$boot")" "$gen" "$units" "$reboot" \
     "$(json_or_null "$error")" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$(date -u -d "@$adopted" +%Y-%m-%dT%H:%M:%SZ)" \
-    "$sequence" "$agent_version" "$(json_or_null "$desired")"
+    "$sequence" "$agent_version" "$(json_or_null "$desired")" "$(earlier_generations "$gen")"
 }
 
 # Writes the report to the state directory, then uploads it (a failed upload is retried next run).

@@ -53,6 +53,11 @@ export interface PushOptions {
   uploadAttempts?: number;
   /** Paths an earlier push of this run put in the cache: references to them are taken as there, unchecked. */
   available?: ReadonlySet<string>;
+  /**
+   * Narinfo keys the cache's garbage collection has condemned (fleet/gc/condemned.json): such a path
+   * is pushed again instead of relied on, which also takes it off the next collection's list.
+   */
+  condemned?: ReadonlySet<string>;
 }
 
 export interface PathPushResult {
@@ -227,6 +232,8 @@ export async function pushToCache(options: PushOptions): Promise<PushResult> {
     if (node.phase !== 'unchecked') return;
     if (options.available?.has(node.path)) {
       plan.checked(node, true);
+    } else if (options.condemned?.has(narInfoKey(node.path))) {
+      plan.checked(node, false);
     } else {
       try {
         if (verifying && node.info) await verify(node);

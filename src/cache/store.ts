@@ -15,6 +15,13 @@ export interface DatedObject {
   modifiedAt?: Date;
 }
 
+/** A listed object: its key, and where the store tells them its size and last write. */
+export interface StoreObject {
+  key: string;
+  size?: number;
+  modifiedAt?: Date;
+}
+
 /** A body to stream; a factory lets a store retry the upload in place by making it again. */
 export type StreamBody = Readable | (() => Readable);
 
@@ -43,7 +50,12 @@ export interface BinaryCacheStore {
    * stays bounded. The object is visible only once complete (no half-written object).
    */
   putStream(key: string, body: StreamBody, contentType: string): Promise<{ bytes: number }>;
-  /** Lists keys under a prefix (status reports, manifests). */
+  /** Lists keys under a prefix (status reports, manifests), sorted. */
   list(prefix: string): Promise<string[]>;
+  /** `list`, with each object's size and last write where the store keeps them (for garbage collection). */
+  listObjects(prefix: string): Promise<StoreObject[]>;
+  /** Deletes one object; a missing one is not an error. */
   delete(key: string): Promise<void>;
+  /** Deletes many objects, in as few requests as the store allows; missing ones are not an error. */
+  deleteMany(keys: readonly string[]): Promise<void>;
 }

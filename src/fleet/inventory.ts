@@ -95,7 +95,7 @@ function toInventory(document: InventoryDocument, source: string): Inventory {
       ];
     }),
   );
-  return { environments, waves, hosts, holds: document.holds, source };
+  return { environments, waves, hosts, holds: document.holds, pinned: document.pinned, source };
 }
 
 /** Defaults apply to hosts deployed the same way; a pull host takes no ssh user from them. */

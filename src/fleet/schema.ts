@@ -78,6 +78,8 @@ export const inventorySchema = z.strictObject({
     )
     .default({}),
   holds: z.array(z.strictObject({ reason: z.string().min(1), waves: list.optional() })).default([]),
+  /** Store paths the cache's garbage collection keeps with their closures (a golden image, a known-good system). */
+  pinned: z.array(z.string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$/, 'must be a store path such as /nix/store/<32-char hash>-<name>')).default([]),
   defaults: z
     .strictObject({
       deploy: z.record(z.string(), z.unknown()).optional(),

@@ -24,6 +24,8 @@ import { errorMessage } from '../util/errors.js';
  *   agentVersion      string            version of the agent that wrote the report
  *   desired           store path | null optional: the path of the last accepted manifest (may differ from `system`
  *                                       while a switch is pending or after a rollback)
+ *   generations       store path[]      optional: the profile's earlier generations, newest first (what a
+ *                                       rollback can go back to; the cache's garbage collection keeps them)
  *
  * Times are UTC with a `Z` or an explicit offset, e.g. `date -u +%Y-%m-%dT%H:%M:%SZ`.
  * Unknown extra fields are kept out of the parsed value and do not make a report invalid, so a
@@ -55,6 +57,7 @@ export const statusReportSchema = z.object({
   manifestSequence: z.number().int().nonnegative().nullable(),
   agentVersion: z.string().min(1),
   desired: storePath.nullable().optional(),
+  generations: z.array(storePath).optional(),
 });
 
 /** A report as the agent writes it (times as strings). */
@@ -74,6 +77,8 @@ export interface HostStatusReport {
   manifestSequence: number | null;
   agentVersion: string;
   desired: string | null;
+  /** Earlier generations, newest first, when the agent lists them. */
+  generations?: string[];
 }
 
 export class StatusReportError extends Error {
@@ -119,6 +124,7 @@ export function parseStatusReport(input: string | Buffer | unknown, whence = 'st
     manifestSequence: report.manifestSequence,
     agentVersion: report.agentVersion,
     desired: report.desired ?? null,
+    ...(report.generations ? { generations: report.generations } : {}),
   };
 }
 
@@ -138,6 +144,7 @@ export function renderStatusReport(report: HostStatusReport): string {
     manifestSequence: report.manifestSequence,
     agentVersion: report.agentVersion,
     desired: report.desired,
+    ...(report.generations ? { generations: report.generations } : {}),
   };
   return `${JSON.stringify(document, null, 2)}\n`;
 }

@@ -5,6 +5,8 @@ export interface Inventory {
   hosts: Record<string, Host>;
   /** Holds block every promotion until removed. */
   holds: Hold[];
+  /** Store paths the cache's garbage collection always keeps. */
+  pinned: string[];
   /** Where it was read from (a file path, or `flake#attr`), for messages and minimal edits. */
   source: string;
 }

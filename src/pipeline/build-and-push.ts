@@ -103,12 +103,14 @@ export async function pushOutputs(roots: readonly string[], request: PushRequest
   return { infos, delegatedTo: url.url, pushMs: performance.now() - started };
 }
 
-/** Pushes the closures of `roots` through `pusher` (after what it already pushed), then closes it. */
-export async function pushWith(pusher: ClosurePusher, roots: readonly string[], log: Log): Promise<{ infos: PathInfo[]; push: PushResult; pushMs: number }> {
+/** Pushes the closures of `roots` through `pusher` (after what it already pushed), runs `beforeClose`, then closes it. */
+export async function pushWith(pusher: ClosurePusher, roots: readonly string[], log: Log, beforeClose?: () => Promise<void>): Promise<{ infos: PathInfo[]; push: PushResult; pushMs: number }> {
   const started = performance.now();
   try {
     await log.group(`Pushing the closures of ${roots.length} ${roots.length === 1 ? 'path' : 'paths'}`, () => pusher.push(roots));
-    return { ...(await pusher.result()), pushMs: performance.now() - started };
+    const result = { ...(await pusher.result()), pushMs: performance.now() - started };
+    await beforeClose?.();
+    return result;
   } finally {
     await pusher.close();
   }

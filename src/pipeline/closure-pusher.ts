@@ -4,6 +4,8 @@ import type { PublicKey, SigningKey } from '../cache/signing.js';
 import { mergePushResults, pushToCache, type PushResult } from '../cache/push.js';
 import type { Nix, PathInfo } from '../nix/index.js';
 import type { Log } from '../util/log.js';
+import { readCondemned, writeBuildRecord, type BuildRecord } from '../gc/records.js';
+import { errorMessage } from '../util/errors.js';
 import { closuresByRoot } from './closure.js';
 
 /** Where and how to push: the cache, the signing key, and the credentials, asked for at the first push. */
@@ -35,6 +37,7 @@ const LANDED = new Set(['pushed', 'repaired', 'skipped', 'upstream']);
  */
 export class ClosurePusher {
   private store: OpenedStore | undefined;
+  private condemned: Set<string> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly landed = new Set<string>();
   private readonly results: PushResult[] = [];
@@ -65,9 +68,28 @@ export class ClosurePusher {
     return [...closure].every((path) => this.landed.has(path));
   }
 
+  /** Records the build (its store paths, for the cache's garbage collection) in the cache, if anything was pushed. */
+  async recordBuild(record: BuildRecord): Promise<string | undefined> {
+    await this.queue;
+    if (!this.store) return undefined;
+    return writeBuildRecord(this.store, record);
+  }
+
   async close(): Promise<void> {
     await this.queue;
     await this.store?.close();
+  }
+
+  /** What the last garbage collection condemned: pushed again rather than relied on. */
+  private async readCondemned(store: OpenedStore): Promise<Set<string>> {
+    try {
+      const condemned = new Set((await readCondemned(store)).since.keys());
+      if (condemned.size > 0) this.log.info(`${condemned.size} objects of ${store.url} are condemned by its garbage collection: closures that need them push them again`);
+      return condemned;
+    } catch (error) {
+      this.log.warning(`could not read what the cache's garbage collection condemned (${errorMessage(error)}); pushing as if nothing were`);
+      return new Set();
+    }
   }
 
   private async pushNow(roots: readonly string[]): Promise<boolean> {
@@ -77,6 +99,7 @@ export class ClosurePusher {
     const fresh = closure.filter((info) => !this.landed.has(info.path));
     if (fresh.length > 0) {
       this.store ??= openStore(this.request.cache, { ...(await this.request.storeOptions()), log: this.log });
+      this.condemned ??= await this.readCondemned(this.store);
       const result = await pushToCache({
         paths: fresh,
         store: this.store,
@@ -86,6 +109,7 @@ export class ClosurePusher {
         skipUpstreamKeys: this.request.skipUpstream,
         verifyExisting: this.request.verifyCache,
         available: this.landed,
+        condemned: this.condemned,
         log: this.log,
       });
       this.results.push(result);

@@ -17,7 +17,7 @@ import { startOidcIssuer, type OidcIssuer } from '../support/oidc/index.js';
  * good one, and nothing is contacted (GitHub, the OIDC issuer, the cache, nix, ssh) or written.
  */
 
-type Action = 'action-build' | 'action-deploy' | 'action-flake-bump' | 'action-upgrade-wave';
+type Action = 'action-build' | 'action-deploy' | 'action-flake-bump' | 'action-gc' | 'action-upgrade-wave';
 
 interface BadInput {
   /** The wrong value (and whatever else the row needs), over the action's otherwise good inputs. */
@@ -153,6 +153,20 @@ const FLAKE_BUMP: [string, BadInput][] = [
   ['a path that does not exist', { inputs: { path: 'flakes/missing' }, says: 'flakes/missing' }],
 ];
 
+const GC: [string, BadInput][] = [
+  ['no cache', { inputs: { cache: '' }, shows: null, says: 'is required: the binary cache to collect' }],
+  ['an unsupported cache scheme, with a password', { inputs: { cache: 'ftp://gc:hunter2@cache.example.org/nix' }, shows: '"ftp://gc:***@cache.example.org/nix"', secret: 'hunter2', says: 'must start with s3://' }],
+  ['an S3 bucket name with capitals', { inputs: { cache: 's3://My_Cache?region=eu-west-1' }, says: 'has no valid bucket name' }],
+  ['keep-builds of 0', { inputs: { 'keep-builds': '0' }, says: 'is below the minimum 1' }],
+  ['keep-generations above 10', { inputs: { 'keep-generations': '11' }, says: 'is above the maximum 10' }],
+  ['a min-age that is no duration', { inputs: { 'min-age': 'a fortnight' }, says: 'is not a duration' }],
+  ['a min-age above a year', { inputs: { 'min-age': '400d' }, says: 'is longer than the maximum 365d' }],
+  ['a dry-run that is no boolean', { inputs: { 'dry-run': 'maybe' }, says: 'is not a boolean' }],
+  ['a role for a cache that is not S3', { inputs: { 'role-to-assume': ROLE }, says: 'only applies to an s3:// cache' }],
+  ['a role that is no role ARN', { inputs: { 'role-to-assume': 'fleet-gc', cache: 's3://my-cache?region=eu-west-1' }, says: 'is not an IAM role ARN' }],
+  ['an inventory that does not exist', { inputs: { inventory: 'fleet.json' }, says: 'cannot be read: no such file' }],
+];
+
 const UPGRADE_WAVE: [string, BadInput][] = [
   ['an unknown mode', { inputs: { mode: 'yolo' }, says: 'is not one of status, promote, advance' }],
   ['an inventory that does not exist', { inputs: { inventory: 'fleet.json' }, says: 'cannot be read: no such file' }],
@@ -239,6 +253,8 @@ describe('the bad-input table', () => {
         return { environment: 'production', hosts: 'all', 'role-to-assume': ROLE, 'manifest-store': cacheUrl, 'manifest-signing-key': signingKey.secret, 'github-token': gh.token };
       case 'action-flake-bump':
         return { token: gh.token };
+      case 'action-gc':
+        return { cache: cacheUrl, 'dry-run': 'false' };
       case 'action-upgrade-wave':
         return { mode: 'promote', cache: 's3://fleet-status?region=eu-west-1', 'role-to-assume': ROLE, token: gh.token };
     }
@@ -289,10 +305,11 @@ describe('the bad-input table', () => {
   it.each(BUILD)('action-build: %s', (_, row) => expectRefusedAlone('action-build', row));
   it.each(DEPLOY)('action-deploy: %s', (_, row) => expectRefusedAlone('action-deploy', row));
   it.each(FLAKE_BUMP)('action-flake-bump: %s', (_, row) => expectRefusedAlone('action-flake-bump', row));
+  it.each(GC)('action-gc: %s', (_, row) => expectRefusedAlone('action-gc', row));
   it.each(UPGRADE_WAVE)('action-upgrade-wave: %s', (_, row) => expectRefusedAlone('action-upgrade-wave', row));
 
-  it('has at least 60 rows over the four actions', () => {
-    expect(BUILD.length + DEPLOY.length + FLAKE_BUMP.length + UPGRADE_WAVE.length).toBeGreaterThanOrEqual(60);
+  it('has at least 60 rows over the five actions', () => {
+    expect(BUILD.length + DEPLOY.length + FLAKE_BUMP.length + GC.length + UPGRADE_WAVE.length).toBeGreaterThanOrEqual(60);
   });
 });
 

@@ -35,7 +35,7 @@ describe('committed bundles', () => {
     expect(stale).toEqual([]);
   }, 300_000);
 
-  it('exist for the four actions and the command line', () => {
-    expect(bundles).toEqual(['action-build', 'action-deploy', 'action-flake-bump', 'action-upgrade-wave', 'cli']);
+  it('exist for the five actions and the command line', () => {
+    expect(bundles).toEqual(['action-build', 'action-deploy', 'action-flake-bump', 'action-gc', 'action-upgrade-wave', 'cli']);
   });
 });

@@ -82,7 +82,7 @@ describe('pull agent against s3rver (manifests, reports) and nginx (closures)', 
     expect(await h.profileGeneration()).toBe(2);
 
     const status = await report(h.name);
-    expect(status).toMatchObject({ host: h.name, system: v2, booted: v1, profileGeneration: 2, manifestSequence: 1, lastError: null, desired: v2, failedUnits: [] });
+    expect(status).toMatchObject({ host: h.name, system: v2, booted: v1, profileGeneration: 2, manifestSequence: 1, lastError: null, desired: v2, failedUnits: [], generations: [v1] });
     expect(status.adoptedAt.getTime()).toBeLessThanOrEqual(status.reportedAt.getTime());
 
     const again = await runAgent(h, config(h.name));

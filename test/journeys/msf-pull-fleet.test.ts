@@ -25,8 +25,9 @@
  * makes, the daily schedule again (advance opens the pull request moving wave middle), the maintainer
  * merges it, the push to main that merge makes (wave middle gets its manifests), the daily schedule
  * with a unit failed on wave middle's host (advance blocks, naming it), the daily schedule once the
- * host is healthy again (advance opens the pull request moving wave final), and the weekly schedule
- * (the lock bump alone).
+ * host is healthy again (advance opens the pull request moving wave final), the weekly schedule
+ * (the lock bump alone), and the Sunday schedule twice, the clock moved past min-age each time
+ * (FLEET_NOW): the garbage collection condemns a closure nothing holds any more, then deletes it.
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,12 +38,16 @@ import { buildExampleFleet } from '../support/example-fleet.js';
 import { startHosts, type SimulatedFleet, type SimulatedHost } from '../support/hosts/index.js';
 import { createFleetRepository, type FleetRepository } from '../support/journeys/fleet-repository.js';
 import { nixKeyPair } from '../support/keys.js';
-import { cleanupFreshStores, freshStore, offlineNixEnv, OFFLINE_NIX_CONFIG } from '../support/nix.js';
+import { cleanupFreshStores, freshStore, offlineNix, offlineNixEnv, OFFLINE_NIX_CONFIG } from '../support/nix.js';
 import { pushEvent, runWorkflow, scheduleEvent, type RunnerSettings, type WorkflowRunResult } from '../support/workflows/index.js';
 import { startOidcIssuer, startSts, type IssuedCredentials, type OidcIssuer, type StsEmulator } from '../support/oidc/index.js';
 import { s3rverAccounts } from '../support/s3rver-accounts.js';
 import { startS3rver, type S3rverHandle } from '../support/servers/index.js';
 import { openStore, type OpenedStore } from '../../src/cache/open-store.js';
+import { pushToCache } from '../../src/cache/push.js';
+import { parseSigningKey } from '../../src/cache/signing.js';
+import type { GcReport } from '../../src/gc/collect.js';
+import { memoryLog } from '../../src/util/log.js';
 import { runAgent, type AgentConfig } from '../integration/deploy-pull-fixture.js';
 
 const CALLER = join(repoRoot, 'examples', 'workflows', 'msf-pull-fleet.yml');
@@ -58,8 +63,11 @@ const REPO = { fullName: 'acme/fleet', defaultBranch: 'main' };
 const SOAK_MS = 5_000;
 const DAILY = '0 6 * * *';
 const WEEKLY = '0 4 * * 1';
+const SUNDAY = '0 2 * * 0';
+const DAY = 86_400_000;
 const WRITER = 'arn:aws:iam::123456789012:role/fleet-cache-writer';
 const READER = 'arn:aws:iam::123456789012:role/fleet-status-reader';
+const COLLECTOR = 'arn:aws:iam::123456789012:role/fleet-cache-gc';
 
 describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)', () => {
   let fleet: SimulatedFleet;
@@ -148,6 +156,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
       trustPolicy: [
         { roleArn: WRITER, subjectPatterns: ['repo:acme/fleet:ref:refs/heads/staging', 'repo:acme/fleet:ref:refs/heads/main', 'repo:acme/fleet:environment:staging', 'repo:acme/fleet:environment:production'] },
         { roleArn: READER, subjectPatterns: ['repo:acme/fleet:ref:refs/heads/main'] },
+        { roleArn: COLLECTOR, subjectPatterns: ['repo:acme/fleet:ref:refs/heads/main'] },
       ],
       onIssue: (c: IssuedCredentials) => s3rverAccounts.DUMMY_ACCOUNT.createKeyPair(c.accessKeyId, c.secretAccessKey),
     });
@@ -169,7 +178,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
       repository: REPO.fullName,
       cloneUrl: gh.cloneUrl,
       github: { apiUrl: gh.apiUrl, graphqlUrl: gh.graphqlUrl, serverUrl: 'https://github.com', token: gh.token },
-      vars: { FLEET_STORE: s3.cacheUrl, AWS_REGION: s3.region, FLEET_WRITER_ROLE: WRITER, FLEET_READER_ROLE: READER },
+      vars: { FLEET_STORE: s3.cacheUrl, AWS_REGION: s3.region, FLEET_WRITER_ROLE: WRITER, FLEET_READER_ROLE: READER, FLEET_GC_ROLE: COLLECTOR },
       environments: { staging: { deploymentRefs: ['staging'] }, production: { deploymentRefs: ['main'] } },
       secrets: { NIX_SIGNING_KEY: cacheKeys.secret, FLEET_MANIFEST_KEY: manifestKeys.secret },
       machineEnv: {
@@ -261,7 +270,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
 
     it('runs promote and advance only, with what the gates need and no more', () => {
       expect(failures(result)).toEqual([]);
-      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'publish-production': 'skipped', 'promote / wave': 'success', 'advance / wave': 'success', bump: 'skipped' });
+      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'publish-production': 'skipped', 'promote / wave': 'success', 'advance / wave': 'success', bump: 'skipped', gc: 'skipped' });
       for (const job of ['promote / wave', 'advance / wave']) {
         expect(result.job(job).permissions).toMatchObject({ contents: 'write', 'pull-requests': 'write', issues: 'read', deployments: 'none' });
       }
@@ -444,11 +453,85 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     // wiring (trigger, base branch, permissions), not a bump pull request (test/e2e/flake-bump.test.ts does).
     it('runs only the lock bump, on staging, which finds nothing to update', () => {
       expect(failures(result)).toEqual([]);
-      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'publish-production': 'skipped', promote: 'skipped', advance: 'skipped', 'bump / bump': 'success' });
+      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'publish-production': 'skipped', promote: 'skipped', advance: 'skipped', 'bump / bump': 'success', gc: 'skipped' });
       const bump = result.job('bump / bump');
       expect(bump.permissions).toMatchObject({ contents: 'write', 'pull-requests': 'write', 'id-token': 'none', deployments: 'none' });
       expect(bump.steps.find((s) => s.id === 'bump')?.inputs.base).toBe('staging');
       expect(bump.steps.find((s) => s.id === 'bump')?.outputs.operation).toBe('unchanged');
     });
+  });
+
+  describe('the Sunday schedule: the garbage collection of the store', () => {
+    /** A closure pushed long ago that no manifest, host or recorded build holds: web1 of a variant never deployed. */
+    let abandoned: string;
+    let abandonedOnly: string[];
+    const sunday = async (daysLater: number) => {
+      const from = sts.issued.length;
+      settings.machineEnv = { ...settings.machineEnv, FLEET_NOW: new Date(Date.now() + daysLater * DAY).toISOString() };
+      try {
+        const result = await run(scheduleEvent(REPO, { cron: SUNDAY, sha: (await gh.branchSha('main')) as string }));
+        return { result, issued: issuedSince(from), report: JSON.parse(result.conclusions.gc?.outputs.report ?? '{}') as GcReport };
+      } finally {
+        delete settings.machineEnv?.FLEET_NOW;
+      }
+    };
+    const narinfoOf = (path: string) => `${path.slice(11, 43)}.narinfo`;
+    /** Manifests in the store that no pointer names any more. */
+    const supersededManifests = async (): Promise<string[]> => {
+      const current = new Set<string>();
+      for (const key of await published()) current.add((JSON.parse(((await bucket.get(`fleet/${key}.json`)) as Buffer).toString('utf8')) as { storePath: string }).storePath);
+      const manifests: string[] = [];
+      for (const key of (await bucket.list('')).filter((k) => k.endsWith('.narinfo'))) {
+        const storePath = /^StorePath: (.*)$/m.exec(((await bucket.get(key)) as Buffer).toString('utf8'))?.[1] ?? '';
+        if (/-fleet-manifest-/.test(storePath) && !current.has(storePath)) manifests.push(storePath);
+      }
+      return manifests.sort();
+    };
+    let superseded: string[];
+
+    beforeAll(async () => {
+      abandoned = (await buildExampleFleet({ variant: 'abandoned', hosts: ['web1'] })).toplevels.web1 as string;
+      const infos = await offlineNix().pathInfo([abandoned], { recursive: true });
+      const pushedClosure = await pushToCache({ paths: infos, store: bucket, signingKey: parseSigningKey(cacheKeys.secret), log: memoryLog(), concurrency: 8, narWorkers: 0 });
+      expect(pushedClosure.paths.filter((p) => p.status === 'failed')).toEqual([]);
+      const held = new Set((await offlineNix().pathInfo([...Object.values(staging), ...Object.values(production), ...Object.values(initial)], { recursive: true })).map((i) => i.path));
+      abandonedOnly = infos.map((i) => i.path).filter((p) => !held.has(p));
+    }, 300_000);
+
+    it('condemns the closure nothing holds, deletes nothing yet, with the collector role from main', async () => {
+      const { result, issued, report } = await sunday(15);
+      expect(failures(result)).toEqual([]);
+      expect(resultsOf(result)).toMatchObject({ build: 'skipped', promote: 'skipped', advance: 'skipped', bump: 'skipped', 'gc / gc': 'success' });
+      expect(issued).toEqual(['fleet-cache-gc for repo:acme/fleet:ref:refs/heads/main']);
+      expect(result.job('gc / gc').permissions).toMatchObject({ contents: 'read', 'id-token': 'write', 'pull-requests': 'none', deployments: 'none' });
+      expect(abandonedOnly).toContain(abandoned);
+      // Besides the abandoned closure, the manifests newer ones replaced (web1's first) are garbage.
+      expect(report.condemned.narinfos).toBe(abandonedOnly.length + (await supersededManifests()).length);
+      expect(report.deleted.narinfos).toBe(0);
+      // Three pointers (staging/monitor, production/web1, production/web2), four hosts' reports, the builds of staging and main.
+      expect(report.roots).toMatchObject({ manifest: 6, running: 4, booted: 4 });
+      expect(report.roots.build).toBeGreaterThanOrEqual(2 * HOSTS.length);
+      for (const path of abandonedOnly) expect(await exists(narinfoOf(path))).toBe(true);
+      superseded = await supersededManifests();
+      expect(superseded).toEqual([expect.stringMatching(/-fleet-manifest-web1-1$/)]);
+    }, 600_000);
+
+    it('deletes it once condemned for min-age, and every host still finds its system in the store', async () => {
+      const { result, report } = await sunday(30);
+      expect(failures(result)).toEqual([]);
+      const garbage = [...abandonedOnly, ...superseded].sort();
+      expect(report.deletedPaths).toEqual(garbage);
+      expect(JSON.parse(result.conclusions.gc?.outputs['deleted-paths'] ?? '[]')).toEqual(garbage);
+      expect(result.job('gc / gc').summary).toContain(abandoned);
+      for (const path of garbage) expect(await exists(narinfoOf(path))).toBe(false);
+      const systems = [staging.monitor, production.web1, production.web2, ...Object.values(staging)] as string[];
+      const store = await freshStore();
+      const copy = await store.copyFrom(storeUrl, systems, { trustedPublicKeys: cacheKeys.public, requireSigs: true });
+      expect(copy.code).toBe(0);
+      // The agents' next runs change nothing.
+      const before = await currentSystems();
+      await agentsRun('run');
+      expect(await currentSystems()).toEqual(before);
+    }, 600_000);
   });
 });

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BinaryCacheStore, DatedObject } from '../../src/cache/store.js';
+import type { BinaryCacheStore, DatedObject, StoreObject } from '../../src/cache/store.js';
 
 /** Hooks a test uses to inject faults or watch the order of operations. */
 export interface StoreHooks {
@@ -21,6 +21,8 @@ export class MemoryStore implements BinaryCacheStore {
   readonly objects = new Map<string, { body: Buffer; contentType: string; modifiedAt: Date }>();
   /** `put <key>` for each committed write, in commit order. */
   readonly log: string[] = [];
+  /** Each deleted key, in order. */
+  readonly deletions: string[] = [];
   inFlight = 0;
   maxInFlight = 0;
 
@@ -74,10 +76,23 @@ export class MemoryStore implements BinaryCacheStore {
     return this.op('list', prefix, async () => [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort());
   }
 
+  listObjects(prefix: string): Promise<StoreObject[]> {
+    return this.op('list', prefix, async () =>
+      [...this.objects.entries()]
+        .filter(([k]) => k.startsWith(prefix))
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([key, o]) => ({ key, size: o.body.length, modifiedAt: o.modifiedAt })),
+    );
+  }
+
   delete(key: string): Promise<void> {
     return this.op('delete', key, async () => {
-      this.objects.delete(key);
+      if (this.objects.delete(key)) this.deletions.push(key);
     });
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await this.delete(key);
   }
 
   text(key: string): string | undefined {
@@ -167,7 +182,18 @@ export class DirectoryStore implements BinaryCacheStore {
     return out.filter((k) => k.startsWith(prefix)).sort();
   }
 
+  async listObjects(prefix: string): Promise<StoreObject[]> {
+    return Promise.all((await this.list(prefix)).map(async (key) => {
+      const info = await stat(this.file(key));
+      return { key, size: info.size, modifiedAt: info.mtime };
+    }));
+  }
+
   async delete(key: string): Promise<void> {
     await rm(this.file(key), { force: true });
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await this.delete(key);
   }
 }

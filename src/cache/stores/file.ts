@@ -4,9 +4,10 @@ import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promi
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
+import { mapConcurrent } from '../../util/async.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
-import type { BinaryCacheStore, DatedObject } from '../store.js';
+import type { BinaryCacheStore, DatedObject, StoreObject } from '../store.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { StoreError } from './store-error.js';
 import { countedBody, type StreamBody } from './stream-body.js';
@@ -104,11 +105,23 @@ export class FileBinaryCacheStore implements BinaryCacheStore {
   async list(prefix: string): Promise<string[]> {
     assertValidPrefix(prefix, this.url);
     const slash = prefix.lastIndexOf('/');
-    const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
-    const namePrefix = prefix.slice(slash + 1);
     const keys: string[] = [];
-    await this.walk(dirKey, namePrefix, keys);
+    await this.walk(slash < 0 ? '' : prefix.slice(0, slash), prefix.slice(slash + 1), keys);
     return keys.sort();
+  }
+
+  async listObjects(prefix: string): Promise<StoreObject[]> {
+    const keys = await this.list(prefix);
+    const objects = await mapConcurrent(keys, 32, async (key): Promise<StoreObject | undefined> => {
+      try {
+        const info = await stat(this.pathOf(key));
+        return { key, size: info.size, modifiedAt: info.mtime };
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw this.failure('list', key, error);
+      }
+    });
+    return objects.filter((o): o is StoreObject => o !== undefined);
   }
 
   async delete(key: string): Promise<void> {
@@ -117,6 +130,10 @@ export class FileBinaryCacheStore implements BinaryCacheStore {
     } catch (error) {
       throw this.failure('delete', key, error);
     }
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    await mapConcurrent(keys, 32, (key) => this.delete(key));
   }
 
   /** Nothing to release; here so every store opened by openStore can be closed alike. */

@@ -3,7 +3,7 @@ import { mapConcurrent } from '../../util/async.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import { isRetryableStatus, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
-import type { BinaryCacheStore, DatedObject, GetOptions } from '../store.js';
+import type { BinaryCacheStore, DatedObject, GetOptions, StoreObject } from '../store.js';
 import { HttpTransport, type HttpRequest, type HttpResponse } from './http-transport.js';
 import { assertValidKey, assertValidPrefix, encodeKeyPath } from './keys.js';
 import { parseRetryAfter, StoreError } from './store-error.js';
@@ -22,9 +22,13 @@ export interface HttpStoreOptions {
   retry?: Partial<RetryPolicy>;
 }
 
+/** An entry of nginx's `autoindex_format json` listing. */
 interface ListingEntry {
   name: string;
   type: string;
+  /** An HTTP date, e.g. `Wed, 02 Dec 2026 10:00:00 GMT`. */
+  mtime?: string;
+  size?: number;
 }
 
 /**
@@ -147,11 +151,15 @@ export class HttpBinaryCacheStore implements BinaryCacheStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    return (await this.listObjects(prefix)).map((o) => o.key);
+  }
+
+  async listObjects(prefix: string): Promise<StoreObject[]> {
     assertValidPrefix(prefix, this.url);
     const slash = prefix.lastIndexOf('/');
-    const keys: string[] = [];
-    await this.walk(slash < 0 ? '' : prefix.slice(0, slash), prefix.slice(slash + 1), keys);
-    return keys.sort();
+    const objects: StoreObject[] = [];
+    await this.walk(slash < 0 ? '' : prefix.slice(0, slash), prefix.slice(slash + 1), objects);
+    return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async delete(key: string): Promise<void> {
@@ -162,12 +170,17 @@ export class HttpBinaryCacheStore implements BinaryCacheStore {
     }, this.retryOptions(`DELETE ${this.display(key)}`));
   }
 
+  /** WebDAV has no batch delete: one DELETE per key, 16 at a time. */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    await mapConcurrent(keys, 16, (key) => this.delete(key));
+  }
+
   /** Closes idle keep-alive connections. */
   async close(): Promise<void> {
     this.transport.close();
   }
 
-  private async walk(dirKey: string, namePrefix: string, into: string[]): Promise<void> {
+  private async walk(dirKey: string, namePrefix: string, into: StoreObject[]): Promise<void> {
     const dirUrl = dirKey ? new URL(`${encodeKeyPath(dirKey)}/`, this.base) : this.base;
     const shown = `${this.url}/${dirKey ? `${dirKey}/` : ''}`;
     const entries = await withRetry(async () => {
@@ -178,7 +191,13 @@ export class HttpBinaryCacheStore implements BinaryCacheStore {
     }, this.retryOptions(`GET ${shown}`));
     const children = entries.filter((e) => e.name.startsWith(namePrefix) && !e.name.includes('/'));
     for (const entry of children) {
-      if (entry.type === 'file') into.push(dirKey ? `${dirKey}/${entry.name}` : entry.name);
+      if (entry.type !== 'file') continue;
+      const modifiedAt = entry.mtime ? new Date(entry.mtime) : undefined;
+      into.push({
+        key: dirKey ? `${dirKey}/${entry.name}` : entry.name,
+        ...(typeof entry.size === 'number' ? { size: entry.size } : {}),
+        ...(modifiedAt && !Number.isNaN(modifiedAt.getTime()) ? { modifiedAt } : {}),
+      });
     }
     const dirs = children.filter((e) => e.type === 'directory');
     await mapConcurrent(dirs, 4, (entry) => this.walk(dirKey ? `${dirKey}/${entry.name}` : entry.name, '', into));

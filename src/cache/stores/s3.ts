@@ -1,6 +1,7 @@
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -12,7 +13,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import { backoffDelay, defaultRetryPolicy, isDroppedConnection, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
-import type { BinaryCacheStore, DatedObject, GetOptions } from '../store.js';
+import type { BinaryCacheStore, DatedObject, GetOptions, StoreObject } from '../store.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { StoreError } from './store-error.js';
 import { countedBody, type StreamBody } from './stream-body.js';
@@ -165,22 +166,27 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    return (await this.listObjects(prefix)).map((o) => o.key);
+  }
+
+  async listObjects(prefix: string): Promise<StoreObject[]> {
     assertValidPrefix(prefix, this.url);
-    const keys: string[] = [];
+    const objects: StoreObject[] = [];
     const base = this.location.prefix ? `${this.location.prefix}/` : '';
     let ContinuationToken: string | undefined;
     do {
       try {
         const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: base + prefix, ContinuationToken }));
         for (const object of out.Contents ?? []) {
-          if (object.Key?.startsWith(base)) keys.push(object.Key.slice(base.length));
+          if (!object.Key?.startsWith(base)) continue;
+          objects.push({ key: object.Key.slice(base.length), ...(object.Size !== undefined ? { size: object.Size } : {}), ...(object.LastModified ? { modifiedAt: object.LastModified } : {}) });
         }
         ContinuationToken = out.IsTruncated ? out.NextContinuationToken : undefined;
       } catch (error) {
         throw this.failure('list', prefix, error);
       }
     } while (ContinuationToken);
-    return keys.sort();
+    return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async delete(key: string): Promise<void> {
@@ -190,6 +196,29 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
     } catch (error) {
       if (statusOf(error) === 404) return;
       throw this.failure('delete', key, error);
+    }
+  }
+
+  /** DeleteObjects, 1,000 keys a request (S3's limit); a key S3 could not delete fails the call. */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      let out;
+      try {
+        out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.location.bucket, Delete: { Quiet: true, Objects: batch.map((key) => ({ Key: this.objectKey(key) })) } }));
+      } catch (error) {
+        throw this.failure('delete', `${batch[0]} and ${batch.length - 1} more`, error);
+      }
+      const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length > 0) {
+        const first = failed[0];
+        throw new StoreError(`S3 did not delete ${failed.length} of ${batch.length} objects in ${this.url} (first: ${first?.Key}: ${first?.Code} ${first?.Message ?? ''})`.trim(), {
+          url: this.url,
+          key: first?.Key ?? '',
+          retryable: failed.every((e) => e.Code === 'InternalError' || e.Code === 'SlowDown'),
+          hint: 'The role needs s3:DeleteObject on the bucket; re-run the collection, which starts again from what is left',
+        });
+      }
     }
   }
 

@@ -26,6 +26,11 @@ export interface FaultProxyOptions {
    * mid-upload (e.g. its spooled partial body). The cut waits for it.
    */
   beforeCut?: () => Promise<void> | void;
+  /**
+   * Runs for each request before anything else; `'drop'` closes the connection without forwarding
+   * it (a test can kill a client at an exact request, as a power loss would).
+   */
+  onRequest?: (method: string, path: string) => Promise<'forward' | 'drop'> | 'forward' | 'drop';
   /** Only these methods may get faults (default all). */
   methods?: readonly string[];
   /** Only paths matching this may get faults (default all). */
@@ -105,6 +110,10 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     stats.requests++;
+    if ((await options.onRequest?.(req.method ?? 'GET', req.url ?? '/')) === 'drop') {
+      req.socket.destroy();
+      return;
+    }
     const fault = chooseFault(req);
     stats.log.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, ...(fault ? { fault } : {}) });
     if (options.latencyMs) {

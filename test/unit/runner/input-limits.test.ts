@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { BUILD_INPUTS } from '../../../action-build/src/inputs.js';
 import { DEPLOY_INPUTS } from '../../../action-deploy/src/inputs.js';
 import { BUMP_INPUTS } from '../../../action-flake-bump/src/inputs.js';
+import { GC_INPUTS } from '../../../action-gc/src/inputs.js';
 import { WAVE_INPUTS } from '../../../action-upgrade-wave/src/inputs.js';
 import type { InputParser } from '../../../src/runner/inputs.js';
 import { MAX_TIMER_MS, parseDuration } from '../../../src/util/duration.js';
@@ -13,6 +14,7 @@ const SPECS: Record<string, Record<string, InputParser<unknown>>> = {
   'action-build': BUILD_INPUTS,
   'action-deploy': DEPLOY_INPUTS,
   'action-flake-bump': BUMP_INPUTS,
+  'action-gc': GC_INPUTS,
   'action-upgrade-wave': WAVE_INPUTS,
 };
 /** Inputs that end up in a timer (the rest are compared with dates). */
@@ -21,7 +23,7 @@ const TIMERS = ['health-check-timeout', 'confirm-timeout', 'wait'];
 const manifest = (action: string) => parse(readFileSync(join(repoRoot, action, 'action.yml'), 'utf8')) as { inputs: Record<string, { description: string; default?: string }> };
 const durationInputs = Object.entries(SPECS).flatMap(([action, spec]) =>
   Object.keys(manifest(action).inputs)
-    .filter((name) => /timeout|wait|lifetime|soak|after/.test(name))
+    .filter((name) => /timeout|wait|lifetime|soak|after|age/.test(name))
     .map((name) => [action, name, spec[name]] as const),
 );
 
@@ -32,6 +34,7 @@ describe('duration inputs', () => {
       'action-deploy confirm-timeout',
       'action-deploy wait',
       'action-deploy manifest-lifetime',
+      'action-gc min-age',
       'action-upgrade-wave soak',
       'action-upgrade-wave offline-after',
     ]);

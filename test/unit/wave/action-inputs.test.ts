@@ -1,5 +1,6 @@
 import { readWaveInputs } from '../../../action-upgrade-wave/src/inputs.js';
-import { clockFromEnv, readWaveSettings } from '../../../action-upgrade-wave/src/settings.js';
+import { readWaveSettings } from '../../../action-upgrade-wave/src/settings.js';
+import { clockFromEnv } from '../../../src/runner/clock.js';
 
 const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
 
