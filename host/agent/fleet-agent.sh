@@ -26,6 +26,8 @@
 #   FLEET_AGENT_REBOOT_WINDOW        HH:MM-HH:MM local time for reboots (default: any time)
 #   FLEET_AGENT_CONNECT_TIMEOUT      seconds (default 15)
 #   FLEET_AGENT_PROFILE              default /nix/var/nix/profiles/system
+#   FLEET_AGENT_METRICS_PROMETHEUS_DIR  a node_exporter textfile directory: writes fleet.prom there (default: off)
+#   FLEET_AGENT_METRICS_ZABBIX_FILE     writes the same facts as flat JSON for Zabbix to this file (default: off)
 #
 # Exit status: 0 when the host runs what it should (or there is nothing to do), 1 otherwise.
 set -u
@@ -51,6 +53,8 @@ allow_reboot=${FLEET_AGENT_ALLOW_REBOOT:-false}
 reboot_window=${FLEET_AGENT_REBOOT_WINDOW:-}
 connect_timeout=${FLEET_AGENT_CONNECT_TIMEOUT:-15}
 profile=${FLEET_AGENT_PROFILE:-/nix/var/nix/profiles/system}
+prometheus_dir=${FLEET_AGENT_METRICS_PROMETHEUS_DIR:-}
+zabbix_file=${FLEET_AGENT_METRICS_ZABBIX_FILE:-}
 # The applied manifest, kept as a profile beside the system's: it outlives a lost state directory
 # (and keeps the manifest from garbage collection), so a replayed older manifest is refused even then.
 manifest_profile="$(dirname "$profile")/fleet-manifest"
@@ -436,6 +440,8 @@ converge() {
     fail "manifest refused: sequence $sequence expired at $expires"
     return 1
   fi
+  # What the host should run from now on, even if fetching or switching fails (the metrics say so).
+  put_state accepted "$system"
   apply "$mpath" "$m"
 }
 
@@ -460,27 +466,42 @@ earlier_generations() {
   printf '%s' "$list"
 }
 
-render_report() {
+# What the report and the metrics say about the host, read once after the run.
+gather_facts() {
   cur=$(fleet_current_system)
   boot=$(fleet_booted_system)
   [ -n "$boot" ] || boot=$cur
   gen=$(fleet_generation "$profile")
-  is_number "$gen" || gen=null
-  units=
-  for unit in $(fleet_failed_units); do units="$units${units:+,}$(json_string "$unit")"; done
-  if needs_reboot; then reboot=true; else reboot=false; fi
+  is_number "$gen" || gen=
+  failed_units=$(fleet_failed_units)
+  if needs_reboot; then reboot=1; else reboot=0; fi
   error=$run_error
   [ -n "$error" ] || error=$(get_state error)
   sequence=$(get_state sequence)
-  is_number "$sequence" || sequence=null
+  is_number "$sequence" || sequence=
   desired=$(get_state desired)
+  # The newest manifest that passed every check; before the agent kept it, the applied one's.
+  accepted=$(get_state accepted)
+  is_store_path "$accepted" || accepted=$desired
   now=$(date -u +%s)
   adopted=$(stat -c %Y /run/current-system 2>/dev/null || echo "$now")
   [ "$adopted" -le "$now" ] || adopted=$now
+  last_run=$(get_state last-run)
+  last_run_at=${last_run% *}
+  last_run_ok=${last_run#* }
+  { is_number "$last_run_at" && is_number "$last_run_ok"; } || last_run_at='' last_run_ok=''
+}
+
+number_or_null() { printf '%s' "${1:-null}"; }
+
+render_report() {
+  units=
+  for unit in $failed_units; do units="$units${units:+,}$(json_string "$unit")"; done
+  if [ "$reboot" = 1 ]; then needs=true; else needs=false; fi
   printf '{"format":1,"host":%s,"system":%s,"booted":%s,"profileGeneration":%s,"failedUnits":[%s],"needsReboot":%s,"lastError":%s,"reportedAt":"%s","adoptedAt":"%s","manifestSequence":%s,"agentVersion":"%s","desired":%s,"generations":[%s]}\n' \
-    "$(json_string "$host")" "$(json_string "$cur")" "$(json_string "$boot")" "$gen" "$units" "$reboot" \
+    "$(json_string "$host")" "$(json_string "$cur")" "$(json_string "$boot")" "$(number_or_null "$gen")" "$units" "$needs" \
     "$(json_or_null "$error")" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$(date -u -d "@$adopted" +%Y-%m-%dT%H:%M:%SZ)" \
-    "$sequence" "$agent_version" "$(json_or_null "$desired")" "$(earlier_generations "$gen")"
+    "$(number_or_null "$sequence")" "$agent_version" "$(json_or_null "$desired")" "$(earlier_generations "$gen")"
 }
 
 # Writes the report to the state directory, then uploads it (a failed upload is retried next run).
@@ -510,6 +531,125 @@ write_report() {
   esac
   log "could not upload the status report to $url: HTTP ${code:-none} $(tail_of "$tmp/curl.err" 1)"
   return 1
+}
+
+# --- metrics (node_exporter textfile, Zabbix JSON) ----------------------------------------------
+
+nl='
+'
+
+# A label value in the Prometheus text format: backslash, double quote and newline escaped.
+prom_label() {
+  s=$1
+  out=
+  while :; do
+    case $s in
+      *[\\\"$nl]*)
+        pre=${s%%[\\\""$nl"]*}
+        rest=${s#"$pre"}
+        ch=${rest%"${rest#?}"}
+        case $ch in
+          "$nl") out="$out$pre\\n" ;;
+          *) out="$out$pre\\$ch" ;;
+        esac
+        s=${rest#?}
+        ;;
+      *)
+        out="$out$s"
+        break
+        ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+
+# gauge NAME HELP: the family's header (every metric here is a gauge).
+gauge() { printf '# HELP %s %s\n# TYPE %s gauge\n' "$1" "$2" "$1"; }
+
+# sample NAME VALUE [LABELS]: one sample, labelled with the host (LABELS escaped already).
+sample() { printf '%s{host="%s"%s} %s\n' "$1" "$prom_host" "${3:+,$3}" "$2"; }
+
+# A fact the agent does not know is left out, not made up.
+known_sample() {
+  [ -n "$2" ] || return 0
+  gauge "$1" "$3"
+  sample "$1" "$2"
+}
+
+up_to_date() {
+  [ -n "$accepted" ] || return 0
+  if [ "$cur" = "$accepted" ]; then echo 1; else echo 0; fi
+}
+
+unit_count() { printf '%s' "$failed_units" | grep -c .; }
+
+render_prometheus() {
+  prom_host=$(prom_label "$host")
+  gauge fleet_agent_info "The pull agent's version; always 1."
+  sample fleet_agent_info 1 "version=\"$(prom_label "$agent_version")\""
+  if [ -n "$cur" ]; then
+    gauge fleet_host_system_info "The host's systems (store paths): current, booted, and desired (the newest accepted manifest's); always 1."
+    sample fleet_host_system_info 1 "current=\"$(prom_label "$cur")\",booted=\"$(prom_label "$boot")\",desired=\"$(prom_label "$accepted")\""
+    gauge fleet_host_adopted_timestamp_seconds "When the current system was switched to (Unix time)."
+    sample fleet_host_adopted_timestamp_seconds "$adopted"
+  fi
+  known_sample fleet_host_up_to_date "$(up_to_date)" "1 when the host runs the newest accepted manifest's system, 0 when not (left out before any manifest)."
+  known_sample fleet_agent_last_run_timestamp_seconds "$last_run_at" "When the agent's last run ended (Unix time)."
+  known_sample fleet_agent_last_run_success "$last_run_ok" "1 when the agent's last run succeeded, 0 when it failed (the reason is in the status report's lastError)."
+  gauge fleet_host_failed_units "How many systemd units are failed."
+  sample fleet_host_failed_units "$(unit_count)"
+  if [ -n "$failed_units" ]; then
+    gauge fleet_host_failed_unit "A systemd unit that is failed; always 1."
+    for unit in $failed_units; do sample fleet_host_failed_unit 1 "unit=\"$(prom_label "$unit")\""; done
+  fi
+  gauge fleet_host_needs_reboot "1 when only a reboot applies the current system (kernel, initrd, modules) or the boot default is not what runs."
+  sample fleet_host_needs_reboot "$reboot"
+  known_sample fleet_manifest_sequence "$sequence" "The sequence number of the last manifest applied (a rolled-back one included)."
+  known_sample fleet_host_profile_generation "$gen" "The system profile's generation number."
+}
+
+render_zabbix() {
+  names=
+  for unit in $failed_units; do names="$names${names:+ }$unit"; done
+  adopted_or_null=null
+  [ -z "$cur" ] || adopted_or_null=$adopted
+  printf '{"host":%s,"agent_version":%s,"current_system":%s,"booted_system":%s,"desired_system":%s,"up_to_date":%s,"adopted_timestamp_seconds":%s,"last_run_timestamp_seconds":%s,"last_run_success":%s,"failed_units":%s,"failed_unit_names":%s,"needs_reboot":%s,"manifest_sequence":%s,"profile_generation":%s,"last_error":%s}\n' \
+    "$(json_string "$host")" "$(json_string "$agent_version")" "$(json_or_null "$cur")" "$(json_or_null "$boot")" "$(json_or_null "$accepted")" \
+    "$(number_or_null "$(up_to_date)")" "$adopted_or_null" \
+    "$(number_or_null "$last_run_at")" "$(number_or_null "$last_run_ok")" "$(unit_count)" "$(json_string "$names")" "$reboot" \
+    "$(number_or_null "$sequence")" "$(number_or_null "$gen")" "$(json_or_null "$error")"
+}
+
+# publish_file SOURCE FILE: puts SOURCE at FILE through a temporary file beside it, so a reader never
+# sees half of it. The temporary name does not end in .prom: node_exporter reads only *.prom files.
+# mktemp creates it exclusively under a fresh name: a link planted in a shared directory is never
+# followed by root.
+publish_file() {
+  if part=$(mktemp "$(dirname "$2")/.$(basename "$2").XXXXXX" 2>/dev/null); then
+    # World-readable: the exporters run as their own users, and nothing here is secret (the report is public).
+    cat "$1" > "$part" && chmod 0644 "$part" && mv -f "$part" "$2" && return 0
+    rm -f "$part"
+  fi
+  log "could not write $2"
+  return 1
+}
+
+# A metrics file that cannot be written is logged, but does not fail the run it describes.
+write_metrics() {
+  if [ -n "$prometheus_dir" ]; then
+    render_prometheus > "$tmp/fleet.prom" && publish_file "$tmp/fleet.prom" "$prometheus_dir/fleet.prom"
+  fi
+  if [ -n "$zabbix_file" ]; then
+    render_zabbix > "$tmp/zabbix.json" && publish_file "$tmp/zabbix.json" "$zabbix_file"
+  fi
+  return 0
+}
+
+# Only runs count as runs: `report` describes the last run, it is not one.
+record_run() {
+  last_run_at=$now
+  last_run_ok=$((status == 0))
+  put_state last-run "$last_run_at $last_run_ok"
 }
 
 # --- reboots ------------------------------------------------------------------------------------
@@ -559,7 +699,10 @@ if [ "$command" = run ]; then
   converge || status=1
   maybe_reboot
 fi
+gather_facts
 write_report || status=1
+[ "$command" = run ] && record_run
+write_metrics
 if [ -n "$reboot_now" ]; then
   systemctl reboot || reboot
 fi

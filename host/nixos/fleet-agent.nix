@@ -11,6 +11,8 @@
 #     reportTokenFile = "/run/keys/fleet-report-token";
 #     rebootWindow = { lower = "01:00"; upper = "05:00"; };
 #     healthChecks.web = "curl -fsS --max-time 5 http://127.0.0.1/healthz";
+#     metrics.prometheus.enable = true;   # fleet.prom for node_exporter's textfile collector
+#     metrics.zabbix.enable = true;       # flat JSON for Zabbix agent2's vfs.file.contents
 #   };
 #
 # A timer runs the agent every `interval` (plus a random delay, so a fleet does not hit the cache
@@ -26,6 +28,11 @@ let
     filter = path: type: builtins.any (dir: lib.hasPrefix (toString ./.. + "/${dir}") (toString path)) [ "agent" "lib" ];
   };
   inherit (lib) mkEnableOption mkIf mkOption types concatStringsSep mapAttrs' nameValuePair optionalAttrs;
+
+  # Directories the agent writes metrics to (after every run, through a temporary file beside the file).
+  metricsDirs =
+    (if cfg.metrics.prometheus.enable then [ cfg.metrics.prometheus.directory ] else [ ])
+    ++ (if cfg.metrics.zabbix.enable then [ (dirOf cfg.metrics.zabbix.path) ] else [ ]);
 
   healthCheckScripts = mapAttrs' (name: command:
     nameValuePair "fleet-agent/health-checks/${name}" {
@@ -143,10 +150,35 @@ in
       default = null;
       description = "When reboots (the manifest's `reboot` action, or allowReboot) may happen; null: any time.";
     };
+
+    metrics = {
+      prometheus = {
+        enable = mkEnableOption "a node_exporter textfile (fleet.prom) written after every run (metrics: host/agent/README.md)";
+        directory = mkOption {
+          type = types.strMatching "/.+";
+          default = "/var/lib/prometheus-node-exporter/text-files";
+          description = ''
+            node_exporter's textfile directory; the agent writes fleet.prom there. Point the exporter at it:
+            services.prometheus.exporters.node.extraFlags = [ "--collector.textfile.directory=<this>" ].
+          '';
+        };
+      };
+      zabbix = {
+        enable = mkEnableOption "a flat JSON file of the same facts, for Zabbix agent2's vfs.file.contents and JSONPath preprocessing";
+        path = mkOption {
+          type = types.strMatching "/.+";
+          default = "/var/lib/fleet-agent-metrics/zabbix.json";
+          description = "Where the agent writes the Zabbix JSON (world-readable, so the Zabbix agent's user can read it).";
+        };
+      };
+    };
   };
 
   config = mkIf cfg.enable {
     environment.etc = healthCheckScripts;
+
+    # Created if missing, never changed if there (a directory another service owns keeps its owner and mode).
+    systemd.tmpfiles.rules = map (dir: "d ${dir} - - - -") metricsDirs;
 
     systemd.services.fleet-agent = {
       description = "fleet pull agent: converge to this host's signed manifest";
@@ -172,7 +204,9 @@ in
       }
       // optionalAttrs (cfg.reportUrl != null) { FLEET_AGENT_REPORT_URL = cfg.reportUrl; }
       // optionalAttrs (cfg.reportTokenFile != null) { FLEET_AGENT_REPORT_TOKEN_FILE = cfg.reportTokenFile; }
-      // optionalAttrs (cfg.rebootWindow != null) { FLEET_AGENT_REBOOT_WINDOW = "${cfg.rebootWindow.lower}-${cfg.rebootWindow.upper}"; };
+      // optionalAttrs (cfg.rebootWindow != null) { FLEET_AGENT_REBOOT_WINDOW = "${cfg.rebootWindow.lower}-${cfg.rebootWindow.upper}"; }
+      // optionalAttrs cfg.metrics.prometheus.enable { FLEET_AGENT_METRICS_PROMETHEUS_DIR = cfg.metrics.prometheus.directory; }
+      // optionalAttrs cfg.metrics.zabbix.enable { FLEET_AGENT_METRICS_ZABBIX_FILE = cfg.metrics.zabbix.path; };
       serviceConfig = {
         Type = "oneshot";
         ExecStart = "${pkgs.bash}/bin/sh ${agentFiles}/agent/fleet-agent.sh run";
@@ -181,7 +215,10 @@ in
         PrivateTmp = true;
         # Fetching a closure over a poor link takes long; the switch has its own limit.
         TimeoutStartSec = "${toString (cfg.switchTimeout + 3600)}s";
-      };
+      }
+      # Writable even under a stricter ProtectSystem added by an override; "-": a missing directory
+      # must not keep the agent from deploying (it logs that it could not write the file).
+      // optionalAttrs (metricsDirs != [ ]) { ReadWritePaths = map (dir: "-${dir}") metricsDirs; };
     };
 
     systemd.timers.fleet-agent = {

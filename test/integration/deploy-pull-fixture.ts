@@ -43,6 +43,10 @@ export interface AgentConfig {
   reportTokenFile?: string;
   rebootWindow?: string;
   allowReboot?: boolean;
+  /** node_exporter textfile directory (FLEET_AGENT_METRICS_PROMETHEUS_DIR); unset: no textfile. */
+  prometheusDir?: string;
+  /** Zabbix JSON file (FLEET_AGENT_METRICS_ZABBIX_FILE); unset: none. */
+  zabbixFile?: string;
 }
 
 /**
@@ -80,6 +84,8 @@ export async function runAgent(host: SimulatedHost, config: AgentConfig, command
     ...(config.reportTokenFile ? { FLEET_AGENT_REPORT_TOKEN_FILE: config.reportTokenFile } : {}),
     ...(config.rebootWindow ? { FLEET_AGENT_REBOOT_WINDOW: config.rebootWindow } : {}),
     ...(config.allowReboot ? { FLEET_AGENT_ALLOW_REBOOT: 'true' } : {}),
+    ...(config.prometheusDir ? { FLEET_AGENT_METRICS_PROMETHEUS_DIR: config.prometheusDir } : {}),
+    ...(config.zabbixFile ? { FLEET_AGENT_METRICS_ZABBIX_FILE: config.zabbixFile } : {}),
   };
   const env = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
   const installed = await host.installHostFiles();

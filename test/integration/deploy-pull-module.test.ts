@@ -13,7 +13,9 @@ const AGENT = fileURLToPath(new URL('../../host/agent/fleet-agent.sh', import.me
  * here): the unit it defines must hand the agent every variable the agent reads, and the timer
  * must have its jitter.
  */
-const HARNESS = (module: string) => `
+const METRICS_ON = `{ prometheus = { enable = true; directory = "/var/lib/node-exporter-text"; }; zabbix = { enable = true; path = "/var/lib/zabbix-fleet/fleet.json"; }; }`;
+const METRICS_OFF = `{ prometheus = { enable = false; directory = "/var/lib/prometheus-node-exporter/text-files"; }; zabbix = { enable = false; path = "/var/lib/fleet-agent-metrics/zabbix.json"; }; }`;
+const HARNESS = (module: string, metrics = METRICS_ON) => `
 let
   lib = {
     mkEnableOption = d: { type = "bool"; };
@@ -36,6 +38,7 @@ let
     reportTokenFile = "/run/keys/fleet-report-token"; interval = "15min"; randomizedDelay = "10min";
     healthChecks = { web = "curl -fsS http://127.0.0.1/"; }; healthCheckTimeout = 30; switchTimeout = 900;
     allowReboot = true; rebootWindow = { lower = "01:00"; upper = "05:00"; };
+    metrics = ${metrics};
   };
   m = import ${module} { inherit lib pkgs; config = { services.fleet-agent = cfg; networking.hostName = "h"; nix.package = "nix"; systemd.package = "systemd"; }; };
   service = m.config.systemd.services.fleet-agent;
@@ -46,10 +49,29 @@ in {
   stopIfChanged = service.stopIfChanged;
   timer = m.config.systemd.timers.fleet-agent;
   etc = builtins.attrNames m.config.environment.etc;
+  tmpfiles = m.config.systemd.tmpfiles.rules;
+  metricsDefaults = with m.options.services.fleet-agent.metrics; { directory = prometheus.directory.default; path = zabbix.path.default; };
 }`;
+
+interface Evaluated {
+  environment: Record<string, string>;
+  serviceConfig: Record<string, unknown>;
+  restartIfChanged: boolean;
+  stopIfChanged: boolean;
+  timer: { wantedBy: string[]; timerConfig: Record<string, string> };
+  etc: string[];
+  tmpfiles: string[];
+  metricsDefaults: { directory: string; path: string };
+}
 
 describe('host/nixos/fleet-agent.nix', () => {
   let dir: string;
+  const evaluate = async (name: string, metrics?: string): Promise<Evaluated> => {
+    const file = join(dir, `${name}.nix`);
+    await writeFile(file, HARNESS(MODULE, metrics));
+    const out = await exec('nix-instantiate', ['--eval', '--read-write-mode', '--strict', '--json', file]);
+    return JSON.parse(out.stdout) as Evaluated;
+  };
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fleet-agent-module-'));
   });
@@ -58,17 +80,7 @@ describe('host/nixos/fleet-agent.nix', () => {
   });
 
   it('gives the agent every setting it reads, runs it from a jittered timer and never restarts it during a switch', async () => {
-    const file = join(dir, 'eval.nix');
-    await writeFile(file, HARNESS(MODULE));
-    const out = await exec('nix-instantiate', ['--eval', '--read-write-mode', '--strict', '--json', file]);
-    const config = JSON.parse(out.stdout) as {
-      environment: Record<string, string>;
-      serviceConfig: Record<string, unknown>;
-      restartIfChanged: boolean;
-      stopIfChanged: boolean;
-      timer: { wantedBy: string[]; timerConfig: Record<string, string> };
-      etc: string[];
-    };
+    const config = await evaluate('eval');
     const script = await readFile(AGENT, 'utf8');
     const read = [...new Set([...script.matchAll(/\$\{(FLEET_AGENT_[A-Z_]+)/g)].map((m) => m[1] as string))].sort();
     expect(read.length).toBeGreaterThan(10);
@@ -91,5 +103,25 @@ describe('host/nixos/fleet-agent.nix', () => {
     expect(config.timer.wantedBy).toEqual(['timers.target']);
     expect(config.timer.timerConfig).toMatchObject({ OnUnitActiveSec: '15min', RandomizedDelaySec: '10min' });
     expect(config.etc).toEqual(['fleet-agent/health-checks/web']);
+  });
+
+  it('turns the metrics outputs on: the agent gets their paths, the unit may write there, tmpfiles creates the directories', async () => {
+    const on = await evaluate('metrics-on');
+    expect(on.environment).toMatchObject({
+      FLEET_AGENT_METRICS_PROMETHEUS_DIR: '/var/lib/node-exporter-text',
+      FLEET_AGENT_METRICS_ZABBIX_FILE: '/var/lib/zabbix-fleet/fleet.json',
+    });
+    expect(on.serviceConfig.ReadWritePaths).toEqual(['-/var/lib/node-exporter-text', '-/var/lib/zabbix-fleet']);
+    expect(on.tmpfiles).toEqual(['d /var/lib/node-exporter-text - - - -', 'd /var/lib/zabbix-fleet - - - -']);
+    // The agent reads exactly these two variables for its metrics.
+    const script = await readFile(AGENT, 'utf8');
+    expect([...new Set([...script.matchAll(/\$\{(FLEET_AGENT_METRICS_[A-Z_]+)/g)].map((m) => m[1]))].sort()).toEqual(['FLEET_AGENT_METRICS_PROMETHEUS_DIR', 'FLEET_AGENT_METRICS_ZABBIX_FILE']);
+
+    // Off by default (mkEnableOption); the default places are the ones host/agent/README.md gives.
+    expect(on.metricsDefaults).toEqual({ directory: '/var/lib/prometheus-node-exporter/text-files', path: '/var/lib/fleet-agent-metrics/zabbix.json' });
+    const off = await evaluate('metrics-off', METRICS_OFF);
+    expect(Object.keys(off.environment).filter((k) => k.startsWith('FLEET_AGENT_METRICS_'))).toEqual([]);
+    expect(off.serviceConfig).not.toHaveProperty('ReadWritePaths');
+    expect(off.tmpfiles).toEqual([]);
   });
 });
