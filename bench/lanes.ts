@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: bench/run.ts with the machine's Nix, then again in the current-Nix lane
  * (.ci/current-nix-lane, Debian unstable's Nix), and one table with both versions' `nix copy` side
- * by side. BENCH_* variables reach both lanes; the deploy bench runs in the first only. Without
- * root (no lane root can be entered) only the first lane runs, and the table says so.
+ * by side. BENCH_* variables reach both lanes; the deploy and garbage-collection benches run in
+ * the first only (neither depends on Nix). Without root (no lane root can be entered) only the
+ * first lane runs, and the table says so.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -35,7 +36,7 @@ try {
   const lanes: LaneResult[] = [JSON.parse(await readFile(first, 'utf8')) as LaneResult];
   if (process.getuid?.() === 0) {
     const second = join(out, 'current.json');
-    await runLane(join(ROOT, '.ci/current-nix-lane'), ['--', 'env', ...benchEnv.map(([k, v]) => `${k}=${v}`), 'BENCH_DEPLOY_HOSTS=0', `BENCH_JSON=${second}`, tsx, 'bench/run.ts']);
+    await runLane(join(ROOT, '.ci/current-nix-lane'), ['--', 'env', ...benchEnv.map(([k, v]) => `${k}=${v}`), 'BENCH_DEPLOY_HOSTS=0', 'BENCH_GC_NARINFOS=0', `BENCH_JSON=${second}`, tsx, 'bench/run.ts']);
     lanes.push(JSON.parse(await readFile(second, 'utf8')) as LaneResult);
   } else {
     console.error('not root: the current-Nix lane needs root to enter its Debian root; only the machine lane ran');

@@ -8,7 +8,9 @@
  * Sizes: BENCH_SMALL (2000), BENCH_NOOP (5000), BENCH_LARGE_MIB (256,1024,2048),
  * BENCH_LATENCY_MS (20). Then a rollout to BENCH_DEPLOY_HOSTS (50) simulated hosts with
  * max-concurrency 10 (root only), against the sum of the per-host times; and pushing while the
- * build runs against pushing after it (bench/push-while-building.ts).
+ * build runs against pushing after it (bench/push-while-building.ts); and the cache's garbage
+ * collection over BENCH_GC_NARINFOS (200000; 0 skips it) narinfos and their NARs in s3rver: listing,
+ * planning and sweep times, S3 requests by kind, peak RSS (bench/gc.ts; no peer, absolute figures).
  * Timings are printed, never asserted. BENCH_JSON=FILE also writes the rows as JSON for bench/lanes.ts.
  */
 import { execFile } from 'node:child_process';
@@ -21,6 +23,7 @@ import { formatDuration } from '../src/util/duration.js';
 import { nixKeyPair } from '../test/support/keys.js';
 import { startFaultProxy, startNginxCache } from '../test/support/servers/index.js';
 import { benchDeploy, formatDeployBench } from './deploy.js';
+import { benchGc, formatGcBench } from './gc.js';
 import { benchEarlyPush, formatEarlyPushBench } from './push-while-building.js';
 import { importSynthetic, largePaths, smallClosure } from './synthetic.js';
 
@@ -30,6 +33,7 @@ const NOOP = Number(process.env.BENCH_NOOP ?? 5000);
 const LARGE_MIB = (process.env.BENCH_LARGE_MIB ?? '256,1024,2048').split(',').filter(Boolean).map(Number);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
 const DEPLOY_HOSTS = Number(process.env.BENCH_DEPLOY_HOSTS ?? 50);
+const GC_NARINFOS = Number(process.env.BENCH_GC_NARINFOS ?? 200_000);
 
 const work = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
 const keys = nixKeyPair('bench-1');
@@ -123,6 +127,7 @@ try {
   if (process.env.BENCH_JSON) await writeFile(process.env.BENCH_JSON, JSON.stringify({ nix: nixVersion, rows }));
   if (Number(process.env.BENCH_EARLY_HOSTS ?? 4) > 0) console.log(`\n${formatEarlyPushBench(await benchEarlyPush())}`);
   if (DEPLOY_HOSTS > 0 && process.getuid?.() === 0) console.log(`\n${formatDeployBench(await benchDeploy({ hosts: DEPLOY_HOSTS, maxConcurrency: 10 }))}`);
+  if (GC_NARINFOS > 0) console.log(`\n${formatGcBench(await benchGc({ narinfos: GC_NARINFOS }))}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }
