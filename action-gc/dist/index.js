@@ -63184,7 +63184,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(664);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(331);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -63193,7 +63193,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 664:
+/***/ 331:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -74337,6 +74337,14 @@ const inventorySchema = strictObject({
     })),
 });
 
+;// CONCATENATED MODULE: ./src/fleet/store-layout.ts
+/**
+ * The directories fleet keeps under `fleet/` in a store besides the manifest pointers
+ * (`fleet/<environment>/<host>.json`): hosts' status reports, the status history, build records and
+ * the garbage collection's record. No environment may take one of these names.
+ */
+const FLEET_STORE_DIRECTORIES = ['status', 'status-history', 'builds', 'gc'];
+
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -77537,6 +77545,7 @@ function inputs_url(options) {
 
 
 
+
 class InventoryError extends Error {
     name = 'InventoryError';
 }
@@ -77665,6 +77674,10 @@ function toDeployTarget(hostName, raw, source) {
 function crossCheck(inventory) {
     const problems = [];
     const known = (names) => Object.keys(names).join(', ') || '(none defined)';
+    // Manifests live at fleet/<environment>/<host>.json in the store, beside fleet's own directories.
+    for (const environment of Object.keys(inventory.environments).filter((e) => FLEET_STORE_DIRECTORIES.includes(e))) {
+        problems.push(`environments.${environment}: is a directory fleet keeps in the store (${FLEET_STORE_DIRECTORIES.join(', ')}): pick another environment name`);
+    }
     for (const host of Object.values(inventory.hosts)) {
         if (!host.environment) {
             problems.push(`hosts.${host.name}.environment: missing; known: ${known(inventory.environments)}`);
@@ -78798,8 +78811,7 @@ function parsePointer(text, whence) {
 
 
 
-/** Keys fleet keeps under fleet/ that are not manifest pointers. */
-const NOT_POINTERS = new Set([status_STATUS_PREFIX, BUILDS_PREFIX, 'fleet/gc/']);
+
 /**
  * Every root the store names: current manifests (the manifest object and its system), what each host
  * reports running and booted (and its earlier generations), the last builds of each ref, and the
@@ -78815,7 +78827,10 @@ async function collectRoots(store, fleetObjects, options) {
         return body;
     };
     const keys = fleetObjects.map((o) => o.key);
-    const pointers = keys.filter((k) => /^fleet\/[^/]+\/[^/]+\.json$/.test(k) && ![...NOT_POINTERS].some((p) => k.startsWith(p)));
+    const pointers = keys.filter((k) => {
+        const directory = /^fleet\/([^/]+)\/[^/]+\.json$/.exec(k)?.[1];
+        return directory !== undefined && !FLEET_STORE_DIRECTORIES.includes(directory);
+    });
     const reports = keys.filter((k) => k.startsWith(status_STATUS_PREFIX) && /^[^/]+\.json$/.test(k.slice(status_STATUS_PREFIX.length)));
     const builds = newestBuilds(keys.filter((k) => k.startsWith(BUILDS_PREFIX) && k.endsWith('.json')), options.keepBuilds);
     const found = await async_mapConcurrent([...pointers.map((k) => ['pointer', k]), ...reports.map((k) => ['report', k]), ...builds.map((k) => ['build', k])], 16, async ([kind, key]) => {

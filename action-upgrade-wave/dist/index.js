@@ -63184,7 +63184,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3591);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7267);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -63193,7 +63193,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3591:
+/***/ 7267:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -83421,7 +83421,16 @@ const inventorySchema = strictObject({
     })),
 });
 
+;// CONCATENATED MODULE: ./src/fleet/store-layout.ts
+/**
+ * The directories fleet keeps under `fleet/` in a store besides the manifest pointers
+ * (`fleet/<environment>/<host>.json`): hosts' status reports, the status history, build records and
+ * the garbage collection's record. No environment may take one of these names.
+ */
+const FLEET_STORE_DIRECTORIES = ['status', 'status-history', 'builds', 'gc'];
+
 ;// CONCATENATED MODULE: ./src/fleet/inventory.ts
+
 
 
 
@@ -83556,6 +83565,10 @@ function toDeployTarget(hostName, raw, source) {
 function crossCheck(inventory) {
     const problems = [];
     const known = (names) => Object.keys(names).join(', ') || '(none defined)';
+    // Manifests live at fleet/<environment>/<host>.json in the store, beside fleet's own directories.
+    for (const environment of Object.keys(inventory.environments).filter((e) => FLEET_STORE_DIRECTORIES.includes(e))) {
+        problems.push(`environments.${environment}: is a directory fleet keeps in the store (${FLEET_STORE_DIRECTORIES.join(', ')}): pick another environment name`);
+    }
     for (const host of Object.values(inventory.hosts)) {
         if (!host.environment) {
             problems.push(`hosts.${host.name}.environment: missing; known: ${known(inventory.environments)}`);
@@ -85392,6 +85405,601 @@ function summaryMarkdown(report) {
     return parts.join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/status-page/html.ts
+/**
+ * The only ways text reaches the status page: every interpolation of a value goes through
+ * `escapeHtml`, and the script's data through `jsonForScript`.
+ */
+const HTML_ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+/** Text as HTML that shows exactly it, safe in element content and in quoted attributes. */
+function html_escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]);
+}
+/**
+ * JSON for a `<script type="application/json">` block. The browser does not decode entities
+ * there, so `<` (and `>`, `&`) become JSON escapes: no string can close the script element.
+ */
+function jsonForScript(value) {
+    return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+;// CONCATENATED MODULE: ./src/status-page/input.ts
+
+/**
+ * The page's input from a `status` run's report, with each host's environment and tags from the
+ * inventory, and what the status history says (see `statusHistory`) when there is one.
+ */
+function statusPageInput(report, inventory, history) {
+    const hosts = report.waves.flatMap((gate) => gate.hosts.map((host) => {
+        const entry = inventory.hosts[host.host];
+        return { ...host, wave: gate.name, environment: entry?.environment ?? '', tags: entry?.tags ?? [] };
+    }));
+    return {
+        generatedAt: report.generatedAt,
+        decision: report.decision,
+        reason: report.reason,
+        waves: report.waves.map(({ hosts: _hosts, ...gate }) => gate),
+        hosts,
+        holds: report.holds.map(describeHold),
+        problems: report.problems.map((p) => ({ key: p.key, message: p.message })),
+        ...(history ? { history } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/status-page/script.ts
+/**
+ * The page's only script, inline: filters and sorting over the rows rendered on the server. It
+ * reads the hosts from the page's JSON block and only ever moves or hides existing rows, so no
+ * host-provided text is parsed as HTML here. Plain ES5, kept as text: it runs in the browser, not
+ * in Node.
+ */
+const STATUS_PAGE_SCRIPT = `
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('fleet-status-data').textContent);
+  var body = document.getElementById('hosts-body');
+  var rows = Array.prototype.slice.call(body.rows);
+  var selects = Array.prototype.slice.call(document.querySelectorAll('select[data-filter]'));
+  var headers = Array.prototype.slice.call(document.querySelectorAll('th[data-sort]'));
+  var shown = document.getElementById('shown-count');
+  var sorted = { key: null, direction: 1 };
+
+  function hostOf(row) { return data.hosts[Number(row.getAttribute('data-index'))]; }
+
+  function matches(host) {
+    return selects.every(function (select) {
+      var value = select.value;
+      if (value === '') return true;
+      var key = select.getAttribute('data-filter');
+      return key === 'tag' ? host.tags.indexOf(value) >= 0 : host[key] === value;
+    });
+  }
+
+  function filter() {
+    var count = 0;
+    rows.forEach(function (row) {
+      var visible = matches(hostOf(row));
+      row.hidden = !visible;
+      if (visible) count++;
+    });
+    shown.textContent = count + ' of ' + rows.length + ' hosts shown';
+  }
+
+  function compare(a, b, key, direction) {
+    var x = hostOf(a).sort[key], y = hostOf(b).sort[key];
+    if (x === y) return hostOf(a).sort.host < hostOf(b).sort.host ? -1 : 1;
+    // Missing values go last whichever way the column is sorted.
+    if (x === null) return 1;
+    if (y === null) return -1;
+    return (x < y ? -1 : 1) * direction;
+  }
+
+  function sortBy(key) {
+    sorted.direction = sorted.key === key ? -sorted.direction : 1;
+    sorted.key = key;
+    rows.sort(function (a, b) { return compare(a, b, key, sorted.direction); });
+    rows.forEach(function (row) { body.appendChild(row); });
+    headers.forEach(function (th) {
+      if (th.getAttribute('data-sort') === key) th.setAttribute('aria-sort', sorted.direction === 1 ? 'ascending' : 'descending');
+      else th.removeAttribute('aria-sort');
+    });
+  }
+
+  selects.forEach(function (select) { select.addEventListener('change', filter); });
+  headers.forEach(function (th) {
+    th.querySelector('button').addEventListener('click', function () { sortBy(th.getAttribute('data-sort')); });
+  });
+  document.getElementById('filters').hidden = false;
+  filter();
+})();
+`;
+
+;// CONCATENATED MODULE: ./src/status-page/style.ts
+/** The page's only style sheet, inline: the page must read offline, on a phone as well as a desk. */
+const STATUS_PAGE_CSS = `
+:root { color-scheme: light dark; --ok: #1f7a1f; --wait: #8a6d00; --bad: #b00020; --off: #666; --line: #8884; }
+* { box-sizing: border-box; }
+body { font: 15px/1.4 system-ui, sans-serif; margin: 0; padding: 1rem; }
+h1 { font-size: 1.4rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
+code { font: .85em ui-monospace, monospace; overflow-wrap: anywhere; }
+.muted { color: var(--off); }
+.state { font-weight: 600; white-space: nowrap; }
+.state-passing, .state-unchanged, .state-passed { color: var(--ok); }
+.state-soaking, .state-waiting, .state-behind { color: var(--wait); }
+.state-failed, .state-unreadable { color: var(--bad); }
+.state-straggler, .state-unknown, .state-empty { color: var(--off); }
+.counts { display: flex; flex-wrap: wrap; gap: .5rem 1rem; padding: 0; list-style: none; }
+.waves { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: .75rem; }
+.wave { border: 1px solid var(--line); border-radius: 6px; padding: .75rem; }
+.wave h3 { margin: 0 0 .5rem; font-size: 1.05rem; }
+.wave dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .75rem; margin: 0; }
+.wave dt { color: var(--off); }
+.wave dd { margin: 0; overflow-wrap: anywhere; }
+.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin-bottom: .5rem; }
+.filters label { display: flex; flex-direction: column; font-size: .85rem; }
+select { font: inherit; padding: .2rem; }
+.table { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; vertical-align: top; padding: .35rem .5rem; border-bottom: 1px solid var(--line); }
+th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: inherit; }
+th[aria-sort=ascending] button::after { content: " ▲"; }
+th[aria-sort=descending] button::after { content: " ▼"; }
+.detail { display: block; font-size: .85rem; color: var(--off); }
+.error { display: block; white-space: pre-wrap; overflow-wrap: anywhere; min-width: 14rem; max-width: 28rem; }
+td code, td time { white-space: nowrap; }
+[hidden] { display: none !important; }
+@media (max-width: 720px) {
+  body { padding: .5rem; }
+  table, tbody, tr, td { display: block; }
+  thead tr { display: flex; flex-wrap: wrap; gap: .25rem .75rem; }
+  thead th { border: 0; padding: .2rem 0; }
+  tbody tr { border: 1px solid var(--line); border-radius: 6px; margin: .5rem 0; padding: .25rem .5rem; }
+  td { border: 0; padding: .15rem 0; display: grid; grid-template-columns: 8rem minmax(0, 1fr); gap: 0 .5rem; overflow-wrap: anywhere; }
+  td::before { content: attr(data-label); color: var(--off); grid-row: span 2; }
+  td > * { grid-column: 2; }
+  td code, td time { white-space: normal; overflow-wrap: anywhere; }
+  .error { min-width: 0; }
+}
+`;
+
+;// CONCATENATED MODULE: ./src/status-page/render.ts
+
+
+
+
+
+
+
+/** Worst first: the order of the state column when sorted, and of the counts at the top. */
+const STATE_ORDER = ['failed', 'unreadable', 'behind', 'straggler', 'unknown', 'soaking', 'unchanged', 'passing'];
+const render_text = (value) => (value ? html_escapeHtml(value) : '<span class="muted">—</span>');
+const render_time = (date) => (date ? date.getTime() : null);
+const COLUMNS = [
+    { key: 'host', label: 'Host', cell: (h) => `<strong>${html_escapeHtml(h.host)}</strong>`, sort: (h) => h.host },
+    { key: 'wave', label: 'Wave', cell: (h) => html_escapeHtml(h.wave), sort: (h, input) => input.waves.findIndex((w) => w.name === h.wave) },
+    { key: 'environment', label: 'Environment', cell: (h) => render_text(h.environment), sort: (h) => h.environment || null },
+    { key: 'tags', label: 'Tags', cell: (h) => render_text(h.tags.join(', ')), sort: (h) => h.tags.join(',') || null },
+    { key: 'state', label: 'State', cell: stateCell, sort: (h) => STATE_ORDER.indexOf(h.state) },
+    { key: 'expected', label: 'Expected system', cell: (h) => systemCell(h.expected), sort: (h) => h.expected ?? null },
+    { key: 'running', label: 'Running system', cell: (h) => systemCell(h.running), sort: (h) => h.running ?? null },
+    { key: 'adoptedAt', label: 'Adopted at', cell: (h) => timeCell(h.adoptedAt), sort: (h) => render_time(h.adoptedAt) },
+    { key: 'runningSince', label: 'Running since', shown: (input) => input.history !== undefined, cell: runningSinceCell, sort: (h, input) => render_time(input.history?.hosts.get(h.host)?.since) },
+    { key: 'reportedAt', label: 'Last seen', cell: lastSeenCell, sort: (h) => render_time(h.reportedAt) },
+    { key: 'failedUnits', label: 'Failed units', cell: (h) => render_text(h.failedUnits.join(', ')), sort: (h) => h.failedUnits.length || null },
+    { key: 'needsReboot', label: 'Needs reboot', cell: (h) => (h.needsReboot ? 'yes' : 'no'), sort: (h) => (h.needsReboot ? 0 : 1) },
+    { key: 'lastError', label: 'Last error', cell: (h) => (h.lastError ? `<span class="error">${html_escapeHtml(h.lastError)}</span>` : render_text(undefined)), sort: (h) => h.lastError || null },
+];
+/** The columns this page shows: "Running since" only with a status history. */
+const columnsOf = (input) => COLUMNS.filter((c) => c.shown?.(input) ?? true);
+const FILTERS = [
+    { key: 'wave', label: 'Wave', values: (input) => input.waves.map((w) => w.name) },
+    { key: 'environment', label: 'Environment', values: (input) => distinct(input.hosts.map((h) => h.environment).filter(Boolean)).sort() },
+    { key: 'tag', label: 'Tag', values: (input) => distinct(input.hosts.flatMap((h) => h.tags)).sort() },
+    { key: 'state', label: 'State', values: (input) => STATE_ORDER.filter((s) => input.hosts.some((h) => h.state === s)) },
+];
+/**
+ * The status page: one HTML file that needs nothing else (inline style and script, no request
+ * to anywhere), readable offline and on a phone. Its Content-Security-Policy allows only its own
+ * script and style, so even a string that escaped escaping could neither run nor fetch anything.
+ */
+function renderStatusPage(input) {
+    const scriptHash = (0,external_node_crypto_.createHash)('sha256').update(STATUS_PAGE_SCRIPT).digest('base64');
+    const policy = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${scriptHash}'; img-src data:; form-action 'none'; base-uri 'none'`;
+    const data = { hosts: input.hosts.map((h) => ({ host: h.host, wave: h.wave, environment: h.environment, tags: h.tags, state: h.state, sort: sortValues(h, input) })) };
+    return [
+        '<!DOCTYPE html>',
+        '<html lang="en">',
+        '<head>',
+        '<meta charset="utf-8">',
+        `<meta http-equiv="Content-Security-Policy" content="${html_escapeHtml(policy)}">`,
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="referrer" content="no-referrer">',
+        `<title>fleet status ${html_escapeHtml(render_formatTime(input.generatedAt))}</title>`,
+        `<style>${STATUS_PAGE_CSS}</style>`,
+        '</head>',
+        '<body>',
+        header(input),
+        wavesSection(input),
+        historySection(input),
+        hostsSection(input),
+        problemsSection(input),
+        `<script type="application/json" id="fleet-status-data">${jsonForScript(data)}</script>`,
+        `<script>${STATUS_PAGE_SCRIPT}</script>`,
+        '</body>',
+        '</html>',
+        '',
+    ].join('\n');
+}
+function header(input) {
+    const counts = STATE_ORDER.map((state) => [state, input.hosts.filter((h) => h.state === state).length]).filter(([, n]) => n > 0);
+    const holds = input.holds.length > 0 ? `<h2>Holds</h2><ul>${input.holds.map((h) => `<li>${html_escapeHtml(h)}</li>`).join('')}</ul>` : '';
+    return [
+        '<header>',
+        '<h1>fleet status</h1>',
+        `<p><span class="state state-${html_escapeHtml(input.decision)}">${html_escapeHtml(input.decision)}</span>: ${html_escapeHtml(input.reason)}</p>`,
+        `<p class="muted">As of ${html_escapeHtml(render_formatTime(input.generatedAt))}; ${input.hosts.length} hosts in ${input.waves.length} waves.</p>`,
+        `<ul class="counts">${counts.map(([state, n]) => `<li><span class="state state-${state}">${state}</span> ${n}</li>`).join('')}</ul>`,
+        holds,
+        '</header>',
+    ].join('\n');
+}
+function wavesSection(input) {
+    if (input.waves.length === 0)
+        return '<h2>Waves</h2><p>The inventory has no waves.</p>';
+    return `<h2>Waves</h2>\n<div class="waves">\n${input.waves.map((wave) => waveCard(wave, input)).join('\n')}\n</div>`;
+}
+function waveCard(wave, input) {
+    const took = input.history?.waves.get(wave.name);
+    const names = (list) => (list.length > 0 ? `${list.length}: ${html_escapeHtml(list.join(', '))}` : 'none');
+    const rows = [
+        ['Quorum', `${wave.passing} passing / ${wave.required} required of ${wave.seen} seen (${wave.total} hosts, quorum ${html_escapeHtml(describeQuorum(wave.quorum))})`],
+        ['Soak', html_escapeHtml(formatDuration(wave.soakMs))],
+        ...(wave.channel ? [['Channel', `<code>${html_escapeHtml(wave.channel)}</code>`]] : []),
+        ['Stragglers', names(wave.stragglers)],
+        ['Failures', names(wave.failures)],
+        ['Unreadable', names(wave.unreadable)],
+        ...(wave.readyAt ? [['Ready at', html_escapeHtml(render_formatTime(wave.readyAt))]] : []),
+        ...(took ? [['Took', tookText(took)]] : []),
+    ];
+    const reasons = wave.reasons.length > 0 ? `<ul class="reasons">${wave.reasons.map((r) => `<li>${html_escapeHtml(r)}</li>`).join('')}</ul>` : '';
+    return [
+        `<section class="wave" data-wave="${html_escapeHtml(wave.name)}">`,
+        `<h3>${html_escapeHtml(wave.name)} <span class="state state-${html_escapeHtml(wave.state)}">${html_escapeHtml(wave.state)}</span></h3>`,
+        `<dl>${rows.map(([term, value]) => `<dt>${term}</dt><dd>${value}</dd>`).join('')}</dl>`,
+        reasons,
+        '</section>',
+    ].join('\n');
+}
+function hostsSection(input) {
+    const filters = FILTERS.map((f) => {
+        const options = f.values(input).map((v) => `<option value="${html_escapeHtml(v)}">${html_escapeHtml(v)}</option>`);
+        return `<label>${f.label}<select data-filter="${f.key}" name="${f.key}"><option value="">all</option>${options.join('')}</select></label>`;
+    });
+    const columns = columnsOf(input);
+    const head = columns.map((c) => `<th scope="col" data-sort="${c.key}"><button type="button">${c.label}</button></th>`).join('');
+    const rows = input.hosts.map((host, index) => {
+        const cells = columns.map((c) => `<td data-label="${c.label}">${c.cell(host, input)}</td>`).join('');
+        return `<tr data-index="${index}" data-host="${html_escapeHtml(host.host)}" data-state="${html_escapeHtml(host.state)}">${cells}</tr>`;
+    });
+    return [
+        '<h2>Hosts</h2>',
+        // Hidden until the script runs: without it the filters would do nothing.
+        `<div class="filters" id="filters" hidden>${filters.join('')}<span id="shown-count" aria-live="polite"></span></div>`,
+        '<div class="table"><table>',
+        `<thead><tr>${head}</tr></thead>`,
+        `<tbody id="hosts-body">\n${rows.join('\n')}\n</tbody>`,
+        '</table></div>',
+    ].join('\n');
+}
+/** How much history the page draws on, and the records it had to skip. */
+function historySection(input) {
+    const history = input.history;
+    if (!history)
+        return '';
+    const span = history.records === 1 ? `1 record, ${html_escapeHtml(render_formatTime(history.newest))}` : `${history.records} records, ${html_escapeHtml(render_formatTime(history.oldest))} to ${html_escapeHtml(render_formatTime(history.newest))}`;
+    const skipped = history.problems.length > 0
+        ? `<p class="error">${history.problems.length} unreadable ${history.problems.length === 1 ? 'record' : 'records'} skipped:</p><ul>${history.problems.map((p) => `<li><code>${html_escapeHtml(p.key)}</code>: ${html_escapeHtml(p.message)}</li>`).join('')}</ul>`
+        : '';
+    return `<section class="history" id="history"><h2>History</h2><p class="muted">From the status history: ${span}.</p>${skipped}</section>`;
+}
+/** A wave's time to pass its current expected systems: done, or so far. */
+function tookText(took) {
+    const from = took.before ? `expected since before ${timeCell(took.since)}` : `expected since ${timeCell(took.since)}`;
+    if (!took.passedAt)
+        return `<span class="took">not passed yet, ${html_escapeHtml(formatDuration(took.ms))} so far</span><span class="detail">${from}</span>`;
+    const atLeast = took.before ? 'at least ' : '';
+    return `<span class="took">${atLeast}${html_escapeHtml(formatDuration(took.ms))}</span><span class="detail">${from}; passed ${timeCell(took.passedAt)}</span>`;
+}
+/**
+ * Since when the host runs its current system, by the history: "before" the oldest record when all
+ * agree, and for how long (or that it changed since the previous run).
+ */
+function runningSinceCell(host, input) {
+    const history = input.history;
+    const since = history?.hosts.get(host.host);
+    if (!history || !since)
+        return render_text(undefined);
+    const ago = input.generatedAt.getTime() - since.since.getTime();
+    const detail = since.since.getTime() < history.newest.getTime() ? `for ${since.before ? 'at least ' : ''}${formatDuration(ago)}` : since.before ? 'the history starts with this run' : 'changed since the previous run';
+    return `<span>${since.before ? 'before ' : ''}${timeCell(since.since)}</span><span class="detail">${html_escapeHtml(detail)}</span>`;
+}
+function problemsSection(input) {
+    if (input.problems.length === 0)
+        return '';
+    return `<h2>Unusable status</h2><ul>${input.problems.map((p) => `<li><code>${html_escapeHtml(p.key)}</code>: ${html_escapeHtml(p.message)}</li>`).join('')}</ul>`;
+}
+function stateCell(host) {
+    const detail = host.detail ? `<span class="detail">${html_escapeHtml(host.detail)}</span>` : '';
+    return `<span class="state state-${html_escapeHtml(host.state)}">${html_escapeHtml(host.state)}</span>${detail}`;
+}
+/** `7sjkn0cx…-nixos-system-web1-24.11`, the full path in the title. */
+function systemCell(path) {
+    if (!path)
+        return render_text(undefined);
+    return `<code title="${html_escapeHtml(path)}">${html_escapeHtml(shortSystem(path))}</code>`;
+}
+function shortSystem(path) {
+    const match = /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-(.+)$/.exec(path);
+    return match ? `${match[1].slice(0, 8)}…-${match[2]}` : path;
+}
+function timeCell(date) {
+    return date ? `<time datetime="${html_escapeHtml(date.toISOString())}">${html_escapeHtml(render_formatTime(date))}</time>` : render_text(undefined);
+}
+/** When the host last reported, and how long ago that was when the page was made. */
+function lastSeenCell(host, input) {
+    if (!host.reportedAt)
+        return '<span class="muted">never</span>';
+    const ago = input.generatedAt.getTime() - host.reportedAt.getTime();
+    return `${timeCell(host.reportedAt)}${ago >= 0 ? `<span class="detail">${html_escapeHtml(formatDuration(ago))} ago</span>` : ''}`;
+}
+function sortValues(host, input) {
+    return Object.fromEntries(columnsOf(input).map((c) => [c.key, c.sort(host, input)]));
+}
+function distinct(values) {
+    return [...new Set(values)];
+}
+
+;// CONCATENATED MODULE: ./src/status-page/write.ts
+
+
+
+/**
+ * Writes `html` to `path` (relative to `workspace`, already checked to stay inside it as text) and
+ * returns the absolute path. A symbolic link in the checkout cannot carry the write elsewhere: the
+ * folders are checked once resolved, before any is made, and the file itself is never followed.
+ */
+async function writePageInside(workspace, path, html) {
+    const root = await (0,promises_.realpath)(workspace);
+    const file = (0,external_node_path_.resolve)(workspace, path);
+    const folder = (0,external_node_path_.dirname)(file);
+    await assertInside(root, await nearestExisting(folder), path);
+    await (0,promises_.mkdir)(folder, { recursive: true });
+    await assertInside(root, await (0,promises_.realpath)(folder), path);
+    const handle = await (0,promises_.open)(file, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_TRUNC | external_node_fs_.constants.O_NOFOLLOW, 0o644);
+    try {
+        await handle.writeFile(html, 'utf8');
+    }
+    finally {
+        await handle.close();
+    }
+    return file;
+}
+/** The real path of `folder`, or of its closest ancestor that exists. */
+async function nearestExisting(folder) {
+    for (let at = folder;; at = (0,external_node_path_.dirname)(at)) {
+        try {
+            return await (0,promises_.realpath)(at);
+        }
+        catch (error) {
+            if (error.code !== 'ENOENT' || (0,external_node_path_.dirname)(at) === at)
+                throw error;
+        }
+    }
+}
+async function assertInside(root, real, path) {
+    const rel = (0,external_node_path_.relative)(root, real);
+    if (rel === '..' || rel.startsWith('../') || (0,external_node_path_.isAbsolute)(rel))
+        throw new Error(`${path} leads outside the workspace (through a symbolic link to ${real}); give a path inside it`);
+}
+
+;// CONCATENATED MODULE: ./src/status-page/index.ts
+
+
+
+
+
+;// CONCATENATED MODULE: ./src/wave/history.ts
+
+
+
+/**
+ * The status history: each `status` run with `history: true` appends one record to the store the
+ * hosts report to, one object per run (appends never conflict, nothing is read and rewritten):
+ *
+ *   fleet/status-history/<YYYYMMDDTHHMMSSZ>.json
+ *
+ * Format 1, compact (one line of JSON; short keys):
+ *
+ *   { "format": 1,
+ *     "at": "2025-03-10T12:00:00.000Z",                  the run's time
+ *     "w": { "<wave>": "<passed|waiting|failed|empty>" }, each wave's gate state
+ *     "h": { "<host>": { "w": "<wave>",                   each host in a wave: its wave,
+ *                        "s": "<host state>",             its state (passing, soaking, behind, …),
+ *                        "r": "/nix/store/…" | null,      the system it reported running (null: unknown),
+ *                        "e": "/nix/store/…" | null } } } and the system expected of it (null: unknown)
+ *
+ * Readers take the newest records (at most `HISTORY_MAX_RECORDS`, none older than
+ * `HISTORY_MAX_AGE_MS`) and skip, with a warning, any record they cannot read.
+ */
+const HISTORY_PREFIX = 'fleet/status-history/';
+const HISTORY_MAX_RECORDS = 500;
+const HISTORY_MAX_AGE_MS = 180 * 86_400_000;
+const KEY = /^fleet\/status-history\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.json$/;
+const HOST_STATES = ['passing', 'unchanged', 'soaking', 'behind', 'failed', 'straggler', 'unreadable', 'unknown'];
+const GROUP_STATES = ['passed', 'waiting', 'failed', 'empty'];
+const historyRecordSchema = object({
+    format: literal(1),
+    at: iso_datetime({ offset: true }),
+    w: record(schemas_string(), schemas_enum(GROUP_STATES)),
+    h: record(schemas_string(), object({
+        w: schemas_string(),
+        s: schemas_enum(HOST_STATES),
+        r: schemas_string().nullable(),
+        e: schemas_string().nullable(),
+    })),
+});
+const stamp = (date) => date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+function historyKey(at) {
+    return `${HISTORY_PREFIX}${stamp(at)}.json`;
+}
+/** The time a record key names, or undefined for a key that is not one. */
+function historyKeyTime(key) {
+    const m = KEY.exec(key);
+    if (!m)
+        return undefined;
+    const [, y, mo, d, h, mi, s] = m;
+    const at = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
+    return Number.isNaN(at.getTime()) ? undefined : at;
+}
+/** The record of a `status` run: each wave's state, and each host's wave, state, running and expected system. */
+function historyRecord(report) {
+    const record = { format: 1, at: report.generatedAt.toISOString(), w: {}, h: {} };
+    for (const gate of report.waves) {
+        record.w[gate.name] = gate.state;
+        for (const host of gate.hosts)
+            record.h[host.host] = { w: gate.name, s: host.state, r: host.running ?? null, e: host.expected ?? null };
+    }
+    return record;
+}
+function renderHistoryRecord(record) {
+    return `${JSON.stringify(record)}\n`;
+}
+function parseHistoryRecord(text, whence) {
+    try {
+        return historyRecordSchema.parse(JSON.parse(text.toString()));
+    }
+    catch (error) {
+        throw new Error(`${whence} is not a status history record: ${errors_errorMessage(error)}`, { cause: error });
+    }
+}
+/** Appends the run's record; returns its key. */
+async function appendHistory(store, record) {
+    const key = historyKey(new Date(record.at));
+    await store.put(key, renderHistoryRecord(record), 'application/json');
+    return key;
+}
+/**
+ * The newest records, oldest first: at most `maxRecords`, none older than `maxAgeMs` before
+ * `now` (by the time in the key). A record that cannot be read or parsed is skipped and named in
+ * `problems`; a failed listing throws.
+ */
+async function readHistory(store, options) {
+    const maxRecords = options.maxRecords ?? HISTORY_MAX_RECORDS;
+    const oldest = options.now.getTime() - (options.maxAgeMs ?? HISTORY_MAX_AGE_MS);
+    const keys = (await store.list(HISTORY_PREFIX))
+        .map((key) => ({ key, at: historyKeyTime(key) }))
+        .filter((k) => k.at !== undefined && k.at.getTime() >= oldest)
+        .sort((a, b) => a.at.getTime() - b.at.getTime())
+        .slice(-maxRecords);
+    const problems = [];
+    const read = await mapConcurrent(keys, options.concurrency ?? 16, async ({ key }) => {
+        try {
+            const body = await store.get(key);
+            if (body === undefined)
+                throw new Error('it is gone (deleted after it was listed?)');
+            const record = parseHistoryRecord(body, 'it');
+            return { key, at: new Date(record.at), record };
+        }
+        catch (error) {
+            problems.push({ key, message: errors_errorMessage(error) });
+            return undefined;
+        }
+    });
+    const records = read.filter((r) => r !== undefined).sort((a, b) => a.at.getTime() - b.at.getTime());
+    problems.sort((a, b) => a.key.localeCompare(b.key));
+    return { records, problems };
+}
+/** The records read, with the current run's record as the newest (replacing one at the same key). */
+function withCurrent(records, current) {
+    const at = new Date(current.at);
+    const key = historyKey(at);
+    return [...records.filter((r) => r.key !== key && r.at.getTime() < at.getTime()), { key, at, record: current }];
+}
+/**
+ * Per host of the newest record with a known running system: the earliest time in the newest run
+ * of records in which it ran that same system. Records where its system is unknown (a straggler,
+ * an unreadable status) neither end nor extend the run. `records` oldest first.
+ */
+function runningSince(records) {
+    const result = new Map();
+    const newest = records.at(-1);
+    if (!newest)
+        return result;
+    for (const [host, entry] of Object.entries(newest.record.h)) {
+        if (entry.r === null)
+            continue;
+        let since = newest.at;
+        let before = true;
+        for (let i = records.length - 2; i >= 0; i--) {
+            const at = records[i];
+            const then = at.record.h[host];
+            if (!then)
+                break;
+            if (then.r === null)
+                continue;
+            if (then.r !== entry.r) {
+                before = false;
+                break;
+            }
+            since = at.at;
+        }
+        result.set(host, { since, before });
+    }
+    return result;
+}
+/** The wave's hosts and their expected systems in one record, as one comparable string. */
+function expectedOf(record, wave) {
+    const hosts = Object.entries(record.h).filter(([, h]) => h.w === wave);
+    if (hosts.length === 0)
+        return undefined;
+    return JSON.stringify(hosts.map(([name, h]) => [name, h.e]).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+/**
+ * Per wave of the newest record (with hosts): from the first record of the newest run of records in
+ * which the wave's hosts and their expected systems are what they are now, until the first record
+ * of that run in which the wave passed. `records` oldest first.
+ */
+function waveDurations(records) {
+    const result = new Map();
+    const newest = records.at(-1);
+    if (!newest)
+        return result;
+    for (const wave of Object.keys(newest.record.w)) {
+        const now = expectedOf(newest.record, wave);
+        if (now === undefined)
+            continue;
+        let start = records.length - 1;
+        while (start > 0 && expectedOf(records[start - 1].record, wave) === now)
+            start--;
+        const since = records[start].at;
+        const passed = records.slice(start).find((r) => r.record.w[wave] === 'passed');
+        result.set(wave, {
+            since,
+            before: start === 0,
+            ...(passed ? { passedAt: passed.at } : {}),
+            ms: (passed ?? newest).at.getTime() - since.getTime(),
+        });
+    }
+    return result;
+}
+function statusHistory(records, problems = []) {
+    const [oldest, newest] = [records[0], records.at(-1)];
+    if (!oldest || !newest)
+        return undefined;
+    return { records: records.length, oldest: oldest.at, newest: newest.at, hosts: runningSince(records), waves: waveDurations(records), problems: [...problems] };
+}
+
 ;// CONCATENATED MODULE: ./src/runner/clock.ts
 
 /**
@@ -86273,10 +86881,29 @@ function substituterProblem(item) {
 
 
 
+
 const inputs_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const SYSTEMS_EXAMPLE = '${{ needs.build.outputs.store-paths }}';
 /** Longer than any soak: a host silent for a season is not coming back by itself. */
 const OFFLINE_AFTER_MAX = '90d';
+/**
+ * A file the action writes, relative to the workspace and inside it (a later step uploads it). The
+ * symbolic links on the way are checked when it is written.
+ */
+function workspaceFile(raw) {
+    if (raw.includes('\0'))
+        throw new Error('has a NUL character');
+    if (raw.startsWith('-'))
+        throw new Error(`${JSON.stringify(raw)} starts with "-"`);
+    if ((0,external_node_path_.isAbsolute)(raw))
+        throw new Error(`${JSON.stringify(raw)} is absolute; give a path relative to the workspace`);
+    const path = (0,external_node_path_.normalize)(raw);
+    if (path === '.' || path.endsWith(external_node_path_.sep) || path.endsWith(`${external_node_path_.sep}.`) || path.endsWith(`${external_node_path_.sep}..`))
+        throw new Error(`${JSON.stringify(raw)} names a folder, not a file`);
+    if (path === '..' || path.startsWith(`..${external_node_path_.sep}`))
+        throw new Error(`${JSON.stringify(raw)} leads outside the workspace`);
+    return path;
+}
 const WAVE_INPUTS = {
     inventory: string({ fallback: 'fleet.yaml', example: 'fleet.yaml' }),
     mode: choice(['status', 'promote', 'advance'], { fallback: 'status', example: 'promote' }),
@@ -86299,6 +86926,8 @@ const WAVE_INPUTS = {
     'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'merge' }),
     abort: inputs_boolean({ fallback: false, example: 'true' }),
     token: secret({ example: '${{ github.token }}' }),
+    html: custom({ convert: workspaceFile, example: 'fleet-status.html' }),
+    history: inputs_boolean({ fallback: false, example: 'true' }),
 };
 function readWaveInputs(read) {
     return parseInputs(WAVE_INPUTS, read);
@@ -86325,6 +86954,9 @@ function readWaveSettings(env = process.env) {
     }
     if (inputs['role-to-assume'] && cache?.kind !== 's3') {
         throw new InputError('role-to-assume', `${shown(inputs['role-to-assume'])} only applies to an s3:// cache, and cache is ${cache ? shown(cache.url) : 'not set'}`, 'arn:aws:iam::123456789012:role/fleet-status-reader');
+    }
+    if (inputs.history && !cache) {
+        throw new InputError('cache', 'is required when history is true (the status history records are appended to fleet/status-history/ there)', 's3://my-nix-cache?region=eu-west-1');
     }
     const region = inputs['aws-region'] ?? (cache?.kind === 's3' ? cache.location.region : undefined) ?? env.AWS_REGION ?? 'us-east-1';
     return { inputs, ...(cache ? { cache } : {}), clock: clockFromEnv(env), region };
@@ -87621,9 +88253,60 @@ function localFlakeDir(flake, workspace) {
 
 
 
+
+
+
 /** The action's one step (action.yml `runs.main`). Fails the step on any error. */
 function run() {
     return runAction(runUpgradeWave);
+}
+/** The status page of a `status` run at `path` (inside the workspace); the path written, for the output. */
+async function writeStatusPageFor(report, inventory, workspace, path, history) {
+    if (report.mode !== 'status') {
+        actionLog.warning(`html: the status page is written by mode status only; nothing was written for mode ${report.mode}`);
+        return undefined;
+    }
+    await writePageInside(workspace, path, renderStatusPage(statusPageInput(report, inventory, history)));
+    actionLog.info(`status page written to ${path}`);
+    return path;
+}
+/**
+ * The status history of a `status` run: appends the run's record when `history` is true (a failed
+ * write fails the step), then, when the page is written, reads the history back (whatever
+ * `history` says), the run's own record as the newest. A record that cannot be read is skipped
+ * with a warning; a listing that fails leaves the page without history, with a warning.
+ */
+async function statusHistoryFor(report, store, inputs) {
+    if (report.mode !== 'status') {
+        if (inputs.history)
+            actionLog.warning(`history: the status history is appended to by mode status only; nothing was appended for mode ${report.mode}`);
+        return undefined;
+    }
+    const current = historyRecord(report);
+    if (inputs.history && store) {
+        try {
+            const key = await appendHistory(store, current);
+            actionLog.info(`status history record written to ${key}`);
+        }
+        catch (error) {
+            throw new errors_UserError(`could not append the status history record to ${store.url} (${errors_errorMessage(error)}); with history: true the job needs write access to ${HISTORY_PREFIX} there (for S3, s3:PutObject for the role-to-assume)`, { cause: error });
+        }
+    }
+    if (!inputs.html || !store)
+        return undefined;
+    let read;
+    try {
+        read = await readHistory(store, { now: report.generatedAt });
+    }
+    catch (error) {
+        actionLog.warning(`status history: could not list ${HISTORY_PREFIX} in ${store.url} (${errors_errorMessage(error)}); the page shows no history`);
+        return undefined;
+    }
+    for (const problem of read.problems)
+        actionLog.warning(`status history: skipped ${problem.key}: ${problem.message}`);
+    if (read.records.length === 0 && read.problems.length === 0 && !inputs.history)
+        return undefined;
+    return statusHistory(withCurrent(read.records, current), read.problems);
 }
 async function runUpgradeWave() {
     const settings = readWaveSettings();
@@ -87670,7 +88353,9 @@ async function runUpgradeWave() {
             now: settings.clock.now(),
             log: actionLog,
         });
-        setOutputs({ decision: report.decision, report: reportJson(report), 'pull-request-number': report.pullRequest?.number });
+        const history = await statusHistoryFor(report, store, inputs);
+        const html = inputs.html ? await writeStatusPageFor(report, loaded.inventory, context.workspace, inputs.html, history) : undefined;
+        setOutputs({ decision: report.decision, report: reportJson(report), 'pull-request-number': report.pullRequest?.number, 'report-html': html });
         for (const warning of report.warnings)
             actionLog.warning(warning);
         if (report.decision === 'blocked')

@@ -1,12 +1,27 @@
 import { SOAK_MAX } from '../../src/fleet/schema.js';
 import { AWS_REGION } from '../../src/aws/validate.js';
-import { amount, boolean, branch, choice, duration, json, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
+import { isAbsolute, normalize, sep } from 'node:path';
+import { amount, boolean, branch, choice, custom, duration, json, list, parseInputs, secret, string, type InputReader } from '../../src/runner/index.js';
 import { FLAKE_REF, FLAKE_REF_PROBLEM } from '../../src/runner/input-forms.js';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const SYSTEMS_EXAMPLE = '${{ needs.build.outputs.store-paths }}';
 /** Longer than any soak: a host silent for a season is not coming back by itself. */
 export const OFFLINE_AFTER_MAX = '90d';
+
+/**
+ * A file the action writes, relative to the workspace and inside it (a later step uploads it). The
+ * symbolic links on the way are checked when it is written.
+ */
+export function workspaceFile(raw: string): string {
+  if (raw.includes('\0')) throw new Error('has a NUL character');
+  if (raw.startsWith('-')) throw new Error(`${JSON.stringify(raw)} starts with "-"`);
+  if (isAbsolute(raw)) throw new Error(`${JSON.stringify(raw)} is absolute; give a path relative to the workspace`);
+  const path = normalize(raw);
+  if (path === '.' || path.endsWith(sep) || path.endsWith(`${sep}.`) || path.endsWith(`${sep}..`)) throw new Error(`${JSON.stringify(raw)} names a folder, not a file`);
+  if (path === '..' || path.startsWith(`..${sep}`)) throw new Error(`${JSON.stringify(raw)} leads outside the workspace`);
+  return path;
+}
 
 export const WAVE_INPUTS = {
   inventory: string({ fallback: 'fleet.yaml', example: 'fleet.yaml' }),
@@ -30,6 +45,8 @@ export const WAVE_INPUTS = {
   'auto-merge': choice(['off', 'merge', 'squash', 'rebase'], { fallback: 'off', example: 'merge' }),
   abort: boolean({ fallback: false, example: 'true' }),
   token: secret({ example: '${{ github.token }}' }),
+  html: custom({ convert: workspaceFile, example: 'fleet-status.html' }),
+  history: boolean({ fallback: false, example: 'true' }),
 };
 
 export function readWaveInputs(read?: InputReader) {

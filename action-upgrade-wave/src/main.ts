@@ -4,15 +4,68 @@ import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '..
 import { firstClosure, cacheClosures, localClosures } from '../../src/wave/sizes.js';
 import { parseExpected } from '../../src/wave/expected.js';
 import { loadInventoryWithText, pathInside } from '../../src/wave/inventory-source.js';
-import { reportJson } from '../../src/wave/report.js';
+import { reportJson, type WaveReport } from '../../src/wave/report.js';
+import type { Inventory } from '../../src/fleet/types.js';
 import { runWave } from '../../src/wave/run.js';
 import { summaryMarkdown } from '../../src/wave/summary.js';
+import { renderStatusPage, statusPageInput, writePageInside } from '../../src/status-page/index.js';
+import type { OpenedStore } from '../../src/cache/open-store.js';
+import { errorMessage, UserError } from '../../src/util/errors.js';
+import { appendHistory, HISTORY_PREFIX, historyRecord, readHistory, statusHistory, withCurrent, type StatusHistory } from '../../src/wave/history.js';
+import type { WaveInputs } from './inputs.js';
 import { readWaveSettings } from './settings.js';
 import { expectedSource, nextExpectedSource, openStatusStore, reportSource } from './sources.js';
 
 /** The action's one step (action.yml `runs.main`). Fails the step on any error. */
 export function run(): Promise<void> {
   return runAction(runUpgradeWave);
+}
+
+/** The status page of a `status` run at `path` (inside the workspace); the path written, for the output. */
+async function writeStatusPageFor(report: WaveReport, inventory: Inventory, workspace: string, path: string, history: StatusHistory | undefined): Promise<string | undefined> {
+  if (report.mode !== 'status') {
+    actionLog.warning(`html: the status page is written by mode status only; nothing was written for mode ${report.mode}`);
+    return undefined;
+  }
+  await writePageInside(workspace, path, renderStatusPage(statusPageInput(report, inventory, history)));
+  actionLog.info(`status page written to ${path}`);
+  return path;
+}
+
+/**
+ * The status history of a `status` run: appends the run's record when `history` is true (a failed
+ * write fails the step), then, when the page is written, reads the history back (whatever
+ * `history` says), the run's own record as the newest. A record that cannot be read is skipped
+ * with a warning; a listing that fails leaves the page without history, with a warning.
+ */
+async function statusHistoryFor(report: WaveReport, store: OpenedStore | undefined, inputs: Pick<WaveInputs, 'history' | 'html'>): Promise<StatusHistory | undefined> {
+  if (report.mode !== 'status') {
+    if (inputs.history) actionLog.warning(`history: the status history is appended to by mode status only; nothing was appended for mode ${report.mode}`);
+    return undefined;
+  }
+  const current = historyRecord(report);
+  if (inputs.history && store) {
+    try {
+      const key = await appendHistory(store, current);
+      actionLog.info(`status history record written to ${key}`);
+    } catch (error) {
+      throw new UserError(
+        `could not append the status history record to ${store.url} (${errorMessage(error)}); with history: true the job needs write access to ${HISTORY_PREFIX} there (for S3, s3:PutObject for the role-to-assume)`,
+        { cause: error },
+      );
+    }
+  }
+  if (!inputs.html || !store) return undefined;
+  let read;
+  try {
+    read = await readHistory(store, { now: report.generatedAt });
+  } catch (error) {
+    actionLog.warning(`status history: could not list ${HISTORY_PREFIX} in ${store.url} (${errorMessage(error)}); the page shows no history`);
+    return undefined;
+  }
+  for (const problem of read.problems) actionLog.warning(`status history: skipped ${problem.key}: ${problem.message}`);
+  if (read.records.length === 0 && read.problems.length === 0 && !inputs.history) return undefined;
+  return statusHistory(withCurrent(read.records, current), read.problems);
 }
 
 async function runUpgradeWave(): Promise<void> {
@@ -62,7 +115,9 @@ async function runUpgradeWave(): Promise<void> {
       log: actionLog,
     });
 
-    setOutputs({ decision: report.decision, report: reportJson(report) as object, 'pull-request-number': report.pullRequest?.number });
+    const history = await statusHistoryFor(report, store, inputs);
+    const html = inputs.html ? await writeStatusPageFor(report, loaded.inventory, context.workspace, inputs.html, history) : undefined;
+    setOutputs({ decision: report.decision, report: reportJson(report) as object, 'pull-request-number': report.pullRequest?.number, 'report-html': html });
     for (const warning of report.warnings) actionLog.warning(warning);
     if (report.decision === 'blocked') actionLog.warning(`blocked: ${report.reason}`);
     else actionLog.info(`${report.decision}: ${report.reason}`);

@@ -30,6 +30,9 @@ export function readWaveSettings(env: NodeJS.ProcessEnv = process.env): WaveSett
   if (inputs['role-to-assume'] && cache?.kind !== 's3') {
     throw new InputError('role-to-assume', `${shown(inputs['role-to-assume'])} only applies to an s3:// cache, and cache is ${cache ? shown(cache.url) : 'not set'}`, 'arn:aws:iam::123456789012:role/fleet-status-reader');
   }
+  if (inputs.history && !cache) {
+    throw new InputError('cache', 'is required when history is true (the status history records are appended to fleet/status-history/ there)', 's3://my-nix-cache?region=eu-west-1');
+  }
   const region = inputs['aws-region'] ?? (cache?.kind === 's3' ? cache.location.region : undefined) ?? env.AWS_REGION ?? 'us-east-1';
   return { inputs, ...(cache ? { cache } : {}), clock: clockFromEnv(env), region };
 }

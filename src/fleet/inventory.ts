@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { DEFAULT_SYSTEM, deploySchema, inventorySchema, type InventoryDocument } from './schema.js';
+import { FLEET_STORE_DIRECTORIES } from './store-layout.js';
 import type { DeployTarget, Host, Inventory, Wave } from './types.js';
 import { InputError, shown } from '../runner/inputs.js';
 import { fileErrorReason } from '../util/errors.js';
@@ -144,6 +145,10 @@ function toDeployTarget(hostName: string, raw: Record<string, unknown>, source: 
 function crossCheck(inventory: Inventory): string[] {
   const problems: string[] = [];
   const known = (names: Record<string, unknown>) => Object.keys(names).join(', ') || '(none defined)';
+  // Manifests live at fleet/<environment>/<host>.json in the store, beside fleet's own directories.
+  for (const environment of Object.keys(inventory.environments).filter((e) => FLEET_STORE_DIRECTORIES.includes(e))) {
+    problems.push(`environments.${environment}: is a directory fleet keeps in the store (${FLEET_STORE_DIRECTORIES.join(', ')}): pick another environment name`);
+  }
   for (const host of Object.values(inventory.hosts)) {
     if (!host.environment) {
       problems.push(`hosts.${host.name}.environment: missing; known: ${known(inventory.environments)}`);

@@ -2,6 +2,7 @@ import type { BinaryCacheStore, StoreObject } from '../cache/store.js';
 import { STORE_PATH } from '../deploy/pull/manifest.js';
 import { MANIFEST_ROOT, parsePointer } from '../deploy/pull/pointer.js';
 import { parseStatusReport, STATUS_PREFIX } from '../fleet/status.js';
+import { FLEET_STORE_DIRECTORIES } from '../fleet/store-layout.js';
 import { mapConcurrent } from '../util/async.js';
 import { errorMessage } from '../util/errors.js';
 import { BUILDS_PREFIX, parseBuildRecord } from './records.js';
@@ -25,8 +26,6 @@ export interface RootOptions {
   pinned: readonly string[];
 }
 
-/** Keys fleet keeps under fleet/ that are not manifest pointers. */
-const NOT_POINTERS = new Set([STATUS_PREFIX, BUILDS_PREFIX, 'fleet/gc/']);
 
 /**
  * Every root the store names: current manifests (the manifest object and its system), what each host
@@ -42,7 +41,10 @@ export async function collectRoots(store: Pick<BinaryCacheStore, 'get'>, fleetOb
     return body;
   };
   const keys = fleetObjects.map((o) => o.key);
-  const pointers = keys.filter((k) => /^fleet\/[^/]+\/[^/]+\.json$/.test(k) && ![...NOT_POINTERS].some((p) => k.startsWith(p)));
+  const pointers = keys.filter((k) => {
+    const directory = /^fleet\/([^/]+)\/[^/]+\.json$/.exec(k)?.[1];
+    return directory !== undefined && !FLEET_STORE_DIRECTORIES.includes(directory);
+  });
   const reports = keys.filter((k) => k.startsWith(STATUS_PREFIX) && /^[^/]+\.json$/.test(k.slice(STATUS_PREFIX.length)));
   const builds = newestBuilds(keys.filter((k) => k.startsWith(BUILDS_PREFIX) && k.endsWith('.json')), options.keepBuilds);
 

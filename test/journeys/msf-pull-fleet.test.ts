@@ -118,6 +118,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
   };
   const currentSystems = async (): Promise<Record<string, string | undefined>> => Object.fromEntries(await Promise.all(fleet.hosts.map(async (h) => [h.name, await h.currentSystem()] as const)));
   const exists = async (key: string) => (await bucket.get(key)) !== undefined;
+  const historyRecords = async () => (await bucket.list('fleet/status-history/')).length;
   /** The manifest pointers published so far, as `environment/host`. */
   const published = async (): Promise<string[]> => {
     const found: string[] = [];
@@ -270,7 +271,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
 
     it('runs promote and advance only, with what the gates need and no more', () => {
       expect(failures(result)).toEqual([]);
-      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'publish-production': 'skipped', 'promote / wave': 'success', 'advance / wave': 'success', bump: 'skipped', gc: 'skipped' });
+      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'publish-production': 'skipped', 'promote / wave': 'success', 'advance / wave': 'success', 'status / wave': 'success', bump: 'skipped', gc: 'skipped' });
       for (const job of ['promote / wave', 'advance / wave']) {
         expect(result.job(job).permissions).toMatchObject({ contents: 'write', 'pull-requests': 'write', issues: 'read', deployments: 'none' });
       }
@@ -418,6 +419,19 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
       expect((await pulls()).length).toBe(pullsBefore);
       expect(await published()).not.toContain('production/clinic-kin');
     });
+
+    it('publishes the status page as the artifact fleet-status, naming the failed unit, and records the run', async () => {
+      expect(await historyRecords()).toBe(3);
+      const status = result.job('status / wave');
+      expect(status.permissions).toMatchObject({ 'id-token': 'write', deployments: 'none' });
+      const page = result.artifacts.get('fleet-status')?.get('fleet-status.html')?.toString('utf8') ?? '';
+      expect(page).toMatch(/^<!doctype html>/i);
+      for (const name of HOSTS) expect(page).toContain(`>${name}<`);
+      expect(page).toContain('nginx.service');
+      // The daily runs before this one each left a record: the page has history.
+      expect(page).toContain('Running since');
+      expect(page).not.toMatch(/<(script|link|img)[^>]+(src|href)=["']?https?:/i);
+    });
   });
 
   describe('the daily schedule, wave middle soaked and healthy again', () => {
@@ -453,7 +467,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     // wiring (trigger, base branch, permissions), not a bump pull request (test/e2e/flake-bump.test.ts does).
     it('runs only the lock bump, on staging, which finds nothing to update', () => {
       expect(failures(result)).toEqual([]);
-      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'publish-production': 'skipped', promote: 'skipped', advance: 'skipped', 'bump / bump': 'success', gc: 'skipped' });
+      expect(resultsOf(result)).toEqual({ build: 'skipped', 'publish-staging': 'skipped', 'publish-production': 'skipped', promote: 'skipped', advance: 'skipped', status: 'skipped', 'bump / bump': 'success', gc: 'skipped' });
       const bump = result.job('bump / bump');
       expect(bump.permissions).toMatchObject({ contents: 'write', 'pull-requests': 'write', 'id-token': 'none', deployments: 'none' });
       expect(bump.steps.find((s) => s.id === 'bump')?.inputs.base).toBe('staging');

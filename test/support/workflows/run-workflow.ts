@@ -225,6 +225,7 @@ export async function runWorkflow(file: string, event: TriggerEvent, settings: R
     return {
       jobs: records,
       conclusions,
+      artifacts: run.artifacts,
       result: Object.values(conclusions).some((c) => c.result === 'failure') ? 'failure' : 'success',
       job(name: string): JobRecord {
         const found = records.find((r) => r.name === name);

@@ -56,6 +56,8 @@ export interface WorkflowRunResult {
   /** Top-level jobs of the workflow as `needs` sees them. */
   conclusions: Record<string, JobConclusion>;
   result: 'success' | 'failure';
+  /** What the run's jobs uploaded (actions/upload-artifact), by artifact name. */
+  artifacts: ArtifactStore;
   /** The job (or leg) named exactly `name`; throws if there is none. */
   job(name: string): JobRecord;
 }

@@ -57,6 +57,10 @@ describe('inventory', () => {
     expect(() => parseInventoryText(yaml.replace('order: 2,', 'order: second,'), 'fleet.yaml')).toThrow('waves.middle.order: "second" is not a number');
     expect(() => parseInventoryText(yaml.replace('tags: [db]', 'tags: [db], colour: red'), 'fleet.yaml')).toThrow(/hosts\.db1: .*colour/i);
     expect(() => parseInventoryText('hosts: [', 'fleet.yaml')).toThrow(/fleet.yaml is not valid YAML/);
+    // Manifests live at fleet/<environment>/<host>.json, beside fleet's own directories.
+    expect(() => parseInventoryText(yaml.replace('  staging: {', '  status: {').replace('environment: staging', 'environment: status'), 'fleet.yaml')).toThrow(
+      /environments\.status: .*is a directory fleet keeps in the store/,
+    );
   });
 
   it('reads each host\'s system, from the host, the defaults, or x86_64-linux', () => {

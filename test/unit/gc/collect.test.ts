@@ -175,6 +175,15 @@ describe('cache garbage collection', () => {
     expect(store.deletions).toEqual([]);
   });
 
+  it("reads fleet's own objects (status history, build records, its record) as no manifest pointers", async () => {
+    const store = cache({ [A]: [], [C]: [] });
+    await store.put('fleet/status-history/20261201T060000Z.json', '{"format":1,"at":"2026-12-01T06:00:00Z","w":{},"h":{}}', 'application/json');
+    await store.put('fleet/production/web1.json', pointer(A), 'application/json');
+    const report = await collectAt(store, 0);
+    expect(report.roots.manifest).toBe(2);
+    expect(report.condemned.narinfos).toBe(1);
+  });
+
   it('warns about roots the cache does not hold, and keeps going', async () => {
     const store = cache({ [C]: [] });
     const log = memoryLog();

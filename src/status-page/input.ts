@@ -1,0 +1,28 @@
+import type { Inventory } from '../fleet/types.js';
+import { describeHold } from '../wave/holds.js';
+import type { StatusHistory } from '../wave/history.js';
+import type { WaveReport } from '../wave/report.js';
+import type { StatusHost, StatusPageInput } from './types.js';
+
+/**
+ * The page's input from a `status` run's report, with each host's environment and tags from the
+ * inventory, and what the status history says (see `statusHistory`) when there is one.
+ */
+export function statusPageInput(report: WaveReport, inventory: Inventory, history?: StatusHistory): StatusPageInput {
+  const hosts: StatusHost[] = report.waves.flatMap((gate) =>
+    gate.hosts.map((host) => {
+      const entry = inventory.hosts[host.host];
+      return { ...host, wave: gate.name, environment: entry?.environment ?? '', tags: entry?.tags ?? [] };
+    }),
+  );
+  return {
+    generatedAt: report.generatedAt,
+    decision: report.decision,
+    reason: report.reason,
+    waves: report.waves.map(({ hosts: _hosts, ...gate }) => gate),
+    hosts,
+    holds: report.holds.map(describeHold),
+    problems: report.problems.map((p) => ({ key: p.key, message: p.message })),
+    ...(history ? { history } : {}),
+  };
+}
