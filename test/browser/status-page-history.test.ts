@@ -1,15 +1,14 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { renderStatusPage, statusPageInput } from '../../src/status-page/index.js';
 import type { StatusHistory } from '../../src/wave/history.js';
+import { openOffline, type OfflinePage } from '../support/browser.js';
 import { repoRoot } from '../support/harness.js';
 import { NOW, statusFleet } from '../unit/status-page/fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HOUR = 3_600_000;
 
 /** The status page with a status history, in headless Chromium: the "Running since" column and the waves' "Took". */
@@ -34,39 +33,25 @@ describe('status page with history in a browser', () => {
     problems: [{ key: 'fleet/status-history/20250310T110000Z.json', message: '<img src=x onerror=alert(3)>' }],
   };
   let dir: string;
-  let browser: Browser;
+  let opened: OfflinePage;
   let page: Page;
-  const requests: string[] = [];
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: this test needs Debian's chromium (apt-get install chromium)`);
     dir = await mkdtemp(join(tmpdir(), 'fleet-status-history-'));
     const file = join(dir, 'status.html');
     await writeFile(file, renderStatusPage(statusPageInput(report, inventory, history)));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
-    page.on('request', (request) => requests.push(request.url()));
-    page.on('dialog', (dialog) => void dialog.dismiss());
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
-    await page.goto(pathToFileURL(file).href);
+    opened = await openOffline(pathToFileURL(file).href);
+    page = opened.page;
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await opened?.browser.close();
     await rm(dir, { recursive: true, force: true });
   });
 
   it('runs its script without error and asks for nothing else', async () => {
-    expect(requests).toHaveLength(1);
-    expect(pageErrors).toEqual([]);
+    expect(opened.requests).toHaveLength(1);
+    expect(opened.errors).toEqual([]);
     await expect(page.locator('#shown-count').textContent()).resolves.toBe('120 of 120 hosts shown');
   });
 

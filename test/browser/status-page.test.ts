@@ -1,53 +1,33 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { renderStatusPage } from '../../src/status-page/index.js';
+import { openOffline, type OfflinePage } from '../support/browser.js';
 import { repoRoot } from '../support/harness.js';
 import { HOSTILE_ERROR, statusFleet } from '../unit/status-page/fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 /** The status page in Debian's headless Chromium, opened from a file with the network cut off. */
 describe('status page in a browser', () => {
   const { input } = statusFleet(120);
   let dir: string;
   let url: string;
-  let browser: Browser;
+  let opened: OfflinePage;
   let page: Page;
-  const requests: string[] = [];
-  const dialogs: string[] = [];
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: this test needs Debian's chromium (apt-get install chromium)`);
     dir = await mkdtemp(join(tmpdir(), 'fleet-status-page-'));
     const file = join(dir, 'status.html');
     await writeFile(file, renderStatusPage(input));
     url = pathToFileURL(file).href;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
-    page.on('request', (request) => requests.push(request.url()));
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    // A Content-Security-Policy refusal (of the page's own script, say) is a console error.
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
-    await page.goto(url);
+    opened = await openOffline(url);
+    page = opened.page;
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await opened?.browser.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -55,8 +35,8 @@ describe('status page in a browser', () => {
   const visibleStates = () => page.locator('#hosts-body tr:visible').evaluateAll((rows) => [...new Set(rows.map((r) => r.getAttribute('data-state')))]);
 
   it('asks for nothing but its own file, and its script runs without error', async () => {
-    expect(requests).toEqual([url]);
-    expect(pageErrors).toEqual([]);
+    expect(opened.requests).toEqual([url]);
+    expect(opened.errors).toEqual([]);
     await expect(page.locator('#shown-count').textContent()).resolves.toBe('120 of 120 hosts shown');
   });
 
@@ -109,7 +89,7 @@ describe('status page in a browser', () => {
     expect(await cell.textContent()).toContain('<img');
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('#hosts-body tr[data-host="host002"] td[data-label="Failed units"] b').count()).toBe(0);
-    expect(dialogs).toEqual([]);
+    expect(opened.dialogs).toEqual([]);
   });
 
   it('reads as cards on a phone, and leaves a screenshot', async () => {

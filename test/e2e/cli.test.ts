@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { renderStatusReport, statusReportKey } from '../../src/fleet/status.js';
+import { FLEET_YAML, NOW, report, systemPath } from '../integration/wave-fixtures.js';
 import { copyExampleFleet } from '../support/example-fleet.js';
 import { repoRoot } from '../support/harness.js';
 import { nixKeyPair } from '../support/keys.js';
@@ -52,6 +54,23 @@ describe('fleet command line', () => {
     const bad = await fleet(['build', '--signing-key-file', keyFile, '--cache', `file://${work}/c2`, '--installables', '/nix/store/x']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/error: Input "signing-key": /);
+  });
+
+  it('writes the status page with fleet status --html, from the reports in a store', async () => {
+    const dir = join(work, 'status');
+    const cache = join(dir, 'cache');
+    await mkdir(join(cache, 'fleet', 'status'), { recursive: true });
+    await writeFile(join(dir, 'fleet.yaml'), FLEET_YAML);
+    await writeFile(join(cache, 'nix-cache-info'), 'StoreDir: /nix/store\n');
+    for (const host of ['stage1', 'web1']) await writeFile(join(cache, statusReportKey(host)), renderStatusReport(report(host)));
+    const expected = JSON.stringify(Object.fromEntries(['stage1', 'stage2', 'web1', 'web2', 'clinic-kin'].map((h) => [h, systemPath(h)])));
+    const result = await run(join(repoRoot, 'bin', 'fleet'), ['status', '--inventory', 'fleet.yaml', '--cache', `file://${cache}`, '--expected', expected, '--html', 'status.html'], {
+      cwd: dir,
+      env: { ...offlineNixEnv(), FLEET_NOW: NOW.toISOString() },
+    });
+    expect(JSON.parse(result.stdout)).toMatchObject({ 'report-html': 'status.html' });
+    const page = await readFile(join(dir, 'status.html'), 'utf8');
+    for (const host of ['stage1', 'stage2', 'web1', 'web2', 'clinic-kin']) expect(page).toContain(`data-host="${host}"`);
   });
 
   it('explains its commands and rejects unknown flags', async () => {

@@ -53,18 +53,18 @@ describe('action-upgrade-wave inputs', () => {
   });
 });
 
-describe('token', () => {
-  // The runner passes inputs as INPUT_* variables; readWaveSettings reads them as the action does.
-  function withInputs<T>(values: Record<string, string>, body: () => T): T {
-    const names = Object.keys(values).map((name) => `INPUT_${name.toUpperCase()}`);
-    Object.entries(values).forEach(([name, value]) => (process.env[`INPUT_${name.toUpperCase()}`] = value));
-    try {
-      return body();
-    } finally {
-      names.forEach((name) => delete process.env[name]);
-    }
+// The runner passes inputs as INPUT_* variables; readWaveSettings reads them as the action does.
+function withInputs<T>(values: Record<string, string>, body: () => T): T {
+  const names = Object.keys(values).map((name) => `INPUT_${name.toUpperCase()}`);
+  Object.entries(values).forEach(([name, value]) => (process.env[`INPUT_${name.toUpperCase()}`] = value));
+  try {
+    return body();
+  } finally {
+    names.forEach((name) => delete process.env[name]);
   }
+}
 
+describe('token', () => {
   it('is optional for a status report, so operators can ask from a terminal', () => {
     expect(withInputs({ mode: 'status', cache: 'file:///tmp/cache' }, () => readWaveSettings().inputs.token)).toBeUndefined();
   });
@@ -74,5 +74,22 @@ describe('token', () => {
     for (const values of cases) {
       expect(() => withInputs({ cache: 'file:///tmp/cache', ...values }, () => readWaveSettings())).toThrow(/Input "token": is required to open pull requests/);
     }
+  });
+});
+
+/** The `history` input: a boolean like the others, and only with a store to append to. */
+describe('history', () => {
+  it('is false by default and takes true or false', () => {
+    expect(readWaveInputs(reader({})).history).toBe(false);
+    expect(readWaveInputs(reader({ history: 'true' })).history).toBe(true);
+    expect(readWaveInputs(reader({ history: 'false' })).history).toBe(false);
+    expect(() => readWaveInputs(reader({ history: 'yes please' }))).toThrow(/Input "history": "yes please" .*Example: history: true/);
+  });
+
+  it('needs the cache input, where the records are appended', () => {
+    expect(() => withInputs({ mode: 'status', 'status-source': 'ssh', history: 'true' }, () => readWaveSettings())).toThrow(
+      'Input "cache": is required when history is true (the status history records are appended to fleet/status-history/ there)',
+    );
+    expect(withInputs({ mode: 'status', cache: 'file:///tmp/cache', history: 'true' }, () => readWaveSettings().inputs.history)).toBe(true);
   });
 });
