@@ -85427,9 +85427,10 @@ function jsonForScript(value) {
 
 /**
  * The page's input from a `status` run's report, with each host's environment and tags from the
- * inventory, and what the status history says (see `statusHistory`) when there is one.
+ * inventory, what the status history says (see `statusHistory`) when there is one, and the closure
+ * changes of the hosts that are behind (see `sizeChange`).
  */
-function statusPageInput(report, inventory, history) {
+function statusPageInput(report, inventory, history, sizes) {
     const hosts = report.waves.flatMap((gate) => gate.hosts.map((host) => {
         const entry = inventory.hosts[host.host];
         return { ...host, wave: gate.name, environment: entry?.environment ?? '', tags: entry?.tags ?? [] };
@@ -85443,6 +85444,7 @@ function statusPageInput(report, inventory, history) {
         holds: report.holds.map(describeHold),
         problems: report.problems.map((p) => ({ key: p.key, message: p.message })),
         ...(history ? { history } : {}),
+        ...(sizes && sizes.size > 0 ? { sizes } : {}),
     };
 }
 
@@ -85571,6 +85573,7 @@ td code, td time { white-space: nowrap; }
 
 
 
+
 /** Worst first: the order of the state column when sorted, and of the counts at the top. */
 const STATE_ORDER = ['failed', 'unreadable', 'behind', 'straggler', 'unknown', 'soaking', 'unchanged', 'passing'];
 const render_text = (value) => (value ? html_escapeHtml(value) : '<span class="muted">—</span>');
@@ -85583,6 +85586,7 @@ const COLUMNS = [
     { key: 'state', label: 'State', cell: stateCell, sort: (h) => STATE_ORDER.indexOf(h.state) },
     { key: 'expected', label: 'Expected system', cell: (h) => systemCell(h.expected), sort: (h) => h.expected ?? null },
     { key: 'running', label: 'Running system', cell: (h) => systemCell(h.running), sort: (h) => h.running ?? null },
+    { key: 'closureChange', label: 'Closure change', shown: (input) => input.sizes !== undefined, cell: closureChangeCell, sort: (h, input) => input.sizes?.get(h.host)?.change ?? null },
     { key: 'adoptedAt', label: 'Adopted at', cell: (h) => timeCell(h.adoptedAt), sort: (h) => render_time(h.adoptedAt) },
     { key: 'runningSince', label: 'Running since', shown: (input) => input.history !== undefined, cell: runningSinceCell, sort: (h, input) => render_time(input.history?.hosts.get(h.host)?.since) },
     { key: 'reportedAt', label: 'Last seen', cell: lastSeenCell, sort: (h) => render_time(h.reportedAt) },
@@ -85590,7 +85594,7 @@ const COLUMNS = [
     { key: 'needsReboot', label: 'Needs reboot', cell: (h) => (h.needsReboot ? 'yes' : 'no'), sort: (h) => (h.needsReboot ? 0 : 1) },
     { key: 'lastError', label: 'Last error', cell: (h) => (h.lastError ? `<span class="error">${html_escapeHtml(h.lastError)}</span>` : render_text(undefined)), sort: (h) => h.lastError || null },
 ];
-/** The columns this page shows: "Running since" only with a status history. */
+/** The columns this page shows: "Running since" only with a status history, "Closure change" only with sizes. */
 const columnsOf = (input) => COLUMNS.filter((c) => c.shown?.(input) ?? true);
 const FILTERS = [
     { key: 'wave', label: 'Wave', values: (input) => input.waves.map((w) => w.name) },
@@ -85723,6 +85727,17 @@ function runningSinceCell(host, input) {
     const ago = input.generatedAt.getTime() - since.since.getTime();
     const detail = since.since.getTime() < history.newest.getTime() ? `for ${since.before ? 'at least ' : ''}${formatDuration(ago)}` : since.before ? 'the history starts with this run' : 'changed since the previous run';
     return `<span>${since.before ? 'before ' : ''}${timeCell(since.since)}</span><span class="detail">${html_escapeHtml(detail)}</span>`;
+}
+/** What moving to the expected system changes in the closure (NAR bytes), and what the host downloads. */
+function closureChangeCell(host, input) {
+    const size = input.sizes?.get(host.host);
+    if (!size)
+        return render_text(undefined);
+    if (size.change === undefined)
+        return `<span class="detail">${html_escapeHtml(size.note ?? 'unknown')}</span>`;
+    const sign = size.change >= 0 ? '+' : '−';
+    const download = size.download === undefined ? '' : `download ${formatBytes(size.download)}${size.downloadCompressed ? '' : ' (uncompressed)'}`;
+    return `<span>${sign}${html_escapeHtml(formatBytes(Math.abs(size.change)))}</span><span class="detail">${html_escapeHtml(download)}</span>`;
 }
 function problemsSection(input) {
     if (input.problems.length === 0)
@@ -88256,19 +88271,27 @@ function localFlakeDir(flake, workspace) {
 
 
 
+
 /** The action's one step (action.yml `runs.main`). Fails the step on any error. */
 function run() {
     return runAction(runUpgradeWave);
 }
 /** The status page of a `status` run at `path` (inside the workspace); the path written, for the output. */
-async function writeStatusPageFor(report, inventory, workspace, path, history) {
+async function writeStatusPageFor(report, inventory, workspace, path, history, closures) {
     if (report.mode !== 'status') {
         actionLog.warning(`html: the status page is written by mode status only; nothing was written for mode ${report.mode}`);
         return undefined;
     }
-    await writePageInside(workspace, path, renderStatusPage(statusPageInput(report, inventory, history)));
+    const sizes = await closureChanges(report, closures);
+    await writePageInside(workspace, path, renderStatusPage(statusPageInput(report, inventory, history, sizes)));
     actionLog.info(`status page written to ${path}`);
     return path;
+}
+/** For every host that runs another system than its expected one: the closure change of moving to it. */
+async function closureChanges(report, closures) {
+    const behind = report.waves.flatMap((w) => w.hosts).filter((h) => h.expected && h.running && h.expected !== h.running);
+    const sizes = await mapConcurrent(behind, 4, (h) => sizeChange(h.host, h.running, h.expected, closures));
+    return new Map(sizes.map((size) => [size.host, size]));
 }
 /**
  * The status history of a `status` run: appends the run's record when `history` is true (a failed
@@ -88331,6 +88354,7 @@ async function runUpgradeWave() {
     try {
         const nextSource = nextExpectedSource(nextExpected, inputs.flake, loaded, context.workspace, nix);
         const inventoryRepoPath = loaded.file ? pathInside(context.workspace, loaded.file) : undefined;
+        const closures = store ? firstClosure(cacheClosures(store, { log: actionLog }), localClosures(nix())) : localClosures(nix());
         const report = await runWave({
             mode: inputs.mode,
             inventory: loaded,
@@ -88339,7 +88363,7 @@ async function runUpgradeWave() {
             expected: expectedSource(expected, inputs.flake, nix),
             ...(baseline ? { baseline } : {}),
             ...(nextSource ? { nextExpected: nextSource } : {}),
-            closures: store ? firstClosure(cacheClosures(store, { log: actionLog }), localClosures(nix())) : localClosures(nix()),
+            closures,
             ...(inputs.soak !== undefined ? { soakMs: inputs.soak } : {}),
             ...(inputs.quorum ? { quorum: inputs.quorum } : {}),
             offlineAfterMs: inputs['offline-after'],
@@ -88354,7 +88378,7 @@ async function runUpgradeWave() {
             log: actionLog,
         });
         const history = await statusHistoryFor(report, store, inputs);
-        const html = inputs.html ? await writeStatusPageFor(report, loaded.inventory, context.workspace, inputs.html, history) : undefined;
+        const html = inputs.html ? await writeStatusPageFor(report, loaded.inventory, context.workspace, inputs.html, history, closures) : undefined;
         setOutputs({ decision: report.decision, report: reportJson(report), 'pull-request-number': report.pullRequest?.number, 'report-html': html });
         for (const warning of report.warnings)
             actionLog.warning(warning);

@@ -1,7 +1,8 @@
 import { createGitHubClient } from '../../src/github/client.js';
 import { Nix } from '../../src/nix/index.js';
 import { actionLog, JobSummary, readRunContext, runAction, setOutputs } from '../../src/runner/index.js';
-import { firstClosure, cacheClosures, localClosures } from '../../src/wave/sizes.js';
+import { cacheClosures, firstClosure, localClosures, sizeChange, type ClosureSource, type SizeChange } from '../../src/wave/sizes.js';
+import { mapConcurrent } from '../../src/util/async.js';
 import { parseExpected } from '../../src/wave/expected.js';
 import { loadInventoryWithText, pathInside } from '../../src/wave/inventory-source.js';
 import { reportJson, type WaveReport } from '../../src/wave/report.js';
@@ -22,14 +23,22 @@ export function run(): Promise<void> {
 }
 
 /** The status page of a `status` run at `path` (inside the workspace); the path written, for the output. */
-async function writeStatusPageFor(report: WaveReport, inventory: Inventory, workspace: string, path: string, history: StatusHistory | undefined): Promise<string | undefined> {
+async function writeStatusPageFor(report: WaveReport, inventory: Inventory, workspace: string, path: string, history: StatusHistory | undefined, closures: ClosureSource): Promise<string | undefined> {
   if (report.mode !== 'status') {
     actionLog.warning(`html: the status page is written by mode status only; nothing was written for mode ${report.mode}`);
     return undefined;
   }
-  await writePageInside(workspace, path, renderStatusPage(statusPageInput(report, inventory, history)));
+  const sizes = await closureChanges(report, closures);
+  await writePageInside(workspace, path, renderStatusPage(statusPageInput(report, inventory, history, sizes)));
   actionLog.info(`status page written to ${path}`);
   return path;
+}
+
+/** For every host that runs another system than its expected one: the closure change of moving to it. */
+async function closureChanges(report: WaveReport, closures: ClosureSource): Promise<Map<string, SizeChange>> {
+  const behind = report.waves.flatMap((w) => w.hosts).filter((h) => h.expected && h.running && h.expected !== h.running);
+  const sizes = await mapConcurrent(behind, 4, (h) => sizeChange(h.host, h.running, h.expected, closures));
+  return new Map(sizes.map((size) => [size.host, size]));
 }
 
 /**
@@ -92,6 +101,7 @@ async function runUpgradeWave(): Promise<void> {
   try {
     const nextSource = nextExpectedSource(nextExpected, inputs.flake, loaded, context.workspace, nix);
     const inventoryRepoPath = loaded.file ? pathInside(context.workspace, loaded.file) : undefined;
+    const closures = store ? firstClosure(cacheClosures(store, { log: actionLog }), localClosures(nix())) : localClosures(nix());
     const report = await runWave({
       mode: inputs.mode,
       inventory: loaded,
@@ -100,7 +110,7 @@ async function runUpgradeWave(): Promise<void> {
       expected: expectedSource(expected, inputs.flake, nix),
       ...(baseline ? { baseline } : {}),
       ...(nextSource ? { nextExpected: nextSource } : {}),
-      closures: store ? firstClosure(cacheClosures(store, { log: actionLog }), localClosures(nix())) : localClosures(nix()),
+      closures,
       ...(inputs.soak !== undefined ? { soakMs: inputs.soak } : {}),
       ...(inputs.quorum ? { quorum: inputs.quorum } : {}),
       offlineAfterMs: inputs['offline-after'],
@@ -116,7 +126,7 @@ async function runUpgradeWave(): Promise<void> {
     });
 
     const history = await statusHistoryFor(report, store, inputs);
-    const html = inputs.html ? await writeStatusPageFor(report, loaded.inventory, context.workspace, inputs.html, history) : undefined;
+    const html = inputs.html ? await writeStatusPageFor(report, loaded.inventory, context.workspace, inputs.html, history, closures) : undefined;
     setOutputs({ decision: report.decision, report: reportJson(report) as object, 'pull-request-number': report.pullRequest?.number, 'report-html': html });
     for (const warning of report.warnings) actionLog.warning(warning);
     if (report.decision === 'blocked') actionLog.warning(`blocked: ${report.reason}`);

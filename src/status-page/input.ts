@@ -2,13 +2,15 @@ import type { Inventory } from '../fleet/types.js';
 import { describeHold } from '../wave/holds.js';
 import type { StatusHistory } from '../wave/history.js';
 import type { WaveReport } from '../wave/report.js';
+import type { SizeChange } from '../wave/sizes.js';
 import type { StatusHost, StatusPageInput } from './types.js';
 
 /**
  * The page's input from a `status` run's report, with each host's environment and tags from the
- * inventory, and what the status history says (see `statusHistory`) when there is one.
+ * inventory, what the status history says (see `statusHistory`) when there is one, and the closure
+ * changes of the hosts that are behind (see `sizeChange`).
  */
-export function statusPageInput(report: WaveReport, inventory: Inventory, history?: StatusHistory): StatusPageInput {
+export function statusPageInput(report: WaveReport, inventory: Inventory, history?: StatusHistory, sizes?: ReadonlyMap<string, SizeChange>): StatusPageInput {
   const hosts: StatusHost[] = report.waves.flatMap((gate) =>
     gate.hosts.map((host) => {
       const entry = inventory.hosts[host.host];
@@ -24,5 +26,6 @@ export function statusPageInput(report: WaveReport, inventory: Inventory, histor
     holds: report.holds.map(describeHold),
     problems: report.problems.map((p) => ({ key: p.key, message: p.message })),
     ...(history ? { history } : {}),
+    ...(sizes && sizes.size > 0 ? { sizes } : {}),
   };
 }

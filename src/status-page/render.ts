@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
 import { describeQuorum } from '../wave/gate.js';
 import { formatTime } from '../wave/render.js';
@@ -35,6 +36,7 @@ const COLUMNS: readonly Column[] = [
   { key: 'state', label: 'State', cell: stateCell, sort: (h) => STATE_ORDER.indexOf(h.state) },
   { key: 'expected', label: 'Expected system', cell: (h) => systemCell(h.expected), sort: (h) => h.expected ?? null },
   { key: 'running', label: 'Running system', cell: (h) => systemCell(h.running), sort: (h) => h.running ?? null },
+  { key: 'closureChange', label: 'Closure change', shown: (input) => input.sizes !== undefined, cell: closureChangeCell, sort: (h, input) => input.sizes?.get(h.host)?.change ?? null },
   { key: 'adoptedAt', label: 'Adopted at', cell: (h) => timeCell(h.adoptedAt), sort: (h) => time(h.adoptedAt) },
   { key: 'runningSince', label: 'Running since', shown: (input) => input.history !== undefined, cell: runningSinceCell, sort: (h, input) => time(input.history?.hosts.get(h.host)?.since) },
   { key: 'reportedAt', label: 'Last seen', cell: lastSeenCell, sort: (h) => time(h.reportedAt) },
@@ -43,7 +45,7 @@ const COLUMNS: readonly Column[] = [
   { key: 'lastError', label: 'Last error', cell: (h) => (h.lastError ? `<span class="error">${escapeHtml(h.lastError)}</span>` : text(undefined)), sort: (h) => h.lastError || null },
 ];
 
-/** The columns this page shows: "Running since" only with a status history. */
+/** The columns this page shows: "Running since" only with a status history, "Closure change" only with sizes. */
 const columnsOf = (input: StatusPageInput): Column[] => COLUMNS.filter((c) => c.shown?.(input) ?? true);
 
 const FILTERS: readonly { key: string; label: string; values: (input: StatusPageInput) => string[] }[] = [
@@ -182,6 +184,16 @@ function runningSinceCell(host: StatusHost, input: StatusPageInput): string {
   const detail =
     since.since.getTime() < history.newest.getTime() ? `for ${since.before ? 'at least ' : ''}${formatDuration(ago)}` : since.before ? 'the history starts with this run' : 'changed since the previous run';
   return `<span>${since.before ? 'before ' : ''}${timeCell(since.since)}</span><span class="detail">${escapeHtml(detail)}</span>`;
+}
+
+/** What moving to the expected system changes in the closure (NAR bytes), and what the host downloads. */
+function closureChangeCell(host: StatusHost, input: StatusPageInput): string {
+  const size = input.sizes?.get(host.host);
+  if (!size) return text(undefined);
+  if (size.change === undefined) return `<span class="detail">${escapeHtml(size.note ?? 'unknown')}</span>`;
+  const sign = size.change >= 0 ? '+' : '−';
+  const download = size.download === undefined ? '' : `download ${formatBytes(size.download)}${size.downloadCompressed ? '' : ' (uncompressed)'}`;
+  return `<span>${sign}${escapeHtml(formatBytes(Math.abs(size.change)))}</span><span class="detail">${escapeHtml(download)}</span>`;
 }
 
 function problemsSection(input: StatusPageInput): string {

@@ -1,4 +1,5 @@
 import type { StatusHistory } from '../wave/history.js';
+import type { SizeChange } from '../wave/sizes.js';
 import type { GroupGate, HostGate } from '../wave/types.js';
 
 /** A host's gate with what the inventory says of it. */
@@ -25,4 +26,6 @@ export interface StatusPageInput {
   problems: { key: string; message: string }[];
   /** From the status history in the store, when it has records: since when hosts run their system, how long waves took. */
   history?: StatusHistory;
+  /** For hosts that do not run their expected system: what moving to it changes in the closure, and what it downloads. */
+  sizes?: ReadonlyMap<string, SizeChange>;
 }

@@ -430,6 +430,8 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
       expect(page).toContain('nginx.service');
       // The daily runs before this one each left a record: the page has history.
       expect(page).toContain('Running since');
+      // clinic-kin still runs its first system: the page says what moving to main's costs it.
+      expect(page).toMatch(/data-host="clinic-kin".*?<span>[+−][\d.]+ [KMG]?i?B<\/span><span class="detail">download [\d.]+ [KMG]?i?B/s);
       expect(page).not.toMatch(/<(script|link|img)[^>]+(src|href)=["']?https?:/i);
     });
   });

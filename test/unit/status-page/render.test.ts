@@ -66,6 +66,20 @@ describe('renderStatusPage', () => {
     for (const value of [...WAVES, ...ENVIRONMENTS, 'web', 'clinic', ...STATES]) expect(page).toContain(`<option value="${value}">${value}</option>`);
   });
 
+  it('shows what moving to the expected system changes in the closure, for the hosts that are behind', () => {
+    const behind = input.hosts.filter((h) => h.state === 'behind');
+    const [grows, unknown] = behind as [(typeof behind)[number], (typeof behind)[number]];
+    const sizes = new Map([
+      [grows.host, { host: grows.host, change: 3 * 1024 * 1024, download: 1024 * 1024, downloadCompressed: true }],
+      [unknown.host, { host: unknown.host, note: 'the new closure is in neither the cache nor the local store' }],
+    ]);
+    const page = renderStatusPage({ ...input, sizes });
+    expect(page).toContain('Closure change');
+    expect(page).toMatch(new RegExp(`data-host="${grows.host}".*?<span>\\+3\\.0 MiB</span><span class="detail">download 1\\.0 MiB</span>`, 's'));
+    expect(page).toMatch(new RegExp(`data-host="${unknown.host}".*?the new closure is in neither the cache nor the local store`, 's'));
+    expect(renderStatusPage(input)).not.toContain('Closure change');
+  });
+
   it('shows short system paths with the full path in the title', () => {
     const host = input.hosts[0];
     expect(page).toContain(`<code title="${host?.expected}">${shortSystem(host?.expected as string)}</code>`);
