@@ -63549,6 +63549,10 @@ function keyProblem(key) {
 function encodeKeyPath(key) {
     return key.split('/').map(encodeURIComponent).join('/');
 }
+/** Listed objects in key order, as every store's `list` returns them. */
+function sortedByKey(objects) {
+    return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
 
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
@@ -63744,7 +63748,7 @@ class S3BinaryCacheStore {
                 throw this.failure('list', prefix, error);
             }
         } while (ContinuationToken);
-        return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        return sortedByKey(objects);
     }
     async delete(key) {
         const Key = this.objectKey(key);
@@ -64525,7 +64529,7 @@ class HttpBinaryCacheStore {
         const slash = prefix.lastIndexOf('/');
         const objects = [];
         await this.walk(slash < 0 ? '' : prefix.slice(0, slash), prefix.slice(slash + 1), objects);
-        return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        return sortedByKey(objects);
     }
     async delete(key) {
         const target = this.objectUrl(key);
@@ -78499,6 +78503,7 @@ function verifySignedManifest(claimed, keys, whence = 'manifest') {
 
 
 
+
 /**
  * What fleet keeps in a cache store besides Nix's objects, for its garbage collection:
  *
@@ -78526,9 +78531,8 @@ const condemnedSchema = object({
     /** Hash part of each condemned narinfo → its store path, for the reports. */
     paths: record(schemas_string(), schemas_string().regex(STORE_PATH)).default({}),
 });
-const stamp = (date) => date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 function buildRecordKey(record) {
-    return `${BUILDS_PREFIX}${encodeURIComponent(record.ref)}/${stamp(new Date(record.builtAt))}-${record.sha.slice(0, 12)}.json`;
+    return `${BUILDS_PREFIX}${encodeURIComponent(record.ref)}/${keyTimestamp(new Date(record.builtAt))}-${record.sha.slice(0, 12)}.json`;
 }
 async function writeBuildRecord(store, record) {
     const key = buildRecordKey(record);

@@ -63184,7 +63184,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7267);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4713);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -63193,7 +63193,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7267:
+/***/ 4713:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -85779,6 +85779,7 @@ function distinct(values) {
 
 
 
+
 /**
  * Writes `html` to `path` (relative to `workspace`, already checked to stay inside it as text) and
  * returns the absolute path. A symbolic link in the checkout cannot carry the write elsewhere: the
@@ -85813,8 +85814,7 @@ async function nearestExisting(folder) {
     }
 }
 async function assertInside(root, real, path) {
-    const rel = (0,external_node_path_.relative)(root, real);
-    if (rel === '..' || rel.startsWith('../') || (0,external_node_path_.isAbsolute)(rel))
+    if (real !== root && pathInside(root, real) === undefined)
         throw new Error(`${path} leads outside the workspace (through a symbolic link to ${real}); give a path inside it`);
 }
 
@@ -85824,7 +85824,23 @@ async function assertInside(root, real, path) {
 
 
 
+;// CONCATENATED MODULE: ./src/util/timestamp.ts
+/** A UTC time to the second as it appears in store keys: `20261203T142900Z` (sorts as it reads). */
+function keyTimestamp(date) {
+    return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+/** The time a `keyTimestamp` names, or undefined for text that is not one. */
+function parseKeyTimestamp(text) {
+    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+    if (!m)
+        return undefined;
+    const [, y, mo, d, h, mi, s] = m;
+    const at = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
+    return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
 ;// CONCATENATED MODULE: ./src/wave/history.ts
+
 
 
 
@@ -85850,7 +85866,6 @@ async function assertInside(root, real, path) {
 const HISTORY_PREFIX = 'fleet/status-history/';
 const HISTORY_MAX_RECORDS = 500;
 const HISTORY_MAX_AGE_MS = 180 * 86_400_000;
-const KEY = /^fleet\/status-history\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.json$/;
 const HOST_STATES = ['passing', 'unchanged', 'soaking', 'behind', 'failed', 'straggler', 'unreadable', 'unknown'];
 const GROUP_STATES = ['passed', 'waiting', 'failed', 'empty'];
 const historyRecordSchema = object({
@@ -85864,18 +85879,14 @@ const historyRecordSchema = object({
         e: schemas_string().nullable(),
     })),
 });
-const stamp = (date) => date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 function historyKey(at) {
-    return `${HISTORY_PREFIX}${stamp(at)}.json`;
+    return `${HISTORY_PREFIX}${keyTimestamp(at)}.json`;
 }
 /** The time a record key names, or undefined for a key that is not one. */
 function historyKeyTime(key) {
-    const m = KEY.exec(key);
-    if (!m)
+    if (!key.startsWith(HISTORY_PREFIX) || !key.endsWith('.json'))
         return undefined;
-    const [, y, mo, d, h, mi, s] = m;
-    const at = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
-    return Number.isNaN(at.getTime()) ? undefined : at;
+    return parseKeyTimestamp(key.slice(HISTORY_PREFIX.length, -'.json'.length));
 }
 /** The record of a `status` run: each wave's state, and each host's wave, state, running and expected system. */
 function historyRecord(report) {
@@ -86238,6 +86249,10 @@ function keyProblem(key) {
 function encodeKeyPath(key) {
     return key.split('/').map(encodeURIComponent).join('/');
 }
+/** Listed objects in key order, as every store's `list` returns them. */
+function sortedByKey(objects) {
+    return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
 
 ;// CONCATENATED MODULE: ./src/cache/stores/stream-body.ts
 
@@ -86431,7 +86446,7 @@ class S3BinaryCacheStore {
                 throw this.failure('list', prefix, error);
             }
         } while (ContinuationToken);
-        return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        return sortedByKey(objects);
     }
     async delete(key) {
         const Key = this.objectKey(key);
@@ -87482,7 +87497,7 @@ class HttpBinaryCacheStore {
         const slash = prefix.lastIndexOf('/');
         const objects = [];
         await this.walk(slash < 0 ? '' : prefix.slice(0, slash), prefix.slice(slash + 1), objects);
-        return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        return sortedByKey(objects);
     }
     async delete(key) {
         const target = this.objectUrl(key);

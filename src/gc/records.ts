@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { BinaryCacheStore } from '../cache/store.js';
 import { STORE_PATH } from '../deploy/pull/manifest.js';
 import { errorMessage } from '../util/errors.js';
+import { keyTimestamp } from '../util/timestamp.js';
 
 /**
  * What fleet keeps in a cache store besides Nix's objects, for its garbage collection:
@@ -41,10 +42,8 @@ export interface Condemned {
   pathOf: Map<string, string>;
 }
 
-const stamp = (date: Date): string => date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-
 export function buildRecordKey(record: Pick<BuildRecord, 'ref' | 'sha' | 'builtAt'>): string {
-  return `${BUILDS_PREFIX}${encodeURIComponent(record.ref)}/${stamp(new Date(record.builtAt))}-${record.sha.slice(0, 12)}.json`;
+  return `${BUILDS_PREFIX}${encodeURIComponent(record.ref)}/${keyTimestamp(new Date(record.builtAt))}-${record.sha.slice(0, 12)}.json`;
 }
 
 export async function writeBuildRecord(store: Pick<BinaryCacheStore, 'put'>, record: BuildRecord): Promise<string> {

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { pathInside } from '../wave/inventory-source.js';
 
 /**
  * Writes `html` to `path` (relative to `workspace`, already checked to stay inside it as text) and
@@ -35,6 +36,5 @@ async function nearestExisting(folder: string): Promise<string> {
 }
 
 async function assertInside(root: string, real: string, path: string): Promise<void> {
-  const rel = relative(root, real);
-  if (rel === '..' || rel.startsWith('../') || isAbsolute(rel)) throw new Error(`${path} leads outside the workspace (through a symbolic link to ${real}); give a path inside it`);
+  if (real !== root && pathInside(root, real) === undefined) throw new Error(`${path} leads outside the workspace (through a symbolic link to ${real}); give a path inside it`);
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { BinaryCacheStore } from '../cache/store.js';
 import { mapConcurrent } from '../util/async.js';
 import { errorMessage } from '../util/errors.js';
+import { keyTimestamp, parseKeyTimestamp } from '../util/timestamp.js';
 import type { WaveReport } from './report.js';
 import type { GroupState, HostState } from './types.js';
 
@@ -27,7 +28,6 @@ import type { GroupState, HostState } from './types.js';
 export const HISTORY_PREFIX = 'fleet/status-history/';
 export const HISTORY_MAX_RECORDS = 500;
 export const HISTORY_MAX_AGE_MS = 180 * 86_400_000;
-const KEY = /^fleet\/status-history\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.json$/;
 
 const HOST_STATES = ['passing', 'unchanged', 'soaking', 'behind', 'failed', 'straggler', 'unreadable', 'unknown'] as const satisfies readonly HostState[];
 const GROUP_STATES = ['passed', 'waiting', 'failed', 'empty'] as const satisfies readonly GroupState[];
@@ -67,19 +67,14 @@ export interface HistoryRead {
   problems: HistoryProblem[];
 }
 
-const stamp = (date: Date): string => date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-
 export function historyKey(at: Date): string {
-  return `${HISTORY_PREFIX}${stamp(at)}.json`;
+  return `${HISTORY_PREFIX}${keyTimestamp(at)}.json`;
 }
 
 /** The time a record key names, or undefined for a key that is not one. */
 export function historyKeyTime(key: string): Date | undefined {
-  const m = KEY.exec(key);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m;
-  const at = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
-  return Number.isNaN(at.getTime()) ? undefined : at;
+  if (!key.startsWith(HISTORY_PREFIX) || !key.endsWith('.json')) return undefined;
+  return parseKeyTimestamp(key.slice(HISTORY_PREFIX.length, -'.json'.length));
 }
 
 /** The record of a `status` run: each wave's state, and each host's wave, state, running and expected system. */

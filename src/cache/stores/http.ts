@@ -5,7 +5,7 @@ import type { Log } from '../../util/log.js';
 import { isRetryableStatus, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
 import type { BinaryCacheStore, DatedObject, GetOptions, StoreObject } from '../store.js';
 import { HttpTransport, type HttpRequest, type HttpResponse } from './http-transport.js';
-import { assertValidKey, assertValidPrefix, encodeKeyPath } from './keys.js';
+import { assertValidKey, assertValidPrefix, encodeKeyPath, sortedByKey } from './keys.js';
 import { parseRetryAfter, StoreError } from './store-error.js';
 import { countedBody, isReplayable, type StreamBody } from './stream-body.js';
 
@@ -159,7 +159,7 @@ export class HttpBinaryCacheStore implements BinaryCacheStore {
     const slash = prefix.lastIndexOf('/');
     const objects: StoreObject[] = [];
     await this.walk(slash < 0 ? '' : prefix.slice(0, slash), prefix.slice(slash + 1), objects);
-    return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return sortedByKey(objects);
   }
 
   async delete(key: string): Promise<void> {

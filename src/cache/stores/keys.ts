@@ -37,3 +37,8 @@ export function keyProblem(key: string): string | undefined {
 export function encodeKeyPath(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/');
 }
+
+/** Listed objects in key order, as every store's `list` returns them. */
+export function sortedByKey<T extends { key: string }>(objects: T[]): T[] {
+  return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}

@@ -14,7 +14,7 @@ import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import { backoffDelay, defaultRetryPolicy, isDroppedConnection, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
 import type { BinaryCacheStore, DatedObject, GetOptions, StoreObject } from '../store.js';
-import { assertValidKey, assertValidPrefix } from './keys.js';
+import { assertValidKey, assertValidPrefix, sortedByKey } from './keys.js';
 import { StoreError } from './store-error.js';
 import { countedBody, type StreamBody } from './stream-body.js';
 
@@ -186,7 +186,7 @@ export class S3BinaryCacheStore implements BinaryCacheStore {
         throw this.failure('list', prefix, error);
       }
     } while (ContinuationToken);
-    return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return sortedByKey(objects);
   }
 
   async delete(key: string): Promise<void> {
