@@ -78606,6 +78606,14 @@ async function readCondemned(store) {
  *                                       while a switch is pending or after a rollback)
  *   generations       store path[]      optional: the profile's earlier generations, newest first (what a
  *                                       rollback can go back to; the cache's garbage collection keeps them)
+ *   download          object | null     optional: the closure of `system` below still being fetched, as the
+ *                                       agent measured it at `measuredAt`; null or absent when nothing is
+ *                                       pending. Sizes are the cache's (compressed) download sizes, by the
+ *                                       narinfos of the first substituter:
+ *     system          store path          the system being fetched (the accepted manifest's)
+ *     paths, bytes    integers            store paths and bytes of its closure still missing on the host
+ *     totalPaths, totalBytes integers     the whole closure's
+ *     measuredAt      ISO 8601 time
  *
  * Times are UTC with a `Z` or an explicit offset, e.g. `date -u +%Y-%m-%dT%H:%M:%SZ`.
  * Unknown extra fields are kept out of the parsed value and do not make a report invalid, so a
@@ -78621,6 +78629,9 @@ const STATUS_REPORT_FORMAT = 1;
 const status_STATUS_PREFIX = 'fleet/status/';
 const storePath = schemas_string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+$/, 'must be a store path such as /nix/store/<32-char hash>-<name>');
 const status_time = iso_datetime({ offset: true, message: 'must be an ISO 8601 time such as 2025-03-01T10:00:00Z' });
+const count = schemas_number().int().nonnegative();
+const downloadSchema = object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: status_time })
+    .refine((d) => d.paths <= d.totalPaths && d.bytes <= d.totalBytes, 'paths and bytes must not exceed totalPaths and totalBytes');
 const statusReportSchema = object({
     format: literal(STATUS_REPORT_FORMAT, { message: `must be ${STATUS_REPORT_FORMAT} (this reader knows format ${STATUS_REPORT_FORMAT} only)` }),
     host: schemas_string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be an inventory host name'),
@@ -78636,6 +78647,7 @@ const statusReportSchema = object({
     agentVersion: schemas_string().min(1),
     desired: storePath.nullable().optional(),
     generations: array(storePath).optional(),
+    download: downloadSchema.nullable().optional(),
 });
 class StatusReportError extends Error {
     name = 'StatusReportError';
@@ -78680,6 +78692,7 @@ function parseStatusReport(input, whence = 'status report') {
         agentVersion: report.agentVersion,
         desired: report.desired ?? null,
         ...(report.generations ? { generations: report.generations } : {}),
+        ...(report.download ? { download: { ...report.download, measuredAt: new Date(report.download.measuredAt) } } : {}),
     };
 }
 /** The JSON document of a report, as the agent writes it. */
@@ -78699,6 +78712,7 @@ function renderStatusReport(report) {
         agentVersion: report.agentVersion,
         desired: report.desired,
         ...(report.generations ? { generations: report.generations } : {}),
+        ...(report.download ? { download: { ...report.download, measuredAt: formatTime(report.download.measuredAt) } } : {}),
     };
     return `${JSON.stringify(document, null, 2)}\n`;
 }
@@ -78912,7 +78926,7 @@ function sortListing(objects) {
     }
     return listing;
 }
-const count = (narinfos, nars) => ({ narinfos, nars: nars.length, bytes: nars.reduce((sum, n) => sum + (n.size ?? 0), 0) });
+const collect_count = (narinfos, nars) => ({ narinfos, nars: nars.length, bytes: nars.reduce((sum, n) => sum + (n.size ?? 0), 0) });
 const sameWrite = (a, b) => a?.modifiedAt?.getTime() === b?.modifiedAt?.getTime() && a?.size === b?.size;
 /**
  * Collects the cache's garbage: everything not in the closure of a root (collectRoots) nor younger
@@ -79020,12 +79034,12 @@ async function collectGarbage(options) {
     let goNars = condemnedNars.filter((n) => deletable(n.key, n) && !referenced.has(n.key));
     const report = {
         dryRun: options.dryRun,
-        listed: count(listing.narinfos.size, [...listing.nars.values()]),
+        listed: collect_count(listing.narinfos.size, [...listing.nars.values()]),
         roots: { manifest: 0, running: 0, booted: 0, generation: 0, build: 0, pinned: 0, recent },
         missing,
-        kept: count([...listing.narinfos.keys()].filter((h) => live.has(h)).length, [...listing.nars.values()].filter((n) => liveNars.has(n.key))),
-        condemned: count(condemnedNarinfos.length, condemnedNars),
-        deleted: count(goNarinfos.length, goNars),
+        kept: collect_count([...listing.narinfos.keys()].filter((h) => live.has(h)).length, [...listing.nars.values()].filter((n) => liveNars.has(n.key))),
+        condemned: collect_count(condemnedNarinfos.length, condemnedNars),
+        deleted: collect_count(goNarinfos.length, goNars),
         deletedPaths: pathsOf(goNarinfos),
         spared: 0,
     };
@@ -79050,7 +79064,7 @@ async function collectGarbage(options) {
         const stillReferenced = referencedOnceGone(goNarinfos);
         goNars = goNars.filter((n) => !stillReferenced.has(n.key) && sameWrite(n, fresh.nars.get(n.key)));
         report.spared = before - goNarinfos.length - goNars.length;
-        report.deleted = count(goNarinfos.length, goNars);
+        report.deleted = collect_count(goNarinfos.length, goNars);
         report.deletedPaths = pathsOf(goNarinfos);
         const narinfoKeys = goNarinfos.flatMap((h) => [`${h}.narinfo`, ...(listing.listings.has(h) ? [`${h}.ls`] : [])]);
         log.info(`deleting ${goNarinfos.length} narinfos, then ${goNars.length} NARs${report.spared > 0 ? ` (${report.spared} spared: written or reached since the listing)` : ''}`);

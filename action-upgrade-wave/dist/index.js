@@ -84137,6 +84137,14 @@ function iso_duration(params) {
  *                                       while a switch is pending or after a rollback)
  *   generations       store path[]      optional: the profile's earlier generations, newest first (what a
  *                                       rollback can go back to; the cache's garbage collection keeps them)
+ *   download          object | null     optional: the closure of `system` below still being fetched, as the
+ *                                       agent measured it at `measuredAt`; null or absent when nothing is
+ *                                       pending. Sizes are the cache's (compressed) download sizes, by the
+ *                                       narinfos of the first substituter:
+ *     system          store path          the system being fetched (the accepted manifest's)
+ *     paths, bytes    integers            store paths and bytes of its closure still missing on the host
+ *     totalPaths, totalBytes integers     the whole closure's
+ *     measuredAt      ISO 8601 time
  *
  * Times are UTC with a `Z` or an explicit offset, e.g. `date -u +%Y-%m-%dT%H:%M:%SZ`.
  * Unknown extra fields are kept out of the parsed value and do not make a report invalid, so a
@@ -84152,6 +84160,9 @@ const STATUS_REPORT_FORMAT = 1;
 const STATUS_PREFIX = 'fleet/status/';
 const storePath = schemas_string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+$/, 'must be a store path such as /nix/store/<32-char hash>-<name>');
 const status_time = iso_datetime({ offset: true, message: 'must be an ISO 8601 time such as 2025-03-01T10:00:00Z' });
+const count = schemas_number().int().nonnegative();
+const downloadSchema = object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: status_time })
+    .refine((d) => d.paths <= d.totalPaths && d.bytes <= d.totalBytes, 'paths and bytes must not exceed totalPaths and totalBytes');
 const statusReportSchema = object({
     format: literal(STATUS_REPORT_FORMAT, { message: `must be ${STATUS_REPORT_FORMAT} (this reader knows format ${STATUS_REPORT_FORMAT} only)` }),
     host: schemas_string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be an inventory host name'),
@@ -84167,6 +84178,7 @@ const statusReportSchema = object({
     agentVersion: schemas_string().min(1),
     desired: storePath.nullable().optional(),
     generations: array(storePath).optional(),
+    download: downloadSchema.nullable().optional(),
 });
 class StatusReportError extends Error {
     name = 'StatusReportError';
@@ -84211,6 +84223,7 @@ function parseStatusReport(input, whence = 'status report') {
         agentVersion: report.agentVersion,
         desired: report.desired ?? null,
         ...(report.generations ? { generations: report.generations } : {}),
+        ...(report.download ? { download: { ...report.download, measuredAt: new Date(report.download.measuredAt) } } : {}),
     };
 }
 /** The JSON document of a report, as the agent writes it. */
@@ -84230,6 +84243,7 @@ function renderStatusReport(report) {
         agentVersion: report.agentVersion,
         desired: report.desired,
         ...(report.generations ? { generations: report.generations } : {}),
+        ...(report.download ? { download: { ...report.download, measuredAt: formatTime(report.download.measuredAt) } } : {}),
     };
     return `${JSON.stringify(document, null, 2)}\n`;
 }
@@ -84279,6 +84293,7 @@ function formatTime(date) {
 }
 
 ;// CONCATENATED MODULE: ./src/wave/gate.ts
+
 
 
 /** Reports dated further ahead of the runner's clock than this are not trusted. */
@@ -84353,6 +84368,10 @@ function blockedReason(gate, reports) {
         ...(unreadable.length > 0 ? [`${gate.failures.length > 0 ? 'and ' : ''}cannot be judged: ${unreadable.join(', ')}`] : []),
     ].join('; ');
 }
+/** "412 MiB of 1.2 GiB (310 of 1204 paths) left at 2025-03-01T10:00:00Z". */
+function describeDownload(download) {
+    return `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${download.measuredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+}
 function describeQuorum(quorum) {
     return 'count' in quorum ? String(quorum.count) : `${quorum.percent}%`;
 }
@@ -84418,6 +84437,9 @@ function evaluateHost(host, input) {
     if (!expected)
         return { ...gate, state: 'unknown', detail: 'no expected system is known for this host' };
     if (report.system !== expected) {
+        const download = report.download?.system === expected ? report.download : undefined;
+        if (download)
+            return { ...gate, state: 'behind', download, detail: `fetching the new system: ${describeDownload(download)}` };
         return { ...gate, state: 'behind', detail: report.desired === expected ? 'fetched the new system, not switched yet' : 'runs another system' };
     }
     if (input.baseline?.get(host.name) === expected)
@@ -84490,6 +84512,27 @@ function waveGate(wave, inventory, data, options) {
         ...(data.observations ? { observations: data.observations } : {}),
         soakMs: options.soakMs ?? wave.soakMs,
         quorum: options.quorum ?? wave.quorum,
+        offlineAfterMs: options.offlineAfterMs,
+        now: options.now,
+    });
+}
+/**
+ * The hosts in no wave, for `status` only: shown, but gating nothing. Soak 0 and quorum 100%, so
+ * each one's state says only whether it runs its expected system. Undefined when every host has a wave.
+ */
+function outsideWavesGate(inventory, data, options) {
+    const hosts = Object.values(inventory.hosts).filter((h) => !h.wave);
+    if (hosts.length === 0)
+        return undefined;
+    return evaluateGate({
+        name: '',
+        hosts: hosts.map((h) => ({ name: h.name })),
+        expected: data.expected,
+        reports: data.reports,
+        ...(data.unreadable ? { unreadable: data.unreadable } : {}),
+        ...(data.observations ? { observations: data.observations } : {}),
+        soakMs: 0,
+        quorum: { percent: 100 },
         offlineAfterMs: options.offlineAfterMs,
         now: options.now,
     });
@@ -85332,9 +85375,12 @@ function needGitHub(options, what) {
         throw new errors_UserError(`${what} needs GitHub access (the token input)`);
     return options.github;
 }
-/** Reports and expected systems of every host in a wave; unusable reports go to the report's problems. */
-async function readGateData(options, report) {
-    const hosts = Object.values(options.inventory.inventory.hosts).filter((h) => h.wave);
+/**
+ * Reports and expected systems of every host in a wave (`everyHost`: of every host of the
+ * inventory); unusable reports go to the report's problems.
+ */
+async function readGateData(options, report, everyHost = false) {
+    const hosts = Object.values(options.inventory.inventory.hosts).filter((h) => everyHost || h.wave);
     const [read, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
     options.log.debug(`${read.reports.size} status reports, ${expected.size} expected systems`);
     for (const problem of read.problems)
@@ -85345,8 +85391,11 @@ async function readGateData(options, report) {
 /** `status`: every wave's gate; the decision says whether anything waits, fails or is held. */
 async function run_status(options, report) {
     const inventory = options.inventory.inventory;
-    const data = await readGateData(options, report);
+    const data = await readGateData(options, report, true);
     report.waves = orderedWaves(inventory).map((wave) => waveGate(wave, inventory, data, options));
+    const outside = outsideWavesGate(inventory, data, options);
+    if (outside)
+        report.outsideWaves = outside.hosts;
     const failed = report.waves.filter((g) => g.state === 'failed');
     const held = blockingHolds(report.holds, { kind: 'status' });
     const pending = report.waves.filter((g) => !g.passed);
@@ -85385,6 +85434,9 @@ function summaryMarkdown(report) {
         parts.push('', '### Waves', '', '```mermaid', mermaidWaves(report.waves), '```');
         for (const gate of report.waves)
             parts.push('', `#### ${gate.name}`, '', gateSection(gate));
+    }
+    if (report.outsideWaves && report.outsideWaves.length > 0) {
+        parts.push('', '### Hosts in no wave', '', 'Shown for their status; they gate nothing.', '', markdownTable(EVIDENCE_HEADERS, evidenceRows({ hosts: report.outsideWaves, soakMs: 0 })));
     }
     if (report.promotion) {
         const p = report.promotion;
@@ -85426,15 +85478,19 @@ function jsonForScript(value) {
 ;// CONCATENATED MODULE: ./src/status-page/input.ts
 
 /**
- * The page's input from a `status` run's report, with each host's environment and tags from the
- * inventory, what the status history says (see `statusHistory`) when there is one, and the closure
+ * The page's input from a `status` run's report (the hosts of each wave, then those in no wave),
+ * with each host's environment and tags from the inventory, what the status history says (see `statusHistory`) when there is one, and the closure
  * changes of the hosts that are behind (see `sizeChange`).
  */
 function statusPageInput(report, inventory, history, sizes) {
-    const hosts = report.waves.flatMap((gate) => gate.hosts.map((host) => {
+    const withInventory = (host, wave) => {
         const entry = inventory.hosts[host.host];
-        return { ...host, wave: gate.name, environment: entry?.environment ?? '', tags: entry?.tags ?? [] };
-    }));
+        return { ...host, wave, environment: entry?.environment ?? '', tags: entry?.tags ?? [] };
+    };
+    const hosts = [
+        ...report.waves.flatMap((gate) => gate.hosts.map((host) => withInventory(host, gate.name))),
+        ...(report.outsideWaves ?? []).map((host) => withInventory(host, '')),
+    ];
     return {
         generatedAt: report.generatedAt,
         decision: report.decision,
@@ -85548,6 +85604,7 @@ th button { font: inherit; font-weight: 600; background: none; border: 0; paddin
 th[aria-sort=ascending] button::after { content: " ▲"; }
 th[aria-sort=descending] button::after { content: " ▼"; }
 .detail { display: block; font-size: .85rem; color: var(--off); }
+progress { display: block; width: 8rem; }
 .error { display: block; white-space: pre-wrap; overflow-wrap: anywhere; min-width: 14rem; max-width: 28rem; }
 td code, td time { white-space: nowrap; }
 [hidden] { display: none !important; }
@@ -85580,13 +85637,14 @@ const render_text = (value) => (value ? html_escapeHtml(value) : '<span class="m
 const render_time = (date) => (date ? date.getTime() : null);
 const COLUMNS = [
     { key: 'host', label: 'Host', cell: (h) => `<strong>${html_escapeHtml(h.host)}</strong>`, sort: (h) => h.host },
-    { key: 'wave', label: 'Wave', cell: (h) => html_escapeHtml(h.wave), sort: (h, input) => input.waves.findIndex((w) => w.name === h.wave) },
+    { key: 'wave', label: 'Wave', cell: (h) => (h.wave ? html_escapeHtml(h.wave) : '<span class="muted">none</span>'), sort: (h, input) => waveIndex(h, input) },
     { key: 'environment', label: 'Environment', cell: (h) => render_text(h.environment), sort: (h) => h.environment || null },
     { key: 'tags', label: 'Tags', cell: (h) => render_text(h.tags.join(', ')), sort: (h) => h.tags.join(',') || null },
     { key: 'state', label: 'State', cell: stateCell, sort: (h) => STATE_ORDER.indexOf(h.state) },
     { key: 'expected', label: 'Expected system', cell: (h) => systemCell(h.expected), sort: (h) => h.expected ?? null },
     { key: 'running', label: 'Running system', cell: (h) => systemCell(h.running), sort: (h) => h.running ?? null },
     { key: 'closureChange', label: 'Closure change', shown: (input) => input.sizes !== undefined, cell: closureChangeCell, sort: (h, input) => input.sizes?.get(h.host)?.change ?? null },
+    { key: 'download', label: 'Download', shown: (input) => input.hosts.some((h) => h.download), cell: downloadCell, sort: (h) => h.download?.bytes ?? null },
     { key: 'adoptedAt', label: 'Adopted at', cell: (h) => timeCell(h.adoptedAt), sort: (h) => render_time(h.adoptedAt) },
     { key: 'runningSince', label: 'Running since', shown: (input) => input.history !== undefined, cell: runningSinceCell, sort: (h, input) => render_time(input.history?.hosts.get(h.host)?.since) },
     { key: 'reportedAt', label: 'Last seen', cell: lastSeenCell, sort: (h) => render_time(h.reportedAt) },
@@ -85594,10 +85652,17 @@ const COLUMNS = [
     { key: 'needsReboot', label: 'Needs reboot', cell: (h) => (h.needsReboot ? 'yes' : 'no'), sort: (h) => (h.needsReboot ? 0 : 1) },
     { key: 'lastError', label: 'Last error', cell: (h) => (h.lastError ? `<span class="error">${html_escapeHtml(h.lastError)}</span>` : render_text(undefined)), sort: (h) => h.lastError || null },
 ];
+/** The wave filter's value for hosts in no wave (no wave can be named so: names start with a letter or digit). */
+const NO_WAVE = '(none)';
+/** Waves in order, hosts in no wave after them. */
+function waveIndex(host, input) {
+    const index = input.waves.findIndex((w) => w.name === host.wave);
+    return index < 0 ? input.waves.length : index;
+}
 /** The columns this page shows: "Running since" only with a status history, "Closure change" only with sizes. */
 const columnsOf = (input) => COLUMNS.filter((c) => c.shown?.(input) ?? true);
 const FILTERS = [
-    { key: 'wave', label: 'Wave', values: (input) => input.waves.map((w) => w.name) },
+    { key: 'wave', label: 'Wave', values: (input) => [...input.waves.map((w) => w.name), ...(input.hosts.some((h) => !h.wave) ? [NO_WAVE] : [])] },
     { key: 'environment', label: 'Environment', values: (input) => distinct(input.hosts.map((h) => h.environment).filter(Boolean)).sort() },
     { key: 'tag', label: 'Tag', values: (input) => distinct(input.hosts.flatMap((h) => h.tags)).sort() },
     { key: 'state', label: 'State', values: (input) => STATE_ORDER.filter((s) => input.hosts.some((h) => h.state === s)) },
@@ -85610,7 +85675,7 @@ const FILTERS = [
 function renderStatusPage(input) {
     const scriptHash = (0,external_node_crypto_.createHash)('sha256').update(STATUS_PAGE_SCRIPT).digest('base64');
     const policy = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${scriptHash}'; img-src data:; form-action 'none'; base-uri 'none'`;
-    const data = { hosts: input.hosts.map((h) => ({ host: h.host, wave: h.wave, environment: h.environment, tags: h.tags, state: h.state, sort: sortValues(h, input) })) };
+    const data = { hosts: input.hosts.map((h) => ({ host: h.host, wave: h.wave || NO_WAVE, environment: h.environment, tags: h.tags, state: h.state, sort: sortValues(h, input) })) };
     return [
         '<!DOCTYPE html>',
         '<html lang="en">',
@@ -85637,12 +85702,13 @@ function renderStatusPage(input) {
 }
 function header(input) {
     const counts = STATE_ORDER.map((state) => [state, input.hosts.filter((h) => h.state === state).length]).filter(([, n]) => n > 0);
+    const outside = input.hosts.filter((h) => !h.wave).length;
     const holds = input.holds.length > 0 ? `<h2>Holds</h2><ul>${input.holds.map((h) => `<li>${html_escapeHtml(h)}</li>`).join('')}</ul>` : '';
     return [
         '<header>',
         '<h1>fleet status</h1>',
         `<p><span class="state state-${html_escapeHtml(input.decision)}">${html_escapeHtml(input.decision)}</span>: ${html_escapeHtml(input.reason)}</p>`,
-        `<p class="muted">As of ${html_escapeHtml(render_formatTime(input.generatedAt))}; ${input.hosts.length} hosts in ${input.waves.length} waves.</p>`,
+        `<p class="muted">As of ${html_escapeHtml(render_formatTime(input.generatedAt))}; ${input.hosts.length} hosts in ${input.waves.length} waves${outside > 0 ? ` (${outside} in no wave)` : ''}.</p>`,
         `<ul class="counts">${counts.map(([state, n]) => `<li><span class="state state-${state}">${state}</span> ${n}</li>`).join('')}</ul>`,
         holds,
         '</header>',
@@ -85738,6 +85804,19 @@ function closureChangeCell(host, input) {
     const sign = size.change >= 0 ? '+' : '−';
     const download = size.download === undefined ? '' : `download ${formatBytes(size.download)}${size.downloadCompressed ? '' : ' (uncompressed)'}`;
     return `<span>${sign}${html_escapeHtml(formatBytes(Math.abs(size.change)))}</span><span class="detail">${html_escapeHtml(download)}</span>`;
+}
+/** What of its expected system the host still fetches: a bar, bytes and paths left, and when it said so. */
+function downloadCell(host) {
+    const d = host.download;
+    if (!d)
+        return render_text(undefined);
+    const done = d.totalBytes - d.bytes;
+    const label = `${formatBytes(d.bytes)} of ${formatBytes(d.totalBytes)} left`;
+    return [
+        `<progress max="${d.totalBytes}" value="${done}" aria-label="${html_escapeHtml(label)}"></progress>`,
+        `<span>${html_escapeHtml(label)}</span>`,
+        `<span class="detail">${d.paths} of ${d.totalPaths} paths, as of ${timeCell(d.measuredAt)}</span>`,
+    ].join('');
 }
 function problemsSection(input) {
     if (input.problems.length === 0)
@@ -85855,13 +85934,14 @@ function parseKeyTimestamp(text) {
  *   { "format": 1,
  *     "at": "2025-03-10T12:00:00.000Z",                  the run's time
  *     "w": { "<wave>": "<passed|waiting|failed|empty>" }, each wave's gate state
- *     "h": { "<host>": { "w": "<wave>",                   each host in a wave: its wave,
+ *     "h": { "<host>": { "w": "<wave>" | "",              each host: its wave ("" for none),
  *                        "s": "<host state>",             its state (passing, soaking, behind, …),
  *                        "r": "/nix/store/…" | null,      the system it reported running (null: unknown),
  *                        "e": "/nix/store/…" | null } } } and the system expected of it (null: unknown)
  *
  * Readers take the newest records (at most `HISTORY_MAX_RECORDS`, none older than
- * `HISTORY_MAX_AGE_MS`) and skip, with a warning, any record they cannot read.
+ * `HISTORY_MAX_AGE_MS`) and skip, with a warning, any record they cannot read. Each run that
+ * appends a record deletes the records older than `HISTORY_MAX_AGE_MS` (`pruneHistory`).
  */
 const HISTORY_PREFIX = 'fleet/status-history/';
 const HISTORY_MAX_RECORDS = 500;
@@ -85891,11 +85971,14 @@ function historyKeyTime(key) {
 /** The record of a `status` run: each wave's state, and each host's wave, state, running and expected system. */
 function historyRecord(report) {
     const record = { format: 1, at: report.generatedAt.toISOString(), w: {}, h: {} };
+    const entry = (host, wave) => ({ w: wave, s: host.state, r: host.running ?? null, e: host.expected ?? null });
     for (const gate of report.waves) {
         record.w[gate.name] = gate.state;
         for (const host of gate.hosts)
-            record.h[host.host] = { w: gate.name, s: host.state, r: host.running ?? null, e: host.expected ?? null };
+            record.h[host.host] = entry(host, gate.name);
     }
+    for (const host of report.outsideWaves ?? [])
+        record.h[host.host] = entry(host, '');
     return record;
 }
 function renderHistoryRecord(record) {
@@ -85914,6 +85997,20 @@ async function appendHistory(store, record) {
     const key = historyKey(new Date(record.at));
     await store.put(key, renderHistoryRecord(record), 'application/json');
     return key;
+}
+/**
+ * Deletes the records older than `maxAgeMs` before `now`, which no reader reads any more; returns
+ * their keys. Only keys that name a record are touched.
+ */
+async function pruneHistory(store, options) {
+    const oldest = options.now.getTime() - (options.maxAgeMs ?? HISTORY_MAX_AGE_MS);
+    const expired = (await store.list(HISTORY_PREFIX)).filter((key) => {
+        const at = historyKeyTime(key);
+        return at !== undefined && at.getTime() < oldest;
+    });
+    if (expired.length > 0)
+        await store.deleteMany(expired.sort());
+    return expired;
 }
 /**
  * The newest records, oldest first: at most `maxRecords`, none older than `maxAgeMs` before
@@ -88287,6 +88384,7 @@ function localFlakeDir(flake, workspace) {
 
 
 
+
 /** The action's one step (action.yml `runs.main`). Fails the step on any error. */
 function run() {
     return runAction(runUpgradeWave);
@@ -88307,6 +88405,17 @@ async function closureChanges(report, closures) {
     const behind = report.waves.flatMap((w) => w.hosts).filter((h) => h.expected && h.running && h.expected !== h.running);
     const sizes = await mapConcurrent(behind, 4, (h) => sizeChange(h.host, h.running, h.expected, closures));
     return new Map(sizes.map((size) => [size.host, size]));
+}
+/** Deletes the records no reader reads any more; one that cannot be deleted is left for the next run, with a warning. */
+async function pruneExpiredHistory(store, now) {
+    try {
+        const deleted = await pruneHistory(store, { now });
+        if (deleted.length > 0)
+            actionLog.info(`status history: deleted ${deleted.length} records older than ${formatDuration(HISTORY_MAX_AGE_MS)}`);
+    }
+    catch (error) {
+        actionLog.warning(`status history: could not delete the records older than ${formatDuration(HISTORY_MAX_AGE_MS)} in ${store.url} (${errors_errorMessage(error)}); for S3 the role-to-assume needs s3:DeleteObject on ${HISTORY_PREFIX}*`);
+    }
 }
 /**
  * The status history of a `status` run: appends the run's record when `history` is true (a failed
@@ -88329,6 +88438,7 @@ async function statusHistoryFor(report, store, inputs) {
         catch (error) {
             throw new errors_UserError(`could not append the status history record to ${store.url} (${errors_errorMessage(error)}); with history: true the job needs write access to ${HISTORY_PREFIX} there (for S3, s3:PutObject for the role-to-assume)`, { cause: error });
         }
+        await pruneExpiredHistory(store, report.generatedAt);
     }
     if (!inputs.html || !store)
         return undefined;

@@ -12,7 +12,8 @@ import { summaryMarkdown } from '../../src/wave/summary.js';
 import { renderStatusPage, statusPageInput, writePageInside } from '../../src/status-page/index.js';
 import type { OpenedStore } from '../../src/cache/open-store.js';
 import { errorMessage, UserError } from '../../src/util/errors.js';
-import { appendHistory, HISTORY_PREFIX, historyRecord, readHistory, statusHistory, withCurrent, type StatusHistory } from '../../src/wave/history.js';
+import { formatDuration } from '../../src/util/duration.js';
+import { appendHistory, HISTORY_MAX_AGE_MS, HISTORY_PREFIX, historyRecord, pruneHistory, readHistory, statusHistory, withCurrent, type StatusHistory } from '../../src/wave/history.js';
 import type { WaveInputs } from './inputs.js';
 import { readWaveSettings } from './settings.js';
 import { expectedSource, nextExpectedSource, openStatusStore, reportSource } from './sources.js';
@@ -41,6 +42,16 @@ async function closureChanges(report: WaveReport, closures: ClosureSource): Prom
   return new Map(sizes.map((size) => [size.host, size]));
 }
 
+/** Deletes the records no reader reads any more; one that cannot be deleted is left for the next run, with a warning. */
+async function pruneExpiredHistory(store: OpenedStore, now: Date): Promise<void> {
+  try {
+    const deleted = await pruneHistory(store, { now });
+    if (deleted.length > 0) actionLog.info(`status history: deleted ${deleted.length} records older than ${formatDuration(HISTORY_MAX_AGE_MS)}`);
+  } catch (error) {
+    actionLog.warning(`status history: could not delete the records older than ${formatDuration(HISTORY_MAX_AGE_MS)} in ${store.url} (${errorMessage(error)}); for S3 the role-to-assume needs s3:DeleteObject on ${HISTORY_PREFIX}*`);
+  }
+}
+
 /**
  * The status history of a `status` run: appends the run's record when `history` is true (a failed
  * write fails the step), then, when the page is written, reads the history back (whatever
@@ -63,6 +74,7 @@ async function statusHistoryFor(report: WaveReport, store: OpenedStore | undefin
         { cause: error },
       );
     }
+    await pruneExpiredHistory(store, report.generatedAt);
   }
   if (!inputs.html || !store) return undefined;
   let read;

@@ -240,6 +240,63 @@ realise_system() {
   "$@" >/dev/null 2>"$tmp/nix.err"
 }
 
+# --- download progress --------------------------------------------------------------------------
+
+# The store the progress is measured against: the first substituter, else the manifest store.
+progress_store() {
+  first=${substituters%% *}
+  printf '%s' "${first:-$store_url}"
+}
+
+# measure_download SYSTEM: records in the state file `download` what of SYSTEM's closure the local
+# store still lacks (one-line JSON: paths and NAR bytes, by the progress store's narinfos), or
+# `fetched SYSTEM` when it lacks nothing. Progress that cannot be measured (the store does not have
+# the closure, or is down) removes the file: unknown, never guessed. It never fails the run.
+measure_download() {
+  from=$(progress_store)
+  if ! nixx path-info -r -s --store "$from" --option connect-timeout "$connect_timeout" "$1" >"$tmp/closure" 2>"$tmp/nix.err"; then
+    log "download progress unknown: cannot list the closure of $1 in $from: $(tail_of "$tmp/nix.err" 1)"
+    rm -f "$state/download"
+    return 0
+  fi
+  total_paths=0 total_bytes=0
+  while read -r path size; do
+    { is_store_path "$path" && is_number "$size"; } || continue
+    total_paths=$((total_paths + 1))
+    total_bytes=$((total_bytes + size))
+  done <"$tmp/closure"
+  # Store paths hold no whitespace, but may hold '?': no globbing while they are split into words.
+  set -f
+  # shellcheck disable=SC2046
+  nix-store --check-validity --print-invalid $(cut -f 1 "$tmp/closure") >"$tmp/missing" 2>"$tmp/nix.err"
+  rc=$?
+  missing_paths=0 missing_bytes=0
+  if [ "$rc" = 0 ] && [ -s "$tmp/missing" ]; then
+    # shellcheck disable=SC2046
+    nixx path-info -s --store "$from" $(cat "$tmp/missing") >"$tmp/missing-sizes" 2>"$tmp/nix.err" || rc=$?
+  fi
+  set +f
+  if [ "$rc" != 0 ]; then
+    log "download progress unknown: $(tail_of "$tmp/nix.err" 1)"
+    rm -f "$state/download"
+    return 0
+  fi
+  if [ -s "$tmp/missing" ]; then
+    while read -r path size; do
+      { is_store_path "$path" && is_number "$size"; } || continue
+      missing_paths=$((missing_paths + 1))
+      missing_bytes=$((missing_bytes + size))
+    done <"$tmp/missing-sizes"
+  fi
+  if [ "$missing_paths" = 0 ]; then
+    put_state download "fetched $1"
+    return 0
+  fi
+  put_state download "$(printf '{"system":%s,"paths":%s,"bytes":%s,"totalPaths":%s,"totalBytes":%s,"measuredAt":"%s"}' \
+    "$(json_string "$1")" "$missing_paths" "$missing_bytes" "$total_paths" "$total_bytes" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
+  log "$1: $missing_paths of $total_paths paths ($missing_bytes of $total_bytes NAR bytes) still to fetch from $from"
+}
+
 # --- activation ---------------------------------------------------------------------------------
 
 # activate SYSTEM ACTION: sets the profile and runs switch-to-configuration; prints its exit code.
@@ -303,11 +360,19 @@ apply() {
   prev=$(fleet_current_system)
 
   log "manifest $sequence: $action $system"
+  measure_download "$system"
+  if [ "$(head -c 1 "$state/download" 2>/dev/null)" = '{' ]; then
+    # Reported before the fetch, which may take hours: the fleet sees the host is fetching, and how much.
+    # In a subshell: gather_facts sets variables (sequence, …) this run still needs as they are.
+    (gather_facts && write_report) || true
+  fi
   if ! realise_system "$system"; then
     # Not recorded as applied: the next run tries again (poor links come back).
     fail "could not fetch $system from ${substituters:-the configured substituters}: $(tail_of "$tmp/nix.err" 2)"
+    measure_download "$system"
     return 1
   fi
+  put_state download "fetched $system"
 
   # The point of no return: a crash from here on must not apply the manifest a second time.
   put_state sequence "$sequence"
@@ -490,6 +555,18 @@ gather_facts() {
   last_run_at=${last_run% *}
   last_run_ok=${last_run#* }
   { is_number "$last_run_at" && is_number "$last_run_ok"; } || last_run_at='' last_run_ok=''
+  # What of the accepted system is still to fetch: the record (JSON) while it is pending, else
+  # nothing; download_known says whether "nothing" is known (fetched, or nothing to fetch).
+  download=$(get_state download)
+  download_known=1
+  case $download in
+    "{\"system\":\"$accepted\","*) [ "$cur" != "$accepted" ] || download= ;;
+    "fetched $accepted") download= ;;
+    *)
+      download=
+      [ -z "$accepted" ] || [ "$cur" = "$accepted" ] || download_known=
+      ;;
+  esac
 }
 
 number_or_null() { printf '%s' "${1:-null}"; }
@@ -498,10 +575,10 @@ render_report() {
   units=
   for unit in $failed_units; do units="$units${units:+,}$(json_string "$unit")"; done
   if [ "$reboot" = 1 ]; then needs=true; else needs=false; fi
-  printf '{"format":1,"host":%s,"system":%s,"booted":%s,"profileGeneration":%s,"failedUnits":[%s],"needsReboot":%s,"lastError":%s,"reportedAt":"%s","adoptedAt":"%s","manifestSequence":%s,"agentVersion":"%s","desired":%s,"generations":[%s]}\n' \
+  printf '{"format":1,"host":%s,"system":%s,"booted":%s,"profileGeneration":%s,"failedUnits":[%s],"needsReboot":%s,"lastError":%s,"reportedAt":"%s","adoptedAt":"%s","manifestSequence":%s,"agentVersion":"%s","desired":%s,"generations":[%s],"download":%s}\n' \
     "$(json_string "$host")" "$(json_string "$cur")" "$(json_string "$boot")" "$(number_or_null "$gen")" "$units" "$needs" \
     "$(json_or_null "$error")" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$(date -u -d "@$adopted" +%Y-%m-%dT%H:%M:%SZ)" \
-    "$(number_or_null "$sequence")" "$agent_version" "$(json_or_null "$desired")" "$(earlier_generations "$gen")"
+    "$(number_or_null "$sequence")" "$agent_version" "$(json_or_null "$desired")" "$(earlier_generations "$gen")" "${download:-null}"
 }
 
 # Writes the report to the state directory, then uploads it (a failed upload is retried next run).
@@ -576,6 +653,16 @@ known_sample() {
   sample "$1" "$2"
 }
 
+# download_fact FIELD DEFAULT: a number from the pending download; DEFAULT when nothing is pending,
+# and nothing at all when that is not known.
+download_fact() {
+  if [ -n "$download" ]; then
+    json_field "$1" "$download"
+  elif [ -n "$download_known" ]; then
+    printf '%s' "$2"
+  fi
+}
+
 up_to_date() {
   [ -n "$accepted" ] || return 0
   if [ "$cur" = "$accepted" ]; then echo 1; else echo 0; fi
@@ -605,6 +692,9 @@ render_prometheus() {
   gauge fleet_host_needs_reboot "1 when only a reboot applies the current system (kernel, initrd, modules) or the boot default is not what runs."
   sample fleet_host_needs_reboot "$reboot"
   known_sample fleet_manifest_sequence "$sequence" "The sequence number of the last manifest applied (a rolled-back one included)."
+  known_sample fleet_host_download_paths_remaining "$(download_fact paths 0)" "Store paths of the desired system's closure the host still has to fetch (0: nothing pending; left out when not known)."
+  known_sample fleet_host_download_bytes_remaining "$(download_fact bytes 0)" "NAR bytes of those paths (0: nothing pending; left out when not known)."
+  known_sample fleet_host_download_bytes_total "$(download_fact totalBytes '')" "NAR bytes of the whole closure being fetched (left out when nothing is pending)."
   known_sample fleet_host_profile_generation "$gen" "The system profile's generation number."
 }
 
@@ -613,11 +703,11 @@ render_zabbix() {
   for unit in $failed_units; do names="$names${names:+ }$unit"; done
   adopted_or_null=null
   [ -z "$cur" ] || adopted_or_null=$adopted
-  printf '{"host":%s,"agent_version":%s,"current_system":%s,"booted_system":%s,"desired_system":%s,"up_to_date":%s,"adopted_timestamp_seconds":%s,"last_run_timestamp_seconds":%s,"last_run_success":%s,"failed_units":%s,"failed_unit_names":%s,"needs_reboot":%s,"manifest_sequence":%s,"profile_generation":%s,"last_error":%s}\n' \
+  printf '{"host":%s,"agent_version":%s,"current_system":%s,"booted_system":%s,"desired_system":%s,"up_to_date":%s,"adopted_timestamp_seconds":%s,"last_run_timestamp_seconds":%s,"last_run_success":%s,"failed_units":%s,"failed_unit_names":%s,"needs_reboot":%s,"manifest_sequence":%s,"profile_generation":%s,"download_paths_remaining":%s,"download_bytes_remaining":%s,"last_error":%s}\n' \
     "$(json_string "$host")" "$(json_string "$agent_version")" "$(json_or_null "$cur")" "$(json_or_null "$boot")" "$(json_or_null "$accepted")" \
     "$(number_or_null "$(up_to_date)")" "$adopted_or_null" \
     "$(number_or_null "$last_run_at")" "$(number_or_null "$last_run_ok")" "$(unit_count)" "$(json_string "$names")" "$reboot" \
-    "$(number_or_null "$sequence")" "$(number_or_null "$gen")" "$(json_or_null "$error")"
+    "$(number_or_null "$sequence")" "$(number_or_null "$gen")" "$(number_or_null "$(download_fact paths 0)")" "$(number_or_null "$(download_fact bytes 0)")" "$(json_or_null "$error")"
 }
 
 # publish_file SOURCE FILE: puts SOURCE at FILE through a temporary file beside it, so a reader never

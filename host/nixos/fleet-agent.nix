@@ -158,8 +158,17 @@ in
           type = types.strMatching "/.+";
           default = "/var/lib/prometheus-node-exporter/text-files";
           description = ''
-            node_exporter's textfile directory; the agent writes fleet.prom there. Point the exporter at it:
-            services.prometheus.exporters.node.extraFlags = [ "--collector.textfile.directory=<this>" ].
+            node_exporter's textfile directory; the agent writes fleet.prom there (and, with
+            configureNodeExporter, points NixOS's node exporter at it).
+          '';
+        };
+        configureNodeExporter = mkOption {
+          type = types.bool;
+          default = true;
+          description = ''
+            Add --collector.textfile.directory=<directory> to services.prometheus.exporters.node.extraFlags,
+            so NixOS's node exporter (services.prometheus.exporters.node.enable) serves fleet.prom. Turn it
+            off when you pass that flag yourself: node_exporter refuses it twice.
           '';
         };
       };
@@ -179,6 +188,10 @@ in
 
     # Created if missing, never changed if there (a directory another service owns keeps its owner and mode).
     systemd.tmpfiles.rules = map (dir: "d ${dir} - - - -") metricsDirs;
+
+    services.prometheus.exporters.node.extraFlags = mkIf (cfg.metrics.prometheus.enable && cfg.metrics.prometheus.configureNodeExporter) [
+      "--collector.textfile.directory=${cfg.metrics.prometheus.directory}"
+    ];
 
     systemd.services.fleet-agent = {
       description = "fleet pull agent: converge to this host's signed manifest";

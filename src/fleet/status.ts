@@ -26,6 +26,14 @@ import { errorMessage } from '../util/errors.js';
  *                                       while a switch is pending or after a rollback)
  *   generations       store path[]      optional: the profile's earlier generations, newest first (what a
  *                                       rollback can go back to; the cache's garbage collection keeps them)
+ *   download          object | null     optional: the closure of `system` below still being fetched, as the
+ *                                       agent measured it at `measuredAt`; null or absent when nothing is
+ *                                       pending. Sizes are the cache's (compressed) download sizes, by the
+ *                                       narinfos of the first substituter:
+ *     system          store path          the system being fetched (the accepted manifest's)
+ *     paths, bytes    integers            store paths and bytes of its closure still missing on the host
+ *     totalPaths, totalBytes integers     the whole closure's
+ *     measuredAt      ISO 8601 time
  *
  * Times are UTC with a `Z` or an explicit offset, e.g. `date -u +%Y-%m-%dT%H:%M:%SZ`.
  * Unknown extra fields are kept out of the parsed value and do not make a report invalid, so a
@@ -43,6 +51,12 @@ export const STATUS_PREFIX = 'fleet/status/';
 const storePath = z.string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+$/, 'must be a store path such as /nix/store/<32-char hash>-<name>');
 const time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2025-03-01T10:00:00Z' });
 
+const count = z.number().int().nonnegative();
+
+const downloadSchema = z
+  .object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: time })
+  .refine((d) => d.paths <= d.totalPaths && d.bytes <= d.totalBytes, 'paths and bytes must not exceed totalPaths and totalBytes');
+
 export const statusReportSchema = z.object({
   format: z.literal(STATUS_REPORT_FORMAT, { message: `must be ${STATUS_REPORT_FORMAT} (this reader knows format ${STATUS_REPORT_FORMAT} only)` }),
   host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be an inventory host name'),
@@ -58,6 +72,7 @@ export const statusReportSchema = z.object({
   agentVersion: z.string().min(1),
   desired: storePath.nullable().optional(),
   generations: z.array(storePath).optional(),
+  download: downloadSchema.nullable().optional(),
 });
 
 /** A report as the agent writes it (times as strings). */
@@ -79,6 +94,18 @@ export interface HostStatusReport {
   desired: string | null;
   /** Earlier generations, newest first, when the agent lists them. */
   generations?: string[];
+  /** The closure still being fetched, when the agent reports one. */
+  download?: DownloadProgress;
+}
+
+/** What of a system's closure a host still has to fetch (sizes as the cache serves them). */
+export interface DownloadProgress {
+  system: string;
+  paths: number;
+  bytes: number;
+  totalPaths: number;
+  totalBytes: number;
+  measuredAt: Date;
 }
 
 export class StatusReportError extends Error {
@@ -125,6 +152,7 @@ export function parseStatusReport(input: string | Buffer | unknown, whence = 'st
     agentVersion: report.agentVersion,
     desired: report.desired ?? null,
     ...(report.generations ? { generations: report.generations } : {}),
+    ...(report.download ? { download: { ...report.download, measuredAt: new Date(report.download.measuredAt) } } : {}),
   };
 }
 
@@ -145,6 +173,7 @@ export function renderStatusReport(report: HostStatusReport): string {
     agentVersion: report.agentVersion,
     desired: report.desired,
     ...(report.generations ? { generations: report.generations } : {}),
+    ...(report.download ? { download: { ...report.download, measuredAt: formatTime(report.download.measuredAt) } } : {}),
   };
   return `${JSON.stringify(document, null, 2)}\n`;
 }

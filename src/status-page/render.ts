@@ -30,13 +30,14 @@ const time = (date: Date | undefined) => (date ? date.getTime() : null);
 
 const COLUMNS: readonly Column[] = [
   { key: 'host', label: 'Host', cell: (h) => `<strong>${escapeHtml(h.host)}</strong>`, sort: (h) => h.host },
-  { key: 'wave', label: 'Wave', cell: (h) => escapeHtml(h.wave), sort: (h, input) => input.waves.findIndex((w) => w.name === h.wave) },
+  { key: 'wave', label: 'Wave', cell: (h) => (h.wave ? escapeHtml(h.wave) : '<span class="muted">none</span>'), sort: (h, input) => waveIndex(h, input) },
   { key: 'environment', label: 'Environment', cell: (h) => text(h.environment), sort: (h) => h.environment || null },
   { key: 'tags', label: 'Tags', cell: (h) => text(h.tags.join(', ')), sort: (h) => h.tags.join(',') || null },
   { key: 'state', label: 'State', cell: stateCell, sort: (h) => STATE_ORDER.indexOf(h.state) },
   { key: 'expected', label: 'Expected system', cell: (h) => systemCell(h.expected), sort: (h) => h.expected ?? null },
   { key: 'running', label: 'Running system', cell: (h) => systemCell(h.running), sort: (h) => h.running ?? null },
   { key: 'closureChange', label: 'Closure change', shown: (input) => input.sizes !== undefined, cell: closureChangeCell, sort: (h, input) => input.sizes?.get(h.host)?.change ?? null },
+  { key: 'download', label: 'Download', shown: (input) => input.hosts.some((h) => h.download), cell: downloadCell, sort: (h) => h.download?.bytes ?? null },
   { key: 'adoptedAt', label: 'Adopted at', cell: (h) => timeCell(h.adoptedAt), sort: (h) => time(h.adoptedAt) },
   { key: 'runningSince', label: 'Running since', shown: (input) => input.history !== undefined, cell: runningSinceCell, sort: (h, input) => time(input.history?.hosts.get(h.host)?.since) },
   { key: 'reportedAt', label: 'Last seen', cell: lastSeenCell, sort: (h) => time(h.reportedAt) },
@@ -45,11 +46,20 @@ const COLUMNS: readonly Column[] = [
   { key: 'lastError', label: 'Last error', cell: (h) => (h.lastError ? `<span class="error">${escapeHtml(h.lastError)}</span>` : text(undefined)), sort: (h) => h.lastError || null },
 ];
 
+/** The wave filter's value for hosts in no wave (no wave can be named so: names start with a letter or digit). */
+const NO_WAVE = '(none)';
+
+/** Waves in order, hosts in no wave after them. */
+function waveIndex(host: StatusHost, input: StatusPageInput): number {
+  const index = input.waves.findIndex((w) => w.name === host.wave);
+  return index < 0 ? input.waves.length : index;
+}
+
 /** The columns this page shows: "Running since" only with a status history, "Closure change" only with sizes. */
 const columnsOf = (input: StatusPageInput): Column[] => COLUMNS.filter((c) => c.shown?.(input) ?? true);
 
 const FILTERS: readonly { key: string; label: string; values: (input: StatusPageInput) => string[] }[] = [
-  { key: 'wave', label: 'Wave', values: (input) => input.waves.map((w) => w.name) },
+  { key: 'wave', label: 'Wave', values: (input) => [...input.waves.map((w) => w.name), ...(input.hosts.some((h) => !h.wave) ? [NO_WAVE] : [])] },
   { key: 'environment', label: 'Environment', values: (input) => distinct(input.hosts.map((h) => h.environment).filter(Boolean)).sort() },
   { key: 'tag', label: 'Tag', values: (input) => distinct(input.hosts.flatMap((h) => h.tags)).sort() },
   { key: 'state', label: 'State', values: (input) => STATE_ORDER.filter((s) => input.hosts.some((h) => h.state === s)) },
@@ -63,7 +73,7 @@ const FILTERS: readonly { key: string; label: string; values: (input: StatusPage
 export function renderStatusPage(input: StatusPageInput): string {
   const scriptHash = createHash('sha256').update(STATUS_PAGE_SCRIPT).digest('base64');
   const policy = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${scriptHash}'; img-src data:; form-action 'none'; base-uri 'none'`;
-  const data = { hosts: input.hosts.map((h) => ({ host: h.host, wave: h.wave, environment: h.environment, tags: h.tags, state: h.state, sort: sortValues(h, input) })) };
+  const data = { hosts: input.hosts.map((h) => ({ host: h.host, wave: h.wave || NO_WAVE, environment: h.environment, tags: h.tags, state: h.state, sort: sortValues(h, input) })) };
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -91,12 +101,13 @@ export function renderStatusPage(input: StatusPageInput): string {
 
 function header(input: StatusPageInput): string {
   const counts = STATE_ORDER.map((state) => [state, input.hosts.filter((h) => h.state === state).length] as const).filter(([, n]) => n > 0);
+  const outside = input.hosts.filter((h) => !h.wave).length;
   const holds = input.holds.length > 0 ? `<h2>Holds</h2><ul>${input.holds.map((h) => `<li>${escapeHtml(h)}</li>`).join('')}</ul>` : '';
   return [
     '<header>',
     '<h1>fleet status</h1>',
     `<p><span class="state state-${escapeHtml(input.decision)}">${escapeHtml(input.decision)}</span>: ${escapeHtml(input.reason)}</p>`,
-    `<p class="muted">As of ${escapeHtml(formatTime(input.generatedAt))}; ${input.hosts.length} hosts in ${input.waves.length} waves.</p>`,
+    `<p class="muted">As of ${escapeHtml(formatTime(input.generatedAt))}; ${input.hosts.length} hosts in ${input.waves.length} waves${outside > 0 ? ` (${outside} in no wave)` : ''}.</p>`,
     `<ul class="counts">${counts.map(([state, n]) => `<li><span class="state state-${state}">${state}</span> ${n}</li>`).join('')}</ul>`,
     holds,
     '</header>',
@@ -194,6 +205,19 @@ function closureChangeCell(host: StatusHost, input: StatusPageInput): string {
   const sign = size.change >= 0 ? '+' : '−';
   const download = size.download === undefined ? '' : `download ${formatBytes(size.download)}${size.downloadCompressed ? '' : ' (uncompressed)'}`;
   return `<span>${sign}${escapeHtml(formatBytes(Math.abs(size.change)))}</span><span class="detail">${escapeHtml(download)}</span>`;
+}
+
+/** What of its expected system the host still fetches: a bar, bytes and paths left, and when it said so. */
+function downloadCell(host: StatusHost): string {
+  const d = host.download;
+  if (!d) return text(undefined);
+  const done = d.totalBytes - d.bytes;
+  const label = `${formatBytes(d.bytes)} of ${formatBytes(d.totalBytes)} left`;
+  return [
+    `<progress max="${d.totalBytes}" value="${done}" aria-label="${escapeHtml(label)}"></progress>`,
+    `<span>${escapeHtml(label)}</span>`,
+    `<span class="detail">${d.paths} of ${d.totalPaths} paths, as of ${timeCell(d.measuredAt)}</span>`,
+  ].join('');
 }
 
 function problemsSection(input: StatusPageInput): string {

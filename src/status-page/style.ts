@@ -29,6 +29,7 @@ th button { font: inherit; font-weight: 600; background: none; border: 0; paddin
 th[aria-sort=ascending] button::after { content: " ▲"; }
 th[aria-sort=descending] button::after { content: " ▼"; }
 .detail { display: block; font-size: .85rem; color: var(--off); }
+progress { display: block; width: 8rem; }
 .error { display: block; white-space: pre-wrap; overflow-wrap: anywhere; min-width: 14rem; max-width: 28rem; }
 td code, td time { white-space: nowrap; }
 [hidden] { display: none !important; }

@@ -4,6 +4,7 @@ import type { GroupGate, HostGate } from '../wave/types.js';
 
 /** A host's gate with what the inventory says of it. */
 export interface StatusHost extends HostGate {
+  /** '' for a host in no wave. */
   wave: string;
   environment: string;
   tags: string[];
@@ -19,7 +20,7 @@ export interface StatusPageInput {
   reason: string;
   /** In wave order. */
   waves: StatusWave[];
-  /** In wave order, then as each gate lists them. */
+  /** In wave order, then as each gate lists them; the hosts in no wave last. */
   hosts: StatusHost[];
   holds: string[];
   /** Status reports that could not be used. */

@@ -108,6 +108,27 @@ export function waveGate(wave: Wave, inventory: Inventory, data: GateData, optio
 }
 
 /**
+ * The hosts in no wave, for `status` only: shown, but gating nothing. Soak 0 and quorum 100%, so
+ * each one's state says only whether it runs its expected system. Undefined when every host has a wave.
+ */
+export function outsideWavesGate(inventory: Inventory, data: GateData, options: Pick<WaveOptions, 'offlineAfterMs' | 'now'>): GroupGate | undefined {
+  const hosts = Object.values(inventory.hosts).filter((h) => !h.wave);
+  if (hosts.length === 0) return undefined;
+  return evaluateGate({
+    name: '',
+    hosts: hosts.map((h) => ({ name: h.name })),
+    expected: data.expected,
+    reports: data.reports,
+    ...(data.unreadable ? { unreadable: data.unreadable } : {}),
+    ...(data.observations ? { observations: data.observations } : {}),
+    soakMs: 0,
+    quorum: { percent: 100 },
+    offlineAfterMs: options.offlineAfterMs,
+    now: options.now,
+  });
+}
+
+/**
  * The hosts that run the source branch before it is promoted: those of the `promotionHosts`
  * selectors, else every host whose environment allows `refs/heads/<source>`.
  */

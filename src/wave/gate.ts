@@ -1,5 +1,6 @@
 import type { Quorum } from '../fleet/types.js';
-import { reportsFailure, type HostStatusReport } from '../fleet/status.js';
+import { reportsFailure, type DownloadProgress, type HostStatusReport } from '../fleet/status.js';
+import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
 import type { GroupGate, HostGate, Observation } from './types.js';
 
@@ -100,6 +101,11 @@ export function blockedReason(gate: GroupGate, reports: 'reports' | 'report'): s
   ].join('; ');
 }
 
+/** "412 MiB of 1.2 GiB (310 of 1204 paths) left at 2025-03-01T10:00:00Z". */
+export function describeDownload(download: DownloadProgress): string {
+  return `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${download.measuredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+}
+
 export function describeQuorum(quorum: Quorum): string {
   return 'count' in quorum ? String(quorum.count) : `${quorum.percent}%`;
 }
@@ -164,6 +170,8 @@ function evaluateHost(host: GateHost, input: GateInput): HostGate {
   }
   if (!expected) return { ...gate, state: 'unknown', detail: 'no expected system is known for this host' };
   if (report.system !== expected) {
+    const download = report.download?.system === expected ? report.download : undefined;
+    if (download) return { ...gate, state: 'behind', download, detail: `fetching the new system: ${describeDownload(download)}` };
     return { ...gate, state: 'behind', detail: report.desired === expected ? 'fetched the new system, not switched yet' : 'runs another system' };
   }
   if (input.baseline?.get(host.name) === expected) return { ...gate, state: 'unchanged', detail: 'its system did not change' };

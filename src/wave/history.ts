@@ -4,7 +4,7 @@ import { mapConcurrent } from '../util/async.js';
 import { errorMessage } from '../util/errors.js';
 import { keyTimestamp, parseKeyTimestamp } from '../util/timestamp.js';
 import type { WaveReport } from './report.js';
-import type { GroupState, HostState } from './types.js';
+import type { GroupState, HostGate, HostState } from './types.js';
 
 /**
  * The status history: each `status` run with `history: true` appends one record to the store the
@@ -17,13 +17,14 @@ import type { GroupState, HostState } from './types.js';
  *   { "format": 1,
  *     "at": "2025-03-10T12:00:00.000Z",                  the run's time
  *     "w": { "<wave>": "<passed|waiting|failed|empty>" }, each wave's gate state
- *     "h": { "<host>": { "w": "<wave>",                   each host in a wave: its wave,
+ *     "h": { "<host>": { "w": "<wave>" | "",              each host: its wave ("" for none),
  *                        "s": "<host state>",             its state (passing, soaking, behind, …),
  *                        "r": "/nix/store/…" | null,      the system it reported running (null: unknown),
  *                        "e": "/nix/store/…" | null } } } and the system expected of it (null: unknown)
  *
  * Readers take the newest records (at most `HISTORY_MAX_RECORDS`, none older than
- * `HISTORY_MAX_AGE_MS`) and skip, with a warning, any record they cannot read.
+ * `HISTORY_MAX_AGE_MS`) and skip, with a warning, any record they cannot read. Each run that
+ * appends a record deletes the records older than `HISTORY_MAX_AGE_MS` (`pruneHistory`).
  */
 export const HISTORY_PREFIX = 'fleet/status-history/';
 export const HISTORY_MAX_RECORDS = 500;
@@ -78,12 +79,14 @@ export function historyKeyTime(key: string): Date | undefined {
 }
 
 /** The record of a `status` run: each wave's state, and each host's wave, state, running and expected system. */
-export function historyRecord(report: Pick<WaveReport, 'generatedAt' | 'waves'>): HistoryRecord {
+export function historyRecord(report: Pick<WaveReport, 'generatedAt' | 'waves' | 'outsideWaves'>): HistoryRecord {
   const record: HistoryRecord = { format: 1, at: report.generatedAt.toISOString(), w: {}, h: {} };
+  const entry = (host: HostGate, wave: string) => ({ w: wave, s: host.state, r: host.running ?? null, e: host.expected ?? null });
   for (const gate of report.waves) {
     record.w[gate.name] = gate.state;
-    for (const host of gate.hosts) record.h[host.host] = { w: gate.name, s: host.state, r: host.running ?? null, e: host.expected ?? null };
+    for (const host of gate.hosts) record.h[host.host] = entry(host, gate.name);
   }
+  for (const host of report.outsideWaves ?? []) record.h[host.host] = entry(host, '');
   return record;
 }
 
@@ -104,6 +107,20 @@ export async function appendHistory(store: Pick<BinaryCacheStore, 'put'>, record
   const key = historyKey(new Date(record.at));
   await store.put(key, renderHistoryRecord(record), 'application/json');
   return key;
+}
+
+/**
+ * Deletes the records older than `maxAgeMs` before `now`, which no reader reads any more; returns
+ * their keys. Only keys that name a record are touched.
+ */
+export async function pruneHistory(store: Pick<BinaryCacheStore, 'list' | 'deleteMany'>, options: { now: Date; maxAgeMs?: number }): Promise<string[]> {
+  const oldest = options.now.getTime() - (options.maxAgeMs ?? HISTORY_MAX_AGE_MS);
+  const expired = (await store.list(HISTORY_PREFIX)).filter((key) => {
+    const at = historyKeyTime(key);
+    return at !== undefined && at.getTime() < oldest;
+  });
+  if (expired.length > 0) await store.deleteMany(expired.sort());
+  return expired;
 }
 
 export interface ReadHistoryOptions {

@@ -22,7 +22,7 @@ const STATE_MARK: Record<HostState, string> = {
  * One row of Markdown cells per host (code spans for paths). What a host reports (its running
  * path, failed units, last error) is shown as text: a report is not trusted to format the page.
  */
-export function evidenceRows(gate: GroupGate): string[][] {
+export function evidenceRows(gate: Pick<GroupGate, 'hosts' | 'soakMs'>): string[][] {
   return gate.hosts.map((host) => [
     markdownText(host.host),
     host.expected ? markdownCode(host.expected) : '—',

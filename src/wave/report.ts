@@ -1,5 +1,5 @@
 import type { SizeChange } from './sizes.js';
-import type { Decision, GroupGate, HoldInfo } from './types.js';
+import type { Decision, GroupGate, HoldInfo, HostGate } from './types.js';
 import type { ReportProblem } from './context.js';
 
 export type PullOperation = 'created' | 'updated' | 'unchanged';
@@ -21,6 +21,8 @@ export interface WaveReport {
   holds: HoldInfo[];
   /** Every wave's gate, in order (status and advance). */
   waves: GroupGate[];
+  /** `status`: the hosts in no wave, evaluated like a wave's but gating nothing. */
+  outsideWaves?: HostGate[];
   promotion?: {
     source: string;
     target: string;

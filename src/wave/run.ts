@@ -2,7 +2,7 @@ import { orderedWaves } from '../fleet/inventory.js';
 import { UserError } from '../util/errors.js';
 import { advance } from './advance.js';
 import type { GateData, WaveGitHub, WaveOptions } from './context.js';
-import { gateData, waveGate } from './context.js';
+import { gateData, outsideWavesGate, waveGate } from './context.js';
 import { labelHolds } from './github.js';
 import { blockingHolds, inventoryHolds } from './holds.js';
 import { promote } from './promote.js';
@@ -45,9 +45,12 @@ function needGitHub(options: WaveOptions, what: string): WaveGitHub {
   return options.github;
 }
 
-/** Reports and expected systems of every host in a wave; unusable reports go to the report's problems. */
-async function readGateData(options: WaveOptions, report: WaveReport): Promise<GateData> {
-  const hosts = Object.values(options.inventory.inventory.hosts).filter((h) => h.wave);
+/**
+ * Reports and expected systems of every host in a wave (`everyHost`: of every host of the
+ * inventory); unusable reports go to the report's problems.
+ */
+async function readGateData(options: WaveOptions, report: WaveReport, everyHost = false): Promise<GateData> {
+  const hosts = Object.values(options.inventory.inventory.hosts).filter((h) => everyHost || h.wave);
   const [read, expected] = await Promise.all([options.reports(hosts), options.expected(hosts)]);
   options.log.debug(`${read.reports.size} status reports, ${expected.size} expected systems`);
   for (const problem of read.problems) options.log.warning(`status of ${problem.key}: ${problem.message}`);
@@ -58,8 +61,10 @@ async function readGateData(options: WaveOptions, report: WaveReport): Promise<G
 /** `status`: every wave's gate; the decision says whether anything waits, fails or is held. */
 async function status(options: WaveOptions, report: WaveReport): Promise<WaveReport> {
   const inventory = options.inventory.inventory;
-  const data = await readGateData(options, report);
+  const data = await readGateData(options, report, true);
   report.waves = orderedWaves(inventory).map((wave) => waveGate(wave, inventory, data, options));
+  const outside = outsideWavesGate(inventory, data, options);
+  if (outside) report.outsideWaves = outside.hosts;
   const failed = report.waves.filter((g) => g.state === 'failed');
   const held = blockingHolds(report.holds, { kind: 'status' });
   const pending = report.waves.filter((g) => !g.passed);

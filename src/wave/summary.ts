@@ -1,6 +1,6 @@
 import { markdownCode, markdownText } from '../util/markdown.js';
 import { SIZE_HEADERS, sizeRows } from './advance.js';
-import { formatTime, gateSection, holdLines, markdownTable, mermaidWaves } from './render.js';
+import { EVIDENCE_HEADERS, evidenceRows, formatTime, gateSection, holdLines, markdownTable, mermaidWaves } from './render.js';
 import type { WaveReport } from './report.js';
 
 const DECISION_MARK: Record<WaveReport['decision'], string> = {
@@ -23,6 +23,9 @@ export function summaryMarkdown(report: WaveReport): string {
   if (report.waves.length > 0) {
     parts.push('', '### Waves', '', '```mermaid', mermaidWaves(report.waves), '```');
     for (const gate of report.waves) parts.push('', `#### ${gate.name}`, '', gateSection(gate));
+  }
+  if (report.outsideWaves && report.outsideWaves.length > 0) {
+    parts.push('', '### Hosts in no wave', '', 'Shown for their status; they gate nothing.', '', markdownTable(EVIDENCE_HEADERS, evidenceRows({ hosts: report.outsideWaves, soakMs: 0 })));
   }
   if (report.promotion) {
     const p = report.promotion;

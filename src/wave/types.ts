@@ -1,3 +1,4 @@
+import type { DownloadProgress } from '../fleet/status.js';
 import type { Quorum } from '../fleet/types.js';
 
 /** Where a host stands against the gate. */
@@ -47,6 +48,8 @@ export interface HostGate {
   failedUnits: string[];
   lastError: string | null;
   needsReboot: boolean;
+  /** What of the expected system's closure the host still fetches, as it last reported. */
+  download?: DownloadProgress;
   /** One line for people: why this state. */
   detail: string;
 }

@@ -65,6 +65,21 @@ describe('status page in a browser', () => {
     expect(await visibleRows()).toBe(input.hosts.filter((h) => h.tags.includes('clinic')).length);
     await page.selectOption('select[data-filter="tag"]', '');
     expect(await visibleRows()).toBe(120);
+    await page.selectOption('select[data-filter="wave"]', '(none)');
+    const outside = await page.locator('#hosts-body tr:visible').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-host')));
+    expect(outside).toEqual(input.hosts.filter((h) => !h.wave).map((h) => h.host));
+    expect(outside.length).toBeGreaterThan(0);
+    await page.selectOption('select[data-filter="wave"]', '');
+  });
+
+  it('sorts the hosts that are fetching by what they still have to download', async () => {
+    await page.locator('th[data-sort="download"] button').click();
+    const fetching = input.hosts.filter((h) => h.download).sort((a, b) => (a.download?.bytes ?? 0) - (b.download?.bytes ?? 0));
+    const first = await page.locator('#hosts-body tr').evaluateAll((rows, n) => rows.slice(0, n).map((r) => r.getAttribute('data-host')), fetching.length);
+    expect(first).toEqual(fetching.map((h) => h.host));
+    const bars = await page.locator('#hosts-body tr:visible progress').evaluateAll((els) => els.map((e) => (e as unknown as { position: number }).position));
+    expect(bars).toHaveLength(fetching.length);
+    for (const bar of bars) expect(bar).toBeGreaterThan(0);
   });
 
   it('sorts by a column when its header is clicked, and reverses on a second click', async () => {

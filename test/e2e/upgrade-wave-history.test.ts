@@ -107,6 +107,18 @@ describe('action-upgrade-wave bundle: the status history', () => {
     expect(later).not.toContain('<script>alert');
   });
 
+  it('deletes the records no reader reads any more (older than 180 days) when it appends, and nothing else', async () => {
+    const dir = join(storeDir, 'fleet', 'status-history');
+    // 181 and 179 days before the run at +6h, and a file that is not a record.
+    await writeFile(join(dir, '20240910T170000Z.json'), '{}\n');
+    await writeFile(join(dir, '20240912T190000Z.json'), '{}\n');
+    await writeFile(join(dir, 'README.txt'), 'notes\n');
+    const result = await run(6, 3, { history: 'true' });
+    expect(result.exitCode).toBe(0);
+    expect(await historyKeys()).toEqual(['20240912T190000Z.json', '20250310T120000Z.json', '20250310T130000Z.json', '20250310T140000Z.json', '20250310T150000Z.json', '20250310T180000Z.json', 'README.txt']);
+    expect(result.stdout).toContain('status history: deleted 1 records older than 180d');
+  });
+
   it('refuses history: true without a cache to append to', async () => {
     const result = await run(5, 3, { history: 'true', cache: '', 'status-source': 'ssh' });
     expect(result.exitCode).toBe(1);

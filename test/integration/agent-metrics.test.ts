@@ -152,6 +152,8 @@ describe('pull agent metrics: node_exporter textfile and Zabbix JSON', () => {
       needs_reboot: valueOf(prom, 'fleet_host_needs_reboot') ?? null,
       manifest_sequence: valueOf(prom, 'fleet_manifest_sequence') ?? null,
       profile_generation: valueOf(prom, 'fleet_host_profile_generation') ?? null,
+      download_paths_remaining: valueOf(prom, 'fleet_host_download_paths_remaining') ?? null,
+      download_bytes_remaining: valueOf(prom, 'fleet_host_download_bytes_remaining') ?? null,
       agent_version: labelsOf(prom, 'fleet_agent_info')?.version,
     });
     expect(String(zabbix.failed_unit_names).split(' ').filter(Boolean)).toEqual(prom.samples.filter((s) => s.name === 'fleet_host_failed_unit').map((s) => s.labels.unit));
@@ -203,8 +205,10 @@ describe('pull agent metrics: node_exporter textfile and Zabbix JSON', () => {
     expect(valueOf(prom, 'fleet_host_needs_reboot')).toBe(0);
     expect(valueOf(prom, 'fleet_manifest_sequence')).toBe(1);
     expect(valueOf(prom, 'fleet_host_profile_generation')).toBe(await h.profileGeneration());
-    // The agent does not know how much of a closure is left to download: no such metric, rather than a made-up one.
-    expect(valueOf(prom, 'fleet_download_bytes_remaining')).toBeUndefined();
+    // Fetched and running: nothing pending (agent-download.test.ts covers a pending fetch).
+    expect(valueOf(prom, 'fleet_host_download_paths_remaining')).toBe(0);
+    expect(valueOf(prom, 'fleet_host_download_bytes_remaining')).toBe(0);
+    expect(valueOf(prom, 'fleet_host_download_bytes_total')).toBeUndefined();
 
     expect(zabbix).toMatchObject({ host: h.name, up_to_date: 1, last_run_success: 1, failed_units: 0, failed_unit_names: '', needs_reboot: 0, manifest_sequence: 1, last_error: null });
     expectSameFacts(prom, zabbix);
@@ -273,6 +277,10 @@ describe('pull agent metrics: node_exporter textfile and Zabbix JSON', () => {
     expect(valueOf(prom, 'fleet_manifest_sequence')).toBeUndefined();
     expect(zabbix).toMatchObject({ last_run_success: 0, up_to_date: 0, manifest_sequence: null });
     expect(String(zabbix.last_error)).toContain(`could not fetch ${v2} from http://127.0.0.1:${closed}`);
+    // With the cache down the agent cannot tell how much is left: left out, not reported as 0.
+    expect(valueOf(prom, 'fleet_host_download_paths_remaining')).toBeUndefined();
+    expect(valueOf(prom, 'fleet_host_download_bytes_remaining')).toBeUndefined();
+    expect(zabbix).toMatchObject({ download_paths_remaining: null, download_bytes_remaining: null });
     expectSameFacts(prom, zabbix);
 
     const retry = await runAgent(h, config(h));

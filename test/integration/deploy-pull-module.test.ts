@@ -13,8 +13,8 @@ const AGENT = fileURLToPath(new URL('../../host/agent/fleet-agent.sh', import.me
  * here): the unit it defines must hand the agent every variable the agent reads, and the timer
  * must have its jitter.
  */
-const METRICS_ON = `{ prometheus = { enable = true; directory = "/var/lib/node-exporter-text"; }; zabbix = { enable = true; path = "/var/lib/zabbix-fleet/fleet.json"; }; }`;
-const METRICS_OFF = `{ prometheus = { enable = false; directory = "/var/lib/prometheus-node-exporter/text-files"; }; zabbix = { enable = false; path = "/var/lib/fleet-agent-metrics/zabbix.json"; }; }`;
+const METRICS_ON = `{ prometheus = { enable = true; directory = "/var/lib/node-exporter-text"; configureNodeExporter = true; }; zabbix = { enable = true; path = "/var/lib/zabbix-fleet/fleet.json"; }; }`;
+const METRICS_OFF = `{ prometheus = { enable = false; directory = "/var/lib/prometheus-node-exporter/text-files"; configureNodeExporter = true; }; zabbix = { enable = false; path = "/var/lib/fleet-agent-metrics/zabbix.json"; }; }`;
 const HARNESS = (module: string, metrics = METRICS_ON) => `
 let
   lib = {
@@ -50,6 +50,7 @@ in {
   timer = m.config.systemd.timers.fleet-agent;
   etc = builtins.attrNames m.config.environment.etc;
   tmpfiles = m.config.systemd.tmpfiles.rules;
+  nodeExporterFlags = m.config.services.prometheus.exporters.node.extraFlags;
   metricsDefaults = with m.options.services.fleet-agent.metrics; { directory = prometheus.directory.default; path = zabbix.path.default; };
 }`;
 
@@ -61,6 +62,8 @@ interface Evaluated {
   timer: { wantedBy: string[]; timerConfig: Record<string, string> };
   etc: string[];
   tmpfiles: string[];
+  /** A list when set; the stand-in's mkIf leaves {} when not. */
+  nodeExporterFlags: string[] | Record<string, never>;
   metricsDefaults: { directory: string; path: string };
 }
 
@@ -123,5 +126,14 @@ describe('host/nixos/fleet-agent.nix', () => {
     expect(Object.keys(off.environment).filter((k) => k.startsWith('FLEET_AGENT_METRICS_'))).toEqual([]);
     expect(off.serviceConfig).not.toHaveProperty('ReadWritePaths');
     expect(off.tmpfiles).toEqual([]);
+    expect(off.nodeExporterFlags).toEqual({});
+  });
+
+  it("points NixOS's node exporter at the textfile directory, unless told not to", async () => {
+    const on = await evaluate('exporter-on');
+    expect(on.nodeExporterFlags).toEqual(['--collector.textfile.directory=/var/lib/node-exporter-text']);
+    const mine = await evaluate('exporter-mine', METRICS_ON.replace('configureNodeExporter = true', 'configureNodeExporter = false'));
+    expect(mine.nodeExporterFlags).toEqual({});
+    expect(mine.environment.FLEET_AGENT_METRICS_PROMETHEUS_DIR).toBe('/var/lib/node-exporter-text');
   });
 });

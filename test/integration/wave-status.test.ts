@@ -5,7 +5,8 @@ import { summaryMarkdown } from '../../src/wave/summary.js';
 import { deploymentReports } from '../../src/wave/sources/deployments.js';
 import { createGitHubClient } from '../../src/github/client.js';
 import { memoryLog } from '../../src/util/log.js';
-import { DAY, NOW, report, startWaveBed, systemPath, type WaveBed } from './wave-fixtures.js';
+import { parseInventoryText } from '../../src/fleet/inventory.js';
+import { DAY, FLEET_YAML, NOW, report, startWaveBed, systemPath, type WaveBed } from './wave-fixtures.js';
 
 describe('status (GitHub emulator, status reports in s3rver)', () => {
   let bed: WaveBed;
@@ -58,6 +59,40 @@ describe('status (GitHub emulator, status reports in s3rver)', () => {
     await bed.putReports([report('web2', { failedUnits: ['nginx.service'] })]);
     const result = await runWave(bed.options({ mode: 'status' }));
     expect(result).toMatchObject({ decision: 'blocked', reason: 'failures reported in middle (web2)' });
+  });
+
+  it('shows hosts in no wave and what hosts still fetch, without letting either gate anything', async () => {
+    const fleetYaml = FLEET_YAML.replace('hosts:\n', 'hosts:\n  builder: { environment: production }\n  lab: { environment: staging }\n');
+    const inventory = parseInventoryText(fleetYaml, 'fleet.yaml');
+    const download = { system: systemPath('web2'), paths: 31, bytes: 412 * 1024 * 1024, totalPaths: 1204, totalBytes: 1300 * 1024 * 1024, measuredAt: new Date(NOW.getTime() - 10 * 60_000) };
+    await bed.putReports([
+      report('stage1'),
+      report('stage2'),
+      report('web1'),
+      report('web2', { system: systemPath('web2', 1), desired: systemPath('web2'), download }),
+      report('clinic-kin'),
+      report('builder', { failedUnits: ['hydra.service'] }),
+      report('lab', { system: systemPath('lab', 1) }),
+    ]);
+    const result = await runWave(bed.options({ mode: 'status', inventory: { inventory, file: '/work/fleet.yaml', text: fleetYaml } }));
+    // The failed builder is in no wave: it blocks nothing.
+    expect(result).toMatchObject({ decision: 'waiting', reason: 'waiting for middle' });
+    expect(result.waves.flatMap((g) => g.hosts.map((h) => h.host))).not.toContain('builder');
+    expect(result.outsideWaves?.map((h) => [h.host, h.state, h.wave])).toEqual([
+      ['builder', 'failed', undefined],
+      ['lab', 'behind', undefined],
+    ]);
+    expect(result.waves[1]?.hosts[1]).toMatchObject({ host: 'web2', state: 'behind', download, detail: 'fetching the new system: 412 MiB of 1.3 GiB (31 of 1204 paths) left at 2025-03-10T11:50:00Z' });
+    const markdown = summaryMarkdown(result);
+    expect(markdown).toContain('### Hosts in no wave');
+    expect(markdown).toContain('| builder | `' + systemPath('builder') + '`');
+    expect(markdown).toContain('fetching the new system: 412 MiB of 1.3 GiB');
+    // A record of an older system being fetched says nothing about the expected one.
+    await bed.putReports([report('web2', { system: systemPath('web2', 1), download: { ...download, system: systemPath('web2', 0) } })]);
+    const older = await runWave(bed.options({ mode: 'status', inventory: { inventory, file: '/work/fleet.yaml', text: fleetYaml } }));
+    expect(older.waves[1]?.hosts[1]).toMatchObject({ state: 'behind', detail: 'runs another system' });
+    expect(older.waves[1]?.hosts[1]?.download).toBeUndefined();
+    await bed.putReports([report('web2')]);
   });
 
   it('reads GitHub deployments as a status source', async () => {

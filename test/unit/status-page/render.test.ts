@@ -1,3 +1,4 @@
+import { formatBytes } from '../../../src/util/bytes.js';
 import { escapeHtml, jsonForScript, renderStatusPage, shortSystem } from '../../../src/status-page/index.js';
 import { ENVIRONMENTS, HOSTILE_ERROR, HOSTILE_UNIT, STATES, WAVES, statusFleet } from './fixtures.js';
 
@@ -48,7 +49,7 @@ describe('renderStatusPage', () => {
       const row = new RegExp(`<tr data-index="\\d+" data-host="${host.host}" data-state="${host.state}">(.*?)</tr>`).exec(page)?.[1];
       expect(row).toBeDefined();
       expect(row).toContain(`>${host.state}</span>`);
-      expect(row).toContain(`<td data-label="Wave">${host.wave}</td>`);
+      expect(row).toContain(host.wave ? `<td data-label="Wave">${host.wave}</td>` : '<td data-label="Wave"><span class="muted">none</span></td>');
       expect(row).toContain(`<td data-label="Environment">${host.environment}</td>`);
     }
   });
@@ -62,8 +63,35 @@ describe('renderStatusPage', () => {
     expect(page).toContain('<dt>Ready at</dt><dd>2025-03-10T18:00:00Z</dd>');
   });
 
-  it('offers filters for every wave, environment, tag and state present', () => {
-    for (const value of [...WAVES, ...ENVIRONMENTS, 'web', 'clinic', ...STATES]) expect(page).toContain(`<option value="${value}">${value}</option>`);
+  it('offers filters for every wave (and no wave), environment, tag and state present', () => {
+    for (const value of [...WAVES, '(none)', ...ENVIRONMENTS, 'web', 'clinic', ...STATES]) expect(page).toContain(`<option value="${value}">${value}</option>`);
+  });
+
+  it('lists the hosts in no wave after the waves, and counts them in the header', () => {
+    const outside = input.hosts.filter((h) => !h.wave);
+    expect(outside.length).toBe(6);
+    expect(input.hosts.slice(-outside.length)).toEqual(outside);
+    expect(page).toContain('120 hosts in 3 waves (6 in no wave).');
+  });
+
+  it('shows the download still to come for the hosts that are fetching, as a bar and as text', () => {
+    const fetching = input.hosts.filter((h) => h.download);
+    expect(fetching.length).toBeGreaterThan(0);
+    for (const host of fetching) {
+      const d = host.download as NonNullable<typeof host.download>;
+      const row = new RegExp(`data-host="${host.host}"[^>]*>(.*?)</tr>`).exec(page)?.[1] ?? '';
+      const left = `${formatBytes(d.bytes)} of ${formatBytes(d.totalBytes)} left`;
+      expect(row).toContain(`<progress max="${d.totalBytes}" value="${d.totalBytes - d.bytes}" aria-label="${left}"></progress><span>${left}</span>`);
+      expect(row).toContain(`${d.paths} of ${d.totalPaths} paths, as of <time datetime="${d.measuredAt.toISOString()}">`);
+    }
+    const idle = input.hosts.find((h) => !h.download);
+    expect(new RegExp(`data-host="${idle?.host}"[^>]*>.*?<td data-label="Download"><span class="muted">—</span></td>`).test(page)).toBe(true);
+  });
+
+  it('has no download column when no host is fetching', () => {
+    const quiet = renderStatusPage({ ...input, hosts: input.hosts.map(({ download: _download, ...h }) => h) });
+    expect(quiet).not.toContain('data-label="Download"');
+    expect(page).toContain('data-sort="download"');
   });
 
   it('shows what moving to the expected system changes in the closure, for the hosts that are behind', () => {

@@ -5,6 +5,8 @@ import {
   historyKeyTime,
   historyRecord,
   parseHistoryRecord,
+  pruneHistory,
+  renderHistoryRecord,
   readHistory,
   runningSince,
   statusHistory,
@@ -51,7 +53,7 @@ describe('status history records', () => {
       gate('first', 'passed', [{ host: 'stage1', state: 'passing', running: path('s1'), expected: path('s1') }]),
       gate('middle', 'waiting', [{ host: 'web1', state: 'straggler', expected: path('w') }]),
     ],
-  } as Pick<WaveReport, 'generatedAt' | 'waves'>;
+  } as Pick<WaveReport, 'generatedAt' | 'waves' | 'outsideWaves'>;
 
   it('are keyed by the run\'s time to the second', () => {
     expect(historyKey(report.generatedAt)).toBe('fleet/status-history/20250310T123456Z.json');
@@ -75,6 +77,25 @@ describe('status history records', () => {
     const read = await readHistory(store, { now: report.generatedAt });
     expect(read.problems).toEqual([]);
     expect(read.records).toEqual([{ key, at: report.generatedAt, record: written }]);
+  });
+
+  it('records the hosts in no wave with wave ""', () => {
+    const written = historyRecord({ ...report, outsideWaves: [{ host: 'builder', state: 'failed', running: path('b'), expected: path('b') } as HostGate] });
+    expect(written.h.builder).toEqual({ w: '', s: 'failed', r: path('b'), e: path('b') });
+    expect(Object.keys(written.w)).toEqual(['first', 'middle']);
+    expect(parseHistoryRecord(renderHistoryRecord(written), 'it')).toEqual(written);
+  });
+
+  it('prunes the records older than the age readers read, and no other key', async () => {
+    const now = new Date('2025-09-10T00:00:00Z');
+    const store = new MemoryStore();
+    const keys = ['20250313T235959Z', '20250314T000000Z', '20250315T000000Z'].map((t) => `${HISTORY_PREFIX}${t}.json`);
+    for (const key of [...keys, `${HISTORY_PREFIX}notes.txt`, 'fleet/status/web1.json']) await store.put(key, '{}', 'application/json');
+    // 180 days before now is 2025-03-14T00:00:00Z: the record at that second is still read, so kept.
+    expect(await pruneHistory(store, { now })).toEqual([keys[0]]);
+    expect([...store.objects.keys()].sort()).toEqual([`${HISTORY_PREFIX}20250314T000000Z.json`, `${HISTORY_PREFIX}20250315T000000Z.json`, `${HISTORY_PREFIX}notes.txt`, 'fleet/status/web1.json']);
+    expect((await readHistory(store, { now })).problems.map((p) => p.key)).toEqual([keys[1], keys[2]]);
+    expect(await pruneHistory(store, { now })).toEqual([]);
   });
 
   it('refuses what is not a record, naming it', () => {

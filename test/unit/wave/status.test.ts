@@ -59,6 +59,16 @@ describe('host status reports', () => {
     expect(JSON.parse(renderStatusReport(report))).toMatchObject({ format: 1, adoptedAt: '2025-02-28T08:12:44Z' });
   });
 
+  it('reads the download still pending, and refuses one that claims more left than the whole', () => {
+    const download = { system: B, paths: 3, bytes: 4096, totalPaths: 10, totalBytes: 10_000, measuredAt: '2025-03-01T09:59:00Z' };
+    const report = parseStatusReport({ ...document, download });
+    expect(report.download).toEqual({ ...download, measuredAt: new Date('2025-03-01T09:59:00Z') });
+    expect(parseStatusReport(renderStatusReport(report))).toEqual(report);
+    expect(parseStatusReport({ ...document, download: null }).download).toBeUndefined();
+    expect(() => parseStatusReport({ ...document, download: { ...download, paths: 11 } })).toThrow(/download: paths and bytes must not exceed/);
+    expect(() => parseStatusReport({ ...document, download: { ...download, bytes: -1 } })).toThrow(/download\.bytes/);
+  });
+
   it('keeps working when a newer agent adds fields', () => {
     expect(parseStatusReport({ ...document, bootId: 'abc' }).host).toBe('web1');
   });
