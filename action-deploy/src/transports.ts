@@ -57,6 +57,7 @@ export async function openTransports(
       ...(context.sha ? { commit: context.sha } : {}),
       waitMs: inputs.wait,
       manifestLifetimeMs: inputs['manifest-lifetime'],
+      activateNow: inputs['activate-now'],
     });
   }
   const aws = { log, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}), ...(context.sha ? { commit: context.sha } : {}) };

@@ -78402,6 +78402,7 @@ const manifestSchema = strictObject({
     system: schemas_string().regex(STORE_PATH, 'must be a store path such as /nix/store/<32-char hash>-nixos-system-…'),
     action: schemas_enum(MANIFEST_ACTIONS),
     rollback: schemas_enum(['auto', 'off']),
+    activation: literal('now').optional(),
     commit: schemas_string().regex(COMMIT, 'must be a git commit hash').nullable(),
     wave: schemas_string().regex(manifest_NAME, 'must be a wave name').nullable(),
     sequence: schemas_number().int().positive().max(Number.MAX_SAFE_INTEGER - 1),
@@ -78608,12 +78609,15 @@ async function readCondemned(store) {
  *                                       rollback can go back to; the cache's garbage collection keeps them)
  *   download          object | null     optional: the closure of `system` below still being fetched, as the
  *                                       agent measured it at `measuredAt`; null or absent when nothing is
- *                                       pending. Sizes are the cache's (compressed) download sizes, by the
- *                                       narinfos of the first substituter:
+ *                                       pending. Sizes are NAR (unpacked) sizes, by the
+ *                                       narinfos of the first substituter that answers:
  *     system          store path          the system being fetched (the accepted manifest's)
  *     paths, bytes    integers            store paths and bytes of its closure still missing on the host
  *     totalPaths, totalBytes integers     the whole closure's
  *     measuredAt      ISO 8601 time
+ *     bytesPerSecond  integer             optional: NAR bytes per second the host's last fetch achieved
+ *   waiting           string | null     optional: why the host does not apply what it has, as planned rather than
+ *                                       failed (outside its activation or reboot window); null when nothing waits
  *
  * Times are UTC with a `Z` or an explicit offset, e.g. `date -u +%Y-%m-%dT%H:%M:%SZ`.
  * Unknown extra fields are kept out of the parsed value and do not make a report invalid, so a
@@ -78630,7 +78634,7 @@ const status_STATUS_PREFIX = 'fleet/status/';
 const storePath = schemas_string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+$/, 'must be a store path such as /nix/store/<32-char hash>-<name>');
 const status_time = iso_datetime({ offset: true, message: 'must be an ISO 8601 time such as 2025-03-01T10:00:00Z' });
 const count = schemas_number().int().nonnegative();
-const downloadSchema = object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: status_time })
+const downloadSchema = object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: status_time, bytesPerSecond: count.optional() })
     .refine((d) => d.paths <= d.totalPaths && d.bytes <= d.totalBytes, 'paths and bytes must not exceed totalPaths and totalBytes');
 const statusReportSchema = object({
     format: literal(STATUS_REPORT_FORMAT, { message: `must be ${STATUS_REPORT_FORMAT} (this reader knows format ${STATUS_REPORT_FORMAT} only)` }),
@@ -78648,6 +78652,7 @@ const statusReportSchema = object({
     desired: storePath.nullable().optional(),
     generations: array(storePath).optional(),
     download: downloadSchema.nullable().optional(),
+    waiting: schemas_string().nullable().optional(),
 });
 class StatusReportError extends Error {
     name = 'StatusReportError';
@@ -78693,6 +78698,7 @@ function parseStatusReport(input, whence = 'status report') {
         desired: report.desired ?? null,
         ...(report.generations ? { generations: report.generations } : {}),
         ...(report.download ? { download: { ...report.download, measuredAt: new Date(report.download.measuredAt) } } : {}),
+        ...(report.waiting ? { waiting: report.waiting } : {}),
     };
 }
 /** The JSON document of a report, as the agent writes it. */
@@ -78713,6 +78719,7 @@ function renderStatusReport(report) {
         desired: report.desired,
         ...(report.generations ? { generations: report.generations } : {}),
         ...(report.download ? { download: { ...report.download, measuredAt: formatTime(report.download.measuredAt) } } : {}),
+        ...(report.waiting ? { waiting: report.waiting } : {}),
     };
     return `${JSON.stringify(document, null, 2)}\n`;
 }

@@ -84139,12 +84139,15 @@ function iso_duration(params) {
  *                                       rollback can go back to; the cache's garbage collection keeps them)
  *   download          object | null     optional: the closure of `system` below still being fetched, as the
  *                                       agent measured it at `measuredAt`; null or absent when nothing is
- *                                       pending. Sizes are the cache's (compressed) download sizes, by the
- *                                       narinfos of the first substituter:
+ *                                       pending. Sizes are NAR (unpacked) sizes, by the
+ *                                       narinfos of the first substituter that answers:
  *     system          store path          the system being fetched (the accepted manifest's)
  *     paths, bytes    integers            store paths and bytes of its closure still missing on the host
  *     totalPaths, totalBytes integers     the whole closure's
  *     measuredAt      ISO 8601 time
+ *     bytesPerSecond  integer             optional: NAR bytes per second the host's last fetch achieved
+ *   waiting           string | null     optional: why the host does not apply what it has, as planned rather than
+ *                                       failed (outside its activation or reboot window); null when nothing waits
  *
  * Times are UTC with a `Z` or an explicit offset, e.g. `date -u +%Y-%m-%dT%H:%M:%SZ`.
  * Unknown extra fields are kept out of the parsed value and do not make a report invalid, so a
@@ -84161,7 +84164,7 @@ const STATUS_PREFIX = 'fleet/status/';
 const storePath = schemas_string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+$/, 'must be a store path such as /nix/store/<32-char hash>-<name>');
 const status_time = iso_datetime({ offset: true, message: 'must be an ISO 8601 time such as 2025-03-01T10:00:00Z' });
 const count = schemas_number().int().nonnegative();
-const downloadSchema = object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: status_time })
+const downloadSchema = object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: status_time, bytesPerSecond: count.optional() })
     .refine((d) => d.paths <= d.totalPaths && d.bytes <= d.totalBytes, 'paths and bytes must not exceed totalPaths and totalBytes');
 const statusReportSchema = object({
     format: literal(STATUS_REPORT_FORMAT, { message: `must be ${STATUS_REPORT_FORMAT} (this reader knows format ${STATUS_REPORT_FORMAT} only)` }),
@@ -84179,6 +84182,7 @@ const statusReportSchema = object({
     desired: storePath.nullable().optional(),
     generations: array(storePath).optional(),
     download: downloadSchema.nullable().optional(),
+    waiting: schemas_string().nullable().optional(),
 });
 class StatusReportError extends Error {
     name = 'StatusReportError';
@@ -84224,6 +84228,7 @@ function parseStatusReport(input, whence = 'status report') {
         desired: report.desired ?? null,
         ...(report.generations ? { generations: report.generations } : {}),
         ...(report.download ? { download: { ...report.download, measuredAt: new Date(report.download.measuredAt) } } : {}),
+        ...(report.waiting ? { waiting: report.waiting } : {}),
     };
 }
 /** The JSON document of a report, as the agent writes it. */
@@ -84244,6 +84249,7 @@ function renderStatusReport(report) {
         desired: report.desired,
         ...(report.generations ? { generations: report.generations } : {}),
         ...(report.download ? { download: { ...report.download, measuredAt: formatTime(report.download.measuredAt) } } : {}),
+        ...(report.waiting ? { waiting: report.waiting } : {}),
     };
     return `${JSON.stringify(document, null, 2)}\n`;
 }
@@ -84368,9 +84374,14 @@ function blockedReason(gate, reports) {
         ...(unreadable.length > 0 ? [`${gate.failures.length > 0 ? 'and ' : ''}cannot be judged: ${unreadable.join(', ')}`] : []),
     ].join('; ');
 }
-/** "412 MiB of 1.2 GiB (310 of 1204 paths) left at 2025-03-01T10:00:00Z". */
+/** "412 MiB of 1.2 GiB (310 of 1204 paths) left at 2025-03-01T10:00:00Z", and how long that takes at the host's last rate. */
 function describeDownload(download) {
-    return `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${download.measuredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+    const left = `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${download.measuredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+    return download.bytesPerSecond ? `${left}; ${describeRate(download.bytes, download.bytesPerSecond)}` : left;
+}
+/** "at 12.0 KiB/s about 9h42m more": the time BYTES take at the host's measured rate. */
+function describeRate(bytes, bytesPerSecond) {
+    return `at ${formatBytes(bytesPerSecond)}/s about ${formatDuration(Math.ceil(bytes / bytesPerSecond) * 1000)} more`;
 }
 function describeQuorum(quorum) {
     return 'count' in quorum ? String(quorum.count) : `${quorum.percent}%`;
@@ -84440,6 +84451,8 @@ function evaluateHost(host, input) {
         const download = report.download?.system === expected ? report.download : undefined;
         if (download)
             return { ...gate, state: 'behind', download, detail: `fetching the new system: ${describeDownload(download)}` };
+        if (report.waiting)
+            return { ...gate, state: 'behind', detail: `waiting: ${report.waiting}` };
         return { ...gate, state: 'behind', detail: report.desired === expected ? 'fetched the new system, not switched yet' : 'runs another system' };
     }
     if (input.baseline?.get(host.name) === expected)
@@ -85816,6 +85829,7 @@ function downloadCell(host) {
         `<progress max="${d.totalBytes}" value="${done}" aria-label="${html_escapeHtml(label)}"></progress>`,
         `<span>${html_escapeHtml(label)}</span>`,
         `<span class="detail">${d.paths} of ${d.totalPaths} paths, as of ${timeCell(d.measuredAt)}</span>`,
+        ...(d.bytesPerSecond ? [`<span class="detail">${html_escapeHtml(describeRate(d.bytes, d.bytesPerSecond))}</span>`] : []),
     ].join('');
 }
 function problemsSection(input) {
@@ -87822,6 +87836,7 @@ const manifestSchema = strictObject({
     system: schemas_string().regex(manifest_STORE_PATH, 'must be a store path such as /nix/store/<32-char hash>-nixos-system-…'),
     action: schemas_enum(MANIFEST_ACTIONS),
     rollback: schemas_enum(['auto', 'off']),
+    activation: literal('now').optional(),
     commit: schemas_string().regex(COMMIT, 'must be a git commit hash').nullable(),
     wave: schemas_string().regex(NAME, 'must be a wave name').nullable(),
     sequence: schemas_number().int().positive().max(Number.MAX_SAFE_INTEGER - 1),
@@ -88524,7 +88539,7 @@ async function runUpgradeWave() {
 /***/ 7172:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__.p + "2f26c036499063e079ea.sh";
+module.exports = __nccwpck_require__.p + "4b62d08727d05fc9cfd5.sh";
 
 /***/ }),
 

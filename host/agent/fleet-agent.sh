@@ -24,7 +24,11 @@
 #   FLEET_AGENT_SWITCH_TIMEOUT       seconds for switch-to-configuration (default 1800)
 #   FLEET_AGENT_ALLOW_REBOOT         true: reboot by itself when the running kernel is out of date
 #   FLEET_AGENT_REBOOT_WINDOW        HH:MM-HH:MM local time for reboots (default: any time)
+#   FLEET_AGENT_ACTIVATION_WINDOW    HH:MM-HH:MM local time for switching to a new system (default: any time);
+#                                    fetching happens at any time, and a manifest with "activation":"now" skips it
 #   FLEET_AGENT_CONNECT_TIMEOUT      seconds (default 15)
+#   FLEET_AGENT_BANDWIDTH_LIMIT      bytes per second for fetching the closure, as curl's --limit-rate
+#                                    takes it (200k, 1m; default: none)
 #   FLEET_AGENT_PROFILE              default /nix/var/nix/profiles/system
 #   FLEET_AGENT_METRICS_PROMETHEUS_DIR  a node_exporter textfile directory: writes fleet.prom there (default: off)
 #   FLEET_AGENT_METRICS_ZABBIX_FILE     writes the same facts as flat JSON for Zabbix to this file (default: off)
@@ -34,8 +38,10 @@ set -u
 umask 077
 # shellcheck source=../lib/system.sh
 . "$(dirname "$0")/../lib/system.sh" # fleet:inline
+# shellcheck source=fetch-closure.sh
+. "$(dirname "$0")/fetch-closure.sh"
 
-agent_version=1.0.0
+agent_version=1.1.0
 host=${FLEET_AGENT_HOST:-}
 environment=${FLEET_AGENT_ENVIRONMENT:-}
 store_url=${FLEET_AGENT_STORE_URL:-}
@@ -51,7 +57,9 @@ check_timeout=${FLEET_AGENT_HEALTH_CHECK_TIMEOUT:-60}
 switch_timeout=${FLEET_AGENT_SWITCH_TIMEOUT:-1800}
 allow_reboot=${FLEET_AGENT_ALLOW_REBOOT:-false}
 reboot_window=${FLEET_AGENT_REBOOT_WINDOW:-}
+activation_window=${FLEET_AGENT_ACTIVATION_WINDOW:-}
 connect_timeout=${FLEET_AGENT_CONNECT_TIMEOUT:-15}
+bandwidth_limit=${FLEET_AGENT_BANDWIDTH_LIMIT:-}
 profile=${FLEET_AGENT_PROFILE:-/nix/var/nix/profiles/system}
 prometheus_dir=${FLEET_AGENT_METRICS_PROMETHEUS_DIR:-}
 zabbix_file=${FLEET_AGENT_METRICS_ZABBIX_FILE:-}
@@ -147,10 +155,11 @@ minutes() {
   echo $((${h:-0} * 60 + ${m:-0}))
 }
 
-in_reboot_window() {
-  [ -n "$reboot_window" ] || return 0
-  lower=$(minutes "${reboot_window%-*}")
-  upper=$(minutes "${reboot_window#*-}")
+# in_window HH:MM-HH:MM: now, local time, is inside it (an empty window is always open; it may span midnight).
+in_window() {
+  [ -n "$1" ] || return 0
+  lower=$(minutes "${1%-*}")
+  upper=$(minutes "${1#*-}")
   now=$(minutes "$(date +%H:%M)")
   if [ "$lower" -le "$upper" ]; then
     [ "$now" -ge "$lower" ] && [ "$now" -lt "$upper" ]
@@ -233,29 +242,41 @@ verify_manifest_path() {
   fi
 }
 
+# realise_system SYSTEM [staged]: substitutes SYSTEM's closure from the substituters, or with
+# `staged` from the staging store alone (it holds every missing path then).
 realise_system() {
+  staged=${2:-}
   set -- nix-store --realise "$1" --option require-sigs true --option narinfo-cache-negative-ttl 0 --option connect-timeout "$connect_timeout"
-  [ -n "$substituters" ] && set -- "$@" --option substituters "$substituters"
+  if [ -n "$staged" ]; then
+    set -- "$@" --option substituters "file://$(stage_dir)"
+  elif [ -n "$substituters" ]; then
+    set -- "$@" --option substituters "$substituters"
+  fi
   [ -n "$trusted_keys" ] && set -- "$@" --option trusted-public-keys "$trusted_keys"
   "$@" >/dev/null 2>"$tmp/nix.err"
 }
 
 # --- download progress --------------------------------------------------------------------------
 
-# The store the progress is measured against: the first substituter, else the manifest store.
-progress_store() {
-  first=${substituters%% *}
-  printf '%s' "${first:-$store_url}"
-}
+# The stores the progress may be measured against, in order: the substituters, else the manifest store.
+progress_stores() { printf '%s' "${substituters:-$store_url}"; }
 
 # measure_download SYSTEM: records in the state file `download` what of SYSTEM's closure the local
 # store still lacks (one-line JSON: paths and NAR bytes, by the progress store's narinfos), or
 # `fetched SYSTEM` when it lacks nothing. Progress that cannot be measured (the store does not have
 # the closure, or is down) removes the file: unknown, never guessed. It never fails the run.
 measure_download() {
-  from=$(progress_store)
-  if ! nixx path-info -r -s --store "$from" --option connect-timeout "$connect_timeout" "$1" >"$tmp/closure" 2>"$tmp/nix.err"; then
-    log "download progress unknown: cannot list the closure of $1 in $from: $(tail_of "$tmp/nix.err" 1)"
+  rm -f "$tmp/missing"
+  listed=
+  for from in $(progress_stores); do
+    if nixx path-info -r -s --store "$from" --option connect-timeout "$connect_timeout" "$1" >"$tmp/closure" 2>"$tmp/nix.err"; then
+      listed=1
+      break
+    fi
+    log "cannot list the closure of $1 in $from: $(tail_of "$tmp/nix.err" 1)"
+  done
+  if [ -z "$listed" ]; then
+    log "download progress unknown: no store could list the closure of $1"
     rm -f "$state/download"
     return 0
   fi
@@ -284,6 +305,8 @@ measure_download() {
   if [ -s "$tmp/missing" ]; then
     while read -r path size; do
       { is_store_path "$path" && is_number "$size"; } || continue
+      # Staged paths are fetched; Nix only has to unpack them.
+      is_staged "$path" && continue
       missing_paths=$((missing_paths + 1))
       missing_bytes=$((missing_bytes + size))
     done <"$tmp/missing-sizes"
@@ -292,9 +315,17 @@ measure_download() {
     put_state download "fetched $1"
     return 0
   fi
-  put_state download "$(printf '{"system":%s,"paths":%s,"bytes":%s,"totalPaths":%s,"totalBytes":%s,"measuredAt":"%s"}' \
-    "$(json_string "$1")" "$missing_paths" "$missing_bytes" "$total_paths" "$total_bytes" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
+  rate=$(get_state rate)
+  is_number "$rate" || rate=
+  put_state download "$(printf '{"system":%s,"paths":%s,"bytes":%s,"totalPaths":%s,"totalBytes":%s,"measuredAt":"%s"%s}' \
+    "$(json_string "$1")" "$missing_paths" "$missing_bytes" "$total_paths" "$total_bytes" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${rate:+,\"bytesPerSecond\":$rate}")"
   log "$1: $missing_paths of $total_paths paths ($missing_bytes of $total_bytes NAR bytes) still to fetch from $from"
+}
+
+# The throughput of this run's staging (NAR bytes per second), kept for the next reports.
+remember_rate() {
+  [ "${staged_nar_bytes:-0}" -gt 0 ] || return 0
+  put_state rate $((staged_nar_bytes / (staged_seconds > 0 ? staged_seconds : 1)))
 }
 
 # --- activation ---------------------------------------------------------------------------------
@@ -357,6 +388,7 @@ apply() {
   action=$(json_field action "$m")
   rollback=$(json_field rollback "$m")
   sequence=$(json_field sequence "$m")
+  activation=$(json_field activation "$m") || activation=
   prev=$(fleet_current_system)
 
   log "manifest $sequence: $action $system"
@@ -366,13 +398,34 @@ apply() {
     # In a subshell: gather_facts sets variables (sequence, …) this run still needs as they are.
     (gather_facts && write_report) || true
   fi
-  if ! realise_system "$system"; then
-    # Not recorded as applied: the next run tries again (poor links come back).
+  staged=
+  if can_stage && [ -s "$tmp/missing" ]; then
+    staged=1
+    if ! stage_closure "$tmp/missing"; then
+      # Not recorded as applied: the next run continues where this one stopped (poor links come back).
+      fail "could not fetch $system: $stage_error"
+      remember_rate
+      measure_download "$system"
+      return 1
+    fi
+    remember_rate
+  fi
+  if ! realise_system "$system" $staged; then
+    # Not recorded as applied: the next run tries again.
     fail "could not fetch $system from ${substituters:-the configured substituters}: $(tail_of "$tmp/nix.err" 2)"
+    # Everything was staged, yet Nix refused it (a NAR that does not match its narinfo): fetch anew.
+    clear_stage
     measure_download "$system"
     return 1
   fi
+  clear_stage
   put_state download "fetched $system"
+  if [ "$activation" != now ] && ! in_window "$activation_window"; then
+    # Not applied: a later run inside the window finds the closure there and switches.
+    put_state waiting "fetched $system; waits for the activation window $activation_window"
+    log "manifest $sequence: $system is here; switching waits for the activation window $activation_window"
+    return 0
+  fi
 
   # The point of no return: a crash from here on must not apply the manifest a second time.
   put_state sequence "$sequence"
@@ -542,6 +595,7 @@ gather_facts() {
   if needs_reboot; then reboot=1; else reboot=0; fi
   error=$run_error
   [ -n "$error" ] || error=$(get_state error)
+  waiting=$(get_state waiting)
   sequence=$(get_state sequence)
   is_number "$sequence" || sequence=
   desired=$(get_state desired)
@@ -575,10 +629,10 @@ render_report() {
   units=
   for unit in $failed_units; do units="$units${units:+,}$(json_string "$unit")"; done
   if [ "$reboot" = 1 ]; then needs=true; else needs=false; fi
-  printf '{"format":1,"host":%s,"system":%s,"booted":%s,"profileGeneration":%s,"failedUnits":[%s],"needsReboot":%s,"lastError":%s,"reportedAt":"%s","adoptedAt":"%s","manifestSequence":%s,"agentVersion":"%s","desired":%s,"generations":[%s],"download":%s}\n' \
+  printf '{"format":1,"host":%s,"system":%s,"booted":%s,"profileGeneration":%s,"failedUnits":[%s],"needsReboot":%s,"lastError":%s,"reportedAt":"%s","adoptedAt":"%s","manifestSequence":%s,"agentVersion":"%s","desired":%s,"generations":[%s],"download":%s,"waiting":%s}\n' \
     "$(json_string "$host")" "$(json_string "$cur")" "$(json_string "$boot")" "$(number_or_null "$gen")" "$units" "$needs" \
     "$(json_or_null "$error")" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$(date -u -d "@$adopted" +%Y-%m-%dT%H:%M:%SZ)" \
-    "$(number_or_null "$sequence")" "$agent_version" "$(json_or_null "$desired")" "$(earlier_generations "$gen")" "${download:-null}"
+    "$(number_or_null "$sequence")" "$agent_version" "$(json_or_null "$desired")" "$(earlier_generations "$gen")" "${download:-null}" "$(json_or_null "$waiting")"
 }
 
 # Writes the report to the state directory, then uploads it (a failed upload is retried next run).
@@ -752,8 +806,9 @@ maybe_reboot() {
   [ -e "$state/reboot-requested" ] && wanted="the manifest asks for a reboot"
   if [ -z "$wanted" ] && [ "$allow_reboot" = true ] && needs_reboot; then wanted="the running kernel is out of date"; fi
   [ -n "$wanted" ] || return 0
-  if ! in_reboot_window; then
+  if ! in_window "$reboot_window"; then
     log "reboot postponed to the window $reboot_window: $wanted"
+    put_state waiting "$wanted; postponed to the reboot window $reboot_window"
     return 0
   fi
   log "rebooting: $wanted"
@@ -777,6 +832,16 @@ esac
 [ -n "$environment" ] || die "FLEET_AGENT_ENVIRONMENT is not set"
 [ -n "$store_url" ] || die "FLEET_AGENT_STORE_URL is not set"
 [ -n "$manifest_keys" ] || die "FLEET_AGENT_MANIFEST_KEYS is not set"
+case $bandwidth_limit in
+  '' | [1-9]*[0-9] | [1-9]*[0-9][kKmMgG]) ;;
+  *) die "FLEET_AGENT_BANDWIDTH_LIMIT \"$bandwidth_limit\" is not bytes per second such as 200k or 1m" ;;
+esac
+for window in "$reboot_window" "$activation_window"; do
+  case $window in
+    '' | [0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]) ;;
+    *) die "the window \"$window\" is not HH:MM-HH:MM (local time, for example 01:00-05:00)" ;;
+  esac
+done
 
 mkdir -p "$state" || die "cannot create $state"
 chmod 0700 "$state"
@@ -786,6 +851,8 @@ take_lock
 status=0
 reboot_now=
 if [ "$command" = run ]; then
+  # Set again by this run if it still waits.
+  rm -f "$state/waiting"
   converge || status=1
   maybe_reboot
 fi

@@ -34,6 +34,14 @@ let
     (if cfg.metrics.prometheus.enable then [ cfg.metrics.prometheus.directory ] else [ ])
     ++ (if cfg.metrics.zabbix.enable then [ (dirOf cfg.metrics.zabbix.path) ] else [ ]);
 
+  windowType = types.submodule {
+    options = {
+      lower = mkOption { type = types.strMatching "[012][[:digit:]]:[0-5][[:digit:]]"; example = "01:00"; description = "Start of the window, local time."; };
+      upper = mkOption { type = types.strMatching "[012][[:digit:]]:[0-5][[:digit:]]"; example = "05:00"; description = "End of the window, local time."; };
+    };
+  };
+  windowText = window: "${window.lower}-${window.upper}";
+
   healthCheckScripts = mapAttrs' (name: command:
     nameValuePair "fleet-agent/health-checks/${name}" {
       source = pkgs.writeShellScript "fleet-health-check-${name}" command;
@@ -140,13 +148,53 @@ in
       description = "Reboot by itself when the running kernel, initrd or modules are not the current system's (in rebootWindow).";
     };
 
+    activationWindow = mkOption {
+      type = types.nullOr windowType;
+      default = null;
+      example = { lower = "22:00"; upper = "05:00"; };
+      description = ''
+        When a new system may be switched to (local time; it may span midnight). Closures are
+        fetched at any time; a fetched system waits for the window, and the status report says so.
+        A manifest deployed with action-deploy's activate-now skips it. Null: any time.
+      '';
+    };
+
+    runTimeout = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "2d";
+      description = ''
+        Longest one run of the agent may take (systemd TimeoutStartSec), fetching included. Null: no
+        limit, so a download over a poor link may take days (switch-to-configuration keeps its own
+        switchTimeout); an interrupted one continues where it stopped on the next run.
+      '';
+    };
+
+    bandwidthLimit = mkOption {
+      type = types.nullOr (types.strMatching "[1-9][0-9]*[kKmMgG]?");
+      default = null;
+      example = "200k";
+      description = "Bytes per second the agent may use for fetching a closure (curl's --limit-rate: 200k, 1m). Null: no limit.";
+    };
+
+    proxy = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "http://proxy.example.org:3128";
+      description = ''
+        An HTTP proxy for everything the agent fetches and uploads (curl and Nix read http_proxy,
+        https_proxy and no_proxy). Null: the unit's environment as it is.
+      '';
+    };
+
+    noProxy = mkOption {
+      type = types.listOf types.str;
+      default = [ "localhost" "127.0.0.1" ];
+      description = "Hosts reached without the proxy (no_proxy), for example a site cache on the LAN.";
+    };
+
     rebootWindow = mkOption {
-      type = types.nullOr (types.submodule {
-        options = {
-          lower = mkOption { type = types.strMatching "[[:digit:]]{2}:[[:digit:]]{2}"; example = "01:00"; description = "Start of the window, local time."; };
-          upper = mkOption { type = types.strMatching "[[:digit:]]{2}:[[:digit:]]{2}"; example = "05:00"; description = "End of the window, local time."; };
-        };
-      });
+      type = types.nullOr windowType;
       default = null;
       description = "When reboots (the manifest's `reboot` action, or allowReboot) may happen; null: any time.";
     };
@@ -217,7 +265,14 @@ in
       }
       // optionalAttrs (cfg.reportUrl != null) { FLEET_AGENT_REPORT_URL = cfg.reportUrl; }
       // optionalAttrs (cfg.reportTokenFile != null) { FLEET_AGENT_REPORT_TOKEN_FILE = cfg.reportTokenFile; }
-      // optionalAttrs (cfg.rebootWindow != null) { FLEET_AGENT_REBOOT_WINDOW = "${cfg.rebootWindow.lower}-${cfg.rebootWindow.upper}"; }
+      // optionalAttrs (cfg.rebootWindow != null) { FLEET_AGENT_REBOOT_WINDOW = windowText cfg.rebootWindow; }
+      // optionalAttrs (cfg.activationWindow != null) { FLEET_AGENT_ACTIVATION_WINDOW = windowText cfg.activationWindow; }
+      // optionalAttrs (cfg.bandwidthLimit != null) { FLEET_AGENT_BANDWIDTH_LIMIT = cfg.bandwidthLimit; }
+      // optionalAttrs (cfg.proxy != null) {
+        http_proxy = cfg.proxy;
+        https_proxy = cfg.proxy;
+        no_proxy = concatStringsSep "," cfg.noProxy;
+      }
       // optionalAttrs cfg.metrics.prometheus.enable { FLEET_AGENT_METRICS_PROMETHEUS_DIR = cfg.metrics.prometheus.directory; }
       // optionalAttrs cfg.metrics.zabbix.enable { FLEET_AGENT_METRICS_ZABBIX_FILE = cfg.metrics.zabbix.path; };
       serviceConfig = {
@@ -226,8 +281,8 @@ in
         StateDirectory = "fleet-agent";
         StateDirectoryMode = "0700";
         PrivateTmp = true;
-        # Fetching a closure over a poor link takes long; the switch has its own limit.
-        TimeoutStartSec = "${toString (cfg.switchTimeout + 3600)}s";
+        # Fetching a closure over a poor link may take days; the switch has its own limit.
+        TimeoutStartSec = if cfg.runTimeout == null then "infinity" else cfg.runTimeout;
       }
       # Writable even under a stricter ProtectSystem added by an override; "-": a missing directory
       # must not keep the agent from deploying (it logs that it could not write the file).

@@ -28,12 +28,15 @@ import { errorMessage } from '../util/errors.js';
  *                                       rollback can go back to; the cache's garbage collection keeps them)
  *   download          object | null     optional: the closure of `system` below still being fetched, as the
  *                                       agent measured it at `measuredAt`; null or absent when nothing is
- *                                       pending. Sizes are the cache's (compressed) download sizes, by the
- *                                       narinfos of the first substituter:
+ *                                       pending. Sizes are NAR (unpacked) sizes, by the
+ *                                       narinfos of the first substituter that answers:
  *     system          store path          the system being fetched (the accepted manifest's)
  *     paths, bytes    integers            store paths and bytes of its closure still missing on the host
  *     totalPaths, totalBytes integers     the whole closure's
  *     measuredAt      ISO 8601 time
+ *     bytesPerSecond  integer             optional: NAR bytes per second the host's last fetch achieved
+ *   waiting           string | null     optional: why the host does not apply what it has, as planned rather than
+ *                                       failed (outside its activation or reboot window); null when nothing waits
  *
  * Times are UTC with a `Z` or an explicit offset, e.g. `date -u +%Y-%m-%dT%H:%M:%SZ`.
  * Unknown extra fields are kept out of the parsed value and do not make a report invalid, so a
@@ -54,7 +57,7 @@ const time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time s
 const count = z.number().int().nonnegative();
 
 const downloadSchema = z
-  .object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: time })
+  .object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: time, bytesPerSecond: count.optional() })
   .refine((d) => d.paths <= d.totalPaths && d.bytes <= d.totalBytes, 'paths and bytes must not exceed totalPaths and totalBytes');
 
 export const statusReportSchema = z.object({
@@ -73,6 +76,7 @@ export const statusReportSchema = z.object({
   desired: storePath.nullable().optional(),
   generations: z.array(storePath).optional(),
   download: downloadSchema.nullable().optional(),
+  waiting: z.string().nullable().optional(),
 });
 
 /** A report as the agent writes it (times as strings). */
@@ -96,6 +100,8 @@ export interface HostStatusReport {
   generations?: string[];
   /** The closure still being fetched, when the agent reports one. */
   download?: DownloadProgress;
+  /** Why the host waits as planned (its activation or reboot window), when it does. */
+  waiting?: string;
 }
 
 /** What of a system's closure a host still has to fetch (sizes as the cache serves them). */
@@ -106,6 +112,8 @@ export interface DownloadProgress {
   totalPaths: number;
   totalBytes: number;
   measuredAt: Date;
+  /** NAR bytes per second of the host's last fetch, when it measured one. */
+  bytesPerSecond?: number;
 }
 
 export class StatusReportError extends Error {
@@ -153,6 +161,7 @@ export function parseStatusReport(input: string | Buffer | unknown, whence = 'st
     desired: report.desired ?? null,
     ...(report.generations ? { generations: report.generations } : {}),
     ...(report.download ? { download: { ...report.download, measuredAt: new Date(report.download.measuredAt) } } : {}),
+    ...(report.waiting ? { waiting: report.waiting } : {}),
   };
 }
 
@@ -174,6 +183,7 @@ export function renderStatusReport(report: HostStatusReport): string {
     desired: report.desired,
     ...(report.generations ? { generations: report.generations } : {}),
     ...(report.download ? { download: { ...report.download, measuredAt: formatTime(report.download.measuredAt) } } : {}),
+    ...(report.waiting ? { waiting: report.waiting } : {}),
   };
   return `${JSON.stringify(document, null, 2)}\n`;
 }

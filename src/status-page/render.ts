@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
-import { describeQuorum } from '../wave/gate.js';
+import { describeQuorum, describeRate } from '../wave/gate.js';
 import { formatTime } from '../wave/render.js';
 import type { WaveDuration } from '../wave/history.js';
 import type { HostState } from '../wave/types.js';
@@ -217,6 +217,7 @@ function downloadCell(host: StatusHost): string {
     `<progress max="${d.totalBytes}" value="${done}" aria-label="${escapeHtml(label)}"></progress>`,
     `<span>${escapeHtml(label)}</span>`,
     `<span class="detail">${d.paths} of ${d.totalPaths} paths, as of ${timeCell(d.measuredAt)}</span>`,
+    ...(d.bytesPerSecond ? [`<span class="detail">${escapeHtml(describeRate(d.bytes, d.bytesPerSecond))}</span>`] : []),
   ].join('');
 }
 

@@ -101,9 +101,15 @@ export function blockedReason(gate: GroupGate, reports: 'reports' | 'report'): s
   ].join('; ');
 }
 
-/** "412 MiB of 1.2 GiB (310 of 1204 paths) left at 2025-03-01T10:00:00Z". */
+/** "412 MiB of 1.2 GiB (310 of 1204 paths) left at 2025-03-01T10:00:00Z", and how long that takes at the host's last rate. */
 export function describeDownload(download: DownloadProgress): string {
-  return `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${download.measuredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+  const left = `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${download.measuredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+  return download.bytesPerSecond ? `${left}; ${describeRate(download.bytes, download.bytesPerSecond)}` : left;
+}
+
+/** "at 12.0 KiB/s about 9h42m more": the time BYTES take at the host's measured rate. */
+export function describeRate(bytes: number, bytesPerSecond: number): string {
+  return `at ${formatBytes(bytesPerSecond)}/s about ${formatDuration(Math.ceil(bytes / bytesPerSecond) * 1000)} more`;
 }
 
 export function describeQuorum(quorum: Quorum): string {
@@ -172,6 +178,7 @@ function evaluateHost(host: GateHost, input: GateInput): HostGate {
   if (report.system !== expected) {
     const download = report.download?.system === expected ? report.download : undefined;
     if (download) return { ...gate, state: 'behind', download, detail: `fetching the new system: ${describeDownload(download)}` };
+    if (report.waiting) return { ...gate, state: 'behind', detail: `waiting: ${report.waiting}` };
     return { ...gate, state: 'behind', detail: report.desired === expected ? 'fetched the new system, not switched yet' : 'runs another system' };
   }
   if (input.baseline?.get(host.name) === expected) return { ...gate, state: 'unchanged', detail: 'its system did not change' };

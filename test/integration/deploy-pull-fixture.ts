@@ -1,7 +1,12 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SimulatedHost } from '../support/hosts/index.js';
+import { openStore, type OpenedStore } from '../../src/cache/open-store.js';
+import { parseSigningKey, type SigningKey } from '../../src/cache/signing.js';
+import { prepareManifestStore, publishManifest, type ManifestRequest, type PublishedManifest } from '../../src/deploy/pull/index.js';
+import { buildExampleFleet, cleanupExampleFleets } from '../support/example-fleet.js';
+import { startHosts, type SimulatedFleet, type SimulatedHost } from '../support/hosts/index.js';
+import { startFaultProxy, startNginxCache, startS3rver, type FaultProxy, type NginxCacheHandle, type S3rverHandle } from '../support/servers/index.js';
 import { exec, type ExecResult } from '../../src/util/exec.js';
 import { offlineNixEnv } from '../support/nix.js';
 
@@ -42,6 +47,8 @@ export interface AgentConfig {
   reportUrl?: string;
   reportTokenFile?: string;
   rebootWindow?: string;
+  /** HH:MM-HH:MM (FLEET_AGENT_ACTIVATION_WINDOW). */
+  activationWindow?: string;
   allowReboot?: boolean;
   /** node_exporter textfile directory (FLEET_AGENT_METRICS_PROMETHEUS_DIR); unset: no textfile. */
   prometheusDir?: string;
@@ -66,7 +73,7 @@ export async function addHealthCheck(host: SimulatedHost, name: string, script: 
 }
 
 /** Runs the agent inside the host (over the harness's ssh, so in its namespaces). */
-export async function runAgent(host: SimulatedHost, config: AgentConfig, command: 'run' | 'report' = 'run'): Promise<ExecResult> {
+export async function runAgent(host: SimulatedHost, config: AgentConfig, command: 'run' | 'report' = 'run', extraEnv: Record<string, string> = {}): Promise<ExecResult> {
   const { state, checks } = agentPaths(host);
   const vars: Record<string, string> = {
     FLEET_AGENT_HOST: config.host,
@@ -83,11 +90,88 @@ export async function runAgent(host: SimulatedHost, config: AgentConfig, command
     ...(config.reportUrl ? { FLEET_AGENT_REPORT_URL: config.reportUrl } : {}),
     ...(config.reportTokenFile ? { FLEET_AGENT_REPORT_TOKEN_FILE: config.reportTokenFile } : {}),
     ...(config.rebootWindow ? { FLEET_AGENT_REBOOT_WINDOW: config.rebootWindow } : {}),
+    ...(config.activationWindow ? { FLEET_AGENT_ACTIVATION_WINDOW: config.activationWindow } : {}),
     ...(config.allowReboot ? { FLEET_AGENT_ALLOW_REBOOT: 'true' } : {}),
     ...(config.prometheusDir ? { FLEET_AGENT_METRICS_PROMETHEUS_DIR: config.prometheusDir } : {}),
     ...(config.zabbixFile ? { FLEET_AGENT_METRICS_ZABBIX_FILE: config.zabbixFile } : {}),
+    ...extraEnv,
   };
   const env = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
   const installed = await host.installHostFiles();
   return host.ssh(['env', ...env, '/bin/sh', `${installed}/agent/fleet-agent.sh`, command], { timeoutMs: 120_000 });
+}
+
+/**
+ * A window around (`open`) or away from (closed: two to three hours ahead) the host's local time
+ * now, as FLEET_AGENT_ACTIVATION_WINDOW and FLEET_AGENT_REBOOT_WINDOW take it (HH:MM-HH:MM).
+ */
+export async function windowAround(host: SimulatedHost, open: boolean): Promise<string> {
+  const [hours, minutes] = (await host.ssh(['date', '+%H %M'])).stdout.trim().split(' ').map(Number) as [number, number];
+  const at = (offset: number) => {
+    const m = (((hours * 60 + minutes + offset) % 1440) + 1440) % 1440;
+    return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  };
+  return open ? `${at(-60)}-${at(60)}` : `${at(120)}-${at(180)}`;
+}
+
+/** What the agent tests share: hosts seeded with the example fleet's v1, v2 in a cache, a manifest store. */
+export interface AgentBed {
+  fleet: SimulatedFleet;
+  s3: S3rverHandle;
+  cache: NginxCacheHandle;
+  /** In front of the cache: where the hosts substitute from (faults, throttling, the request log). */
+  proxy: FaultProxy;
+  /** The manifest and report store. */
+  store: OpenedStore;
+  manifestKey: SigningKey;
+  cacheKey: KeyPair;
+  v1: string;
+  v2: string;
+  host(index: number): SimulatedHost;
+  /** The agent's settings for `host`: the store, the keys, the proxy as its substituter. */
+  config(host: SimulatedHost, overrides?: Partial<AgentConfig>): AgentConfig;
+  /** Publishes a manifest for v2 (switch). */
+  publish(host: string, request?: Partial<ManifestRequest>): Promise<PublishedManifest>;
+  stop(): Promise<void>;
+}
+
+export async function startAgentBed(options: { hosts: number; prefix: string }): Promise<AgentBed> {
+  const [first, second] = await Promise.all([buildExampleFleet({ variant: '1', hosts: ['clinic-kin'] }), buildExampleFleet({ variant: 'pull-2', hosts: ['clinic-kin'] })]);
+  const v1 = first.toplevels['clinic-kin'] as string;
+  const v2 = second.toplevels['clinic-kin'] as string;
+  const manifestKey = parseSigningKey((await generateKeyPair(`fleet-manifest-${options.prefix}-1`)).secret);
+  const cacheKey = await generateKeyPair(`cache-${options.prefix}-1`);
+  const [s3, cache, fleet] = await Promise.all([startS3rver(), startNginxCache(), startHosts(options.hosts, { system: v1, names: (i) => `${options.prefix}-${i}` })]);
+  await pushClosures(cache.url, cacheKey, [v2]);
+  const proxy = await startFaultProxy(cache.url);
+  const store = openStore(s3.cacheUrl, { credentials: s3.credentials });
+  await prepareManifestStore(store);
+  return {
+    fleet,
+    s3,
+    cache,
+    proxy,
+    store,
+    manifestKey,
+    cacheKey,
+    v1,
+    v2,
+    host: (index) => fleet.hosts[index] as SimulatedHost,
+    config: (host, overrides = {}) => ({
+      host: host.name,
+      environment: 'production',
+      storeUrl: s3.url,
+      manifestKeys: manifestKey.publicKey.text,
+      substituters: proxy.url,
+      trustedPublicKeys: cacheKey.public,
+      ...overrides,
+    }),
+    publish: (host, request = {}) =>
+      publishManifest({ host, environment: 'production', system: v2, wave: 'final', commit: 'c'.repeat(40), action: 'switch', ...request }, { store, signingKey: manifestKey }),
+    async stop() {
+      await store.close();
+      await Promise.all([fleet.stop(), s3.stop(), cache.stop(), proxy.stop()]);
+      await cleanupExampleFleets();
+    },
+  };
 }

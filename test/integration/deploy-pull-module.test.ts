@@ -15,7 +15,7 @@ const AGENT = fileURLToPath(new URL('../../host/agent/fleet-agent.sh', import.me
  */
 const METRICS_ON = `{ prometheus = { enable = true; directory = "/var/lib/node-exporter-text"; configureNodeExporter = true; }; zabbix = { enable = true; path = "/var/lib/zabbix-fleet/fleet.json"; }; }`;
 const METRICS_OFF = `{ prometheus = { enable = false; directory = "/var/lib/prometheus-node-exporter/text-files"; configureNodeExporter = true; }; zabbix = { enable = false; path = "/var/lib/fleet-agent-metrics/zabbix.json"; }; }`;
-const HARNESS = (module: string, metrics = METRICS_ON) => `
+const HARNESS = (module: string, metrics = METRICS_ON, runTimeout = 'null') => `
 let
   lib = {
     mkEnableOption = d: { type = "bool"; };
@@ -37,7 +37,8 @@ let
     trustedPublicKeys = [ "cache.example.org-1:CCCC" ]; reportUrl = "https://reports.example.org/clinic-kin.json";
     reportTokenFile = "/run/keys/fleet-report-token"; interval = "15min"; randomizedDelay = "10min";
     healthChecks = { web = "curl -fsS http://127.0.0.1/"; }; healthCheckTimeout = 30; switchTimeout = 900;
-    allowReboot = true; rebootWindow = { lower = "01:00"; upper = "05:00"; };
+    allowReboot = true; rebootWindow = { lower = "01:00"; upper = "05:00"; }; activationWindow = { lower = "22:00"; upper = "05:00"; };
+    runTimeout = ${runTimeout}; bandwidthLimit = "200k"; proxy = "http://proxy.example.org:3128"; noProxy = [ "cache.clinic.lan" ];
     metrics = ${metrics};
   };
   m = import ${module} { inherit lib pkgs; config = { services.fleet-agent = cfg; networking.hostName = "h"; nix.package = "nix"; systemd.package = "systemd"; }; };
@@ -69,9 +70,9 @@ interface Evaluated {
 
 describe('host/nixos/fleet-agent.nix', () => {
   let dir: string;
-  const evaluate = async (name: string, metrics?: string): Promise<Evaluated> => {
+  const evaluate = async (name: string, metrics?: string, runTimeout?: string): Promise<Evaluated> => {
     const file = join(dir, `${name}.nix`);
-    await writeFile(file, HARNESS(MODULE, metrics));
+    await writeFile(file, HARNESS(MODULE, metrics, runTimeout));
     const out = await exec('nix-instantiate', ['--eval', '--read-write-mode', '--strict', '--json', file]);
     return JSON.parse(out.stdout) as Evaluated;
   };
@@ -88,20 +89,28 @@ describe('host/nixos/fleet-agent.nix', () => {
     const read = [...new Set([...script.matchAll(/\$\{(FLEET_AGENT_[A-Z_]+)/g)].map((m) => m[1] as string))].sort();
     expect(read.length).toBeGreaterThan(10);
     // Every variable is set except the profile path, whose default is NixOS's.
-    expect(Object.keys(config.environment).sort()).toEqual(read.filter((v) => v !== 'FLEET_AGENT_PROFILE' && v !== 'FLEET_AGENT_CONNECT_TIMEOUT'));
+    expect(Object.keys(config.environment).filter((k) => k.startsWith('FLEET_')).sort()).toEqual(read.filter((v) => v !== 'FLEET_AGENT_PROFILE' && v !== 'FLEET_AGENT_CONNECT_TIMEOUT'));
     expect(config.environment).toMatchObject({
       FLEET_AGENT_HOST: 'clinic-kin',
       FLEET_AGENT_MANIFEST_KEYS: 'fleet-manifest-1:AAAA fleet-manifest-2:BBBB',
       FLEET_AGENT_REBOOT_WINDOW: '01:00-05:00',
+      FLEET_AGENT_ACTIVATION_WINDOW: '22:00-05:00',
+      FLEET_AGENT_BANDWIDTH_LIMIT: '200k',
+      // curl and Nix read these themselves.
+      http_proxy: 'http://proxy.example.org:3128',
+      https_proxy: 'http://proxy.example.org:3128',
+      no_proxy: 'cache.clinic.lan',
       FLEET_AGENT_ALLOW_REBOOT: 'true',
       FLEET_AGENT_HEALTH_CHECKS_DIR: '/etc/fleet-agent/health-checks',
     });
-    expect(config.serviceConfig).toMatchObject({ Type: 'oneshot', StateDirectory: 'fleet-agent', StateDirectoryMode: '0700' });
+    // No limit on a run by default: a download over a poor link may take days.
+    expect(config.serviceConfig).toMatchObject({ Type: 'oneshot', StateDirectory: 'fleet-agent', StateDirectoryMode: '0700', TimeoutStartSec: 'infinity' });
+    expect((await evaluate('run-timeout', undefined, '"2d"')).serviceConfig.TimeoutStartSec).toBe('2d');
     const execStart = /^\/nix\/store\/00000000000000000000000000000000-bash\/bin\/sh (\/nix\/store\/[a-z0-9]{32}-fleet-agent)\/agent\/fleet-agent\.sh run$/.exec(String(config.serviceConfig.ExecStart));
     expect(execStart).not.toBeNull();
     // The agent's files and the library it sources, nothing else of host/.
     const shipped = (await exec('find', [execStart?.[1] as string, '-type', 'f', '-printf', '%P\\n'])).stdout.split('\n').filter(Boolean).sort();
-    expect(shipped).toEqual(['agent/README.md', 'agent/fleet-agent.sh', 'lib/system.sh']);
+    expect(shipped).toEqual(['agent/README.md', 'agent/fetch-closure.sh', 'agent/fleet-agent.sh', 'lib/system.sh']);
     expect([config.restartIfChanged, config.stopIfChanged]).toEqual([false, false]);
     expect(config.timer.wantedBy).toEqual(['timers.target']);
     expect(config.timer.timerConfig).toMatchObject({ OnUnitActiveSec: '15min', RandomizedDelaySec: '10min' });

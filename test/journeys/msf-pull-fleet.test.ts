@@ -39,7 +39,7 @@ import { startHosts, type SimulatedFleet, type SimulatedHost } from '../support/
 import { createFleetRepository, type FleetRepository } from '../support/journeys/fleet-repository.js';
 import { nixKeyPair } from '../support/keys.js';
 import { cleanupFreshStores, freshStore, offlineNix, offlineNixEnv, OFFLINE_NIX_CONFIG } from '../support/nix.js';
-import { pushEvent, runWorkflow, scheduleEvent, type RunnerSettings, type WorkflowRunResult } from '../support/workflows/index.js';
+import { pushEvent, runWorkflow, scheduleEvent, workflowDispatchEvent, type RunnerSettings, type WorkflowRunResult } from '../support/workflows/index.js';
 import { startOidcIssuer, startSts, type IssuedCredentials, type OidcIssuer, type StsEmulator } from '../support/oidc/index.js';
 import { s3rverAccounts } from '../support/s3rver-accounts.js';
 import { startS3rver, type S3rverHandle } from '../support/servers/index.js';
@@ -48,7 +48,8 @@ import { pushToCache } from '../../src/cache/push.js';
 import { parseSigningKey } from '../../src/cache/signing.js';
 import type { GcReport } from '../../src/gc/collect.js';
 import { memoryLog } from '../../src/util/log.js';
-import { runAgent, type AgentConfig } from '../integration/deploy-pull-fixture.js';
+import { readReport } from '../../src/deploy/pull/index.js';
+import { runAgent, windowAround, type AgentConfig } from '../integration/deploy-pull-fixture.js';
 
 const CALLER = join(repoRoot, 'examples', 'workflows', 'msf-pull-fleet.yml');
 const HOSTS = ['monitor', 'web1', 'web2', 'clinic-kin'] as const;
@@ -95,6 +96,8 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
   const pushed: string[] = [];
 
   const host = (name: HostName): SimulatedHost => fleet.hosts.find((h) => h.name === name) as SimulatedHost;
+  /** services.fleet-agent.activationWindow of every host (HH:MM-HH:MM), once the journey sets one. */
+  let activationWindow: string | undefined;
   const agentConfig = (h: SimulatedHost): AgentConfig => ({
     host: h.name,
     environment: PLACE[h.name as HostName].environment,
@@ -102,6 +105,7 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     manifestKeys: manifestKeys.public,
     substituters: storeUrl,
     trustedPublicKeys: cacheKeys.public,
+    ...(activationWindow ? { activationWindow } : {}),
   });
   /** One run of every host's agent timer (pull, switch if asked, report), or only its report. */
   const agentsRun = async (command: 'run' | 'report' = 'run'): Promise<void> => {
@@ -549,5 +553,50 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
       await agentsRun('run');
       expect(await currentSystems()).toEqual(before);
     }, 600_000);
+  });
+  describe("a security fix on main, while the hosts' activation window is closed", () => {
+    let push: WorkflowRunResult;
+    let dispatch: WorkflowRunResult;
+    let fixed: Record<string, string>;
+    let before: Record<string, string | undefined>;
+    let reached: string[];
+
+    beforeAll(async () => {
+      // Every host switches only in a window two hours from now (its clock): fetching goes on.
+      activationWindow = await windowAround(host('web1'), false);
+      before = await currentSystems();
+      const sha = await repository.commitVariant('security-fix', 'main');
+      pushed.push(sha);
+      push = await run(pushEvent(REPO, { branch: 'main', sha }));
+      fixed = storePathsOf(push);
+      reached = deployedHosts(push);
+      await agentsRun('run');
+    }, 900_000);
+
+    afterAll(() => {
+      activationWindow = undefined;
+    });
+
+    it('the push publishes production as usual: the hosts fetch the new system, wait for their window, and say so', async () => {
+      expect(failures(push)).toEqual([]);
+      expect(reached.length).toBeGreaterThan(0);
+      expect(await currentSystems()).toEqual(before);
+      for (const name of reached) {
+        expect(await host(name as HostName).hasPath(fixed[name] as string)).toBe(true);
+        expect((await readReport(bucket, name))?.waiting).toBe(`fetched ${fixed[name]}; waits for the activation window ${activationWindow}`);
+      }
+    });
+
+    it('dispatching security-fix publishes the same systems with activate-now: the hosts switch at once', async () => {
+      dispatch = await run(workflowDispatchEvent(REPO, { branch: 'main', sha: pushed.at(-1) as string, inputs: { mode: 'security-fix' } }));
+      expect(failures(dispatch)).toEqual([]);
+      expect(resultsOf(dispatch)).toMatchObject({ 'build / merge': 'success', 'publish-production / deploy': 'success', 'publish-staging': 'skipped', promote: 'skipped', advance: 'skipped', status: 'skipped', gc: 'skipped' });
+      expect(dispatch.job('publish-production / deploy').steps.find((s) => s.inputs['activate-now'] !== undefined)?.inputs['activate-now']).toBe('true');
+      expect(deployedHosts(dispatch)).toEqual(reached);
+      await agentsRun('run');
+      const now = await currentSystems();
+      for (const name of HOSTS) expect(now[name]).toBe(reached.includes(name) ? fixed[name] : before[name]);
+      for (const name of reached) expect((await readReport(bucket, name))?.waiting).toBeUndefined();
+    }, 900_000);
   });
 });

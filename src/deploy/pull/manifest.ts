@@ -36,6 +36,11 @@ export interface Manifest {
   action: ManifestAction;
   /** auto: a failed switch or health check restores the previous system. */
   rollback: 'auto' | 'off';
+  /**
+   * `now`: activate as soon as the closure is there, outside the host's activation window too (a
+   * security fix). Absent: inside the window. Agents before 1.1.0 ignore it (they have no window).
+   */
+  activation?: 'now';
   commit: string | null;
   wave: string | null;
   /** Grows with every manifest for the host; a host refuses anything not newer than what it applied. */
@@ -81,6 +86,7 @@ export const manifestSchema = z.strictObject({
   system: z.string().regex(STORE_PATH, 'must be a store path such as /nix/store/<32-char hash>-nixos-system-…'),
   action: z.enum(MANIFEST_ACTIONS),
   rollback: z.enum(['auto', 'off']),
+  activation: z.literal('now').optional(),
   commit: z.string().regex(COMMIT, 'must be a git commit hash').nullable(),
   wave: z.string().regex(NAME, 'must be a wave name').nullable(),
   sequence: z.number().int().positive().max(Number.MAX_SAFE_INTEGER - 1),

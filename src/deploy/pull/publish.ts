@@ -25,6 +25,8 @@ export interface ManifestRequest {
   system: string;
   action?: ManifestAction;
   rollback?: 'auto' | 'off';
+  /** Activate outside the host's activation window too. */
+  activateNow?: boolean;
   commit?: string | null;
   wave?: string | null;
   /** How long hosts accept the manifest (default 30 days): a host offline longer needs a new deploy. */
@@ -119,6 +121,7 @@ export async function publishManifest(request: ManifestRequest, options: Publish
     system: request.system,
     action: request.action ?? 'switch',
     rollback: request.rollback ?? 'auto',
+    ...(request.activateNow ? { activation: 'now' as const } : {}),
     commit: request.commit ?? null,
     wave: request.wave ?? null,
     sequence,

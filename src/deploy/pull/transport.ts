@@ -25,6 +25,8 @@ export interface PullTransportOptions {
   pollIntervalMs?: number;
   /** How long a manifest stays valid (default 30 days). */
   manifestLifetimeMs?: number;
+  /** Manifests ask hosts to activate outside their activation window too (the `activate-now` input). */
+  activateNow?: boolean;
   clock?: Clock;
   /** Injected in tests. */
   sleep?: WaitOptions['sleep'];
@@ -94,6 +96,7 @@ export class PullTransport implements Transport {
           system,
           action: this.action,
           rollback: this.options.settings.rollback,
+          ...(this.options.activateNow ? { activateNow: true } : {}),
           commit: this.options.commit ?? null,
           wave: host.wave ?? null,
           ...(this.options.manifestLifetimeMs ? { lifetimeMs: this.options.manifestLifetimeMs } : {}),

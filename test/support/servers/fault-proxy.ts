@@ -19,6 +19,8 @@ export interface FaultProxyOptions {
   cutAfterBytes?: number;
   /** Added to every request before it is forwarded (benchmarks: 20 ms). */
   latencyMs?: number;
+  /** Response bodies reach clients at most this fast, each response on its own (a slow link). */
+  downloadBytesPerSecond?: number;
   /** Changes which requests get faults; the same seed faults the same requests. */
   seed?: number;
   /**
@@ -233,7 +235,14 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
           res.socket?.end();
           return;
         }
-        if (!more) {
+        const rate = options.downloadBytesPerSecond;
+        if (rate) {
+          // Held for as long as the piece takes at the rate (and until the client took it).
+          up.pause();
+          const due = sleep((piece.length / rate) * 1000);
+          const drained = more ? Promise.resolve() : new Promise<void>((resolve) => res.once('drain', () => resolve()));
+          void Promise.all([due, drained]).then(() => up.resume());
+        } else if (!more) {
           up.pause();
           res.once('drain', () => up.resume());
         }

@@ -44,6 +44,18 @@ describe('publishManifest', () => {
     expect(verifySignedManifest({ manifest: validateManifest(pointer.manifest), storePath: pointer.storePath, signatures: pointer.signatures }, [key.publicKey])).toEqual(published.manifest);
   });
 
+  it('asks for activation outside the window only when told to, in the signed bytes', async () => {
+    const store = new MemoryStore();
+    const urgent = await publishManifest({ host: 'a', environment: 'production', system: SYSTEM, activateNow: true }, { store, signingKey: key, clock });
+    expect(urgent.manifest.activation).toBe('now');
+    expect(urgent.content).toContain('"activation":"now"');
+    const pointer = parsePointer(store.text('fleet/production/a.json') as string, 'pointer');
+    expect(verifySignedManifest({ manifest: validateManifest(pointer.manifest), storePath: pointer.storePath, signatures: pointer.signatures }, [key.publicKey])).toEqual(urgent.manifest);
+    const planned = await publishManifest({ host: 'a', environment: 'production', system: NEXT }, { store, signingKey: key, clock });
+    expect(planned.content).not.toContain('activation');
+    expect(() => validateManifest({ ...planned.manifest, activation: 'later' })).toThrow(/activation/);
+  });
+
   it('increments the sequence it reads from the store, per host', async () => {
     const store = new MemoryStore();
     const first = await publishManifest({ host: 'a', environment: 'production', system: SYSTEM }, { store, signingKey: key, clock });

@@ -1,3 +1,4 @@
+import { formatDuration } from '../../../src/util/duration.js';
 import { formatBytes } from '../../../src/util/bytes.js';
 import { escapeHtml, jsonForScript, renderStatusPage, shortSystem } from '../../../src/status-page/index.js';
 import { ENVIRONMENTS, HOSTILE_ERROR, HOSTILE_UNIT, STATES, WAVES, statusFleet } from './fixtures.js';
@@ -77,12 +78,16 @@ describe('renderStatusPage', () => {
   it('shows the download still to come for the hosts that are fetching, as a bar and as text', () => {
     const fetching = input.hosts.filter((h) => h.download);
     expect(fetching.length).toBeGreaterThan(0);
+    expect(fetching.some((h) => h.download?.bytesPerSecond)).toBe(true);
     for (const host of fetching) {
       const d = host.download as NonNullable<typeof host.download>;
       const row = new RegExp(`data-host="${host.host}"[^>]*>(.*?)</tr>`).exec(page)?.[1] ?? '';
       const left = `${formatBytes(d.bytes)} of ${formatBytes(d.totalBytes)} left`;
       expect(row).toContain(`<progress max="${d.totalBytes}" value="${d.totalBytes - d.bytes}" aria-label="${left}"></progress><span>${left}</span>`);
       expect(row).toContain(`${d.paths} of ${d.totalPaths} paths, as of <time datetime="${d.measuredAt.toISOString()}">`);
+      // At the host's measured rate, how long the rest takes (a link-aware wave's question).
+      if (d.bytesPerSecond) expect(row).toContain(`<span class="detail">at 24.0 KiB/s about ${formatDuration(Math.ceil(d.bytes / d.bytesPerSecond) * 1000)} more</span>`);
+      else expect(row).not.toContain('/s about');
     }
     const idle = input.hosts.find((h) => !h.download);
     expect(new RegExp(`data-host="${idle?.host}"[^>]*>.*?<td data-label="Download"><span class="muted">—</span></td>`).test(page)).toBe(true);

@@ -132,6 +132,18 @@ describe('wave gate', () => {
     expect(gate.readyAt).toBeUndefined();
   });
 
+  it('says why a host that fetched its system waits, as planned, and what a fetching host still fetches', () => {
+    const waiting = 'fetched /nix/store/x; waits for the activation window 22:00-05:00';
+    const download = { system: path('b'), paths: 2, bytes: 3 * 1024 * 1024, totalPaths: 9, totalBytes: 10 * 1024 * 1024, measuredAt: new Date('2025-03-10T11:00:00Z') };
+    const gate = evaluateGate(input(['a', 'b'], [report('a', { system: path('a', 'old'), waiting }), report('b', { system: path('b', 'old'), download })]));
+    expect(gate.hosts[0]).toMatchObject({ state: 'behind', detail: `waiting: ${waiting}` });
+    expect(gate.hosts[1]).toMatchObject({ state: 'behind', download, detail: 'fetching the new system: 3.0 MiB of 10.0 MiB (2 of 9 paths) left at 2025-03-10T11:00:00Z' });
+    const measured = evaluateGate(input(['b'], [report('b', { system: path('b', 'old'), download: { ...download, bytesPerSecond: 1024 } })]));
+    expect(measured.hosts[0]?.detail).toBe('fetching the new system: 3.0 MiB of 10.0 MiB (2 of 9 paths) left at 2025-03-10T11:00:00Z; at 1.0 KiB/s about 51m12s more');
+    // Once it runs the expected system, neither matters.
+    expect(evaluateGate(input(['a'], [report('a', { waiting })])).hosts[0]?.state).toBe('passing');
+  });
+
   it('is blocked by any seen host reporting a failure, even within quorum', () => {
     const gate = evaluateGate(
       input(['a', 'b', 'c'], [report('a'), report('b'), report('c', { failedUnits: ['nginx.service'], lastError: 'health check failed' })], { quorum: { percent: 50 } }),

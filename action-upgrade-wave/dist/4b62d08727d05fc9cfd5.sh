@@ -48,10 +48,15 @@ fleet_switch() { timeout -k 10 "$3" "$1/bin/switch-to-configuration" "$2"; }
 # fleet_put FILE VALUE: writes VALUE to FILE so that a reader sees the old value or the new, never half.
 fleet_put() { printf '%s\n' "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"; }
 
+# This boot's id (empty where the kernel does not say).
+fleet_boot_id() { cat /proc/sys/kernel/random/boot_id 2>/dev/null || true; }
+
 # fleet_lock_owner DIR: prints the id of the live process holding the lock DIR; false when none does.
+# A lock taken before the last boot is nobody's: its pid may belong to another process by now.
 fleet_lock_owner() {
   [ -d "$1" ] || return 1
   fleet_pid=$(cat "$1/pid" 2>/dev/null) || return 1
+  [ "$(cat "$1/boot" 2>/dev/null || true)" = "$(fleet_boot_id)" ] || return 1
   kill -0 "$fleet_pid" 2>/dev/null || return 1
   cat "$1/id" 2>/dev/null || echo unknown
 }
@@ -65,5 +70,6 @@ fleet_lock_take() {
     mkdir "$1" 2>/dev/null || return 1
   fi
   echo $$ > "$1/pid"
+  fleet_boot_id > "$1/boot"
   echo "$2" > "$1/id"
 }
