@@ -60,6 +60,7 @@ export const DEPLOY_INPUTS = {
   'manifest-signing-key': secret({ example: '${{ secrets.FLEET_MANIFEST_KEY }}' }),
   wait: duration({ fallback: 0, max: WAIT_MAX, example: '30m' }),
   'activate-now': boolean({ fallback: false, example: 'true' }),
+  nudge: boolean({ fallback: false, example: 'true' }),
   'manifest-lifetime': duration({ fallback: 30 * 86_400_000, min: MANIFEST_LIFETIME_MIN, max: MANIFEST_LIFETIME_MAX, example: '30d' }),
   'role-to-assume': string({ pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, patternProblem: 'is not an IAM role ARN', example: 'arn:aws:iam::123456789012:role/fleet-deployer' }),
   'aws-region': string({ pattern: AWS_REGION, patternProblem: 'is not an AWS region', example: 'us-east-1' }),

@@ -28,7 +28,8 @@ async function deployToEnvironment(): Promise<void> {
   const hosts = selectDeployHosts(inventory, inputs.environment, context.ref, inputs.hosts);
 
   // Transports check their own inputs (manifest store and key) before anything is built.
-  const transports = await openTransports(hosts, inputs, settings, rollout, context, actionLog);
+  const sshOptions = { ...ssh, onLeftovers: recordSshLeftovers };
+  const transports = await openTransports(hosts, inputs, settings, rollout, context, actionLog, sshOptions);
   try {
     const systems = await resolveSystems(hosts, inputs['store-paths'], inputs.flake, nix);
     await rollOut(inputs, context, inventory.environments[inputs.environment]?.protected ?? false, {
@@ -37,7 +38,7 @@ async function deployToEnvironment(): Promise<void> {
       rollout,
       settings,
       transports,
-      ssh: { ...ssh, onLeftovers: recordSshLeftovers },
+      ssh: sshOptions,
       log: actionLog,
       nix,
     });

@@ -3,11 +3,27 @@ import { actionLog, readState, saveState } from '../../src/runner/index.js';
 
 const STATE = 'ssh-session';
 
-/** Saved as the session comes up, so a post step still knows it after the main step is killed. */
-export const recordSshLeftovers = (record: SshSessionRecord): void => saveState(STATE, JSON.stringify(record));
+/** Every session of this step (the deploy's, and the pull hosts' nudge), by directory. */
+const sessions = new Map<string, SshSessionRecord>();
 
-/** The post step: ends the ssh-agent holding the deploy key and removes the session's directory. */
+/** Saved as each session comes up, so a post step still knows them after the main step is killed. */
+export const recordSshLeftovers = (record: SshSessionRecord): void => {
+  sessions.set(record.dir, record);
+  saveState(STATE, JSON.stringify([...sessions.values()]));
+};
+
+/** The post step: ends the ssh-agents holding the deploy key and removes the sessions' directories. */
 export async function cleanUpSshLeftovers(): Promise<void> {
-  const record = parseSshSessionRecord(readState(STATE));
-  if (record) await cleanUpSshSession(record, actionLog);
+  const text = readState(STATE);
+  if (!text) return;
+  let saved: unknown;
+  try {
+    saved = JSON.parse(text);
+  } catch {
+    return;
+  }
+  for (const item of Array.isArray(saved) ? saved : [saved]) {
+    const record = parseSshSessionRecord(JSON.stringify(item));
+    if (record) await cleanUpSshSession(record, actionLog);
+  }
 }

@@ -3,6 +3,7 @@ import { parseSigningKey } from '../../src/cache/signing.js';
 import { AsgTransport } from '../../src/deploy/aws-asg/index.js';
 import { SsmTransport } from '../../src/deploy/aws-ssm/index.js';
 import { PullTransport } from '../../src/deploy/pull/transport.js';
+import { SshSession, type SshSessionOptions } from '../../src/deploy/ssh/session.js';
 import type { DeploySettings, Transport } from '../../src/deploy/index.js';
 import type { DeployTarget, Host } from '../../src/fleet/index.js';
 import type { RolloutOptions } from '../../src/rollout/index.js';
@@ -31,6 +32,7 @@ export async function openTransports(
   rollout: RolloutOptions,
   context: RunContext,
   log: Log,
+  ssh: SshSessionOptions = {},
 ): Promise<Partial<Record<Method, Transport>>> {
   const methods = new Set(hosts.map((h) => h.deploy.method).filter((m): m is Method => m !== 'ssh'));
   if (methods.size === 0) return {};
@@ -58,6 +60,7 @@ export async function openTransports(
       waitMs: inputs.wait,
       manifestLifetimeMs: inputs['manifest-lifetime'],
       activateNow: inputs['activate-now'],
+      ...(inputs.nudge ? { nudge: await SshSession.open(ssh) } : {}),
     });
   }
   const aws = { log, ...(region ? { region } : {}), ...(credentials ? { credentials } : {}), ...(context.sha ? { commit: context.sha } : {}) };

@@ -74295,7 +74295,14 @@ const sshDeploy = strictObject({
     user: schemas_string().min(1).optional(),
     jump: schemas_string().min(1).optional(),
 });
-const pullDeploy = strictObject({ method: literal('pull') });
+/** How a pull host can be reached over ssh, when it can: only for action-deploy's `nudge`. */
+const pullReach = strictObject({
+    host: schemas_string().min(1).optional(),
+    port: schemas_number().int().min(1).max(65535).optional(),
+    user: schemas_string().min(1).optional(),
+    jump: schemas_string().min(1).optional(),
+});
+const pullDeploy = strictObject({ method: literal('pull'), ssh: pullReach.optional() });
 const asgDeploy = strictObject({
     method: literal('aws-asg'),
     'auto-scaling-group': schemas_string().min(1),
@@ -77639,6 +77646,10 @@ function withDefaults(defaults = {}, own = {}) {
     const sameMethod = (own.method ?? defaults.method) === (defaults.method ?? 'ssh');
     return sameMethod ? { ...defaults, ...own } : own;
 }
+/** An ssh target with the defaults: the host's name, port 22, root. */
+function sshTarget(hostName, raw) {
+    return { method: 'ssh', host: raw.host ?? hostName, port: raw.port ?? 22, user: raw.user ?? 'root', ...(raw.jump ? { jump: raw.jump } : {}) };
+}
 function toDeployTarget(hostName, raw, source) {
     const withMethod = { method: 'ssh', ...raw };
     const parsed = deploySchema.safeParse(withMethod);
@@ -77650,15 +77661,9 @@ function toDeployTarget(hostName, raw, source) {
     const target = parsed.data;
     switch (target.method) {
         case 'ssh':
-            return {
-                method: 'ssh',
-                host: target.host ?? hostName,
-                port: target.port ?? 22,
-                user: target.user ?? 'root',
-                ...(target.jump ? { jump: target.jump } : {}),
-            };
+            return sshTarget(hostName, target);
         case 'pull':
-            return { method: 'pull' };
+            return { method: 'pull', ...(target.ssh ? { ssh: sshTarget(hostName, target.ssh) } : {}) };
         case 'aws-asg':
             return {
                 method: 'aws-asg',

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { DEFAULT_SYSTEM, deploySchema, inventorySchema, type InventoryDocument } from './schema.js';
 import { FLEET_STORE_DIRECTORIES } from './store-layout.js';
-import type { DeployTarget, Host, Inventory, Wave } from './types.js';
+import type { DeployTarget, Host, Inventory, SshTarget, Wave } from './types.js';
 import { InputError, shown } from '../runner/inputs.js';
 import { fileErrorReason } from '../util/errors.js';
 
@@ -105,6 +105,11 @@ function withDefaults(defaults: Record<string, unknown> = {}, own: Record<string
   return sameMethod ? { ...defaults, ...own } : own;
 }
 
+/** An ssh target with the defaults: the host's name, port 22, root. */
+function sshTarget(hostName: string, raw: { host?: string | undefined; port?: number | undefined; user?: string | undefined; jump?: string | undefined }): SshTarget {
+  return { method: 'ssh', host: raw.host ?? hostName, port: raw.port ?? 22, user: raw.user ?? 'root', ...(raw.jump ? { jump: raw.jump } : {}) };
+}
+
 function toDeployTarget(hostName: string, raw: Record<string, unknown>, source: string): DeployTarget {
   const withMethod = { method: 'ssh', ...raw };
   const parsed = deploySchema.safeParse(withMethod);
@@ -116,15 +121,9 @@ function toDeployTarget(hostName: string, raw: Record<string, unknown>, source: 
   const target = parsed.data;
   switch (target.method) {
     case 'ssh':
-      return {
-        method: 'ssh',
-        host: target.host ?? hostName,
-        port: target.port ?? 22,
-        user: target.user ?? 'root',
-        ...(target.jump ? { jump: target.jump } : {}),
-      };
+      return sshTarget(hostName, target);
     case 'pull':
-      return { method: 'pull' };
+      return { method: 'pull', ...(target.ssh ? { ssh: sshTarget(hostName, target.ssh) } : {}) };
     case 'aws-asg':
       return {
         method: 'aws-asg',

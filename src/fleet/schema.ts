@@ -43,7 +43,14 @@ const sshDeploy = z.strictObject({
   user: z.string().min(1).optional(),
   jump: z.string().min(1).optional(),
 });
-const pullDeploy = z.strictObject({ method: z.literal('pull') });
+/** How a pull host can be reached over ssh, when it can: only for action-deploy's `nudge`. */
+const pullReach = z.strictObject({
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  user: z.string().min(1).optional(),
+  jump: z.string().min(1).optional(),
+});
+const pullDeploy = z.strictObject({ method: z.literal('pull'), ssh: pullReach.optional() });
 const asgDeploy = z.strictObject({
   method: z.literal('aws-asg'),
   'auto-scaling-group': z.string().min(1),

@@ -64,6 +64,8 @@ export interface SshTarget {
 
 export interface PullTarget {
   method: 'pull';
+  /** Where the host answers ssh, if anywhere (through a relay, say): action-deploy's `nudge` starts its agent there. */
+  ssh?: SshTarget;
 }
 
 export interface AsgTarget {

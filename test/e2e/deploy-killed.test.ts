@@ -130,7 +130,7 @@ describe('action-deploy killed mid-deploy', () => {
     process.kill(mainStep, 'SIGKILL');
     const result = await running;
     expect(result.exitCode).not.toBe(0);
-    expect(JSON.parse(result.state['ssh-session'] as string)).toEqual({ dir: sessionDir, agentPid: agent });
+    expect(JSON.parse(result.state['ssh-session'] as string)).toEqual([{ dir: sessionDir, agentPid: agent }]);
     expect(result.post).toMatchObject({ exitCode: 0, stderr: '' });
     expect(result.post?.stdout).toContain(`ended the ssh-agent (pid ${agent}) that the deploy left running`);
     expect(await agentsIn(sessionDir)).toEqual([]);

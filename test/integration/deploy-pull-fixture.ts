@@ -72,8 +72,8 @@ export async function addHealthCheck(host: SimulatedHost, name: string, script: 
   await chmod(join(checks, name), 0o755);
 }
 
-/** Runs the agent inside the host (over the harness's ssh, so in its namespaces). */
-export async function runAgent(host: SimulatedHost, config: AgentConfig, command: 'run' | 'report' = 'run', extraEnv: Record<string, string> = {}): Promise<ExecResult> {
+/** The agent's environment for `config`, as the NixOS module sets it (KEY=VALUE). */
+function agentEnvironment(host: SimulatedHost, config: AgentConfig, extraEnv: Record<string, string>): string[] {
   const { state, checks } = agentPaths(host);
   const vars: Record<string, string> = {
     FLEET_AGENT_HOST: config.host,
@@ -96,9 +96,25 @@ export async function runAgent(host: SimulatedHost, config: AgentConfig, command
     ...(config.zabbixFile ? { FLEET_AGENT_METRICS_ZABBIX_FILE: config.zabbixFile } : {}),
     ...extraEnv,
   };
-  const env = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+  return Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+}
+
+/** Runs the agent inside the host (over the harness's ssh, so in its namespaces). */
+export async function runAgent(host: SimulatedHost, config: AgentConfig, command: 'run' | 'report' = 'run', extraEnv: Record<string, string> = {}): Promise<ExecResult> {
   const installed = await host.installHostFiles();
-  return host.ssh(['env', ...env, '/bin/sh', `${installed}/agent/fleet-agent.sh`, command], { timeoutMs: 120_000 });
+  return host.ssh(['env', ...agentEnvironment(host, config, extraEnv), '/bin/sh', `${installed}/agent/fleet-agent.sh`, command], { timeoutMs: 120_000 });
+}
+
+/**
+ * Installs the agent as the host's fleet-agent.service, which the simulated systemctl starts
+ * (`systemctl start fleet-agent.service`): what action-deploy's nudge asks for.
+ */
+export async function installAgentUnit(host: SimulatedHost, config: AgentConfig): Promise<void> {
+  const installed = await host.installHostFiles();
+  const quoted = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
+  const script = `#!/bin/sh\nexec env ${agentEnvironment(host, config, {}).map(quoted).join(' ')} /bin/sh ${quoted(`${installed}/agent/fleet-agent.sh`)} run\n`;
+  await mkdir(join(host.root, 'run', 'fleet-sim', 'units'), { recursive: true });
+  await writeFile(join(host.root, 'run', 'fleet-sim', 'units', 'fleet-agent.service'), script, { mode: 0o755 });
 }
 
 /**

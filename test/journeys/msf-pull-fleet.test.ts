@@ -49,7 +49,7 @@ import { parseSigningKey } from '../../src/cache/signing.js';
 import type { GcReport } from '../../src/gc/collect.js';
 import { memoryLog } from '../../src/util/log.js';
 import { readReport } from '../../src/deploy/pull/index.js';
-import { runAgent, windowAround, type AgentConfig } from '../integration/deploy-pull-fixture.js';
+import { installAgentUnit, runAgent, windowAround, type AgentConfig } from '../integration/deploy-pull-fixture.js';
 
 const CALLER = join(repoRoot, 'examples', 'workflows', 'msf-pull-fleet.yml');
 const HOSTS = ['monitor', 'web1', 'web2', 'clinic-kin'] as const;
@@ -167,7 +167,11 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
     });
     repository = await createFleetRepository({
       remote: gh.cloneUrl,
-      hosts: fleet.hosts.map((h) => h.inventoryHost({ ...PLACE[h.name as HostName], tags: [], deploy: { method: 'pull' } })),
+      // Pull hosts whose ssh the inventory gives (through relays, at MSF), for the nudge.
+      hosts: fleet.hosts.map((h) => {
+        const reach = h.inventoryHost().deploy;
+        return h.inventoryHost({ ...PLACE[h.name as HostName], tags: [], deploy: { method: 'pull', ...(reach.method === 'ssh' ? { ssh: reach } : {}) } });
+      }),
       environments: {
         staging: { 'allowed-refs': ['refs/heads/staging'] },
         production: { 'allowed-refs': ['refs/heads/main'], protected: true },
@@ -587,13 +591,25 @@ describe('journey: MSF-like pull fleet (examples/workflows/msf-pull-fleet.yml)',
       }
     });
 
-    it('dispatching security-fix publishes the same systems with activate-now: the hosts switch at once', async () => {
+    it('dispatching security-fix publishes the same systems with activate-now and nudges the agents: the hosts switch at once', async () => {
+      // The nudge turned on (a secret and two variables); each host's agent is its fleet-agent.service.
+      settings.vars = { ...settings.vars, FLEET_NUDGE: 'true', FLEET_KNOWN_HOSTS: fleet.knownHosts };
+      settings.secrets = { ...settings.secrets, FLEET_NUDGE_SSH_KEY: fleet.privateKey };
+      for (const h of fleet.hosts) await installAgentUnit(h, agentConfig(h));
       dispatch = await run(workflowDispatchEvent(REPO, { branch: 'main', sha: pushed.at(-1) as string, inputs: { mode: 'security-fix' } }));
       expect(failures(dispatch)).toEqual([]);
       expect(resultsOf(dispatch)).toMatchObject({ 'build / merge': 'success', 'publish-production / deploy': 'success', 'publish-staging': 'skipped', promote: 'skipped', advance: 'skipped', status: 'skipped', gc: 'skipped' });
       expect(dispatch.job('publish-production / deploy').steps.find((s) => s.inputs['activate-now'] !== undefined)?.inputs['activate-now']).toBe('true');
       expect(deployedHosts(dispatch)).toEqual(reached);
-      await agentsRun('run');
+      const results = JSON.parse(dispatch.conclusions['publish-production']?.outputs.results ?? '{}') as Record<string, { message: string }>;
+      for (const name of reached) expect(results[name]?.message).toContain('nudged: its agent runs now');
+      // No timer runs here: only the nudge started the agents.
+      const converged = async () => {
+        const systems = await currentSystems();
+        const reports = await Promise.all(reached.map((name) => readReport(bucket, name)));
+        return reached.every((name, i) => systems[name] === fixed[name] && reports[i]?.system === fixed[name]);
+      };
+      for (let i = 0; i < 600 && !(await converged()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
       const now = await currentSystems();
       for (const name of HOSTS) expect(now[name]).toBe(reached.includes(name) ? fixed[name] : before[name]);
       for (const name of reached) expect((await readReport(bucket, name))?.waiting).toBeUndefined();

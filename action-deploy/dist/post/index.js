@@ -28653,13 +28653,30 @@ var runner = __nccwpck_require__(6358);
 
 
 const STATE = 'ssh-session';
-/** Saved as the session comes up, so a post step still knows it after the main step is killed. */
-const recordSshLeftovers = (record) => saveState(STATE, JSON.stringify(record));
-/** The post step: ends the ssh-agent holding the deploy key and removes the session's directory. */
+/** Every session of this step (the deploy's, and the pull hosts' nudge), by directory. */
+const sessions = new Map();
+/** Saved as each session comes up, so a post step still knows them after the main step is killed. */
+const recordSshLeftovers = (record) => {
+    sessions.set(record.dir, record);
+    saveState(STATE, JSON.stringify([...sessions.values()]));
+};
+/** The post step: ends the ssh-agents holding the deploy key and removes the sessions' directories. */
 async function cleanUpSshLeftovers() {
-    const record = parseSshSessionRecord((0,runner/* readState */.un)(STATE));
-    if (record)
-        await cleanUpSshSession(record, runner/* actionLog */.Zx);
+    const text = (0,runner/* readState */.un)(STATE);
+    if (!text)
+        return;
+    let saved;
+    try {
+        saved = JSON.parse(text);
+    }
+    catch {
+        return;
+    }
+    for (const item of Array.isArray(saved) ? saved : [saved]) {
+        const record = parseSshSessionRecord(JSON.stringify(item));
+        if (record)
+            await cleanUpSshSession(record, runner/* actionLog */.Zx);
+    }
 }
 
 

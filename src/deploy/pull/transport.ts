@@ -1,9 +1,11 @@
 import { parsePublicKey, parseSigningKey, type PublicKey, type SigningKey } from '../../cache/signing.js';
 import type { BinaryCacheStore } from '../../cache/store.js';
+import type { Host } from '../../fleet/types.js';
 import type { HostResult } from '../../rollout/types.js';
 import { systemClock, type Clock } from '../../util/async.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
+import type { SshSession } from '../ssh/session.js';
 import type { DeployAction, DeploySettings, HostJob, Transport } from '../types.js';
 import { readReport, waitForConvergence, type WaitOptions } from './converge.js';
 import type { ManifestAction } from './manifest.js';
@@ -27,6 +29,11 @@ export interface PullTransportOptions {
   manifestLifetimeMs?: number;
   /** Manifests ask hosts to activate outside their activation window too (the `activate-now` input). */
   activateNow?: boolean;
+  /**
+   * The `nudge` input: after publishing, start the agent at once on hosts the inventory says ssh
+   * reaches (`deploy: { method: pull, ssh: … }`), over this session; the transport closes it.
+   */
+  nudge?: SshSession;
   clock?: Clock;
   /** Injected in tests. */
   sleep?: WaitOptions['sleep'];
@@ -108,6 +115,7 @@ export class PullTransport implements Transport {
     }
     this.published.set(host.name, published);
     const sequence = published.manifest.sequence;
+    const nudged = this.options.nudge ? `; ${await this.nudge(host, this.options.nudge)}` : '';
     if (!this.options.waitMs) {
       return {
         host: host.name,
@@ -115,7 +123,7 @@ export class PullTransport implements Transport {
         target: system,
         ...(before ? { before } : {}),
         durationMs: elapsed(),
-        message: `manifest ${sequence} published; the host applies it on its next run (not waited for)`,
+        message: `manifest ${sequence} published${nudged || '; the host applies it on its next run'} (not waited for)`,
       };
     }
     const report = await waitForConvergence(
@@ -131,7 +139,32 @@ export class PullTransport implements Transport {
       },
     );
     const result = report.results[0] as Omit<HostResult, 'batch'>;
-    return { ...result, durationMs: elapsed(), message: `manifest ${sequence}: ${result.message}` };
+    return { ...result, durationMs: elapsed(), message: `manifest ${sequence}${nudged}: ${result.message}` };
+  }
+
+  /**
+   * Starts the host's agent now (`systemctl start --no-block fleet-agent.service`, over ssh); what
+   * happened, for the host's result. Best effort: a host not nudged still applies the manifest on
+   * its timer, so this never fails the host.
+   */
+  private async nudge(host: Host, session: SshSession): Promise<string> {
+    const target = host.deploy.method === 'pull' ? host.deploy.ssh : undefined;
+    if (!target) {
+      this.options.log.info(`${host.name}: not nudged: the inventory gives no ssh for it (deploy.ssh)`);
+      return 'not nudged (no deploy.ssh in the inventory)';
+    }
+    try {
+      const result = await session.run(target, ['systemctl', 'start', '--no-block', 'fleet-agent.service'], { timeoutMs: 60_000 });
+      if (result.code !== 0) {
+        this.options.log.warning(`${host.name}: not nudged: systemctl start fleet-agent exited ${result.code}`);
+        return `not nudged (systemctl start fleet-agent exited ${result.code})`;
+      }
+      this.options.log.info(`${host.name}: nudged: its agent runs now`);
+      return 'nudged: its agent runs now';
+    } catch (error) {
+      this.options.log.warning(`${host.name}: not nudged: ${errorMessage(error)}`);
+      return `not nudged (${errorMessage(error)})`;
+    }
   }
 
   /** The manifests published so far, by host (for outputs and the summary). */
@@ -140,6 +173,7 @@ export class PullTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    // The store belongs to the caller.
+    // The store belongs to the caller; the nudge session is ours.
+    await this.options.nudge?.close();
   }
 }

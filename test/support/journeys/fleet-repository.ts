@@ -24,6 +24,10 @@ function inventoryEntry({ name: _name, ...host }: Host): object {
     const { instanceIds, ...rest } = deploy;
     return { ...host, deploy: { ...rest, ...(instanceIds ? { 'instance-ids': instanceIds } : {}) } };
   }
+  if (deploy.method === 'pull' && deploy.ssh) {
+    const { method: _method, ...ssh } = deploy.ssh;
+    return { ...host, deploy: { method: 'pull', ssh } };
+  }
   return host;
 }
 
