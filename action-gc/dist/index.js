@@ -78620,7 +78620,8 @@ async function readCondemned(store) {
  *     paths, bytes    integers            store paths and bytes of its closure still missing on the host
  *     totalPaths, totalBytes integers     the whole closure's
  *     measuredAt      ISO 8601 time
- *     bytesPerSecond  integer             optional: NAR bytes per second the host's last fetch achieved
+ *   fetchBytesPerSecond integer | null optional: what the host's link delivered (bytes on the wire per second)
+ *                                       the last time the agent fetched a closure; how long a download takes
  *   waiting           string | null     optional: why the host does not apply what it has, as planned rather than
  *                                       failed (outside its activation or reboot window); null when nothing waits
  *
@@ -78639,7 +78640,7 @@ const status_STATUS_PREFIX = 'fleet/status/';
 const storePath = schemas_string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+$/, 'must be a store path such as /nix/store/<32-char hash>-<name>');
 const status_time = iso_datetime({ offset: true, message: 'must be an ISO 8601 time such as 2025-03-01T10:00:00Z' });
 const count = schemas_number().int().nonnegative();
-const downloadSchema = object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: status_time, bytesPerSecond: count.optional() })
+const downloadSchema = object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: status_time })
     .refine((d) => d.paths <= d.totalPaths && d.bytes <= d.totalBytes, 'paths and bytes must not exceed totalPaths and totalBytes');
 const statusReportSchema = object({
     format: literal(STATUS_REPORT_FORMAT, { message: `must be ${STATUS_REPORT_FORMAT} (this reader knows format ${STATUS_REPORT_FORMAT} only)` }),
@@ -78658,6 +78659,7 @@ const statusReportSchema = object({
     generations: array(storePath).optional(),
     download: downloadSchema.nullable().optional(),
     waiting: schemas_string().nullable().optional(),
+    fetchBytesPerSecond: count.nullable().optional(),
 });
 class StatusReportError extends Error {
     name = 'StatusReportError';
@@ -78704,6 +78706,7 @@ function parseStatusReport(input, whence = 'status report') {
         ...(report.generations ? { generations: report.generations } : {}),
         ...(report.download ? { download: { ...report.download, measuredAt: new Date(report.download.measuredAt) } } : {}),
         ...(report.waiting ? { waiting: report.waiting } : {}),
+        ...(report.fetchBytesPerSecond ? { fetchBytesPerSecond: report.fetchBytesPerSecond } : {}),
     };
 }
 /** The JSON document of a report, as the agent writes it. */
@@ -78725,6 +78728,7 @@ function renderStatusReport(report) {
         ...(report.generations ? { generations: report.generations } : {}),
         ...(report.download ? { download: { ...report.download, measuredAt: formatTime(report.download.measuredAt) } } : {}),
         ...(report.waiting ? { waiting: report.waiting } : {}),
+        ...(report.fetchBytesPerSecond ? { fetchBytesPerSecond: report.fetchBytesPerSecond } : {}),
     };
     return `${JSON.stringify(document, null, 2)}\n`;
 }

@@ -84150,7 +84150,8 @@ function iso_duration(params) {
  *     paths, bytes    integers            store paths and bytes of its closure still missing on the host
  *     totalPaths, totalBytes integers     the whole closure's
  *     measuredAt      ISO 8601 time
- *     bytesPerSecond  integer             optional: NAR bytes per second the host's last fetch achieved
+ *   fetchBytesPerSecond integer | null optional: what the host's link delivered (bytes on the wire per second)
+ *                                       the last time the agent fetched a closure; how long a download takes
  *   waiting           string | null     optional: why the host does not apply what it has, as planned rather than
  *                                       failed (outside its activation or reboot window); null when nothing waits
  *
@@ -84169,7 +84170,7 @@ const STATUS_PREFIX = 'fleet/status/';
 const storePath = schemas_string().regex(/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-._?=]+$/, 'must be a store path such as /nix/store/<32-char hash>-<name>');
 const status_time = iso_datetime({ offset: true, message: 'must be an ISO 8601 time such as 2025-03-01T10:00:00Z' });
 const count = schemas_number().int().nonnegative();
-const downloadSchema = object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: status_time, bytesPerSecond: count.optional() })
+const downloadSchema = object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: status_time })
     .refine((d) => d.paths <= d.totalPaths && d.bytes <= d.totalBytes, 'paths and bytes must not exceed totalPaths and totalBytes');
 const statusReportSchema = object({
     format: literal(STATUS_REPORT_FORMAT, { message: `must be ${STATUS_REPORT_FORMAT} (this reader knows format ${STATUS_REPORT_FORMAT} only)` }),
@@ -84188,6 +84189,7 @@ const statusReportSchema = object({
     generations: array(storePath).optional(),
     download: downloadSchema.nullable().optional(),
     waiting: schemas_string().nullable().optional(),
+    fetchBytesPerSecond: count.nullable().optional(),
 });
 class StatusReportError extends Error {
     name = 'StatusReportError';
@@ -84234,6 +84236,7 @@ function parseStatusReport(input, whence = 'status report') {
         ...(report.generations ? { generations: report.generations } : {}),
         ...(report.download ? { download: { ...report.download, measuredAt: new Date(report.download.measuredAt) } } : {}),
         ...(report.waiting ? { waiting: report.waiting } : {}),
+        ...(report.fetchBytesPerSecond ? { fetchBytesPerSecond: report.fetchBytesPerSecond } : {}),
     };
 }
 /** The JSON document of a report, as the agent writes it. */
@@ -84255,6 +84258,7 @@ function renderStatusReport(report) {
         ...(report.generations ? { generations: report.generations } : {}),
         ...(report.download ? { download: { ...report.download, measuredAt: formatTime(report.download.measuredAt) } } : {}),
         ...(report.waiting ? { waiting: report.waiting } : {}),
+        ...(report.fetchBytesPerSecond ? { fetchBytesPerSecond: report.fetchBytesPerSecond } : {}),
     };
     return `${JSON.stringify(document, null, 2)}\n`;
 }
@@ -84379,14 +84383,17 @@ function blockedReason(gate, reports) {
         ...(unreadable.length > 0 ? [`${gate.failures.length > 0 ? 'and ' : ''}cannot be judged: ${unreadable.join(', ')}`] : []),
     ].join('; ');
 }
-/** "412 MiB of 1.2 GiB (310 of 1204 paths) left at 2025-03-01T10:00:00Z", and how long that takes at the host's last rate. */
-function describeDownload(download) {
+/**
+ * "412 MiB of 1.2 GiB (310 of 1204 paths) left at 2025-03-01T10:00:00Z", and, at the host's last
+ * measured rate, how long that takes at most (NAR bytes; the wire carries them compressed).
+ */
+function describeDownload(download, bytesPerSecond) {
     const left = `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${download.measuredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
-    return download.bytesPerSecond ? `${left}; ${describeRate(download.bytes, download.bytesPerSecond)}` : left;
+    return bytesPerSecond ? `${left}; at most ${describeRate(download.bytes, bytesPerSecond)}` : left;
 }
-/** "at 12.0 KiB/s about 9h42m more": the time BYTES take at the host's measured rate. */
+/** "9h42m at 12.0 KiB/s": the time BYTES take at a host's measured rate. */
 function describeRate(bytes, bytesPerSecond) {
-    return `at ${formatBytes(bytesPerSecond)}/s about ${formatDuration(Math.ceil(bytes / bytesPerSecond) * 1000)} more`;
+    return `${formatDuration(Math.ceil(bytes / bytesPerSecond) * 1000)} at ${formatBytes(bytesPerSecond)}/s`;
 }
 function describeQuorum(quorum) {
     return 'count' in quorum ? String(quorum.count) : `${quorum.percent}%`;
@@ -84436,6 +84443,7 @@ function evaluateHost(host, input) {
         failedUnits: report.failedUnits,
         lastError: report.lastError,
         needsReboot: report.needsReboot,
+        ...(report.fetchBytesPerSecond ? { fetchBytesPerSecond: report.fetchBytesPerSecond } : {}),
         health: reportsFailure(report) ? 'failed' : 'ok',
     };
     // Last seen when the store or the runner received it: a host clock behind would make it look offline.
@@ -84455,7 +84463,7 @@ function evaluateHost(host, input) {
     if (report.system !== expected) {
         const download = report.download?.system === expected ? report.download : undefined;
         if (download)
-            return { ...gate, state: 'behind', download, detail: `fetching the new system: ${describeDownload(download)}` };
+            return { ...gate, state: 'behind', download, detail: `fetching the new system: ${describeDownload(download, report.fetchBytesPerSecond)}` };
         if (report.waiting)
             return { ...gate, state: 'behind', detail: `waiting: ${report.waiting}` };
         return { ...gate, state: 'behind', detail: report.desired === expected ? 'fetched the new system, not switched yet' : 'runs another system' };
@@ -85188,7 +85196,11 @@ async function sizesFor(options, to, editedText, data, warnings) {
         }
     }
     const closures = options.closures ?? (async () => undefined);
-    return Promise.all(hosts.map((host) => sizeChange(host.name, data.reports.get(host.name)?.system, next.get(host.name), closures)));
+    return Promise.all(hosts.map(async (host) => {
+        const report = data.reports.get(host.name);
+        const size = await sizeChange(host.name, report?.system, next.get(host.name), closures);
+        return report?.fetchBytesPerSecond ? { ...size, fetchBytesPerSecond: report.fetchBytesPerSecond } : size;
+    }));
 }
 /**
  * Puts the edit on the advance branch. An open pull request's branch gets a new commit on top
@@ -85213,7 +85225,7 @@ async function publishEdit(github, edit) {
     const sha = await createCommitFromFiles(client, repo, { message: edit.message, baseTree: edit.baseTree, parents: [edit.baseSha], files: { [edit.path]: edit.text } });
     await createBranch(client, repo, edit.branch, sha);
 }
-const SIZE_HEADERS = ['Host', 'Running', 'New system', 'Closure change', 'Download'];
+const SIZE_HEADERS = ['Host', 'Running', 'New system', 'Closure change', 'Download', 'At its link'];
 function sizeRows(sizes) {
     return sizes.map((s) => [
         markdownText(s.host),
@@ -85221,7 +85233,18 @@ function sizeRows(sizes) {
         s.to ? markdownCode(s.to) : 'unknown',
         s.change !== undefined ? `${s.change >= 0 ? '+' : '−'}${formatBytes(Math.abs(s.change))}${s.closureAfter !== undefined ? ` (to ${formatBytes(s.closureAfter)})` : ''}` : 'unknown',
         s.download !== undefined ? `${formatBytes(s.download)}${s.downloadCompressed ? '' : ' (uncompressed)'}` : 'unknown',
+        linkTime(s),
     ]);
+}
+/** How long the download takes at the rate the host's link last delivered (its report's fetchBytesPerSecond). */
+function linkTime(s) {
+    if (s.download === undefined)
+        return 'unknown';
+    if (s.download === 0)
+        return 'nothing to fetch';
+    if (!s.fetchBytesPerSecond)
+        return 'no rate reported';
+    return `${s.downloadCompressed ? 'about' : 'at most'} ${describeRate(s.download, s.fetchBytesPerSecond)}`;
 }
 function advanceBody(input) {
     const lines = [
@@ -85821,7 +85844,10 @@ function closureChangeCell(host, input) {
         return `<span class="detail">${html_escapeHtml(size.note ?? 'unknown')}</span>`;
     const sign = size.change >= 0 ? '+' : '−';
     const download = size.download === undefined ? '' : `download ${formatBytes(size.download)}${size.downloadCompressed ? '' : ' (uncompressed)'}`;
-    return `<span>${sign}${html_escapeHtml(formatBytes(Math.abs(size.change)))}</span><span class="detail">${html_escapeHtml(download)}</span>`;
+    // At the rate the host's link last delivered: how long that download takes.
+    const rate = host.fetchBytesPerSecond;
+    const time = size.download && rate ? `<span class="detail">${size.downloadCompressed ? 'about' : 'at most'} ${html_escapeHtml(describeRate(size.download, rate))}</span>` : '';
+    return `<span>${sign}${html_escapeHtml(formatBytes(Math.abs(size.change)))}</span><span class="detail">${html_escapeHtml(download)}</span>${time}`;
 }
 /** What of its expected system the host still fetches: a bar, bytes and paths left, and when it said so. */
 function downloadCell(host) {
@@ -85834,7 +85860,7 @@ function downloadCell(host) {
         `<progress max="${d.totalBytes}" value="${done}" aria-label="${html_escapeHtml(label)}"></progress>`,
         `<span>${html_escapeHtml(label)}</span>`,
         `<span class="detail">${d.paths} of ${d.totalPaths} paths, as of ${timeCell(d.measuredAt)}</span>`,
-        ...(d.bytesPerSecond ? [`<span class="detail">${html_escapeHtml(describeRate(d.bytes, d.bytesPerSecond))}</span>`] : []),
+        ...(host.fetchBytesPerSecond ? [`<span class="detail">at most ${html_escapeHtml(describeRate(d.bytes, host.fetchBytesPerSecond))}</span>`] : []),
     ].join('');
 }
 function problemsSection(input) {

@@ -102,14 +102,17 @@ stage_from() {
   fi
   part=$dir/partial/$nar_file
   rc=0
+  had=$(stat -c %s "$part" 2>/dev/null || echo 0)
   stage_curl "$sub/$nar_url" "$part" resume || rc=$?
   have=$(stat -c %s "$part" 2>/dev/null || echo 0)
+  [ "$have" -le "$had" ] || staged_wire_bytes=$((staged_wire_bytes + have - had))
   # 33: the server ignored the range; 416: nothing left to send (complete already, or grown stale).
   if [ "$rc" = 33 ] || { [ "$curl_code" = 416 ] && [ "$have" != "$file_size" ]; }; then
     rm -f "$part"
     rc=0
     stage_curl "$sub/$nar_url" "$part" || rc=$?
     have=$(stat -c %s "$part" 2>/dev/null || echo 0)
+    staged_wire_bytes=$((staged_wire_bytes + have))
   fi
   if [ -n "$file_size" ] && [ "$have" = "$file_size" ]; then
     rc=0
@@ -138,11 +141,13 @@ is_staged() {
 
 # stage_closure MISSING: stages every path listed in the file MISSING (one a line) that is not
 # staged yet, one after another. A path the server refuses is skipped for the others; a link that
-# fails stops it (the rest would fail too). Sets staged_nar_bytes and staged_seconds (this run's),
-# and stage_error (the first failure).
+# fails stops it (the rest would fail too). Sets staged_nar_bytes (NAR bytes of the paths staged),
+# staged_wire_bytes (bytes the link delivered, parts of NARs included) and staged_seconds, all of
+# this run, and stage_error (the first failure).
 stage_closure() {
   dir=$(stage_dir)
   staged_nar_bytes=0
+  staged_wire_bytes=0
   started=$(date +%s)
   mkdir -p "$dir/nar" "$dir/partial" || {
     stage_error="cannot create $dir"

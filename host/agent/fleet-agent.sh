@@ -13,6 +13,9 @@
 #   FLEET_AGENT_STORE_URL            the store holding fleet/<environment>/<host>.json and the manifests,
 #                                    as Nix and curl read it: https://cache.example.org, file:///srv/cache (required)
 #   FLEET_AGENT_MANIFEST_KEYS        public keys manifests must be signed with, space separated (required)
+#   FLEET_AGENT_MIRRORS              more stores holding the manifests, tried before STORE_URL, space separated
+#                                    (a site cache on the LAN, a copy on a mounted disk: file:///media/fleet);
+#                                    the newest manifest any of them has wins, and is checked the same way
 #   FLEET_AGENT_SUBSTITUTERS         caches the system closure comes from (default: nix.conf's)
 #   FLEET_AGENT_TRUSTED_PUBLIC_KEYS  keys for those caches (default: nix.conf's)
 #   FLEET_AGENT_REPORT_URL           where the status report is PUT (default: STORE_URL/fleet/status/HOST.json)
@@ -46,6 +49,7 @@ host=${FLEET_AGENT_HOST:-}
 environment=${FLEET_AGENT_ENVIRONMENT:-}
 store_url=${FLEET_AGENT_STORE_URL:-}
 store_url=${store_url%/}
+mirrors=${FLEET_AGENT_MIRRORS:-}
 manifest_keys=${FLEET_AGENT_MANIFEST_KEYS:-}
 substituters=${FLEET_AGENT_SUBSTITUTERS:-}
 trusted_keys=${FLEET_AGENT_TRUSTED_PUBLIC_KEYS:-}
@@ -212,17 +216,17 @@ fetch() {
   return 1
 }
 
-# Substitutes a manifest path with the manifest keys as the only trusted keys, then makes sure
+# Substitutes a manifest path (from $manifest_store, where its pointer was) with the manifest keys as the only trusted keys, then makes sure
 # Nix really checked a signature: content-addressed paths need none, so they are refused, and
 # `nix store verify` checks the signature also when the path was already in the store.
 verify_manifest_path() {
   if ! nix-store --realise "$1" \
-    --option substituters "$store_url" \
+    --option substituters "$manifest_store" \
     --option trusted-public-keys "$manifest_keys" \
     --option require-sigs true \
     --option narinfo-cache-negative-ttl 0 \
     --option connect-timeout "$connect_timeout" >/dev/null 2>"$tmp/nix.err"; then
-    fail "manifest refused: could not fetch $1 with a valid signature from $store_url: $(tail_of "$tmp/nix.err" 4)"
+    fail "manifest refused: could not fetch $1 with a valid signature from $manifest_store: $(tail_of "$tmp/nix.err" 4)"
     return 1
   fi
   info=$(nixx path-info --json "$1" 2>"$tmp/nix.err" | tr -d ' \n\t\r') || {
@@ -315,17 +319,16 @@ measure_download() {
     put_state download "fetched $1"
     return 0
   fi
-  rate=$(get_state rate)
-  is_number "$rate" || rate=
-  put_state download "$(printf '{"system":%s,"paths":%s,"bytes":%s,"totalPaths":%s,"totalBytes":%s,"measuredAt":"%s"%s}' \
-    "$(json_string "$1")" "$missing_paths" "$missing_bytes" "$total_paths" "$total_bytes" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${rate:+,\"bytesPerSecond\":$rate}")"
+  put_state download "$(printf '{"system":%s,"paths":%s,"bytes":%s,"totalPaths":%s,"totalBytes":%s,"measuredAt":"%s"}' \
+    "$(json_string "$1")" "$missing_paths" "$missing_bytes" "$total_paths" "$total_bytes" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
   log "$1: $missing_paths of $total_paths paths ($missing_bytes of $total_bytes NAR bytes) still to fetch from $from"
 }
 
-# The throughput of this run's staging (NAR bytes per second), kept for the next reports.
+# What the link delivered in this run's staging, in bytes per second, kept for the reports: the
+# fleet's estimate of how long the next download takes (only a run that moved bytes measures).
 remember_rate() {
-  [ "${staged_nar_bytes:-0}" -gt 0 ] || return 0
-  put_state rate $((staged_nar_bytes / (staged_seconds > 0 ? staged_seconds : 1)))
+  [ "${staged_wire_bytes:-0}" -gt 0 ] || return 0
+  put_state rate $((staged_wire_bytes / (staged_seconds > 0 ? staged_seconds : 1)))
 }
 
 # --- activation ---------------------------------------------------------------------------------
@@ -497,32 +500,63 @@ sequence_floor() {
 }
 
 # One run: returns 0 when nothing is wrong.
+# The newest manifest pointer of the mirrors and the store (asked in that order): sets mpath,
+# number and manifest_store. 0: found; 3: none has one; 1: none found and some could not be read
+# (why: $pointer_error). A source that fails is passed over for the next.
+find_pointer() {
+  mpath='' number='' manifest_store='' pointer_error=''
+  for source in $mirrors $store_url; do
+    source=${source%/}
+    url="$source/fleet/$environment/$host.json"
+    fetch "$url" "$tmp/pointer.json"
+    case $? in
+      0) ;;
+      3)
+        log "no manifest for $host in $environment at $url (${code:-missing})"
+        continue
+        ;;
+      *)
+        pointer_error="${pointer_error:+$pointer_error; }could not fetch the manifest pointer $url: $fetch_error"
+        continue
+        ;;
+    esac
+    pointer=$(tr -d ' \n\t\r' <"$tmp/pointer.json")
+    candidate=$(json_field storePath "$pointer") || candidate=
+    if ! is_store_path "$candidate"; then
+      pointer_error="${pointer_error:+$pointer_error; }manifest refused: $url names no manifest store path"
+      continue
+    fi
+    name=${candidate#/nix/store/*-}
+    n=${name#fleet-manifest-"$host"-}
+    if [ "$name" = "$n" ] || ! is_number "$n"; then
+      pointer_error="${pointer_error:+$pointer_error; }manifest refused: $candidate is not a manifest of $host"
+      continue
+    fi
+    # A mirror that is behind (a disk from last month) is no replay: passed over, not refused.
+    if [ "$source" != "$store_url" ] && [ "$n" -le "$(sequence_floor 2>/dev/null)" ]; then
+      log "the mirror $source has manifest $n, not newer than the one applied"
+      continue
+    fi
+    if [ -z "$number" ] || [ "$n" -gt "$number" ]; then
+      mpath=$candidate number=$n manifest_store=$source
+    fi
+  done
+  [ -n "$mpath" ] && return 0
+  [ -n "$pointer_error" ] && return 1
+  return 3
+}
+
 converge() {
-  pointer_url="$store_url/fleet/$environment/$host.json"
-  fetch "$pointer_url" "$tmp/pointer.json"
+  find_pointer
   case $? in
     0) ;;
-    3)
-      log "no manifest for $host in $environment yet ($pointer_url: ${code:-missing})"
-      return 0
-      ;;
+    3) return 0 ;;
     *)
-      fail "could not fetch the manifest pointer $pointer_url: $fetch_error"
+      fail "$pointer_error"
       return 1
       ;;
   esac
-  pointer=$(tr -d ' \n\t\r' < "$tmp/pointer.json")
-  mpath=$(json_field storePath "$pointer") || mpath=
-  if ! is_store_path "$mpath"; then
-    fail "manifest refused: $pointer_url names no manifest store path"
-    return 1
-  fi
-  name=${mpath#/nix/store/*-}
-  number=${name#fleet-manifest-"$host"-}
-  if [ "$name" = "$number" ] || ! is_number "$number"; then
-    fail "manifest refused: $mpath is not a manifest of $host"
-    return 1
-  fi
+  [ "$manifest_store" = "$store_url" ] || log "manifest $number from the mirror $manifest_store"
   if [ "$mpath" = "$(get_state manifest)" ] || [ "$mpath" = "$(applied_manifest)" ]; then
     log "manifest $number is applied already"
     return 0
@@ -596,6 +630,8 @@ gather_facts() {
   error=$run_error
   [ -n "$error" ] || error=$(get_state error)
   waiting=$(get_state waiting)
+  rate=$(get_state rate)
+  is_number "$rate" || rate=
   sequence=$(get_state sequence)
   is_number "$sequence" || sequence=
   desired=$(get_state desired)
@@ -629,10 +665,10 @@ render_report() {
   units=
   for unit in $failed_units; do units="$units${units:+,}$(json_string "$unit")"; done
   if [ "$reboot" = 1 ]; then needs=true; else needs=false; fi
-  printf '{"format":1,"host":%s,"system":%s,"booted":%s,"profileGeneration":%s,"failedUnits":[%s],"needsReboot":%s,"lastError":%s,"reportedAt":"%s","adoptedAt":"%s","manifestSequence":%s,"agentVersion":"%s","desired":%s,"generations":[%s],"download":%s,"waiting":%s}\n' \
+  printf '{"format":1,"host":%s,"system":%s,"booted":%s,"profileGeneration":%s,"failedUnits":[%s],"needsReboot":%s,"lastError":%s,"reportedAt":"%s","adoptedAt":"%s","manifestSequence":%s,"agentVersion":"%s","desired":%s,"generations":[%s],"download":%s,"waiting":%s,"fetchBytesPerSecond":%s}\n' \
     "$(json_string "$host")" "$(json_string "$cur")" "$(json_string "$boot")" "$(number_or_null "$gen")" "$units" "$needs" \
     "$(json_or_null "$error")" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$(date -u -d "@$adopted" +%Y-%m-%dT%H:%M:%SZ)" \
-    "$(number_or_null "$sequence")" "$agent_version" "$(json_or_null "$desired")" "$(earlier_generations "$gen")" "${download:-null}" "$(json_or_null "$waiting")"
+    "$(number_or_null "$sequence")" "$agent_version" "$(json_or_null "$desired")" "$(earlier_generations "$gen")" "${download:-null}" "$(json_or_null "$waiting")" "$(number_or_null "$rate")"
 }
 
 # Writes the report to the state directory, then uploads it (a failed upload is retried next run).
@@ -749,6 +785,7 @@ render_prometheus() {
   known_sample fleet_host_download_paths_remaining "$(download_fact paths 0)" "Store paths of the desired system's closure the host still has to fetch (0: nothing pending; left out when not known)."
   known_sample fleet_host_download_bytes_remaining "$(download_fact bytes 0)" "NAR bytes of those paths (0: nothing pending; left out when not known)."
   known_sample fleet_host_download_bytes_total "$(download_fact totalBytes '')" "NAR bytes of the whole closure being fetched (left out when nothing is pending)."
+  known_sample fleet_host_fetch_bytes_per_second "$rate" "Bytes per second the link delivered the last time the agent fetched a closure (left out before it measured one)."
   known_sample fleet_host_profile_generation "$gen" "The system profile's generation number."
 }
 
@@ -757,11 +794,11 @@ render_zabbix() {
   for unit in $failed_units; do names="$names${names:+ }$unit"; done
   adopted_or_null=null
   [ -z "$cur" ] || adopted_or_null=$adopted
-  printf '{"host":%s,"agent_version":%s,"current_system":%s,"booted_system":%s,"desired_system":%s,"up_to_date":%s,"adopted_timestamp_seconds":%s,"last_run_timestamp_seconds":%s,"last_run_success":%s,"failed_units":%s,"failed_unit_names":%s,"needs_reboot":%s,"manifest_sequence":%s,"profile_generation":%s,"download_paths_remaining":%s,"download_bytes_remaining":%s,"last_error":%s}\n' \
+  printf '{"host":%s,"agent_version":%s,"current_system":%s,"booted_system":%s,"desired_system":%s,"up_to_date":%s,"adopted_timestamp_seconds":%s,"last_run_timestamp_seconds":%s,"last_run_success":%s,"failed_units":%s,"failed_unit_names":%s,"needs_reboot":%s,"manifest_sequence":%s,"profile_generation":%s,"download_paths_remaining":%s,"download_bytes_remaining":%s,"fetch_bytes_per_second":%s,"last_error":%s}\n' \
     "$(json_string "$host")" "$(json_string "$agent_version")" "$(json_or_null "$cur")" "$(json_or_null "$boot")" "$(json_or_null "$accepted")" \
     "$(number_or_null "$(up_to_date)")" "$adopted_or_null" \
     "$(number_or_null "$last_run_at")" "$(number_or_null "$last_run_ok")" "$(unit_count)" "$(json_string "$names")" "$reboot" \
-    "$(number_or_null "$sequence")" "$(number_or_null "$gen")" "$(number_or_null "$(download_fact paths 0)")" "$(number_or_null "$(download_fact bytes 0)")" "$(json_or_null "$error")"
+    "$(number_or_null "$sequence")" "$(number_or_null "$gen")" "$(number_or_null "$(download_fact paths 0)")" "$(number_or_null "$(download_fact bytes 0)")" "$(number_or_null "$rate")" "$(json_or_null "$error")"
 }
 
 # publish_file SOURCE FILE: puts SOURCE at FILE through a temporary file beside it, so a reader never

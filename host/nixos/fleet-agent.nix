@@ -73,6 +73,18 @@ in
       '';
     };
 
+    mirrors = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "http://cache.clinic.lan" "file:///media/fleet" ];
+      description = ''
+        More stores holding the manifests, asked before storeUrl, in order: a site cache on the LAN,
+        a copy of the store on a mounted disk. The newest manifest any of them has wins and is
+        checked exactly as from storeUrl; a mirror that is behind is passed over. Reports still go to
+        storeUrl. List them in substituters too for the closure to come from them.
+      '';
+    };
+
     manifestPublicKeys = mkOption {
       type = types.nonEmptyListOf types.str;
       example = [ "fleet-manifest-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=" ];
@@ -255,6 +267,7 @@ in
         FLEET_AGENT_ENVIRONMENT = cfg.environment;
         FLEET_AGENT_STORE_URL = cfg.storeUrl;
         FLEET_AGENT_MANIFEST_KEYS = concatStringsSep " " cfg.manifestPublicKeys;
+        FLEET_AGENT_MIRRORS = concatStringsSep " " cfg.mirrors;
         FLEET_AGENT_SUBSTITUTERS = concatStringsSep " " cfg.substituters;
         FLEET_AGENT_TRUSTED_PUBLIC_KEYS = concatStringsSep " " cfg.trustedPublicKeys;
         FLEET_AGENT_STATE_DIR = "/var/lib/fleet-agent";

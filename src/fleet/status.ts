@@ -34,7 +34,8 @@ import { errorMessage } from '../util/errors.js';
  *     paths, bytes    integers            store paths and bytes of its closure still missing on the host
  *     totalPaths, totalBytes integers     the whole closure's
  *     measuredAt      ISO 8601 time
- *     bytesPerSecond  integer             optional: NAR bytes per second the host's last fetch achieved
+ *   fetchBytesPerSecond integer | null optional: what the host's link delivered (bytes on the wire per second)
+ *                                       the last time the agent fetched a closure; how long a download takes
  *   waiting           string | null     optional: why the host does not apply what it has, as planned rather than
  *                                       failed (outside its activation or reboot window); null when nothing waits
  *
@@ -57,7 +58,7 @@ const time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time s
 const count = z.number().int().nonnegative();
 
 const downloadSchema = z
-  .object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: time, bytesPerSecond: count.optional() })
+  .object({ system: storePath, paths: count, bytes: count, totalPaths: count, totalBytes: count, measuredAt: time })
   .refine((d) => d.paths <= d.totalPaths && d.bytes <= d.totalBytes, 'paths and bytes must not exceed totalPaths and totalBytes');
 
 export const statusReportSchema = z.object({
@@ -77,6 +78,7 @@ export const statusReportSchema = z.object({
   generations: z.array(storePath).optional(),
   download: downloadSchema.nullable().optional(),
   waiting: z.string().nullable().optional(),
+  fetchBytesPerSecond: count.nullable().optional(),
 });
 
 /** A report as the agent writes it (times as strings). */
@@ -102,6 +104,8 @@ export interface HostStatusReport {
   download?: DownloadProgress;
   /** Why the host waits as planned (its activation or reboot window), when it does. */
   waiting?: string;
+  /** Bytes per second the host's link delivered at its last fetch, when it measured one. */
+  fetchBytesPerSecond?: number;
 }
 
 /** What of a system's closure a host still has to fetch (sizes as the cache serves them). */
@@ -112,8 +116,6 @@ export interface DownloadProgress {
   totalPaths: number;
   totalBytes: number;
   measuredAt: Date;
-  /** NAR bytes per second of the host's last fetch, when it measured one. */
-  bytesPerSecond?: number;
 }
 
 export class StatusReportError extends Error {
@@ -162,6 +164,7 @@ export function parseStatusReport(input: string | Buffer | unknown, whence = 'st
     ...(report.generations ? { generations: report.generations } : {}),
     ...(report.download ? { download: { ...report.download, measuredAt: new Date(report.download.measuredAt) } } : {}),
     ...(report.waiting ? { waiting: report.waiting } : {}),
+    ...(report.fetchBytesPerSecond ? { fetchBytesPerSecond: report.fetchBytesPerSecond } : {}),
   };
 }
 
@@ -184,6 +187,7 @@ export function renderStatusReport(report: HostStatusReport): string {
     ...(report.generations ? { generations: report.generations } : {}),
     ...(report.download ? { download: { ...report.download, measuredAt: formatTime(report.download.measuredAt) } } : {}),
     ...(report.waiting ? { waiting: report.waiting } : {}),
+    ...(report.fetchBytesPerSecond ? { fetchBytesPerSecond: report.fetchBytesPerSecond } : {}),
   };
   return `${JSON.stringify(document, null, 2)}\n`;
 }

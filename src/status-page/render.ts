@@ -204,7 +204,10 @@ function closureChangeCell(host: StatusHost, input: StatusPageInput): string {
   if (size.change === undefined) return `<span class="detail">${escapeHtml(size.note ?? 'unknown')}</span>`;
   const sign = size.change >= 0 ? '+' : '−';
   const download = size.download === undefined ? '' : `download ${formatBytes(size.download)}${size.downloadCompressed ? '' : ' (uncompressed)'}`;
-  return `<span>${sign}${escapeHtml(formatBytes(Math.abs(size.change)))}</span><span class="detail">${escapeHtml(download)}</span>`;
+  // At the rate the host's link last delivered: how long that download takes.
+  const rate = host.fetchBytesPerSecond;
+  const time = size.download && rate ? `<span class="detail">${size.downloadCompressed ? 'about' : 'at most'} ${escapeHtml(describeRate(size.download, rate))}</span>` : '';
+  return `<span>${sign}${escapeHtml(formatBytes(Math.abs(size.change)))}</span><span class="detail">${escapeHtml(download)}</span>${time}`;
 }
 
 /** What of its expected system the host still fetches: a bar, bytes and paths left, and when it said so. */
@@ -217,7 +220,7 @@ function downloadCell(host: StatusHost): string {
     `<progress max="${d.totalBytes}" value="${done}" aria-label="${escapeHtml(label)}"></progress>`,
     `<span>${escapeHtml(label)}</span>`,
     `<span class="detail">${d.paths} of ${d.totalPaths} paths, as of ${timeCell(d.measuredAt)}</span>`,
-    ...(d.bytesPerSecond ? [`<span class="detail">${escapeHtml(describeRate(d.bytes, d.bytesPerSecond))}</span>`] : []),
+    ...(host.fetchBytesPerSecond ? [`<span class="detail">at most ${escapeHtml(describeRate(d.bytes, host.fetchBytesPerSecond))}</span>`] : []),
   ].join('');
 }
 

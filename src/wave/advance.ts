@@ -8,7 +8,7 @@ import { formatDuration } from '../util/duration.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { markdownCode, markdownText } from '../util/markdown.js';
 import { hostsOfWave, waveGate, type GateData, type WaveGitHub, type WaveOptions } from './context.js';
-import { blockedReason } from './gate.js';
+import { blockedReason, describeRate } from './gate.js';
 import { readFileAt } from './github.js';
 import { blockingHolds } from './holds.js';
 import { waitingReason } from './promote.js';
@@ -91,7 +91,13 @@ async function sizesFor(options: WaveOptions, to: Wave, editedText: string, data
     }
   }
   const closures = options.closures ?? (async () => undefined);
-  return Promise.all(hosts.map((host) => sizeChange(host.name, data.reports.get(host.name)?.system, next.get(host.name), closures)));
+  return Promise.all(
+    hosts.map(async (host) => {
+      const report = data.reports.get(host.name);
+      const size = await sizeChange(host.name, report?.system, next.get(host.name), closures);
+      return report?.fetchBytesPerSecond ? { ...size, fetchBytesPerSecond: report.fetchBytesPerSecond } : size;
+    }),
+  );
 }
 
 interface EditCommit {
@@ -138,7 +144,7 @@ export interface AdvanceBodyInput {
   runUrl?: string | undefined;
 }
 
-export const SIZE_HEADERS = ['Host', 'Running', 'New system', 'Closure change', 'Download'];
+export const SIZE_HEADERS = ['Host', 'Running', 'New system', 'Closure change', 'Download', 'At its link'];
 
 export function sizeRows(sizes: readonly SizeChange[]): string[][] {
   return sizes.map((s) => [
@@ -147,7 +153,16 @@ export function sizeRows(sizes: readonly SizeChange[]): string[][] {
     s.to ? markdownCode(s.to) : 'unknown',
     s.change !== undefined ? `${s.change >= 0 ? '+' : '−'}${formatBytes(Math.abs(s.change))}${s.closureAfter !== undefined ? ` (to ${formatBytes(s.closureAfter)})` : ''}` : 'unknown',
     s.download !== undefined ? `${formatBytes(s.download)}${s.downloadCompressed ? '' : ' (uncompressed)'}` : 'unknown',
+    linkTime(s),
   ]);
+}
+
+/** How long the download takes at the rate the host's link last delivered (its report's fetchBytesPerSecond). */
+function linkTime(s: SizeChange): string {
+  if (s.download === undefined) return 'unknown';
+  if (s.download === 0) return 'nothing to fetch';
+  if (!s.fetchBytesPerSecond) return 'no rate reported';
+  return `${s.downloadCompressed ? 'about' : 'at most'} ${describeRate(s.download, s.fetchBytesPerSecond)}`;
 }
 
 export function advanceBody(input: AdvanceBodyInput): string {

@@ -101,15 +101,18 @@ export function blockedReason(gate: GroupGate, reports: 'reports' | 'report'): s
   ].join('; ');
 }
 
-/** "412 MiB of 1.2 GiB (310 of 1204 paths) left at 2025-03-01T10:00:00Z", and how long that takes at the host's last rate. */
-export function describeDownload(download: DownloadProgress): string {
+/**
+ * "412 MiB of 1.2 GiB (310 of 1204 paths) left at 2025-03-01T10:00:00Z", and, at the host's last
+ * measured rate, how long that takes at most (NAR bytes; the wire carries them compressed).
+ */
+export function describeDownload(download: DownloadProgress, bytesPerSecond?: number): string {
   const left = `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${download.measuredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
-  return download.bytesPerSecond ? `${left}; ${describeRate(download.bytes, download.bytesPerSecond)}` : left;
+  return bytesPerSecond ? `${left}; at most ${describeRate(download.bytes, bytesPerSecond)}` : left;
 }
 
-/** "at 12.0 KiB/s about 9h42m more": the time BYTES take at the host's measured rate. */
+/** "9h42m at 12.0 KiB/s": the time BYTES take at a host's measured rate. */
 export function describeRate(bytes: number, bytesPerSecond: number): string {
-  return `at ${formatBytes(bytesPerSecond)}/s about ${formatDuration(Math.ceil(bytes / bytesPerSecond) * 1000)} more`;
+  return `${formatDuration(Math.ceil(bytes / bytesPerSecond) * 1000)} at ${formatBytes(bytesPerSecond)}/s`;
 }
 
 export function describeQuorum(quorum: Quorum): string {
@@ -160,6 +163,7 @@ function evaluateHost(host: GateHost, input: GateInput): HostGate {
     failedUnits: report.failedUnits,
     lastError: report.lastError,
     needsReboot: report.needsReboot,
+    ...(report.fetchBytesPerSecond ? { fetchBytesPerSecond: report.fetchBytesPerSecond } : {}),
     health: reportsFailure(report) ? 'failed' : 'ok',
   };
   // Last seen when the store or the runner received it: a host clock behind would make it look offline.
@@ -177,7 +181,7 @@ function evaluateHost(host: GateHost, input: GateInput): HostGate {
   if (!expected) return { ...gate, state: 'unknown', detail: 'no expected system is known for this host' };
   if (report.system !== expected) {
     const download = report.download?.system === expected ? report.download : undefined;
-    if (download) return { ...gate, state: 'behind', download, detail: `fetching the new system: ${describeDownload(download)}` };
+    if (download) return { ...gate, state: 'behind', download, detail: `fetching the new system: ${describeDownload(download, report.fetchBytesPerSecond)}` };
     if (report.waiting) return { ...gate, state: 'behind', detail: `waiting: ${report.waiting}` };
     return { ...gate, state: 'behind', detail: report.desired === expected ? 'fetched the new system, not switched yet' : 'runs another system' };
   }

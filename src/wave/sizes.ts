@@ -101,6 +101,8 @@ export interface SizeChange {
   download?: number;
   /** True when `download` counts compressed files from the cache; false when NAR sizes stand in. */
   downloadCompressed?: boolean;
+  /** What the host's link delivered at its last fetch (bytes per second), as it reported. */
+  fetchBytesPerSecond?: number;
   note?: string;
 }
 

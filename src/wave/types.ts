@@ -50,6 +50,8 @@ export interface HostGate {
   needsReboot: boolean;
   /** What of the expected system's closure the host still fetches, as it last reported. */
   download?: DownloadProgress;
+  /** Bytes per second the host's link delivered at its last fetch, as it reported. */
+  fetchBytesPerSecond?: number;
   /** One line for people: why this state. */
   detail: string;
 }

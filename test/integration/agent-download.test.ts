@@ -36,7 +36,7 @@ async function closureOf(system: string): Promise<ClosurePath[]> {
 function samples(text: string): Map<string, number> {
   const values = new Map<string, number>();
   for (const line of text.split('\n')) {
-    const match = /^(fleet_host_download_\w+)\{[^}]*\} (\d+)$/.exec(line);
+    const match = /^(fleet_host_(?:download|fetch)_\w+)\{[^}]*\} (\d+)$/.exec(line);
     if (match) values.set(match[1] as string, Number(match[2]));
   }
   return values;
@@ -163,8 +163,11 @@ describe('pull agent download progress', () => {
       fleet_host_download_paths_remaining: 1,
       fleet_host_download_bytes_remaining: bytesOf(left),
       fleet_host_download_bytes_total: bytesOf(closure),
+      // The NARs that came measured the link, as the report says.
+      fleet_host_fetch_bytes_per_second: status?.fetchBytesPerSecond,
     });
-    expect(zabbix).toMatchObject({ download_paths_remaining: 1, download_bytes_remaining: bytesOf(left) });
+    expect(status?.fetchBytesPerSecond).toBeGreaterThan(0);
+    expect(zabbix).toMatchObject({ download_paths_remaining: 1, download_bytes_remaining: bytesOf(left), fetch_bytes_per_second: status?.fetchBytesPerSecond });
 
     const before = bed.proxy.stats.log.length;
     const retry = await runAgent(h, config(h));

@@ -74,7 +74,7 @@ describe('pull agent: resumable downloads', () => {
     expect(status?.system).toBe(v1);
     // The other NARs came whole: the run measured the link.
     expect(status?.download).toMatchObject({ system: v2, paths: 1 });
-    expect(status?.download?.bytesPerSecond).toBeGreaterThan(0);
+    expect(status?.fetchBytesPerSecond).toBeGreaterThan(0);
 
     const from = bed.proxy.stats.log.length;
     const resumed = await runAgent(h, config(h));

@@ -47,6 +47,8 @@ export interface AgentConfig {
   reportUrl?: string;
   reportTokenFile?: string;
   rebootWindow?: string;
+  /** Stores asked for the manifest before storeUrl (FLEET_AGENT_MIRRORS). */
+  mirrors?: string;
   /** HH:MM-HH:MM (FLEET_AGENT_ACTIVATION_WINDOW). */
   activationWindow?: string;
   allowReboot?: boolean;
@@ -91,6 +93,7 @@ function agentEnvironment(host: SimulatedHost, config: AgentConfig, extraEnv: Re
     ...(config.reportTokenFile ? { FLEET_AGENT_REPORT_TOKEN_FILE: config.reportTokenFile } : {}),
     ...(config.rebootWindow ? { FLEET_AGENT_REBOOT_WINDOW: config.rebootWindow } : {}),
     ...(config.activationWindow ? { FLEET_AGENT_ACTIVATION_WINDOW: config.activationWindow } : {}),
+    ...(config.mirrors ? { FLEET_AGENT_MIRRORS: config.mirrors } : {}),
     ...(config.allowReboot ? { FLEET_AGENT_ALLOW_REBOOT: 'true' } : {}),
     ...(config.prometheusDir ? { FLEET_AGENT_METRICS_PROMETHEUS_DIR: config.prometheusDir } : {}),
     ...(config.zabbixFile ? { FLEET_AGENT_METRICS_ZABBIX_FILE: config.zabbixFile } : {}),

@@ -34,6 +34,7 @@ let
   cfg = {
     enable = true; host = "clinic-kin"; environment = "production"; storeUrl = "https://cache.example.org";
     manifestPublicKeys = [ "fleet-manifest-1:AAAA" "fleet-manifest-2:BBBB" ]; substituters = [ "https://cache.example.org" ];
+    mirrors = [ "http://cache.clinic.lan" "file:///media/fleet" ];
     trustedPublicKeys = [ "cache.example.org-1:CCCC" ]; reportUrl = "https://reports.example.org/clinic-kin.json";
     reportTokenFile = "/run/keys/fleet-report-token"; interval = "15min"; randomizedDelay = "10min";
     healthChecks = { web = "curl -fsS http://127.0.0.1/"; }; healthCheckTimeout = 30; switchTimeout = 900;
@@ -93,6 +94,7 @@ describe('host/nixos/fleet-agent.nix', () => {
     expect(config.environment).toMatchObject({
       FLEET_AGENT_HOST: 'clinic-kin',
       FLEET_AGENT_MANIFEST_KEYS: 'fleet-manifest-1:AAAA fleet-manifest-2:BBBB',
+      FLEET_AGENT_MIRRORS: 'http://cache.clinic.lan file:///media/fleet',
       FLEET_AGENT_REBOOT_WINDOW: '01:00-05:00',
       FLEET_AGENT_ACTIVATION_WINDOW: '22:00-05:00',
       FLEET_AGENT_BANDWIDTH_LIMIT: '200k',

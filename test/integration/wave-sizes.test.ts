@@ -1,3 +1,4 @@
+import { formatDuration } from '../../src/util/duration.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,7 +97,7 @@ describe('closure size changes for the advance table', () => {
   it('puts the sizes in the advance pull request', async () => {
     const bed = await startWaveBed();
     try {
-      await bed.putReports([report('stage1'), report('stage2'), report('web1', { system: v1.toplevels.web1 as string }), report('web2', { system: v1.toplevels.web2 as string })]);
+      await bed.putReports([report('stage1'), report('stage2'), report('web1', { system: v1.toplevels.web1 as string, fetchBytesPerSecond: 2048 }), report('web2', { system: v1.toplevels.web2 as string })]);
       const result = await runWave(
         bed.options({
           mode: 'advance',
@@ -109,9 +110,10 @@ describe('closure size changes for the advance table', () => {
       expect(web1).toMatchObject({ from: v1.toplevels.web1, to: v2.toplevels.web1, downloadCompressed: true });
       const [pull] = await openPulls(bed);
       expect(pull?.body).toContain(`| web1 | \`${v1.toplevels.web1}\` | \`${v2.toplevels.web1}\` | ${(web1?.change ?? 0) >= 0 ? '+' : '−'}${formatBytes(Math.abs(web1?.change ?? 0))}`);
-      expect(pull?.body).toContain(`| ${formatBytes(web1?.download ?? 0)} |`);
+      // At the rate web1's link last delivered; web2 never said.
+      expect(pull?.body).toContain(`| ${formatBytes(web1?.download ?? 0)} | about ${formatDuration(Math.ceil((web1?.download ?? 0) / 2048) * 1000)} at 2.0 KiB/s |`);
       const web2 = result.advance?.sizes.find((s) => s.host === 'web2');
-      expect(pull?.body).toContain(`| web2 | \`${v1.toplevels.web2}\` | \`${v2.toplevels.web2}\` | +${formatBytes(web2?.change ?? -1)} (to ${formatBytes(web2?.closureAfter ?? 0)}) | ${formatBytes(web2?.download ?? 0)} |`);
+      expect(pull?.body).toContain(`| web2 | \`${v1.toplevels.web2}\` | \`${v2.toplevels.web2}\` | +${formatBytes(web2?.change ?? -1)} (to ${formatBytes(web2?.closureAfter ?? 0)}) | ${formatBytes(web2?.download ?? 0)} | no rate reported |`);
       bed.github.assertNoViolations();
     } finally {
       await bed.stop();

@@ -27,7 +27,7 @@ function hostGate(index: number): HostGate {
     case 'passing':
       return { ...base, running: expected, adoptedAt: new Date(NOW.getTime() - 30 * HOUR), reportedAt: new Date(NOW.getTime() - HOUR), soakedMs: 30 * HOUR, detail: 'ran the expected system for 1d6h' };
     case 'behind': {
-      const fetching = index % 8 === 1 ? { download: { system: expected, paths: 12 + index, bytes: (40 + index) * MIB, totalPaths: 400, totalBytes: 900 * MIB, measuredAt: new Date(NOW.getTime() - 2 * HOUR), ...(index % 16 === 1 ? { bytesPerSecond: 24 * 1024 } : {}) } } : {};
+      const fetching = index % 8 === 1 ? { download: { system: expected, paths: 12 + index, bytes: (40 + index) * MIB, totalPaths: 400, totalBytes: 900 * MIB, measuredAt: new Date(NOW.getTime() - 2 * HOUR) }, ...(index % 16 === 1 ? { fetchBytesPerSecond: 24 * 1024 } : {}) } : {};
       return { ...base, ...fetching, running: storePath(index, name), adoptedAt: new Date(NOW.getTime() - 90 * HOUR), reportedAt: new Date(NOW.getTime() - 2 * HOUR), needsReboot: index % 3 === 0, detail: 'runs another system' };
     }
     case 'failed':

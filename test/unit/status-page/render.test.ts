@@ -78,7 +78,7 @@ describe('renderStatusPage', () => {
   it('shows the download still to come for the hosts that are fetching, as a bar and as text', () => {
     const fetching = input.hosts.filter((h) => h.download);
     expect(fetching.length).toBeGreaterThan(0);
-    expect(fetching.some((h) => h.download?.bytesPerSecond)).toBe(true);
+    expect(fetching.some((h) => h.fetchBytesPerSecond)).toBe(true);
     for (const host of fetching) {
       const d = host.download as NonNullable<typeof host.download>;
       const row = new RegExp(`data-host="${host.host}"[^>]*>(.*?)</tr>`).exec(page)?.[1] ?? '';
@@ -86,8 +86,8 @@ describe('renderStatusPage', () => {
       expect(row).toContain(`<progress max="${d.totalBytes}" value="${d.totalBytes - d.bytes}" aria-label="${left}"></progress><span>${left}</span>`);
       expect(row).toContain(`${d.paths} of ${d.totalPaths} paths, as of <time datetime="${d.measuredAt.toISOString()}">`);
       // At the host's measured rate, how long the rest takes (a link-aware wave's question).
-      if (d.bytesPerSecond) expect(row).toContain(`<span class="detail">at 24.0 KiB/s about ${formatDuration(Math.ceil(d.bytes / d.bytesPerSecond) * 1000)} more</span>`);
-      else expect(row).not.toContain('/s about');
+      if (host.fetchBytesPerSecond) expect(row).toContain(`<span class="detail">at most ${formatDuration(Math.ceil(d.bytes / host.fetchBytesPerSecond) * 1000)} at 24.0 KiB/s</span>`);
+      else expect(row).not.toContain('at most');
     }
     const idle = input.hosts.find((h) => !h.download);
     expect(new RegExp(`data-host="${idle?.host}"[^>]*>.*?<td data-label="Download"><span class="muted">—</span></td>`).test(page)).toBe(true);
@@ -111,6 +111,9 @@ describe('renderStatusPage', () => {
     expect(page).toMatch(new RegExp(`data-host="${grows.host}".*?<span>\\+3\\.0 MiB</span><span class="detail">download 1\\.0 MiB</span>`, 's'));
     expect(page).toMatch(new RegExp(`data-host="${unknown.host}".*?the new closure is in neither the cache nor the local store`, 's'));
     expect(renderStatusPage(input)).not.toContain('Closure change');
+    // With the rate the host's link last delivered: how long that download takes there.
+    const measured = renderStatusPage({ ...input, hosts: input.hosts.map((h) => (h.host === grows.host ? { ...h, fetchBytesPerSecond: 2048 } : h)), sizes });
+    expect(measured).toMatch(new RegExp(`data-host="${grows.host}".*?<span class="detail">download 1\\.0 MiB</span><span class="detail">about 8m32s at 2\\.0 KiB/s</span>`, 's'));
   });
 
   it('shows short system paths with the full path in the title', () => {

@@ -58,9 +58,16 @@ describe('rendering', () => {
     expect(sizeRows([
       { host: 'a', from: sys('a'), to: sys('b'), change: -2048, closureAfter: 1_048_576, download: 512, downloadCompressed: true },
       { host: 'b', note: 'the new system is not known' },
+      { host: 'c', from: sys('a'), to: sys('b'), change: 0, download: 3 * 1024 * 1024, downloadCompressed: true, fetchBytesPerSecond: 1024 },
+      { host: 'd', from: sys('a'), to: sys('b'), change: 0, download: 3 * 1024 * 1024, downloadCompressed: false, fetchBytesPerSecond: 1024 },
+      { host: 'e', from: sys('a'), to: sys('a'), change: 0, download: 0, downloadCompressed: true, fetchBytesPerSecond: 1024 },
     ])).toEqual([
-      ['a', `\`${sys('a')}\``, `\`${sys('b')}\``, '−2.0 KiB (to 1.0 MiB)', '512 B'],
-      ['b', 'unknown', 'unknown', 'unknown', 'unknown'],
+      ['a', `\`${sys('a')}\``, `\`${sys('b')}\``, '−2.0 KiB (to 1.0 MiB)', '512 B', 'no rate reported'],
+      ['b', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown'],
+      // At the host's link: about for compressed sizes, at most when NAR sizes stand in for them.
+      ['c', `\`${sys('a')}\``, `\`${sys('b')}\``, '+0 B', '3.0 MiB', 'about 51m12s at 1.0 KiB/s'],
+      ['d', `\`${sys('a')}\``, `\`${sys('b')}\``, '+0 B', '3.0 MiB (uncompressed)', 'at most 51m12s at 1.0 KiB/s'],
+      ['e', `\`${sys('a')}\``, `\`${sys('a')}\``, '+0 B', '0 B', 'nothing to fetch'],
     ]);
     const body = advanceBody({ from: 'first', to: 'middle', channel: 'nixos-25.05', previousChannel: 'nixos-24.11', path: 'fleet.yaml', gate, sizes: [], now });
     expect(body).toContain('This moves wave `middle` from `nixos-24.11` to `nixos-25.05`: one line of `fleet.yaml`.');
