@@ -1,5 +1,6 @@
 /**
- * `fleet build|deploy|bump|wave|status|gc`: the actions, from a terminal. Each command runs the
+ * `fleet build|deploy|bump|wave|status|gc`: the actions, from a terminal (and `fleet export`, which is
+ * no action: it copies pull hosts' manifests and closures to removable media). Each command runs the
  * same committed bundle the action runs, with inputs from flags named like the inputs
  * (`--cache URL`, `--hosts 'web*'`); `--NAME-file PATH` reads a value from a file, and secrets
  * may come from FLEET_<NAME> variables (`FLEET_SIGNING_KEY`), never from argv.
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { inputEnvironment, makeStepDir, readActionManifest, runActionSteps, type ActionManifest } from '../../src/local-runner/action-process.js';
 import { summaryAsText, WorkflowCommandPrinter } from '../../src/local-runner/terminal.js';
 import { fileErrorReason } from '../../src/util/errors.js';
+import { EXPORT_ABOUT, exportCommand } from './export.js';
 import { exec } from '../../src/util/exec.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -26,7 +28,7 @@ const COMMANDS: Record<string, { action: string; fixed?: Record<string, string>;
 const SECRET_INPUTS = ['signing-key', 'ssh-private-key', 'manifest-signing-key', 'token', 'github-token'];
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  fleet ${name.padEnd(7)} ${c.about}`);
+  const lines = [...Object.entries(COMMANDS).map(([name, c]) => `  fleet ${name.padEnd(7)} ${c.about}`), `  fleet ${'export'.padEnd(7)} ${EXPORT_ABOUT}`];
   return `usage: fleet COMMAND [--INPUT VALUE]… [--INPUT-file PATH]… [--verbose]\n\n${lines.join('\n')}\n\n'fleet COMMAND --help' lists a command's inputs.`;
 }
 
@@ -109,6 +111,8 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(usage());
     return command ? 0 : 2;
   }
+  // Not an action: it runs here, on the operator's machine, with the disk mounted.
+  if (command === 'export') return exportCommand(rest);
   const spec = COMMANDS[command];
   if (!spec) {
     console.error(`unknown command "${command}"\n\n${usage()}`);
