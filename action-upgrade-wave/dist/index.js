@@ -84307,7 +84307,27 @@ function formatTime(date) {
     return date.toISOString().replace(/\.000Z$/, 'Z');
 }
 
+;// CONCATENATED MODULE: ./src/util/timestamp.ts
+/** ISO 8601 in UTC, to the second: `2026-12-03T14:29:00Z`. */
+function timestamp_formatTime(date) {
+    return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+/** A UTC time to the second as it appears in store keys: `20261203T142900Z` (sorts as it reads). */
+function keyTimestamp(date) {
+    return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+/** The time a `keyTimestamp` names, or undefined for text that is not one. */
+function parseKeyTimestamp(text) {
+    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+    if (!m)
+        return undefined;
+    const [, y, mo, d, h, mi, s] = m;
+    const at = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
+    return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
 ;// CONCATENATED MODULE: ./src/wave/gate.ts
+
 
 
 
@@ -84388,7 +84408,7 @@ function blockedReason(gate, reports) {
  * measured rate, how long that takes at most (NAR bytes; the wire carries them compressed).
  */
 function describeDownload(download, bytesPerSecond) {
-    const left = `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${download.measuredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+    const left = `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${timestamp_formatTime(download.measuredAt)}`;
     return bytesPerSecond ? `${left}; at most ${describeRate(download.bytes, bytesPerSecond)}` : left;
 }
 /** "9h42m at 12.0 KiB/s": the time BYTES take at a host's measured rate. */
@@ -84932,6 +84952,7 @@ async function markPullRequestWaiting(github, spec, warnings) {
 
 
 
+
 /** The evidence columns: what a reviewer checks before merging a promotion. */
 const EVIDENCE_HEADERS = ['Host', 'Expected path', 'Running path', 'Adopted at', 'Soak', 'Health', 'State'];
 const STATE_MARK = {
@@ -84964,8 +84985,8 @@ function adoptedCell(host) {
     if (!host.adoptedAt)
         return '—';
     if (!host.soakStartedAt)
-        return render_formatTime(host.adoptedAt);
-    return `${render_formatTime(host.soakStartedAt)} (reported ${render_formatTime(host.adoptedAt)}; soak counted from ${render_formatTime(host.soakStartedAt)}: ${markdownText(host.soakNote ?? '')})`;
+        return timestamp_formatTime(host.adoptedAt);
+    return `${timestamp_formatTime(host.soakStartedAt)} (reported ${timestamp_formatTime(host.adoptedAt)}; soak counted from ${timestamp_formatTime(host.soakStartedAt)}: ${markdownText(host.soakNote ?? '')})`;
 }
 function soakCell(host, soakMs) {
     if (host.state === 'unchanged')
@@ -84991,7 +85012,7 @@ function healthCell(host) {
 function gateLine(gate) {
     const counts = `${gate.passing} of ${gate.seen} seen pass, ${gate.required} needed; quorum ${describeQuorum(gate.quorum)}, soak ${formatDuration(gate.soakMs)}`;
     const stragglers = gate.stragglers.length > 0 ? `; stragglers: ${gate.stragglers.join(', ')}` : '';
-    const ready = gate.readyAt ? `; earliest pass ${render_formatTime(gate.readyAt)}` : '';
+    const ready = gate.readyAt ? `; earliest pass ${timestamp_formatTime(gate.readyAt)}` : '';
     return `${gate.name}: ${gate.state} (${counts}${stragglers}${ready})`;
 }
 /** A left-to-right Mermaid flowchart of the waves and their gates. */
@@ -85016,10 +85037,7 @@ function mermaidText(text) {
 function holdLines(holds) {
     return holds.map((hold) => `- ${hold.url ? `[${markdownText(describeHold(hold))}](${hold.url})` : markdownText(describeHold(hold))}`);
 }
-/** ISO 8601 in UTC, to the second. */
-function render_formatTime(date) {
-    return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+
 /** The gate's evidence as a Markdown section. */
 function gateSection(gate) {
     const parts = [markdownText(gateLine(gate)), '', markdownTable(EVIDENCE_HEADERS, evidenceRows(gate))];
@@ -85078,7 +85096,7 @@ async function promote(options, github, holds, report) {
 function waitingReason(gate) {
     const parts = [...gate.reasons];
     if (gate.readyAt)
-        parts.push(`earliest pass at ${render_formatTime(gate.readyAt)}`);
+        parts.push(`earliest pass at ${timestamp_formatTime(gate.readyAt)}`);
     if (gate.stragglers.length > 0)
         parts.push(`stragglers: ${gate.stragglers.join(', ')}`);
     return parts.join('; ') || `${gate.name} gate does not pass yet`;
@@ -85102,7 +85120,7 @@ function promotionBody(input) {
     }
     if (input.holds.length > 0)
         lines.push('', '### Holds', '', ...holdLines(input.holds));
-    lines.push('', `_Updated by fleet upgrade-wave at ${render_formatTime(input.now)}${input.runUrl ? ` ([run](${input.runUrl}))` : ''}._`);
+    lines.push('', `_Updated by fleet upgrade-wave at ${timestamp_formatTime(input.now)}${input.runUrl ? ` ([run](${input.runUrl}))` : ''}._`);
     return lines.join('\n');
 }
 
@@ -85261,7 +85279,7 @@ function advanceBody(input) {
         '',
         gateSection(input.gate),
         '',
-        `_Updated by fleet upgrade-wave at ${render_formatTime(input.now)}${input.runUrl ? ` ([run](${input.runUrl}))` : ''}._`,
+        `_Updated by fleet upgrade-wave at ${timestamp_formatTime(input.now)}${input.runUrl ? ` ([run](${input.runUrl}))` : ''}._`,
     ];
     return lines.join('\n');
 }
@@ -85327,7 +85345,7 @@ async function abortPromotion(options, github, report) {
         '',
         `While this pull request is open it carries the \`${options.holdLabel}\` label, which holds every promotion.`,
         '',
-        `_Updated at ${render_formatTime(options.now)}${github.runUrl ? ` ([run](${github.runUrl}))` : ''}._`,
+        `_Updated at ${timestamp_formatTime(options.now)}${github.runUrl ? ` ([run](${github.runUrl}))` : ''}._`,
     ].join('\n');
     const existingBranch = await getBranchSha(client, repo, branch);
     const open = existingBranch ? await listOpenPullRequests(client, repo, branch, target) : [];
@@ -85494,7 +85512,7 @@ function summaryMarkdown(report) {
         parts.push('', '### Unusable status', '', ...report.problems.map((p) => `- ${markdownText(p.key)}: ${markdownText(p.message)}`));
     if (report.warnings.length > 0)
         parts.push('', '### Warnings', '', ...report.warnings.map((w) => `- ${markdownText(w)}`));
-    parts.push('', `_As of ${render_formatTime(report.generatedAt)}._`);
+    parts.push('', `_As of ${timestamp_formatTime(report.generatedAt)}._`);
     return parts.join('\n');
 }
 
@@ -85725,7 +85743,7 @@ function renderStatusPage(input) {
         `<meta http-equiv="Content-Security-Policy" content="${html_escapeHtml(policy)}">`,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="referrer" content="no-referrer">',
-        `<title>fleet status ${html_escapeHtml(render_formatTime(input.generatedAt))}</title>`,
+        `<title>fleet status ${html_escapeHtml(timestamp_formatTime(input.generatedAt))}</title>`,
         `<style>${STATUS_PAGE_CSS}</style>`,
         '</head>',
         '<body>',
@@ -85749,7 +85767,7 @@ function header(input) {
         '<header>',
         '<h1>fleet status</h1>',
         `<p><span class="state state-${html_escapeHtml(input.decision)}">${html_escapeHtml(input.decision)}</span>: ${html_escapeHtml(input.reason)}</p>`,
-        `<p class="muted">As of ${html_escapeHtml(render_formatTime(input.generatedAt))}; ${input.hosts.length} hosts in ${input.waves.length} waves${outside > 0 ? ` (${outside} in no wave)` : ''}.</p>`,
+        `<p class="muted">As of ${html_escapeHtml(timestamp_formatTime(input.generatedAt))}; ${input.hosts.length} hosts in ${input.waves.length} waves${outside > 0 ? ` (${outside} in no wave)` : ''}.</p>`,
         `<ul class="counts">${counts.map(([state, n]) => `<li><span class="state state-${state}">${state}</span> ${n}</li>`).join('')}</ul>`,
         holds,
         '</header>',
@@ -85770,7 +85788,7 @@ function waveCard(wave, input) {
         ['Stragglers', names(wave.stragglers)],
         ['Failures', names(wave.failures)],
         ['Unreadable', names(wave.unreadable)],
-        ...(wave.readyAt ? [['Ready at', html_escapeHtml(render_formatTime(wave.readyAt))]] : []),
+        ...(wave.readyAt ? [['Ready at', html_escapeHtml(timestamp_formatTime(wave.readyAt))]] : []),
         ...(took ? [['Took', tookText(took)]] : []),
     ];
     const reasons = wave.reasons.length > 0 ? `<ul class="reasons">${wave.reasons.map((r) => `<li>${html_escapeHtml(r)}</li>`).join('')}</ul>` : '';
@@ -85808,7 +85826,7 @@ function historySection(input) {
     const history = input.history;
     if (!history)
         return '';
-    const span = history.records === 1 ? `1 record, ${html_escapeHtml(render_formatTime(history.newest))}` : `${history.records} records, ${html_escapeHtml(render_formatTime(history.oldest))} to ${html_escapeHtml(render_formatTime(history.newest))}`;
+    const span = history.records === 1 ? `1 record, ${html_escapeHtml(timestamp_formatTime(history.newest))}` : `${history.records} records, ${html_escapeHtml(timestamp_formatTime(history.oldest))} to ${html_escapeHtml(timestamp_formatTime(history.newest))}`;
     const skipped = history.problems.length > 0
         ? `<p class="error">${history.problems.length} unreadable ${history.problems.length === 1 ? 'record' : 'records'} skipped:</p><ul>${history.problems.map((p) => `<li><code>${html_escapeHtml(p.key)}</code>: ${html_escapeHtml(p.message)}</li>`).join('')}</ul>`
         : '';
@@ -85883,7 +85901,7 @@ function shortSystem(path) {
     return match ? `${match[1].slice(0, 8)}…-${match[2]}` : path;
 }
 function timeCell(date) {
-    return date ? `<time datetime="${html_escapeHtml(date.toISOString())}">${html_escapeHtml(render_formatTime(date))}</time>` : render_text(undefined);
+    return date ? `<time datetime="${html_escapeHtml(date.toISOString())}">${html_escapeHtml(timestamp_formatTime(date))}</time>` : render_text(undefined);
 }
 /** When the host last reported, and how long ago that was when the page was made. */
 function lastSeenCell(host, input) {
@@ -85947,21 +85965,6 @@ async function assertInside(root, real, path) {
 
 
 
-
-;// CONCATENATED MODULE: ./src/util/timestamp.ts
-/** A UTC time to the second as it appears in store keys: `20261203T142900Z` (sorts as it reads). */
-function keyTimestamp(date) {
-    return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-}
-/** The time a `keyTimestamp` names, or undefined for text that is not one. */
-function parseKeyTimestamp(text) {
-    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-    if (!m)
-        return undefined;
-    const [, y, mo, d, h, mi, s] = m;
-    const at = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
-    return Number.isNaN(at.getTime()) ? undefined : at;
-}
 
 ;// CONCATENATED MODULE: ./src/wave/history.ts
 

@@ -1,3 +1,8 @@
+/** ISO 8601 in UTC, to the second: `2026-12-03T14:29:00Z`. */
+export function formatTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /** A UTC time to the second as it appears in store keys: `20261203T142900Z` (sorts as it reads). */
 export function keyTimestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');

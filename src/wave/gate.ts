@@ -2,6 +2,7 @@ import type { Quorum } from '../fleet/types.js';
 import { reportsFailure, type DownloadProgress, type HostStatusReport } from '../fleet/status.js';
 import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
+import { formatTime } from '../util/timestamp.js';
 import type { GroupGate, HostGate, Observation } from './types.js';
 
 export interface GateHost {
@@ -106,7 +107,7 @@ export function blockedReason(gate: GroupGate, reports: 'reports' | 'report'): s
  * measured rate, how long that takes at most (NAR bytes; the wire carries them compressed).
  */
 export function describeDownload(download: DownloadProgress, bytesPerSecond?: number): string {
-  const left = `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${download.measuredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+  const left = `${formatBytes(download.bytes)} of ${formatBytes(download.totalBytes)} (${download.paths} of ${download.totalPaths} paths) left at ${formatTime(download.measuredAt)}`;
   return bytesPerSecond ? `${left}; at most ${describeRate(download.bytes, bytesPerSecond)}` : left;
 }
 

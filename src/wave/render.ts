@@ -1,4 +1,5 @@
 import { formatDuration } from '../util/duration.js';
+import { formatTime } from '../util/timestamp.js';
 import { markdownCode, markdownTable, markdownText } from '../util/markdown.js';
 import { describeQuorum } from './gate.js';
 import { describeHold } from './holds.js';
@@ -93,10 +94,7 @@ export function holdLines(holds: readonly HoldInfo[]): string[] {
   return holds.map((hold) => `- ${hold.url ? `[${markdownText(describeHold(hold))}](${hold.url})` : markdownText(describeHold(hold))}`);
 }
 
-/** ISO 8601 in UTC, to the second. */
-export function formatTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { formatTime };
 
 /** The gate's evidence as a Markdown section. */
 export function gateSection(gate: GroupGate): string {
