@@ -8,10 +8,14 @@ const ROLE = 'arn:aws:iam::123456789012:role/fleet-cache-writer';
 const REGION = 'eu-central-1';
 const LIFETIME = 3600;
 
-/** One clock for the holder, the issuer and STS, so moving it moves the whole world. */
+/**
+ * One clock for the holder, the issuer and STS, so moving it moves the whole world. It stands still on a
+ * whole second between moves: STS states Expiration in whole seconds, and a clock that ran on would let
+ * "301 s before expiry" drift across the 300 s refresh margin.
+ */
 function movableClock(): Clock & { advance(seconds: number): void } {
-  let offsetMs = 0;
-  return { now: () => new Date(Date.now() + offsetMs), advance: (seconds) => void (offsetMs += seconds * 1000) };
+  let nowMs = Math.floor(Date.now() / 1000) * 1000;
+  return { now: () => new Date(nowMs), advance: (seconds) => void (nowMs += seconds * 1000) };
 }
 
 let clock: ReturnType<typeof movableClock>;
