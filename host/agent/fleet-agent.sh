@@ -499,12 +499,13 @@ sequence_floor() {
   fi
 }
 
-# One run: returns 0 when nothing is wrong.
-# The newest manifest pointer of the mirrors and the store (asked in that order): sets mpath,
-# number and manifest_store. 0: found; 3: none has one; 1: none found and some could not be read
-# (why: $pointer_error). A source that fails is passed over for the next.
-find_pointer() {
-  mpath='' number='' manifest_store='' pointer_error=''
+# The manifest pointers of the mirrors and the store (asked in that order), as lines
+# "SEQUENCE SOURCE STORE-PATH" in $tmp/candidates, newest first (at one sequence, in source order).
+# 0: some found; 3: none has one; 1: none found and some could not be read (why: $pointer_error).
+# A source that fails is passed over for the next.
+find_pointers() {
+  pointer_error=''
+  : >"$tmp/candidates"
   for source in $mirrors $store_url; do
     source=${source%/}
     url="$source/fleet/$environment/$host.json"
@@ -537,31 +538,18 @@ find_pointer() {
       log "the mirror $source has manifest $n, not newer than the one applied"
       continue
     fi
-    if [ -z "$number" ] || [ "$n" -gt "$number" ]; then
-      mpath=$candidate number=$n manifest_store=$source
-    fi
+    printf '%s %s %s\n' "$n" "$source" "$candidate" >>"$tmp/candidates"
   done
-  [ -n "$mpath" ] && return 0
+  sort -s -k1,1nr "$tmp/candidates" >"$tmp/candidates.sorted"
+  mv "$tmp/candidates.sorted" "$tmp/candidates"
+  [ -s "$tmp/candidates" ] && return 0
   [ -n "$pointer_error" ] && return 1
   return 3
 }
 
-converge() {
-  find_pointer
-  case $? in
-    0) ;;
-    3) return 0 ;;
-    *)
-      fail "$pointer_error"
-      return 1
-      ;;
-  esac
-  [ "$manifest_store" = "$store_url" ] || log "manifest $number from the mirror $manifest_store"
-  if [ "$mpath" = "$(get_state manifest)" ] || [ "$mpath" = "$(applied_manifest)" ]; then
-    log "manifest $number is applied already"
-    return 0
-  fi
-
+# check_manifest: the manifest $mpath (sequence $number, from $manifest_store) is fetched with a
+# valid signature and sets m, system, action and sequence; 1 (why: $run_error) when it is refused.
+check_manifest() {
   verify_manifest_path "$mpath" || return 1
   m=$(cat "$mpath")
   format=$(json_field format "$m") || format=
@@ -592,9 +580,52 @@ converge() {
     fail "manifest refused: sequence $sequence expired at $expires"
     return 1
   fi
+}
+
+# One run: returns 0 when nothing is wrong. The newest manifest that passes every check is applied;
+# a newer one that is refused (a forged manifest on a mirror) does not hide it, but stays the run's
+# error, so the host reports it until the source is sound again.
+converge() {
+  find_pointers
+  case $? in
+    0) ;;
+    3) return 0 ;;
+    *)
+      fail "$pointer_error"
+      return 1
+      ;;
+  esac
+  refused=
+  found=
+  while read -r number manifest_store mpath <&3; do
+    if [ "$mpath" = "$(get_state manifest)" ] || [ "$mpath" = "$(applied_manifest)" ]; then
+      log "manifest $number is applied already"
+      break
+    fi
+    [ "$manifest_store" = "$store_url" ] || log "manifest $number from the mirror $manifest_store"
+    if check_manifest; then
+      found=1
+      break
+    fi
+    if [ "$manifest_store" != "$store_url" ]; then
+      run_error="$run_error (from the mirror $manifest_store)"
+    fi
+    refused="${refused:+$refused; }$run_error"
+  done 3<"$tmp/candidates"
+  if [ -z "$found" ]; then
+    [ -z "$refused" ] && return 0
+    fail "$refused"
+    return 1
+  fi
   # What the host should run from now on, even if fetching or switching fails (the metrics say so).
   put_state accepted "$system"
-  apply "$mpath" "$m"
+  if apply "$mpath" "$m"; then
+    [ -z "$refused" ] && return 0
+    fail "$refused"
+    return 1
+  fi
+  [ -n "$refused" ] && fail "$refused; $run_error"
+  return 1
 }
 
 # --- the status report --------------------------------------------------------------------------

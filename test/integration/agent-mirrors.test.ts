@@ -3,11 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/cache/open-store.js';
+import { parseSigningKey } from '../../src/cache/signing.js';
 import { publishManifest, prepareManifestStore } from '../../src/deploy/pull/index.js';
 import { parseStatusReport } from '../../src/fleet/status.js';
 import type { SimulatedHost } from '../support/hosts/index.js';
 import { freePort } from '../support/servers/index.js';
-import { pushClosures, runAgent, startAgentBed, type AgentBed, type AgentConfig } from './deploy-pull-fixture.js';
+import { generateKeyPair, pushClosures, runAgent, startAgentBed, type AgentBed, type AgentConfig } from './deploy-pull-fixture.js';
 
 /**
  * Manifests from more than one store: mirrors (a site cache, a copy on a mounted disk) asked
@@ -20,13 +21,15 @@ describe('pull agent: mirrors', () => {
   const dirs: string[] = [];
 
   /** A file:// store on a "disk": v2's closure (signed by the cache key) and, signed by the manifest key, a manifest for `host`. */
-  const mirrorFor = async (host: string, system: string) => {
+  const mirrorFor = async (host: string, system: string, { signingKey = bed.manifestKey, manifests = 1 } = {}) => {
     const dir = await mkdtemp(join(tmpdir(), 'fleet-mirror-'));
     dirs.push(dir);
     await pushClosures(`file://${dir}`, bed.cacheKey, [bed.v2]);
     const store = openStore(`file://${dir}`);
     await prepareManifestStore(store);
-    await publishManifest({ host, environment: 'production', system, wave: 'final', commit: 'f'.repeat(40), action: 'switch' }, { store, signingKey: bed.manifestKey });
+    for (let i = 0; i < manifests; i++) {
+      await publishManifest({ host, environment: 'production', system, wave: 'final', commit: 'f'.repeat(40), action: 'switch' }, { store, signingKey });
+    }
     await store.close();
     return dir;
   };
@@ -36,7 +39,7 @@ describe('pull agent: mirrors', () => {
   const reportOf = async (h: SimulatedHost) => parseStatusReport(await readFile(join(h.root, 'report.json'), 'utf8'));
 
   beforeAll(async () => {
-    bed = await startAgentBed({ hosts: 3, prefix: 'mirror' });
+    bed = await startAgentBed({ hosts: 4, prefix: 'mirror' });
   });
 
   afterAll(async () => {
@@ -86,5 +89,33 @@ describe('pull agent: mirrors', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(`the mirror file://${stale} has manifest 1, not newer than the one applied`);
     expect(await h.currentSystem()).toBe(bed.v2);
+  });
+
+  it('a forged newer manifest on a mirror does not hide the store\'s: the host converges from the store and reports the forgery until the mirror is sound', async () => {
+    const h = bed.host(3);
+    await bed.publish(h.name);
+    // Someone with the mirror's disk but not the manifest key: manifest 3, back to the old system.
+    const forger = parseSigningKey((await generateKeyPair('fleet-manifest-mirror-1')).secret);
+    const forged = await mirrorFor(h.name, bed.v1, { signingKey: forger, manifests: 3 });
+    const config = bed.config(h, { mirrors: `file://${forged}`, reportUrl: `file://${join(h.root, 'report.json')}` });
+
+    const run = await runAgent(h, config);
+    expect(run.code).toBe(1);
+    expect(await h.currentSystem()).toBe(bed.v2);
+    const report = await reportOf(h);
+    expect(report).toMatchObject({ system: bed.v2, manifestSequence: 1 });
+    expect(report.lastError).toMatch(new RegExp(`^manifest refused: could not fetch /nix/store/\\w{32}-fleet-manifest-${h.name}-3 with a valid signature`));
+    expect(report.lastError).toContain(`(from the mirror file://${forged})`);
+
+    // Still there on the next run: nothing new to apply, and the forgery is reported again.
+    const again = await runAgent(h, config);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('manifest 1 is applied already');
+    expect((await reportOf(h)).lastError).toContain(`(from the mirror file://${forged})`);
+
+    await rm(join(forged, 'fleet'), { recursive: true });
+    const sound = await runAgent(h, config);
+    expect(sound.code).toBe(0);
+    expect((await reportOf(h)).lastError).toBeNull();
   });
 });
