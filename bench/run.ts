@@ -10,7 +10,9 @@
  * max-concurrency 10 (root only), against the sum of the per-host times; and pushing while the
  * build runs against pushing after it (bench/push-while-building.ts); and the cache's garbage
  * collection over BENCH_GC_NARINFOS (200000; 0 skips it) narinfos and their NARs in s3rver: listing,
- * planning and sweep times, S3 requests by kind, peak RSS (bench/gc.ts; no peer, absolute figures).
+ * planning and sweep times, S3 requests by kind, peak RSS (bench/gc.ts; no peer, absolute figures);
+ * and a pull host converging over a poor link cut every 30 s, against the same link undisturbed
+ * (bench/poor-link.ts, root only; BENCH_POOR_LINK_MIB=0 skips it, about half an hour at its defaults).
  * Timings are printed, never asserted. BENCH_JSON=FILE also writes the rows as JSON for bench/lanes.ts.
  */
 import { execFile } from 'node:child_process';
@@ -24,6 +26,7 @@ import { nixKeyPair } from '../test/support/keys.js';
 import { startFaultProxy, startNginxCache } from '../test/support/servers/index.js';
 import { benchDeploy, formatDeployBench } from './deploy.js';
 import { benchGc, formatGcBench } from './gc.js';
+import { benchPoorLink, formatPoorLinkBench } from './poor-link.js';
 import { benchEarlyPush, formatEarlyPushBench } from './push-while-building.js';
 import { importSynthetic, largePaths, smallClosure } from './synthetic.js';
 
@@ -128,6 +131,7 @@ try {
   if (Number(process.env.BENCH_EARLY_HOSTS ?? 4) > 0) console.log(`\n${formatEarlyPushBench(await benchEarlyPush())}`);
   if (DEPLOY_HOSTS > 0 && process.getuid?.() === 0) console.log(`\n${formatDeployBench(await benchDeploy({ hosts: DEPLOY_HOSTS, maxConcurrency: 10 }))}`);
   if (GC_NARINFOS > 0) console.log(`\n${formatGcBench(await benchGc({ narinfos: GC_NARINFOS }))}`);
+  if (Number(process.env.BENCH_POOR_LINK_MIB ?? 200) > 0 && process.getuid?.() === 0) console.log(`\n${formatPoorLinkBench(await benchPoorLink())}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

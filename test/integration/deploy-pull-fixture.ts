@@ -103,9 +103,15 @@ function agentEnvironment(host: SimulatedHost, config: AgentConfig, extraEnv: Re
 }
 
 /** Runs the agent inside the host (over the harness's ssh, so in its namespaces). */
-export async function runAgent(host: SimulatedHost, config: AgentConfig, command: 'run' | 'report' = 'run', extraEnv: Record<string, string> = {}): Promise<ExecResult> {
+export async function runAgent(
+  host: SimulatedHost,
+  config: AgentConfig,
+  command: 'run' | 'report' = 'run',
+  extraEnv: Record<string, string> = {},
+  { timeoutMs = 120_000 }: { timeoutMs?: number } = {},
+): Promise<ExecResult> {
   const installed = await host.installHostFiles();
-  return host.ssh(['env', ...agentEnvironment(host, config, extraEnv), '/bin/sh', `${installed}/agent/fleet-agent.sh`, command], { timeoutMs: 120_000 });
+  return host.ssh(['env', ...agentEnvironment(host, config, extraEnv), '/bin/sh', `${installed}/agent/fleet-agent.sh`, command], { timeoutMs });
 }
 
 /**
@@ -154,10 +160,14 @@ export interface AgentBed {
   stop(): Promise<void>;
 }
 
-export async function startAgentBed(options: { hosts: number; prefix: string }): Promise<AgentBed> {
-  const [first, second] = await Promise.all([buildExampleFleet({ variant: '1', hosts: ['clinic-kin'] }), buildExampleFleet({ variant: 'pull-2', hosts: ['clinic-kin'] })]);
+/** `v2`: the new system (default: the example fleet's clinic-kin at variant pull-2). */
+export async function startAgentBed(options: { hosts: number; prefix: string; v2?: string }): Promise<AgentBed> {
+  const [first, second] = await Promise.all([
+    buildExampleFleet({ variant: '1', hosts: ['clinic-kin'] }),
+    options.v2 ? undefined : buildExampleFleet({ variant: 'pull-2', hosts: ['clinic-kin'] }),
+  ]);
   const v1 = first.toplevels['clinic-kin'] as string;
-  const v2 = second.toplevels['clinic-kin'] as string;
+  const v2 = options.v2 ?? (second?.toplevels['clinic-kin'] as string);
   const manifestKey = parseSigningKey((await generateKeyPair(`fleet-manifest-${options.prefix}-1`)).secret);
   const cacheKey = await generateKeyPair(`cache-${options.prefix}-1`);
   const [s3, cache, fleet] = await Promise.all([startS3rver(), startNginxCache(), startHosts(options.hosts, { system: v1, names: (i) => `${options.prefix}-${i}` })]);

@@ -110,6 +110,20 @@ describe('startFaultProxy', () => {
     expect(p.stats.responseBodyBytes).toBe(1000);
   });
 
+  test('a link that goes down drops every open connection, mid-body and idle, and the next request gets through', async () => {
+    await fetch(`${target.url}/big`, { method: 'PUT', body: Buffer.alloc(1 << 20, 7) });
+    const p = await proxy({ linkBytesPerSecond: 64 * 1024 });
+    await (await fetch(`${p.url}/obj`)).text();
+    const res = await fetch(`${p.url}/big`);
+    expect(res.status).toBe(200);
+    const body = res.arrayBuffer();
+    // Every connection opened so far is still open (keep-alive), the idle one included.
+    expect(p.cutConnections()).toBe(p.stats.connections);
+    await expect(body).rejects.toThrow();
+    expect(p.stats.responseBodyBytes).toBeLessThan(10_000 + (1 << 20));
+    expect(await (await fetch(`${p.url}/obj`)).text()).toBe('x'.repeat(10_000));
+  });
+
   test('latency is added to every request; faults can be limited and changed', async () => {
     const p = await proxy({ latencyMs: 20, failRate: 1, status: 500, methods: ['PUT'] });
     expect((await fetch(`${p.url}/obj`)).status).toBe(200);

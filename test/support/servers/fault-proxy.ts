@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { sleep } from '../../../src/util/async.js';
 
 export interface FaultProxyOptions {
@@ -21,6 +22,8 @@ export interface FaultProxyOptions {
   latencyMs?: number;
   /** Response bodies reach clients at most this fast, each response on its own (a slow link). */
   downloadBytesPerSecond?: number;
+  /** All response bodies together reach clients at most this fast: one link that every connection shares. */
+  linkBytesPerSecond?: number;
   /** Changes which requests get faults; the same seed faults the same requests. */
   seed?: number;
   /**
@@ -65,6 +68,8 @@ export interface FaultProxy {
   stats: FaultProxyStats;
   /** Changes the faults from now on (e.g. turn them off to check what was stored). */
   configure(options: FaultProxyOptions): void;
+  /** Drops every client connection open now, mid-body or idle, as a link that goes down does; returns how many. */
+  cutConnections(): number;
   stop(): Promise<void>;
 }
 
@@ -93,6 +98,16 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
     log: [],
   };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const clients = new Set<Socket>();
+  /** When the shared link is free again (linkBytesPerSecond): each piece books the link after the one before. */
+  let linkFreeAt = 0;
+  const linkTurn = (bytes: number): Promise<void> => {
+    const rate = options.linkBytesPerSecond;
+    if (!rate) return Promise.resolve();
+    const now = performance.now();
+    linkFreeAt = Math.max(now, linkFreeAt) + (bytes / rate) * 1000;
+    return sleep(linkFreeAt - now);
+  };
 
   const chooseFault = (req: IncomingMessage): FaultKind | undefined => {
     const method = req.method ?? 'GET';
@@ -236,10 +251,10 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
           return;
         }
         const rate = options.downloadBytesPerSecond;
-        if (rate) {
+        if (rate || options.linkBytesPerSecond) {
           // Held for as long as the piece takes at the rate (and until the client took it).
           up.pause();
-          const due = sleep((piece.length / rate) * 1000);
+          const due = Promise.all([rate ? sleep((piece.length / rate) * 1000) : undefined, linkTurn(piece.length)]);
           const drained = more ? Promise.resolve() : new Promise<void>((resolve) => res.once('drain', () => resolve()));
           void Promise.all([due, drained]).then(() => up.resume());
         } else if (!more) {
@@ -259,7 +274,11 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
     handle(req, res).catch(() => res.destroy());
   });
   server.keepAliveTimeout = 30_000;
-  server.on('connection', () => stats.connections++);
+  server.on('connection', (socket: Socket) => {
+    stats.connections++;
+    clients.add(socket);
+    socket.once('close', () => clients.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -277,6 +296,11 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
     // Replaces the options (not merged), so a test states the whole fault setup.
     configure: (next) => {
       options = { ...next };
+    },
+    cutConnections: () => {
+      const open = clients.size;
+      for (const socket of clients) socket.destroy();
+      return open;
     },
     stop: async () => {
       server.closeAllConnections();
