@@ -12,8 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatBytes } from '../src/util/bytes.js';
 import { formatDuration } from '../src/util/duration.js';
-import { exec } from '../src/util/exec.js';
-import { runAgent, startAgentBed, type AgentBed } from '../test/integration/deploy-pull-fixture.js';
+import { narsToFetch, runAgent, startAgentBed, type AgentBed } from '../test/integration/deploy-pull-fixture.js';
 import { copyExampleFleet, toplevelInstallable } from '../test/support/example-fleet.js';
 import { offlineNix } from '../test/support/nix.js';
 import { startFaultProxy, type FaultProxy } from '../test/support/servers/index.js';
@@ -53,18 +52,6 @@ async function bigSystem(mib: number): Promise<string> {
   return built.outputs.out as string;
 }
 
-/** The NAR bytes a host running v1 fetches for v2, by the cache's narinfos. */
-async function narBytes(bed: AgentBed): Promise<number> {
-  const requisites = async (path: string) => (await exec('nix-store', ['--query', '--requisites', path])).stdout.trim().split('\n');
-  const have = new Set(await requisites(bed.v1));
-  let total = 0;
-  for (const path of (await requisites(bed.v2)).filter((p) => !have.has(p))) {
-    const narinfo = await (await fetch(`${bed.cache.url}/${path.slice('/nix/store/'.length, '/nix/store/'.length + 32)}.narinfo`)).text();
-    total += Number(/^FileSize: (\d+)$/m.exec(narinfo)?.[1] ?? NaN);
-  }
-  return total;
-}
-
 /** Runs the agent on host `index` through `link` until it runs v2. */
 async function converge(bed: AgentBed, index: number, link: FaultProxy): Promise<PoorLinkRun> {
   const host = bed.host(index);
@@ -94,7 +81,7 @@ export async function benchPoorLink(): Promise<PoorLinkBench> {
       cuts++;
     }, CUT_S * 1000);
     const [undisturbed, cut] = await Promise.all([converge(bed, 0, steady), converge(bed, 1, flaky)]);
-    return { narBytes: await narBytes(bed), bytesPerSecond, cutEverySeconds: CUT_S, cuts, undisturbed, cut };
+    return { narBytes: (await narsToFetch(bed)).reduce((sum, nar) => sum + nar.fileSize, 0), bytesPerSecond, cutEverySeconds: CUT_S, cuts, undisturbed, cut };
   } finally {
     clearInterval(cutter);
     await Promise.all(links.map((link) => link.stop()));

@@ -540,8 +540,7 @@ find_pointers() {
     fi
     printf '%s %s %s\n' "$n" "$source" "$candidate" >>"$tmp/candidates"
   done
-  sort -s -k1,1nr "$tmp/candidates" >"$tmp/candidates.sorted"
-  mv "$tmp/candidates.sorted" "$tmp/candidates"
+  sort -s -k1,1nr -o "$tmp/candidates" "$tmp/candidates"
   [ -s "$tmp/candidates" ] && return 0
   [ -n "$pointer_error" ] && return 1
   return 3
@@ -612,19 +611,16 @@ converge() {
     fi
     refused="${refused:+$refused; }$run_error"
   done 3<"$tmp/candidates"
-  if [ -z "$found" ]; then
-    [ -z "$refused" ] && return 0
-    fail "$refused"
-    return 1
+  if [ -n "$found" ]; then
+    # What the host should run from now on, even if fetching or switching fails (the metrics say so).
+    put_state accepted "$system"
+    if ! apply "$mpath" "$m"; then
+      [ -n "$refused" ] && fail "$refused; $run_error"
+      return 1
+    fi
   fi
-  # What the host should run from now on, even if fetching or switching fails (the metrics say so).
-  put_state accepted "$system"
-  if apply "$mpath" "$m"; then
-    [ -z "$refused" ] && return 0
-    fail "$refused"
-    return 1
-  fi
-  [ -n "$refused" ] && fail "$refused; $run_error"
+  [ -z "$refused" ] && return 0
+  fail "$refused"
   return 1
 }
 

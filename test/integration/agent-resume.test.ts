@@ -3,16 +3,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readReport } from '../../src/deploy/pull/index.js';
 import { sleep } from '../../src/util/async.js';
-import { exec } from '../../src/util/exec.js';
 import type { SimulatedHost } from '../support/hosts/index.js';
 import { freePort } from '../support/servers/index.js';
-import { agentPaths, runAgent, startAgentBed, type AgentBed, type AgentConfig } from './deploy-pull-fixture.js';
-
-interface Nar {
-  path: string;
-  url: string;
-  fileSize: number;
-}
+import { agentPaths, narsToFetch, runAgent, startAgentBed, type AgentBed, type AgentConfig, type CachedNar as Nar } from './deploy-pull-fixture.js';
 
 /**
  * Downloads over poor links, on simulated hosts with the real agent: a link cut in the middle of
@@ -38,17 +31,7 @@ describe('pull agent: resumable downloads', () => {
   beforeAll(async () => {
     bed = await startAgentBed({ hosts: 4, prefix: 'resume' });
     ({ v1, v2 } = bed);
-    // The NARs v2 adds to v1's closure, by their narinfos in the cache.
-    const fresh = host(0);
-    const closure = (await fresh.ssh(['nix-store', '--query', '--requisites', v1])).stdout;
-    const all = (await exec('nix-store', ['--query', '--requisites', v2])).stdout.trim().split('\n');
-    nars = [];
-    for (const path of all.filter((p) => !closure.includes(p))) {
-      const hash = path.slice('/nix/store/'.length, '/nix/store/'.length + 32);
-      const narinfo = await (await fetch(`${bed.cache.url}/${hash}.narinfo`)).text();
-      nars.push({ path, url: /^URL: (.+)$/m.exec(narinfo)?.[1] as string, fileSize: Number(/^FileSize: (\d+)$/m.exec(narinfo)?.[1]) });
-    }
-    nars.sort((a, b) => b.fileSize - a.fileSize);
+    nars = await narsToFetch(bed);
   });
 
   afterAll(async () => {

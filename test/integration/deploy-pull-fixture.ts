@@ -139,6 +139,26 @@ export async function windowAround(host: SimulatedHost, open: boolean): Promise<
   return open ? `${at(-60)}-${at(60)}` : `${at(120)}-${at(180)}`;
 }
 
+/** A NAR in the bed's cache, by its narinfo. */
+export interface CachedNar {
+  path: string;
+  url: string;
+  fileSize: number;
+}
+
+/** The NARs a host running v1 fetches for v2, by the cache's narinfos, largest first. */
+export async function narsToFetch(bed: AgentBed): Promise<CachedNar[]> {
+  const requisites = async (path: string) => (await exec('nix-store', ['--query', '--requisites', path])).stdout.trim().split('\n');
+  const have = new Set(await requisites(bed.v1));
+  const nars: CachedNar[] = [];
+  for (const path of (await requisites(bed.v2)).filter((p) => !have.has(p))) {
+    const hash = path.slice('/nix/store/'.length, '/nix/store/'.length + 32);
+    const narinfo = await (await fetch(`${bed.cache.url}/${hash}.narinfo`)).text();
+    nars.push({ path, url: /^URL: (.+)$/m.exec(narinfo)?.[1] as string, fileSize: Number(/^FileSize: (\d+)$/m.exec(narinfo)?.[1]) });
+  }
+  return nars.sort((a, b) => b.fileSize - a.fileSize);
+}
+
 /** What the agent tests share: hosts seeded with the example fleet's v1, v2 in a cache, a manifest store. */
 export interface AgentBed {
   fleet: SimulatedFleet;
