@@ -896,10 +896,8 @@ esac
 [ -n "$environment" ] || die "FLEET_AGENT_ENVIRONMENT is not set"
 [ -n "$store_url" ] || die "FLEET_AGENT_STORE_URL is not set"
 [ -n "$manifest_keys" ] || die "FLEET_AGENT_MANIFEST_KEYS is not set"
-case $bandwidth_limit in
-  '' | [1-9]*[0-9] | [1-9]*[0-9][kKmMgG]) ;;
-  *) die "FLEET_AGENT_BANDWIDTH_LIMIT \"$bandwidth_limit\" is not bytes per second such as 200k or 1m" ;;
-esac
+[ -z "$bandwidth_limit" ] || bytes_per_second "$bandwidth_limit" >/dev/null ||
+  die "FLEET_AGENT_BANDWIDTH_LIMIT \"$bandwidth_limit\" is not bytes per second such as 200k or 1m"
 for window in "$reboot_window" "$activation_window"; do
   case $window in
     '' | [0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]) ;;

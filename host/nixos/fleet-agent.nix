@@ -186,7 +186,7 @@ in
       type = types.nullOr (types.strMatching "[1-9][0-9]*[kKmMgG]?");
       default = null;
       example = "200k";
-      description = "Bytes per second the agent may use for fetching a closure (curl's --limit-rate: 200k, 1m). Null: no limit.";
+      description = "Bytes per second the agent may use for fetching a closure, on average over the run (1024-based, as curl's --limit-rate: 200k, 1m). Null: no limit.";
     };
 
     proxy = mkOption {

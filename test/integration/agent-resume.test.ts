@@ -113,9 +113,11 @@ describe('pull agent: resumable downloads', () => {
   it('refuses a bandwidth limit it cannot read, and changes nothing', async () => {
     const h = host(3);
     await bed.publish(h.name);
-    const run = await runAgent(h, config(h), 'run', { FLEET_AGENT_BANDWIDTH_LIMIT: 'fast' });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain('FLEET_AGENT_BANDWIDTH_LIMIT "fast" is not bytes per second such as 200k or 1m');
+    for (const limit of ['fast', '1x2', '0', '10kb', '-5k']) {
+      const run = await runAgent(h, config(h), 'run', { FLEET_AGENT_BANDWIDTH_LIMIT: limit });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`FLEET_AGENT_BANDWIDTH_LIMIT "${limit}" is not bytes per second such as 200k or 1m`);
+    }
     expect(await h.currentSystem()).toBe(v1);
   });
 });

@@ -1,0 +1,75 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnProcess } from '../../../src/util/exec.js';
+import { freePort, waitForPort } from './ports.js';
+
+export const TINYPROXY = '/usr/bin/tinyproxy';
+
+/** A request the proxy passed on: `GET http://127.0.0.1:8080/x.narinfo`, or `CONNECT host:443`. */
+export interface ProxiedRequest {
+  method: string;
+  /** The absolute URL of a plain HTTP request, `host:port` of a CONNECT. */
+  target: string;
+}
+
+export interface ForwardProxy {
+  /** `http://127.0.0.1:PORT`: what http_proxy, https_proxy and HTTPS_PROXY take. */
+  url: string;
+  port: number;
+  /** Every request it passed on so far, in order (its own log at LogLevel Connect). */
+  requests(): ProxiedRequest[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Debian's tinyproxy as the forward proxy of an enterprise network or a clinic: it passes on
+ * plain HTTP requests (adding `Via: 1.1 tinyproxy`) and CONNECT tunnels, and logs each one. It runs
+ * in the foreground (`-d`) as the caller's user, logging to its stdout, which is read here.
+ */
+export async function startForwardProxy(): Promise<ForwardProxy> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleet-tinyproxy-'));
+  let lastError = '';
+  // The port is chosen before tinyproxy binds it, so another process may take it first: retry.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const conf = join(dir, 'tinyproxy.conf');
+    await writeFile(conf, ['Port ' + port, 'Listen 127.0.0.1', 'Timeout 600', 'LogLevel Connect', 'MaxClients 200', 'Allow 127.0.0.1', ''].join('\n'));
+    const child = spawnProcess(TINYPROXY, ['-d', '-c', conf]);
+    let output = '';
+    let exited: string | undefined;
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const exit = new Promise<void>((resolve) =>
+      child.once('close', (code, signal) => {
+        exited = `tinyproxy exited (${signal ?? code}) before listening: ${output.trim()}`;
+        resolve();
+      }),
+    );
+    try {
+      await waitForPort(port, { gaveUp: () => exited });
+    } catch (error) {
+      child.kill('SIGKILL');
+      await exit;
+      lastError = error instanceof Error ? error.message : String(error);
+      if (/Address already in use|Unable to create listening socket/i.test(lastError)) continue;
+      break;
+    }
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      requests: () => [...output.matchAll(/^CONNECT\s.*\]: Request \(file descriptor \d+\): (\S+) (\S+) HTTP\/[\d.]+$/gm)].map((m) => ({ method: m[1] as string, target: m[2] as string })),
+      stop: async () => {
+        if (exited === undefined) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+          await exit;
+          clearTimeout(timer);
+        }
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  await rm(dir, { recursive: true, force: true });
+  throw new Error(`could not start tinyproxy: ${lastError}`);
+}
