@@ -21,13 +21,14 @@ describe('pull deploys: nudging the agents', () => {
   let session: SshSession;
 
   /** The inventory entry of a pull host, reachable over ssh or not. */
-  const pullHost = (h: SimulatedHost, ssh: 'reachable' | 'none' | { port: number }): Host => {
+  const pullHost = (h: SimulatedHost, ssh: 'reachable' | 'none' | { port: number } | { jump: string }): Host => {
     const entry = h.inventoryHost({ environment: 'production', wave: 'final' });
     const reach = entry.deploy.method === 'ssh' ? entry.deploy : undefined;
     if (!reach) throw new Error('simulated hosts are ssh hosts');
     if (ssh === 'none') return { ...entry, deploy: { method: 'pull' } };
-    return { ...entry, deploy: { method: 'pull', ssh: ssh === 'reachable' ? reach : { ...reach, port: ssh.port } } };
+    return { ...entry, deploy: { method: 'pull', ssh: ssh === 'reachable' ? reach : { ...reach, ...ssh } } };
   };
+  const accepted = async (h: SimulatedHost) => ((await readFile(join(h.root, 'sshd.log'), 'utf8').catch(() => '')).match(/Accepted publickey/g) ?? []).length;
   const transport = (waitMs: number) =>
     PullTransport.open({
       store: bed.store,
@@ -41,7 +42,7 @@ describe('pull deploys: nudging the agents', () => {
   const started = async (h: SimulatedHost) => (await readFile(join(h.root, 'run', 'fleet-sim', 'started'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
 
   beforeAll(async () => {
-    bed = await startAgentBed({ hosts: 3, prefix: 'nudge' });
+    bed = await startAgentBed({ hosts: 4, prefix: 'nudge' });
     session = await SshSession.open({ privateKey: bed.fleet.privateKey, knownHosts: bed.fleet.knownHosts });
     for (const h of bed.fleet.hosts) await installAgentUnit(h, bed.config(h));
   });
@@ -59,6 +60,19 @@ describe('pull deploys: nudging the agents', () => {
     expect(result.message).toMatch(/^manifest 1; nudged: its agent runs now: /);
     expect(await started(h)).toEqual(['fleet-agent.service']);
     expect(await h.currentSystem()).toBe(bed.v2);
+  });
+
+  it('reaches a host behind a relay through its jump host from the inventory, as MSF reaches its clinics', async () => {
+    const [relay, h] = [bed.host(0), bed.host(3)];
+    const relayed = await accepted(relay);
+    const pull = await transport(60_000);
+    const result = await pull.deployHost({ host: pullHost(h, { jump: `root@127.0.0.1:${relay.port}` }), system: bed.v2 });
+    expect(result).toMatchObject({ host: h.name, outcome: 'succeeded', after: bed.v2 });
+    expect(result.message).toMatch(/^manifest 1; nudged: its agent runs now: /);
+    expect(await started(h)).toEqual(['fleet-agent.service']);
+    expect(await h.currentSystem()).toBe(bed.v2);
+    // The nudge's connection went through the relay's sshd.
+    expect((await accepted(relay)) - relayed).toBeGreaterThanOrEqual(1);
   });
 
   it('reports the hosts it could not nudge, publishing their manifests all the same', async () => {
