@@ -317,7 +317,7 @@ __webpack_unused_export__ = Client
 __webpack_unused_export__ = Pool
 __webpack_unused_export__ = BalancedPool
 __webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
+module.exports.kT = ProxyAgent
 __webpack_unused_export__ = EnvHttpProxyAgent
 __webpack_unused_export__ = RetryAgent
 __webpack_unused_export__ = RetryHandler
@@ -392,7 +392,7 @@ __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
 const fetchImpl = (__nccwpck_require__(4398).fetch)
-__webpack_unused_export__ = async function fetch (init, options = undefined) {
+module.exports.hd = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
   } catch (err) {
@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5927);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1329);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5927:
+/***/ 1329:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29103,7 +29103,197 @@ const async_systemClock = { now: () => new Date() };
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./src/util/proxy.ts
+
+
+
+/**
+ * The forward proxy of self-hosted runners and enterprise networks, for every client fleet opens
+ * (GitHub REST and GraphQL, the OIDC token request, STS, S3, HTTP caches). Which requests take
+ * it follows `@actions/http-client`, as the runner and actions/cache do: `https_proxy`/`HTTPS_PROXY`
+ * for https, `http_proxy`/`HTTP_PROXY` for http (never the one for the other), `no_proxy`/`NO_PROXY`
+ * (hosts, `.suffix`, `host:port`, `*`), and loopback always direct.
+ */
+/** The proxy a request to `url` goes through; undefined: it goes direct. */
+function proxyFor(url) {
+    return getProxyUrl(typeof url === 'string' ? new URL(url) : url);
+}
+/** Node 24.5 added proxies to node:http's Agent (`proxyEnv`); older Node would ignore the option. */
+const NODE_PROXY_SUPPORT = (/* unused pure expression or super */ null && ([24, 5]));
+function nodeHasProxySupport(version = process.versions.node) {
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    return major > NODE_PROXY_SUPPORT[0] || (major === NODE_PROXY_SUPPORT[0] && minor >= NODE_PROXY_SUPPORT[1]);
+}
+/**
+ * What a node:http(s) Agent for requests to `url`'s origin needs to go through its proxy (Node's
+ * own proxy support: absolute URLs for http, CONNECT for https; credentials in the proxy URL become
+ * Proxy-Authorization). Nothing when the origin is reached direct.
+ */
+function proxy_agentProxyOptions(url) {
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return {};
+    if (!nodeHasProxySupport()) {
+        throw new UserError(`${redactProxyUrl(proxy)} is set as the proxy for ${new URL(url).host}, but this runner's Node ${process.versions.node} cannot use a proxy for node:http (Node 24.5 or later can). Update the runner, or list the host in NO_PROXY if it is reached without the proxy.`);
+    }
+    return { proxyEnv: { HTTP_PROXY: proxy.href, HTTPS_PROXY: proxy.href } };
+}
+const dispatchers = new Map();
+function dispatcherFor(proxy) {
+    let dispatcher = dispatchers.get(proxy.href);
+    if (!dispatcher) {
+        // @actions/http-client hands back a URL whose username and password read decoded already.
+        const credentials = proxy.username || proxy.password ? { token: `Basic ${Buffer.from(`${proxy.username}:${proxy.password}`).toString('base64')}` } : {};
+        dispatcher = new undici/* ProxyAgent */.kT({ uri: `${proxy.protocol}//${proxy.host}`, ...credentials });
+        dispatchers.set(proxy.href, dispatcher);
+    }
+    return dispatcher;
+}
+/** `fetch` that takes the proxy a request's URL calls for (undici's ProxyAgent); Octokit and the OIDC request use it. */
+const proxy_proxiedFetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return fetch(input, init);
+    return (0,undici/* fetch */.hd)(input, { ...init, dispatcher: dispatcherFor(proxy) });
+};
+/** A proxy URL as it may be shown: without its password. */
+function redactProxyUrl(proxy) {
+    if (!proxy.password)
+        return proxy.href;
+    const shown = new URL(proxy.href);
+    shown.password = '***';
+    return shown.href;
+}
+/** The passwords of the proxies set in `env`, decoded and as written, for the runner to mask. */
+function proxySecrets(env = process.env) {
+    const secrets = new Set();
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
+        const value = env[name];
+        if (!value)
+            continue;
+        try {
+            const { password } = new URL(value.includes('://') ? value : `http://${value}`);
+            if (password) {
+                secrets.add(password);
+                secrets.add(decodeURIComponent(password));
+            }
+        }
+        catch {
+            // Not a URL: @actions/http-client and curl will not use it either.
+        }
+    }
+    return [...secrets];
+}
+/**
+ * The proxy settings for a child (Nix, git, ssh's helpers): libcurl, which Nix fetches with, reads
+ * only the lowercase `http_proxy`, so the uppercase forms are copied down; loopback stays direct
+ * for it as it does for fleet's own clients.
+ */
+function childProxyEnvironment(env) {
+    const httpProxy = env.http_proxy || env.HTTP_PROXY;
+    const httpsProxy = env.https_proxy || env.HTTPS_PROXY;
+    if (!httpProxy && !httpsProxy)
+        return {};
+    const noProxy = [env.no_proxy || env.NO_PROXY, 'localhost,127.0.0.0/8,::1'].filter(Boolean).join(',');
+    return { ...(httpProxy ? { http_proxy: httpProxy } : {}), ...(httpsProxy ? { https_proxy: httpsProxy } : {}), no_proxy: noProxy };
+}
+
 ;// CONCATENATED MODULE: ./src/util/exec.ts
+
 
 class CommandError extends Error {
     command;
@@ -29176,9 +29366,9 @@ function exec_exec(cmd, args, options = {}) {
  * in-process) and the tokens for OIDC and the Actions services, which are used in-process too.
  */
 const RUNNER_SECRET = /^(INPUT_.*|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL|ACTIONS_RUNTIME_TOKEN)$/i;
-/** `env` without the runner's secrets: what every child gets, whatever the call site passed. */
+/** `env` without the runner's secrets, with the proxy settings as libcurl reads them: what every child gets, whatever the call site passed. */
 function childEnvironment(env) {
-    return Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name)));
+    return { ...Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name))), ...childProxyEnvironment(env) };
 }
 /** Starts a program whose stdout the caller consumes as a stream. */
 function spawnProcess(cmd, args, options = {}) {
@@ -36295,6 +36485,7 @@ async function retry_retry(operation, options) {
 
 
 
+
 /** Repeating these cannot do anything twice: Git objects are content-addressed. */
 const IDEMPOTENT_POST = /\/git\/(blobs|trees|commits)$/;
 /** Network errors (no status), server errors and rate limiting may pass. */
@@ -36322,6 +36513,7 @@ function createGitHubClient(options) {
         auth: options.token,
         baseUrl,
         userAgent: options.userAgent ?? 'fleet-actions',
+        request: { fetch: proxy_proxiedFetch },
         log: { debug: () => { }, info: () => { }, warn: (m) => log.debug(m), error: (m) => log.debug(m) },
     });
     octokit.hook.wrap('request', async (request, endpoint) => {
@@ -36693,101 +36885,8 @@ const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.me
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -39865,12 +39964,16 @@ function isForkPullRequest(env) {
 ;// CONCATENATED MODULE: ./src/runner/run.ts
 
 
+
 /**
  * The one try/catch of an action's entry point: any error fails the step with its message.
  * FLEET_DEBUG=1 adds the stack to the debug log.
  */
 async function runAction(main) {
     try {
+        // A proxy URL's password would otherwise show wherever a URL or an error quotes it.
+        for (const secret of proxySecrets())
+            core_setSecret(secret);
         await main();
     }
     catch (error) {
@@ -39881,6 +39984,7 @@ async function runAction(main) {
 }
 
 ;// CONCATENATED MODULE: ./src/aws/id-token.ts
+
 
 
 /** The audience AWS expects in a GitHub OIDC token unless the IAM provider says otherwise. */
@@ -39920,7 +40024,7 @@ async function id_token_getWebIdentityToken(audience = id_token_DEFAULT_AUDIENCE
     const requestOnce = async () => {
         let response;
         try {
-            response = await fetch(url, {
+            response = await proxiedFetch(url, {
                 headers: { authorization: `Bearer ${requestToken}`, accept: 'application/json' },
                 signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
             });
@@ -40031,6 +40135,31 @@ function validate_validateRegion(value, inputName = 'aws-region') {
     return value;
 }
 
+;// CONCATENATED MODULE: ./src/aws/request-handler.ts
+
+const request_handler_AWS_SERVICES = {
+    sts: { host: 'sts', envId: 'STS' },
+    s3: { host: 's3', envId: 'S3' },
+    autoScaling: { host: 'autoscaling', envId: 'AUTO_SCALING' },
+    ec2: { host: 'ec2', envId: 'EC2' },
+    ssm: { host: 'ssm', envId: 'SSM' },
+};
+/**
+ * Where a client of `service` in `region` sends its requests, as the SDK picks it: an explicit
+ * endpoint, AWS_ENDPOINT_URL_<ID>, AWS_ENDPOINT_URL, else AWS's regional endpoint.
+ */
+function request_handler_awsEndpointOf(service, region, explicit, env = process.env) {
+    return explicit || env[`AWS_ENDPOINT_URL_${service.envId}`] || env.AWS_ENDPOINT_URL || `https://${service.host}.${region}.amazonaws.com`;
+}
+/**
+ * The SDK's request handler settings for a client whose requests go to `endpoint`: through the
+ * proxy HTTPS_PROXY/HTTP_PROXY/NO_PROXY call for there (util/proxy), with `agent`'s pool settings.
+ */
+function request_handler_awsRequestHandler(endpoint, agent = {}) {
+    const options = { ...agent, ...agentProxyOptions(endpoint) };
+    return { httpAgent: options, httpsAgent: options };
+}
+
 ;// CONCATENATED MODULE: ./src/aws/sts-errors.ts
 
 
@@ -40097,6 +40226,7 @@ function sts_errors_explainAssumeRoleError(error, token, roleArn) {
 
 
 
+
 /** Validates every option before anything is requested, so a typo fails without side effects. */
 function sts_validateAssumeRoleOptions(options, env = process.env) {
     parseRoleArn(options.roleArn);
@@ -40117,6 +40247,7 @@ function stsEndpoint(explicit, env = process.env) {
 function createStsClient(options) {
     return new STSClient({
         region: options.region,
+        requestHandler: awsRequestHandler(awsEndpointOf(AWS_SERVICES.sts, options.region, options.endpoint)),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
     });

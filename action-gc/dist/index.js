@@ -35091,7 +35091,7 @@ __webpack_unused_export__ = debug; // for test
 
 /***/ }),
 
-/***/ 4371:
+/***/ 6752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
@@ -35202,7 +35202,7 @@ __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
 const fetchImpl = (__nccwpck_require__(4398).fetch)
-__webpack_unused_export__ = async function fetch (init, options = undefined) {
+module.exports.hd = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
   } catch (err) {
@@ -35705,7 +35705,7 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 6424:
+/***/ 4043:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -36273,7 +36273,7 @@ module.exports = upgrade
 
 
 
-module.exports.request = __nccwpck_require__(6424)
+module.exports.request = __nccwpck_require__(4043)
 module.exports.stream = __nccwpck_require__(3560)
 module.exports.pipeline = __nccwpck_require__(6862)
 module.exports.upgrade = __nccwpck_require__(1882)
@@ -63184,7 +63184,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(331);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9860);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -63193,7 +63193,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 331:
+/***/ 9860:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63255,6 +63255,220 @@ const SSH_USER = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 var dist_cjs = __nccwpck_require__(3711);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
 var lib_storage_dist_cjs = __nccwpck_require__(2358);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./src/util/proxy.ts
+
+
+
+/**
+ * The forward proxy of self-hosted runners and enterprise networks, for every client fleet opens
+ * (GitHub REST and GraphQL, the OIDC token request, STS, S3, HTTP caches). Which requests take
+ * it follows `@actions/http-client`, as the runner and actions/cache do: `https_proxy`/`HTTPS_PROXY`
+ * for https, `http_proxy`/`HTTP_PROXY` for http (never the one for the other), `no_proxy`/`NO_PROXY`
+ * (hosts, `.suffix`, `host:port`, `*`), and loopback always direct.
+ */
+/** The proxy a request to `url` goes through; undefined: it goes direct. */
+function proxyFor(url) {
+    return getProxyUrl(typeof url === 'string' ? new URL(url) : url);
+}
+/** Node 24.5 added proxies to node:http's Agent (`proxyEnv`); older Node would ignore the option. */
+const NODE_PROXY_SUPPORT = [24, 5];
+function nodeHasProxySupport(version = process.versions.node) {
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    return major > NODE_PROXY_SUPPORT[0] || (major === NODE_PROXY_SUPPORT[0] && minor >= NODE_PROXY_SUPPORT[1]);
+}
+/**
+ * What a node:http(s) Agent for requests to `url`'s origin needs to go through its proxy (Node's
+ * own proxy support: absolute URLs for http, CONNECT for https; credentials in the proxy URL become
+ * Proxy-Authorization). Nothing when the origin is reached direct.
+ */
+function agentProxyOptions(url) {
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return {};
+    if (!nodeHasProxySupport()) {
+        throw new UserError(`${redactProxyUrl(proxy)} is set as the proxy for ${new URL(url).host}, but this runner's Node ${process.versions.node} cannot use a proxy for node:http (Node 24.5 or later can). Update the runner, or list the host in NO_PROXY if it is reached without the proxy.`);
+    }
+    return { proxyEnv: { HTTP_PROXY: proxy.href, HTTPS_PROXY: proxy.href } };
+}
+const dispatchers = new Map();
+function dispatcherFor(proxy) {
+    let dispatcher = dispatchers.get(proxy.href);
+    if (!dispatcher) {
+        // @actions/http-client hands back a URL whose username and password read decoded already.
+        const credentials = proxy.username || proxy.password ? { token: `Basic ${Buffer.from(`${proxy.username}:${proxy.password}`).toString('base64')}` } : {};
+        dispatcher = new undici/* ProxyAgent */.kT({ uri: `${proxy.protocol}//${proxy.host}`, ...credentials });
+        dispatchers.set(proxy.href, dispatcher);
+    }
+    return dispatcher;
+}
+/** `fetch` that takes the proxy a request's URL calls for (undici's ProxyAgent); Octokit and the OIDC request use it. */
+const proxiedFetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return fetch(input, init);
+    return (0,undici/* fetch */.hd)(input, { ...init, dispatcher: dispatcherFor(proxy) });
+};
+/** A proxy URL as it may be shown: without its password. */
+function redactProxyUrl(proxy) {
+    if (!proxy.password)
+        return proxy.href;
+    const shown = new URL(proxy.href);
+    shown.password = '***';
+    return shown.href;
+}
+/** The passwords of the proxies set in `env`, decoded and as written, for the runner to mask. */
+function proxySecrets(env = process.env) {
+    const secrets = new Set();
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
+        const value = env[name];
+        if (!value)
+            continue;
+        try {
+            const { password } = new URL(value.includes('://') ? value : `http://${value}`);
+            if (password) {
+                secrets.add(password);
+                secrets.add(decodeURIComponent(password));
+            }
+        }
+        catch {
+            // Not a URL: @actions/http-client and curl will not use it either.
+        }
+    }
+    return [...secrets];
+}
+/**
+ * The proxy settings for a child (Nix, git, ssh's helpers): libcurl, which Nix fetches with, reads
+ * only the lowercase `http_proxy`, so the uppercase forms are copied down; loopback stays direct
+ * for it as it does for fleet's own clients.
+ */
+function childProxyEnvironment(env) {
+    const httpProxy = env.http_proxy || env.HTTP_PROXY;
+    const httpsProxy = env.https_proxy || env.HTTPS_PROXY;
+    if (!httpProxy && !httpsProxy)
+        return {};
+    const noProxy = [env.no_proxy || env.NO_PROXY, 'localhost,127.0.0.0/8,::1'].filter(Boolean).join(',');
+    return { ...(httpProxy ? { http_proxy: httpProxy } : {}), ...(httpsProxy ? { https_proxy: httpsProxy } : {}), no_proxy: noProxy };
+}
+
+;// CONCATENATED MODULE: ./src/aws/request-handler.ts
+
+const AWS_SERVICES = {
+    sts: { host: 'sts', envId: 'STS' },
+    s3: { host: 's3', envId: 'S3' },
+    autoScaling: { host: 'autoscaling', envId: 'AUTO_SCALING' },
+    ec2: { host: 'ec2', envId: 'EC2' },
+    ssm: { host: 'ssm', envId: 'SSM' },
+};
+/**
+ * Where a client of `service` in `region` sends its requests, as the SDK picks it: an explicit
+ * endpoint, AWS_ENDPOINT_URL_<ID>, AWS_ENDPOINT_URL, else AWS's regional endpoint.
+ */
+function awsEndpointOf(service, region, explicit, env = process.env) {
+    return explicit || env[`AWS_ENDPOINT_URL_${service.envId}`] || env.AWS_ENDPOINT_URL || `https://${service.host}.${region}.amazonaws.com`;
+}
+/**
+ * The SDK's request handler settings for a client whose requests go to `endpoint`: through the
+ * proxy HTTPS_PROXY/HTTP_PROXY/NO_PROXY call for there (util/proxy), with `agent`'s pool settings.
+ */
+function awsRequestHandler(endpoint, agent = {}) {
+    const options = { ...agent, ...agentProxyOptions(endpoint) };
+    return { httpAgent: options, httpsAgent: options };
+}
+
 ;// CONCATENATED MODULE: ./src/util/duration.ts
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /**
@@ -63612,6 +63826,7 @@ function countedBody(body) {
 
 
 
+
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const DEFAULT_QUEUE_SIZE = 2;
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -63835,8 +64050,11 @@ function clientConfig(location, options) {
     const policy = { ...defaultRetryPolicy, attempts: DEFAULT_S3_ATTEMPTS, ...options.retry };
     const maxSockets = options.maxSockets ?? 48;
     const agent = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
+    const region = location.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    // Without an endpoint the SDK addresses the bucket by name (virtual-hosted style).
+    const endpoint = awsEndpointOf({ ...AWS_SERVICES.s3, host: `${location.bucket}.s3` }, region, location.endpoint);
     return {
-        region: location.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        region,
         ...(location.endpoint ? { endpoint: location.endpoint, forcePathStyle: true } : {}),
         // S3-compatible servers (MinIO, Garage, Ceph, s3rver) vary in their support of the SDK's
         // default CRC32 trailers; Nix checks every NAR's hash on its own anyway.
@@ -63845,7 +64063,7 @@ function clientConfig(location, options) {
         ...(options.credentials ? { credentials: options.credentials } : {}),
         maxAttempts: policy.attempts,
         retryStrategy: s3RetryStrategy(policy),
-        requestHandler: { httpAgent: agent, httpsAgent: agent, connectionTimeout: 10_000, socketTimeout: 60_000 },
+        requestHandler: { ...awsRequestHandler(endpoint, agent), connectionTimeout: 10_000, socketTimeout: 60_000 },
     };
 }
 /**
@@ -64314,19 +64532,26 @@ var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_no
 
 
 
+
 /**
  * node:http with keep-alive agents: a push makes thousands of small requests, and on a real
  * link the connection setup (TCP + TLS) would cost more than the request itself.
  */
 class HttpTransport {
     options;
-    httpAgent;
-    httpsAgent;
+    /** One pool per origin, each through the proxy HTTPS_PROXY/HTTP_PROXY/NO_PROXY call for there. */
+    agents = new Map();
     constructor(options) {
         this.options = options;
-        const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, scheduling: 'lifo' };
-        this.httpAgent = new (external_node_http_default()).Agent(agentOptions);
-        this.httpsAgent = new (external_node_https_default()).Agent(agentOptions);
+    }
+    agentFor(url) {
+        let agent = this.agents.get(url.origin);
+        if (!agent) {
+            const agentOptions = { keepAlive: true, maxSockets: this.options.maxSockets, maxFreeSockets: this.options.maxSockets, scheduling: 'lifo', ...agentProxyOptions(url) };
+            agent = url.protocol === 'https:' ? new (external_node_https_default()).Agent(agentOptions) : new (external_node_http_default()).Agent(agentOptions);
+            this.agents.set(url.origin, agent);
+        }
+        return agent;
     }
     request(url, request) {
         return new Promise((resolve, reject) => {
@@ -64334,7 +64559,7 @@ class HttpTransport {
             const req = (secure ? (external_node_https_default()) : (external_node_http_default())).request(url, {
                 method: request.method,
                 headers: request.headers,
-                agent: secure ? this.httpsAgent : this.httpAgent,
+                agent: this.agentFor(url),
             });
             let settled = false;
             let responded = false;
@@ -64385,12 +64610,13 @@ class HttpTransport {
     }
     /** Closes idle connections; requests still running finish first. */
     close() {
-        this.httpAgent.destroy();
-        this.httpsAgent.destroy();
+        for (const agent of this.agents.values())
+            agent.destroy();
     }
 }
 
 ;// CONCATENATED MODULE: ./src/cache/stores/http.ts
+
 
 
 
@@ -64618,7 +64844,7 @@ class HttpBinaryCacheStore {
             status: res.status,
             retryable: isRetryableStatus(res.status),
             retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter),
-            hint: statusHint(method, res.status),
+            hint: statusHint(method, res.status, proxyFor(this.base)),
         });
     }
 }
@@ -64650,7 +64876,12 @@ function parseListing(res, shown) {
     }
     return parsed;
 }
-function statusHint(method, status) {
+function statusHint(method, status, proxy) {
+    const proxyAdvice = 'put them in its URL in HTTPS_PROXY/HTTP_PROXY (http://user:password@proxy.example.org:3128), or list the cache in NO_PROXY; they are masked in logs';
+    if (status === 407)
+        return `The proxy${proxy ? ` ${redactProxyUrl(proxy)}` : ''} wants credentials: ${proxyAdvice}`;
+    if (status === 401 && proxy)
+        return `The cache, or the proxy ${redactProxyUrl(proxy)} this request went through (some answer 401 to wrong credentials), wants credentials: for the cache put them in its URL (https://user:password@host/path) or pass a token; for the proxy ${proxyAdvice}`;
     if (status === 401)
         return 'The cache wants credentials: put them in the URL (https://user:password@host/path) or pass a token; they are masked in logs';
     if (status === 403 && (method === 'PUT' || method === 'DELETE'))
@@ -74533,101 +74764,8 @@ var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
 var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(4371);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -79113,6 +79251,7 @@ async function collectGarbage(options) {
 var external_node_child_process_ = __nccwpck_require__(1421);
 ;// CONCATENATED MODULE: ./src/util/exec.ts
 
+
 class CommandError extends Error {
     command;
     code;
@@ -79184,9 +79323,9 @@ function util_exec_exec(cmd, args, options = {}) {
  * in-process) and the tokens for OIDC and the Actions services, which are used in-process too.
  */
 const RUNNER_SECRET = /^(INPUT_.*|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL|ACTIONS_RUNTIME_TOKEN)$/i;
-/** `env` without the runner's secrets: what every child gets, whatever the call site passed. */
+/** `env` without the runner's secrets, with the proxy settings as libcurl reads them: what every child gets, whatever the call site passed. */
 function childEnvironment(env) {
-    return Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name)));
+    return { ...Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name))), ...childProxyEnvironment(env) };
 }
 /** Starts a program whose stdout the caller consumes as a stream. */
 function spawnProcess(cmd, args, options = {}) {
@@ -80169,12 +80308,16 @@ function isForkPullRequest(env) {
 ;// CONCATENATED MODULE: ./src/runner/run.ts
 
 
+
 /**
  * The one try/catch of an action's entry point: any error fails the step with its message.
  * FLEET_DEBUG=1 adds the stack to the debug log.
  */
 async function runAction(main) {
     try {
+        // A proxy URL's password would otherwise show wherever a URL or an error quotes it.
+        for (const secret of proxySecrets())
+            setSecret(secret);
         await main();
     }
     catch (error) {
@@ -80185,6 +80328,7 @@ async function runAction(main) {
 }
 
 ;// CONCATENATED MODULE: ./src/aws/id-token.ts
+
 
 
 /** The audience AWS expects in a GitHub OIDC token unless the IAM provider says otherwise. */
@@ -80224,7 +80368,7 @@ async function getWebIdentityToken(audience = DEFAULT_AUDIENCE, options = {}) {
     const requestOnce = async () => {
         let response;
         try {
-            response = await fetch(url, {
+            response = await proxiedFetch(url, {
                 headers: { authorization: `Bearer ${requestToken}`, accept: 'application/json' },
                 signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
             });
@@ -80435,6 +80579,7 @@ function explainAssumeRoleError(error, token, roleArn) {
 
 
 
+
 /** Validates every option before anything is requested, so a typo fails without side effects. */
 function validateAssumeRoleOptions(options, env = process.env) {
     parseRoleArn(options.roleArn);
@@ -80455,6 +80600,7 @@ function stsEndpoint(explicit, env = process.env) {
 function createStsClient(options) {
     return new client_sts_dist_cjs/* STSClient */.iM({
         region: options.region,
+        requestHandler: awsRequestHandler(awsEndpointOf(AWS_SERVICES.sts, options.region, options.endpoint)),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
     });
@@ -82894,7 +83040,7 @@ var Alias = __nccwpck_require__(4065);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(4043);
+var toJS = __nccwpck_require__(6424);
 var Schema = __nccwpck_require__(5840);
 var stringifyDocument = __nccwpck_require__(6829);
 var anchors = __nccwpck_require__(1596);
@@ -83820,7 +83966,7 @@ var anchors = __nccwpck_require__(1596);
 var visit = __nccwpck_require__(204);
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(4043);
+var toJS = __nccwpck_require__(6424);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -84103,7 +84249,7 @@ exports.isEmptyPath = isEmptyPath;
 
 var applyReviver = __nccwpck_require__(3661);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
+var toJS = __nccwpck_require__(6424);
 
 class NodeBase {
     constructor(type) {
@@ -84196,7 +84342,7 @@ exports.createPair = createPair;
 
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(4043);
+var toJS = __nccwpck_require__(6424);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -84387,7 +84533,7 @@ var stringifyCollection = __nccwpck_require__(1212);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(4043);
+var toJS = __nccwpck_require__(6424);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -84508,7 +84654,7 @@ var log = __nccwpck_require__(7249);
 var merge = __nccwpck_require__(452);
 var stringify = __nccwpck_require__(2148);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
+var toJS = __nccwpck_require__(6424);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -84631,7 +84777,7 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 4043:
+/***/ 6424:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -87475,7 +87621,7 @@ var omap = __nccwpck_require__(303);
 var pairs = __nccwpck_require__(8385);
 var schema$2 = __nccwpck_require__(5913);
 var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(6752);
+var timestamp = __nccwpck_require__(4371);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -87898,7 +88044,7 @@ exports.merge = merge;
 
 
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
+var toJS = __nccwpck_require__(6424);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);
@@ -88082,7 +88228,7 @@ var merge = __nccwpck_require__(452);
 var omap = __nccwpck_require__(303);
 var pairs = __nccwpck_require__(8385);
 var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(6752);
+var timestamp = __nccwpck_require__(4371);
 
 const schema = [
     map.map,
@@ -88216,7 +88362,7 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 6752:
+/***/ 4371:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 

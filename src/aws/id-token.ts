@@ -1,4 +1,5 @@
 import { UserError, errorMessage } from '../util/errors.js';
+import { proxiedFetch } from '../util/proxy.js';
 import { retry } from '../util/retry.js';
 
 /** The audience AWS expects in a GitHub OIDC token unless the IAM provider says otherwise. */
@@ -57,7 +58,7 @@ export async function getWebIdentityToken(audience: string = DEFAULT_AUDIENCE, o
   const requestOnce = async (): Promise<string> => {
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = await proxiedFetch(url, {
         headers: { authorization: `Bearer ${requestToken}`, accept: 'application/json' },
         signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
       });

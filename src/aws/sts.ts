@@ -1,5 +1,6 @@
 import { AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DEFAULT_AUDIENCE, explainingMissingPermission, getWebIdentityToken, type IdTokenSource } from './id-token.js';
+import { awsEndpointOf, awsRequestHandler, AWS_SERVICES } from './request-handler.js';
 import { explainAssumeRoleError } from './sts-errors.js';
 import { defaultSessionName, parseRoleArn, validateDurationSeconds, validateRegion, validateSessionName } from './validate.js';
 
@@ -79,6 +80,7 @@ export function stsEndpoint(explicit: string | undefined, env: NodeJS.ProcessEnv
 export function createStsClient(options: { region: string; endpoint?: string | undefined; credentials?: AwsCredentialsProvider }): STSClient {
   return new STSClient({
     region: options.region,
+    requestHandler: awsRequestHandler(awsEndpointOf(AWS_SERVICES.sts, options.region, options.endpoint)),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });

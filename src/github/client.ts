@@ -1,5 +1,6 @@
 import { Octokit } from '@octokit/rest';
 import { consoleLog, type Log } from '../util/log.js';
+import { proxiedFetch } from '../util/proxy.js';
 import { retry } from '../util/retry.js';
 import { explainAccessFailure, GitHubGraphqlError, httpStatusOf } from './errors.js';
 
@@ -65,6 +66,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     auth: options.token,
     baseUrl,
     userAgent: options.userAgent ?? 'fleet-actions',
+    request: { fetch: proxiedFetch },
     log: { debug: () => {}, info: () => {}, warn: (m: string) => log.debug(m), error: (m: string) => log.debug(m) },
   });
   octokit.hook.wrap('request', async (request, endpoint) => {

@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { errorMessage } from '../util/errors.js';
+import { proxySecrets } from '../util/proxy.js';
 
 /**
  * The one try/catch of an action's entry point: any error fails the step with its message.
@@ -7,6 +8,8 @@ import { errorMessage } from '../util/errors.js';
  */
 export async function runAction(main: () => Promise<void>): Promise<void> {
   try {
+    // A proxy URL's password would otherwise show wherever a URL or an error quotes it.
+    for (const secret of proxySecrets()) core.setSecret(secret);
     await main();
   } catch (error) {
     if (error instanceof Error && error.stack) core.debug(error.stack);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { childProxyEnvironment } from './proxy.js';
 
 export interface ExecOptions {
   cwd?: string;
@@ -90,9 +91,9 @@ export function exec(cmd: string, args: readonly string[], options: ExecOptions 
  */
 const RUNNER_SECRET = /^(INPUT_.*|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL|ACTIONS_RUNTIME_TOKEN)$/i;
 
-/** `env` without the runner's secrets: what every child gets, whatever the call site passed. */
+/** `env` without the runner's secrets, with the proxy settings as libcurl reads them: what every child gets, whatever the call site passed. */
 export function childEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name)));
+  return { ...Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name))), ...childProxyEnvironment(env) };
 }
 
 export interface SpawnOptions extends Pick<ExecOptions, 'cwd' | 'env' | 'signal'> {

@@ -41846,8 +41846,8 @@ function getRuntimeToken() {
     return token;
 }
 //# sourceMappingURL=cacheUtils.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
-var lib = __nccwpck_require__(4942);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js
+var lib = __nccwpck_require__(2779);
 // EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/auth.js
 var auth = __nccwpck_require__(2145);
 ;// CONCATENATED MODULE: external "url"
@@ -95823,8 +95823,8 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
-// EXTERNAL MODULE: ./src/runner/index.ts + 18 modules
-var runner = __nccwpck_require__(2980);
+// EXTERNAL MODULE: ./src/runner/index.ts + 20 modules
+var runner = __nccwpck_require__(14);
 ;// CONCATENATED MODULE: ./action-build/src/eval-cache.ts
 
 
@@ -95881,7 +95881,7 @@ async function saveEvalCache() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2980);
+/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(14);
 /* harmony import */ var _eval_cache_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7659);
 // The post step (action.yml `runs.post`), bundled on its own so it carries none of the build.
 
@@ -95893,7 +95893,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2980:
+/***/ 14:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -96313,7 +96313,108 @@ function fileErrorReason(error) {
     return FILE_ERRORS[error.code ?? ''] ?? errors_errorMessage(error);
 }
 
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var proxy = __nccwpck_require__(9783);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./src/util/proxy.ts
+
+
+
+/**
+ * The forward proxy of self-hosted runners and enterprise networks, for every client fleet opens
+ * (GitHub REST and GraphQL, the OIDC token request, STS, S3, HTTP caches). Which requests take
+ * it follows `@actions/http-client`, as the runner and actions/cache do: `https_proxy`/`HTTPS_PROXY`
+ * for https, `http_proxy`/`HTTP_PROXY` for http (never the one for the other), `no_proxy`/`NO_PROXY`
+ * (hosts, `.suffix`, `host:port`, `*`), and loopback always direct.
+ */
+/** The proxy a request to `url` goes through; undefined: it goes direct. */
+function proxyFor(url) {
+    return getProxyUrl(typeof url === 'string' ? new URL(url) : url);
+}
+/** Node 24.5 added proxies to node:http's Agent (`proxyEnv`); older Node would ignore the option. */
+const NODE_PROXY_SUPPORT = (/* unused pure expression or super */ null && ([24, 5]));
+function nodeHasProxySupport(version = process.versions.node) {
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    return major > NODE_PROXY_SUPPORT[0] || (major === NODE_PROXY_SUPPORT[0] && minor >= NODE_PROXY_SUPPORT[1]);
+}
+/**
+ * What a node:http(s) Agent for requests to `url`'s origin needs to go through its proxy (Node's
+ * own proxy support: absolute URLs for http, CONNECT for https; credentials in the proxy URL become
+ * Proxy-Authorization). Nothing when the origin is reached direct.
+ */
+function proxy_agentProxyOptions(url) {
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return {};
+    if (!nodeHasProxySupport()) {
+        throw new UserError(`${redactProxyUrl(proxy)} is set as the proxy for ${new URL(url).host}, but this runner's Node ${process.versions.node} cannot use a proxy for node:http (Node 24.5 or later can). Update the runner, or list the host in NO_PROXY if it is reached without the proxy.`);
+    }
+    return { proxyEnv: { HTTP_PROXY: proxy.href, HTTPS_PROXY: proxy.href } };
+}
+const dispatchers = new Map();
+function dispatcherFor(proxy) {
+    let dispatcher = dispatchers.get(proxy.href);
+    if (!dispatcher) {
+        // @actions/http-client hands back a URL whose username and password read decoded already.
+        const credentials = proxy.username || proxy.password ? { token: `Basic ${Buffer.from(`${proxy.username}:${proxy.password}`).toString('base64')}` } : {};
+        dispatcher = new ProxyAgent({ uri: `${proxy.protocol}//${proxy.host}`, ...credentials });
+        dispatchers.set(proxy.href, dispatcher);
+    }
+    return dispatcher;
+}
+/** `fetch` that takes the proxy a request's URL calls for (undici's ProxyAgent); Octokit and the OIDC request use it. */
+const proxy_proxiedFetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return fetch(input, init);
+    return undiciFetch(input, { ...init, dispatcher: dispatcherFor(proxy) });
+};
+/** A proxy URL as it may be shown: without its password. */
+function redactProxyUrl(proxy) {
+    if (!proxy.password)
+        return proxy.href;
+    const shown = new URL(proxy.href);
+    shown.password = '***';
+    return shown.href;
+}
+/** The passwords of the proxies set in `env`, decoded and as written, for the runner to mask. */
+function proxySecrets(env = process.env) {
+    const secrets = new Set();
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
+        const value = env[name];
+        if (!value)
+            continue;
+        try {
+            const { password } = new URL(value.includes('://') ? value : `http://${value}`);
+            if (password) {
+                secrets.add(password);
+                secrets.add(decodeURIComponent(password));
+            }
+        }
+        catch {
+            // Not a URL: @actions/http-client and curl will not use it either.
+        }
+    }
+    return [...secrets];
+}
+/**
+ * The proxy settings for a child (Nix, git, ssh's helpers): libcurl, which Nix fetches with, reads
+ * only the lowercase `http_proxy`, so the uppercase forms are copied down; loopback stays direct
+ * for it as it does for fleet's own clients.
+ */
+function childProxyEnvironment(env) {
+    const httpProxy = env.http_proxy || env.HTTP_PROXY;
+    const httpsProxy = env.https_proxy || env.HTTPS_PROXY;
+    if (!httpProxy && !httpsProxy)
+        return {};
+    const noProxy = [env.no_proxy || env.NO_PROXY, 'localhost,127.0.0.0/8,::1'].filter(Boolean).join(',');
+    return { ...(httpProxy ? { http_proxy: httpProxy } : {}), ...(httpsProxy ? { https_proxy: httpsProxy } : {}), no_proxy: noProxy };
+}
+
 ;// CONCATENATED MODULE: ./src/runner/run.ts
+
 
 
 /**
@@ -96322,6 +96423,9 @@ function fileErrorReason(error) {
  */
 async function runAction(main) {
     try {
+        // A proxy URL's password would otherwise show wherever a URL or an error quotes it.
+        for (const secret of proxySecrets())
+            lib_core/* setSecret */.Pq(secret);
         await main();
     }
     catch (error) {
@@ -96397,6 +96501,7 @@ async function retry_retry(operation, options) {
 ;// CONCATENATED MODULE: ./src/aws/id-token.ts
 
 
+
 /** The audience AWS expects in a GitHub OIDC token unless the IAM provider says otherwise. */
 const id_token_DEFAULT_AUDIENCE = 'sts.amazonaws.com';
 const PERMISSION_HELP = [
@@ -96434,7 +96539,7 @@ async function id_token_getWebIdentityToken(audience = id_token_DEFAULT_AUDIENCE
     const requestOnce = async () => {
         let response;
         try {
-            response = await fetch(url, {
+            response = await proxiedFetch(url, {
                 headers: { authorization: `Bearer ${requestToken}`, accept: 'application/json' },
                 signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
             });
@@ -96545,6 +96650,31 @@ function validate_validateRegion(value, inputName = 'aws-region') {
     return value;
 }
 
+;// CONCATENATED MODULE: ./src/aws/request-handler.ts
+
+const request_handler_AWS_SERVICES = {
+    sts: { host: 'sts', envId: 'STS' },
+    s3: { host: 's3', envId: 'S3' },
+    autoScaling: { host: 'autoscaling', envId: 'AUTO_SCALING' },
+    ec2: { host: 'ec2', envId: 'EC2' },
+    ssm: { host: 'ssm', envId: 'SSM' },
+};
+/**
+ * Where a client of `service` in `region` sends its requests, as the SDK picks it: an explicit
+ * endpoint, AWS_ENDPOINT_URL_<ID>, AWS_ENDPOINT_URL, else AWS's regional endpoint.
+ */
+function request_handler_awsEndpointOf(service, region, explicit, env = process.env) {
+    return explicit || env[`AWS_ENDPOINT_URL_${service.envId}`] || env.AWS_ENDPOINT_URL || `https://${service.host}.${region}.amazonaws.com`;
+}
+/**
+ * The SDK's request handler settings for a client whose requests go to `endpoint`: through the
+ * proxy HTTPS_PROXY/HTTP_PROXY/NO_PROXY call for there (util/proxy), with `agent`'s pool settings.
+ */
+function request_handler_awsRequestHandler(endpoint, agent = {}) {
+    const options = { ...agent, ...agentProxyOptions(endpoint) };
+    return { httpAgent: options, httpsAgent: options };
+}
+
 ;// CONCATENATED MODULE: ./src/aws/sts-errors.ts
 
 
@@ -96611,6 +96741,7 @@ function sts_errors_explainAssumeRoleError(error, token, roleArn) {
 
 
 
+
 /** Validates every option before anything is requested, so a typo fails without side effects. */
 function sts_validateAssumeRoleOptions(options, env = process.env) {
     parseRoleArn(options.roleArn);
@@ -96631,6 +96762,7 @@ function stsEndpoint(explicit, env = process.env) {
 function createStsClient(options) {
     return new STSClient({
         region: options.region,
+        requestHandler: awsRequestHandler(awsEndpointOf(AWS_SERVICES.sts, options.region, options.endpoint)),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
     });
@@ -97315,8 +97447,8 @@ function file_command_prepareKeyValueMessage(key, value) {
 //# sourceMappingURL=file-command.js.map
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
-var lib = __nccwpck_require__(4942);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js
+var lib = __nccwpck_require__(2779);
 // EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/auth.js
 var auth = __nccwpck_require__(2145);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
@@ -98879,121 +99011,22 @@ class PersonalAccessTokenCredentialHandler {
 
 /***/ }),
 
-/***/ 4942:
+/***/ 2779:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Qq: () => (/* binding */ HttpClient),
-  Kg: () => (/* binding */ HttpClientError),
-  Hv: () => (/* binding */ HttpCodes)
-});
-
-// UNUSED EXPORTS: Headers, HttpClientResponse, MediaTypes, getProxyUrl, isHttps
-
-// EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
-var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
-// EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
-var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+var https__WEBPACK_IMPORTED_MODULE_1___namespace_cache;
+var http__WEBPACK_IMPORTED_MODULE_0___namespace_cache;
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Hv: () => (/* binding */ HttpCodes),
+/* harmony export */   Kg: () => (/* binding */ HttpClientError),
+/* harmony export */   Qq: () => (/* binding */ HttpClient)
+/* harmony export */ });
+/* unused harmony exports Headers, MediaTypes, getProxyUrl, HttpClientResponse, isHttps */
+/* harmony import */ var http__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8611);
+/* harmony import */ var https__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5692);
+/* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9783);
+/* harmony import */ var tunnel__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(770);
+/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6752);
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -99052,7 +99085,7 @@ var MediaTypes;
  * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
  * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
  */
-function lib_getProxyUrl(serverUrl) {
+function getProxyUrl(serverUrl) {
     const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
     return proxyUrl ? proxyUrl.href : '';
 }
@@ -99417,7 +99450,7 @@ class HttpClient {
     }
     getAgentDispatcher(serverUrl) {
         const parsedUrl = new URL(serverUrl);
-        const proxyUrl = getProxyUrl(parsedUrl);
+        const proxyUrl = _proxy_js__WEBPACK_IMPORTED_MODULE_2__/* .getProxyUrl */ .s(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (!useProxy) {
             return;
@@ -99428,7 +99461,7 @@ class HttpClient {
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
+        info.httpModule = usingSsl ? /*#__PURE__*/ (https__WEBPACK_IMPORTED_MODULE_1___namespace_cache || (https__WEBPACK_IMPORTED_MODULE_1___namespace_cache = __nccwpck_require__.t(https__WEBPACK_IMPORTED_MODULE_1__, 2))) : /*#__PURE__*/ (http__WEBPACK_IMPORTED_MODULE_0___namespace_cache || (http__WEBPACK_IMPORTED_MODULE_0___namespace_cache = __nccwpck_require__.t(http__WEBPACK_IMPORTED_MODULE_0__, 2)));
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -99527,7 +99560,7 @@ class HttpClient {
     }
     _getAgent(parsedUrl) {
         let agent;
-        const proxyUrl = getProxyUrl(parsedUrl);
+        const proxyUrl = _proxy_js__WEBPACK_IMPORTED_MODULE_2__/* .getProxyUrl */ .s(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (this._keepAlive && useProxy) {
             agent = this._proxyAgent;
@@ -99542,7 +99575,7 @@ class HttpClient {
         const usingSsl = parsedUrl.protocol === 'https:';
         let maxSockets = 100;
         if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
+            maxSockets = this.requestOptions.maxSockets || http__WEBPACK_IMPORTED_MODULE_0__.globalAgent.maxSockets;
         }
         // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
         if (proxyUrl && proxyUrl.hostname) {
@@ -99556,10 +99589,10 @@ class HttpClient {
             let tunnelAgent;
             const overHttps = proxyUrl.protocol === 'https:';
             if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+                tunnelAgent = overHttps ? tunnel__WEBPACK_IMPORTED_MODULE_3__.httpsOverHttps : tunnel__WEBPACK_IMPORTED_MODULE_3__.httpsOverHttp;
             }
             else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+                tunnelAgent = overHttps ? tunnel__WEBPACK_IMPORTED_MODULE_3__.httpOverHttps : tunnel__WEBPACK_IMPORTED_MODULE_3__.httpOverHttp;
             }
             agent = tunnelAgent(agentOptions);
             this._proxyAgent = agent;
@@ -99567,7 +99600,7 @@ class HttpClient {
         // if tunneling agent isn't assigned create a new agent
         if (!agent) {
             const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
+            agent = usingSsl ? new https__WEBPACK_IMPORTED_MODULE_1__.Agent(options) : new http__WEBPACK_IMPORTED_MODULE_0__.Agent(options);
             this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -99590,7 +99623,7 @@ class HttpClient {
             return proxyAgent;
         }
         const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+        proxyAgent = new undici__WEBPACK_IMPORTED_MODULE_4__/* .ProxyAgent */ .kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
             token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
         })));
         this._proxyAgentDispatcher = proxyAgent;
@@ -99690,6 +99723,106 @@ class HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
+
+/***/ }),
+
+/***/ 9783:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   s: () => (/* binding */ getProxyUrl)
+/* harmony export */ });
+/* unused harmony export checkBypass */
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
 
 /***/ }),
 

@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6358);
+/* harmony import */ var _src_runner_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8712);
 /* harmony import */ var _ssh_leftovers_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4794);
 // The post step (action.yml `runs.post`, run also after a failure or a cancel), bundled on its own.
 
@@ -28407,7 +28407,10 @@ const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 var external_node_events_ = __nccwpck_require__(8474);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: ./src/util/proxy.ts
+var proxy = __nccwpck_require__(796);
 ;// CONCATENATED MODULE: ./src/util/exec.ts
+
 
 class exec_CommandError extends Error {
     command;
@@ -28480,9 +28483,9 @@ function exec_exec(cmd, args, options = {}) {
  * in-process) and the tokens for OIDC and the Actions services, which are used in-process too.
  */
 const RUNNER_SECRET = /^(INPUT_.*|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL|ACTIONS_RUNTIME_TOKEN)$/i;
-/** `env` without the runner's secrets: what every child gets, whatever the call site passed. */
+/** `env` without the runner's secrets, with the proxy settings as libcurl reads them: what every child gets, whatever the call site passed. */
 function childEnvironment(env) {
-    return Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name)));
+    return { ...Object.fromEntries(Object.entries(env).filter(([name]) => !RUNNER_SECRET.test(name))), ...childProxyEnvironment(env) };
 }
 /** Starts a program whose stdout the caller consumes as a stream. */
 function exec_spawnProcess(cmd, args, options = {}) {
@@ -28647,8 +28650,8 @@ function signal(pid, name) {
     }
 }
 
-// EXTERNAL MODULE: ./src/runner/index.ts + 40 modules
-var runner = __nccwpck_require__(6358);
+// EXTERNAL MODULE: ./src/runner/index.ts + 39 modules
+var runner = __nccwpck_require__(8712);
 ;// CONCATENATED MODULE: ./action-deploy/src/ssh-leftovers.ts
 
 
@@ -28682,7 +28685,7 @@ async function cleanUpSshLeftovers() {
 
 /***/ }),
 
-/***/ 6358:
+/***/ 8712:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28870,97 +28873,8 @@ const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.me
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+var proxy = __nccwpck_require__(9783);
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -29024,7 +28938,7 @@ var MediaTypes;
  * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
  * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
  */
-function lib_getProxyUrl(serverUrl) {
+function getProxyUrl(serverUrl) {
     const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
     return proxyUrl ? proxyUrl.href : '';
 }
@@ -32026,26 +31940,12 @@ function isForkPullRequest(env) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/util/errors.ts
-function errors_errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-/** An error whose message already tells the user what to do; shown without a stack. */
-class errors_UserError extends (/* unused pure expression or super */ null && (Error)) {
-    name = 'UserError';
-}
-const FILE_ERRORS = {
-    ENOENT: 'no such file',
-    EACCES: 'permission denied',
-    EISDIR: 'it is a directory',
-    ENOTDIR: 'a parent of it is not a directory',
-};
-/** Why a file could not be read, in words (`no such file`), for errors that name the file. */
-function fileErrorReason(error) {
-    return FILE_ERRORS[error.code ?? ''] ?? errors_errorMessage(error);
-}
-
+// EXTERNAL MODULE: ./src/util/errors.ts
+var errors = __nccwpck_require__(17);
+// EXTERNAL MODULE: ./src/util/proxy.ts
+var util_proxy = __nccwpck_require__(796);
 ;// CONCATENATED MODULE: ./src/runner/run.ts
+
 
 
 /**
@@ -32054,12 +31954,15 @@ function fileErrorReason(error) {
  */
 async function runAction(main) {
     try {
+        // A proxy URL's password would otherwise show wherever a URL or an error quotes it.
+        for (const secret of (0,util_proxy/* proxySecrets */.Wm)())
+            core_setSecret(secret);
         await main();
     }
     catch (error) {
         if (error instanceof Error && error.stack)
             core_debug(error.stack);
-        setFailed(errors_errorMessage(error));
+        setFailed((0,errors/* errorMessage */.gJ)(error));
     }
 }
 
@@ -32129,6 +32032,7 @@ async function retry_retry(operation, options) {
 ;// CONCATENATED MODULE: ./src/aws/id-token.ts
 
 
+
 /** The audience AWS expects in a GitHub OIDC token unless the IAM provider says otherwise. */
 const id_token_DEFAULT_AUDIENCE = 'sts.amazonaws.com';
 const PERMISSION_HELP = [
@@ -32166,7 +32070,7 @@ async function id_token_getWebIdentityToken(audience = id_token_DEFAULT_AUDIENCE
     const requestOnce = async () => {
         let response;
         try {
-            response = await fetch(url, {
+            response = await proxiedFetch(url, {
                 headers: { authorization: `Bearer ${requestToken}`, accept: 'application/json' },
                 signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
             });
@@ -32277,6 +32181,31 @@ function validate_validateRegion(value, inputName = 'aws-region') {
     return value;
 }
 
+;// CONCATENATED MODULE: ./src/aws/request-handler.ts
+
+const request_handler_AWS_SERVICES = {
+    sts: { host: 'sts', envId: 'STS' },
+    s3: { host: 's3', envId: 'S3' },
+    autoScaling: { host: 'autoscaling', envId: 'AUTO_SCALING' },
+    ec2: { host: 'ec2', envId: 'EC2' },
+    ssm: { host: 'ssm', envId: 'SSM' },
+};
+/**
+ * Where a client of `service` in `region` sends its requests, as the SDK picks it: an explicit
+ * endpoint, AWS_ENDPOINT_URL_<ID>, AWS_ENDPOINT_URL, else AWS's regional endpoint.
+ */
+function request_handler_awsEndpointOf(service, region, explicit, env = process.env) {
+    return explicit || env[`AWS_ENDPOINT_URL_${service.envId}`] || env.AWS_ENDPOINT_URL || `https://${service.host}.${region}.amazonaws.com`;
+}
+/**
+ * The SDK's request handler settings for a client whose requests go to `endpoint`: through the
+ * proxy HTTPS_PROXY/HTTP_PROXY/NO_PROXY call for there (util/proxy), with `agent`'s pool settings.
+ */
+function request_handler_awsRequestHandler(endpoint, agent = {}) {
+    const options = { ...agent, ...agentProxyOptions(endpoint) };
+    return { httpAgent: options, httpsAgent: options };
+}
+
 ;// CONCATENATED MODULE: ./src/aws/sts-errors.ts
 
 
@@ -32343,6 +32272,7 @@ function sts_errors_explainAssumeRoleError(error, token, roleArn) {
 
 
 
+
 /** Validates every option before anything is requested, so a typo fails without side effects. */
 function sts_validateAssumeRoleOptions(options, env = process.env) {
     parseRoleArn(options.roleArn);
@@ -32363,6 +32293,7 @@ function stsEndpoint(explicit, env = process.env) {
 function createStsClient(options) {
     return new STSClient({
         region: options.region,
+        requestHandler: awsRequestHandler(awsEndpointOf(AWS_SERVICES.sts, options.region, options.endpoint)),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
     });
@@ -32565,6 +32496,142 @@ class JobSummary {
 
 /***/ }),
 
+/***/ 17:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   gJ: () => (/* binding */ errorMessage)
+/* harmony export */ });
+/* unused harmony exports UserError, fileErrorReason */
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+/** An error whose message already tells the user what to do; shown without a stack. */
+class UserError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'UserError';
+}
+const FILE_ERRORS = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a parent of it is not a directory',
+};
+/** Why a file could not be read, in words (`no such file`), for errors that name the file. */
+function fileErrorReason(error) {
+    return FILE_ERRORS[error.code ?? ''] ?? errorMessage(error);
+}
+
+
+/***/ }),
+
+/***/ 796:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Wm: () => (/* binding */ proxySecrets)
+/* harmony export */ });
+/* unused harmony exports proxyFor, agentProxyOptions, proxiedFetch, redactProxyUrl, childProxyEnvironment */
+/* harmony import */ var _actions_http_client_lib_proxy__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9783);
+/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6752);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(17);
+
+
+
+/**
+ * The forward proxy of self-hosted runners and enterprise networks, for every client fleet opens
+ * (GitHub REST and GraphQL, the OIDC token request, STS, S3, HTTP caches). Which requests take
+ * it follows `@actions/http-client`, as the runner and actions/cache do: `https_proxy`/`HTTPS_PROXY`
+ * for https, `http_proxy`/`HTTP_PROXY` for http (never the one for the other), `no_proxy`/`NO_PROXY`
+ * (hosts, `.suffix`, `host:port`, `*`), and loopback always direct.
+ */
+/** The proxy a request to `url` goes through; undefined: it goes direct. */
+function proxyFor(url) {
+    return getProxyUrl(typeof url === 'string' ? new URL(url) : url);
+}
+/** Node 24.5 added proxies to node:http's Agent (`proxyEnv`); older Node would ignore the option. */
+const NODE_PROXY_SUPPORT = (/* unused pure expression or super */ null && ([24, 5]));
+function nodeHasProxySupport(version = process.versions.node) {
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    return major > NODE_PROXY_SUPPORT[0] || (major === NODE_PROXY_SUPPORT[0] && minor >= NODE_PROXY_SUPPORT[1]);
+}
+/**
+ * What a node:http(s) Agent for requests to `url`'s origin needs to go through its proxy (Node's
+ * own proxy support: absolute URLs for http, CONNECT for https; credentials in the proxy URL become
+ * Proxy-Authorization). Nothing when the origin is reached direct.
+ */
+function agentProxyOptions(url) {
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return {};
+    if (!nodeHasProxySupport()) {
+        throw new UserError(`${redactProxyUrl(proxy)} is set as the proxy for ${new URL(url).host}, but this runner's Node ${process.versions.node} cannot use a proxy for node:http (Node 24.5 or later can). Update the runner, or list the host in NO_PROXY if it is reached without the proxy.`);
+    }
+    return { proxyEnv: { HTTP_PROXY: proxy.href, HTTPS_PROXY: proxy.href } };
+}
+const dispatchers = new Map();
+function dispatcherFor(proxy) {
+    let dispatcher = dispatchers.get(proxy.href);
+    if (!dispatcher) {
+        // @actions/http-client hands back a URL whose username and password read decoded already.
+        const credentials = proxy.username || proxy.password ? { token: `Basic ${Buffer.from(`${proxy.username}:${proxy.password}`).toString('base64')}` } : {};
+        dispatcher = new ProxyAgent({ uri: `${proxy.protocol}//${proxy.host}`, ...credentials });
+        dispatchers.set(proxy.href, dispatcher);
+    }
+    return dispatcher;
+}
+/** `fetch` that takes the proxy a request's URL calls for (undici's ProxyAgent); Octokit and the OIDC request use it. */
+const proxiedFetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const proxy = proxyFor(url);
+    if (!proxy)
+        return fetch(input, init);
+    return undiciFetch(input, { ...init, dispatcher: dispatcherFor(proxy) });
+};
+/** A proxy URL as it may be shown: without its password. */
+function redactProxyUrl(proxy) {
+    if (!proxy.password)
+        return proxy.href;
+    const shown = new URL(proxy.href);
+    shown.password = '***';
+    return shown.href;
+}
+/** The passwords of the proxies set in `env`, decoded and as written, for the runner to mask. */
+function proxySecrets(env = process.env) {
+    const secrets = new Set();
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
+        const value = env[name];
+        if (!value)
+            continue;
+        try {
+            const { password } = new URL(value.includes('://') ? value : `http://${value}`);
+            if (password) {
+                secrets.add(password);
+                secrets.add(decodeURIComponent(password));
+            }
+        }
+        catch {
+            // Not a URL: @actions/http-client and curl will not use it either.
+        }
+    }
+    return [...secrets];
+}
+/**
+ * The proxy settings for a child (Nix, git, ssh's helpers): libcurl, which Nix fetches with, reads
+ * only the lowercase `http_proxy`, so the uppercase forms are copied down; loopback stays direct
+ * for it as it does for fleet's own clients.
+ */
+function childProxyEnvironment(env) {
+    const httpProxy = env.http_proxy || env.HTTP_PROXY;
+    const httpsProxy = env.https_proxy || env.HTTPS_PROXY;
+    if (!httpProxy && !httpsProxy)
+        return {};
+    const noProxy = [env.no_proxy || env.NO_PROXY, 'localhost,127.0.0.0/8,::1'].filter(Boolean).join(',');
+    return { ...(httpProxy ? { http_proxy: httpProxy } : {}), ...(httpsProxy ? { https_proxy: httpsProxy } : {}), no_proxy: noProxy };
+}
+
+
+/***/ }),
+
 /***/ 2613:
 /***/ ((module) => {
 
@@ -32758,6 +32825,103 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 9783:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* unused harmony exports getProxyUrl, checkBypass */
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
 
 /***/ })
 

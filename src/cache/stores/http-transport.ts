@@ -2,6 +2,7 @@ import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:h
 import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import { agentProxyOptions } from '../../util/proxy.js';
 
 export interface HttpResponse {
   status: number;
@@ -31,13 +32,19 @@ export interface HttpTransportOptions {
  * link the connection setup (TCP + TLS) would cost more than the request itself.
  */
 export class HttpTransport {
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  /** One pool per origin, each through the proxy HTTPS_PROXY/HTTP_PROXY/NO_PROXY call for there. */
+  private readonly agents = new Map<string, http.Agent>();
 
-  constructor(private readonly options: HttpTransportOptions) {
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, scheduling: 'lifo' as const };
-    this.httpAgent = new http.Agent(agentOptions);
-    this.httpsAgent = new https.Agent(agentOptions);
+  constructor(private readonly options: HttpTransportOptions) {}
+
+  private agentFor(url: URL): http.Agent {
+    let agent = this.agents.get(url.origin);
+    if (!agent) {
+      const agentOptions = { keepAlive: true, maxSockets: this.options.maxSockets, maxFreeSockets: this.options.maxSockets, scheduling: 'lifo' as const, ...agentProxyOptions(url) };
+      agent = url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+      this.agents.set(url.origin, agent);
+    }
+    return agent;
   }
 
   request(url: URL, request: HttpRequest): Promise<HttpResponse> {
@@ -46,7 +53,7 @@ export class HttpTransport {
       const req = (secure ? https : http).request(url, {
         method: request.method,
         headers: request.headers,
-        agent: secure ? this.httpsAgent : this.httpAgent,
+        agent: this.agentFor(url),
       });
       let settled = false;
       let responded = false;
@@ -91,7 +98,6 @@ export class HttpTransport {
 
   /** Closes idle connections; requests still running finish first. */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    for (const agent of this.agents.values()) agent.destroy();
   }
 }

@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { mapConcurrent } from '../../util/async.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
+import { proxyFor, redactProxyUrl } from '../../util/proxy.js';
 import { isRetryableStatus, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
 import type { BinaryCacheStore, DatedObject, GetOptions, StoreObject } from '../store.js';
 import { HttpTransport, type HttpRequest, type HttpResponse } from './http-transport.js';
@@ -251,7 +252,7 @@ export class HttpBinaryCacheStore implements BinaryCacheStore {
       status: res.status,
       retryable: isRetryableStatus(res.status),
       retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter),
-      hint: statusHint(method, res.status),
+      hint: statusHint(method, res.status, proxyFor(this.base)),
     });
   }
 }
@@ -286,7 +287,10 @@ function parseListing(res: HttpResponse, shown: string): ListingEntry[] {
   return parsed as ListingEntry[];
 }
 
-function statusHint(method: string, status: number): string | undefined {
+function statusHint(method: string, status: number, proxy: URL | undefined): string | undefined {
+  const proxyAdvice = 'put them in its URL in HTTPS_PROXY/HTTP_PROXY (http://user:password@proxy.example.org:3128), or list the cache in NO_PROXY; they are masked in logs';
+  if (status === 407) return `The proxy${proxy ? ` ${redactProxyUrl(proxy)}` : ''} wants credentials: ${proxyAdvice}`;
+  if (status === 401 && proxy) return `The cache, or the proxy ${redactProxyUrl(proxy)} this request went through (some answer 401 to wrong credentials), wants credentials: for the cache put them in its URL (https://user:password@host/path) or pass a token; for the proxy ${proxyAdvice}`;
   if (status === 401) return 'The cache wants credentials: put them in the URL (https://user:password@host/path) or pass a token; they are masked in logs';
   if (status === 403 && (method === 'PUT' || method === 'DELETE')) return 'The server refused the write: check the credentials, and on nginx that the cache root is writable by the worker user';
   if (status === 403 && method === 'GET') return 'The server refused the read: the credentials need read access to this key';

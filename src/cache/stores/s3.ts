@@ -10,6 +10,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { awsEndpointOf, awsRequestHandler, AWS_SERVICES } from '../../aws/request-handler.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Log } from '../../util/log.js';
 import { backoffDelay, defaultRetryPolicy, isDroppedConnection, isTransientError, withRetry, type RetryPolicy } from '../retry.js';
@@ -275,8 +276,11 @@ function clientConfig(location: S3Location, options: S3StoreOptions): S3ClientCo
   const policy: RetryPolicy = { ...defaultRetryPolicy, attempts: DEFAULT_S3_ATTEMPTS, ...options.retry };
   const maxSockets = options.maxSockets ?? 48;
   const agent = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
+  const region = location.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  // Without an endpoint the SDK addresses the bucket by name (virtual-hosted style).
+  const endpoint = awsEndpointOf({ ...AWS_SERVICES.s3, host: `${location.bucket}.s3` }, region, location.endpoint);
   return {
-    region: location.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    region,
     ...(location.endpoint ? { endpoint: location.endpoint, forcePathStyle: true } : {}),
     // S3-compatible servers (MinIO, Garage, Ceph, s3rver) vary in their support of the SDK's
     // default CRC32 trailers; Nix checks every NAR's hash on its own anyway.
@@ -285,7 +289,7 @@ function clientConfig(location: S3Location, options: S3StoreOptions): S3ClientCo
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: policy.attempts,
     retryStrategy: s3RetryStrategy(policy),
-    requestHandler: { httpAgent: agent, httpsAgent: agent, connectionTimeout: 10_000, socketTimeout: 60_000 },
+    requestHandler: { ...awsRequestHandler(endpoint, agent), connectionTimeout: 10_000, socketTimeout: 60_000 },
   };
 }
 

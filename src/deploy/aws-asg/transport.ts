@@ -1,5 +1,6 @@
 import { AutoScalingClient, type AutoScalingClientConfig } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { awsEndpointOf, awsRequestHandler, AWS_SERVICES } from '../../aws/request-handler.js';
 import type { AsgTarget } from '../../fleet/types.js';
 import type { HostResult, Limit } from '../../rollout/types.js';
 import { systemClock } from '../../util/async.js';
@@ -54,7 +55,10 @@ export class AsgTransport implements Transport {
     let clients = this.clientsByRegion.get(region);
     if (!clients) {
       const config = { region, ...(this.options.credentials ? { credentials: this.options.credentials } : {}) };
-      clients = this.options.clients?.(region) ?? { autoScaling: new AutoScalingClient(config), ec2: new EC2Client(config) };
+      clients = this.options.clients?.(region) ?? {
+        autoScaling: new AutoScalingClient({ ...config, requestHandler: awsRequestHandler(awsEndpointOf(AWS_SERVICES.autoScaling, region)) }),
+        ec2: new EC2Client({ ...config, requestHandler: awsRequestHandler(awsEndpointOf(AWS_SERVICES.ec2, region)) }),
+      };
       this.clientsByRegion.set(region, clients);
     }
     return clients;

@@ -1,4 +1,5 @@
 import { SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
+import { awsEndpointOf, awsRequestHandler, AWS_SERVICES } from '../../aws/request-handler.js';
 import type { SsmTarget } from '../../fleet/types.js';
 import { formatLimit } from '../../rollout/limits.js';
 import type { HostResult, Limit } from '../../rollout/types.js';
@@ -44,7 +45,9 @@ export class SsmTransport implements Transport {
   private client(region: string): SSMClient {
     let client = this.clientsByRegion.get(region);
     if (!client) {
-      client = this.options.clients?.(region) ?? new SSMClient({ region, ...(this.options.credentials ? { credentials: this.options.credentials } : {}) });
+      client =
+        this.options.clients?.(region) ??
+        new SSMClient({ region, requestHandler: awsRequestHandler(awsEndpointOf(AWS_SERVICES.ssm, region)), ...(this.options.credentials ? { credentials: this.options.credentials } : {}) });
       this.clientsByRegion.set(region, client);
     }
     return client;

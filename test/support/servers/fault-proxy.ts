@@ -35,7 +35,7 @@ export interface FaultProxyOptions {
    * Runs for each request before anything else; `'drop'` closes the connection without forwarding
    * it (a test can kill a client at an exact request, as a power loss would).
    */
-  onRequest?: (method: string, path: string) => Promise<'forward' | 'drop'> | 'forward' | 'drop';
+  onRequest?: (method: string, path: string, from: { headers: IncomingHttpHeaders; remoteAddress: string | undefined }) => Promise<RequestVerdict> | RequestVerdict;
   /** Only these methods may get faults (default all). */
   methods?: readonly string[];
   /** Only paths matching this may get faults (default all). */
@@ -43,6 +43,8 @@ export interface FaultProxyOptions {
 }
 
 export type FaultKind = 'status' | 'slowDown' | 'cut';
+/** `refuse`: a 403 that names the reason (a server that takes requests only through a proxy). */
+export type RequestVerdict = 'forward' | 'drop' | 'refuse';
 
 export interface FaultProxyStats {
   /** TCP connections clients opened (keep-alive reuse shows as connections < requests). */
@@ -56,13 +58,13 @@ export interface FaultProxyStats {
   requestBodyBytes: number;
   /** Response body bytes passed back to clients. */
   responseBodyBytes: number;
-  log: { method: string; path: string; headers: IncomingHttpHeaders; fault?: FaultKind }[];
+  log: { method: string; path: string; headers: IncomingHttpHeaders; fault?: FaultKind; refused?: true }[];
 }
 
 export interface FaultProxy {
   /** The proxy's address with the target's path: use it wherever the target's URL went. */
   url: string;
-  /** `http://127.0.0.1:PORT` without the target's path. */
+  /** `http://127.0.0.1:PORT` (or the address it listens on) without the target's path. */
   endpoint: string;
   port: number;
   stats: FaultProxyStats;
@@ -83,7 +85,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  * many times that method and path came before, never on arrival order, so concurrent clients
  * get the same faults on every run. Host headers pass through unchanged (S3 signatures stay valid).
  */
-export async function startFaultProxy(target: string, initial: FaultProxyOptions = {}): Promise<FaultProxy> {
+export async function startFaultProxy(target: string, initial: FaultProxyOptions = {}, { listenOn = '127.0.0.1' }: { listenOn?: string } = {}): Promise<FaultProxy> {
   const targetUrl = new URL(target);
   let options: FaultProxyOptions = { ...initial };
   const seen = new Map<string, number>();
@@ -127,8 +129,15 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     stats.requests++;
-    if ((await options.onRequest?.(req.method ?? 'GET', req.url ?? '/')) === 'drop') {
+    const verdict = await options.onRequest?.(req.method ?? 'GET', req.url ?? '/', { headers: req.headers, remoteAddress: req.socket.remoteAddress });
+    if (verdict === 'drop') {
       req.socket.destroy();
+      return;
+    }
+    if (verdict === 'refuse') {
+      stats.log.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, refused: true });
+      req.resume();
+      res.writeHead(403, { 'content-type': 'text/plain', connection: 'close' }).end('refused: this server takes requests only through the proxy\n');
       return;
     }
     const fault = chooseFault(req);
@@ -281,11 +290,11 @@ export async function startFaultProxy(target: string, initial: FaultProxyOptions
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, listenOn, () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${listenOn}:${port}`;
   const path = targetUrl.pathname.replace(/\/+$/, '');
 
   return {

@@ -5,6 +5,8 @@ import { spawnProcess } from '../../../src/util/exec.js';
 import { freePort, waitForPort } from './ports.js';
 
 export const TINYPROXY = '/usr/bin/tinyproxy';
+/** Where the proxy's own connections to servers come from. */
+export const PROXY_SOURCE_ADDRESS = '127.0.0.1';
 
 /** A request the proxy passed on: `GET http://127.0.0.1:8080/x.narinfo`, or `CONNECT host:443`. */
 export interface ProxiedRequest {
@@ -25,16 +27,21 @@ export interface ForwardProxy {
 /**
  * Debian's tinyproxy as the forward proxy of an enterprise network or a clinic: it passes on
  * plain HTTP requests (adding `Via: 1.1 tinyproxy`) and CONNECT tunnels, and logs each one. It runs
- * in the foreground (`-d`) as the caller's user, logging to its stdout, which is read here.
+ * in the foreground (`-d`) as the caller's user, logging to its stdout, which is read here. With
+ * `basicAuth` it answers 407 to requests without those credentials. Its connections to servers
+ * leave from 127.0.0.1 (PROXY_SOURCE_ADDRESS): a server listening on a non-loopback address sees
+ * a client's direct connection come from that address instead, tunnels (CONNECT) included.
  */
-export async function startForwardProxy(): Promise<ForwardProxy> {
+export async function startForwardProxy(options: { basicAuth?: { user: string; password: string } } = {}): Promise<ForwardProxy> {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-tinyproxy-'));
   let lastError = '';
   // The port is chosen before tinyproxy binds it, so another process may take it first: retry.
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const conf = join(dir, 'tinyproxy.conf');
-    await writeFile(conf, ['Port ' + port, 'Listen 127.0.0.1', 'Timeout 600', 'LogLevel Connect', 'MaxClients 200', 'Allow 127.0.0.1', ''].join('\n'));
+    const auth = options.basicAuth ? [`BasicAuth ${options.basicAuth.user} ${options.basicAuth.password}`] : [];
+    // Bind: its own connections leave from 127.0.0.1, so a server on another address tells them from direct ones.
+    await writeFile(conf, ['Port ' + port, 'Listen 127.0.0.1', `Bind ${PROXY_SOURCE_ADDRESS}`, 'Timeout 600', 'LogLevel Connect', 'MaxClients 200', 'Allow 127.0.0.1', ...auth, ''].join('\n'));
     const child = spawnProcess(TINYPROXY, ['-d', '-c', conf]);
     let output = '';
     let exited: string | undefined;

@@ -1,4 +1,5 @@
 import { createServer, connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { sleep } from '../../../src/util/async.js';
 
 /** A port that was free a moment ago on 127.0.0.1 (for servers that cannot listen on port 0). */
@@ -36,4 +37,16 @@ function canConnect(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * An IPv4 address of this machine that is not loopback: fleet's clients (as @actions/http-client)
+ * never send loopback through a proxy, so a server behind one is reached at this address.
+ */
+export function nonLoopbackAddress(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (found) return found.address;
+  }
+  throw new Error('this machine has no IPv4 address besides loopback; the proxy tests need one (a network interface that is up)');
 }
