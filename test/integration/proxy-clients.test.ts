@@ -188,16 +188,15 @@ describe('every client through the forward proxy', () => {
     expect((await client.octokit.rest.repos.get({ owner: 'acme', repo: 'fleet' })).data.name).toBe('fleet');
     expect(requestsTo(authProxy, cache).length + requestsTo(authProxy, api).length).toBeGreaterThanOrEqual(2);
 
-    // Wrong credentials (tinyproxy answers those 401, none at all 407): the error names the proxy, not its password.
+    // Wrong credentials (tinyproxy 1.11.1 answers those 401, later ones 407): the error names the proxy, not its password.
     withCredentials.password = 'wrong-password';
     useProxy(withCredentials.href);
     const refused = openStore(cache.url);
     try {
       const error = (await refused.get('nix-cache-info').catch((e: unknown) => e)) as Error;
-      const shown = `${error.message} ${(error as { hint?: string }).hint ?? ''}`;
-      expect(shown).toMatch(/HTTP 401/);
-      expect(shown).toContain(`the proxy http://runner:***@127.0.0.1:${authProxy.port}/ this request went through`);
-      expect(shown).not.toContain('wrong-password');
+      expect(error.message).toMatch(/HTTP 40[17]/);
+      expect(error.message).toContain(`proxy http://runner:***@127.0.0.1:${authProxy.port}/`);
+      expect(error.message).not.toContain('wrong-password');
     } finally {
       await refused.close();
     }

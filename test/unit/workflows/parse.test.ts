@@ -1,27 +1,12 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { parseAction } from '@actions/workflow-parser/actions/action-parser';
 import { repoRoot } from '../../support/harness.js';
+import { repositoryWorkflows } from '../../support/workflows/files.js';
 
-function yamlFilesUnder(dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return entries.flatMap((entry) => {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) return yamlFilesUnder(path);
-    return /\.ya?ml$/.test(entry) ? [path] : [];
-  });
-}
+const workflows = repositoryWorkflows();
 
-const isWorkflow = (text: string) => /^(on|jobs):/m.test(text);
-const workflows = [...yamlFilesUnder(join(repoRoot, '.github', 'workflows')), ...yamlFilesUnder(join(repoRoot, 'examples'))].filter((f) =>
-  isWorkflow(readFileSync(f, 'utf8')),
-);
 const actions = readdirSync(repoRoot)
   .filter((d) => d.startsWith('action-'))
   .map((d) => join(repoRoot, d, 'action.yml'));
