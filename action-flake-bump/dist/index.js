@@ -28454,8 +28454,14 @@ class GitHubAccessError extends errors_UserError {
     }
 }
 /** Turns an unreachable API or a refused token into an error that names the input and the fix; others pass unchanged. */
-function explainAccessFailure(error, baseUrl, tokenInput = 'token') {
+function explainAccessFailure(error, baseUrl, tokenInput = 'token', request = 'the request') {
     const status = httpStatusOf(error);
+    const missing = status === 403 ? missingPermissions(error) : undefined;
+    if (missing) {
+        return new GitHubAccessError(`GitHub refused ${request} with the \`${tokenInput}\` input (403 "${errors_githubErrorMessage(error)}"): the token lacks ${missing.map(describeGrants).join(', or ')}. ` +
+            `With \`\${{ secrets.GITHUB_TOKEN }}\` add it to the job's \`permissions:\` (${missing.map((set) => set.map(({ name, level }) => `${name.replace(/_/g, '-')}: ${level}`).join(', ')).join(' or ')}); ` +
+            'with a GitHub App installation token, give the App that permission (and accept it on the installation) before minting the token.', 403);
+    }
     if (status === 401) {
         return new GitHubAccessError(`GitHub refused the \`${tokenInput}\` input at ${baseUrl} (401 "${errors_githubErrorMessage(error)}"): it is wrong, expired or revoked. ` +
             'Pass `${{ secrets.GITHUB_TOKEN }}` with the job\'s `permissions:`, or a fresh GitHub App installation token (they expire after an hour).', 401);
@@ -28467,6 +28473,27 @@ function explainAccessFailure(error, baseUrl, tokenInput = 'token') {
     }
     return error;
 }
+/**
+ * What a refused fine-grained token (GitHub App, GITHUB_TOKEN, fine-grained PAT) lacks, from GitHub's
+ * X-Accepted-GitHub-Permissions header: sets that would each do, `;`-separated, of `name=level`
+ * grants, `,`-separated. Undefined for other refusals (a setting, a ruleset) and other tokens.
+ */
+function missingPermissions(error) {
+    const headers = error?.response?.headers;
+    const header = headers?.['x-accepted-github-permissions'];
+    if (typeof header !== 'string' || !/not accessible by/i.test(errors_githubErrorMessage(error)))
+        return undefined;
+    const sets = header
+        .split(';')
+        .map((set) => set
+        .split(',')
+        .map((grant) => /^\s*([a-z_]+)=([a-z]+)\s*$/.exec(grant))
+        .filter((m) => m !== null)
+        .map((m) => ({ name: m[1], level: m[2] })))
+        .filter((set) => set.length > 0);
+    return sets.length > 0 ? sets : undefined;
+}
+const describeGrants = (set) => set.map(({ name, level }) => `${name}: ${level}`).join(' and ');
 function isNotFound(error) {
     return httpStatusOf(error) === 404;
 }
@@ -36529,7 +36556,7 @@ function createGitHubClient(options) {
             });
         }
         catch (error) {
-            throw explainAccessFailure(error, baseUrl, options.tokenInput);
+            throw explainAccessFailure(error, baseUrl, options.tokenInput, `${method} ${String(endpoint.url)}`);
         }
     });
     return {

@@ -81,7 +81,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
         onRetry: ({ error, attempt }) => log.debug(`${method} ${url} failed (${httpStatusOf(error) ?? 'network error'}); retry ${attempt} of ${attempts - 1}`),
       });
     } catch (error) {
-      throw explainAccessFailure(error, baseUrl, options.tokenInput);
+      throw explainAccessFailure(error, baseUrl, options.tokenInput, `${method} ${String(endpoint.url)}`);
     }
   });
   return {

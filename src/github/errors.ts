@@ -37,8 +37,17 @@ export class GitHubAccessError extends UserError {
 }
 
 /** Turns an unreachable API or a refused token into an error that names the input and the fix; others pass unchanged. */
-export function explainAccessFailure(error: unknown, baseUrl: string, tokenInput = 'token'): unknown {
+export function explainAccessFailure(error: unknown, baseUrl: string, tokenInput = 'token', request = 'the request'): unknown {
   const status = httpStatusOf(error);
+  const missing = status === 403 ? missingPermissions(error) : undefined;
+  if (missing) {
+    return new GitHubAccessError(
+      `GitHub refused ${request} with the \`${tokenInput}\` input (403 "${githubErrorMessage(error)}"): the token lacks ${missing.map(describeGrants).join(', or ')}. ` +
+        `With \`\${{ secrets.GITHUB_TOKEN }}\` add it to the job's \`permissions:\` (${missing.map((set) => set.map(({ name, level }) => `${name.replace(/_/g, '-')}: ${level}`).join(', ')).join(' or ')}); ` +
+        'with a GitHub App installation token, give the App that permission (and accept it on the installation) before minting the token.',
+      403,
+    );
+  }
   if (status === 401) {
     return new GitHubAccessError(
       `GitHub refused the \`${tokenInput}\` input at ${baseUrl} (401 "${githubErrorMessage(error)}"): it is wrong, expired or revoked. ` +
@@ -55,6 +64,35 @@ export function explainAccessFailure(error: unknown, baseUrl: string, tokenInput
   }
   return error;
 }
+
+interface Grant {
+  name: string;
+  level: string;
+}
+
+/**
+ * What a refused fine-grained token (GitHub App, GITHUB_TOKEN, fine-grained PAT) lacks, from GitHub's
+ * X-Accepted-GitHub-Permissions header: sets that would each do, `;`-separated, of `name=level`
+ * grants, `,`-separated. Undefined for other refusals (a setting, a ruleset) and other tokens.
+ */
+export function missingPermissions(error: unknown): Grant[][] | undefined {
+  const headers = (error as { response?: { headers?: Record<string, unknown> } })?.response?.headers;
+  const header = headers?.['x-accepted-github-permissions'];
+  if (typeof header !== 'string' || !/not accessible by/i.test(githubErrorMessage(error))) return undefined;
+  const sets = header
+    .split(';')
+    .map((set) =>
+      set
+        .split(',')
+        .map((grant) => /^\s*([a-z_]+)=([a-z]+)\s*$/.exec(grant))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => ({ name: m[1] as string, level: m[2] as string })),
+    )
+    .filter((set) => set.length > 0);
+  return sets.length > 0 ? sets : undefined;
+}
+
+const describeGrants = (set: readonly Grant[]): string => set.map(({ name, level }) => `${name}: ${level}`).join(' and ');
 
 export function isNotFound(error: unknown): boolean {
   return httpStatusOf(error) === 404;

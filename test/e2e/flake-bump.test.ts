@@ -86,3 +86,66 @@ describe('action-flake-bump bundle under the runner harness', () => {
     expect(result.annotations[0]?.message).toBe('Input "nix-options": "max-jobs" is not a "name value" pair. Example: nix-options: max-jobs 4');
   });
 });
+
+describe('action-flake-bump on GitHub Enterprise Server', () => {
+  let ghes: FleetRepo;
+
+  beforeAll(async () => {
+    ghes = await createFleetRepo({ enterprise: true, serverUrl: 'https://ghe.example.org' });
+  });
+  afterAll(async () => {
+    await ghes?.stop();
+  });
+
+  it('reaches REST under /api/v3 and GraphQL at /api/graphql, as the GHES runner says, and links to the GHES host', async () => {
+    const env = ghes.gh.env();
+    expect(env).toMatchObject({ GITHUB_API_URL: expect.stringMatching(/\/api\/v3$/), GITHUB_GRAPHQL_URL: expect.stringMatching(/\/api\/graphql$/), GITHUB_SERVER_URL: 'https://ghe.example.org' });
+    await ghes.upstreams.pkgs.commit({ 'versions.json': versionsJson({ openssl: '3.0.16', nginx: '1.26.2' }) }, 'openssl: 3.0.16');
+    const result = await runAction('action-flake-bump', {
+      inputs: { checks: 'eval' },
+      githubToken: ghes.gh.token,
+      cwd: ghes.workspace,
+      env: { ...env, NIX_CONFIG: offlineNixEnv().NIX_CONFIG as string },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs.operation).toBe('created');
+    expect(result.outputs['pull-request-url']).toBe('https://ghe.example.org/acme/fleet/pull/1');
+    // Every request landed inside the mount (the emulator answers 404 to anything outside it, as GHES does).
+    expect(ghes.gh.requests.length).toBeGreaterThan(0);
+    expect(ghes.gh.requests.filter((r) => r.status === 404 && !r.operationId)).toEqual([]);
+    expect(result.summary).not.toContain('https://github.com/acme');
+    ghes.gh.assertNoViolations();
+  });
+});
+
+describe('action-flake-bump with a GitHub App installation token', () => {
+  let app: FleetRepo;
+
+  beforeAll(async () => {
+    // The token actions/create-github-app-token mints, for an App granted contents but not pull requests.
+    app = await createFleetRepo({ token: `ghs_app_${'a'.repeat(30)}`, permissions: { pullRequests: 'read' } });
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it('takes it as the token input, and names the permission the App lacks', async () => {
+    await app.upstreams.pkgs.commit({ 'versions.json': versionsJson({ openssl: '3.0.16', nginx: '1.26.2' }) }, 'openssl: 3.0.16');
+    const { GITHUB_TOKEN: _workflowToken, ...env } = app.gh.env();
+    const result = await runAction('action-flake-bump', {
+      inputs: { checks: 'eval', token: app.gh.token },
+      cwd: app.workspace,
+      env: { ...env, NIX_CONFIG: offlineNixEnv().NIX_CONFIG as string },
+    });
+    expect(result.exitCode).toBe(1);
+    const error = result.annotations.find((a) => a.level === 'error')?.message ?? '';
+    expect(error).toContain('403 "Resource not accessible by integration"');
+    expect(error).toContain('the token lacks pull_requests: write');
+    expect(error).toContain('pull-requests: write');
+    expect(error).toContain('GitHub App');
+    expect(app.gh.state.pulls.size).toBe(0);
+    expect(result.stdout.split('\n').filter((l) => l.includes(app.gh.token))).toEqual(expect.arrayContaining([`::add-mask::${app.gh.token}`]));
+    expect(result.stdout.split('\n').filter((l) => l.includes(app.gh.token) && !l.startsWith('::add-mask::'))).toEqual([]);
+  });
+});

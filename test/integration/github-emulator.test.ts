@@ -566,6 +566,9 @@ describe('authentication, permissions and faults', () => {
   test('a token without a permission gets "Resource not accessible by integration"', async () => {
     gh.setTokenPermissions({ contents: 'read', deployments: 'none' });
     expect(await failure(octokit.git.createBlob({ ...repo, content: 'x' }))).toMatchObject({ status: 403, data: { message: 'Resource not accessible by integration' } });
+    // GitHub names what would do in X-Accepted-GitHub-Permissions.
+    const refused = await octokit.git.createBlob({ ...repo, content: 'x' }).catch((e: { response: { headers: Record<string, string> } }) => e.response.headers);
+    expect((refused as Record<string, string>)['x-accepted-github-permissions']).toBe('contents=write');
     expect((await failure(octokit.repos.listDeployments(repo))).status).toBe(403);
     expect((await octokit.git.getRef({ ...repo, ref: 'heads/main' })).status).toBe(200);
     expect((await octokit.repos.get(repo)).data.permissions?.push).toBe(false);
@@ -586,5 +589,23 @@ describe('authentication, permissions and faults', () => {
     gh.clearRequests();
     await octokit.issues.createLabel({ ...repo, name: 'wave:first', color: 'ff0000' });
     expect(gh.requests).toEqual([expect.objectContaining({ method: 'POST', path: '/repos/acme/fleet/labels', operationId: 'issues/create-label', status: 201, requestBody: { name: 'wave:first', color: 'ff0000' } })]);
+  });
+});
+
+describe('GitHub Enterprise Server shape', () => {
+  it('serves REST under /api/v3 and GraphQL at /api/graphql, and nothing at the root', async () => {
+    await start({ enterprise: true, serverUrl: 'https://ghe.example.org' });
+    const origin = new URL(gh.apiUrl).origin;
+    expect(gh.apiUrl).toBe(`${origin}/api/v3`);
+    expect(gh.graphqlUrl).toBe(`${origin}/api/graphql`);
+    const repo = await octokit.rest.repos.get({ owner: 'acme', repo: 'fleet' });
+    expect(repo.data.html_url).toBe('https://ghe.example.org/acme/fleet');
+    expect(repo.data.url).toBe(`${origin}/api/v3/repos/acme/fleet`);
+    const graphql = await fetch(gh.graphqlUrl, { method: 'POST', headers: { authorization: `bearer ${gh.token}` }, body: JSON.stringify({ query: '{ repository(owner: "acme", name: "fleet") { name } }' }) });
+    expect(await graphql.json()).toEqual({ data: { repository: { name: 'fleet' } } });
+    for (const path of ['/repos/acme/fleet', '/graphql']) {
+      const response = await fetch(`${origin}${path}`, { method: path === '/graphql' ? 'POST' : 'GET', headers: { authorization: `bearer ${gh.token}` }, body: path === '/graphql' ? '{}' : null });
+      expect(response.status).toBe(404);
+    }
   });
 });

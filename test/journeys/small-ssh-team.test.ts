@@ -25,7 +25,8 @@ import { createFleetRepository, type FleetRepository } from '../support/journeys
 import { nixKeyPair } from '../support/keys.js';
 import { cleanupFreshStores, freshStore, offlineNixEnv, OFFLINE_NIX_CONFIG } from '../support/nix.js';
 import { startNginxCache, type NginxCacheHandle } from '../support/servers/index.js';
-import { pullRequestEvent, pushEvent, runWorkflow, scheduleEvent, type RunnerSettings, type WorkflowRunResult } from '../support/workflows/index.js';
+import { exec } from '../../src/util/exec.js';
+import { mergeGroupEvent, mergeQueueBranch, pullRequestEvent, pushEvent, runWorkflow, scheduleEvent, type RunnerSettings, type WorkflowRunResult } from '../support/workflows/index.js';
 
 const CALLER = join(repoRoot, 'examples', 'workflows', 'small-ssh-fleet.yml');
 const HOSTS = ['web1', 'web2', 'db1'] as const;
@@ -230,6 +231,45 @@ describe('journey: small SSH team (examples/workflows/small-ssh-fleet.yml)', () 
       expect(build.permissions).toMatchObject({ contents: 'read', 'id-token': 'none' });
       expect(build.steps.find((s) => s.id === 'build')?.inputs['signing-key']).toBe('');
       expect(await narinfos()).toEqual(cachedBefore);
+    });
+  });
+
+  describe('a merge queue group', () => {
+    let run: WorkflowRunResult;
+    let before: Record<string, string | undefined>;
+    let deploymentsBefore: number;
+    let cachedBefore: string[];
+
+    beforeAll(async () => {
+      [before, cachedBefore] = [await currentSystems(), await narinfos()];
+      deploymentsBefore = gh.state.deployments.size;
+      const baseSha = (await exec('git', ['-C', repository.dir, 'rev-parse', 'main'])).stdout.trim();
+      // The queue tests pull request 7 merged over main, on its own temporary branch.
+      const headSha = await repository.commitVariant('queued-7', mergeQueueBranch(7, baseSha));
+      run = await runWorkflow(join(repository.dir, '.github', 'workflows', 'fleet.yml'), mergeGroupEvent(REPO, { number: 7, headSha, baseSha }), settings, { localRoot: repository.dir });
+    }, 900_000);
+
+    it('builds, tests and pushes the group, and never deploys it', async () => {
+      expect(resultsOf(run)).toEqual({
+        'build / plan': 'success',
+        [BUILD_LEG]: 'success',
+        'build / merge': 'success',
+        'vm-test / vm-test': 'success',
+        deploy: 'skipped',
+        bump: 'skipped',
+      });
+      const storePaths = storePathsOf(run);
+      expect(Object.keys(storePaths).sort()).toEqual([...HOSTS].sort());
+      // Pushed: the push to main that lands the group finds its closures cached.
+      const narinfoOf = (path: string) => `${path.slice('/nix/store/'.length, '/nix/store/'.length + 32)}.narinfo`;
+      const cached = await narinfos();
+      for (const path of Object.values(storePaths)) {
+        expect(cachedBefore).not.toContain(narinfoOf(path));
+        expect(cached).toContain(narinfoOf(path));
+      }
+      for (const host of fleet.hosts) expect(await host.currentSystem()).toBe(before[host.name]);
+      expect(gh.state.deployments.size).toBe(deploymentsBefore);
+      expect(run.job(BUILD_LEG).steps.find((s) => s.id === 'build')?.inputs['signing-key']).not.toBe('');
     });
   });
 

@@ -7,7 +7,7 @@ import type { GitPerson } from './git/objects.js';
 import { branchSha } from './git/refs.js';
 import { BareRepository, type SeedContent } from './git/repository.js';
 import type { TokenPermissions } from './permissions.js';
-import { EmulatorServer, type Fault, type RecordedRequest, type Violation } from './server.js';
+import { EmulatorServer, ENTERPRISE_SERVER, GITHUB_COM, type Fault, type RecordedRequest, type Violation } from './server.js';
 import { runAutoMerges } from './services/pulls.js';
 import type { EmulatorState, UserRecord } from './state.js';
 
@@ -34,6 +34,11 @@ export interface GitHubEmulatorOptions {
   /** Logins that may be requested as reviewers; anyone when unset. */
   collaborators?: string[];
   permissions?: Partial<TokenPermissions>;
+  /**
+   * Served as GitHub Enterprise Server serves it: REST under /api/v3, GraphQL at /api/graphql, and
+   * nothing at the root. Give `serverUrl` too (the GHES host's links).
+   */
+  enterprise?: boolean;
   /** Base of `html_url` links (GITHUB_SERVER_URL); `https://github.com` by default. */
   serverUrl?: string;
   /** The account the token acts as; `github-actions[bot]` by default. */
@@ -61,8 +66,10 @@ export class GitHubEmulator {
   private constructor(
     readonly core: EmulatorCore,
     private readonly server: EmulatorServer,
-    /** `http://127.0.0.1:PORT`: Octokit's `baseUrl` and GITHUB_API_URL. */
+    /** `http://127.0.0.1:PORT` (GHES: `…/api/v3`): Octokit's `baseUrl` and GITHUB_API_URL. */
     readonly apiUrl: string,
+    /** `POST` target of GraphQL queries and GITHUB_GRAPHQL_URL (`…/graphql`; GHES: `…/api/graphql`). */
+    readonly graphqlUrl: string,
     readonly token: string,
     private readonly ownedDir: string | undefined,
   ) {}
@@ -98,19 +105,17 @@ export class GitHubEmulator {
     const core = new EmulatorCore(settings, bare, actor);
     core.permissions = { ...core.permissions, ...options.permissions };
     const token = options.token ?? `ghs_${randomBytes(18).toString('hex')}`;
-    const server = new EmulatorServer(core, token);
-    const apiUrl = await server.listen();
+    const mount = options.enterprise ? ENTERPRISE_SERVER : GITHUB_COM;
+    const server = new EmulatorServer(core, token, mount);
+    const origin = await server.listen();
+    const apiUrl = `${origin}${mount.rest}`;
     core.urls = new Urls(apiUrl, options.serverUrl ?? 'https://github.com', owner, repo);
-    const emulator = new GitHubEmulator(core, server, apiUrl, token, ownedDir);
+    const emulator = new GitHubEmulator(core, server, apiUrl, `${origin}${mount.graphql}`, token, ownedDir);
     const initial = options.initialFiles === undefined ? { 'README.md': `# ${repo}\n` } : options.initialFiles;
     if (initial && !(await branchSha(bare.git, defaultBranch))) await emulator.seed(initial, { message: 'Initial commit' });
     return emulator;
   }
 
-  /** `POST` target of Octokit's `graphql()` and GITHUB_GRAPHQL_URL. */
-  get graphqlUrl(): string {
-    return `${this.apiUrl}/graphql`;
-  }
 
   /** Path of the bare repository (tests may `git push` to it or fetch from it). */
   get bareRepo(): string {

@@ -39,3 +39,15 @@ export function grants(permissions: TokenPermissions, requirement: PermissionReq
 
 export const integrationForbiddenMessage = 'Resource not accessible by integration';
 export const actionsCannotCreatePullRequestsMessage = 'GitHub Actions is not permitted to create or approve pull requests.';
+
+const headerName: Record<PermissionScope, string> = { contents: 'contents', pullRequests: 'pull_requests', issues: 'issues', deployments: 'deployments', statuses: 'statuses' };
+
+/**
+ * GitHub's X-Accepted-GitHub-Permissions for a refused route: the sets of grants that would each do,
+ * `;`-separated, a set's grants `,`-separated (every requirement of a list, by its first grant).
+ */
+export function acceptedPermissions(requirement: PermissionRequirement | PermissionRequirement[]): string {
+  const entries = (r: PermissionRequirement) => Object.entries(r) as Array<[PermissionScope, 'read' | 'write']>;
+  if (Array.isArray(requirement)) return requirement.map((r) => entries(r).slice(0, 1).map(([scope, level]) => `${headerName[scope]}=${level}`)).join(',');
+  return entries(requirement).map(([scope, level]) => `${headerName[scope]}=${level}`).join('; ');
+}

@@ -6,9 +6,24 @@ import { handleGraphQL } from './graphql/handler.js';
 import { errorBody, HttpError } from './http-errors.js';
 import { matchRoute, type Operation } from './openapi/router.js';
 import { openApiValidator } from './openapi/validator.js';
-import { grants, integrationForbiddenMessage } from './permissions.js';
+import { acceptedPermissions, grants, integrationForbiddenMessage } from './permissions.js';
 import { routes } from './routes/index.js';
 import type { Reply, RequestContext } from './routes/types.js';
+
+/** Where the API is served: github.com at the root (REST) and /graphql; GHES under /api/v3 and at /api/graphql. */
+export interface ApiMount {
+  rest: string;
+  graphql: string;
+}
+export const GITHUB_COM: ApiMount = { rest: '', graphql: '/graphql' };
+export const ENTERPRISE_SERVER: ApiMount = { rest: '/api/v3', graphql: '/api/graphql' };
+
+/** The path as the routes know it (REST under /, GraphQL at /graphql), or undefined outside the mount. */
+function routedPath(path: string, mount: ApiMount): string | undefined {
+  if (path === mount.graphql) return '/graphql';
+  if (mount.rest === '') return path === '/graphql' ? undefined : path;
+  return path.startsWith(`${mount.rest}/`) ? path.slice(mount.rest.length) : undefined;
+}
 
 export type ViolationKind = 'request' | 'response' | 'unimplemented' | 'internal' | 'graphql';
 
@@ -88,6 +103,7 @@ export class EmulatorServer {
   constructor(
     private readonly core: EmulatorCore,
     private readonly token: string,
+    private readonly mount: ApiMount = GITHUB_COM,
   ) {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
@@ -167,7 +183,8 @@ export class EmulatorServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const path = url.pathname;
+    const mounted = routedPath(url.pathname, this.mount);
+    const path = mounted ?? url.pathname;
     const raw = await readBody(req);
     const record: RecordedRequest = { method, path, query: Object.fromEntries(url.searchParams), status: 0 };
     this.requests.push(record);
@@ -177,6 +194,8 @@ export class EmulatorServer {
       this.send(res, r);
     };
 
+    // GitHub Enterprise Server answers nothing outside /api/v3 and /api/graphql.
+    if (mounted === undefined) return reply({ status: 404, body: errorBody(404, 'Not Found') });
     const unauthenticated = this.authenticate(req);
     if (unauthenticated) return reply(unauthenticated);
 
@@ -240,7 +259,7 @@ export class EmulatorServer {
       return reply({ status: 404, body: errorBody(404, 'Not Found') });
     }
     if (route.permission && !grants(this.core.permissions, route.permission)) {
-      const denied: Reply = { status: 403, body: errorBody(403, integrationForbiddenMessage) };
+      const denied: Reply = { status: 403, body: errorBody(403, integrationForbiddenMessage), headers: { 'x-accepted-github-permissions': acceptedPermissions(route.permission) } };
       this.checkResponse(op, denied, method, path);
       return reply(denied);
     }

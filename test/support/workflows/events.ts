@@ -2,7 +2,7 @@ import type { Value } from './values.js';
 
 /** The event that starts a run: what GitHub puts in `github.*` and GITHUB_EVENT_PATH. */
 export interface TriggerEvent {
-  name: 'push' | 'pull_request' | 'schedule' | 'workflow_dispatch';
+  name: 'push' | 'pull_request' | 'merge_group' | 'schedule' | 'workflow_dispatch';
   /** GITHUB_REF: the branch pushed, `refs/pull/N/merge`, or the default branch for schedule. */
   ref: string;
   sha: string;
@@ -61,6 +61,30 @@ export function pullRequestEvent(repo: Repository, options: { number: number; he
     },
   };
 }
+
+/**
+ * A merge queue's `checks_requested`: GitHub runs the group's merged commit on a temporary branch,
+ * gh-readonly-queue/<base>/pr-<N>-<base sha>, and lands that very commit on the base when it passes.
+ * github.head_ref and base_ref stay empty, as for any event but pull_request.
+ */
+export function mergeGroupEvent(repo: Repository, options: { number: number; headSha: string; baseSha: string; base?: string }): TriggerEvent {
+  const base = options.base ?? repo.defaultBranch ?? 'main';
+  const ref = mergeQueueBranch(options.number, options.baseSha, base);
+  return {
+    name: 'merge_group',
+    ref: `refs/heads/${ref}`,
+    sha: options.headSha,
+    payload: {
+      action: 'checks_requested',
+      merge_group: { head_sha: options.headSha, head_ref: `refs/heads/${ref}`, base_sha: options.baseSha, base_ref: `refs/heads/${base}`, head_commit: { id: options.headSha } },
+      repository: repositoryPayload(repo),
+      sender: { login: 'octocat' },
+    },
+  };
+}
+
+/** The branch a merge queue tests pull request N on, over the base at baseSha. */
+export const mergeQueueBranch = (number: number, baseSha: string, base = 'main'): string => `gh-readonly-queue/${base}/pr-${number}-${baseSha}`;
 
 /** A scheduled run: on the default branch's latest commit. */
 export function scheduleEvent(repo: Repository, options: { cron: string; sha: string }): TriggerEvent {

@@ -16,7 +16,7 @@ const load = <T>(file: string): T => parseYaml(readFileSync(join(repoRoot, file)
 const NOT_EXPOSED: Record<string, { action: string; inputs: Record<string, string> }> = {
   'deploy.yml': { action: 'action-deploy', inputs: { 'github-token': 'the job token, with the job\'s deployments: write' } },
   'gc.yml': { action: 'action-gc', inputs: {} },
-  'upgrade-wave.yml': { action: 'action-upgrade-wave', inputs: { token: 'the job token, with the job\'s contents and pull-requests: write' } },
+  'upgrade-wave.yml': { action: 'action-upgrade-wave', inputs: {} },
   'build.yml': {
     action: 'action-build',
     inputs: {
