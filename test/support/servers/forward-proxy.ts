@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnProcess } from '../../../src/util/exec.js';
-import { freePort, waitForPort } from './ports.js';
+import { startOnFreePort, type PortDaemon } from './daemon.js';
 
 export const TINYPROXY = '/usr/bin/tinyproxy';
 /** Where the proxy's own connections to servers come from. */
@@ -34,49 +34,30 @@ export interface ForwardProxy {
  */
 export async function startForwardProxy(options: { basicAuth?: { user: string; password: string } } = {}): Promise<ForwardProxy> {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-tinyproxy-'));
-  let lastError = '';
-  // The port is chosen before tinyproxy binds it, so another process may take it first: retry.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const conf = join(dir, 'tinyproxy.conf');
-    const auth = options.basicAuth ? [`BasicAuth ${options.basicAuth.user} ${options.basicAuth.password}`] : [];
-    // Bind: its own connections leave from 127.0.0.1, so a server on another address tells them from direct ones.
-    await writeFile(conf, ['Port ' + port, 'Listen 127.0.0.1', `Bind ${PROXY_SOURCE_ADDRESS}`, 'Timeout 600', 'LogLevel Connect', 'MaxClients 200', 'Allow 127.0.0.1', ...auth, ''].join('\n'));
-    const child = spawnProcess(TINYPROXY, ['-d', '-c', conf]);
-    let output = '';
-    let exited: string | undefined;
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const exit = new Promise<void>((resolve) =>
-      child.once('close', (code, signal) => {
-        exited = `tinyproxy exited (${signal ?? code}) before listening: ${output.trim()}`;
-        resolve();
-      }),
-    );
-    try {
-      await waitForPort(port, { gaveUp: () => exited });
-    } catch (error) {
-      child.kill('SIGKILL');
-      await exit;
-      lastError = error instanceof Error ? error.message : String(error);
-      if (/Address already in use|Unable to create listening socket/i.test(lastError)) continue;
-      break;
-    }
-    return {
-      url: `http://127.0.0.1:${port}`,
-      port,
-      requests: () => [...output.matchAll(/^CONNECT\s.*\]: Request \(file descriptor \d+\): (\S+) (\S+) HTTP\/[\d.]+$/gm)].map((m) => ({ method: m[1] as string, target: m[2] as string })),
-      stop: async () => {
-        if (exited === undefined) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          await exit;
-          clearTimeout(timer);
-        }
-        await rm(dir, { recursive: true, force: true });
+  const conf = join(dir, 'tinyproxy.conf');
+  const auth = options.basicAuth ? [`BasicAuth ${options.basicAuth.user} ${options.basicAuth.password}`] : [];
+  let daemon: PortDaemon;
+  try {
+    daemon = await startOnFreePort({
+      name: 'tinyproxy',
+      portTaken: /Address already in use|Unable to create listening socket/i,
+      spawn: async (port) => {
+        // Bind: its own connections leave from 127.0.0.1, so a server on another address tells them from direct ones.
+        await writeFile(conf, ['Port ' + port, 'Listen 127.0.0.1', `Bind ${PROXY_SOURCE_ADDRESS}`, 'Timeout 600', 'LogLevel Connect', 'MaxClients 200', 'Allow 127.0.0.1', ...auth, ''].join('\n'));
+        return spawnProcess(TINYPROXY, ['-d', '-c', conf]);
       },
-    };
+    });
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
-  await rm(dir, { recursive: true, force: true });
-  throw new Error(`could not start tinyproxy: ${lastError}`);
+  return {
+    url: `http://127.0.0.1:${daemon.port}`,
+    port: daemon.port,
+    requests: () => [...daemon.output().matchAll(/^CONNECT\s.*\]: Request \(file descriptor \d+\): (\S+) (\S+) HTTP\/[\d.]+$/gm)].map((m) => ({ method: m[1] as string, target: m[2] as string })),
+    stop: async () => {
+      await daemon.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

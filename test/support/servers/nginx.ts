@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnProcess } from '../../../src/util/exec.js';
-import { freePort, waitForPort } from './ports.js';
+import { startOnFreePort, type PortDaemon } from './daemon.js';
 
 export const NGINX = '/usr/sbin/nginx';
 
@@ -42,53 +42,35 @@ export async function startNginxCache(options: NginxCacheOptions = {}): Promise<
   const bodyTempDir = join(dir, 'tmp', 'body');
   await mkdir(root);
   await mkdir(join(dir, 'tmp'));
-  let lastError = '';
-  // The port is chosen before nginx binds it, so another process may take it first: retry.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const conf = join(dir, 'nginx.conf');
-    await writeFile(conf, nginxConfig({ dir, root, bodyTempDir, port, extra: options.extraServerConfig ?? '', ...(options.serverConfig === undefined ? {} : { server: options.serverConfig }), http: options.httpConfig ?? '' }));
-    const child = spawnProcess(NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'startup.log')]);
-    let stderr = '';
-    let exited: string | undefined;
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.stdout.resume();
-    const exit = new Promise<void>((resolve) => child.once('close', (code, signal) => {
-      exited = `nginx exited (${signal ?? code}) before listening: ${stderr.trim()}`;
-      resolve();
-    }));
-    try {
-      await waitForPort(port, { gaveUp: () => exited });
-    } catch (error) {
-      child.kill('SIGKILL');
-      await exit;
-      const startup = await readFile(join(dir, 'startup.log'), 'utf8').catch(() => '');
-      lastError = `${error instanceof Error ? error.message : String(error)} ${startup}`.trim();
-      if (/Address already in use/.test(lastError)) continue;
-      break;
-    }
-    const handle: NginxCacheHandle = {
-      url: `http://127.0.0.1:${port}`,
-      port,
-      root,
-      dir,
-      bodyTempDir,
-      errorLog: () => readFile(join(dir, 'error.log'), 'utf8').catch(() => ''),
-      accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),
-      stop: async () => {
-        if (exited === undefined) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          await exit;
-          clearTimeout(timer);
-        }
-        await rm(dir, { recursive: true, force: true });
+  const conf = join(dir, 'nginx.conf');
+  let daemon: PortDaemon;
+  try {
+    daemon = await startOnFreePort({
+      name: 'nginx',
+      portTaken: /Address already in use/,
+      startupLog: () => readFile(join(dir, 'startup.log'), 'utf8'),
+      spawn: async (port) => {
+        await writeFile(conf, nginxConfig({ dir, root, bodyTempDir, port, extra: options.extraServerConfig ?? '', ...(options.serverConfig === undefined ? {} : { server: options.serverConfig }), http: options.httpConfig ?? '' }));
+        return spawnProcess(NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'startup.log')]);
       },
-    };
-    return handle;
+    });
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
-  await rm(dir, { recursive: true, force: true });
-  throw new Error(`could not start nginx: ${lastError}`);
+  return {
+    url: `http://127.0.0.1:${daemon.port}`,
+    port: daemon.port,
+    root,
+    dir,
+    bodyTempDir,
+    errorLog: () => readFile(join(dir, 'error.log'), 'utf8').catch(() => ''),
+    accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),
+    stop: async () => {
+      await daemon.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const DEFAULT_SERVER = `
