@@ -1,4 +1,5 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { freePort, waitForPort } from './ports.js';
 
 /** A server program running in the foreground on a port of its own. */
@@ -6,13 +7,15 @@ export interface PortDaemon {
   port: number;
   /** What it printed so far (stdout and stderr). */
   output(): string;
-  /** SIGTERM, then SIGKILL after 5 s. */
+  /** SIGTERM, then SIGKILL after 5 s; then removes its directory. */
   stop(): Promise<void>;
 }
 
 export interface PortDaemonOptions {
   /** Names it in errors. */
   name: string;
+  /** Its own directory (configuration, logs), removed when it stops or fails to start. */
+  dir: string;
   /** Writes its configuration for `port` and starts it. */
   spawn: (port: number) => Promise<ChildProcessWithoutNullStreams>;
   /** Its complaint when another process took the port first: then it is started on another one. */
@@ -54,13 +57,16 @@ export async function startOnFreePort(options: PortDaemonOptions): Promise<PortD
       port,
       output: () => output,
       stop: async () => {
-        if (exited !== undefined) return;
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exit;
-        clearTimeout(timer);
+        if (exited === undefined) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+          await exit;
+          clearTimeout(timer);
+        }
+        await rm(options.dir, { recursive: true, force: true });
       },
     };
   }
+  await rm(options.dir, { recursive: true, force: true });
   throw new Error(`could not start ${options.name}: ${lastError}`);
 }

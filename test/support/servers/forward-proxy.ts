@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnProcess } from '../../../src/util/exec.js';
-import { startOnFreePort, type PortDaemon } from './daemon.js';
+import { startOnFreePort } from './daemon.js';
 
 export const TINYPROXY = '/usr/bin/tinyproxy';
 /** Where the proxy's own connections to servers come from. */
@@ -36,28 +36,20 @@ export async function startForwardProxy(options: { basicAuth?: { user: string; p
   const dir = await mkdtemp(join(tmpdir(), 'fleet-tinyproxy-'));
   const conf = join(dir, 'tinyproxy.conf');
   const auth = options.basicAuth ? [`BasicAuth ${options.basicAuth.user} ${options.basicAuth.password}`] : [];
-  let daemon: PortDaemon;
-  try {
-    daemon = await startOnFreePort({
-      name: 'tinyproxy',
-      portTaken: /Address already in use|Unable to create listening socket/i,
-      spawn: async (port) => {
-        // Bind: its own connections leave from 127.0.0.1, so a server on another address tells them from direct ones.
-        await writeFile(conf, ['Port ' + port, 'Listen 127.0.0.1', `Bind ${PROXY_SOURCE_ADDRESS}`, 'Timeout 600', 'LogLevel Connect', 'MaxClients 200', 'Allow 127.0.0.1', ...auth, ''].join('\n'));
-        return spawnProcess(TINYPROXY, ['-d', '-c', conf]);
-      },
-    });
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
+  const daemon = await startOnFreePort({
+    name: 'tinyproxy',
+    dir,
+    portTaken: /Address already in use|Unable to create listening socket/i,
+    spawn: async (port) => {
+      // Bind: its own connections leave from 127.0.0.1, so a server on another address tells them from direct ones.
+      await writeFile(conf, ['Port ' + port, 'Listen 127.0.0.1', `Bind ${PROXY_SOURCE_ADDRESS}`, 'Timeout 600', 'LogLevel Connect', 'MaxClients 200', 'Allow 127.0.0.1', ...auth, ''].join('\n'));
+      return spawnProcess(TINYPROXY, ['-d', '-c', conf]);
+    },
+  });
   return {
     url: `http://127.0.0.1:${daemon.port}`,
     port: daemon.port,
     requests: () => [...daemon.output().matchAll(/^CONNECT\s.*\]: Request \(file descriptor \d+\): (\S+) (\S+) HTTP\/[\d.]+$/gm)].map((m) => ({ method: m[1] as string, target: m[2] as string })),
-    stop: async () => {
-      await daemon.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: () => daemon.stop(),
   };
 }

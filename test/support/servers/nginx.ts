@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnProcess } from '../../../src/util/exec.js';
-import { startOnFreePort, type PortDaemon } from './daemon.js';
+import { startOnFreePort } from './daemon.js';
 
 export const NGINX = '/usr/sbin/nginx';
 
@@ -43,21 +43,16 @@ export async function startNginxCache(options: NginxCacheOptions = {}): Promise<
   await mkdir(root);
   await mkdir(join(dir, 'tmp'));
   const conf = join(dir, 'nginx.conf');
-  let daemon: PortDaemon;
-  try {
-    daemon = await startOnFreePort({
-      name: 'nginx',
-      portTaken: /Address already in use/,
-      startupLog: () => readFile(join(dir, 'startup.log'), 'utf8'),
-      spawn: async (port) => {
-        await writeFile(conf, nginxConfig({ dir, root, bodyTempDir, port, extra: options.extraServerConfig ?? '', ...(options.serverConfig === undefined ? {} : { server: options.serverConfig }), http: options.httpConfig ?? '' }));
-        return spawnProcess(NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'startup.log')]);
-      },
-    });
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
+  const daemon = await startOnFreePort({
+    name: 'nginx',
+    dir,
+    portTaken: /Address already in use/,
+    startupLog: () => readFile(join(dir, 'startup.log'), 'utf8'),
+    spawn: async (port) => {
+      await writeFile(conf, nginxConfig({ dir, root, bodyTempDir, port, extra: options.extraServerConfig ?? '', ...(options.serverConfig === undefined ? {} : { server: options.serverConfig }), http: options.httpConfig ?? '' }));
+      return spawnProcess(NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'startup.log')]);
+    },
+  });
   return {
     url: `http://127.0.0.1:${daemon.port}`,
     port: daemon.port,
@@ -66,10 +61,7 @@ export async function startNginxCache(options: NginxCacheOptions = {}): Promise<
     bodyTempDir,
     errorLog: () => readFile(join(dir, 'error.log'), 'utf8').catch(() => ''),
     accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),
-    stop: async () => {
-      await daemon.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: () => daemon.stop(),
   };
 }
 
